@@ -1,0 +1,16 @@
+//! Virtual time and seeded randomness: the two things every deterministic wiretap crate shares.
+//!
+//! This crate refuses to read the wall clock or the operating system's entropy. Time is a
+//! [`Timestamp`] in virtual nanoseconds handed in by the caller; randomness comes from a
+//! [`SeedTree`], which splits one scenario seed into independent, named per-component streams so
+//! that adding a consumer of randomness in one component never shifts the numbers another sees.
+#![warn(missing_docs)]
+
+mod rng;
+mod time;
+
+pub use rng::{SeedTree, SimRng};
+pub use time::Timestamp;
+
+/// Re-exported so that every crate names durations the same way.
+pub use core::time::Duration;
