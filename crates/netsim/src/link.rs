@@ -1,0 +1,256 @@
+//! Links: their parameters, per-direction state, and the fate of each packet put on them.
+//!
+//! Each direction of a link is independent: its own FIFO transmit queue (`next_free`) and its
+//! own random stream. The random draws for one packet happen in this fixed order, and a draw is
+//! skipped entirely when its parameter is zero (so ideal links cost no randomness):
+//!
+//! 1. loss (`f64`), 2. corruption (`f64`, then a `u64` bit index if it hits),
+//! 3. duplication (`f64`), then for each copy (original first): 4. jitter (`u64`),
+//! 5. reordering (`f64`).
+
+use rand_core::RngCore;
+use simcore::{Duration, SimRng};
+
+use crate::error::NetError;
+use crate::network::LinkId;
+
+/// How a link behaves; the same in both directions (each direction has its own queue and
+/// random stream). [`Default`] is an ideal link: no latency, infinite bandwidth, no faults.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LinkParams {
+    /// Propagation delay added to every packet.
+    pub latency: Duration,
+    /// Extra delay drawn uniformly from `[0, jitter]` (nanosecond resolution) per packet.
+    pub jitter: Duration,
+    /// Bits per second. With `Some`, each packet takes `len * 8 / bps` (rounded up to a whole
+    /// nanosecond) to serialise, and packets wait in a FIFO queue per direction. `None` is
+    /// infinitely fast. `Some(0)` is rejected by [`NetworkBuilder::build`](crate::NetworkBuilder::build).
+    pub bandwidth_bps: Option<u64>,
+    /// Drop-tail limit on the bytes waiting in a direction's queue (including the unsent rest
+    /// of the packet being serialised): a packet that would push the backlog past this limit is
+    /// dropped. Ignored without `bandwidth_bps`.
+    pub queue_limit_bytes: Option<usize>,
+    /// Probability that a packet is lost in transit (after it has used the link's bandwidth).
+    pub loss: f64,
+    /// Probability that a packet arrives twice (the copy gets its own jitter and reordering).
+    pub duplicate: f64,
+    /// Probability that a packet is held back by an extra `reorder_delay`.
+    pub reorder: f64,
+    /// The extra delay of a reordered packet.
+    pub reorder_delay: Duration,
+    /// Probability that one uniformly chosen bit of the datagram is flipped in transit. The
+    /// receiving node's checksum verification catches every single flip; as with real UDP,
+    /// two flips picked up on different hops of one path can (rarely) cancel out and be
+    /// delivered.
+    pub corrupt: f64,
+}
+
+/// Saturating conversion of a duration to nanoseconds.
+pub(crate) fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// [`LinkParams`] validated and converted to integer nanoseconds.
+#[derive(Debug, Clone)]
+pub(crate) struct LinkModel {
+    latency: u64,
+    jitter: u64,
+    bps: Option<u64>,
+    queue_limit: Option<usize>,
+    loss: f64,
+    duplicate: f64,
+    reorder: f64,
+    reorder_delay: u64,
+    corrupt: f64,
+}
+
+impl LinkModel {
+    pub(crate) fn new(id: LinkId, p: &LinkParams) -> Result<LinkModel, NetError> {
+        let prob = |x: f64, reason| {
+            if (0.0..=1.0).contains(&x) {
+                Ok(x)
+            } else {
+                Err(NetError::InvalidLinkParams { link: id, reason })
+            }
+        };
+        if p.bandwidth_bps == Some(0) {
+            return Err(NetError::InvalidLinkParams {
+                link: id,
+                reason: "bandwidth_bps must be positive (use None for unlimited)",
+            });
+        }
+        Ok(LinkModel {
+            latency: nanos(p.latency),
+            jitter: nanos(p.jitter),
+            bps: p.bandwidth_bps,
+            queue_limit: p.queue_limit_bytes,
+            loss: prob(p.loss, "loss must be a probability in [0, 1]")?,
+            duplicate: prob(p.duplicate, "duplicate must be a probability in [0, 1]")?,
+            reorder: prob(p.reorder, "reorder must be a probability in [0, 1]")?,
+            reorder_delay: nanos(p.reorder_delay),
+            corrupt: prob(p.corrupt, "corrupt must be a probability in [0, 1]")?,
+        })
+    }
+}
+
+/// One direction of a link: its transmit queue and its random stream.
+#[derive(Debug)]
+pub(crate) struct Direction {
+    /// When the transmitter finishes the last queued packet (ns).
+    next_free: u64,
+    rng: SimRng,
+}
+
+/// What happens to one packet put on a link direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fate {
+    /// Dropped at the tail of a full queue; never transmitted.
+    QueueFull,
+    /// Transmitted, then lost on the way.
+    Lost,
+    /// Arrives at the far end.
+    Arrives {
+        /// Flip this bit before it arrives.
+        corrupt_bit: Option<u64>,
+        /// Arrival time of the packet (ns).
+        at: u64,
+        /// Arrival time of a duplicate, if one is made.
+        dup_at: Option<u64>,
+        /// How many of the (one or two) copies were held back for reordering.
+        reordered: u8,
+    },
+}
+
+/// Uniform draw in `[0, 1)` with 53 bits of precision.
+fn unit(rng: &mut SimRng) -> f64 {
+    (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+}
+
+fn hit(rng: &mut SimRng, p: f64) -> bool {
+    p > 0.0 && unit(rng) < p
+}
+
+impl Direction {
+    pub(crate) fn new(rng: SimRng) -> Direction {
+        Direction { next_free: 0, rng }
+    }
+
+    /// Decides the fate of a `len`-byte packet entering this direction at `now`, updating the
+    /// queue state and consuming random draws in the documented order.
+    pub(crate) fn carry(&mut self, m: &LinkModel, now: u64, len: usize) -> Fate {
+        let departure = match m.bps {
+            None => now,
+            Some(bps) => {
+                let start = self.next_free.max(now);
+                if let Some(limit) = m.queue_limit {
+                    let backlog_ns = u128::from(start - now);
+                    let backlog_bytes = backlog_ns * u128::from(bps) / 8_000_000_000;
+                    if backlog_bytes + len as u128 > limit as u128 {
+                        return Fate::QueueFull;
+                    }
+                }
+                let bits = len as u128 * 8 * 1_000_000_000;
+                let ser = bits.div_ceil(u128::from(bps));
+                let departure = u64::try_from(u128::from(start) + ser).unwrap_or(u64::MAX);
+                self.next_free = departure;
+                departure
+            }
+        };
+        let rng = &mut self.rng;
+        if hit(rng, m.loss) {
+            return Fate::Lost;
+        }
+        let corrupt_bit = hit(rng, m.corrupt).then(|| rng.next_u64());
+        let duplicated = hit(rng, m.duplicate);
+        let mut reordered = 0;
+        let base = departure.saturating_add(m.latency);
+        let mut arrival = |rng: &mut SimRng| {
+            let mut at = base;
+            if m.jitter > 0 {
+                let span = u128::from(m.jitter) + 1;
+                at = at.saturating_add(((u128::from(rng.next_u64()) * span) >> 64) as u64);
+            }
+            if hit(rng, m.reorder) {
+                reordered += 1;
+                at = at.saturating_add(m.reorder_delay);
+            }
+            at
+        };
+        let at = arrival(rng);
+        let dup_at = duplicated.then(|| arrival(rng));
+        Fate::Arrives {
+            corrupt_bit,
+            at,
+            dup_at,
+            reordered,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use simcore::SeedTree;
+
+    fn model(p: LinkParams) -> LinkModel {
+        LinkModel::new(LinkId(0), &p).expect("valid params")
+    }
+
+    #[test]
+    fn serialisation_queues_fifo() {
+        let m = model(LinkParams {
+            latency: Duration::from_millis(10),
+            bandwidth_bps: Some(1_000_000),
+            ..LinkParams::default()
+        });
+        let mut d = Direction::new(SeedTree::new(0).rng());
+        let arrives = |f: Fate| match f {
+            Fate::Arrives { at, .. } => at,
+            other => panic!("unexpected {other:?}"),
+        };
+        // 125 bytes at 1 Mbit/s = 1 ms on the wire.
+        assert_eq!(arrives(d.carry(&m, 0, 125)), 11_000_000);
+        assert_eq!(arrives(d.carry(&m, 0, 125)), 12_000_000);
+        // Idle link: starts at now.
+        assert_eq!(arrives(d.carry(&m, 50_000_000, 125)), 61_000_000);
+    }
+
+    #[test]
+    fn drop_tail_when_backlog_exceeds_limit() {
+        let m = model(LinkParams {
+            bandwidth_bps: Some(8_000), // 1 byte per ms
+            queue_limit_bytes: Some(250),
+            ..LinkParams::default()
+        });
+        let mut d = Direction::new(SeedTree::new(0).rng());
+        assert!(matches!(d.carry(&m, 0, 100), Fate::Arrives { .. }));
+        assert!(matches!(d.carry(&m, 0, 100), Fate::Arrives { .. }));
+        assert_eq!(d.carry(&m, 0, 100), Fate::QueueFull);
+        // 100 ms later 100 bytes have drained.
+        assert!(matches!(
+            d.carry(&m, 100_000_000, 100),
+            Fate::Arrives { .. }
+        ));
+    }
+
+    #[test]
+    fn probabilities_out_of_range_are_refused() {
+        for p in [-0.1, 1.5, f64::NAN] {
+            let err = LinkModel::new(
+                LinkId(3),
+                &LinkParams {
+                    loss: p,
+                    ..LinkParams::default()
+                },
+            )
+            .unwrap_err();
+            assert!(matches!(
+                err,
+                NetError::InvalidLinkParams {
+                    link: LinkId(3),
+                    ..
+                }
+            ));
+        }
+    }
+}

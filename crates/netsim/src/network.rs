@@ -1,0 +1,631 @@
+//! The topology builder and the running network: event loop, forwarding, taps and hooks.
+//!
+//! # Life of a packet
+//! 1. [`Network::send`] (or a hook's inject) *originates* it at a node: node taps record it,
+//!    its destination node is looked up by address (unknown address: counted unroutable).
+//! 2. The node forwards it on the next link towards the destination: the link direction
+//!    decides its fate ([`crate::LinkParams`]), link taps record it if it was accepted, and an
+//!    *arrival* event is scheduled at the far end (twice if duplicated).
+//! 3. When an arrival is popped, node taps record it, then the node's hooks run in insertion
+//!    order. Unless a hook dropped or delayed it, the node either delivers it (it owns the
+//!    destination address: checksums are verified as a host stack would, and a damaged packet
+//!    is counted and dropped) or forwards it again (step 2).
+//!
+//! Only deliveries and timers come out of [`Network::poll`]; everything else happens inside.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::Ipv4Addr;
+
+use simcore::{SeedTree, Timestamp};
+
+use crate::error::NetError;
+use crate::hook::{HookCtx, OnPathHook, TapId, TapPoint, TappedPacket, Verdict};
+use crate::link::{nanos, Direction, Fate, LinkModel, LinkParams};
+use crate::packet::Packet;
+use crate::queue::EventQueue;
+use crate::route::Routes;
+
+/// Names a node; index into the order nodes were added to the [`NetworkBuilder`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NodeId(pub u32);
+
+/// Names a bidirectional link; index into the order links were added.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LinkId(pub u32);
+
+/// What [`Network::poll`] hands to the caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A datagram reached the node that owns its destination address, intact.
+    Deliver {
+        /// The receiving node.
+        node: NodeId,
+        /// The datagram, checksums verified.
+        packet: Packet,
+    },
+    /// A timer set with [`Network::set_timer`] fired.
+    Timer {
+        /// The node it was set for.
+        node: NodeId,
+        /// The caller's token.
+        token: u64,
+    },
+}
+
+/// Counters of everything the network did; for reports and for tests to prove work was done.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NetStats {
+    /// Events popped from the queue (hop arrivals, delayed continuations, timers).
+    pub events: u64,
+    /// Packets handed to [`Network::send`].
+    pub packets_sent: u64,
+    /// Packets returned as [`Event::Deliver`].
+    pub packets_delivered: u64,
+    /// Timers returned as [`Event::Timer`].
+    pub timers_fired: u64,
+    /// Packets lost in transit on a link.
+    pub dropped_loss: u64,
+    /// Packets dropped at the tail of a full link queue.
+    pub dropped_queue: u64,
+    /// Packets dropped at their destination because a checksum failed.
+    pub dropped_corrupt: u64,
+    /// Bit flips applied on links (each corrupted packet counts once).
+    pub corrupted: u64,
+    /// Extra copies made by links.
+    pub duplicated: u64,
+    /// Copies held back by a link's reordering delay.
+    pub reordered: u64,
+    /// Packets dropped because no node owns the destination address or no path leads there.
+    pub unroutable: u64,
+    /// Packets dropped by a hook's [`Verdict::Drop`].
+    pub hook_drops: u64,
+    /// Packets held by a hook's [`Verdict::Delay`].
+    pub hook_delays: u64,
+    /// Packets rewritten by a hook's [`Verdict::Replace`].
+    pub hook_replaces: u64,
+    /// Replacements whose bytes were not a valid datagram (the packet was dropped).
+    pub hook_invalid_replaces: u64,
+    /// Packets injected by hooks.
+    pub hook_injects: u64,
+}
+
+/// Describes a topology; [`NetworkBuilder::build`] validates it and creates the [`Network`].
+///
+/// Ids are handed out in insertion order and errors are reported by `build`, naming the
+/// offending node or link.
+#[derive(Debug, Default)]
+pub struct NetworkBuilder {
+    nodes: Vec<(String, Ipv4Addr)>,
+    links: Vec<(NodeId, NodeId, LinkParams)>,
+}
+
+impl NetworkBuilder {
+    /// An empty topology.
+    pub fn new() -> Self {
+        NetworkBuilder::default()
+    }
+
+    /// Adds a node owning `addr`; datagrams to `addr` are delivered to it.
+    pub fn add_node(&mut self, name: &str, addr: Ipv4Addr) -> NodeId {
+        let id = NodeId(u32::try_from(self.nodes.len()).unwrap_or(u32::MAX));
+        self.nodes.push((name.to_owned(), addr));
+        id
+    }
+
+    /// Adds a bidirectional link between `a` and `b`.
+    pub fn add_link(&mut self, a: NodeId, b: NodeId, params: LinkParams) -> LinkId {
+        let id = LinkId(u32::try_from(self.links.len()).unwrap_or(u32::MAX));
+        self.links.push((a, b, params));
+        id
+    }
+
+    /// Validates the topology and creates the network at time zero. Link `i` draws from the
+    /// streams `link/{i}/ab` (from its first node to its second) and `link/{i}/ba` of `seeds`.
+    ///
+    /// A disconnected topology is allowed (partitions are a scenario too); packets without a
+    /// path are counted in [`NetStats::unroutable`].
+    pub fn build(self, seeds: &SeedTree) -> Result<Network, NetError> {
+        if u32::try_from(self.nodes.len()).is_err() {
+            return Err(NetError::TooMany { what: "nodes" });
+        }
+        // u32::MAX marks "no route", so one fewer link id is usable.
+        if u32::try_from(self.links.len()).map_or(true, |n| n == u32::MAX) {
+            return Err(NetError::TooMany { what: "links" });
+        }
+        let mut by_addr: BTreeMap<Ipv4Addr, NodeId> = BTreeMap::new();
+        for (i, (_, addr)) in self.nodes.iter().enumerate() {
+            let id = NodeId(i as u32);
+            if let Some(&first) = by_addr.get(addr) {
+                return Err(NetError::DuplicateAddress {
+                    addr: *addr,
+                    first,
+                    second: id,
+                });
+            }
+            by_addr.insert(*addr, id);
+        }
+        let link_seeds = seeds.child("link");
+        let mut links = Vec::with_capacity(self.links.len());
+        let mut ends = Vec::with_capacity(self.links.len());
+        for (i, (a, b, params)) in self.links.iter().enumerate() {
+            let id = LinkId(i as u32);
+            for n in [*a, *b] {
+                if n.0 as usize >= self.nodes.len() {
+                    return Err(NetError::UnknownNode { link: id, node: n });
+                }
+            }
+            if a == b {
+                return Err(NetError::LinkToSelf { link: id, node: *a });
+            }
+            let model = LinkModel::new(id, params)?;
+            links.push(Link {
+                a: a.0,
+                b: b.0,
+                model,
+                dirs: [
+                    Direction::new(link_seeds.stream(&format!("{i}/ab"))),
+                    Direction::new(link_seeds.stream(&format!("{i}/ba"))),
+                ],
+            });
+            ends.push((a.0, b.0));
+        }
+        let n = self.nodes.len();
+        Ok(Network {
+            now: 0,
+            by_addr: by_addr
+                .into_iter()
+                .map(|(addr, id)| (u32::from(addr), id.0))
+                .collect(),
+            nodes: self.nodes,
+            routes: Routes::new(n, &ends),
+            links,
+            queue: EventQueue::new(),
+            taps: Vec::new(),
+            node_taps: vec![Vec::new(); n],
+            link_taps: vec![Vec::new(); ends.len()],
+            hooks: (0..n).map(|_| Vec::new()).collect(),
+            inject_buf: Vec::new(),
+            stats: NetStats::default(),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct Link {
+    a: u32,
+    b: u32,
+    model: LinkModel,
+    /// `[a -> b, b -> a]`.
+    dirs: [Direction; 2],
+}
+
+/// Work waiting in the event queue.
+#[derive(Debug)]
+enum Job {
+    Timer {
+        node: u32,
+        token: u64,
+    },
+    /// The packet arrives at `node` over a link: taps, hooks, then deliver or forward.
+    Arrive {
+        node: u32,
+        dst: u32,
+        packet: Packet,
+    },
+    /// The packet resumes at `node` without taps or hooks: deliver or forward.
+    Continue {
+        node: u32,
+        dst: u32,
+        packet: Packet,
+    },
+}
+
+/// A running network in virtual time. See the [crate docs](crate) for how it is driven.
+pub struct Network {
+    now: u64,
+    nodes: Vec<(String, Ipv4Addr)>,
+    /// `(address, node)` sorted by address.
+    by_addr: Vec<(u32, u32)>,
+    links: Vec<Link>,
+    routes: Routes,
+    queue: EventQueue<Job>,
+    taps: Vec<Vec<TappedPacket>>,
+    node_taps: Vec<Vec<u32>>,
+    link_taps: Vec<Vec<u32>>,
+    hooks: Vec<Vec<Box<dyn OnPathHook>>>,
+    inject_buf: Vec<Packet>,
+    stats: NetStats,
+}
+
+impl fmt::Debug for Network {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Network")
+            .field("now", &Timestamp::from_nanos(self.now))
+            .field("nodes", &self.nodes.len())
+            .field("links", &self.links.len())
+            .field("pending", &self.queue.len())
+            .field("taps", &self.taps.len())
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Network {
+    /// The current virtual time: the time of the last event popped (or the last
+    /// `poll_until` deadline reached).
+    pub fn now(&self) -> Timestamp {
+        Timestamp::from_nanos(self.now)
+    }
+
+    /// The node owning `addr`, if any.
+    pub fn node_by_addr(&self, addr: Ipv4Addr) -> Option<NodeId> {
+        self.lookup(addr).map(NodeId)
+    }
+
+    /// The name a node was added with.
+    ///
+    /// # Panics
+    /// If `id` is not a node of this network (API misuse).
+    pub fn node_name(&self, id: NodeId) -> &str {
+        &self.nodes[self.check(id)].0
+    }
+
+    /// The address a node owns.
+    ///
+    /// # Panics
+    /// If `id` is not a node of this network (API misuse).
+    pub fn node_addr(&self, id: NodeId) -> Ipv4Addr {
+        self.nodes[self.check(id)].1
+    }
+
+    /// Number of nodes.
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Number of links.
+    pub fn link_count(&self) -> usize {
+        self.links.len()
+    }
+
+    /// The two ends of a link, in the order given to [`NetworkBuilder::add_link`].
+    pub fn link_ends(&self, id: LinkId) -> Option<(NodeId, NodeId)> {
+        self.links
+            .get(id.0 as usize)
+            .map(|l| (NodeId(l.a), NodeId(l.b)))
+    }
+
+    /// Number of events waiting in the queue.
+    pub fn pending(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Sends `packet` from `from` now: it is recorded by `from`'s taps and routed hop by hop to
+    /// the node owning `packet.dst().ip()` (`from`'s own hooks do not see it). A packet to
+    /// `from` itself is delivered at the current time through [`Network::poll`].
+    ///
+    /// # Panics
+    /// If `from` is not a node of this network (API misuse).
+    pub fn send(&mut self, from: NodeId, packet: Packet) {
+        let from = self.check(from) as u32;
+        self.stats.packets_sent += 1;
+        self.originate(from, packet);
+    }
+
+    /// Arranges for [`Event::Timer`] with `token` at `at` (or now, if `at` is in the past).
+    /// Timers cannot be cancelled; ignore stale tokens instead.
+    ///
+    /// # Panics
+    /// If `node` is not a node of this network (API misuse).
+    pub fn set_timer(&mut self, node: NodeId, at: Timestamp, token: u64) {
+        let node = self.check(node) as u32;
+        let at = at.as_nanos().max(self.now);
+        self.queue.push(at, Job::Timer { node, token });
+    }
+
+    /// Processes events in (time, insertion) order until one is for the caller, advancing
+    /// [`Network::now`]. Returns `None` when nothing is left to do.
+    pub fn poll(&mut self) -> Option<Event> {
+        while let Some((t, job)) = self.queue.pop() {
+            self.now = t;
+            if let Some(ev) = self.step(job) {
+                return Some(ev);
+            }
+        }
+        None
+    }
+
+    /// Like [`Network::poll`], but never processes an event later than `deadline`: when the
+    /// next event is later (or there is none) it returns `None` with the clock at `deadline`
+    /// (the clock never goes backwards).
+    pub fn poll_until(&mut self, deadline: Timestamp) -> Option<Event> {
+        let deadline = deadline.as_nanos();
+        while let Some(t) = self.queue.peek_time() {
+            if t > deadline {
+                break;
+            }
+            let (t, job) = self.queue.pop().expect("peeked just above");
+            self.now = t;
+            if let Some(ev) = self.step(job) {
+                return Some(ev);
+            }
+        }
+        self.now = self.now.max(deadline);
+        None
+    }
+
+    /// Attaches a passive tap; see [`TapPoint`] for what it records.
+    ///
+    /// # Panics
+    /// If the node or link is not part of this network (API misuse).
+    pub fn add_tap(&mut self, at: TapPoint) -> TapId {
+        let id = u32::try_from(self.taps.len()).expect("fewer than 2^32 taps");
+        match at {
+            TapPoint::Node(n) => {
+                let n = self.check(n);
+                self.node_taps[n].push(id);
+            }
+            TapPoint::Link(l) => {
+                let slot = self
+                    .link_taps
+                    .get_mut(l.0 as usize)
+                    .unwrap_or_else(|| panic!("{l:?} is not a link of this network"));
+                slot.push(id);
+            }
+        }
+        self.taps.push(Vec::new());
+        TapId(id)
+    }
+
+    /// What a tap has recorded so far (empty for an unknown id).
+    pub fn tap(&self, id: TapId) -> &[TappedPacket] {
+        self.taps.get(id.0 as usize).map_or(&[], |t| t.as_slice())
+    }
+
+    /// Takes what a tap has recorded so far, leaving it recording into an empty buffer.
+    pub fn take_tap(&mut self, id: TapId) -> Vec<TappedPacket> {
+        self.taps
+            .get_mut(id.0 as usize)
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    /// Attaches an on-path hook at `node`. Several hooks at one node run in insertion order;
+    /// the first verdict other than [`Verdict::Pass`] / [`Verdict::Replace`] ends the chain.
+    ///
+    /// # Panics
+    /// If `node` is not a node of this network (API misuse).
+    pub fn add_hook(&mut self, node: NodeId, hook: Box<dyn OnPathHook>) {
+        let n = self.check(node);
+        self.hooks[n].push(hook);
+    }
+
+    /// Counters of what has happened so far.
+    pub fn stats(&self) -> &NetStats {
+        &self.stats
+    }
+
+    fn check(&self, id: NodeId) -> usize {
+        let i = id.0 as usize;
+        assert!(i < self.nodes.len(), "{id:?} is not a node of this network");
+        i
+    }
+
+    fn lookup(&self, addr: Ipv4Addr) -> Option<u32> {
+        let key = u32::from(addr);
+        self.by_addr
+            .binary_search_by_key(&key, |&(a, _)| a)
+            .ok()
+            .map(|i| self.by_addr[i].1)
+    }
+
+    fn step(&mut self, job: Job) -> Option<Event> {
+        self.stats.events += 1;
+        match job {
+            Job::Timer { node, token } => {
+                self.stats.timers_fired += 1;
+                Some(Event::Timer {
+                    node: NodeId(node),
+                    token,
+                })
+            }
+            Job::Arrive { node, dst, packet } => self.arrive(node, dst, packet),
+            Job::Continue { node, dst, packet } => self.proceed(node, dst, packet),
+        }
+    }
+
+    fn record(taps: &mut [Vec<TappedPacket>], ids: &[u32], now: u64, packet: &Packet) {
+        for &t in ids {
+            taps[t as usize].push(TappedPacket {
+                time: Timestamp::from_nanos(now),
+                bytes: packet.bytes().to_vec(),
+            });
+        }
+    }
+
+    /// A packet starts at `from` (send or inject).
+    fn originate(&mut self, from: u32, packet: Packet) {
+        Self::record(
+            &mut self.taps,
+            &self.node_taps[from as usize],
+            self.now,
+            &packet,
+        );
+        let Some(dst) = self.lookup(*packet.dst().ip()) else {
+            self.stats.unroutable += 1;
+            return;
+        };
+        if dst == from {
+            self.queue.push(
+                self.now,
+                Job::Continue {
+                    node: from,
+                    dst,
+                    packet,
+                },
+            );
+        } else {
+            self.forward(from, dst, packet);
+        }
+    }
+
+    /// A packet arrives at `node` over a link.
+    fn arrive(&mut self, node: u32, dst: u32, packet: Packet) -> Option<Event> {
+        let n = node as usize;
+        Self::record(&mut self.taps, &self.node_taps[n], self.now, &packet);
+        if self.hooks[n].is_empty() {
+            return self.proceed(node, dst, packet);
+        }
+
+        let mut current = packet;
+        let mut replaced = false;
+        let mut bad_replace = false;
+        let mut verdict = Verdict::Pass;
+        let mut injected = std::mem::take(&mut self.inject_buf);
+        for hook in &mut self.hooks[n] {
+            let mut ctx = HookCtx {
+                now: Timestamp::from_nanos(self.now),
+                node: NodeId(node),
+                injected: &mut injected,
+            };
+            match hook.on_packet(&mut ctx, &current) {
+                Verdict::Pass => {}
+                Verdict::Replace(bytes) => match Packet::from_bytes(bytes) {
+                    Ok(p) => {
+                        self.stats.hook_replaces += 1;
+                        current = p;
+                        replaced = true;
+                    }
+                    Err(_) => {
+                        self.stats.hook_invalid_replaces += 1;
+                        bad_replace = true;
+                        verdict = Verdict::Drop;
+                        break;
+                    }
+                },
+                v @ (Verdict::Drop | Verdict::Delay(_)) => {
+                    verdict = v;
+                    break;
+                }
+            }
+        }
+        for p in injected.drain(..) {
+            self.stats.hook_injects += 1;
+            self.originate(node, p);
+        }
+        self.inject_buf = injected;
+
+        if verdict == Verdict::Drop {
+            // An invalid replacement was counted where it happened.
+            if !bad_replace {
+                self.stats.hook_drops += 1;
+            }
+            return None;
+        }
+        let dst = if replaced {
+            match self.lookup(*current.dst().ip()) {
+                Some(d) => d,
+                None => {
+                    self.stats.unroutable += 1;
+                    return None;
+                }
+            }
+        } else {
+            dst
+        };
+        if let Verdict::Delay(d) = verdict {
+            self.stats.hook_delays += 1;
+            let at = self.now.saturating_add(nanos(d));
+            self.queue.push(
+                at,
+                Job::Continue {
+                    node,
+                    dst,
+                    packet: current,
+                },
+            );
+            return None;
+        }
+        self.proceed(node, dst, current)
+    }
+
+    /// Delivers the packet if `node` is its destination, else forwards it.
+    fn proceed(&mut self, node: u32, dst: u32, packet: Packet) -> Option<Event> {
+        if node == dst {
+            if packet.checksums_ok() {
+                self.stats.packets_delivered += 1;
+                Some(Event::Deliver {
+                    node: NodeId(node),
+                    packet,
+                })
+            } else {
+                self.stats.dropped_corrupt += 1;
+                None
+            }
+        } else {
+            self.forward(node, dst, packet);
+            None
+        }
+    }
+
+    /// Puts the packet on the next link from `at` towards `dst`.
+    fn forward(&mut self, at: u32, dst: u32, mut packet: Packet) {
+        let Some(l) = self.routes.next_link(at, dst) else {
+            self.stats.unroutable += 1;
+            return;
+        };
+        let link = &mut self.links[l as usize];
+        let (dir, to) = if link.a == at {
+            (0, link.b)
+        } else {
+            (1, link.a)
+        };
+        let fate = link.dirs[dir].carry(&link.model, self.now, packet.len());
+        if fate != Fate::QueueFull {
+            Self::record(
+                &mut self.taps,
+                &self.link_taps[l as usize],
+                self.now,
+                &packet,
+            );
+        }
+        match fate {
+            Fate::QueueFull => self.stats.dropped_queue += 1,
+            Fate::Lost => self.stats.dropped_loss += 1,
+            Fate::Arrives {
+                corrupt_bit,
+                at,
+                dup_at,
+                reordered,
+            } => {
+                if let Some(bit) = corrupt_bit {
+                    self.stats.corrupted += 1;
+                    packet.flip_bit(bit);
+                }
+                self.stats.reordered += u64::from(reordered);
+                let dup = dup_at.map(|t| (t, packet.clone()));
+                self.queue.push(
+                    at,
+                    Job::Arrive {
+                        node: to,
+                        dst,
+                        packet,
+                    },
+                );
+                if let Some((t, copy)) = dup {
+                    self.stats.duplicated += 1;
+                    self.queue.push(
+                        t,
+                        Job::Arrive {
+                            node: to,
+                            dst,
+                            packet: copy,
+                        },
+                    );
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,357 @@
+//! IPv4/UDP datagrams as real bytes: building with correct checksums, parsing with
+//! offset-precise errors, and accessors that never panic even on corrupted bytes.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use crate::error::NetError;
+
+/// Length of the IPv4 header this crate emits (IHL 5, no options).
+pub const IPV4_HEADER_LEN: usize = 20;
+/// Length of a UDP header.
+pub const UDP_HEADER_LEN: usize = 8;
+/// The largest UDP payload that fits in one IPv4 datagram with a 20-byte header.
+pub const MAX_UDP_PAYLOAD: usize = u16::MAX as usize - IPV4_HEADER_LEN - UDP_HEADER_LEN;
+
+const PROTO_UDP: u8 = 17;
+const TTL: u8 = 64;
+const FLAG_DF: u16 = 0x4000;
+
+/// One IPv4 datagram carrying UDP, held as its full wire bytes.
+///
+/// A `Packet` made by [`Packet::udp`] or accepted by [`Packet::from_bytes`] is well formed. On
+/// the wire a link may flip a bit ([`LinkParams::corrupt`](crate::LinkParams::corrupt)), after
+/// which the header fields may be nonsense; every accessor still returns *something* without
+/// panicking (lengths are clamped to the bytes present), and [`Packet::checksums_ok`] tells
+/// whether the datagram is intact. The length of the bytes never changes in flight and is
+/// always at least 28.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Packet {
+    bytes: Vec<u8>,
+}
+
+impl Packet {
+    /// A UDP datagram from `src` to `dst` with IP identification 0.
+    ///
+    /// The IPv4 header has IHL 5, TTL 64, protocol 17, DF set and a correct header checksum;
+    /// the UDP header has a correct checksum over the pseudo-header (never 0, which would mean
+    /// "no checksum").
+    pub fn udp(src: SocketAddrV4, dst: SocketAddrV4, payload: &[u8]) -> Result<Packet, NetError> {
+        Packet::udp_with_id(src, dst, payload, 0)
+    }
+
+    /// Like [`Packet::udp`], with the given IPv4 identification field (a host's counter).
+    pub fn udp_with_id(
+        src: SocketAddrV4,
+        dst: SocketAddrV4,
+        payload: &[u8],
+        id: u16,
+    ) -> Result<Packet, NetError> {
+        if payload.len() > MAX_UDP_PAYLOAD {
+            return Err(NetError::PayloadTooLarge {
+                len: payload.len(),
+                max: MAX_UDP_PAYLOAD,
+            });
+        }
+        let udp_len = UDP_HEADER_LEN + payload.len();
+        let total = IPV4_HEADER_LEN + udp_len;
+        let mut b = Vec::with_capacity(total);
+        // IPv4 header.
+        b.push(0x45);
+        b.push(0);
+        b.extend_from_slice(&(total as u16).to_be_bytes());
+        b.extend_from_slice(&id.to_be_bytes());
+        b.extend_from_slice(&FLAG_DF.to_be_bytes());
+        b.push(TTL);
+        b.push(PROTO_UDP);
+        b.extend_from_slice(&[0, 0]);
+        b.extend_from_slice(&src.ip().octets());
+        b.extend_from_slice(&dst.ip().octets());
+        let hc = ipv4_header_checksum(&b[..IPV4_HEADER_LEN]);
+        b[10..12].copy_from_slice(&hc.to_be_bytes());
+        // UDP header.
+        b.extend_from_slice(&src.port().to_be_bytes());
+        b.extend_from_slice(&dst.port().to_be_bytes());
+        b.extend_from_slice(&(udp_len as u16).to_be_bytes());
+        b.extend_from_slice(&[0, 0]);
+        b.extend_from_slice(payload);
+        let uc = udp_checksum(*src.ip(), *dst.ip(), &b[IPV4_HEADER_LEN..]);
+        b[IPV4_HEADER_LEN + 6..IPV4_HEADER_LEN + 8].copy_from_slice(&uc.to_be_bytes());
+        Ok(Packet { bytes: b })
+    }
+
+    /// Parses and validates a datagram: version 4, IHL ≥ 5, total length equal to the bytes
+    /// given, not a fragment, protocol UDP, UDP length consistent. Checksums are *not* checked
+    /// here (see [`Packet::checksums_ok`]), so a tampered datagram can still be represented.
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Packet, NetError> {
+        let len = bytes.len();
+        if len < IPV4_HEADER_LEN {
+            return Err(NetError::TooShort {
+                len,
+                need: IPV4_HEADER_LEN,
+                offset: 0,
+            });
+        }
+        let version = bytes[0] >> 4;
+        if version != 4 {
+            return Err(NetError::BadVersion { version });
+        }
+        let ihl = bytes[0] & 0x0f;
+        if ihl < 5 {
+            return Err(NetError::BadHeaderLength { ihl });
+        }
+        let hlen = usize::from(ihl) * 4;
+        if len < hlen {
+            return Err(NetError::TooShort {
+                len,
+                need: hlen,
+                offset: 0,
+            });
+        }
+        let declared = usize::from(be16(&bytes, 2));
+        if declared != len {
+            return Err(NetError::BadTotalLength {
+                declared,
+                actual: len,
+            });
+        }
+        let frag = be16(&bytes, 6);
+        if frag & 0x3fff != 0 {
+            return Err(NetError::Fragmented { field: frag });
+        }
+        if bytes[9] != PROTO_UDP {
+            return Err(NetError::NotUdp { protocol: bytes[9] });
+        }
+        if len < hlen + UDP_HEADER_LEN {
+            return Err(NetError::TooShort {
+                len,
+                need: hlen + UDP_HEADER_LEN,
+                offset: hlen,
+            });
+        }
+        let udp_declared = usize::from(be16(&bytes, hlen + 4));
+        if udp_declared != len - hlen {
+            return Err(NetError::BadUdpLength {
+                declared: udp_declared,
+                actual: len - hlen,
+                offset: hlen + 4,
+            });
+        }
+        Ok(Packet { bytes })
+    }
+
+    /// The full datagram, IPv4 header first.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The full datagram, by value.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+
+    /// Length of the datagram in bytes (what a link serialises).
+    #[allow(clippy::len_without_is_empty)] // a datagram is never empty
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Source address and port.
+    pub fn src(&self) -> SocketAddrV4 {
+        let h = self.header_len();
+        SocketAddrV4::new(self.ip_at(12), be16(&self.bytes, h))
+    }
+
+    /// Destination address and port.
+    pub fn dst(&self) -> SocketAddrV4 {
+        let h = self.header_len();
+        SocketAddrV4::new(self.ip_at(16), be16(&self.bytes, h + 2))
+    }
+
+    /// The IPv4 identification field.
+    pub fn ip_id(&self) -> u16 {
+        be16(&self.bytes, 4)
+    }
+
+    /// The UDP payload (clamped to the bytes present if a length field was corrupted).
+    pub fn udp_payload(&self) -> &[u8] {
+        let h = self.header_len();
+        let start = h + UDP_HEADER_LEN;
+        let udp_len = usize::from(be16(&self.bytes, h + 4)).max(UDP_HEADER_LEN);
+        let end = (h + udp_len).min(self.bytes.len());
+        &self.bytes[start..end]
+    }
+
+    /// Whether the IPv4 header checksum and the UDP checksum both verify, as a receiving host
+    /// stack would check. A UDP checksum of 0 ("none") is rejected: this stack always sends one.
+    pub fn checksums_ok(&self) -> bool {
+        let h = self.header_len();
+        if ones_complement_sum(&self.bytes[..h], 0) != 0xffff {
+            return false;
+        }
+        if be16(&self.bytes, h + 6) == 0 {
+            return false;
+        }
+        let udp = &self.bytes[h..];
+        let udp_len = usize::from(be16(&self.bytes, h + 4));
+        if udp_len != udp.len() {
+            return false;
+        }
+        let pseudo = pseudo_header_sum(self.ip_at(12), self.ip_at(16), udp_len);
+        ones_complement_sum(udp, pseudo) == 0xffff
+    }
+
+    /// Flips bit `bit` (counted from the first byte's most significant bit), modulo the length.
+    pub(crate) fn flip_bit(&mut self, bit: u64) {
+        let nbits = self.bytes.len() as u64 * 8;
+        if nbits == 0 {
+            return;
+        }
+        let bit = bit % nbits;
+        self.bytes[(bit / 8) as usize] ^= 0x80 >> (bit % 8);
+    }
+
+    /// The IPv4 header length, clamped so that a UDP header always fits after it.
+    fn header_len(&self) -> usize {
+        let ihl = usize::from(self.bytes[0] & 0x0f) * 4;
+        ihl.clamp(IPV4_HEADER_LEN, self.bytes.len() - UDP_HEADER_LEN)
+    }
+
+    fn ip_at(&self, off: usize) -> Ipv4Addr {
+        let b = &self.bytes;
+        Ipv4Addr::new(b[off], b[off + 1], b[off + 2], b[off + 3])
+    }
+}
+
+fn be16(b: &[u8], off: usize) -> u16 {
+    u16::from_be_bytes([b[off], b[off + 1]])
+}
+
+/// Folded 16-bit one's-complement sum of `data` (odd length padded with a zero byte) plus
+/// `initial`.
+fn ones_complement_sum(data: &[u8], initial: u32) -> u16 {
+    let mut sum = u64::from(initial);
+    let mut chunks = data.chunks_exact(2);
+    for c in &mut chunks {
+        sum += u64::from(u16::from_be_bytes([c[0], c[1]]));
+    }
+    if let [last] = chunks.remainder() {
+        sum += u64::from(*last) << 8;
+    }
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    sum as u16
+}
+
+fn pseudo_header_sum(src: Ipv4Addr, dst: Ipv4Addr, udp_len: usize) -> u32 {
+    let s = src.octets();
+    let d = dst.octets();
+    let words = [
+        u16::from_be_bytes([s[0], s[1]]),
+        u16::from_be_bytes([s[2], s[3]]),
+        u16::from_be_bytes([d[0], d[1]]),
+        u16::from_be_bytes([d[2], d[3]]),
+        u16::from(PROTO_UDP),
+        udp_len as u16,
+    ];
+    words.iter().map(|&w| u32::from(w)).sum()
+}
+
+fn ipv4_header_checksum(header: &[u8]) -> u16 {
+    !ones_complement_sum(header, 0)
+}
+
+fn udp_checksum(src: Ipv4Addr, dst: Ipv4Addr, udp: &[u8]) -> u16 {
+    let c = !ones_complement_sum(udp, pseudo_header_sum(src, dst, udp.len()));
+    if c == 0 {
+        0xffff
+    } else {
+        c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sa(a: [u8; 4], port: u16) -> SocketAddrV4 {
+        SocketAddrV4::new(Ipv4Addr::from(a), port)
+    }
+
+    #[test]
+    fn header_fields_are_what_a_host_would_send() {
+        let p = Packet::udp_with_id(sa([10, 0, 0, 1], 5000), sa([10, 0, 0, 2], 53), b"hi", 7)
+            .expect("small payload");
+        let b = p.bytes();
+        assert_eq!(b.len(), 30);
+        assert_eq!(b[0], 0x45);
+        assert_eq!(&b[2..4], &30u16.to_be_bytes());
+        assert_eq!(&b[4..6], &7u16.to_be_bytes());
+        assert_eq!(&b[6..8], &[0x40, 0]);
+        assert_eq!(b[8], 64);
+        assert_eq!(b[9], 17);
+        assert_eq!(&b[20..22], &5000u16.to_be_bytes());
+        assert_eq!(&b[22..24], &53u16.to_be_bytes());
+        assert_eq!(&b[24..26], &10u16.to_be_bytes());
+        assert_eq!(p.udp_payload(), b"hi");
+        assert!(p.checksums_ok());
+    }
+
+    #[test]
+    fn every_single_bit_flip_is_detected() {
+        let p = Packet::udp(sa([192, 168, 1, 9], 1), sa([8, 8, 8, 8], 2), b"odd").expect("ok");
+        for bit in 0..(p.len() as u64 * 8) {
+            let mut q = p.clone();
+            q.flip_bit(bit);
+            assert!(!q.checksums_ok(), "flip of bit {bit} went unnoticed");
+            // Accessors never panic on corrupted bytes.
+            let _ = (q.src(), q.dst(), q.udp_payload().len());
+        }
+    }
+
+    #[test]
+    fn oversized_payload_is_refused() {
+        let big = vec![0u8; MAX_UDP_PAYLOAD + 1];
+        let err = Packet::udp(sa([1, 1, 1, 1], 1), sa([2, 2, 2, 2], 2), &big).unwrap_err();
+        assert!(matches!(err, NetError::PayloadTooLarge { .. }));
+        let max = vec![0u8; MAX_UDP_PAYLOAD];
+        let p = Packet::udp(sa([1, 1, 1, 1], 1), sa([2, 2, 2, 2], 2), &max).expect("fits");
+        assert_eq!(p.len(), 65535);
+        assert!(p.checksums_ok());
+    }
+
+    #[test]
+    fn parse_errors_name_the_field() {
+        let p = Packet::udp(sa([1, 2, 3, 4], 1), sa([5, 6, 7, 8], 2), b"x").expect("ok");
+        let mut b = p.clone().into_bytes();
+        b[9] = 6;
+        assert_eq!(Packet::from_bytes(b), Err(NetError::NotUdp { protocol: 6 }));
+        let mut b = p.clone().into_bytes();
+        b.push(0);
+        assert!(matches!(
+            Packet::from_bytes(b),
+            Err(NetError::BadTotalLength {
+                declared: 29,
+                actual: 30
+            })
+        ));
+        let mut b = p.clone().into_bytes();
+        b[0] = 0x65;
+        assert_eq!(
+            Packet::from_bytes(b),
+            Err(NetError::BadVersion { version: 6 })
+        );
+        let mut b = p.clone().into_bytes();
+        b[25] = 10;
+        assert!(matches!(
+            Packet::from_bytes(b),
+            Err(NetError::BadUdpLength { offset: 24, .. })
+        ));
+        let mut b = p.into_bytes();
+        b[6] = 0x20; // MF
+        assert!(matches!(
+            Packet::from_bytes(b),
+            Err(NetError::Fragmented { .. })
+        ));
+    }
+}
