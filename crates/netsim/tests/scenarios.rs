@@ -7,6 +7,7 @@
 //! - `links`: exact latency/bandwidth timing, loss, duplication, reordering, corruption.
 //! - `vantage`: node and link taps; hooks that drop, delay, replace and inject.
 //! - `engine`: timers interleave with packets, `poll_until`, determinism over seeds.
+//! - `api`: compile-time properties callers rely on.
 
 mod support {
     use std::net::{Ipv4Addr, SocketAddrV4};
@@ -962,5 +963,14 @@ mod engine {
         // The faults really happened, so the comparison meant something.
         assert!(sa.dropped_loss > 0 && sa.duplicated > 0 && sa.reordered > 0);
         assert!(sa.corrupted > 0 && sa.packets_delivered > 100);
+    }
+}
+
+mod api {
+    #[test]
+    fn network_can_move_to_another_thread() {
+        fn assert_send<T: Send>() {}
+        assert_send::<netsim::Network>();
+        assert_send::<netsim::Event>();
     }
 }
