@@ -1,0 +1,218 @@
+//! [`ScenarioError`]: one problem in a scenario file, located at `file:line:column`.
+//!
+//! Every error points at the offending value (or key, for an unknown key) so that an editor can
+//! jump to it, and carries a hint where one helps: the closest known name for a typo, or the
+//! allowed values.
+
+use core::fmt;
+use core::ops::Range;
+
+/// Separates a message from its hint inside a serde custom error, so that checks made while
+/// deserializing (durations, names, ...) can carry hints through `toml`'s error type.
+pub(crate) const HINT_MARKER: &str = "\u{1}hint\u{1}";
+
+/// One problem in a scenario file, at a 1-based line and column (counted in characters).
+///
+/// Displays as `{file}:{line}:{column}: {message}`, followed by `\n  hint: {hint}` when there is
+/// a hint.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}:{column}: {message}{}", HintSuffix(.hint))]
+pub struct ScenarioError {
+    /// The source name given to [`crate::parse`] (usually the file path).
+    pub file: String,
+    /// 1-based line of the offending value.
+    pub line: usize,
+    /// 1-based column of the offending value, in characters.
+    pub column: usize,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it, when there is something useful to say.
+    pub hint: Option<String>,
+}
+
+struct HintSuffix<'a>(&'a Option<String>);
+
+impl fmt::Display for HintSuffix<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(hint) => write!(f, "\n  hint: {hint}"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl ScenarioError {
+    /// An error at byte offset range `span` of `text` (only its start is used); `None` means the
+    /// start of the file.
+    pub(crate) fn at(
+        file: &str,
+        text: &str,
+        span: Option<Range<usize>>,
+        message: impl Into<String>,
+        hint: Option<String>,
+    ) -> Self {
+        let (line, column) = line_column(text, span.map_or(0, |s| s.start));
+        ScenarioError {
+            file: file.to_owned(),
+            line,
+            column,
+            message: message.into(),
+            hint,
+        }
+    }
+
+    /// Converts a `toml` syntax or type error, splitting off a hint and adding one for unknown
+    /// keys and values ("did you mean ...?").
+    pub(crate) fn from_toml(file: &str, text: &str, err: &toml::de::Error) -> Self {
+        let raw = err.message().trim_end();
+        let (message, hint) = match raw.split_once(HINT_MARKER) {
+            Some((message, hint)) => (message.to_owned(), Some(hint.to_owned())),
+            // The root table reports an empty span at offset 0 (or none).
+            None => improve_serde_message(raw, err.span().is_none_or(|s| s == (0..0))),
+        };
+        // Syntax errors come as "what\nexpected ..."; keep the message on one line.
+        let message = message
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join(": ");
+        ScenarioError::at(file, text, err.span(), message, hint)
+    }
+}
+
+/// 1-based (line, column) of byte `offset` in `text`, clamped to the text and to a character
+/// boundary; columns count characters.
+pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    if offset == text.len() && offset > 0 {
+        // Point at the last character rather than past the end.
+        offset -= 1;
+    }
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = text[line_start..offset].chars().count() + 1;
+    (line, column)
+}
+
+/// Rewrites serde's "unknown field `x`, expected one of `a`, `b`" into a short message and a
+/// "did you mean" hint; other messages pass through unchanged.
+///
+/// `top_level` says the error is about the root table, where a missing key is a missing table.
+fn improve_serde_message(raw: &str, top_level: bool) -> (String, Option<String>) {
+    for what in ["field", "variant"] {
+        let prefix = format!("unknown {what} `");
+        let Some(rest) = raw.strip_prefix(&prefix) else {
+            continue;
+        };
+        let Some((name, tail)) = rest.split_once('`') else {
+            continue;
+        };
+        let allowed = backticked(tail);
+        let noun = if what == "field" { "key" } else { "value" };
+        let message = format!("unknown {noun} `{name}`");
+        return (message, suggest(name, &allowed));
+    }
+    if let Some(rest) = raw.strip_prefix("missing field `") {
+        if let Some((name, _)) = rest.split_once('`') {
+            if top_level {
+                return (
+                    format!("missing required table `[{name}]`"),
+                    Some(format!("add a `[{name}]` section; see docs/scenario.md")),
+                );
+            }
+            return (
+                format!("missing required key `{name}` in this table"),
+                Some(format!("add `{name} = ...`; see docs/scenario.md")),
+            );
+        }
+    }
+    (raw.to_owned(), None)
+}
+
+/// Every `` `quoted` `` word in `text`.
+fn backticked(text: &str) -> Vec<&str> {
+    text.split('`').skip(1).step_by(2).collect()
+}
+
+/// A hint naming the closest allowed word when it is close, else the list of allowed words.
+pub(crate) fn suggest(word: &str, allowed: &[&str]) -> Option<String> {
+    if allowed.is_empty() {
+        return Some("this table takes no keys".to_owned());
+    }
+    let best = allowed
+        .iter()
+        .map(|a| (edit_distance(word, a), *a))
+        .min_by_key(|(d, _)| *d);
+    let list = allowed
+        .iter()
+        .map(|a| format!("`{a}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    match best {
+        // Close: within a third of the length, and sharing at least one character's worth.
+        Some((d, a))
+            if d <= (word.chars().count().max(a.chars().count()) / 3).max(1)
+                && d < word.chars().count().min(a.chars().count()) =>
+        {
+            Some(format!("did you mean `{a}`? (allowed: {list})"))
+        }
+        _ => Some(format!("allowed: {list}")),
+    }
+}
+
+/// Levenshtein distance over characters (names here are short).
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.chars().enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        core::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_are_one_based_and_in_characters() {
+        let text = "ab\nçd\n";
+        assert_eq!(line_column(text, 0), (1, 1));
+        assert_eq!(line_column(text, 3), (2, 1));
+        assert_eq!(line_column(text, 5), (2, 2)); // after the two-byte 'ç'
+        assert_eq!(line_column(text, 4), (2, 1)); // inside 'ç': clamped back
+        assert_eq!(line_column(text, 99), (2, 3)); // past the end: the last character
+        assert_eq!(line_column("", 0), (1, 1));
+    }
+
+    #[test]
+    fn typo_gets_did_you_mean() {
+        let hint = suggest("latncy", &["latency", "jitter", "loss"]).unwrap();
+        assert!(hint.starts_with("did you mean `latency`?"), "{hint}");
+        let hint = suggest("zzzzzz", &["latency", "jitter"]).unwrap();
+        assert!(hint.starts_with("allowed:"), "{hint}");
+    }
+
+    #[test]
+    fn display_has_location_and_hint() {
+        let e = ScenarioError {
+            file: "x.toml".into(),
+            line: 3,
+            column: 7,
+            message: "bad".into(),
+            hint: Some("fix".into()),
+        };
+        assert_eq!(e.to_string(), "x.toml:3:7: bad\n  hint: fix");
+    }
+}

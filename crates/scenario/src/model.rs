@@ -1,0 +1,266 @@
+//! The validated scenario: what the simulator, the adversary and the report consume.
+//!
+//! Every value here has passed the checks in `docs/scenario.md`; consumers need not re-check
+//! ranges, names or references. Order is always the file's order (vectors, never hash maps), so a
+//! scenario echoed into a report reads like its file.
+
+use serde::Serialize;
+use simcore::Duration;
+
+use crate::units::serialize_duration;
+
+/// A whole scenario: network, apps, carriers, traffic and adversary.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Scenario {
+    /// Short identifier, `[a-z0-9-]+`.
+    pub name: String,
+    /// One-paragraph description for people.
+    pub description: String,
+    /// Default seed; the CLI may override it.
+    pub seed: u64,
+    /// Simulated time during which traffic is generated (the run then drains).
+    #[serde(serialize_with = "serialize_duration")]
+    pub duration: Duration,
+    /// End-to-end apps send the first message as a handshake payload.
+    pub early_data: bool,
+    /// The four kinds of links.
+    pub links: Links,
+    /// Messaging apps, in file order; names are unique.
+    pub apps: Vec<App>,
+    /// Carriers, in file order; names are unique.
+    pub carriers: Vec<Carrier>,
+    /// How subscribers talk to each other.
+    pub traffic: Traffic,
+    /// Where the adversary sits.
+    pub adversary: Adversary,
+}
+
+impl Scenario {
+    /// The app called `name`, if any.
+    pub fn app(&self, name: &str) -> Option<&App> {
+        self.apps.iter().find(|a| a.name == name)
+    }
+
+    /// The carrier called `name`, if any.
+    pub fn carrier(&self, name: &str) -> Option<&Carrier> {
+        self.carriers.iter().find(|c| c.name == name)
+    }
+
+    /// Subscribers across all carriers.
+    pub fn total_subscribers(&self) -> u64 {
+        self.carriers.iter().map(|c| u64::from(c.subscribers)).sum()
+    }
+
+    /// The protocol label of the app called `app` for reports: `"sms"`, `"carrier-encrypted"` or
+    /// `"noise:XX"` (see [`AppKind::label`]); `"unknown"` if there is no such app.
+    pub fn protocol_label(&self, app: &str) -> String {
+        self.app(app)
+            .map_or_else(|| "unknown".to_owned(), |a| a.kind.label())
+    }
+}
+
+/// The link profile of each part of the network.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Links {
+    /// Handset to cell.
+    pub radio: LinkSpec,
+    /// Inside a carrier (cells, gateway, core router, SMS centre, LI chain, record store).
+    pub core: LinkSpec,
+    /// Between carriers.
+    pub interconnect: LinkSpec,
+    /// Between a carrier's internet edge and the OTT messaging server.
+    pub internet: LinkSpec,
+}
+
+/// How one kind of link delays, limits and damages packets.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LinkSpec {
+    /// Fixed one-way propagation delay.
+    #[serde(serialize_with = "serialize_duration")]
+    pub latency: Duration,
+    /// Extra delay drawn uniformly from `[0, jitter]` per packet.
+    #[serde(serialize_with = "serialize_duration")]
+    pub jitter: Duration,
+    /// Serialization rate in bits per second; `None` is unlimited.
+    pub bandwidth_bps: Option<u64>,
+    /// Probability a packet is dropped, in `[0, 1)`.
+    pub loss: f64,
+    /// Probability a packet is delivered twice, in `[0, 1]`.
+    pub duplicate: f64,
+    /// Probability a packet is held back by `reorder_delay`, in `[0, 1]`.
+    pub reorder: f64,
+    /// How long a reordered packet is held back.
+    #[serde(serialize_with = "serialize_duration")]
+    pub reorder_delay: Duration,
+    /// Probability a packet has one byte flipped, in `[0, 1)`.
+    pub corrupt: f64,
+    /// Bytes a link queues before tail-dropping; `None` is unlimited.
+    pub queue_limit_bytes: Option<usize>,
+}
+
+/// A messaging app that subscribers use.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct App {
+    /// Unique name, `[a-z0-9-]+`, used in `[carrier.population]`.
+    pub name: String,
+    /// Protocol and its options (serialized inline: `kind`, then the Noise options).
+    #[serde(flatten)]
+    pub kind: AppKind,
+}
+
+/// What protects an app's messages.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum AppKind {
+    /// Plain SMS through the carrier's SMS centre: readable by the carrier.
+    Sms,
+    /// Encrypted between handset and carrier, decrypted in the carrier's core (RCS-like).
+    CarrierEncrypted,
+    /// End-to-end Noise sessions relayed by an over-the-top server.
+    Noise {
+        /// Full Noise protocol name, e.g. `Noise_XX_25519_ChaChaPoly_BLAKE2s`.
+        protocol: String,
+        /// The handshake-pattern part of `protocol`, with modifiers, e.g. `XX` or `XXpsk3`.
+        pattern: String,
+        /// The client to OTT-server hop is wrapped in a Noise NK tunnel (like TLS).
+        server_tunnel: bool,
+        /// Received static keys are checked against the key directory.
+        pin_keys: bool,
+    },
+}
+
+impl AppKind {
+    /// `"sms"`, `"carrier-encrypted"` or `"noise:<pattern>"`.
+    pub fn label(&self) -> String {
+        match self {
+            AppKind::Sms => "sms".to_owned(),
+            AppKind::CarrierEncrypted => "carrier-encrypted".to_owned(),
+            AppKind::Noise { pattern, .. } => format!("noise:{pattern}"),
+        }
+    }
+}
+
+/// One carrier network.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Carrier {
+    /// Unique name, `[a-z0-9-]+`.
+    pub name: String,
+    /// Number of subscribers, at least 2.
+    pub subscribers: u32,
+    /// Number of radio cells, at least 1.
+    pub cells: u32,
+    /// Mobile country code: 3 digits.
+    pub mcc: String,
+    /// Mobile network code: 2 or 3 digits.
+    pub mnc: String,
+    /// Digits (without the `+`) that start every MSISDN of this carrier; no carrier's prefix is
+    /// a prefix of another's.
+    pub msisdn_prefix: String,
+    /// Share of subscribers per app name, in file order; shares sum to 1.
+    pub population: Vec<(String, f64)>,
+    /// The carrier's lawful-intercept warrant list.
+    pub warrants: Warrants,
+}
+
+/// How a carrier's warrant list is made.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Warrants {
+    /// Targets drawn with the seed, distinct from each other and from the explicit ones.
+    pub count: u32,
+    /// Share of drawn warrants that are IRI+content (the rest are IRI-only).
+    pub content_share: f64,
+    /// Warrants on named subscribers, in file order; subscribers are distinct.
+    pub explicit: Vec<ExplicitWarrant>,
+}
+
+/// A warrant on a named subscriber.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ExplicitWarrant {
+    /// Subscriber index within the carrier, `0..subscribers`.
+    pub subscriber: u32,
+    /// What the warrant authorises.
+    pub kind: WarrantKind,
+    /// The requesting agency, if given.
+    pub agency: Option<String>,
+}
+
+/// What a warrant authorises the carrier to deliver.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum WarrantKind {
+    /// Intercept-related information only: who, when, where, how much.
+    #[serde(rename = "iri")]
+    Iri,
+    /// IRI plus the content of communications.
+    #[serde(rename = "iri+content")]
+    IriAndContent,
+}
+
+/// The social graph and message generation.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Traffic {
+    /// Mean contacts per subscriber, > 0.
+    pub mean_degree: f64,
+    /// Power-law tail exponent of the degree distribution, > 2.
+    pub degree_exponent: f64,
+    /// Probability a contact is on another carrier (ignored with one carrier).
+    pub cross_carrier: f64,
+    /// Messages each subscriber sends per contact per simulated day, >= 0.
+    pub messages_per_contact_per_day: f64,
+    /// Probability a received message is answered.
+    pub reply_probability: f64,
+    /// Mean of the exponential delay before a reply.
+    #[serde(serialize_with = "serialize_duration")]
+    pub reply_delay: Duration,
+    /// Message length bounds in characters.
+    pub message_length: MessageLength,
+}
+
+/// Inclusive bounds of message length in characters: `16 <= min <= max <= 1000`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct MessageLength {
+    /// Shortest message.
+    pub min: u32,
+    /// Longest message.
+    pub max: u32,
+}
+
+/// The adversary and its vantage points.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Adversary {
+    /// Name for reports.
+    pub name: String,
+    /// Where it sits, at least one, distinct, in file order.
+    pub vantage: Vec<Vantage>,
+}
+
+/// One compromised system.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Vantage {
+    /// Which system.
+    pub kind: VantageKind,
+    /// Name of a carrier in [`Scenario::carriers`].
+    pub carrier: String,
+}
+
+/// A system the adversary can read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VantageKind {
+    /// The carrier's LI mediation node: intercept streams and the warrant list.
+    Mediation,
+    /// Every packet through the carrier's core router.
+    CoreTap,
+    /// The carrier's call-record store.
+    CallRecords,
+}
+
+impl VantageKind {
+    /// The name used in scenario files: `mediation`, `core-tap`, `call-records`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VantageKind::Mediation => "mediation",
+            VantageKind::CoreTap => "core-tap",
+            VantageKind::CallRecords => "call-records",
+        }
+    }
+}

@@ -1,0 +1,648 @@
+//! Cross-field checks: raw file → [`Scenario`], or the first problem in file order.
+//!
+//! Shape checks (types, units, ranges of single values) already happened while deserializing;
+//! here live the rules that relate values: references between tables, uniqueness, sums, and
+//! bounds that depend on another key.
+
+use core::ops::Range;
+
+use simcore::Duration;
+use toml::Spanned;
+
+use crate::error::{line_column, suggest, ScenarioError};
+use crate::model::{
+    Adversary, App, AppKind, Carrier, ExplicitWarrant, LinkSpec, Links, MessageLength, Scenario,
+    Traffic, Vantage, VantageKind, WarrantKind, Warrants,
+};
+use crate::raw::{
+    RawAdversary, RawApp, RawAppKind, RawCarrier, RawFile, RawLink, RawLinks, RawTraffic,
+    RawVantageKind, RawWarrantKind,
+};
+
+/// Tolerance on the sum of population shares.
+const SHARE_TOLERANCE: f64 = 1e-9;
+/// Longest MSISDN in digits (E.164).
+const MAX_MSISDN_DIGITS: usize = 15;
+/// Shortest and longest allowed message, in characters.
+const MESSAGE_LENGTH_BOUNDS: (u32, u32) = (16, 1000);
+/// Noise suite used when an app gives only a pattern.
+const DEFAULT_SUITE: &str = "25519_ChaChaPoly_BLAKE2s";
+const PATTERN_HINT: &str = "use a pattern such as \"XX\", \"IK\", \"NK\", \"NN\", \"X\", \
+    \"XXpsk3\", or a full name such as \"Noise_XX_25519_ChaChaPoly_BLAKE2s\"";
+
+type Result<T> = core::result::Result<T, ScenarioError>;
+
+/// Where errors are reported.
+pub(crate) struct Ctx<'a> {
+    pub file: &'a str,
+    pub text: &'a str,
+}
+
+impl Ctx<'_> {
+    fn err(
+        &self,
+        span: Range<usize>,
+        message: impl Into<String>,
+        hint: impl Into<Option<String>>,
+    ) -> ScenarioError {
+        ScenarioError::at(self.file, self.text, Some(span), message, hint.into())
+    }
+
+    fn err_at_start(&self, message: impl Into<String>, hint: String) -> ScenarioError {
+        ScenarioError::at(self.file, self.text, None, message, Some(hint))
+    }
+
+    fn line_of(&self, span: &Range<usize>) -> usize {
+        line_column(self.text, span.start).0
+    }
+}
+
+/// Validates a deserialized file.
+pub(crate) fn validate(ctx: &Ctx<'_>, raw: RawFile) -> Result<Scenario> {
+    let header = raw.scenario;
+    let duration = header.duration.get_ref().0;
+    if duration == Duration::ZERO {
+        return Err(ctx.err(
+            header.duration.span(),
+            "duration must be positive",
+            Some("traffic is generated for this long, e.g. \"1h\" or \"24h\"".to_owned()),
+        ));
+    }
+    let links = links(ctx, raw.links)?;
+    let apps = apps(ctx, raw.app)?;
+    let carriers = carriers(ctx, raw.carrier, &apps)?;
+    let total: u64 = carriers.iter().map(|c| u64::from(c.subscribers)).sum();
+    let traffic = traffic(ctx, raw.traffic, total)?;
+    let adversary = adversary(ctx, raw.adversary, &carriers)?;
+    Ok(Scenario {
+        name: header.name.0,
+        description: header.description,
+        seed: header.seed.unwrap_or(1),
+        duration,
+        early_data: header.early_data.unwrap_or(false),
+        links,
+        apps,
+        carriers,
+        traffic,
+        adversary,
+    })
+}
+
+fn links(ctx: &Ctx<'_>, raw: RawLinks) -> Result<Links> {
+    let ms = Duration::from_millis;
+    Ok(Links {
+        radio: link(ctx, raw.radio, (ms(20), ms(10), 20_000_000, 0.01))?,
+        core: link(ctx, raw.core, (ms(1), ms(0), 10_000_000_000, 0.0))?,
+        interconnect: link(ctx, raw.interconnect, (ms(10), ms(2), 1_000_000_000, 0.0))?,
+        internet: link(ctx, raw.internet, (ms(25), ms(5), 1_000_000_000, 0.0))?,
+    })
+}
+
+/// One link, filling absent keys from that link's defaults `(latency, jitter, bps, loss)`.
+fn link(
+    ctx: &Ctx<'_>,
+    raw: Option<RawLink>,
+    (latency, jitter, bps, loss): (Duration, Duration, u64, f64),
+) -> Result<LinkSpec> {
+    let mut spec = LinkSpec {
+        latency,
+        jitter,
+        bandwidth_bps: Some(bps),
+        loss,
+        duplicate: 0.0,
+        reorder: 0.0,
+        reorder_delay: Duration::from_millis(10),
+        corrupt: 0.0,
+        queue_limit_bytes: None,
+    };
+    let Some(raw) = raw else { return Ok(spec) };
+    let below_one = |p: &Spanned<crate::raw::Prob>, what: &str| {
+        if p.get_ref().0 >= 1.0 {
+            Err(ctx.err(
+                p.span(),
+                format!("{what} = 1 damages every packet: nothing would ever be delivered"),
+                Some("use a value below 1, e.g. 0.2".to_owned()),
+            ))
+        } else {
+            Ok(p.get_ref().0)
+        }
+    };
+    if let Some(v) = raw.latency {
+        spec.latency = v.0;
+    }
+    if let Some(v) = raw.jitter {
+        spec.jitter = v.0;
+    }
+    if let Some(v) = raw.bandwidth {
+        spec.bandwidth_bps = v.into_inner().0;
+    }
+    if let Some(v) = &raw.loss {
+        spec.loss = below_one(v, "loss")?;
+    }
+    if let Some(v) = raw.duplicate {
+        spec.duplicate = v.0;
+    }
+    if let Some(v) = raw.reorder {
+        spec.reorder = v.0;
+    }
+    if let Some(v) = raw.reorder_delay {
+        spec.reorder_delay = v.0;
+    }
+    if let Some(v) = &raw.corrupt {
+        spec.corrupt = below_one(v, "corrupt")?;
+    }
+    if let Some(v) = raw.queue_limit {
+        let bytes = usize::try_from(*v.get_ref()).ok().filter(|b| *b > 0);
+        let Some(bytes) = bytes else {
+            return Err(ctx.err(
+                v.span(),
+                "queue_limit must be a positive number of bytes",
+                Some("leave it out for an unlimited queue".to_owned()),
+            ));
+        };
+        spec.queue_limit_bytes = Some(bytes);
+    }
+    Ok(spec)
+}
+
+fn apps(ctx: &Ctx<'_>, raw: Option<Spanned<Vec<RawApp>>>) -> Result<Vec<App>> {
+    let hint = "add an app, e.g.\n    [[app]]\n    name = \"sms\"\n    kind = \"sms\"".to_owned();
+    let Some(raw) = raw else {
+        return Err(ctx.err_at_start("the scenario defines no [[app]]", hint));
+    };
+    let span = raw.span();
+    let raw = raw.into_inner();
+    if raw.is_empty() {
+        return Err(ctx.err(span, "the scenario defines no [[app]]", hint));
+    }
+    let mut out: Vec<App> = Vec::with_capacity(raw.len());
+    let mut seen: Vec<(String, Range<usize>)> = Vec::new();
+    for app in raw {
+        let name_span = app.name.span();
+        let name = app.name.get_ref().0.clone();
+        if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
+            return Err(ctx.err(
+                name_span,
+                format!("duplicate app name `{name}`"),
+                Some(format!(
+                    "`{name}` is already defined on line {}; app names must be unique",
+                    ctx.line_of(first)
+                )),
+            ));
+        }
+        seen.push((name.clone(), name_span));
+        let kind = app_kind(ctx, &app)?;
+        out.push(App { name, kind });
+    }
+    Ok(out)
+}
+
+fn app_kind(ctx: &Ctx<'_>, app: &RawApp) -> Result<AppKind> {
+    let kind = *app.kind.get_ref();
+    if kind != RawAppKind::Noise {
+        let kind_text = if kind == RawAppKind::Sms {
+            "sms"
+        } else {
+            "carrier-encrypted"
+        };
+        let noise_only = [
+            ("pattern", app.pattern.as_ref().map(Spanned::span)),
+            (
+                "server_tunnel",
+                app.server_tunnel.as_ref().map(Spanned::span),
+            ),
+            ("pin_keys", app.pin_keys.as_ref().map(Spanned::span)),
+        ];
+        if let Some((key, Some(span))) = noise_only.into_iter().find(|(_, s)| s.is_some()) {
+            return Err(ctx.err(
+                span,
+                format!(
+                    "`{key}` applies only to noise apps, and this app is kind = \"{kind_text}\""
+                ),
+                Some(format!("remove `{key}`, or set kind = \"noise\"")),
+            ));
+        }
+        return Ok(match kind {
+            RawAppKind::Sms => AppKind::Sms,
+            _ => AppKind::CarrierEncrypted,
+        });
+    }
+    let Some(pattern) = &app.pattern else {
+        return Err(ctx.err(
+            app.kind.span(),
+            "a noise app needs a `pattern`",
+            Some(format!("add `pattern = \"XX\"`; {PATTERN_HINT}")),
+        ));
+    };
+    let written = pattern.get_ref().as_str();
+    let protocol = if written.starts_with("Noise_") {
+        written.to_owned()
+    } else {
+        format!("Noise_{written}_{DEFAULT_SUITE}")
+    };
+    let params = match protocol.parse::<snow::params::NoiseParams>() {
+        Ok(params) => params,
+        Err(e) => {
+            return Err(ctx.err(
+                pattern.span(),
+                format!("Noise protocol `{protocol}` is not valid: {e}"),
+                Some(PATTERN_HINT.to_owned()),
+            ))
+        }
+    };
+    if params.dh != snow::params::DHChoice::Curve25519 {
+        return Err(ctx.err(
+            pattern.span(),
+            format!("Noise protocol `{protocol}`: only the 25519 key exchange is available"),
+            Some(format!("use `_{DEFAULT_SUITE}` or another 25519 suite")),
+        ));
+    }
+    if params.handshake.is_fallback() {
+        return Err(ctx.err(
+            pattern.span(),
+            format!("Noise protocol `{protocol}`: the fallback modifier is not simulated"),
+            Some(PATTERN_HINT.to_owned()),
+        ));
+    }
+    let pattern_part = protocol.split('_').nth(1).unwrap_or_default().to_owned();
+    Ok(AppKind::Noise {
+        protocol,
+        pattern: pattern_part,
+        server_tunnel: app.server_tunnel.as_ref().is_none_or(|b| *b.get_ref()),
+        pin_keys: app.pin_keys.as_ref().is_none_or(|b| *b.get_ref()),
+    })
+}
+
+fn carriers(
+    ctx: &Ctx<'_>,
+    raw: Option<Spanned<Vec<RawCarrier>>>,
+    apps: &[App],
+) -> Result<Vec<Carrier>> {
+    let hint = "add a carrier, e.g.\n    [[carrier]]\n    name = \"atlantic\"\n    subscribers = 20\n    ...".to_owned();
+    let Some(raw) = raw else {
+        return Err(ctx.err_at_start("the scenario defines no [[carrier]]", hint));
+    };
+    let span = raw.span();
+    let raw = raw.into_inner();
+    if raw.is_empty() {
+        return Err(ctx.err(span, "the scenario defines no [[carrier]]", hint));
+    }
+    let mut out: Vec<Carrier> = Vec::with_capacity(raw.len());
+    // (name span, mnc span, prefix span) of earlier carriers, for duplicate hints.
+    let mut spans: Vec<(Range<usize>, Range<usize>, Range<usize>)> = Vec::new();
+    for c in raw {
+        let carrier = carrier(ctx, &c, apps)?;
+        for (earlier, (name_span, mnc_span, prefix_span)) in out.iter().zip(&spans) {
+            if earlier.name == carrier.name {
+                return Err(ctx.err(
+                    c.name.span(),
+                    format!("duplicate carrier name `{}`", carrier.name),
+                    Some(format!(
+                        "`{}` is already defined on line {}; carrier names must be unique",
+                        carrier.name,
+                        ctx.line_of(name_span)
+                    )),
+                ));
+            }
+            if earlier.mcc == carrier.mcc && earlier.mnc == carrier.mnc {
+                return Err(ctx.err(
+                    c.mnc.span(),
+                    format!(
+                        "carriers `{}` and `{}` share MCC {} / MNC {}",
+                        earlier.name, carrier.name, carrier.mcc, carrier.mnc
+                    ),
+                    Some(format!(
+                        "IMSIs would collide; give this carrier another mnc (line {} has {})",
+                        ctx.line_of(mnc_span),
+                        earlier.mnc
+                    )),
+                ));
+            }
+            let (a, b) = (&earlier.msisdn_prefix, &carrier.msisdn_prefix);
+            if a.starts_with(b.as_str()) || b.starts_with(a.as_str()) {
+                return Err(ctx.err(
+                    c.msisdn_prefix.span(),
+                    format!("MSISDN prefix +{b} overlaps +{a} of carrier `{}`", earlier.name),
+                    Some(format!("numbers are routed by prefix, so no prefix may start another (line {}); e.g. use +{a}0 and +{a}1, or different digits", ctx.line_of(prefix_span))),
+                ));
+            }
+        }
+        spans.push((c.name.span(), c.mnc.span(), c.msisdn_prefix.span()));
+        out.push(carrier);
+    }
+    Ok(out)
+}
+
+fn carrier(ctx: &Ctx<'_>, c: &RawCarrier, apps: &[App]) -> Result<Carrier> {
+    let name = c.name.get_ref().0.clone();
+    let subscribers = *c.subscribers.get_ref();
+    if subscribers < 2 {
+        return Err(ctx.err(
+            c.subscribers.span(),
+            format!("carrier `{name}` needs at least 2 subscribers, not {subscribers}"),
+            Some("subscribers message each other; use 2 or more".to_owned()),
+        ));
+    }
+    if *c.cells.get_ref() < 1 {
+        return Err(ctx.err(
+            c.cells.span(),
+            "a carrier needs at least 1 cell",
+            Some("set cells = 1 or more".to_owned()),
+        ));
+    }
+    let mcc = &c.mcc.get_ref().0;
+    if mcc.len() != 3 {
+        return Err(ctx.err(
+            c.mcc.span(),
+            format!("MCC {mcc:?} must be exactly 3 digits"),
+            Some("e.g. mcc = \"310\"".to_owned()),
+        ));
+    }
+    let mnc = &c.mnc.get_ref().0;
+    if !(2..=3).contains(&mnc.len()) {
+        return Err(ctx.err(
+            c.mnc.span(),
+            format!("MNC {mnc:?} must be 2 or 3 digits"),
+            Some("e.g. mnc = \"410\"".to_owned()),
+        ));
+    }
+    let prefix = c.msisdn_prefix.get_ref();
+    let digits = prefix
+        .strip_prefix('+')
+        .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()));
+    let Some(digits) = digits else {
+        return Err(ctx.err(
+            c.msisdn_prefix.span(),
+            format!("MSISDN prefix {prefix:?} must be `+` followed by digits"),
+            Some("e.g. msisdn_prefix = \"+1202\"".to_owned()),
+        ));
+    };
+    let index_digits = (subscribers - 1).to_string().len();
+    if digits.len() + index_digits > MAX_MSISDN_DIGITS {
+        return Err(ctx.err(
+            c.msisdn_prefix.span(),
+            format!("MSISDN prefix +{digits} leaves too few digits for {subscribers} subscribers"),
+            Some(format!("an MSISDN has at most {MAX_MSISDN_DIGITS} digits; this carrier needs {index_digits} after the prefix")),
+        ));
+    }
+    let population = population(ctx, c, apps)?;
+    let warrants = warrants(ctx, c, subscribers)?;
+    Ok(Carrier {
+        name,
+        subscribers,
+        cells: *c.cells.get_ref(),
+        mcc: mcc.clone(),
+        mnc: mnc.clone(),
+        msisdn_prefix: digits.to_owned(),
+        population,
+        warrants,
+    })
+}
+
+fn population(ctx: &Ctx<'_>, c: &RawCarrier, apps: &[App]) -> Result<Vec<(String, f64)>> {
+    let entries = &c.population.get_ref().0;
+    let app_names: Vec<&str> = apps.iter().map(|a| a.name.as_str()).collect();
+    if entries.is_empty() {
+        return Err(ctx.err(
+            c.population.span(),
+            "the population table is empty",
+            Some(format!(
+                "give each app a share, e.g. `{} = 1.0`",
+                app_names[0]
+            )),
+        ));
+    }
+    let mut out = Vec::with_capacity(entries.len());
+    for (key, share) in entries {
+        let app = key.get_ref();
+        if !app_names.contains(&app.as_str()) {
+            let hint =
+                suggest(app, &app_names).map(|h| format!("{h}; population keys are [[app]] names"));
+            return Err(ctx.err(
+                key.span(),
+                format!("unknown app `{app}` in population"),
+                hint,
+            ));
+        }
+        out.push((app.clone(), share.get_ref().0));
+    }
+    let sum: f64 = out.iter().map(|(_, s)| s).sum();
+    if (sum - 1.0).abs() > SHARE_TOLERANCE {
+        let listed = out
+            .iter()
+            .map(|(a, s)| format!("{a} = {s}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(ctx.err(
+            c.population.span(),
+            format!(
+                "population shares of carrier `{}` sum to {sum}, not 1",
+                c.name.get_ref().0
+            ),
+            Some(format!(
+                "shares are fractions of the subscribers and must add up to 1 ({listed})"
+            )),
+        ));
+    }
+    Ok(out)
+}
+
+fn warrants(ctx: &Ctx<'_>, c: &RawCarrier, subscribers: u32) -> Result<Warrants> {
+    let Some(raw) = &c.warrants else {
+        return Ok(Warrants {
+            count: 0,
+            content_share: 1.0,
+            explicit: Vec::new(),
+        });
+    };
+    let name = &c.name.get_ref().0;
+    let mut explicit: Vec<ExplicitWarrant> = Vec::with_capacity(raw.explicit.len());
+    for w in &raw.explicit {
+        let subscriber = *w.subscriber.get_ref();
+        if subscriber >= subscribers {
+            return Err(ctx.err(
+                w.subscriber.span(),
+                format!("subscriber {subscriber} is out of range: carrier `{name}` has {subscribers} subscribers"),
+                Some(format!("subscribers are numbered 0 to {}", subscribers - 1)),
+            ));
+        }
+        if explicit.iter().any(|e| e.subscriber == subscriber) {
+            return Err(ctx.err(
+                w.subscriber.span(),
+                format!("subscriber {subscriber} of carrier `{name}` has two explicit warrants"),
+                Some("list each target once; use kind = \"iri+content\" for both kinds".to_owned()),
+            ));
+        }
+        explicit.push(ExplicitWarrant {
+            subscriber,
+            kind: match w.kind {
+                RawWarrantKind::Iri => WarrantKind::Iri,
+                RawWarrantKind::IriAndContent => WarrantKind::IriAndContent,
+            },
+            agency: w.agency.clone(),
+        });
+    }
+    let count = raw.count.as_ref().map_or(0, |c| *c.get_ref());
+    if let Some(spanned) = &raw.count {
+        let available = u64::from(subscribers) - explicit.len() as u64;
+        if u64::from(count) > available {
+            let hint = if explicit.is_empty() {
+                format!("use a count from 0 to {subscribers}")
+            } else {
+                format!("drawn targets are distinct from the {} explicit ones: use a count from 0 to {available}", explicit.len())
+            };
+            return Err(ctx.err(
+                spanned.span(),
+                format!("warrant count {count} exceeds the {available} subscribers of carrier `{name}` available"),
+                Some(hint),
+            ));
+        }
+    }
+    Ok(Warrants {
+        count,
+        content_share: raw.content_share.map_or(1.0, |p| p.0),
+        explicit,
+    })
+}
+
+fn traffic(ctx: &Ctx<'_>, raw: RawTraffic, total_subscribers: u64) -> Result<Traffic> {
+    let number = |v: &Option<Spanned<f64>>,
+                  default: f64,
+                  key: &str,
+                  ok: &dyn Fn(f64) -> bool,
+                  rule: &str| {
+        match v {
+            None => Ok(default),
+            Some(s) if s.get_ref().is_finite() && ok(*s.get_ref()) => Ok(*s.get_ref()),
+            Some(s) => Err(ctx.err(
+                s.span(),
+                format!("{key} must be {rule}, not {}", s.get_ref()),
+                Some(format!("e.g. {key} = {default:?}")),
+            )),
+        }
+    };
+    let max_degree = total_subscribers.saturating_sub(1) as f64;
+    let mean_degree = number(
+        &raw.mean_degree,
+        6.0,
+        "mean_degree",
+        &|x| x > 0.0,
+        "greater than 0",
+    )?;
+    if mean_degree > max_degree {
+        // Present only when given: the default 6.0 may exceed a tiny lab's size.
+        let span = raw.mean_degree.as_ref().map(Spanned::span);
+        let message = format!("mean_degree {mean_degree} exceeds the {max_degree} other subscribers a subscriber can know");
+        let hint = format!("use a mean_degree of at most {max_degree}");
+        return Err(match span {
+            Some(span) => ctx.err(span, message, Some(hint)),
+            None => ctx.err_at_start(
+                message,
+                format!("add [traffic] mean_degree = {max_degree} or fewer"),
+            ),
+        });
+    }
+    let degree_exponent = number(
+        &raw.degree_exponent,
+        2.5,
+        "degree_exponent",
+        &|x| x > 2.0,
+        "greater than 2",
+    )?;
+    let messages = number(
+        &raw.messages_per_contact_per_day,
+        2.0,
+        "messages_per_contact_per_day",
+        &|x| x >= 0.0,
+        "0 or more",
+    )?;
+    let message_length = match raw.message_length {
+        None => MessageLength { min: 20, max: 160 },
+        Some(len) => {
+            let (lo, hi) = MESSAGE_LENGTH_BOUNDS;
+            let (min, max) = (*len.min.get_ref(), *len.max.get_ref());
+            let bounds = format!("{lo} <= min <= max <= {hi}");
+            if min < lo {
+                return Err(ctx.err(
+                    len.min.span(),
+                    format!("message_length.min {min} is below {lo}"),
+                    Some(bounds),
+                ));
+            }
+            if max > hi {
+                return Err(ctx.err(
+                    len.max.span(),
+                    format!("message_length.max {max} is above {hi}"),
+                    Some(bounds),
+                ));
+            }
+            if min > max {
+                return Err(ctx.err(
+                    len.max.span(),
+                    format!("message_length.max {max} is below min {min}"),
+                    Some(bounds),
+                ));
+            }
+            MessageLength { min, max }
+        }
+    };
+    Ok(Traffic {
+        mean_degree,
+        degree_exponent,
+        cross_carrier: raw.cross_carrier.map_or(0.3, |p| p.0),
+        messages_per_contact_per_day: messages,
+        reply_probability: raw.reply_probability.map_or(0.6, |p| p.0),
+        reply_delay: raw.reply_delay.map_or(Duration::from_secs(180), |d| d.0),
+        message_length,
+    })
+}
+
+fn adversary(ctx: &Ctx<'_>, raw: RawAdversary, carriers: &[Carrier]) -> Result<Adversary> {
+    let names: Vec<&str> = carriers.iter().map(|c| c.name.as_str()).collect();
+    if raw.vantage.get_ref().is_empty() {
+        return Err(ctx.err(
+            raw.vantage.span(),
+            "the adversary has no vantage point",
+            Some(format!(
+                "add [[adversary.vantage]] with kind = \"mediation\" and carrier = \"{}\"",
+                names[0]
+            )),
+        ));
+    }
+    let mut vantage: Vec<Vantage> = Vec::new();
+    for v in raw.vantage.get_ref() {
+        let carrier = v.carrier.get_ref();
+        if !names.contains(&carrier.as_str()) {
+            let hint =
+                suggest(carrier, &names).map(|h| format!("{h}; a vantage names a [[carrier]]"));
+            return Err(ctx.err(
+                v.carrier.span(),
+                format!("unknown carrier `{carrier}`"),
+                hint,
+            ));
+        }
+        let kind = match v.kind {
+            RawVantageKind::Mediation => VantageKind::Mediation,
+            RawVantageKind::CoreTap => VantageKind::CoreTap,
+            RawVantageKind::CallRecords => VantageKind::CallRecords,
+        };
+        if vantage
+            .iter()
+            .any(|x| x.kind == kind && x.carrier == *carrier)
+        {
+            return Err(ctx.err(
+                v.carrier.span(),
+                format!("vantage {} of `{carrier}` is listed twice", kind.as_str()),
+                Some("list each (kind, carrier) once".to_owned()),
+            ));
+        }
+        vantage.push(Vantage {
+            kind,
+            carrier: carrier.clone(),
+        });
+    }
+    Ok(Adversary {
+        name: raw.name.unwrap_or_else(|| "adversary".to_owned()),
+        vantage,
+    })
+}

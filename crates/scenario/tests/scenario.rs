@@ -1,0 +1,756 @@
+//! Scenario tests, one binary. Contents:
+//!
+//! - `shipped`: every `sim/*.toml` parses, is compiled in, and has the numbers its comments claim.
+//! - `defaults`: absent keys take the documented defaults; the report echo is readable.
+//! - `errors`: each semantic and syntax error lands on the exact line:column, with a hint.
+//! - `no_panic`: property tests: arbitrary and mutated text never panics, errors point inside.
+//! - `hostile`: deep nesting and empty input.
+//! - `docs`: the example in docs/scenario.md parses.
+
+use scenario::{parse, AppKind, Scenario, ScenarioError, VantageKind, WarrantKind};
+
+/// A minimal valid scenario; the error tests change one line of it.
+const BASE: &str = r#"[scenario]
+name = "t"
+description = "d"
+duration = "1h"
+
+[[app]]
+name = "sms"
+kind = "sms"
+
+[[carrier]]
+name = "a"
+subscribers = 10
+cells = 1
+mcc = "001"
+mnc = "01"
+msisdn_prefix = "+1555"
+
+[carrier.population]
+sms = 1.0
+
+[traffic]
+mean_degree = 2.0
+
+[adversary]
+[[adversary.vantage]]
+kind = "mediation"
+carrier = "a"
+"#;
+
+fn ok(text: &str) -> Scenario {
+    parse("test.toml", text).unwrap_or_else(|e| panic!("{e}\n--- text ---\n{text}"))
+}
+
+fn err(text: &str) -> ScenarioError {
+    match parse("test.toml", text) {
+        Ok(_) => panic!("expected an error for\n{text}"),
+        Err(e) => e,
+    }
+}
+
+/// `BASE` with the first `from` replaced by `to` (which must exist).
+fn base_with(from: &str, to: &str) -> String {
+    assert!(BASE.contains(from), "{from:?} not in BASE");
+    BASE.replacen(from, to, 1)
+}
+
+mod shipped {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn sim_dir() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../sim")
+    }
+
+    fn load(name: &str) -> Scenario {
+        let path = sim_dir().join(format!("{name}.toml"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        ok(&text)
+    }
+
+    #[test]
+    fn every_sim_file_parses_and_is_builtin() {
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(sim_dir()).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                let s = parse(&path.display().to_string(), &text).unwrap_or_else(|e| panic!("{e}"));
+                let stem = path.file_stem().unwrap().to_str().unwrap().to_owned();
+                assert_eq!(s.name, stem, "a scenario's name is its file name");
+                assert_eq!(
+                    scenario::builtin(&stem),
+                    Some(text.as_str()),
+                    "{stem} not built in"
+                );
+                names.push(stem);
+            }
+        }
+        names.sort();
+        let mut builtin: Vec<String> = scenario::BUILTIN_SCENARIOS
+            .iter()
+            .map(|(n, _)| n.to_string())
+            .collect();
+        builtin.sort();
+        assert_eq!(names, builtin);
+    }
+
+    #[test]
+    fn default_scenario_has_three_carriers_and_two_thousand_subscribers() {
+        let s = load(scenario::DEFAULT_SCENARIO_NAME);
+        assert_eq!(s.name, scenario::DEFAULT_SCENARIO_NAME);
+        let carriers: Vec<(&str, u32, u32)> = s
+            .carriers
+            .iter()
+            .map(|c| (c.name.as_str(), c.subscribers, c.cells))
+            .collect();
+        assert_eq!(
+            carriers,
+            [
+                ("atlantic", 800, 8),
+                ("pacific", 700, 7),
+                ("prairie", 500, 5)
+            ]
+        );
+        assert_eq!(s.total_subscribers(), 2000);
+        assert_eq!(s.duration, simcore::Duration::from_secs(86_400));
+        let targets: u32 = s
+            .carriers
+            .iter()
+            .map(|c| c.warrants.count + c.warrants.explicit.len() as u32)
+            .sum();
+        assert_eq!(targets, 12);
+        let atlantic = &s.carriers[0];
+        assert_eq!(
+            atlantic.warrants.explicit[0].kind,
+            WarrantKind::IriAndContent
+        );
+        assert_eq!(
+            atlantic.warrants.explicit[0].agency.as_deref(),
+            Some("FBI-NY")
+        );
+        let labels: Vec<String> = s.apps.iter().map(|a| s.protocol_label(&a.name)).collect();
+        assert_eq!(
+            labels,
+            [
+                "sms",
+                "carrier-encrypted",
+                "noise:XX",
+                "noise:IK",
+                "noise:NN"
+            ]
+        );
+        let nn = s.app("chat-nn").unwrap();
+        assert!(matches!(
+            nn.kind,
+            AppKind::Noise {
+                server_tunnel: false,
+                ..
+            }
+        ));
+        let vantage: Vec<(VantageKind, &str)> = s
+            .adversary
+            .vantage
+            .iter()
+            .map(|v| (v.kind, v.carrier.as_str()))
+            .collect();
+        for carrier in ["atlantic", "pacific"] {
+            for kind in [
+                VantageKind::Mediation,
+                VantageKind::CoreTap,
+                VantageKind::CallRecords,
+            ] {
+                assert!(vantage.contains(&(kind, carrier)), "{kind:?} at {carrier}");
+            }
+        }
+        assert!(vantage.iter().all(|(_, c)| *c != "prairie"));
+        // Population keeps file order.
+        let apps: Vec<&str> = atlantic
+            .population
+            .iter()
+            .map(|(a, _)| a.as_str())
+            .collect();
+        assert_eq!(
+            apps,
+            ["sms", "carrier-rcs", "chat-xx", "chat-ik", "chat-nn"]
+        );
+    }
+
+    #[test]
+    fn small_lab_is_tiny() {
+        let s = load("small-lab");
+        assert_eq!(s.carriers.len(), 1);
+        assert_eq!(s.total_subscribers(), 20);
+        assert_eq!(s.duration, simcore::Duration::from_secs(3600));
+        let w = &s.carriers[0].warrants;
+        assert_eq!(w.count as usize + w.explicit.len(), 2);
+        let kinds: Vec<VantageKind> = s.adversary.vantage.iter().map(|v| v.kind).collect();
+        assert_eq!(kinds, [VantageKind::Mediation, VantageKind::CoreTap]);
+    }
+
+    #[test]
+    fn lossy_radio_loses_duplicates_and_reorders() {
+        let s = load("lossy-radio");
+        assert_eq!(s.links.radio.loss, 0.2);
+        assert!(s.links.radio.duplicate > 0.0 && s.links.radio.reorder > 0.0);
+        assert_eq!(s.carriers.len(), 2);
+        assert_eq!(s.total_subscribers(), 200);
+    }
+
+    #[test]
+    fn early_data_covers_each_pattern_without_tunnel() {
+        let s = load("early-data");
+        assert!(s.early_data);
+        let mut patterns = Vec::new();
+        for app in &s.apps {
+            let AppKind::Noise {
+                pattern,
+                server_tunnel,
+                protocol,
+                ..
+            } = &app.kind
+            else {
+                panic!("{} is not noise", app.name);
+            };
+            assert!(!server_tunnel);
+            assert_eq!(
+                *protocol,
+                format!("Noise_{pattern}_25519_ChaChaPoly_BLAKE2s")
+            );
+            patterns.push(pattern.as_str());
+        }
+        assert_eq!(patterns, ["NN", "XX", "NK", "IK", "X"]);
+    }
+}
+
+mod defaults {
+    use super::*;
+    use simcore::Duration;
+
+    #[test]
+    fn absent_keys_take_documented_defaults() {
+        let s = ok(BASE);
+        assert_eq!(s.seed, 1);
+        assert!(!s.early_data);
+        let r = &s.links.radio;
+        assert_eq!(
+            (r.latency, r.jitter, r.bandwidth_bps, r.loss),
+            (
+                Duration::from_millis(20),
+                Duration::from_millis(10),
+                Some(20_000_000),
+                0.01
+            )
+        );
+        assert_eq!(s.links.core.bandwidth_bps, Some(10_000_000_000));
+        assert_eq!(s.links.interconnect.latency, Duration::from_millis(10));
+        assert_eq!(s.links.internet.latency, Duration::from_millis(25));
+        assert_eq!(r.queue_limit_bytes, None);
+        assert_eq!(s.traffic.degree_exponent, 2.5);
+        assert_eq!(s.traffic.reply_delay, Duration::from_secs(180));
+        assert_eq!(
+            (s.traffic.message_length.min, s.traffic.message_length.max),
+            (20, 160)
+        );
+        assert_eq!(s.carriers[0].warrants.count, 0);
+        assert_eq!(s.adversary.name, "adversary");
+    }
+
+    #[test]
+    fn a_link_overrides_only_what_it_names() {
+        let text = base_with(
+            "[[app]]",
+            "[links]\nradio = { loss = 0.2, bandwidth = \"unlimited\", queue_limit = 65536 }\n\n[[app]]",
+        );
+        let s = ok(&text);
+        assert_eq!(s.links.radio.loss, 0.2);
+        assert_eq!(s.links.radio.bandwidth_bps, None);
+        assert_eq!(s.links.radio.queue_limit_bytes, Some(65536));
+        assert_eq!(s.links.radio.latency, Duration::from_millis(20));
+    }
+
+    #[test]
+    fn full_noise_names_are_kept_and_short_ones_expanded() {
+        let text = base_with(
+            "kind = \"sms\"\n",
+            "kind = \"sms\"\n\n[[app]]\nname = \"x\"\nkind = \"noise\"\npattern = \"Noise_XXpsk3_25519_AESGCM_SHA256\"\n",
+        );
+        let s = ok(&text);
+        assert_eq!(s.protocol_label("x"), "noise:XXpsk3");
+        assert_eq!(s.protocol_label("nope"), "unknown");
+        let AppKind::Noise {
+            protocol,
+            server_tunnel,
+            pin_keys,
+            ..
+        } = &s.apps[1].kind
+        else {
+            panic!()
+        };
+        assert_eq!(protocol, "Noise_XXpsk3_25519_AESGCM_SHA256");
+        assert!(*server_tunnel && *pin_keys);
+    }
+
+    #[test]
+    fn report_echo_has_readable_durations() {
+        let s = ok(scenario::builtin("salt-typhoon").unwrap());
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["duration"], "24h");
+        assert_eq!(json["links"]["radio"]["latency"], "20ms");
+        assert_eq!(json["traffic"]["reply_delay"], "3m");
+        assert_eq!(json["apps"][2]["kind"], "noise");
+        assert_eq!(json["apps"][2]["pattern"], "XX");
+        assert_eq!(json["adversary"]["vantage"][1]["kind"], "core-tap");
+        assert_eq!(
+            json["carriers"][0]["warrants"]["explicit"][0]["kind"],
+            "iri+content"
+        );
+    }
+}
+
+mod errors {
+    use super::*;
+
+    /// Asserts the error's position, that its message contains `message`, and its hint `hint`.
+    fn check(text: &str, (line, column): (usize, usize), message: &str, hint: &str) {
+        let e = err(text);
+        assert_eq!((e.line, e.column), (line, column), "{e}");
+        assert!(
+            e.message.contains(message),
+            "message {:?} lacks {message:?}",
+            e.message
+        );
+        let h = e.hint.clone().unwrap_or_default();
+        assert!(h.contains(hint), "hint {h:?} lacks {hint:?}");
+        assert!(
+            e.to_string()
+                .starts_with(&format!("test.toml:{line}:{column}: ")),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unknown_app_in_population_points_at_the_key() {
+        let text = base_with("sms = 1.0", "sms = 0.5\nsmss = 0.5");
+        check(
+            &text,
+            (20, 1),
+            "unknown app `smss` in population",
+            "did you mean `sms`?",
+        );
+    }
+
+    #[test]
+    fn shares_not_summing_to_one_point_at_the_table() {
+        let text = base_with("sms = 1.0", "sms = 0.9");
+        check(&text, (18, 1), "sum to 0.9, not 1", "must add up to 1");
+    }
+
+    #[test]
+    fn shares_within_tolerance_are_accepted() {
+        let text = base_with(
+            "kind = \"sms\"\n",
+            "kind = \"sms\"\n\n[[app]]\nname = \"b\"\nkind = \"sms\"\n\n[[app]]\nname = \"c\"\nkind = \"sms\"\n",
+        )
+        .replace("sms = 1.0", "sms = 0.1\nb = 0.2\nc = 0.7");
+        ok(&text);
+    }
+
+    #[test]
+    fn duplicate_app_name_points_at_the_second() {
+        let text = base_with(
+            "kind = \"sms\"\n",
+            "kind = \"sms\"\n\n[[app]]\nname = \"sms\"\nkind = \"sms\"\n",
+        );
+        check(
+            &text,
+            (11, 8),
+            "duplicate app name `sms`",
+            "already defined on line 7",
+        );
+    }
+
+    #[test]
+    fn duplicate_carrier_name_points_at_the_second() {
+        let text = base_with(
+            "[traffic]",
+            "[[carrier]]\nname = \"a\"\nsubscribers = 5\ncells = 1\nmcc = \"001\"\nmnc = \"02\"\nmsisdn_prefix = \"+1666\"\npopulation = { sms = 1.0 }\n\n[traffic]",
+        );
+        check(&text, (22, 8), "duplicate carrier name `a`", "line 11");
+    }
+
+    #[test]
+    fn overlapping_msisdn_prefixes_are_rejected() {
+        let text = base_with(
+            "[traffic]",
+            "[[carrier]]\nname = \"b\"\nsubscribers = 5\ncells = 1\nmcc = \"001\"\nmnc = \"02\"\nmsisdn_prefix = \"+15551\"\npopulation = { sms = 1.0 }\n\n[traffic]",
+        );
+        check(&text, (27, 17), "overlaps +1555", "prefix");
+    }
+
+    #[test]
+    fn unknown_vantage_carrier_points_at_the_value() {
+        let text = base_with("carrier = \"a\"\n", "carrier = \"b\"\n");
+        check(&text, (27, 11), "unknown carrier `b`", "allowed: `a`");
+    }
+
+    #[test]
+    fn explicit_warrant_out_of_range_points_at_the_subscriber() {
+        let text = base_with(
+            "[traffic]",
+            "[carrier.warrants]\nexplicit = [{ subscriber = 10, kind = \"iri\" }]\n\n[traffic]",
+        );
+        check(
+            &text,
+            (22, 28),
+            "subscriber 10 is out of range",
+            "numbered 0 to 9",
+        );
+    }
+
+    #[test]
+    fn warrant_count_above_subscribers_points_at_count() {
+        let text = base_with("[traffic]", "[carrier.warrants]\ncount = 11\n\n[traffic]");
+        check(&text, (22, 9), "warrant count 11 exceeds", "from 0 to 10");
+    }
+
+    #[test]
+    fn probability_outside_unit_interval_points_at_the_value() {
+        let text = base_with("[traffic]\n", "[traffic]\nreply_probability = 1.5\n");
+        check(&text, (22, 21), "probability 1.5 is outside [0, 1]", "0.25");
+    }
+
+    #[test]
+    fn total_loss_is_rejected() {
+        let text = base_with("[[app]]", "[links]\nradio = { loss = 1.0 }\n\n[[app]]");
+        check(&text, (7, 18), "loss = 1", "below 1");
+    }
+
+    #[test]
+    fn bad_duration_says_what_a_duration_looks_like() {
+        let text = base_with("duration = \"1h\"", "duration = \"1x\"");
+        check(
+            &text,
+            (4, 12),
+            "expected a duration like \"30ms\" or \"2h\", got \"1x\"",
+            "ns, us, ms",
+        );
+        let text = base_with("duration = \"1h\"", "duration = 60");
+        check(
+            &text,
+            (4, 12),
+            "expected a duration like \"30ms\" or \"2h\"",
+            "",
+        );
+    }
+
+    #[test]
+    fn bad_rate_says_what_a_rate_looks_like() {
+        let text = base_with(
+            "[[app]]",
+            "[links]\nradio = { bandwidth = \"10MB\" }\n\n[[app]]",
+        );
+        check(&text, (7, 23), "expected a rate like \"10Mbps\"", "Gbps");
+    }
+
+    #[test]
+    fn noise_pattern_rejected_by_snow_points_at_the_pattern() {
+        let text = base_with(
+            "kind = \"sms\"\n",
+            "kind = \"sms\"\n\n[[app]]\nname = \"c\"\nkind = \"noise\"\npattern = \"QQ\"\n",
+        );
+        check(
+            &text,
+            (13, 11),
+            "Noise protocol `Noise_QQ_25519_ChaChaPoly_BLAKE2s`",
+            "\"XX\"",
+        );
+    }
+
+    #[test]
+    fn noise_app_without_pattern_points_at_kind() {
+        let text = base_with(
+            "kind = \"sms\"\n",
+            "kind = \"sms\"\n\n[[app]]\nname = \"c\"\nkind = \"noise\"\n",
+        );
+        check(&text, (12, 8), "needs a `pattern`", "pattern = \"XX\"");
+    }
+
+    #[test]
+    fn noise_options_on_sms_point_at_the_option() {
+        let text = base_with(
+            "kind = \"sms\"\n",
+            "kind = \"sms\"\nserver_tunnel = false\n",
+        );
+        check(
+            &text,
+            (9, 17),
+            "`server_tunnel` applies only to noise apps",
+            "remove `server_tunnel`",
+        );
+        let text = base_with("kind = \"sms\"\n", "kind = \"sms\"\npin_keys = true\n");
+        check(
+            &text,
+            (9, 12),
+            "`pin_keys` applies only to noise apps",
+            "kind = \"noise\"",
+        );
+    }
+
+    #[test]
+    fn message_length_bounds() {
+        let text = base_with(
+            "mean_degree = 2.0",
+            "mean_degree = 2.0\nmessage_length = { min = 8, max = 100 }",
+        );
+        check(
+            &text,
+            (23, 26),
+            "min 8 is below 16",
+            "16 <= min <= max <= 1000",
+        );
+        let text = base_with(
+            "mean_degree = 2.0",
+            "mean_degree = 2.0\nmessage_length = { min = 20, max = 1001 }",
+        );
+        check(&text, (23, 36), "max 1001 is above 1000", "<= 1000");
+        let text = base_with(
+            "mean_degree = 2.0",
+            "mean_degree = 2.0\nmessage_length = { min = 50, max = 40 }",
+        );
+        check(&text, (23, 36), "max 40 is below min 50", "min <= max");
+    }
+
+    #[test]
+    fn too_few_subscribers() {
+        let text = base_with("subscribers = 10", "subscribers = 1");
+        check(&text, (12, 15), "at least 2 subscribers", "2 or more");
+    }
+
+    #[test]
+    fn unknown_key_gets_did_you_mean() {
+        let text = base_with(
+            "[[app]]",
+            "[links]\nradio = { latncy = \"5ms\" }\n\n[[app]]",
+        );
+        check(
+            &text,
+            (7, 11),
+            "unknown key `latncy`",
+            "did you mean `latency`?",
+        );
+        let text = base_with("[traffic]", "[trafic]");
+        check(
+            &text,
+            (21, 2),
+            "unknown key `trafic`",
+            "did you mean `traffic`?",
+        );
+    }
+
+    #[test]
+    fn unknown_value_lists_allowed_values() {
+        let text = base_with("kind = \"mediation\"", "kind = \"mediaton\"");
+        check(
+            &text,
+            (26, 8),
+            "unknown value `mediaton`",
+            "did you mean `mediation`?",
+        );
+        let text = base_with("kind = \"sms\"", "kind = \"e2e\"");
+        check(
+            &text,
+            (8, 8),
+            "unknown value `e2e`",
+            "`sms`, `carrier-encrypted`, `noise`",
+        );
+    }
+
+    #[test]
+    fn invalid_name_suggests_a_fixed_one() {
+        let text = base_with("name = \"t\"", "name = \"Salt Typhoon\"");
+        check(&text, (2, 8), "invalid name", "\"salt-typhoon\"");
+    }
+
+    #[test]
+    fn missing_keys_and_tables() {
+        let text = base_with("cells = 1\n", "");
+        check(
+            &text,
+            (10, 1),
+            "missing required key `cells`",
+            "cells = ...",
+        );
+        let text = base_with(
+            "[adversary]\n[[adversary.vantage]]\nkind = \"mediation\"\ncarrier = \"a\"\n",
+            "",
+        );
+        check(
+            &text,
+            (1, 1),
+            "missing required table `[adversary]`",
+            "[adversary]",
+        );
+    }
+
+    #[test]
+    fn syntax_errors_have_positions() {
+        let text = base_with("cells = 1", "cells = = 1");
+        let e = err(&text);
+        assert_eq!((e.line, e.column), (13, 9), "{e}");
+        assert!(!e.message.contains('\n'), "{e}");
+        let text = base_with("cells = 1\n", "cells = 1\ncells = 2\n");
+        check(&text, (14, 1), "duplicate key `cells`", "");
+        check("[scenario\n", (1, 10), "", "");
+    }
+
+    #[test]
+    fn wrong_type_points_at_the_value() {
+        let text = base_with("subscribers = 10", "subscribers = -3");
+        check(&text, (12, 15), "expected u32", "");
+        let text = base_with("subscribers = 10", "subscribers = \"ten\"");
+        check(&text, (12, 15), "invalid type", "");
+    }
+
+    #[test]
+    fn display_is_file_line_column_message_then_hint() {
+        let text = base_with("carrier = \"a\"\n", "carrier = \"b\"\n");
+        assert_eq!(
+            err(&text).to_string(),
+            "test.toml:27:11: unknown carrier `b`\n  hint: allowed: `a`; a vantage names a [[carrier]]"
+        );
+    }
+
+    #[test]
+    fn columns_count_characters_not_bytes() {
+        let text = base_with("description = \"d\"", "description = \"déjà vu\"")
+            .replace("duration = \"1h\"", "duration = \"1x\"");
+        check(&text, (4, 12), "expected a duration", "");
+        let text = base_with("carrier = \"a\"\n", "carrier = \"é\"\n");
+        check(&text, (27, 11), "unknown carrier `é`", "");
+    }
+}
+
+mod no_panic {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Every error points at a character of the text (or just past a line's end).
+    fn assert_inside(text: &str, e: &ScenarioError) {
+        assert!(e.line >= 1 && e.column >= 1, "{e}");
+        let lines: Vec<&str> = text.split('\n').collect();
+        assert!(e.line <= lines.len().max(1), "line beyond text: {e}");
+        let len = lines.get(e.line - 1).map_or(0, |l| l.chars().count());
+        assert!(e.column <= len + 1, "column beyond line: {e}");
+    }
+
+    fn shipped() -> impl Strategy<Value = &'static str> {
+        proptest::sample::select(
+            scenario::BUILTIN_SCENARIOS
+                .iter()
+                .map(|(_, t)| *t)
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn arbitrary_text_never_panics(text in "\\PC{0,200}") {
+            if let Err(e) = parse("fuzz.toml", &text) {
+                assert_inside(&text, &e);
+            }
+        }
+
+        #[test]
+        fn toml_like_text_never_panics(text in "[\\[\\]a-z_ =\"0-9.{},\n#+-]{0,300}") {
+            if let Err(e) = parse("fuzz.toml", &text) {
+                assert_inside(&text, &e);
+            }
+        }
+
+        #[test]
+        fn mutated_scenarios_never_panic(
+            base in shipped(),
+            cut in 0.0..1.0f64,
+            len in 0usize..40,
+            insert in "\\PC{0,8}",
+        ) {
+            let mut at = (base.len() as f64 * cut) as usize;
+            while !base.is_char_boundary(at) { at -= 1; }
+            let mut end = (at + len).min(base.len());
+            while !base.is_char_boundary(end) { end -= 1; }
+            let text = format!("{}{}{}", &base[..at], insert, &base[end..]);
+            if let Err(e) = parse("fuzz.toml", &text) {
+                assert_inside(&text, &e);
+            }
+        }
+
+        #[test]
+        fn mutated_values_never_panic(
+            base in shipped(),
+            line in 0usize..200,
+            value in prop_oneof![
+                Just("-1".to_owned()), Just("1e400".to_owned()), Just("nan".to_owned()),
+                Just("\"\"".to_owned()), Just("[]".to_owned()), Just("{}".to_owned()),
+                Just("99999999999999999999".to_owned()), Just("\"99999999999999d\"".to_owned()),
+                "[a-zA-Z0-9_\" .]{0,12}",
+            ],
+        ) {
+            let lines: Vec<&str> = base.lines().collect();
+            let i = line % lines.len();
+            let replaced = match lines[i].split_once('=') {
+                Some((key, _)) => format!("{key}= {value}"),
+                None => lines[i].to_owned(),
+            };
+            let mut out: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+            out[i] = replaced;
+            let text = out.join("\n");
+            if let Err(e) = parse("fuzz.toml", &text) {
+                assert_inside(&text, &e);
+            }
+        }
+    }
+}
+
+mod hostile {
+    use super::*;
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        for (open, close) in [("[", "]"), ("{a=", "}")] {
+            let text = format!("x = {}1{}", open.repeat(5000), close.repeat(5000));
+            let e = err(&text);
+            assert!(e.line >= 1 && e.column >= 1, "{e}");
+        }
+        let text = format!("{}= 1", "a.".repeat(5000));
+        err(&text);
+    }
+
+    #[test]
+    fn empty_text_reports_the_first_missing_table() {
+        let e = err("");
+        assert_eq!((e.line, e.column), (1, 1));
+        assert!(
+            e.message.contains("missing required table `[scenario]`"),
+            "{e}"
+        );
+    }
+}
+
+mod docs {
+    use super::*;
+
+    #[test]
+    fn reference_example_parses() {
+        let doc = include_str!("../../../docs/scenario.md");
+        let start = doc.find("```toml\n").expect("a toml example") + "```toml\n".len();
+        let len = doc[start..].find("```").unwrap();
+        let s = ok(&doc[start..start + len]);
+        assert_eq!(s.carriers[0].warrants.count, 2);
+        assert_eq!(s.carriers[0].population.len(), 2);
+    }
+}
