@@ -1,1 +1,29 @@
-//! Placeholder; being written.
+//! The carrier model: who the subscribers are, how their networks are wired, what traffic they
+//! send, and what every carrier system records.
+//!
+//! [`run`] turns a validated [`scenario::Scenario`] and a seed into a [`RunOutput`]: the
+//! captures of the adversary's vantage points (the adversary's only input) and the
+//! [`GroundTruth`] (what was really sent), kept apart so that only the scorer sees both.
+//!
+//! Inside, a [`netsim::Network`] carries real IPv4/UDP packets between nodes whose behaviour
+//! lives here: subscribers running `proto` sessions, packet gateways terminating the
+//! carrier-encrypted radio hop, SMS centres storing and forwarding, an OTT server relaying
+//! end-to-end sessions, a point of interception duplicating warrant targets' traffic to a
+//! mediation node, and a charging function writing call records.
+#![warn(missing_docs)]
+
+mod endpoint;
+mod error;
+mod ids;
+mod li;
+mod nodes;
+mod text;
+mod topology;
+mod traffic;
+mod truth;
+mod world;
+
+pub use error::CarrierError;
+pub use ids::Subscriber;
+pub use truth::{GroundTruth, TruthMessage};
+pub use world::{run, RunOutput, RunStats};

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Architecture invariants that a machine can check: which crate may depend on which.
+# `forbid A B` fails if package A depends (normally, transitively) on package B. Each rule is
+# proven live first: `require` checks that the same query DOES find an edge that exists, so a
+# rule cannot pass just because the query itself broke.
+set -euo pipefail
+
+deps_of() {
+    cargo tree -q -p "$1" -e normal --prefix none --format '{p}' | awk '{print $1}' | sort -u
+}
+
+require() {
+    if ! deps_of "$1" | grep -qx "$2"; then
+        echo "deps check is broken: expected $1 -> $2 to be found" >&2
+        exit 1
+    fi
+}
+
+forbid() {
+    if deps_of "$1" | grep -qx "$2"; then
+        echo "ARCHITECTURE VIOLATION: $1 depends on $2 ($3)" >&2
+        cargo tree -q -p "$1" -i "$2" -e normal >&2 || true
+        exit 1
+    fi
+    echo "ok: $1 does not depend on $2"
+}
+
+# The query works: these edges exist by design.
+require carrier netsim
+require adversary capture
+require report carrier
+
+# Honest adversary: it sees captures and capabilities, never ground truth or the simulator.
+forbid adversary carrier  "ground truth lives in carrier; only the scorer (report) may see it"
+forbid adversary report   "the scorer compares; the adversary must not see its inputs"
+forbid adversary netsim   "the adversary reads captured bytes, not simulator state"
+forbid adversary scenario "capabilities reach the adversary as values, not as the whole scenario"
+forbid capture carrier    "captures are the adversary's input and must not carry ground truth"
+forbid capture netsim     "captures are plain bytes and records"
+
+# Sans-IO: protocol code knows neither the simulator nor any runtime.
+forbid proto netsim   "sessions take now and bytes; they do not know the simulator"
+forbid proto carrier  "protocol code does not know the carrier model"
+for c in simcore netsim proto carrier capture adversary scenario report; do
+    forbid "$c" tokio "simulation and protocol crates have no async runtime"
+done

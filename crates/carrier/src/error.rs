@@ -1,0 +1,17 @@
+//! Errors of the carrier model.
+
+/// What went wrong while building or running a simulated world.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CarrierError {
+    /// The network could not be built from the scenario (a bug in the topology builder or a
+    /// scenario the validator should have refused).
+    #[error("building the network: {0}")]
+    Network(#[from] netsim::NetError),
+    /// A protocol session could not be created from the scenario's settings.
+    #[error("setting up a session: {0}")]
+    Session(#[from] proto::ProtoError),
+    /// The scenario asks for more than the model can address.
+    #[error("scenario too large: {0}")]
+    TooLarge(String),
+}

@@ -1,0 +1,90 @@
+//! Subscriber identities: IMSI, MSISDN, IMEI, drawn deterministically from the seed.
+
+use rand_core::RngCore;
+use serde::Serialize;
+use simcore::SimRng;
+use std::net::Ipv4Addr;
+
+/// One subscriber as the carrier knows it (the ground truth's view of who is who).
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Subscriber {
+    /// Index over all carriers.
+    pub index: usize,
+    /// Index of the carrier in the scenario.
+    pub carrier: usize,
+    /// International mobile subscriber identity (15 digits).
+    pub imsi: String,
+    /// The phone number, `+` and digits.
+    pub msisdn: String,
+    /// The handset's IMEI (15 digits, Luhn check digit).
+    pub imei: String,
+    /// The serving cell.
+    pub cell: u32,
+    /// Index of the subscriber's messaging app in the scenario's app list.
+    pub app: usize,
+    /// The address the carrier gave the handset.
+    pub ip: Ipv4Addr,
+}
+
+/// Appends `n` random decimal digits.
+pub(crate) fn digits(rng: &mut SimRng, n: usize, out: &mut String) {
+    for _ in 0..n {
+        out.push(char::from(b'0' + (rng.next_u32() % 10) as u8));
+    }
+}
+
+/// A 15-digit IMEI: 8-digit type allocation code, 6-digit serial, Luhn check digit.
+pub(crate) fn imei(rng: &mut SimRng) -> String {
+    let mut s = String::from("35");
+    digits(rng, 12, &mut s);
+    let sum: u32 = s
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b - b'0');
+            if i % 2 == 0 {
+                let x = d * 2;
+                x / 10 + x % 10
+            } else {
+                d
+            }
+        })
+        .sum();
+    s.push(char::from(b'0' + ((10 - sum % 10) % 10) as u8));
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use simcore::SeedTree;
+
+    fn luhn_ok(s: &str) -> bool {
+        let sum: u32 = s
+            .bytes()
+            .rev()
+            .enumerate()
+            .map(|(i, b)| {
+                let d = u32::from(b - b'0');
+                if i % 2 == 1 {
+                    let x = d * 2;
+                    x / 10 + x % 10
+                } else {
+                    d
+                }
+            })
+            .sum();
+        sum.is_multiple_of(10)
+    }
+
+    #[test]
+    fn imeis_have_valid_check_digits() {
+        let mut rng = SeedTree::new(3).stream("imei");
+        for _ in 0..100 {
+            let i = imei(&mut rng);
+            assert_eq!(i.len(), 15);
+            assert!(luhn_ok(&i), "{i}");
+        }
+    }
+}

@@ -1,0 +1,1290 @@
+//! Building a world from a scenario and running it to completion.
+//!
+//! The driver pops events from the [`netsim::Network`] in (time, sequence) order and hands
+//! each to the node it concerns. Node state is taken out of the world for the duration of its
+//! handler, so a handler can touch the network, the ground truth and the key directory freely.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
+use std::sync::{Arc, Mutex};
+
+use capture::{
+    CallRecord, Captures, PacketCapture, RecordKind, VantagePoint, Warrant, WarrantKind,
+};
+use netsim::{Event, Network, NetworkBuilder, NodeId, Packet, TapId, TapPoint};
+use proto::keys::{Psk, StaticKeypair};
+use proto::noise::{NoiseConfig, NoiseSession, SessionEvent};
+use proto::tunnel::NkTunnel;
+use proto::wire::{AppPdu, LiRecord, NoiseKind, OttEnvelope, SmsKind, SmsPdu, LI_PORT};
+use rand_core::RngCore;
+use scenario::{AppKind, Scenario, VantageKind};
+use serde::Serialize;
+use simcore::{Duration, SeedTree, Timestamp};
+
+use crate::endpoint::{Endpoint, LinkTotals, TOKEN_LINK, TOKEN_MASK, TOKEN_SEND};
+use crate::error::CarrierError;
+use crate::ids::{digits, imei, Subscriber};
+use crate::li::{close_all, Charged, Charging, Poi, RecordStore, Target};
+use crate::nodes::{E2e, Logic, OttClient, OttNode, PgwNode, RadioPath, SmscNode, SubNode};
+use crate::topology::*;
+use crate::traffic::{plan, unit, Planned, TrafficParams};
+use crate::truth::{GroundTruth, TruthMessage};
+
+/// After traffic stops, the run drains for at most this long (retransmissions back off to
+/// 60 s, so anything deliverable arrives well within it).
+const DRAIN: Duration = Duration::from_secs(6 * 3600);
+
+/// Everything a run produced.
+#[derive(Debug)]
+pub struct RunOutput {
+    /// What the adversary's vantage points recorded: its only input.
+    pub captures: Captures,
+    /// What really happened: the scorer's other input.
+    pub truth: GroundTruth,
+    /// Every warrant of every carrier (ground truth of the intercept lists).
+    pub warrants: Vec<Warrant>,
+    /// Counters of the run.
+    pub stats: RunStats,
+}
+
+/// Counters of a run, for reports and tests.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RunStats {
+    /// Events processed by the network.
+    pub events: u64,
+    /// Simulated time when the last event was processed.
+    pub end: Timestamp,
+    /// Datagrams sent by endpoints and hooks.
+    pub packets_sent: u64,
+    /// Datagrams that reached their destination intact.
+    pub packets_delivered: u64,
+    /// Datagrams lost on links.
+    pub packets_lost: u64,
+    /// Datagrams dropped at their destination for a bad checksum (corruption).
+    pub packets_corrupt_dropped: u64,
+    /// Extra copies made by links.
+    pub packets_duplicated: u64,
+    /// Datagrams no route led to (must be 0).
+    pub packets_unroutable: u64,
+    /// Reliable-transport totals.
+    pub links: LinkTotals,
+    /// Records delivered by points of interception to mediation nodes.
+    pub li_records: u64,
+    /// LI records that reached a law-enforcement agency.
+    pub li_delivered_to_lea: u64,
+    /// OTT envelopes relayed by the server.
+    pub ott_relayed: u64,
+    /// Wire PDUs an endpoint could not decode (must be 0 without corruption past checksums).
+    pub undecodable_pdus: u64,
+    /// End-to-end sessions that failed (with the reason counted per kind).
+    pub session_failures: BTreeMap<String, u64>,
+}
+
+/// An app with what its Noise pattern needs.
+#[derive(Clone, Debug)]
+struct AppInfo {
+    name: String,
+    label: String,
+    kind: AppKind,
+    init_needs_rs: bool,
+    resp_needs_rs: bool,
+    init_needs_s: bool,
+    resp_needs_s: bool,
+    psk: bool,
+    one_way: bool,
+}
+
+impl AppInfo {
+    fn new(app: &scenario::App) -> Result<Self, CarrierError> {
+        let mut info = AppInfo {
+            name: app.name.clone(),
+            label: app.kind.label(),
+            kind: app.kind.clone(),
+            init_needs_rs: false,
+            resp_needs_rs: false,
+            init_needs_s: false,
+            resp_needs_s: false,
+            psk: false,
+            one_way: false,
+        };
+        if let AppKind::Noise { protocol, .. } = &app.kind {
+            let p: snow::params::NoiseParams = protocol
+                .parse()
+                .map_err(|_| proto::ProtoError::UnknownProtocol(protocol.clone()))?;
+            let pat = p.handshake.pattern;
+            info.init_needs_rs = pat.need_known_remote_pubkey(true);
+            info.resp_needs_rs = pat.need_known_remote_pubkey(false);
+            info.init_needs_s = pat.needs_local_static_key(true);
+            info.resp_needs_s = pat.needs_local_static_key(false);
+            info.psk = p.handshake.is_psk();
+            info.one_way = pat.is_oneway();
+        }
+        Ok(info)
+    }
+
+    fn protocol(&self) -> Option<&str> {
+        match &self.kind {
+            AppKind::Noise { protocol, .. } => Some(protocol),
+            _ => None,
+        }
+    }
+
+    fn server_tunnel(&self) -> bool {
+        matches!(
+            self.kind,
+            AppKind::Noise {
+                server_tunnel: true,
+                ..
+            }
+        )
+    }
+
+    fn pin(&self) -> bool {
+        matches!(self.kind, AppKind::Noise { pin_keys: true, .. })
+    }
+}
+
+struct World<'s> {
+    sc: &'s Scenario,
+    seeds: SeedTree,
+    net: Network,
+    logic: Vec<Logic>,
+    subs: Vec<Subscriber>,
+    sub_node: Vec<NodeId>,
+    by_msisdn: BTreeMap<String, usize>,
+    apps: Vec<AppInfo>,
+    statics: Vec<Option<StaticKeypair>>,
+    infra: Vec<Infra>,
+    stores: Vec<Arc<Mutex<RecordStore>>>,
+    charged: Vec<Arc<BTreeMap<Ipv4Addr, Charged>>>,
+    li_counts: Vec<Arc<Mutex<u64>>>,
+    warrants: Vec<Warrant>,
+    taps: Vec<Option<TapId>>,
+    truth: GroundTruth,
+    planned: Vec<Planned>,
+    stats: RunStats,
+}
+
+/// Runs `scenario` with `seed` to completion: every planned message is sent, and the network
+/// drains until nothing is left in flight (or [`DRAIN`] after the traffic stops).
+pub fn run(scenario: &Scenario, seed: u64) -> Result<RunOutput, CarrierError> {
+    let seeds = SeedTree::new(seed);
+    let mut w = World::build(scenario, seeds)?;
+    w.start();
+    let deadline = Timestamp::ZERO + scenario.duration + DRAIN;
+    while let Some(ev) = w.net.poll_until(deadline) {
+        w.dispatch(ev);
+    }
+    Ok(w.finish())
+}
+
+impl<'s> World<'s> {
+    fn build(sc: &'s Scenario, seeds: SeedTree) -> Result<Self, CarrierError> {
+        let apps = sc
+            .apps
+            .iter()
+            .map(AppInfo::new)
+            .collect::<Result<Vec<_>, _>>()?;
+        if sc.carriers.len() > 200 {
+            return Err(CarrierError::TooLarge("more than 200 carriers".into()));
+        }
+        let mut b = NetworkBuilder::new();
+        let radio = link_params(&sc.links.radio);
+        let core = link_params(&sc.links.core);
+        let inter = link_params(&sc.links.interconnect);
+        let internet = link_params(&sc.links.internet);
+        let ix = b.add_node("ix", IX_ADDR);
+        let ott = b.add_node("ott", OTT_ADDR);
+        b.add_link(ix, ott, internet);
+
+        let mut id_rng = seeds.stream("identities");
+        let mut used_msisdn = BTreeSet::new();
+        let mut subs = Vec::new();
+        let mut sub_node = Vec::new();
+        let mut infra = Vec::new();
+        let mut mediation_links = Vec::new();
+        for (c, car) in sc.carriers.iter().enumerate() {
+            if car.subscribers as usize > 60_000 || car.cells > 250 {
+                return Err(CarrierError::TooLarge(format!(
+                    "carrier {}: at most 60000 subscribers and 250 cells",
+                    car.name
+                )));
+            }
+            let n = |s: &str| format!("{}.{s}", car.name);
+            let pgw = b.add_node(&n("pgw"), pgw_addr(c));
+            let corer = b.add_node(&n("core"), core_addr(c));
+            let smsc = b.add_node(&n("smsc"), smsc_addr(c));
+            let med = b.add_node(&n("mediation"), mediation_addr(c));
+            let edge = b.add_node(&n("edge"), edge_addr(c));
+            let lea = b.add_node(&n("lea"), lea_addr(c));
+            b.add_link(pgw, corer, core.clone());
+            b.add_link(corer, smsc, core.clone());
+            // LI delivery is internal and lossless: the intercept chain itself is not what
+            // the scenario's fault settings study.
+            mediation_links.push(b.add_link(corer, med, netsim::LinkParams::default()));
+            b.add_link(med, lea, inter.clone());
+            b.add_link(corer, edge, core.clone());
+            b.add_link(edge, ix, inter.clone());
+            let cells: Vec<NodeId> = (0..car.cells as usize)
+                .map(|j| {
+                    let id = b.add_node(&n(&format!("cell{j}")), cell_addr(c, j));
+                    b.add_link(id, pgw, core.clone());
+                    id
+                })
+                .collect();
+            // Apps in exact proportions, shuffled.
+            let total = car.subscribers as usize;
+            let mut app_of = Vec::with_capacity(total);
+            let mut cum = 0.0;
+            for (name, share) in &car.population {
+                cum += share;
+                let upto = ((cum * total as f64).round() as usize).min(total);
+                let idx = sc.apps.iter().position(|a| &a.name == name).unwrap_or(0);
+                while app_of.len() < upto {
+                    app_of.push(idx);
+                }
+            }
+            while app_of.len() < total {
+                app_of.push(app_of.last().copied().unwrap_or(0));
+            }
+            for i in (1..total).rev() {
+                let j = (id_rng.next_u64() % (i as u64 + 1)) as usize;
+                app_of.swap(i, j);
+            }
+            for (k, &app) in app_of.iter().enumerate() {
+                let mut imsi = format!("{}{}", car.mcc, car.mnc);
+                let msin = 15usize.saturating_sub(imsi.len());
+                digits(&mut id_rng, msin, &mut imsi);
+                let msisdn = loop {
+                    let mut m = format!("+{}", car.msisdn_prefix.trim_start_matches('+'));
+                    digits(&mut id_rng, 7, &mut m);
+                    if used_msisdn.insert(m.clone()) {
+                        break m;
+                    }
+                };
+                let cell = (id_rng.next_u32() % car.cells.max(1)) as usize;
+                let ip = subscriber_addr(c, k);
+                let node = b.add_node(&n(&format!("sub{k}")), ip);
+                b.add_link(node, cells[cell], radio.clone());
+                subs.push(Subscriber {
+                    index: subs.len(),
+                    carrier: c,
+                    imsi,
+                    msisdn,
+                    imei: imei(&mut id_rng),
+                    cell: cell as u32,
+                    app,
+                    ip,
+                });
+                sub_node.push(node);
+            }
+            infra.push(Infra {
+                name: car.name.clone(),
+                pgw,
+                core: corer,
+                smsc,
+                mediation: med,
+                lea,
+            });
+        }
+        let mut net = b.build(&seeds.child("net"))?;
+        let by_msisdn = subs.iter().map(|s| (s.msisdn.clone(), s.index)).collect();
+
+        // Static keys from the seed for every E2EE user (published in the key directory).
+        let statics = subs
+            .iter()
+            .map(|s| {
+                matches!(apps[s.app].kind, AppKind::Noise { .. })
+                    .then(|| StaticKeypair::generate(seeds.child("static").child(&s.msisdn).key()))
+            })
+            .collect();
+
+        // Warrants, charging and interception per carrier.
+        let mut w_rng = seeds.stream("warrants");
+        let mut warrants = Vec::new();
+        let mut stores = Vec::new();
+        let mut charged_all = Vec::new();
+        let mut li_counts = Vec::new();
+        let mut first = 0usize;
+        for (c, car) in sc.carriers.iter().enumerate() {
+            let n = car.subscribers as usize;
+            let local = &subs[first..first + n];
+            let mut chosen: Vec<(usize, WarrantKind, String)> = Vec::new();
+            let mut taken = BTreeSet::new();
+            for e in &car.warrants.explicit {
+                let k = e.subscriber as usize;
+                if k < n && taken.insert(k) {
+                    let kind = match e.kind {
+                        scenario::WarrantKind::Iri => WarrantKind::Iri,
+                        scenario::WarrantKind::IriAndContent => WarrantKind::IriAndContent,
+                    };
+                    let agency = e.agency.clone().unwrap_or_else(|| agency(&mut w_rng));
+                    chosen.push((k, kind, agency));
+                }
+            }
+            let want = (car.warrants.count as usize).min(n.saturating_sub(taken.len()));
+            let mut added = 0;
+            while added < want {
+                let k = (w_rng.next_u64() % n as u64) as usize;
+                if taken.insert(k) {
+                    let kind = if unit(&mut w_rng) < car.warrants.content_share {
+                        WarrantKind::IriAndContent
+                    } else {
+                        WarrantKind::Iri
+                    };
+                    chosen.push((k, kind, agency(&mut w_rng)));
+                    added += 1;
+                }
+            }
+            let mut targets = Vec::new();
+            for (i, (k, kind, agency)) in chosen.into_iter().enumerate() {
+                let s = &local[k];
+                let liid = format!("{}-{:04}", car.name.to_uppercase(), i + 1);
+                warrants.push(Warrant {
+                    liid: liid.clone(),
+                    target_msisdn: s.msisdn.clone(),
+                    target_imsi: s.imsi.clone(),
+                    kind,
+                    agency,
+                    since: Timestamp::ZERO,
+                });
+                targets.push(Target {
+                    liid,
+                    msisdn: s.msisdn.clone(),
+                    ip: s.ip,
+                    cell: s.cell,
+                    kind,
+                });
+            }
+            let count = Arc::new(Mutex::new(0u64));
+            net.add_hook(
+                infra[c].core,
+                Box::new(Poi::new(
+                    targets,
+                    core_addr(c),
+                    mediation_addr(c),
+                    count.clone(),
+                )),
+            );
+            li_counts.push(count);
+            let charged: Arc<BTreeMap<Ipv4Addr, Charged>> = Arc::new(
+                local
+                    .iter()
+                    .map(|s| {
+                        (
+                            s.ip,
+                            Charged {
+                                imsi: s.imsi.clone(),
+                                imei: s.imei.clone(),
+                                msisdn: s.msisdn.clone(),
+                                cell: s.cell,
+                            },
+                        )
+                    })
+                    .collect(),
+            );
+            let store = Arc::new(Mutex::new(RecordStore::default()));
+            net.add_hook(
+                infra[c].pgw,
+                Box::new(Charging::new(c, charged.clone(), store.clone())),
+            );
+            stores.push(store);
+            charged_all.push(charged);
+            first += n;
+        }
+
+        // The adversary's vantage points.
+        let taps = sc
+            .adversary
+            .vantage
+            .iter()
+            .map(|v| {
+                let c = sc.carriers.iter().position(|x| x.name == v.carrier)?;
+                match v.kind {
+                    VantageKind::CoreTap => Some(net.add_tap(TapPoint::Node(infra[c].core))),
+                    VantageKind::Mediation => Some(net.add_tap(TapPoint::Link(mediation_links[c]))),
+                    VantageKind::CallRecords => None,
+                }
+            })
+            .collect();
+
+        let traffic = &sc.traffic;
+        let params = TrafficParams {
+            mean_degree: traffic.mean_degree,
+            degree_exponent: traffic.degree_exponent,
+            cross_carrier: traffic.cross_carrier,
+            messages_per_contact_per_day: traffic.messages_per_contact_per_day,
+            reply_probability: traffic.reply_probability,
+            reply_delay: traffic.reply_delay,
+            min_len: traffic.message_length.min as usize,
+            max_len: traffic.message_length.max as usize,
+            duration: sc.duration,
+        };
+        let carrier_of: Vec<usize> = subs.iter().map(|s| s.carrier).collect();
+        let planned = plan(
+            &carrier_of,
+            sc.carriers.len(),
+            &params,
+            &seeds.child("traffic"),
+        );
+
+        let mut w = World {
+            sc,
+            seeds,
+            net,
+            logic: Vec::new(),
+            subs,
+            sub_node,
+            by_msisdn,
+            apps,
+            statics,
+            infra,
+            stores,
+            charged: charged_all,
+            li_counts,
+            warrants,
+            taps,
+            truth: GroundTruth::default(),
+            planned,
+            stats: RunStats::default(),
+        };
+        w.make_logic()?;
+        Ok(w)
+    }
+
+    fn make_logic(&mut self) -> Result<(), CarrierError> {
+        let nodes = self.node_count();
+        let mut logic: Vec<Logic> = (0..nodes).map(|_| Logic::Router).collect();
+        let ott_node = self.net.node_by_addr(OTT_ADDR).map(|n| n.0 as usize);
+        if let Some(i) = ott_node {
+            logic[i] = Logic::Ott(Box::new(OttNode {
+                ep: Endpoint::new(NodeId(i as u32), OTT_ADDR),
+                key: StaticKeypair::generate(self.seeds.child("ott-static").key()),
+                tunnels: BTreeMap::new(),
+                pending: BTreeMap::new(),
+                relayed: 0,
+                undeliverable: 0,
+            }));
+        }
+        for (c, inf) in self.infra.iter().enumerate() {
+            logic[inf.pgw.0 as usize] = Logic::Pgw(Box::new(PgwNode {
+                carrier: c,
+                ep: Endpoint::new(inf.pgw, pgw_addr(c)),
+                key: StaticKeypair::generate(self.seeds.child("pgw-static").child(&inf.name).key()),
+                tunnels: BTreeMap::new(),
+                pending: BTreeMap::new(),
+            }));
+            logic[inf.smsc.0 as usize] = Logic::Smsc(Box::new(SmscNode {
+                carrier: c,
+                ep: Endpoint::new(inf.smsc, smsc_addr(c)),
+            }));
+            logic[inf.mediation.0 as usize] = Logic::Mediation {
+                lea: lea_addr(c),
+                forwarded: 0,
+            };
+            logic[inf.lea.0 as usize] = Logic::Lea { received: 0 };
+        }
+        let ott_public = match ott_node.map(|i| &logic[i]) {
+            Some(Logic::Ott(o)) => o.key.public,
+            _ => [0; 32],
+        };
+        for s in &self.subs {
+            let node = self.sub_node[s.index];
+            let app = &self.apps[s.app];
+            let radio = if matches!(app.kind, AppKind::CarrierEncrypted) {
+                let pgw_public = match &logic[self.infra[s.carrier].pgw.0 as usize] {
+                    Logic::Pgw(p) => p.key.public,
+                    _ => [0; 32],
+                };
+                RadioPath::Tunnel {
+                    pgw: pgw_addr(s.carrier),
+                    tunnel: NkTunnel::initiator(
+                        pgw_public,
+                        self.seeds.child("radio-tunnel").child(&s.msisdn).key(),
+                    )?,
+                }
+            } else {
+                RadioPath::Sms {
+                    smsc: smsc_addr(s.carrier),
+                }
+            };
+            let ott = match app.kind {
+                AppKind::Noise { server_tunnel, .. } => Some(OttClient {
+                    app: s.app,
+                    tunnel: if server_tunnel {
+                        Some(NkTunnel::initiator(
+                            ott_public,
+                            self.seeds.child("ott-tunnel").child(&s.msisdn).key(),
+                        )?)
+                    } else {
+                        None
+                    },
+                    sessions: BTreeMap::new(),
+                    outgoing: BTreeMap::new(),
+                    next_session: 0,
+                }),
+                _ => None,
+            };
+            logic[node.0 as usize] = Logic::Sub(Box::new(SubNode {
+                sub: s.index,
+                ep: Endpoint::new(node, s.ip),
+                radio,
+                ott,
+                msg_ref: 0,
+            }));
+        }
+        self.logic = logic;
+        Ok(())
+    }
+
+    fn node_count(&self) -> usize {
+        self.net.node_count()
+    }
+
+    /// Attaches handsets (tunnel handshakes go out) and schedules every planned message.
+    fn start(&mut self) {
+        for i in 0..self.subs.len() {
+            let node = self.sub_node[i];
+            let Logic::Sub(mut sn) =
+                std::mem::replace(&mut self.logic[node.0 as usize], Logic::Router)
+            else {
+                continue;
+            };
+            if let RadioPath::Tunnel { pgw, tunnel } = &mut sn.radio {
+                pump_tunnel(tunnel, &mut sn.ep, &mut self.net, *pgw, &mut self.stats);
+            }
+            if let Some(t) = sn.ott.as_mut().and_then(|o| o.tunnel.as_mut()) {
+                pump_tunnel(t, &mut sn.ep, &mut self.net, OTT_ADDR, &mut self.stats);
+            }
+            self.logic[node.0 as usize] = Logic::Sub(sn);
+        }
+        for (id, p) in self.planned.iter().enumerate() {
+            let (from, to) = (&self.subs[p.from], &self.subs[p.to]);
+            let (fa, ta) = (&self.apps[from.app], &self.apps[to.app]);
+            let e2e = fa.protocol().is_some() && from.app == to.app;
+            let (protocol, app) = if e2e {
+                (fa.label.clone(), fa.name.clone())
+            } else if matches!(fa.kind, AppKind::CarrierEncrypted) {
+                ("carrier-encrypted".to_string(), fa.name.clone())
+            } else if matches!(fa.kind, AppKind::Sms) {
+                ("sms".to_string(), fa.name.clone())
+            } else {
+                let _ = ta;
+                ("sms".to_string(), "sms (fallback)".to_string())
+            };
+            self.truth.push(TruthMessage {
+                id,
+                from: p.from,
+                to: p.to,
+                protocol,
+                app,
+                text: p.text.clone(),
+                sent_at: p.at,
+                delivered_at: None,
+                failure: None,
+            });
+            self.net
+                .set_timer(self.sub_node[p.from], p.at, TOKEN_SEND | id as u64);
+        }
+    }
+
+    fn dispatch(&mut self, ev: Event) {
+        let node = match &ev {
+            Event::Deliver { node, .. } | Event::Timer { node, .. } => *node,
+        };
+        let idx = node.0 as usize;
+        if idx >= self.logic.len() {
+            return;
+        }
+        let mut logic = std::mem::replace(&mut self.logic[idx], Logic::Router);
+        match (&mut logic, ev) {
+            (Logic::Sub(sn), Event::Timer { token, .. }) => {
+                if token & TOKEN_SEND != 0 && token & TOKEN_LINK == 0 {
+                    self.sub_send(sn, (token & TOKEN_MASK) as usize);
+                } else {
+                    sn.ep.on_timer(&mut self.net, token);
+                }
+            }
+            (Logic::Sub(sn), Event::Deliver { packet, .. }) => self.sub_receive(sn, &packet),
+            (Logic::Pgw(p), Event::Timer { token, .. }) => p.ep.on_timer(&mut self.net, token),
+            (Logic::Pgw(p), Event::Deliver { packet, .. }) => self.pgw_receive(p, &packet),
+            (Logic::Smsc(s), Event::Timer { token, .. }) => s.ep.on_timer(&mut self.net, token),
+            (Logic::Smsc(s), Event::Deliver { packet, .. }) => self.smsc_receive(s, &packet),
+            (Logic::Ott(o), Event::Timer { token, .. }) => o.ep.on_timer(&mut self.net, token),
+            (Logic::Ott(o), Event::Deliver { packet, .. }) => self.ott_receive(o, &packet),
+            (Logic::Mediation { lea, forwarded }, Event::Deliver { packet, .. })
+                if packet.dst().port() == LI_PORT
+                    && LiRecord::decode(packet.udp_payload()).is_ok() =>
+            {
+                let src = std::net::SocketAddrV4::new(*packet.dst().ip(), LI_PORT);
+                let dst = std::net::SocketAddrV4::new(*lea, LI_PORT);
+                if let Ok(p) = Packet::udp(src, dst, packet.udp_payload()) {
+                    self.net.send(node, p);
+                    *forwarded += 1;
+                }
+            }
+            (Logic::Lea { received }, Event::Deliver { .. }) => *received += 1,
+            _ => {}
+        }
+        self.logic[idx] = logic;
+    }
+
+    // ----- subscribers -------------------------------------------------------------------
+
+    fn sub_send(&mut self, sn: &mut SubNode, id: usize) {
+        let (to, text, e2e) = {
+            let m = &self.truth.messages[id];
+            (m.to, m.text.clone(), m.protocol.starts_with("noise:"))
+        };
+        if e2e {
+            self.e2e_send(sn, to, text);
+        } else {
+            sn.msg_ref = sn.msg_ref.wrapping_add(1);
+            let pdu = AppPdu::Sms(SmsPdu {
+                kind: SmsKind::Submit,
+                msg_ref: sn.msg_ref,
+                from: self.subs[sn.sub].msisdn.clone(),
+                to: self.subs[to].msisdn.clone(),
+                sent_at: self.net.now(),
+                text,
+            });
+            match pdu.to_bytes() {
+                Ok(b) => self.radio_send(sn, b),
+                Err(_) => self.stats.undecodable_pdus += 1,
+            }
+        }
+    }
+
+    fn radio_send(&mut self, sn: &mut SubNode, pdu: Vec<u8>) {
+        let now = self.net.now();
+        match &mut sn.radio {
+            RadioPath::Sms { smsc } => sn.ep.send(&mut self.net, *smsc, pdu),
+            RadioPath::Tunnel { pgw, tunnel } => {
+                if tunnel.send(now, pdu).is_ok() {
+                    pump_tunnel(tunnel, &mut sn.ep, &mut self.net, *pgw, &mut self.stats);
+                }
+            }
+        }
+    }
+
+    fn ott_send(&mut self, sn: &mut SubNode, pdu: Vec<u8>) {
+        let now = self.net.now();
+        let Some(ott) = sn.ott.as_mut() else { return };
+        match ott.tunnel.as_mut() {
+            Some(t) => {
+                if t.send(now, pdu).is_ok() {
+                    pump_tunnel(t, &mut sn.ep, &mut self.net, OTT_ADDR, &mut self.stats);
+                }
+            }
+            None => sn.ep.send(&mut self.net, OTT_ADDR, pdu),
+        }
+    }
+
+    fn session_config(&self, me: usize, peer: usize, initiator: bool, sid: u64) -> NoiseConfig {
+        let app = &self.apps[self.subs[me].app];
+        let (needs_s, needs_rs) = if initiator {
+            (app.init_needs_s, app.init_needs_rs)
+        } else {
+            (app.resp_needs_s, app.resp_needs_rs)
+        };
+        let dir_key = |i: usize| self.statics[i].as_ref().map(|k| k.public);
+        let (a, b) = (me.min(peer), me.max(peer));
+        NoiseConfig {
+            protocol: app.protocol().unwrap_or_default().to_string(),
+            initiator,
+            local_static: if needs_s {
+                self.statics[me].clone()
+            } else {
+                None
+            },
+            remote_static: if needs_rs { dir_key(peer) } else { None },
+            expected_remote_static: if app.pin() { dir_key(peer) } else { None },
+            psk: app
+                .psk
+                .then(|| Psk::new(self.seeds.child("psk").child(&format!("{a}-{b}")).key())),
+            prologue: b"wiretap-ott-v1".to_vec(),
+            early_data: self.sc.early_data,
+            rng_seed: self
+                .seeds
+                .child("session")
+                .child(&format!("{me}/{}{sid}", if initiator { "i" } else { "r" }))
+                .key(),
+        }
+    }
+
+    fn e2e_send(&mut self, sn: &mut SubNode, to: usize, text: String) {
+        let me = sn.sub;
+        let existing = sn.ott.as_ref().and_then(|o| {
+            o.outgoing
+                .get(&to)
+                .copied()
+                .filter(|sid| o.sessions.get(sid).is_some_and(|s| !s.session.is_dead()))
+        });
+        let sid = match existing {
+            Some(sid) => sid,
+            None => {
+                let Some(ott) = sn.ott.as_mut() else { return };
+                let sid = ((me as u64) << 32) | u64::from(ott.next_session);
+                ott.next_session += 1;
+                let cfg = self.session_config(me, to, true, sid);
+                match NoiseSession::new(cfg) {
+                    Ok(session) => {
+                        let label = self.apps[ott.app].label.clone();
+                        *self.truth.sessions.entry(label).or_default() += 1;
+                        ott.sessions.insert(
+                            sid,
+                            E2e {
+                                peer: to,
+                                session,
+                                texts: Vec::new(),
+                                failed: false,
+                            },
+                        );
+                        ott.outgoing.insert(to, sid);
+                        sid
+                    }
+                    Err(e) => {
+                        self.truth.failed(&text, &format!("session setup: {e}"));
+                        return;
+                    }
+                }
+            }
+        };
+        let now = self.net.now();
+        if let Some(e) = sn.ott.as_mut().and_then(|o| o.sessions.get_mut(&sid)) {
+            e.texts.push(text.clone());
+            if let Err(err) = e.session.send(now, text.clone().into_bytes()) {
+                self.truth.failed(&text, &format!("send: {err}"));
+            }
+        }
+        self.pump_session(sn, sid);
+    }
+
+    fn pump_session(&mut self, sn: &mut SubNode, sid: u64) {
+        let me = sn.sub;
+        let mut out = Vec::new();
+        let mut failed = None;
+        {
+            let Some(ott) = sn.ott.as_mut() else { return };
+            let protocol = self.apps[ott.app]
+                .protocol()
+                .unwrap_or_default()
+                .to_string();
+            let Some(e) = ott.sessions.get_mut(&sid) else {
+                return;
+            };
+            while let Some(m) = e.session.poll_transmit() {
+                let env = OttEnvelope {
+                    from: self.subs[me].msisdn.clone(),
+                    to: self.subs[e.peer].msisdn.clone(),
+                    session: sid,
+                    kind: m.kind,
+                    index: m.index,
+                    protocol: if m.kind == NoiseKind::Handshake {
+                        protocol.clone()
+                    } else {
+                        String::new()
+                    },
+                    body: m.bytes,
+                };
+                out.push(AppPdu::Ott(env));
+            }
+            while let Some(ev) = e.session.poll_event() {
+                match ev {
+                    SessionEvent::Received(bytes) => match String::from_utf8(bytes) {
+                        Ok(text) => self.truth.delivered(me, &text, self.net.now()),
+                        Err(_) => self.truth.integrity_errors += 1,
+                    },
+                    SessionEvent::Failed(err) => failed = Some(err.to_string()),
+                    SessionEvent::HandshakeComplete { .. } => {}
+                }
+            }
+            if e.session.is_dead() && !e.failed {
+                e.failed = true;
+                let why = failed.clone().unwrap_or_else(|| "session died".into());
+                for t in &e.texts {
+                    self.truth.failed(t, &why);
+                }
+                *self
+                    .stats
+                    .session_failures
+                    .entry(short_reason(&why))
+                    .or_default() += 1;
+            }
+        }
+        for pdu in out {
+            match pdu.to_bytes() {
+                Ok(b) => self.ott_send(sn, b),
+                Err(_) => self.stats.undecodable_pdus += 1,
+            }
+        }
+    }
+
+    fn sub_receive(&mut self, sn: &mut SubNode, packet: &Packet) {
+        let (remote, pdus) = sn.ep.receive(&mut self.net, packet);
+        for pdu in pdus {
+            self.sub_pdu(sn, remote, &pdu);
+        }
+    }
+
+    fn sub_pdu(&mut self, sn: &mut SubNode, remote: Ipv4Addr, pdu: &[u8]) {
+        let now = self.net.now();
+        let Ok(pdu) = AppPdu::decode(pdu) else {
+            self.stats.undecodable_pdus += 1;
+            return;
+        };
+        match pdu {
+            AppPdu::Sms(s) if s.kind == SmsKind::Deliver => {
+                self.truth.delivered(sn.sub, &s.text, now);
+            }
+            AppPdu::Sms(_) => self.stats.undecodable_pdus += 1,
+            AppPdu::Tunnel(t) => {
+                let mut inner = Vec::new();
+                if remote == OTT_ADDR {
+                    if let Some(tun) = sn.ott.as_mut().and_then(|o| o.tunnel.as_mut()) {
+                        if tun.handle_pdu(now, &t).is_ok() {
+                            while let Some(p) = tun.poll_received() {
+                                inner.push(p);
+                            }
+                        }
+                        pump_tunnel(tun, &mut sn.ep, &mut self.net, OTT_ADDR, &mut self.stats);
+                    }
+                } else if let RadioPath::Tunnel { pgw, tunnel } = &mut sn.radio {
+                    if tunnel.handle_pdu(now, &t).is_ok() {
+                        while let Some(p) = tunnel.poll_received() {
+                            inner.push(p);
+                        }
+                    }
+                    pump_tunnel(tunnel, &mut sn.ep, &mut self.net, *pgw, &mut self.stats);
+                }
+                for p in inner {
+                    self.sub_pdu(sn, remote, &p);
+                }
+            }
+            AppPdu::Ott(env) => self.sub_envelope(sn, env),
+        }
+    }
+
+    fn sub_envelope(&mut self, sn: &mut SubNode, env: OttEnvelope) {
+        let me = sn.sub;
+        let Some(&peer) = self.by_msisdn.get(&env.from) else {
+            self.stats.undecodable_pdus += 1;
+            return;
+        };
+        let sid = env.session;
+        let known = sn
+            .ott
+            .as_ref()
+            .is_some_and(|o| o.sessions.contains_key(&sid));
+        if !known {
+            if env.kind != NoiseKind::Handshake || env.index != 1 {
+                return;
+            }
+            let cfg = self.session_config(me, peer, false, sid);
+            let Some(ott) = sn.ott.as_mut() else { return };
+            if self.apps[ott.app].protocol() != Some(env.protocol.as_str()) {
+                *self
+                    .stats
+                    .session_failures
+                    .entry("protocol mismatch".into())
+                    .or_default() += 1;
+                return;
+            }
+            match NoiseSession::new(cfg) {
+                Ok(session) => {
+                    ott.sessions.insert(
+                        sid,
+                        E2e {
+                            peer,
+                            session,
+                            texts: Vec::new(),
+                            failed: false,
+                        },
+                    );
+                    if !self.apps[ott.app].one_way {
+                        ott.outgoing.entry(peer).or_insert(sid);
+                    }
+                }
+                Err(_) => return,
+            }
+        }
+        let now = self.net.now();
+        if let Some(e) = sn.ott.as_mut().and_then(|o| o.sessions.get_mut(&sid)) {
+            let msg = proto::noise::NoiseMessage {
+                kind: env.kind,
+                index: env.index,
+                bytes: env.body,
+            };
+            // Errors surface as a Failed event, handled by pump_session.
+            let _ = e.session.handle_message(now, &msg);
+        }
+        self.pump_session(sn, sid);
+    }
+
+    // ----- packet gateway ----------------------------------------------------------------
+
+    fn pgw_receive(&mut self, p: &mut PgwNode, packet: &Packet) {
+        let now = self.net.now();
+        let (remote, pdus) = p.ep.receive(&mut self.net, packet);
+        for raw in pdus {
+            let Ok(pdu) = AppPdu::decode(&raw) else {
+                self.stats.undecodable_pdus += 1;
+                continue;
+            };
+            match pdu {
+                // Uplink: a handset's tunnel.
+                AppPdu::Tunnel(t) => {
+                    if !p.tunnels.contains_key(&remote) {
+                        let seed = self
+                            .seeds
+                            .child("pgw-tunnel")
+                            .child(&remote.to_string())
+                            .key();
+                        match NkTunnel::responder(&p.key, seed) {
+                            Ok(tun) => {
+                                p.tunnels.insert(remote, tun);
+                            }
+                            Err(_) => continue,
+                        }
+                    }
+                    let mut inner = Vec::new();
+                    if let Some(tun) = p.tunnels.get_mut(&remote) {
+                        if tun.handle_pdu(now, &t).is_ok() {
+                            while let Some(x) = tun.poll_received() {
+                                inner.push(x);
+                            }
+                        }
+                        for x in p.pending.remove(&remote).unwrap_or_default() {
+                            let _ = tun.send(now, x);
+                        }
+                        pump_tunnel(tun, &mut p.ep, &mut self.net, remote, &mut self.stats);
+                    }
+                    // Decrypted: plaintext SMS PDUs continue to the SMS centre in the core.
+                    for x in inner {
+                        p.ep.send(&mut self.net, smsc_addr(p.carrier), x);
+                    }
+                }
+                // Downlink from the SMS centre to a carrier-encrypted handset.
+                AppPdu::Sms(s) => {
+                    let Some(&to) = self.by_msisdn.get(&s.to) else {
+                        continue;
+                    };
+                    let ip = self.subs[to].ip;
+                    match p.tunnels.get_mut(&ip) {
+                        Some(tun) if tun.is_established() => {
+                            let _ = tun.send(now, raw);
+                            pump_tunnel(tun, &mut p.ep, &mut self.net, ip, &mut self.stats);
+                        }
+                        _ => p.pending.entry(ip).or_default().push(raw),
+                    }
+                }
+                AppPdu::Ott(_) => self.stats.undecodable_pdus += 1,
+            }
+        }
+    }
+
+    // ----- SMS centre --------------------------------------------------------------------
+
+    fn smsc_receive(&mut self, s: &mut SmscNode, packet: &Packet) {
+        let now = self.net.now();
+        let (_remote, pdus) = s.ep.receive(&mut self.net, packet);
+        for raw in pdus {
+            let Ok(AppPdu::Sms(mut sms)) = AppPdu::decode(&raw) else {
+                self.stats.undecodable_pdus += 1;
+                continue;
+            };
+            let (Some(&from), Some(&to)) =
+                (self.by_msisdn.get(&sms.from), self.by_msisdn.get(&sms.to))
+            else {
+                self.stats.undecodable_pdus += 1;
+                continue;
+            };
+            let c = s.carrier;
+            if self.subs[from].carrier == c && sms.kind == SmsKind::Submit {
+                self.record_sms(c, from, to, RecordKind::SmsMo, now, sms.text.len());
+            }
+            if self.subs[to].carrier == c {
+                self.record_sms(c, to, from, RecordKind::SmsMt, now, sms.text.len());
+                sms.kind = SmsKind::Deliver;
+                let Ok(bytes) = AppPdu::Sms(sms).to_bytes() else {
+                    continue;
+                };
+                let dest = if matches!(self.apps[self.subs[to].app].kind, AppKind::CarrierEncrypted)
+                {
+                    pgw_addr(c)
+                } else {
+                    self.subs[to].ip
+                };
+                s.ep.send(&mut self.net, dest, bytes);
+            } else {
+                // Interconnect: hand over to the recipient's home SMS centre.
+                s.ep.send(&mut self.net, smsc_addr(self.subs[to].carrier), raw);
+            }
+        }
+    }
+
+    fn record_sms(
+        &mut self,
+        c: usize,
+        who: usize,
+        other: usize,
+        kind: RecordKind,
+        now: Timestamp,
+        size: usize,
+    ) {
+        let s = &self.subs[who];
+        let rec = CallRecord {
+            record_id: 0,
+            kind,
+            imsi: s.imsi.clone(),
+            imei: s.imei.clone(),
+            msisdn: s.msisdn.clone(),
+            other_party: self.subs[other].msisdn.clone(),
+            start: now,
+            end: now,
+            cell: s.cell,
+            bytes_up: if kind == RecordKind::SmsMo {
+                size as u64
+            } else {
+                0
+            },
+            bytes_down: if kind == RecordKind::SmsMt {
+                size as u64
+            } else {
+                0
+            },
+        };
+        if let Ok(mut st) = self.stores[c].lock() {
+            st.push(rec);
+        }
+    }
+
+    // ----- OTT server --------------------------------------------------------------------
+
+    fn ott_receive(&mut self, o: &mut OttNode, packet: &Packet) {
+        let now = self.net.now();
+        let (remote, pdus) = o.ep.receive(&mut self.net, packet);
+        let mut envelopes = Vec::new();
+        for raw in pdus {
+            match AppPdu::decode(&raw) {
+                Ok(AppPdu::Tunnel(t)) => {
+                    if !o.tunnels.contains_key(&remote) {
+                        let seed = self
+                            .seeds
+                            .child("ott-server-tunnel")
+                            .child(&remote.to_string())
+                            .key();
+                        match NkTunnel::responder(&o.key, seed) {
+                            Ok(tun) => {
+                                o.tunnels.insert(remote, tun);
+                            }
+                            Err(_) => continue,
+                        }
+                    }
+                    if let Some(tun) = o.tunnels.get_mut(&remote) {
+                        if tun.handle_pdu(now, &t).is_ok() {
+                            while let Some(x) = tun.poll_received() {
+                                envelopes.push(x);
+                            }
+                        }
+                        for x in o.pending.remove(&remote).unwrap_or_default() {
+                            let _ = tun.send(now, x);
+                        }
+                        pump_tunnel(tun, &mut o.ep, &mut self.net, remote, &mut self.stats);
+                    }
+                }
+                Ok(AppPdu::Ott(_)) => envelopes.push(raw),
+                _ => self.stats.undecodable_pdus += 1,
+            }
+        }
+        for raw in envelopes {
+            let Ok(AppPdu::Ott(env)) = AppPdu::decode(&raw) else {
+                self.stats.undecodable_pdus += 1;
+                continue;
+            };
+            let Some(&to) = self.by_msisdn.get(&env.to) else {
+                o.undeliverable += 1;
+                continue;
+            };
+            o.relayed += 1;
+            let ip = self.subs[to].ip;
+            if self.apps[self.subs[to].app].server_tunnel() {
+                match o.tunnels.get_mut(&ip) {
+                    Some(tun) if tun.is_established() => {
+                        let _ = tun.send(now, raw);
+                        pump_tunnel(tun, &mut o.ep, &mut self.net, ip, &mut self.stats);
+                    }
+                    _ => o.pending.entry(ip).or_default().push(raw),
+                }
+            } else {
+                o.ep.send(&mut self.net, ip, raw);
+            }
+        }
+    }
+
+    // ----- the end -----------------------------------------------------------------------
+
+    fn finish(mut self) -> RunOutput {
+        let ns = self.net.stats().clone();
+        self.stats.events = ns.events;
+        self.stats.end = self.net.now();
+        self.stats.packets_sent = ns.packets_sent;
+        self.stats.packets_delivered = ns.packets_delivered;
+        self.stats.packets_lost = ns.dropped_loss + ns.dropped_queue;
+        self.stats.packets_corrupt_dropped = ns.dropped_corrupt;
+        self.stats.packets_duplicated = ns.duplicated;
+        self.stats.packets_unroutable = ns.unroutable;
+        let mut totals = LinkTotals::default();
+        for l in &self.logic {
+            match l {
+                Logic::Sub(s) => s.ep.add_stats(&mut totals),
+                Logic::Pgw(p) => p.ep.add_stats(&mut totals),
+                Logic::Smsc(s) => s.ep.add_stats(&mut totals),
+                Logic::Ott(o) => {
+                    o.ep.add_stats(&mut totals);
+                    self.stats.ott_relayed = o.relayed;
+                }
+                Logic::Lea { received } => self.stats.li_delivered_to_lea += received,
+                _ => {}
+            }
+        }
+        self.stats.links = totals;
+        self.stats.li_records = self
+            .li_counts
+            .iter()
+            .map(|c| c.lock().map(|n| *n).unwrap_or(0))
+            .sum();
+        for (store, charged) in self.stores.iter().zip(&self.charged) {
+            close_all(store, charged);
+        }
+        for m in &mut self.truth.messages {
+            if m.delivered_at.is_none() && m.failure.is_none() {
+                m.failure = Some("still in flight when the run ended".into());
+            }
+        }
+
+        let mut vantages = Vec::new();
+        for (v, tap) in self.sc.adversary.vantage.iter().zip(&self.taps) {
+            let Some(c) = self.sc.carriers.iter().position(|x| x.name == v.carrier) else {
+                continue;
+            };
+            let name = match v.kind {
+                VantageKind::CoreTap => format!("{}.core", v.carrier),
+                VantageKind::Mediation => format!("{}.mediation", v.carrier),
+                VantageKind::CallRecords => format!("{}.call-records", v.carrier),
+            };
+            let packets = tap.map(|t| PacketCapture {
+                name: name.clone(),
+                packets: self
+                    .net
+                    .take_tap(t)
+                    .into_iter()
+                    .map(|p| capture::CapturedPacket {
+                        time: p.time,
+                        bytes: p.bytes,
+                    })
+                    .collect(),
+            });
+            let kind = match v.kind {
+                VantageKind::CoreTap => capture::VantageKind::CoreTap,
+                VantageKind::Mediation => capture::VantageKind::Mediation,
+                VantageKind::CallRecords => capture::VantageKind::CallRecords,
+            };
+            let prefix = format!("{}-", v.carrier.to_uppercase());
+            let warrants = if v.kind == VantageKind::Mediation {
+                self.warrants
+                    .iter()
+                    .filter(|w| w.liid.starts_with(&prefix))
+                    .cloned()
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let call_records = if v.kind == VantageKind::CallRecords {
+                self.stores[c]
+                    .lock()
+                    .map(|s| s.records.clone())
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            vantages.push(VantagePoint {
+                name,
+                carrier: v.carrier.clone(),
+                kind,
+                packets,
+                warrants,
+                call_records,
+            });
+        }
+        self.truth.subscribers = self.subs;
+        RunOutput {
+            captures: Captures { vantages },
+            truth: self.truth,
+            warrants: self.warrants,
+            stats: self.stats,
+        }
+    }
+}
+
+/// Sends every record a tunnel has ready to `remote` over the endpoint.
+fn pump_tunnel(
+    tunnel: &mut NkTunnel,
+    ep: &mut Endpoint,
+    net: &mut Network,
+    remote: Ipv4Addr,
+    stats: &mut RunStats,
+) {
+    while let Some(t) = tunnel.poll_transmit() {
+        match AppPdu::Tunnel(t).to_bytes() {
+            Ok(b) => ep.send(net, remote, b),
+            Err(_) => stats.undecodable_pdus += 1,
+        }
+    }
+}
+
+/// The first words of an error, as a counter key.
+fn short_reason(why: &str) -> String {
+    why.split(':').next().unwrap_or(why).trim().to_string()
+}
+
+/// A law-enforcement agency name for a generated warrant.
+fn agency(rng: &mut simcore::SimRng) -> String {
+    const AGENCIES: &[&str] = &[
+        "FBI-NY", "FBI-DC", "FBI-LA", "DEA-MIA", "DEA-HOU", "USMS", "HSI-SEA", "ATF-CHI",
+    ];
+    AGENCIES[(rng.next_u32() as usize) % AGENCIES.len()].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small() -> Scenario {
+        let text = scenario::builtin("small-lab").expect("small-lab is built in");
+        scenario::parse("sim/small-lab.toml", text).expect("small-lab parses")
+    }
+
+    #[test]
+    fn small_lab_delivers_every_message_intact() {
+        let sc = small();
+        let out = run(&sc, 7).expect("run");
+        let t = &out.truth;
+        assert!(t.messages.len() > 10, "{} messages", t.messages.len());
+        let undelivered: Vec<_> = t
+            .messages
+            .iter()
+            .filter(|m| m.delivered_at.is_none())
+            .collect();
+        assert!(undelivered.is_empty(), "undelivered: {undelivered:#?}");
+        assert_eq!(t.integrity_errors, 0);
+        assert_eq!(t.duplicate_deliveries, 0);
+        assert_eq!(out.stats.packets_unroutable, 0);
+        assert!(out.stats.li_records > 0, "the POI delivered nothing");
+        assert!(out
+            .captures
+            .vantages
+            .iter()
+            .any(|v| v.packets.as_ref().is_some_and(|p| !p.packets.is_empty())));
+    }
+}
