@@ -28,3 +28,7 @@ pub mod tunnel;
 pub mod wire;
 
 pub use error::ProtoError;
+
+/// The snow crate this one is built on, re-exported so benches and tools can measure the raw
+/// floor (`snow::TransportState`) with exactly the same version and features.
+pub use snow;
