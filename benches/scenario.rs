@@ -1,1 +1,36 @@
-fn main() {}
+//! The default scenario end to end: build the world, run one simulated day, analyse the
+//! captures, score. Target (issue 2): under 10 s in release on the 2-core reference machine.
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use std::hint::black_box;
+
+fn default_scenario(c: &mut Criterion) {
+    let text = scenario::builtin(scenario::DEFAULT_SCENARIO_NAME).expect("built in");
+    let sc = scenario::parse("sim/salt-typhoon.toml", text).expect("parses");
+    // One warm run to count the work, so the throughput line is in simulator events.
+    let probe = carrier::run(&sc, sc.seed).expect("run");
+    let events = probe.stats.events;
+    let messages = probe.truth.messages.len();
+    eprintln!(
+        "salt-typhoon seed {}: {events} events, {messages} messages",
+        sc.seed
+    );
+    drop(probe);
+
+    let mut g = c.benchmark_group("scenario");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(events));
+    g.bench_function("salt-typhoon/run+analyze+score", |b| {
+        b.iter(|| {
+            let out = carrier::run(black_box(&sc), sc.seed).expect("run");
+            let findings = adversary::Adversary::new(&sc.adversary.name).analyze(&out.captures);
+            let report = report::score(&sc, sc.seed, &out, &findings);
+            assert_eq!(report.network.stats.events, events);
+            black_box(report)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, default_scenario);
+criterion_main!(benches);

@@ -1,1 +1,20 @@
-//! tests
+//! wiretap's integration tests: one binary, one module per concern.
+//!
+//! - `support`         — helpers: scenario templates, running a scenario through the whole
+//!   pipeline, the CLI binary.
+//! - `determinism`     — a seed twice gives byte-identical reports and pcaps; another seed differs.
+//! - `confidentiality` — with early data off, no 16-byte run of any end-to-end plaintext appears
+//!   in any capture, over seeds and fault settings (proptest).
+//! - `intercept`       — every SMS to or from a content-warrant target is read at the mediation
+//!   node; IRI-only targets yield records but no content.
+//! - `delivery`        — loss, duplication, reordering and corruption delay messages but never
+//!   lose or alter them (proptest).
+//! - `cli`             — `wiretap run` / `validate` as a user meets them, and the pcaps in tshark.
+
+mod support;
+
+mod cli;
+mod confidentiality;
+mod delivery;
+mod determinism;
+mod intercept;

@@ -1,0 +1,368 @@
+//! Scoring findings against ground truth.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use adversary::Findings;
+use carrier::{GroundTruth, RunOutput, RunStats};
+use scenario::{Scenario, VantageKind};
+use serde::Serialize;
+
+/// The whole report of one run: what `--json` prints and `--out` saves as `report.json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// Scenario name.
+    pub scenario: String,
+    /// The scenario's one-line description.
+    pub description: String,
+    /// The seed of the run.
+    pub seed: u64,
+    /// Simulated traffic duration, e.g. `"24h"`.
+    pub duration: String,
+    /// Per protocol, in label order.
+    pub protocols: Vec<ProtocolScore>,
+    /// What the adversary learned beyond message content.
+    pub adversary: AdversarySummary,
+    /// Network and transport counters.
+    pub network: NetworkSummary,
+}
+
+/// One protocol's line of the report.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProtocolScore {
+    /// `sms`, `carrier-encrypted` or `noise:<pattern>`.
+    pub protocol: String,
+    /// Sessions: Noise handshakes started; for SMS-based protocols, conversations
+    /// (unordered pairs that exchanged messages).
+    pub sessions: usize,
+    /// Messages sent.
+    pub messages: usize,
+    /// Messages the recipient received, exactly.
+    pub messages_delivered: usize,
+    /// Messages whose exact text the adversary produced.
+    pub messages_read_by_adversary: usize,
+    /// Messages that crossed at least one of the adversary's packet vantage points (their
+    /// route passed a tapped core, or a content warrant covered an endpoint).
+    pub messages_exposed_to_vantage: usize,
+    /// Messages not delivered, with reasons (must be empty unless a session failed).
+    pub failures: BTreeMap<String, usize>,
+    /// Why the unread messages stayed unread.
+    pub why_unreadable: Vec<UnreadableReason>,
+}
+
+/// A reason some messages stayed unreadable, with a count.
+#[derive(Clone, Debug, Serialize)]
+pub struct UnreadableReason {
+    /// The explanation.
+    pub reason: String,
+    /// How many messages of the protocol it covers.
+    pub messages: usize,
+}
+
+/// A recovered message shown as an example.
+#[derive(Clone, Debug, Serialize)]
+pub struct Example {
+    /// Protocol of the message (from ground truth).
+    pub protocol: String,
+    /// The text the adversary produced.
+    pub text: String,
+    /// Sender and recipient as the adversary saw them.
+    pub from: Option<String>,
+    /// Recipient as the adversary saw it.
+    pub to: Option<String>,
+    /// Where it was captured.
+    pub seen_at: Vec<String>,
+    /// How the adversary read it.
+    pub method: String,
+}
+
+/// How well the adversary knows the warrant list.
+#[derive(Clone, Debug, Serialize)]
+pub struct WarrantScore {
+    /// Warrants across all carriers.
+    pub total: usize,
+    /// Warrant targets the adversary learned, correctly.
+    pub learned: usize,
+    /// The learned entries: LIID, target, kind, agency.
+    pub entries: Vec<adversary::LearnedWarrant>,
+}
+
+/// How well the adversary knows who talks to whom.
+#[derive(Clone, Debug, Serialize)]
+pub struct ContactScore {
+    /// Pairs that really exchanged messages.
+    pub true_pairs: usize,
+    /// Pairs the adversary reported.
+    pub reported: usize,
+    /// Reported pairs that are real.
+    pub correct: usize,
+    /// correct / reported (1 when nothing was reported).
+    pub precision: f64,
+    /// correct / true pairs.
+    pub recall: f64,
+}
+
+/// The adversary's side of the report.
+#[derive(Clone, Debug, Serialize)]
+pub struct AdversarySummary {
+    /// The adversary's name in the scenario.
+    pub name: String,
+    /// Its vantage points.
+    pub vantage_points: Vec<String>,
+    /// Number of warrant targets it learned (the list copied from the intercept systems).
+    pub warrant_targets_learned: usize,
+    /// Details of the warrant list it learned.
+    pub warrants: WarrantScore,
+    /// Contact graph recovered from what it saw.
+    pub contacts: ContactScore,
+    /// Messages the adversary read in total.
+    pub messages_read: usize,
+    /// Texts the adversary produced that match no sent message (must be 0).
+    pub false_recoveries: usize,
+    /// Up to three recovered messages per protocol, as examples.
+    pub examples: Vec<Example>,
+    /// What it captured but could not read, by channel and reason, with packet counts.
+    pub unreadable: Vec<adversary::UnreadableSummary>,
+    /// Static public keys it saw in the clear.
+    pub static_keys_seen: usize,
+    /// Intercept-related information records and content copies it parsed.
+    pub iri_events: usize,
+    /// Content-of-communication copies it parsed.
+    pub cc_packets: usize,
+    /// Packets it parsed, and those it could not.
+    pub packets_parsed: usize,
+    /// Packets it could not parse.
+    pub parse_errors: usize,
+}
+
+/// Network and transport counters of the run.
+#[derive(Clone, Debug, Serialize)]
+pub struct NetworkSummary {
+    /// Subscribers over all carriers.
+    pub subscribers: usize,
+    /// The run's counters.
+    #[serde(flatten)]
+    pub stats: RunStats,
+    /// Deliveries whose text matched nothing sent to that recipient (must be 0).
+    pub integrity_errors: usize,
+    /// Messages delivered twice (must be 0).
+    pub duplicate_deliveries: usize,
+}
+
+fn pair(a: &str, b: &str) -> (String, String) {
+    if a <= b {
+        (a.to_string(), b.to_string())
+    } else {
+        (b.to_string(), a.to_string())
+    }
+}
+
+/// Which carriers' packets the adversary sees in full, and which subscribers' content it
+/// receives through content warrants: used only to explain why a message stayed unread.
+fn exposure(sc: &Scenario, run: &RunOutput) -> (BTreeSet<usize>, BTreeSet<String>) {
+    let mut tapped = BTreeSet::new();
+    let mut mediated = BTreeSet::new();
+    for v in &sc.adversary.vantage {
+        let Some(c) = sc.carriers.iter().position(|x| x.name == v.carrier) else {
+            continue;
+        };
+        match v.kind {
+            VantageKind::CoreTap => {
+                tapped.insert(c);
+            }
+            VantageKind::Mediation => {
+                mediated.insert(c);
+            }
+            VantageKind::CallRecords => {}
+        }
+    }
+    let mut content_targets = BTreeSet::new();
+    for w in &run.warrants {
+        let c = sc
+            .carriers
+            .iter()
+            .position(|x| w.liid.starts_with(&format!("{}-", x.name.to_uppercase())));
+        if c.is_some_and(|c| mediated.contains(&c)) && w.kind == capture::WarrantKind::IriAndContent
+        {
+            content_targets.insert(w.target_msisdn.clone());
+        }
+    }
+    (tapped, content_targets)
+}
+
+/// Scores `findings` against the run's ground truth.
+pub fn score(sc: &Scenario, seed: u64, run: &RunOutput, findings: &Findings) -> Report {
+    let truth: &GroundTruth = &run.truth;
+    let subs = &truth.subscribers;
+    let mut read = vec![false; truth.messages.len()];
+    let mut false_recoveries = 0;
+    let mut examples: BTreeMap<String, Vec<Example>> = BTreeMap::new();
+    for r in &findings.recovered {
+        match truth.message_by_text(&r.text) {
+            Some(m) => {
+                read[m.id] = true;
+                let ex = examples.entry(m.protocol.clone()).or_default();
+                if ex.len() < 3 {
+                    ex.push(Example {
+                        protocol: m.protocol.clone(),
+                        text: r.text.clone(),
+                        from: r.from.clone(),
+                        to: r.to.clone(),
+                        seen_at: r.seen_at.clone(),
+                        method: r.method.clone(),
+                    });
+                }
+            }
+            None => false_recoveries += 1,
+        }
+    }
+
+    let (tapped, content_targets) = exposure(sc, run);
+    let mut by_proto: BTreeMap<String, ProtocolScore> = BTreeMap::new();
+    let mut convs: BTreeMap<String, BTreeSet<(usize, usize)>> = BTreeMap::new();
+    let mut why: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    for m in &truth.messages {
+        let p = by_proto
+            .entry(m.protocol.clone())
+            .or_insert_with(|| ProtocolScore {
+                protocol: m.protocol.clone(),
+                sessions: 0,
+                messages: 0,
+                messages_delivered: 0,
+                messages_read_by_adversary: 0,
+                messages_exposed_to_vantage: 0,
+                failures: BTreeMap::new(),
+                why_unreadable: Vec::new(),
+            });
+        p.messages += 1;
+        if m.delivered_at.is_some() {
+            p.messages_delivered += 1;
+        } else if let Some(f) = &m.failure {
+            *p.failures.entry(f.clone()).or_default() += 1;
+        }
+        convs
+            .entry(m.protocol.clone())
+            .or_default()
+            .insert((m.from.min(m.to), m.from.max(m.to)));
+        let (f, t) = (&subs[m.from], &subs[m.to]);
+        let exposed = tapped.contains(&f.carrier)
+            || tapped.contains(&t.carrier)
+            || content_targets.contains(&f.msisdn)
+            || content_targets.contains(&t.msisdn);
+        if exposed {
+            p.messages_exposed_to_vantage += 1;
+        }
+        if read[m.id] {
+            p.messages_read_by_adversary += 1;
+        } else {
+            let reason = if !exposed {
+                "never crossed a vantage point: both ends on carriers whose core is not tapped, \
+                 and neither end under a content warrant at a compromised mediation node"
+                    .to_string()
+            } else if m.protocol.starts_with("noise:") {
+                "end-to-end encrypted: captured, but every key needs a private key the adversary \
+                 does not hold"
+                    .to_string()
+            } else if m.protocol == "carrier-encrypted" {
+                "carrier-encrypted: captured only on a radio hop the adversary does not see in \
+                 the clear"
+                    .to_string()
+            } else {
+                "captured in a form the adversary did not parse".to_string()
+            };
+            *why.entry(m.protocol.clone())
+                .or_default()
+                .entry(reason)
+                .or_default() += 1;
+        }
+    }
+    for (label, p) in &mut by_proto {
+        p.sessions = if label.starts_with("noise:") {
+            truth.sessions.get(label).copied().unwrap_or(0)
+        } else {
+            convs.get(label).map_or(0, BTreeSet::len)
+        };
+        if let Some(w) = why.remove(label) {
+            let mut v: Vec<UnreadableReason> = w
+                .into_iter()
+                .map(|(reason, messages)| UnreadableReason { reason, messages })
+                .collect();
+            v.sort_by(|a, b| b.messages.cmp(&a.messages).then(a.reason.cmp(&b.reason)));
+            p.why_unreadable = v;
+        }
+    }
+
+    // Contacts.
+    let true_pairs: BTreeSet<(String, String)> = truth
+        .messages
+        .iter()
+        .map(|m| pair(&subs[m.from].msisdn, &subs[m.to].msisdn))
+        .collect();
+    let reported: BTreeSet<(String, String)> = findings
+        .contact_pairs
+        .iter()
+        .map(|(a, b)| pair(a, b))
+        .collect();
+    let correct = reported.intersection(&true_pairs).count();
+    let contacts = ContactScore {
+        true_pairs: true_pairs.len(),
+        reported: reported.len(),
+        correct,
+        precision: if reported.is_empty() {
+            1.0
+        } else {
+            correct as f64 / reported.len() as f64
+        },
+        recall: if true_pairs.is_empty() {
+            0.0
+        } else {
+            correct as f64 / true_pairs.len() as f64
+        },
+    };
+
+    // Warrants.
+    let real: BTreeSet<(&str, &str)> = run
+        .warrants
+        .iter()
+        .map(|w| (w.liid.as_str(), w.target_msisdn.as_str()))
+        .collect();
+    let learned = findings
+        .warrant_targets_learned
+        .iter()
+        .filter(|w| real.contains(&(w.liid.as_str(), w.target_msisdn.as_str())))
+        .count();
+
+    let messages_read = read.iter().filter(|&&r| r).count();
+    Report {
+        scenario: sc.name.clone(),
+        description: sc.description.clone(),
+        seed,
+        duration: scenario::format_duration(sc.duration),
+        protocols: by_proto.into_values().collect(),
+        adversary: AdversarySummary {
+            name: sc.adversary.name.clone(),
+            vantage_points: findings.vantage_points.clone(),
+            warrant_targets_learned: learned,
+            warrants: WarrantScore {
+                total: run.warrants.len(),
+                learned,
+                entries: findings.warrant_targets_learned.clone(),
+            },
+            contacts,
+            messages_read,
+            false_recoveries,
+            examples: examples.into_values().flatten().collect(),
+            unreadable: findings.unreadable.clone(),
+            static_keys_seen: findings.static_keys_seen.len(),
+            iri_events: findings.iri_events,
+            cc_packets: findings.cc_packets,
+            packets_parsed: findings.packets_parsed,
+            parse_errors: findings.parse_errors,
+        },
+        network: NetworkSummary {
+            subscribers: subs.len(),
+            stats: run.stats.clone(),
+            integrity_errors: truth.integrity_errors,
+            duplicate_deliveries: truth.duplicate_deliveries,
+        },
+    }
+}

@@ -1,0 +1,146 @@
+//! The human summary printed by `wiretap run`.
+
+use std::fmt::Write;
+
+use crate::score::Report;
+
+fn pct(n: usize, d: usize) -> String {
+    if d == 0 {
+        "-".into()
+    } else {
+        format!("{:.1}%", 100.0 * n as f64 / d as f64)
+    }
+}
+
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// Renders the report as the plain-text summary a student reads.
+pub fn render_terminal(r: &Report) -> String {
+    let mut o = String::new();
+    let a = &r.adversary;
+    let _ = writeln!(
+        o,
+        "wiretap — scenario `{}`, seed {}, {} of traffic",
+        r.scenario, r.seed, r.duration
+    );
+    let _ = writeln!(o, "{}", r.description.trim());
+    let _ = writeln!(
+        o,
+        "{} subscribers; adversary `{}` holds: {}",
+        r.network.subscribers,
+        a.name,
+        a.vantage_points.join(", ")
+    );
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "{:<22} {:>9} {:>9} {:>10} {:>9} {:>9} {:>8}",
+        "protocol", "sessions", "messages", "delivered", "exposed", "read", "read %"
+    );
+    let _ = writeln!(o, "{}", "-".repeat(82));
+    for p in &r.protocols {
+        let _ = writeln!(
+            o,
+            "{:<22} {:>9} {:>9} {:>10} {:>9} {:>9} {:>8}",
+            p.protocol,
+            p.sessions,
+            p.messages,
+            p.messages_delivered,
+            p.messages_exposed_to_vantage,
+            p.messages_read_by_adversary,
+            pct(p.messages_read_by_adversary, p.messages)
+        );
+    }
+    let _ = writeln!(o, "  (exposed = crossed a tapped core or a content warrant; read = exact plaintext produced by the adversary)");
+    let _ = writeln!(o);
+    let _ = writeln!(o, "What the adversary learned");
+    let _ = writeln!(
+        o,
+        "  warrant list: {} of {} court-ordered targets (who is under investigation, by whom)",
+        a.warrants.learned, a.warrants.total
+    );
+    for w in a.warrants.entries.iter().take(4) {
+        let _ = writeln!(
+            o,
+            "    {}  {}  {:?}  {}",
+            w.liid, w.target_msisdn, w.kind, w.agency
+        );
+    }
+    if a.warrants.entries.len() > 4 {
+        let _ = writeln!(o, "    … and {} more", a.warrants.entries.len() - 4);
+    }
+    let c = &a.contacts;
+    let _ = writeln!(
+        o,
+        "  contact graph: {} pairs reported, {} correct (precision {:.2}, recall {:.2} of {} true pairs)",
+        c.reported, c.correct, c.precision, c.recall, c.true_pairs
+    );
+    let _ = writeln!(
+        o,
+        "  intercept records: {} IRI events, {} content copies; {} static keys seen in the clear",
+        a.iri_events, a.cc_packets, a.static_keys_seen
+    );
+    let _ = writeln!(o);
+    if !a.examples.is_empty() {
+        let _ = writeln!(o, "Messages the adversary read (examples)");
+        let mut shown = std::collections::BTreeSet::new();
+        for e in a
+            .examples
+            .iter()
+            .filter(|e| shown.insert(e.protocol.clone()))
+        {
+            let _ = writeln!(
+                o,
+                "  [{}] {} -> {}: \"{}\"",
+                e.protocol,
+                e.from.as_deref().unwrap_or("?"),
+                e.to.as_deref().unwrap_or("?"),
+                clip(&e.text, 70)
+            );
+            let _ = writeln!(o, "      how: {} (at {})", e.method, e.seen_at.join(", "));
+        }
+        let _ = writeln!(o);
+    }
+    let _ = writeln!(o, "Why the rest stayed unreadable");
+    for p in &r.protocols {
+        for w in &p.why_unreadable {
+            let _ = writeln!(
+                o,
+                "  [{}] {} messages: {}",
+                p.protocol, w.messages, w.reason
+            );
+        }
+    }
+    let mut reasons: Vec<_> = a.unreadable.iter().collect();
+    reasons.sort_by(|x, y| y.count.cmp(&x.count));
+    if !reasons.is_empty() {
+        let _ = writeln!(o, "  captured but unreadable, by what the adversary found:");
+        for u in reasons.iter().take(6) {
+            let _ = writeln!(o, "    {} packets [{}]: {}", u.count, u.channel, u.reason);
+        }
+    }
+    let n = &r.network;
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "Network: {} events, {} packets ({} lost, {} corrupt-dropped, {} duplicated), {} retransmissions; \
+         integrity errors {}, duplicate deliveries {}",
+        n.stats.events,
+        n.stats.packets_sent,
+        n.stats.packets_lost,
+        n.stats.packets_corrupt_dropped,
+        n.stats.packets_duplicated,
+        n.stats.links.retransmissions,
+        n.integrity_errors,
+        n.duplicate_deliveries
+    );
+    o
+}

@@ -1,0 +1,56 @@
+//! Loss delays a message but never silently loses or corrupts it.
+
+use proptest::prelude::*;
+
+use crate::support::{mixed, parse, run, Faults};
+
+fn check_all_delivered(seed: u64, faults: Faults) {
+    let r = run(parse(&mixed(&faults, false)), seed);
+    let t = &r.output.truth;
+    let lost: Vec<_> = t
+        .messages
+        .iter()
+        .filter(|m| m.delivered_at.is_none())
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "{} of {} not delivered, first: {:?}",
+        lost.len(),
+        t.messages.len(),
+        lost.first()
+    );
+    assert_eq!(t.integrity_errors, 0);
+    assert_eq!(t.duplicate_deliveries, 0);
+    assert_eq!(r.output.stats.links.unacknowledged_links, 0);
+    assert_eq!(r.output.stats.packets_unroutable, 0);
+    if faults.loss > 0.05 {
+        assert!(r.output.stats.links.retransmissions > 0);
+    }
+}
+
+#[test]
+fn twenty_percent_radio_loss_loses_nothing() {
+    check_all_delivered(
+        8,
+        Faults {
+            loss: 0.2,
+            duplicate: 0.05,
+            reorder: 0.1,
+            corrupt: 0.02,
+        },
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 6, ..ProptestConfig::default() })]
+    #[test]
+    fn nothing_is_lost_over_seeds_and_faults(
+        seed in 0u64..1_000_000,
+        loss in 0.0f64..=0.2,
+        duplicate in 0.0f64..0.1,
+        reorder in 0.0f64..0.3,
+        corrupt in 0.0f64..0.05,
+    ) {
+        check_all_delivered(seed, Faults { loss, duplicate, reorder, corrupt });
+    }
+}
