@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 /// A point in virtual time, in nanoseconds since the simulation started.
 ///
 /// Protocol and simulation code take a `Timestamp` from their caller and never read a clock.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Timestamp(u64);
 
@@ -106,6 +108,9 @@ mod tests {
 
     #[test]
     fn display_is_clock_like() {
-        assert_eq!(Timestamp::from_millis(3_723_004).to_string(), "01:02:03.004");
+        assert_eq!(
+            Timestamp::from_millis(3_723_004).to_string(),
+            "01:02:03.004"
+        );
     }
 }
