@@ -1,1 +1,87 @@
-//! Placeholder; being written.
+//! The Salt Typhoon adversary: what an intruder inside a carrier's lawful-intercept systems can
+//! recover from what it captured.
+//!
+//! **Architecture invariant: the honest adversary.** Its only inputs are [`capture::Captures`]
+//! (bytes, warrant lists and call records recorded at its vantage points) and its declared
+//! capabilities. It never reads ground truth: this crate depends on `simcore`, `capture`,
+//! `proto` (for the public wire formats) and serde/thiserror/tracing only, never on `carrier`,
+//! `netsim`, `scenario` or `report`, and CI checks that with `cargo tree -i`. A message counts as
+//! recovered only when the adversary extracted its exact plaintext from captured bytes; it
+//! outputs the strings, and a separate scorer compares them with the truth.
+//!
+//! # What the passive adversary does
+//! [`Adversary::analyze`] parses every captured packet (IPv4/UDP via [`capture::ip`], then
+//! `proto::wire`): port 47000 frames carry application PDUs; at a mediation vantage, port 47001
+//! carries LI records whose CC payloads are intercepted packets, parsed recursively, and whose
+//! IRI payloads are metadata. Then:
+//!
+//! - **SMS PDUs** are plaintext: recovered, and their `from`/`to` make a contact pair.
+//! - **Tunnel PDUs** (Noise_NK to a gateway or server) are unreadable. Their channel is decided
+//!   from the captures alone: the far end is the responder of the earliest tunnel handshake seen
+//!   between the pair (or else a known server); if that address relays clear OTT envelopes
+//!   between accounts it is an OTT server ([`Channel::OttTunnel`]); if it exchanges clear SMS PDUs
+//!   it is a carrier gateway ([`Channel::CarrierTunnel`]); otherwise [`Channel::Tunnel`].
+//! - **OTT envelopes** in the clear give a contact pair. Handshake messages are walked token by
+//!   token with the adversary's own pattern table ([`noise::patterns`]): a static key sent before
+//!   any key is set is an identity exposure ([`StaticKeySighting`]), and a payload sent before any
+//!   key is set is the plaintext, recovered. Everything else is unreadable with a reason naming
+//!   the DHs it would need.
+//! - **Warrant lists** become [`LearnedWarrant`]s; **call records** give contact pairs (SMS) and
+//!   [`DataSessionObservation`]s (data).
+//!
+//! Metadata of unreadable traffic is kept as [`FlowObservation`]s, oriented (subscriber, server)
+//! by the same evidence: the initiator of a tunnel handshake is the subscriber; else an address
+//! known as a server (OTT relay or tunnel responder) is the server; else the lower address is
+//! called the subscriber. A packet found inside a CC record is dated by the record's timestamp
+//! (the time at the point of interception). Copies of one plaintext, or of one ciphertext, seen
+//! several times or at several vantages count once. The output is deterministic: only ordered
+//! maps and sets are used, and every list in [`Findings`] is sorted.
+//!
+//! # Code map
+//! - [`findings`]: the output types.
+//! - [`noise`]: protocol-name parsing, the pattern table, and what a handshake message reveals.
+//! - `passive`: the three-pass analysis (decode, learn roles, read).
+//!
+//! Active attacks (on-path verdicts, injection) and extra capabilities such as stolen keys will
+//! be separate modules feeding the same [`Findings`]; the passive analysis needs neither.
+#![warn(missing_docs)]
+
+mod error;
+pub mod findings;
+pub mod noise;
+mod passive;
+
+pub use error::AdversaryError;
+pub use findings::{
+    Channel, DataSessionObservation, Findings, FlowObservation, LearnedWarrant, Recovered,
+    StaticKeySighting, UnknownChannel, UnreadableSummary,
+};
+pub use passive::{looks_like_msisdn, TUNNEL_REASON};
+
+use capture::Captures;
+
+/// A passive adversary: it reads captures and holds no keys.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Adversary {
+    name: String,
+}
+
+impl Adversary {
+    /// A passive adversary called `name` (used to label its findings).
+    pub fn new(name: &str) -> Self {
+        Adversary {
+            name: name.to_owned(),
+        }
+    }
+
+    /// The adversary's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Analyses everything captured at the adversary's vantage points. Never panics on
+    /// malformed bytes: they are counted in [`Findings::parse_errors`].
+    pub fn analyze(&self, captures: &Captures) -> Findings {
+        passive::analyze(&self.name, captures)
+    }
+}
