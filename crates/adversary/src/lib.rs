@@ -11,7 +11,7 @@
 //!
 //! # What the passive adversary does
 //! [`Adversary::analyze`] parses every captured packet (IPv4/UDP via [`capture::ip`], then
-//! `proto::wire`): port 47000 frames carry application PDUs; at a mediation vantage, port 47001
+//! `proto::wire`): frames on `FRAME_PORT` carry application PDUs; at a mediation vantage, `LI_PORT`
 //! carries LI records whose CC payloads are intercepted packets, parsed recursively, and whose
 //! IRI payloads are metadata. Then:
 //!

@@ -3,7 +3,7 @@
 use adversary::{Adversary, Channel, Findings, TUNNEL_REASON};
 use capture::{CallRecord, RecordKind, VantageKind, Warrant, WarrantKind};
 use proptest::prelude::*;
-use proto::wire::{IriService, LiKind, NoiseKind, SmsKind};
+use proto::wire::{IriService, LiKind, NoiseKind, SmsKind, FRAME_PORT, LI_PORT};
 
 use crate::support::*;
 
@@ -397,11 +397,14 @@ fn garbage_is_counted_never_panics() {
         vec![
             (1, vec![]),
             (2, vec![0xde, 0xad, 0xbe, 0xef]),
-            (3, udp(SUB_A, 47000, SMSC, 47000, b"WT\x01\x01\x00")),
+            (
+                3,
+                udp(SUB_A, FRAME_PORT, SMSC, FRAME_PORT, b"WT\x01\x01\x00"),
+            ),
             (4, bad_frame),
             (5, li(LiKind::Cc, "LI-1", at(5), vec![0x45; 30])),
             (6, li(LiKind::Iri, "LI-1", at(6), vec![9, 9, 9])),
-            (7, udp(SUB_A, 47001, MEDIATION, 47001, b"X3")),
+            (7, udp(SUB_A, LI_PORT, MEDIATION, LI_PORT, b"X3")),
             (
                 8,
                 data(
@@ -637,7 +640,7 @@ proptest! {
     #[test]
     fn arbitrary_bytes_at_every_vantage_never_panic(
         packets in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..96), 0..8),
-        port in prop_oneof![Just(47000u16), Just(47001u16)],
+        port in prop_oneof![Just(FRAME_PORT), Just(LI_PORT)],
     ) {
         let wrapped: Vec<(u64, Vec<u8>)> = packets
             .iter()

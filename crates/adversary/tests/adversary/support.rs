@@ -42,7 +42,7 @@ pub fn udp(src: Ipv4Addr, sport: u16, dst: Ipv4Addr, dport: u16, payload: &[u8])
     b
 }
 
-/// A DATA frame carrying `pdu` from `src` to `dst` on port 47000.
+/// A DATA frame carrying `pdu` from `src` to `dst` on `FRAME_PORT`.
 pub fn data(src: Ipv4Addr, dst: Ipv4Addr, seq: u32, pdu: &AppPdu) -> Vec<u8> {
     let frame = Frame::Data {
         seq,
