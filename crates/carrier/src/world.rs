@@ -687,6 +687,11 @@ impl<'s> World<'s> {
         } else {
             (app.resp_needs_s, app.resp_needs_rs)
         };
+        let peer_has_s = if initiator {
+            app.resp_needs_s
+        } else {
+            app.init_needs_s
+        };
         let dir_key = |i: usize| self.statics[i].as_ref().map(|k| k.public);
         let (a, b) = (me.min(peer), me.max(peer));
         NoiseConfig {
@@ -698,7 +703,12 @@ impl<'s> World<'s> {
                 None
             },
             remote_static: if needs_rs { dir_key(peer) } else { None },
-            expected_remote_static: if app.pin() { dir_key(peer) } else { None },
+            // Pin the peer's static against the directory whenever the peer has one.
+            expected_remote_static: if app.pin() && peer_has_s {
+                dir_key(peer)
+            } else {
+                None
+            },
             psk: app
                 .psk
                 .then(|| Psk::new(self.seeds.child("psk").child(&format!("{a}-{b}")).key())),

@@ -18,9 +18,9 @@ use core::fmt;
 use simcore::Timestamp;
 
 /// UDP port of [`Frame`]s: the hop-by-hop reliable layer carrying every application PDU.
-pub const FRAME_PORT: u16 = 47000;
+pub const FRAME_PORT: u16 = 42420;
 /// UDP port of [`LiRecord`]s: lawful-intercept delivery to a mediation node.
-pub const LI_PORT: u16 = 47001;
+pub const LI_PORT: u16 = 42421;
 
 /// The longest `str8` field: its length is one byte.
 pub const MAX_STR8: usize = u8::MAX as usize;
