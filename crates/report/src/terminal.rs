@@ -120,7 +120,7 @@ pub fn render_terminal(r: &Report) -> String {
         }
     }
     let mut reasons: Vec<_> = a.unreadable.iter().collect();
-    reasons.sort_by(|x, y| y.count.cmp(&x.count));
+    reasons.sort_by_key(|u| std::cmp::Reverse(u.count));
     if !reasons.is_empty() {
         let _ = writeln!(o, "  captured but unreadable, by what the adversary found:");
         for u in reasons.iter().take(6) {
