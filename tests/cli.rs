@@ -178,3 +178,30 @@ fn pcaps_open_in_tshark_without_malformed_packets() {
         );
     }
 }
+
+#[test]
+fn trace_file_holds_structured_json_events() {
+    let dir = tempdir("cli-trace");
+    let path = dir.join("trace.jsonl");
+    let out = Command::new(bin())
+        .args(["run", "small-lab", "--json", "--trace"])
+        .arg(&path)
+        .output()
+        .expect("run wiretap");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&path).expect("trace written");
+    let events: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is a JSON event"))
+        .collect();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["fields"]["message"] == "run starts"),
+        "{text}"
+    );
+}
