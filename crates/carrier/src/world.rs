@@ -15,7 +15,7 @@ use netsim::{Event, Network, NetworkBuilder, NodeId, Packet, TapId, TapPoint};
 use proto::keys::{Psk, StaticKeypair};
 use proto::noise::{NoiseConfig, NoiseSession, SessionEvent};
 use proto::tunnel::NkTunnel;
-use proto::wire::{AppPdu, LiRecord, NoiseKind, OttEnvelope, SmsKind, SmsPdu, LI_PORT};
+use proto::wire::{AppPdu, LiRecord, NoiseKind, OttEnvelope, SmsKind, SmsPdu, TunnelPdu, LI_PORT};
 use rand_core::RngCore;
 use scenario::{AppKind, Scenario, VantageKind};
 use serde::Serialize;
@@ -944,31 +944,24 @@ impl<'s> World<'s> {
             match pdu {
                 // Uplink: a handset's tunnel.
                 AppPdu::Tunnel(t) => {
-                    if !p.tunnels.contains_key(&remote) {
-                        let seed = self
-                            .seeds
-                            .child("pgw-tunnel")
-                            .child(&remote.to_string())
-                            .key();
-                        match NkTunnel::responder(&p.key, seed) {
-                            Ok(tun) => {
-                                p.tunnels.insert(remote, tun);
-                            }
-                            Err(_) => continue,
-                        }
-                    }
-                    let mut inner = Vec::new();
-                    if let Some(tun) = p.tunnels.get_mut(&remote) {
-                        if tun.handle_pdu(now, &t).is_ok() {
-                            while let Some(x) = tun.poll_received() {
-                                inner.push(x);
-                            }
-                        }
-                        for x in p.pending.remove(&remote).unwrap_or_default() {
-                            let _ = tun.send(now, x);
-                        }
-                        pump_tunnel(tun, &mut p.ep, &mut self.net, remote, &mut self.stats);
-                    }
+                    let seed = self
+                        .seeds
+                        .child("pgw-tunnel")
+                        .child(&remote.to_string())
+                        .key();
+                    let inner = accept_tunnel(
+                        Responder {
+                            tunnels: &mut p.tunnels,
+                            pending: &mut p.pending,
+                            key: &p.key,
+                            ep: &mut p.ep,
+                        },
+                        seed,
+                        remote,
+                        &t,
+                        &mut self.net,
+                        &mut self.stats,
+                    );
                     // Decrypted: plaintext SMS PDUs continue to the SMS centre in the core.
                     for x in inner {
                         p.ep.send(&mut self.net, smsc_addr(p.carrier), x);
@@ -1078,30 +1071,24 @@ impl<'s> World<'s> {
         for raw in pdus {
             match AppPdu::decode(&raw) {
                 Ok(AppPdu::Tunnel(t)) => {
-                    if !o.tunnels.contains_key(&remote) {
-                        let seed = self
-                            .seeds
-                            .child("ott-server-tunnel")
-                            .child(&remote.to_string())
-                            .key();
-                        match NkTunnel::responder(&o.key, seed) {
-                            Ok(tun) => {
-                                o.tunnels.insert(remote, tun);
-                            }
-                            Err(_) => continue,
-                        }
-                    }
-                    if let Some(tun) = o.tunnels.get_mut(&remote) {
-                        if tun.handle_pdu(now, &t).is_ok() {
-                            while let Some(x) = tun.poll_received() {
-                                envelopes.push(x);
-                            }
-                        }
-                        for x in o.pending.remove(&remote).unwrap_or_default() {
-                            let _ = tun.send(now, x);
-                        }
-                        pump_tunnel(tun, &mut o.ep, &mut self.net, remote, &mut self.stats);
-                    }
+                    let seed = self
+                        .seeds
+                        .child("ott-server-tunnel")
+                        .child(&remote.to_string())
+                        .key();
+                    envelopes.extend(accept_tunnel(
+                        Responder {
+                            tunnels: &mut o.tunnels,
+                            pending: &mut o.pending,
+                            key: &o.key,
+                            ep: &mut o.ep,
+                        },
+                        seed,
+                        remote,
+                        &t,
+                        &mut self.net,
+                        &mut self.stats,
+                    ));
                 }
                 Ok(AppPdu::Ott(_)) => envelopes.push(raw),
                 _ => self.stats.undecodable_pdus += 1,
@@ -1235,6 +1222,49 @@ impl<'s> World<'s> {
             stats: self.stats,
         }
     }
+}
+
+/// The responder side of a node's NK tunnels (packet gateway, OTT server).
+struct Responder<'a> {
+    tunnels: &'a mut BTreeMap<Ipv4Addr, NkTunnel>,
+    pending: &'a mut BTreeMap<Ipv4Addr, Vec<Vec<u8>>>,
+    key: &'a StaticKeypair,
+    ep: &'a mut Endpoint,
+}
+
+/// Feeds a tunnel PDU from `remote` to its responder tunnel (created on first contact, with
+/// randomness `seed`), sends what the tunnel answers and what was queued for `remote` while it
+/// was down, and returns the PDUs it decrypted.
+fn accept_tunnel(
+    r: Responder<'_>,
+    seed: [u8; 32],
+    remote: Ipv4Addr,
+    t: &TunnelPdu,
+    net: &mut Network,
+    stats: &mut RunStats,
+) -> Vec<Vec<u8>> {
+    let now = net.now();
+    if !r.tunnels.contains_key(&remote) {
+        match NkTunnel::responder(r.key, seed) {
+            Ok(tun) => {
+                r.tunnels.insert(remote, tun);
+            }
+            Err(_) => return Vec::new(),
+        }
+    }
+    let mut inner = Vec::new();
+    if let Some(tun) = r.tunnels.get_mut(&remote) {
+        if tun.handle_pdu(now, t).is_ok() {
+            while let Some(x) = tun.poll_received() {
+                inner.push(x);
+            }
+        }
+        for x in r.pending.remove(&remote).unwrap_or_default() {
+            let _ = tun.send(now, x);
+        }
+        pump_tunnel(tun, r.ep, net, remote, stats);
+    }
+    inner
 }
 
 /// Sends every record a tunnel has ready to `remote` over the endpoint.
