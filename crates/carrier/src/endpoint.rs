@@ -6,7 +6,8 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 use netsim::{Network, NodeId, Packet};
 use proto::reliable::{ReliableConfig, ReliableLink, ReliableStats};
-use proto::wire::FRAME_PORT;
+use proto::tunnel::NkTunnel;
+use proto::wire::{AppPdu, FRAME_PORT};
 use simcore::Timestamp;
 
 /// Timer tokens with this bit belong to a reliable link (the low bits are its index).
@@ -28,7 +29,8 @@ pub(crate) struct Endpoint {
     addr: Ipv4Addr,
     index: BTreeMap<Ipv4Addr, usize>,
     peers: Vec<Peer>,
-    /// Datagrams that were not valid frames (corruption that slipped past checksums, bugs).
+    /// Datagrams that were not valid frames (corruption that slipped past checksums, bugs), and
+    /// PDUs that could not be framed.
     pub bad_frames: u64,
 }
 
@@ -67,6 +69,17 @@ impl Endpoint {
             return;
         }
         self.flush(net, i);
+    }
+
+    /// Sends every record `tunnel` has ready to `remote`.
+    pub(crate) fn pump(&mut self, net: &mut Network, remote: Ipv4Addr, tunnel: &mut NkTunnel) {
+        while let Some(t) = tunnel.poll_transmit() {
+            match AppPdu::Tunnel(t).to_bytes() {
+                Ok(b) => self.send(net, remote, b),
+                // Only a Noise message over 64 KiB can fail; NkTunnel never writes one.
+                Err(_) => self.bad_frames += 1,
+            }
+        }
     }
 
     /// Handles a datagram addressed to this node; returns the sender and the PDUs now

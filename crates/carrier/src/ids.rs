@@ -33,17 +33,15 @@ pub(crate) fn digits(rng: &mut SimRng, n: usize, out: &mut String) {
     }
 }
 
-/// A 15-digit IMEI: 8-digit type allocation code, 6-digit serial, Luhn check digit.
-pub(crate) fn imei(rng: &mut SimRng) -> String {
-    let mut s = String::from("35");
-    digits(rng, 12, &mut s);
+/// Whether a digit string passes the Luhn check (the IMEI check digit).
+pub(crate) fn luhn_valid(s: &str) -> bool {
     let sum: u32 = s
         .bytes()
         .rev()
         .enumerate()
         .map(|(i, b)| {
-            let d = u32::from(b - b'0');
-            if i % 2 == 0 {
+            let d = u32::from(b.wrapping_sub(b'0'));
+            if i % 2 == 1 {
                 let x = d * 2;
                 x / 10 + x % 10
             } else {
@@ -51,7 +49,18 @@ pub(crate) fn imei(rng: &mut SimRng) -> String {
             }
         })
         .sum();
-    s.push(char::from(b'0' + ((10 - sum % 10) % 10) as u8));
+    sum.is_multiple_of(10)
+}
+
+/// A 15-digit IMEI: 8-digit type allocation code, 6-digit serial, Luhn check digit.
+pub(crate) fn imei(rng: &mut SimRng) -> String {
+    let mut s = String::from("35");
+    digits(rng, 12, &mut s);
+    let check = (b'0'..=b'9')
+        .map(char::from)
+        .find(|&c| luhn_valid(&format!("{s}{c}")))
+        .unwrap_or('0');
+    s.push(check);
     s
 }
 
@@ -60,22 +69,12 @@ mod tests {
     use super::*;
     use simcore::SeedTree;
 
-    fn luhn_ok(s: &str) -> bool {
-        let sum: u32 = s
-            .bytes()
-            .rev()
-            .enumerate()
-            .map(|(i, b)| {
-                let d = u32::from(b - b'0');
-                if i % 2 == 1 {
-                    let x = d * 2;
-                    x / 10 + x % 10
-                } else {
-                    d
-                }
-            })
-            .sum();
-        sum.is_multiple_of(10)
+    #[test]
+    fn luhn_accepts_a_published_imei_and_rejects_a_changed_digit() {
+        // The IMEI example of the GSMA / Wikipedia "Luhn algorithm" article.
+        assert!(luhn_valid("490154203237518"));
+        assert!(!luhn_valid("490154203237519"));
+        assert!(!luhn_valid("490154203237528"));
     }
 
     #[test]
@@ -84,7 +83,7 @@ mod tests {
         for _ in 0..100 {
             let i = imei(&mut rng);
             assert_eq!(i.len(), 15);
-            assert!(luhn_ok(&i), "{i}");
+            assert!(luhn_valid(&i), "{i}");
         }
     }
 }

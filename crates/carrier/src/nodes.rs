@@ -8,6 +8,9 @@ use proto::keys::StaticKeypair;
 use proto::noise::NoiseSession;
 use proto::tunnel::NkTunnel;
 
+use netsim::Network;
+use proto::wire::TunnelPdu;
+
 use crate::endpoint::Endpoint;
 
 /// How a subscriber's carrier messaging reaches the SMS centre.
@@ -47,14 +50,81 @@ pub(crate) struct SubNode {
     pub msg_ref: u32,
 }
 
+/// The responder side of NK tunnels: a packet gateway's or the OTT server's.
+pub(crate) struct TunnelServer {
+    pub key: StaticKeypair,
+    tunnels: BTreeMap<Ipv4Addr, NkTunnel>,
+    /// PDUs waiting for a handset's tunnel to come up.
+    pending: BTreeMap<Ipv4Addr, Vec<Vec<u8>>>,
+}
+
+impl TunnelServer {
+    pub(crate) fn new(key: StaticKeypair) -> Self {
+        TunnelServer {
+            key,
+            tunnels: BTreeMap::new(),
+            pending: BTreeMap::new(),
+        }
+    }
+
+    /// Feeds a tunnel PDU from `remote` to its tunnel (created on first contact, with
+    /// randomness `seed`), sends what the tunnel answers and what was queued for `remote`
+    /// while it was down, and returns the PDUs it decrypted.
+    pub(crate) fn accept(
+        &mut self,
+        ep: &mut Endpoint,
+        net: &mut Network,
+        seed: [u8; 32],
+        remote: Ipv4Addr,
+        t: &TunnelPdu,
+    ) -> Vec<Vec<u8>> {
+        let now = net.now();
+        if !self.tunnels.contains_key(&remote) {
+            match NkTunnel::responder(&self.key, seed) {
+                Ok(tun) => {
+                    self.tunnels.insert(remote, tun);
+                }
+                Err(_) => return Vec::new(),
+            }
+        }
+        let mut inner = Vec::new();
+        if let Some(tun) = self.tunnels.get_mut(&remote) {
+            if tun.handle_pdu(now, t).is_ok() {
+                while let Some(x) = tun.poll_received() {
+                    inner.push(x);
+                }
+            }
+            for x in self.pending.remove(&remote).unwrap_or_default() {
+                let _ = tun.send(now, x);
+            }
+            ep.pump(net, remote, tun);
+        }
+        inner
+    }
+
+    /// Sends `pdu` to `remote` through its tunnel, or queues it until the tunnel is up.
+    pub(crate) fn send(
+        &mut self,
+        ep: &mut Endpoint,
+        net: &mut Network,
+        remote: Ipv4Addr,
+        pdu: Vec<u8>,
+    ) {
+        match self.tunnels.get_mut(&remote) {
+            Some(tun) if tun.is_established() => {
+                let _ = tun.send(net.now(), pdu);
+                ep.pump(net, remote, tun);
+            }
+            _ => self.pending.entry(remote).or_default().push(pdu),
+        }
+    }
+}
+
 /// A packet gateway terminating carrier-encrypted radio tunnels.
 pub(crate) struct PgwNode {
     pub carrier: usize,
     pub ep: Endpoint,
-    pub key: StaticKeypair,
-    pub tunnels: BTreeMap<Ipv4Addr, NkTunnel>,
-    /// Downlink PDUs waiting for a subscriber's tunnel to come up.
-    pub pending: BTreeMap<Ipv4Addr, Vec<Vec<u8>>>,
+    pub server: TunnelServer,
 }
 
 /// An SMS centre: store and forward.
@@ -66,9 +136,7 @@ pub(crate) struct SmscNode {
 /// The OTT messaging server: relays envelopes between accounts.
 pub(crate) struct OttNode {
     pub ep: Endpoint,
-    pub key: StaticKeypair,
-    pub tunnels: BTreeMap<Ipv4Addr, NkTunnel>,
-    pub pending: BTreeMap<Ipv4Addr, Vec<Vec<u8>>>,
+    pub server: TunnelServer,
     pub relayed: u64,
     pub undeliverable: u64,
 }

@@ -15,7 +15,7 @@ use netsim::{Event, Network, NetworkBuilder, NodeId, Packet, TapId, TapPoint};
 use proto::keys::{Psk, StaticKeypair};
 use proto::noise::{NoiseConfig, NoiseSession, SessionEvent};
 use proto::tunnel::NkTunnel;
-use proto::wire::{AppPdu, LiRecord, NoiseKind, OttEnvelope, SmsKind, SmsPdu, TunnelPdu, LI_PORT};
+use proto::wire::{AppPdu, LiRecord, NoiseKind, OttEnvelope, SmsKind, SmsPdu, LI_PORT};
 use rand_core::RngCore;
 use scenario::{AppKind, Scenario, VantageKind};
 use serde::Serialize;
@@ -25,7 +25,9 @@ use crate::endpoint::{Endpoint, LinkTotals, TOKEN_LINK, TOKEN_MASK, TOKEN_SEND};
 use crate::error::CarrierError;
 use crate::ids::{digits, imei, Subscriber};
 use crate::li::{close_all, Charged, Charging, Poi, RecordStore, Target};
-use crate::nodes::{E2e, Logic, OttClient, OttNode, PgwNode, RadioPath, SmscNode, SubNode};
+use crate::nodes::{
+    E2e, Logic, OttClient, OttNode, PgwNode, RadioPath, SmscNode, SubNode, TunnelServer,
+};
 use crate::topology::*;
 use crate::traffic::{plan, unit, Planned, TrafficParams};
 use crate::truth::{GroundTruth, TruthMessage};
@@ -453,15 +455,15 @@ impl<'s> World<'s> {
     }
 
     fn make_logic(&mut self) -> Result<(), CarrierError> {
-        let nodes = self.node_count();
+        let nodes = self.net.node_count();
         let mut logic: Vec<Logic> = (0..nodes).map(|_| Logic::Router).collect();
         let ott_node = self.net.node_by_addr(OTT_ADDR).map(|n| n.0 as usize);
         if let Some(i) = ott_node {
             logic[i] = Logic::Ott(Box::new(OttNode {
                 ep: Endpoint::new(NodeId(i as u32), OTT_ADDR),
-                key: StaticKeypair::generate(self.seeds.child("ott-static").key()),
-                tunnels: BTreeMap::new(),
-                pending: BTreeMap::new(),
+                server: TunnelServer::new(StaticKeypair::generate(
+                    self.seeds.child("ott-static").key(),
+                )),
                 relayed: 0,
                 undeliverable: 0,
             }));
@@ -470,9 +472,9 @@ impl<'s> World<'s> {
             logic[inf.pgw.0 as usize] = Logic::Pgw(Box::new(PgwNode {
                 carrier: c,
                 ep: Endpoint::new(inf.pgw, pgw_addr(c)),
-                key: StaticKeypair::generate(self.seeds.child("pgw-static").child(&inf.name).key()),
-                tunnels: BTreeMap::new(),
-                pending: BTreeMap::new(),
+                server: TunnelServer::new(StaticKeypair::generate(
+                    self.seeds.child("pgw-static").child(&inf.name).key(),
+                )),
             }));
             logic[inf.smsc.0 as usize] = Logic::Smsc(Box::new(SmscNode {
                 carrier: c,
@@ -485,7 +487,7 @@ impl<'s> World<'s> {
             logic[inf.lea.0 as usize] = Logic::Lea { received: 0 };
         }
         let ott_public = match ott_node.map(|i| &logic[i]) {
-            Some(Logic::Ott(o)) => o.key.public,
+            Some(Logic::Ott(o)) => o.server.key.public,
             _ => [0; 32],
         };
         for s in &self.subs {
@@ -493,7 +495,7 @@ impl<'s> World<'s> {
             let app = &self.apps[s.app];
             let radio = if matches!(app.kind, AppKind::CarrierEncrypted) {
                 let pgw_public = match &logic[self.infra[s.carrier].pgw.0 as usize] {
-                    Logic::Pgw(p) => p.key.public,
+                    Logic::Pgw(p) => p.server.key.public,
                     _ => [0; 32],
                 };
                 RadioPath::Tunnel {
@@ -537,10 +539,6 @@ impl<'s> World<'s> {
         Ok(())
     }
 
-    fn node_count(&self) -> usize {
-        self.net.node_count()
-    }
-
     /// Attaches handsets (tunnel handshakes go out) and schedules every planned message.
     fn start(&mut self) {
         for i in 0..self.subs.len() {
@@ -551,16 +549,18 @@ impl<'s> World<'s> {
                 continue;
             };
             if let RadioPath::Tunnel { pgw, tunnel } = &mut sn.radio {
-                pump_tunnel(tunnel, &mut sn.ep, &mut self.net, *pgw, &mut self.stats);
+                sn.ep.pump(&mut self.net, *pgw, tunnel);
             }
             if let Some(t) = sn.ott.as_mut().and_then(|o| o.tunnel.as_mut()) {
-                pump_tunnel(t, &mut sn.ep, &mut self.net, OTT_ADDR, &mut self.stats);
+                sn.ep.pump(&mut self.net, OTT_ADDR, t);
             }
             self.logic[node.0 as usize] = Logic::Sub(sn);
         }
         for (id, p) in self.planned.iter().enumerate() {
             let (from, to) = (&self.subs[p.from], &self.subs[p.to]);
-            let (fa, ta) = (&self.apps[from.app], &self.apps[to.app]);
+            let fa = &self.apps[from.app];
+            // End-to-end only when both use the same app; otherwise the sender's carrier
+            // messaging carries it (E2EE apps fall back to plain SMS, as phones do).
             let e2e = fa.protocol().is_some() && from.app == to.app;
             let (protocol, app) = if e2e {
                 (fa.label.clone(), fa.name.clone())
@@ -569,7 +569,6 @@ impl<'s> World<'s> {
             } else if matches!(fa.kind, AppKind::Sms) {
                 ("sms".to_string(), fa.name.clone())
             } else {
-                let _ = ta;
                 ("sms".to_string(), "sms (fallback)".to_string())
             };
             self.truth.push(TruthMessage {
@@ -661,7 +660,7 @@ impl<'s> World<'s> {
             RadioPath::Sms { smsc } => sn.ep.send(&mut self.net, *smsc, pdu),
             RadioPath::Tunnel { pgw, tunnel } => {
                 if tunnel.send(now, pdu).is_ok() {
-                    pump_tunnel(tunnel, &mut sn.ep, &mut self.net, *pgw, &mut self.stats);
+                    sn.ep.pump(&mut self.net, *pgw, tunnel);
                 }
             }
         }
@@ -673,7 +672,7 @@ impl<'s> World<'s> {
         match ott.tunnel.as_mut() {
             Some(t) => {
                 if t.send(now, pdu).is_ok() {
-                    pump_tunnel(t, &mut sn.ep, &mut self.net, OTT_ADDR, &mut self.stats);
+                    sn.ep.pump(&mut self.net, OTT_ADDR, t);
                 }
             }
             None => sn.ep.send(&mut self.net, OTT_ADDR, pdu),
@@ -857,7 +856,7 @@ impl<'s> World<'s> {
                                 inner.push(p);
                             }
                         }
-                        pump_tunnel(tun, &mut sn.ep, &mut self.net, OTT_ADDR, &mut self.stats);
+                        sn.ep.pump(&mut self.net, OTT_ADDR, tun);
                     }
                 } else if let RadioPath::Tunnel { pgw, tunnel } = &mut sn.radio {
                     if tunnel.handle_pdu(now, &t).is_ok() {
@@ -865,7 +864,7 @@ impl<'s> World<'s> {
                             inner.push(p);
                         }
                     }
-                    pump_tunnel(tunnel, &mut sn.ep, &mut self.net, *pgw, &mut self.stats);
+                    sn.ep.pump(&mut self.net, *pgw, tunnel);
                 }
                 for p in inner {
                     self.sub_pdu(sn, remote, &p);
@@ -934,7 +933,6 @@ impl<'s> World<'s> {
     // ----- packet gateway ----------------------------------------------------------------
 
     fn pgw_receive(&mut self, p: &mut PgwNode, packet: &Packet) {
-        let now = self.net.now();
         let (remote, pdus) = p.ep.receive(&mut self.net, packet);
         for raw in pdus {
             let Ok(pdu) = AppPdu::decode(&raw) else {
@@ -949,19 +947,7 @@ impl<'s> World<'s> {
                         .child("pgw-tunnel")
                         .child(&remote.to_string())
                         .key();
-                    let inner = accept_tunnel(
-                        Responder {
-                            tunnels: &mut p.tunnels,
-                            pending: &mut p.pending,
-                            key: &p.key,
-                            ep: &mut p.ep,
-                        },
-                        seed,
-                        remote,
-                        &t,
-                        &mut self.net,
-                        &mut self.stats,
-                    );
+                    let inner = p.server.accept(&mut p.ep, &mut self.net, seed, remote, &t);
                     // Decrypted: plaintext SMS PDUs continue to the SMS centre in the core.
                     for x in inner {
                         p.ep.send(&mut self.net, smsc_addr(p.carrier), x);
@@ -973,13 +959,7 @@ impl<'s> World<'s> {
                         continue;
                     };
                     let ip = self.subs[to].ip;
-                    match p.tunnels.get_mut(&ip) {
-                        Some(tun) if tun.is_established() => {
-                            let _ = tun.send(now, raw);
-                            pump_tunnel(tun, &mut p.ep, &mut self.net, ip, &mut self.stats);
-                        }
-                        _ => p.pending.entry(ip).or_default().push(raw),
-                    }
+                    p.server.send(&mut p.ep, &mut self.net, ip, raw);
                 }
                 AppPdu::Ott(_) => self.stats.undecodable_pdus += 1,
             }
@@ -1065,7 +1045,6 @@ impl<'s> World<'s> {
     // ----- OTT server --------------------------------------------------------------------
 
     fn ott_receive(&mut self, o: &mut OttNode, packet: &Packet) {
-        let now = self.net.now();
         let (remote, pdus) = o.ep.receive(&mut self.net, packet);
         let mut envelopes = Vec::new();
         for raw in pdus {
@@ -1076,19 +1055,7 @@ impl<'s> World<'s> {
                         .child("ott-server-tunnel")
                         .child(&remote.to_string())
                         .key();
-                    envelopes.extend(accept_tunnel(
-                        Responder {
-                            tunnels: &mut o.tunnels,
-                            pending: &mut o.pending,
-                            key: &o.key,
-                            ep: &mut o.ep,
-                        },
-                        seed,
-                        remote,
-                        &t,
-                        &mut self.net,
-                        &mut self.stats,
-                    ));
+                    envelopes.extend(o.server.accept(&mut o.ep, &mut self.net, seed, remote, &t));
                 }
                 Ok(AppPdu::Ott(_)) => envelopes.push(raw),
                 _ => self.stats.undecodable_pdus += 1,
@@ -1106,13 +1073,7 @@ impl<'s> World<'s> {
             o.relayed += 1;
             let ip = self.subs[to].ip;
             if self.apps[self.subs[to].app].server_tunnel() {
-                match o.tunnels.get_mut(&ip) {
-                    Some(tun) if tun.is_established() => {
-                        let _ = tun.send(now, raw);
-                        pump_tunnel(tun, &mut o.ep, &mut self.net, ip, &mut self.stats);
-                    }
-                    _ => o.pending.entry(ip).or_default().push(raw),
-                }
+                o.server.send(&mut o.ep, &mut self.net, ip, raw);
             } else {
                 o.ep.send(&mut self.net, ip, raw);
             }
@@ -1220,65 +1181,6 @@ impl<'s> World<'s> {
             truth: self.truth,
             warrants: self.warrants,
             stats: self.stats,
-        }
-    }
-}
-
-/// The responder side of a node's NK tunnels (packet gateway, OTT server).
-struct Responder<'a> {
-    tunnels: &'a mut BTreeMap<Ipv4Addr, NkTunnel>,
-    pending: &'a mut BTreeMap<Ipv4Addr, Vec<Vec<u8>>>,
-    key: &'a StaticKeypair,
-    ep: &'a mut Endpoint,
-}
-
-/// Feeds a tunnel PDU from `remote` to its responder tunnel (created on first contact, with
-/// randomness `seed`), sends what the tunnel answers and what was queued for `remote` while it
-/// was down, and returns the PDUs it decrypted.
-fn accept_tunnel(
-    r: Responder<'_>,
-    seed: [u8; 32],
-    remote: Ipv4Addr,
-    t: &TunnelPdu,
-    net: &mut Network,
-    stats: &mut RunStats,
-) -> Vec<Vec<u8>> {
-    let now = net.now();
-    if !r.tunnels.contains_key(&remote) {
-        match NkTunnel::responder(r.key, seed) {
-            Ok(tun) => {
-                r.tunnels.insert(remote, tun);
-            }
-            Err(_) => return Vec::new(),
-        }
-    }
-    let mut inner = Vec::new();
-    if let Some(tun) = r.tunnels.get_mut(&remote) {
-        if tun.handle_pdu(now, t).is_ok() {
-            while let Some(x) = tun.poll_received() {
-                inner.push(x);
-            }
-        }
-        for x in r.pending.remove(&remote).unwrap_or_default() {
-            let _ = tun.send(now, x);
-        }
-        pump_tunnel(tun, r.ep, net, remote, stats);
-    }
-    inner
-}
-
-/// Sends every record a tunnel has ready to `remote` over the endpoint.
-fn pump_tunnel(
-    tunnel: &mut NkTunnel,
-    ep: &mut Endpoint,
-    net: &mut Network,
-    remote: Ipv4Addr,
-    stats: &mut RunStats,
-) {
-    while let Some(t) = tunnel.poll_transmit() {
-        match AppPdu::Tunnel(t).to_bytes() {
-            Ok(b) => ep.send(net, remote, b),
-            Err(_) => stats.undecodable_pdus += 1,
         }
     }
 }
