@@ -1,15 +1,13 @@
 //! The CLI as a user meets it.
 
+use std::ffi::OsStr;
 use std::process::Command;
 
-use crate::support::{bin, tempdir};
+use crate::support::{tempdir, wiretap};
 
 #[test]
 fn run_json_has_the_documented_fields() {
-    let out = Command::new(bin())
-        .args(["run", "small-lab", "--json"])
-        .output()
-        .expect("run wiretap");
+    let out = wiretap(["run", "small-lab", "--json"]);
     assert!(
         out.status.success(),
         "{}",
@@ -41,10 +39,7 @@ fn run_json_has_the_documented_fields() {
 
 #[test]
 fn run_prints_a_readable_summary() {
-    let out = Command::new(bin())
-        .args(["run", "small-lab"])
-        .output()
-        .expect("run wiretap");
+    let out = wiretap(["run", "small-lab"]);
     assert!(out.status.success());
     let s = String::from_utf8_lossy(&out.stdout);
     for needle in [
@@ -67,11 +62,7 @@ fn a_malformed_scenario_is_reported_at_file_line_column() {
         .replace("duration = \"1h\"", "duration = \"one hour\"");
     std::fs::write(&path, text).expect("write");
     for cmd in ["validate", "run"] {
-        let out = Command::new(bin())
-            .arg(cmd)
-            .arg(&path)
-            .output()
-            .expect("run wiretap");
+        let out = wiretap([cmd.as_ref(), path.as_os_str()]);
         assert_eq!(out.status.code(), Some(2), "{cmd}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("bad.toml:12:"), "{cmd}: {err}");
@@ -82,10 +73,7 @@ fn a_malformed_scenario_is_reported_at_file_line_column() {
 
 #[test]
 fn an_unknown_scenario_name_says_what_exists() {
-    let out = Command::new(bin())
-        .args(["run", "no-such-scenario"])
-        .output()
-        .expect("run wiretap");
+    let out = wiretap(["run", "no-such-scenario"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -98,10 +86,7 @@ fn an_unknown_scenario_name_says_what_exists() {
 fn validate_accepts_every_shipped_scenario() {
     for (name, _) in scenario::BUILTIN_SCENARIOS {
         let path = format!("{}/sim/{name}.toml", env!("CARGO_MANIFEST_DIR"));
-        let out = Command::new(bin())
-            .args(["validate", &path])
-            .output()
-            .expect("run");
+        let out = wiretap(["validate", &path]);
         assert!(
             out.status.success(),
             "{name}: {}",
@@ -116,11 +101,12 @@ fn validate_accepts_every_shipped_scenario() {
 #[test]
 fn pcaps_open_in_tshark_without_malformed_packets() {
     let dir = tempdir("cli-pcap");
-    let out = Command::new(bin())
-        .args(["run", "small-lab", "--out"])
-        .arg(&dir)
-        .output()
-        .expect("run wiretap");
+    let out = wiretap([
+        OsStr::new("run"),
+        "small-lab".as_ref(),
+        "--out".as_ref(),
+        dir.as_ref(),
+    ]);
     assert!(
         out.status.success(),
         "{}",
@@ -183,11 +169,13 @@ fn pcaps_open_in_tshark_without_malformed_packets() {
 fn trace_file_holds_structured_json_events() {
     let dir = tempdir("cli-trace");
     let path = dir.join("trace.jsonl");
-    let out = Command::new(bin())
-        .args(["run", "small-lab", "--json", "--trace"])
-        .arg(&path)
-        .output()
-        .expect("run wiretap");
+    let out = wiretap([
+        OsStr::new("run"),
+        "small-lab".as_ref(),
+        "--json".as_ref(),
+        "--trace".as_ref(),
+        path.as_ref(),
+    ]);
     assert!(
         out.status.success(),
         "{}",

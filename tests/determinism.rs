@@ -1,23 +1,21 @@
 //! A run is a pure function of (scenario, seed).
 
+use std::ffi::OsStr;
 use std::fs;
-use std::process::Command;
 
-use crate::support::{bin, tempdir};
+use crate::support::{tempdir, wiretap};
 
 fn run_cli(seed: u64, dir: &std::path::Path) -> Vec<u8> {
-    let out = Command::new(bin())
-        .args([
-            "run",
-            "small-lab",
-            "--json",
-            "--seed",
-            &seed.to_string(),
-            "--out",
-        ])
-        .arg(dir)
-        .output()
-        .expect("run wiretap");
+    let seed = seed.to_string();
+    let out = wiretap([
+        OsStr::new("run"),
+        "small-lab".as_ref(),
+        "--json".as_ref(),
+        "--seed".as_ref(),
+        seed.as_ref(),
+        "--out".as_ref(),
+        dir.as_os_str(),
+    ]);
     assert!(
         out.status.success(),
         "{}",

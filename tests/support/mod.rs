@@ -187,6 +187,18 @@ pub fn capture_windows(output: &RunOutput) -> BTreeSet<[u8; 16]> {
     set
 }
 
+/// Runs the `wiretap` binary with `args` and returns what it did.
+pub fn wiretap<I, S>(args: I) -> std::process::Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    std::process::Command::new(bin())
+        .args(args)
+        .output()
+        .expect("run wiretap")
+}
+
 /// The `wiretap` binary built for these tests.
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_wiretap"))
