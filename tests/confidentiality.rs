@@ -10,7 +10,7 @@ use crate::support::{capture_windows, mixed, parse, run, Faults};
 /// nor does one whose first or last 15 bytes do (one byte of framing can complete it: a
 /// length byte of 32 is an ASCII space). The check covers every other run: all the
 /// distinctive ones.
-fn check_no_e2ee_plaintext(seed: u64, faults: Faults) {
+fn check_no_e2ee_plaintext(seed: u64, faults: Faults, min_messages: usize) {
     let r = run(parse(&mixed(&faults, false)), seed);
     let windows = capture_windows(&r.output);
     assert!(!windows.is_empty(), "nothing captured");
@@ -53,7 +53,7 @@ fn check_no_e2ee_plaintext(seed: u64, faults: Faults) {
         messages += 1;
     }
     assert!(
-        messages > 20 && runs > 2 * messages,
+        messages >= min_messages && runs > 2 * messages,
         "{messages} messages, {runs} runs checked"
     );
     // And the adversary read none of them.
@@ -69,7 +69,14 @@ fn check_no_e2ee_plaintext(seed: u64, faults: Faults) {
 
 #[test]
 fn e2ee_plaintext_never_appears_in_captures() {
-    check_no_e2ee_plaintext(1, Faults::NONE);
+    // Seed 1 carries a known-large E2EE load: this is the run that proves the check is not vacuous.
+    check_no_e2ee_plaintext(1, Faults::NONE, 20);
+}
+
+#[test]
+fn e2ee_plaintext_never_appears_with_a_light_e2ee_load() {
+    // The seed that made CI fail once: a correct run with few E2EE messages.
+    check_no_e2ee_plaintext(331_791, Faults::NONE, 1);
 }
 
 proptest! {
@@ -81,7 +88,9 @@ proptest! {
         duplicate in 0.0f64..0.1,
         reorder in 0.0f64..0.2,
     ) {
-        check_no_e2ee_plaintext(seed, Faults { loss, duplicate, reorder, corrupt: 0.0 });
+        // The E2EE load depends on the seed (seed 331791 sends only 19 such messages), so any
+        // seed must check at least one message; the fixed-seed test above checks a large load.
+        check_no_e2ee_plaintext(seed, Faults { loss, duplicate, reorder, corrupt: 0.0 }, 1);
     }
 }
 
