@@ -11,6 +11,8 @@
 //!
 //! - [`ip`]: a strict IPv4 + UDP parser (and a builder for tests and tools).
 //! - [`pcap`]: classic pcap export and import, deterministic byte for byte.
+//! - [`capability`]: what the adversary holds beyond its taps (stolen keys, weak devices, a
+//!   quantum oracle, the key directory, its on-path components' log).
 //! - [`csv`]: call records as a CSV file that pandas loads without cleanup.
 #![warn(missing_docs)]
 
@@ -19,11 +21,15 @@ use core::fmt;
 use serde::{Deserialize, Serialize};
 pub use simcore::Timestamp;
 
+pub mod capability;
 pub mod csv;
 mod error;
 pub mod ip;
 pub mod pcap;
 
+pub use capability::{
+    ActiveRecord, Capabilities, DirectoryEntry, Owner, Secret, StolenSecret, WeakRng, X25519Oracle,
+};
 pub use error::CaptureError;
 
 /// One packet as a tap saw it.

@@ -101,6 +101,7 @@ fn clone_snow(e: &snow::Error) -> snow::Error {
             P::InvalidPsk => P::InvalidPsk,
             P::DuplicateModifier => P::DuplicateModifier,
             P::UnsupportedModifier => P::UnsupportedModifier,
+            P::UnsupportedKemType => P::UnsupportedKemType,
         }),
         E::Init(i) => E::Init(match i {
             I::ValidateKeyLengths => I::ValidateKeyLengths,
@@ -112,6 +113,7 @@ fn clone_snow(e: &snow::Error) -> snow::Error {
             I::GetHashImpl => I::GetHashImpl,
             I::ValidatePskPosition => I::ValidatePskPosition,
             I::ParameterOverwrite => I::ParameterOverwrite,
+            I::GetKemImpl => I::GetKemImpl,
         }),
         E::Prereq(r) => E::Prereq(match r {
             R::LocalPrivateKey => R::LocalPrivateKey,
