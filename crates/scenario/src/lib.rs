@@ -16,6 +16,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod capability;
 mod error;
 mod model;
 mod raw;
@@ -24,8 +25,9 @@ mod validate;
 
 pub use error::ScenarioError;
 pub use model::{
-    Adversary, App, AppKind, Carrier, ExplicitWarrant, LinkSpec, Links, MessageLength, Scenario,
-    Traffic, Vantage, VantageKind, WarrantKind, Warrants,
+    Adversary, App, AppKind, Carrier, ExplicitWarrant, LinkSpec, Links, MessageLength, OnPath,
+    OnPathMode, Scenario, SecretKind, Theft, Traffic, Vantage, VantageKind, WarrantKind, Warrants,
+    WeakRngSpec, Who,
 };
 pub use units::{format_duration, parse_duration, parse_rate};
 

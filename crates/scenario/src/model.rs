@@ -224,13 +224,147 @@ pub struct MessageLength {
     pub max: u32,
 }
 
-/// The adversary and its vantage points.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// The adversary: where it sits and what it holds beyond its taps.
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Adversary {
     /// Name for reports.
     pub name: String,
     /// Where it sits, at least one, distinct, in file order.
     pub vantage: Vec<Vantage>,
+    /// It has a quantum computer: X25519 shared secrets from public keys alone (never ML-KEM).
+    pub quantum: bool,
+    /// Secrets it steals, in file order.
+    pub theft: Vec<Theft>,
+    /// Devices whose random number generators it can predict, in file order.
+    pub weak_rng: Vec<WeakRngSpec>,
+    /// Its active components on the path of traffic, in file order.
+    pub onpath: Vec<OnPath>,
+}
+
+/// One theft of secrets (`[[adversary.theft]]`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Theft {
+    /// Simulated time from the start; may be after [`Scenario::duration`] (harvest now,
+    /// decrypt later), except for [`SecretKind::SessionState`], which is at most the duration.
+    #[serde(serialize_with = "serialize_duration")]
+    pub at: Duration,
+    /// What is stolen.
+    pub secret: SecretKind,
+    /// From whom.
+    pub who: Who,
+    /// [`Who::Subscribers`]: the subscribers of this app (a noise app; a psk app for
+    /// [`SecretKind::Psk`]). `None` otherwise.
+    pub app: Option<String>,
+    /// [`Who::Subscribers`]: only this carrier's subscribers, if given; [`Who::CarrierGateway`]:
+    /// this carrier's gateway (always given). `None` for [`Who::OttServer`].
+    pub carrier: Option<String>,
+    /// Fraction of the matching subscribers, chosen with the seed; 1 for the other kinds.
+    pub share: f64,
+}
+
+/// A kind of secret to steal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SecretKind {
+    /// The long-term X25519 static private key.
+    Static,
+    /// The pre-shared keys the device holds (psk apps).
+    Psk,
+    /// The transport keys of the live end-to-end sessions at the theft time.
+    SessionState,
+}
+
+impl SecretKind {
+    /// The name used in scenario files: `static`, `psk`, `session-state`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecretKind::Static => "static",
+            SecretKind::Psk => "psk",
+            SecretKind::SessionState => "session-state",
+        }
+    }
+}
+
+/// Whose secrets are stolen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Who {
+    /// Subscribers' handsets (of one app, optionally of one carrier).
+    Subscribers,
+    /// The over-the-top messaging server (its tunnel static key).
+    OttServer,
+    /// A carrier's packet gateway (its carrier-encrypted tunnel static key).
+    CarrierGateway,
+}
+
+impl Who {
+    /// The name used in scenario files: `subscribers`, `ott-server`, `carrier-gateway`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Who::Subscribers => "subscribers",
+            Who::OttServer => "ott-server",
+            Who::CarrierGateway => "carrier-gateway",
+        }
+    }
+}
+
+/// Subscribers with predictable randomness (`[[adversary.weak_rng]]`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct WeakRngSpec {
+    /// The noise app whose subscribers are affected.
+    pub app: String,
+    /// Fraction of that app's subscribers, chosen with the seed.
+    pub share: f64,
+    /// Bits of entropy in each Noise session seed, `1..=16`.
+    pub entropy_bits: u8,
+}
+
+/// An active component of the adversary at a carrier's core (`[[adversary.onpath]]`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct OnPath {
+    /// The carrier at whose core node it sits.
+    pub carrier: String,
+    /// What it does.
+    pub mode: OnPathMode,
+    /// It targets the flows of this app's subscribers.
+    pub app: String,
+    /// Fraction of sessions targeted, chosen with the seed.
+    pub share: f64,
+    /// Active from this simulated time.
+    #[serde(serialize_with = "serialize_duration")]
+    pub from: Duration,
+    /// [`OnPathMode::Mitm`]: present the adversary's own static where a static is sent (`false`:
+    /// the impersonated party's directory key). Always `true` for other modes.
+    pub own_static: bool,
+}
+
+/// What an on-path component does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnPathMode {
+    /// Man in the middle: answer each side's handshake itself.
+    Mitm,
+    /// Flip bytes of messages in flight.
+    Tamper,
+    /// Send captured messages again.
+    Replay,
+    /// Drop messages.
+    Drop,
+    /// Inject forged messages.
+    Inject,
+}
+
+impl OnPathMode {
+    /// The name used in scenario files: `mitm`, `tamper`, `replay`, `drop`, `inject`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnPathMode::Mitm => "mitm",
+            OnPathMode::Tamper => "tamper",
+            OnPathMode::Replay => "replay",
+            OnPathMode::Drop => "drop",
+            OnPathMode::Inject => "inject",
+        }
+    }
 }
 
 /// One compromised system.

@@ -164,7 +164,76 @@ pub(crate) struct RawMessageLength {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawAdversary {
     pub name: Option<String>,
+    pub quantum: Option<bool>,
     pub vantage: Spanned<Vec<RawVantage>>,
+    #[serde(default)]
+    pub theft: Vec<RawTheft>,
+    #[serde(default)]
+    pub weak_rng: Vec<RawWeakRng>,
+    #[serde(default)]
+    pub onpath: Vec<RawOnPath>,
+}
+
+/// One `[[adversary.theft]]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTheft {
+    pub at: Spanned<Dur>,
+    pub secret: Spanned<RawSecretKind>,
+    pub who: Spanned<RawWho>,
+    pub app: Option<Spanned<String>>,
+    pub carrier: Option<Spanned<String>>,
+    pub share: Option<Spanned<Prob>>,
+}
+
+/// `secret` of a theft.
+#[derive(Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum RawSecretKind {
+    Static,
+    Psk,
+    SessionState,
+}
+
+/// `who` of a theft.
+#[derive(Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum RawWho {
+    Subscribers,
+    OttServer,
+    CarrierGateway,
+}
+
+/// One `[[adversary.weak_rng]]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawWeakRng {
+    pub app: Spanned<String>,
+    pub share: Option<Prob>,
+    pub entropy_bits: Option<Spanned<i64>>,
+}
+
+/// One `[[adversary.onpath]]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawOnPath {
+    pub carrier: Spanned<String>,
+    pub mode: Spanned<RawOnPathMode>,
+    pub app: Spanned<String>,
+    pub share: Option<Prob>,
+    pub from: Option<Dur>,
+    pub own_static: Option<Spanned<bool>>,
+}
+
+/// `mode` of an on-path component.
+#[derive(Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum RawOnPathMode {
+    Mitm,
+    Tamper,
+    Replay,
+    Drop,
+    Inject,
 }
 
 /// One `[[adversary.vantage]]`.

@@ -39,7 +39,7 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn err(
+    pub(crate) fn err(
         &self,
         span: Range<usize>,
         message: impl Into<String>,
@@ -73,7 +73,7 @@ pub(crate) fn validate(ctx: &Ctx<'_>, raw: RawFile) -> Result<Scenario> {
     let carriers = carriers(ctx, raw.carrier, &apps)?;
     let total: u64 = carriers.iter().map(|c| u64::from(c.subscribers)).sum();
     let traffic = traffic(ctx, raw.traffic, total)?;
-    let adversary = adversary(ctx, raw.adversary, &carriers)?;
+    let adversary = adversary(ctx, raw.adversary, &apps, &carriers, duration)?;
     Ok(Scenario {
         name: header.name.0,
         description: header.description,
@@ -597,7 +597,13 @@ fn traffic(ctx: &Ctx<'_>, raw: RawTraffic, total_subscribers: u64) -> Result<Tra
     })
 }
 
-fn adversary(ctx: &Ctx<'_>, raw: RawAdversary, carriers: &[Carrier]) -> Result<Adversary> {
+fn adversary(
+    ctx: &Ctx<'_>,
+    raw: RawAdversary,
+    apps: &[App],
+    carriers: &[Carrier],
+    duration: Duration,
+) -> Result<Adversary> {
     let names: Vec<&str> = carriers.iter().map(|c| c.name.as_str()).collect();
     if raw.vantage.get_ref().is_empty() {
         return Err(ctx.err(
@@ -641,8 +647,17 @@ fn adversary(ctx: &Ctx<'_>, raw: RawAdversary, carriers: &[Carrier]) -> Result<A
             carrier: carrier.clone(),
         });
     }
+    let known = crate::capability::Known {
+        apps,
+        carriers,
+        duration,
+    };
     Ok(Adversary {
         name: raw.name.unwrap_or_else(|| "adversary".to_owned()),
         vantage,
+        quantum: raw.quantum.unwrap_or(false),
+        theft: crate::capability::thefts(ctx, &raw.theft, &known)?,
+        weak_rng: crate::capability::weak_rngs(ctx, &raw.weak_rng, &known)?,
+        onpath: crate::capability::onpaths(ctx, &raw.onpath, &known)?,
     })
 }

@@ -754,3 +754,433 @@ mod docs {
         assert_eq!(s.carriers[0].population.len(), 2);
     }
 }
+
+mod capabilities {
+    //! `[adversary]` capabilities: quantum, theft, weak RNG, on-path components.
+    use super::*;
+    use scenario::{OnPathMode, SecretKind, Who};
+    use simcore::Duration;
+
+    /// Two carriers, an SMS app, a plain XX app and an XXpsk3 app; the adversary section ends
+    /// the text so tests append capability tables.
+    const CAPS: &str = r#"[scenario]
+name = "t"
+description = "d"
+duration = "1h"
+
+[[app]]
+name = "sms"
+kind = "sms"
+
+[[app]]
+name = "xx"
+kind = "noise"
+pattern = "XX"
+
+[[app]]
+name = "xxpsk"
+kind = "noise"
+pattern = "XXpsk3"
+
+[[carrier]]
+name = "east"
+subscribers = 10
+cells = 1
+mcc = "001"
+mnc = "01"
+msisdn_prefix = "+1555"
+population = { sms = 0.5, xx = 0.25, xxpsk = 0.25 }
+
+[[carrier]]
+name = "west"
+subscribers = 10
+cells = 1
+mcc = "001"
+mnc = "02"
+msisdn_prefix = "+1666"
+population = { xx = 1.0 }
+
+[traffic]
+mean_degree = 2.0
+
+[adversary]
+name = "salt-typhoon"
+[[adversary.vantage]]
+kind = "core-tap"
+carrier = "east"
+"#;
+
+    fn with(extra: &str) -> String {
+        format!("{CAPS}{extra}")
+    }
+
+    /// 1-based (line, column) of the first `needle` at or after the capabilities part.
+    fn pos(text: &str, needle: &str) -> (usize, usize) {
+        let at = CAPS.len() + text[CAPS.len()..].find(needle).expect("needle in text");
+        let line = text[..at].matches('\n').count() + 1;
+        let col = at - text[..at].rfind('\n').map_or(0, |i| i + 1) + 1;
+        (line, col)
+    }
+
+    fn check(text: &str, needle: &str, message: &str, hint: &str) {
+        let e = err(text);
+        assert_eq!((e.line, e.column), pos(text, needle), "{e}");
+        assert!(e.message.contains(message), "{e}");
+        let h = e.hint.clone().unwrap_or_default();
+        assert!(h.contains(hint), "hint {h:?} lacks {hint:?}\n{e}");
+    }
+
+    #[test]
+    fn absent_capabilities_are_empty() {
+        let s = ok(CAPS);
+        assert!(!s.adversary.quantum);
+        assert!(s.adversary.theft.is_empty());
+        assert!(s.adversary.weak_rng.is_empty());
+        assert!(s.adversary.onpath.is_empty());
+    }
+
+    #[test]
+    fn full_section_parses_with_defaults() {
+        let s = ok(&with(
+            r#"[[adversary.theft]]
+at = "30d"
+secret = "static"
+who = "subscribers"
+app = "xx"
+carrier = "east"
+share = 0.5
+[[adversary.theft]]
+at = "2h"
+secret = "static"
+who = "ott-server"
+[[adversary.theft]]
+at = "1d"
+secret = "static"
+who = "carrier-gateway"
+carrier = "west"
+[[adversary.theft]]
+at = "30m"
+secret = "session-state"
+who = "subscribers"
+app = "xx"
+[[adversary.theft]]
+at = "5d"
+secret = "psk"
+who = "subscribers"
+app = "xxpsk"
+[[adversary.weak_rng]]
+app = "xx"
+share = 0.5
+entropy_bits = 16
+[[adversary.weak_rng]]
+app = "xxpsk"
+[[adversary.onpath]]
+carrier = "east"
+mode = "mitm"
+app = "xx"
+share = 0.25
+from = "10m"
+own_static = false
+[[adversary.onpath]]
+carrier = "west"
+mode = "drop"
+app = "sms"
+"#,
+        )
+        .replace(
+            "name = \"salt-typhoon\"",
+            "name = \"salt-typhoon\"\nquantum = true",
+        ));
+        let a = &s.adversary;
+        assert_eq!(a.name, "salt-typhoon");
+        assert!(a.quantum);
+        let t = &a.theft;
+        assert_eq!(t.len(), 5);
+        assert_eq!(t[0].at, Duration::from_secs(30 * 86_400));
+        assert_eq!(
+            (
+                t[0].secret,
+                t[0].who,
+                t[0].app.as_deref(),
+                t[0].carrier.as_deref(),
+                t[0].share
+            ),
+            (
+                SecretKind::Static,
+                Who::Subscribers,
+                Some("xx"),
+                Some("east"),
+                0.5
+            )
+        );
+        assert_eq!(
+            (t[1].who, t[1].app.as_deref(), t[1].share),
+            (Who::OttServer, None, 1.0)
+        );
+        assert_eq!(
+            (t[2].who, t[2].carrier.as_deref()),
+            (Who::CarrierGateway, Some("west"))
+        );
+        assert_eq!((t[3].secret.as_str(), t[3].share), ("session-state", 1.0));
+        assert_eq!(t[4].secret, SecretKind::Psk);
+        assert_eq!(
+            (
+                a.weak_rng[0].app.as_str(),
+                a.weak_rng[0].share,
+                a.weak_rng[0].entropy_bits
+            ),
+            ("xx", 0.5, 16)
+        );
+        assert_eq!((a.weak_rng[1].share, a.weak_rng[1].entropy_bits), (1.0, 12));
+        let o = &a.onpath;
+        assert_eq!(
+            (
+                o[0].carrier.as_str(),
+                o[0].mode,
+                o[0].app.as_str(),
+                o[0].share,
+                o[0].from,
+                o[0].own_static
+            ),
+            (
+                "east",
+                OnPathMode::Mitm,
+                "xx",
+                0.25,
+                Duration::from_secs(600),
+                false
+            )
+        );
+        assert_eq!(
+            (o[1].mode.as_str(), o[1].share, o[1].from, o[1].own_static),
+            ("drop", 1.0, Duration::ZERO, true)
+        );
+        assert_eq!(a.theft[1].who.as_str(), "ott-server");
+    }
+
+    #[test]
+    fn unknown_keys_and_values_get_did_you_mean() {
+        let text =
+            with("[[adversary.theft]]\nat = \"1d\"\nsecret = \"statik\"\nwho = \"ott-server\"\n");
+        check(
+            &text,
+            "\"statik\"",
+            "unknown value `statik`",
+            "did you mean `static`?",
+        );
+        let text =
+            with("[[adversary.theft]]\nat = \"1d\"\nsecret = \"static\"\nwho = \"ott-servr\"\n");
+        check(
+            &text,
+            "\"ott-servr\"",
+            "unknown value `ott-servr`",
+            "did you mean `ott-server`?",
+        );
+        let text =
+            with("[[adversary.theft]]\nat = \"1d\"\nsecrt = \"static\"\nwho = \"ott-server\"\n");
+        check(
+            &text,
+            "secrt",
+            "unknown key `secrt`",
+            "did you mean `secret`?",
+        );
+        let text =
+            with("[[adversary.onpath]]\ncarrier = \"east\"\nmode = \"mitn\"\napp = \"xx\"\n");
+        check(
+            &text,
+            "\"mitn\"",
+            "unknown value `mitn`",
+            "did you mean `mitm`?",
+        );
+        let text = with("[[adversary.weak_rng]]\napp = \"xx\"\nentropy_bit = 3\n");
+        check(
+            &text,
+            "entropy_bit",
+            "unknown key `entropy_bit`",
+            "did you mean `entropy_bits`?",
+        );
+        let text = CAPS.replace("name = \"salt-typhoon\"", "quantom = true");
+        let e = err(&text);
+        assert!(e.message.contains("unknown key `quantom`"), "{e}");
+        assert!(e
+            .hint
+            .unwrap_or_default()
+            .contains("did you mean `quantum`?"));
+    }
+
+    #[test]
+    fn unknown_app_and_carrier_point_at_the_name() {
+        let text = with("[[adversary.theft]]\nat = \"1d\"\nsecret = \"static\"\nwho = \"subscribers\"\napp = \"xy\"\n");
+        check(&text, "\"xy\"", "unknown app `xy`", "did you mean `xx`?");
+        let text = with("[[adversary.theft]]\nat = \"1d\"\nsecret = \"static\"\nwho = \"subscribers\"\napp = \"xx\"\ncarrier = \"easy\"\n");
+        check(
+            &text,
+            "\"easy\"",
+            "unknown carrier `easy`",
+            "did you mean `east`?",
+        );
+        let text = with("[[adversary.weak_rng]]\napp = \"xxx\"\n");
+        check(&text, "\"xxx\"", "unknown app `xxx`", "did you mean `xx`?");
+        let text = with("[[adversary.onpath]]\ncarrier = \"wes\"\nmode = \"drop\"\napp = \"xx\"\n");
+        check(
+            &text,
+            "\"wes\"",
+            "unknown carrier `wes`",
+            "did you mean `west`?",
+        );
+        let text =
+            with("[[adversary.onpath]]\ncarrier = \"west\"\nmode = \"drop\"\napp = \"smss\"\n");
+        check(
+            &text,
+            "\"smss\"",
+            "unknown app `smss`",
+            "did you mean `sms`?",
+        );
+    }
+
+    #[test]
+    fn share_outside_unit_interval_points_at_the_value() {
+        let text = with("[[adversary.theft]]\nat = \"1d\"\nsecret = \"static\"\nwho = \"subscribers\"\napp = \"xx\"\nshare = 1.5\n");
+        check(
+            &text,
+            "1.5",
+            "probability 1.5 is outside [0, 1]",
+            "0.0 to 1.0",
+        );
+        let text = with("[[adversary.weak_rng]]\napp = \"xx\"\nshare = -0.1\n");
+        check(&text, "-0.1", "outside [0, 1]", "0.0 to 1.0");
+        let text = with("[[adversary.onpath]]\ncarrier = \"east\"\nmode = \"tamper\"\napp = \"xx\"\nshare = 2\n");
+        check(&text, "2\n", "outside [0, 1]", "0.0 to 1.0");
+    }
+
+    #[test]
+    fn entropy_bits_range() {
+        for bad in ["0", "17", "-3"] {
+            let text = with(&format!(
+                "[[adversary.weak_rng]]\napp = \"xx\"\nentropy_bits = {bad}\n"
+            ));
+            check(
+                &text,
+                &format!("{bad}\n"),
+                "outside 1..=16",
+                "use 1 to 16 bits",
+            );
+        }
+        for good in ["1", "16"] {
+            ok(&with(&format!(
+                "[[adversary.weak_rng]]\napp = \"xx\"\nentropy_bits = {good}\n"
+            )));
+        }
+    }
+
+    #[test]
+    fn psk_theft_needs_a_psk_app() {
+        let text = with("[[adversary.theft]]\nat = \"1d\"\nsecret = \"psk\"\nwho = \"subscribers\"\napp = \"xx\"\n");
+        check(
+            &text,
+            "\"xx\"",
+            "uses no pre-shared key",
+            "psk apps: `xxpsk`",
+        );
+    }
+
+    #[test]
+    fn handset_secrets_need_a_noise_app() {
+        for secret in ["static", "session-state"] {
+            let text = with(&format!("[[adversary.theft]]\nat = \"1m\"\nsecret = \"{secret}\"\nwho = \"subscribers\"\napp = \"sms\"\n"));
+            check(
+                &text,
+                "\"sms\"",
+                "app `sms` is sms",
+                "noise apps: `xx`, `xxpsk`",
+            );
+        }
+        let text = with("[[adversary.weak_rng]]\napp = \"sms\"\n");
+        check(&text, "\"sms\"", "app `sms` is sms", "noise apps");
+        let text =
+            with("[[adversary.onpath]]\ncarrier = \"east\"\nmode = \"mitm\"\napp = \"sms\"\n");
+        check(&text, "\"sms\"", "man in the middle", "noise apps");
+    }
+
+    #[test]
+    fn session_state_must_be_stolen_within_the_run() {
+        let text = with("[[adversary.theft]]\nat = \"2h\"\nsecret = \"session-state\"\nwho = \"subscribers\"\napp = \"xx\"\n");
+        check(&text, "\"2h\"", "after the traffic ends (1h)", "up to 1h");
+        ok(&with("[[adversary.theft]]\nat = \"1h\"\nsecret = \"session-state\"\nwho = \"subscribers\"\napp = \"xx\"\n"));
+        // A static may be stolen long after: harvest now, decrypt later.
+        ok(&with("[[adversary.theft]]\nat = \"365d\"\nsecret = \"static\"\nwho = \"subscribers\"\napp = \"xx\"\n"));
+    }
+
+    #[test]
+    fn who_decides_which_keys_apply() {
+        let text =
+            with("[[adversary.theft]]\nat = \"1d\"\nsecret = \"static\"\nwho = \"subscribers\"\n");
+        check(&text, "\"subscribers\"", "needs `app`", "`xx`, `xxpsk`");
+        let text = with(
+            "[[adversary.theft]]\nat = \"1d\"\nsecret = \"static\"\nwho = \"carrier-gateway\"\n",
+        );
+        check(
+            &text,
+            "\"carrier-gateway\"",
+            "needs `carrier`",
+            "carrier = ",
+        );
+        let text = with("[[adversary.theft]]\nat = \"1d\"\nsecret = \"static\"\nwho = \"ott-server\"\ncarrier = \"east\"\n");
+        check(
+            &text,
+            "\"east\"",
+            "`carrier` does not apply",
+            "remove `carrier`",
+        );
+        let text = with("[[adversary.theft]]\nat = \"1d\"\nsecret = \"static\"\nwho = \"ott-server\"\napp = \"xx\"\n");
+        check(&text, "\"xx\"", "`app` does not apply", "remove `app`");
+        let text = with("[[adversary.theft]]\nat = \"1d\"\nsecret = \"static\"\nwho = \"carrier-gateway\"\ncarrier = \"east\"\nshare = 0.5\n");
+        check(&text, "0.5", "`share` does not apply", "remove `share`");
+        let text =
+            with("[[adversary.theft]]\nat = \"1d\"\nsecret = \"psk\"\nwho = \"ott-server\"\n");
+        check(
+            &text,
+            "\"psk\"",
+            "the OTT server holds no psk secret",
+            "secret = \"static\"",
+        );
+        let text = with("[[adversary.theft]]\nat = \"1m\"\nsecret = \"session-state\"\nwho = \"carrier-gateway\"\ncarrier = \"east\"\n");
+        check(
+            &text,
+            "\"session-state\"",
+            "a carrier gateway holds no session-state",
+            "static",
+        );
+    }
+
+    #[test]
+    fn own_static_only_for_mitm() {
+        let text = with("[[adversary.onpath]]\ncarrier = \"east\"\nmode = \"replay\"\napp = \"xx\"\nown_static = false\n");
+        check(
+            &text,
+            "false",
+            "`own_static` does not apply to mode = \"replay\"",
+            "remove `own_static`",
+        );
+    }
+
+    #[test]
+    fn missing_required_keys() {
+        let text = with("[[adversary.theft]]\nsecret = \"static\"\nwho = \"ott-server\"\n");
+        let e = err(&text);
+        assert!(e.message.contains("missing required key `at`"), "{e}");
+        let text = with("[[adversary.onpath]]\ncarrier = \"east\"\napp = \"xx\"\n");
+        let e = err(&text);
+        assert!(e.message.contains("missing required key `mode`"), "{e}");
+    }
+
+    #[test]
+    fn hybrid_pattern_is_accepted() {
+        let text = CAPS.replace(
+            "pattern = \"XX\"",
+            "pattern = \"Noise_XXhfs_25519+Kyber1024_ChaChaPoly_BLAKE2s\"",
+        );
+        let s = ok(&text);
+        assert_eq!(s.protocol_label("xx"), "noise:XXhfs");
+    }
+}
