@@ -16,6 +16,7 @@
 //! * [`noise`]: [`NoiseSession`](noise::NoiseSession), any Noise protocol snow parses.
 //! * [`tunnel`]: [`NkTunnel`](tunnel::NkTunnel), the carrier and OTT-server NK tunnels.
 //! * [`keys`], [`crypto`]: key material and the seeded snow resolver.
+//! * [`weak`]: predictable session seeds and re-deriving a seeded session's ephemeral keys.
 //! * [`ProtoError`]: every failure, with who is at fault.
 #![warn(missing_docs)]
 
@@ -25,6 +26,7 @@ pub mod keys;
 pub mod noise;
 pub mod reliable;
 pub mod tunnel;
+pub mod weak;
 pub mod wire;
 
 pub use error::ProtoError;

@@ -58,6 +58,25 @@ const TAG_LEN: usize = 16;
 const HANDSHAKE_OVERHEAD: usize = 96;
 /// snow's maximum message length.
 const MAX_MESSAGE: usize = 65_535;
+/// Extra handshake bytes of a hybrid (`hfs`) pattern: an ML-KEM-1024 public key or ciphertext
+/// (1568 bytes, both) plus its tag.
+const HFS_OVERHEAD: usize = crate::crypto::KEM_CIPHERTEXT_LEN + TAG_LEN;
+
+/// The two transport keys a completed handshake split into (the `k` of each CipherState, nonces
+/// start at 0). What a thief copies out of a device's memory; wiped on drop, never printed.
+#[derive(Clone)]
+pub struct TransportKeys {
+    /// Encrypts initiator-to-responder transport messages.
+    pub initiator_to_responder: Zeroizing<[u8; 32]>,
+    /// Encrypts responder-to-initiator transport messages; `None` in one-way patterns.
+    pub responder_to_initiator: Option<Zeroizing<[u8; 32]>>,
+}
+
+impl fmt::Debug for TransportKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TransportKeys { <redacted> }")
+    }
+}
 
 /// Everything a party needs to start a Noise session.
 ///
@@ -167,6 +186,8 @@ pub struct NoiseSession {
     outgoing: VecDeque<Zeroizing<Vec<u8>>>,
     transmit: VecDeque<NoiseMessage>,
     events: VecDeque<SessionEvent>,
+    /// The split keys, kept from handshake completion for [`NoiseSession::transport_keys`].
+    transport_keys: Option<TransportKeys>,
 }
 
 impl fmt::Debug for NoiseSession {
@@ -362,6 +383,7 @@ impl NoiseSession {
             outgoing: VecDeque::new(),
             transmit: VecDeque::new(),
             events: VecDeque::new(),
+            transport_keys: None,
         })
     }
 
@@ -438,6 +460,13 @@ impl NoiseSession {
             Ok(()) => Ok(()),
             Err(e) => Err(self.die(e)),
         }
+    }
+
+    /// The transport keys of this session once its handshake completed (`None` before): what
+    /// an adversary who steals the device's memory gets. They decrypt every transport message
+    /// of the session, before and after (no rekeying).
+    pub fn transport_keys(&self) -> Option<TransportKeys> {
+        self.transport_keys.clone()
     }
 
     /// The next message for the peer, in order.
@@ -577,7 +606,12 @@ impl NoiseSession {
                     } else {
                         Zeroizing::new(Vec::new())
                     };
-                    let mut buf = vec![0u8; (payload.len() + HANDSHAKE_OVERHEAD).min(MAX_MESSAGE)];
+                    let overhead = if self.protocol.contains("hfs") {
+                        HANDSHAKE_OVERHEAD + HFS_OVERHEAD
+                    } else {
+                        HANDSHAKE_OVERHEAD
+                    };
+                    let mut buf = vec![0u8; (payload.len() + overhead).min(MAX_MESSAGE)];
                     let n = hs.write_message(&payload, &mut buf).map_err(|e| match e {
                         snow::Error::Input => {
                             ProtoError::ApiMisuse("early data too long for handshake message 1")
@@ -618,10 +652,17 @@ impl NoiseSession {
     }
 
     fn finish_handshake(&mut self) -> Result<(), ProtoError> {
-        let Phase::Handshake(hs) = core::mem::replace(&mut self.phase, Phase::Dead) else {
+        let Phase::Handshake(mut hs) = core::mem::replace(&mut self.phase, Phase::Dead) else {
             return Err(ProtoError::SessionDead);
         };
         let remote_static = hs.get_remote_static().and_then(to_key);
+        let (mut i2r, mut r2i) = hs.dangerously_get_raw_split();
+        self.transport_keys = Some(TransportKeys {
+            initiator_to_responder: Zeroizing::new(i2r),
+            responder_to_initiator: (!self.one_way).then(|| Zeroizing::new(r2i)),
+        });
+        i2r.zeroize();
+        r2i.zeroize();
         let ts = hs.into_transport_mode().map_err(ProtoError::Snow)?;
         self.phase = Phase::Transport(Box::new(ts));
         tracing::debug!(protocol = %self.protocol, initiator = self.initiator, "noise handshake complete");
