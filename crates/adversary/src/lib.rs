@@ -46,6 +46,7 @@
 //! be separate modules feeding the same [`Findings`]; the passive analysis needs neither.
 #![warn(missing_docs)]
 
+pub mod engine;
 mod error;
 pub mod findings;
 pub mod noise;
