@@ -187,7 +187,7 @@ pub struct NoiseSession {
     transmit: VecDeque<NoiseMessage>,
     events: VecDeque<SessionEvent>,
     /// The split keys, kept from handshake completion for [`NoiseSession::transport_keys`].
-    transport_keys: Option<TransportKeys>,
+    transport_keys: Option<Box<TransportKeys>>,
 }
 
 impl fmt::Debug for NoiseSession {
@@ -466,7 +466,7 @@ impl NoiseSession {
     /// an adversary who steals the device's memory gets. They decrypt every transport message
     /// of the session, before and after (no rekeying).
     pub fn transport_keys(&self) -> Option<TransportKeys> {
-        self.transport_keys.clone()
+        self.transport_keys.as_deref().cloned()
     }
 
     /// The next message for the peer, in order.
@@ -657,10 +657,10 @@ impl NoiseSession {
         };
         let remote_static = hs.get_remote_static().and_then(to_key);
         let (mut i2r, mut r2i) = hs.dangerously_get_raw_split();
-        self.transport_keys = Some(TransportKeys {
+        self.transport_keys = Some(Box::new(TransportKeys {
             initiator_to_responder: Zeroizing::new(i2r),
             responder_to_initiator: (!self.one_way).then(|| Zeroizing::new(r2i)),
-        });
+        }));
         i2r.zeroize();
         r2i.zeroize();
         let ts = hs.into_transport_mode().map_err(ProtoError::Snow)?;
