@@ -35,6 +35,22 @@ enum Command {
     },
     /// List the built-in scenarios.
     List,
+    /// Derive the Noise security levels (spec rev 34, 7.7 and 7.8) by attacking each pattern.
+    Matrix(MatrixArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct MatrixArgs {
+    /// A pattern (`XX`, `NK1`, `XXpsk3`, `NNpsk0+psk2`, `XXhfs`) or a full protocol name;
+    /// repeat for several. Default: the 38 base patterns and the 21 psk patterns of spec 9.4.
+    #[arg(long = "pattern", value_name = "NAME")]
+    patterns: Vec<String>,
+    /// Seed of the keys, markers and ephemerals.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Print one JSON object `{"patterns": [...]}` instead of the tables.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args, Debug, Default)]
@@ -61,6 +77,7 @@ fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
         Command::Run(args) => run(&args),
         Command::Validate { scenario } => validate(&scenario),
+        Command::Matrix(args) => matrix_cmd(&args),
         Command::List => {
             for (name, text) in scenario::BUILTIN_SCENARIOS {
                 let desc = scenario::parse(name, text)
@@ -74,6 +91,12 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
+            // `wiretap matrix | head`: a closed pipe is the reader's choice, not an error.
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            {
+                return ExitCode::SUCCESS;
+            }
             eprintln!("error: {e:#}");
             ExitCode::from(1)
         }
@@ -108,6 +131,42 @@ fn init_tracing(trace: Option<&Path>) -> Result<()> {
         .with(file)
         .init();
     Ok(())
+}
+
+/// `wiretap matrix`: every requested pattern, attacked; levels derived from the outcomes.
+fn matrix_cmd(args: &MatrixArgs) -> Result<ExitCode> {
+    let patterns: Vec<String> = if args.patterns.is_empty() {
+        matrix::base_patterns()
+            .into_iter()
+            .chain(matrix::PSK_PATTERNS)
+            .map(str::to_owned)
+            .collect()
+    } else {
+        args.patterns.clone()
+    };
+    let mut out = Vec::with_capacity(patterns.len());
+    for p in &patterns {
+        let m = matrix::run_pattern(p, args.seed).map_err(|e| {
+            anyhow::anyhow!(
+                "{e}\n  hint: a pattern is a name snow parses (XX, NK1, XXpsk3, NNpsk0+psk2, \
+                 XXhfs) or a full protocol name such as Noise_XX_25519_ChaChaPoly_BLAKE2s"
+            )
+        })?;
+        out.push(m);
+    }
+    let stdout = std::io::stdout();
+    let mut w = stdout.lock();
+    if args.json {
+        #[derive(serde::Serialize)]
+        struct Matrices<'a> {
+            patterns: &'a [matrix::PatternMatrix],
+        }
+        serde_json::to_writer_pretty(&mut w, &Matrices { patterns: &out })?;
+        writeln!(w)?;
+    } else {
+        write!(w, "{}", matrix::render_terminal(&out))?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Reads a scenario: a path to a file, or the name of a built-in one.

@@ -193,3 +193,52 @@ fn trace_file_holds_structured_json_events() {
         "{text}"
     );
 }
+
+#[test]
+fn matrix_json_has_the_documented_shape_and_all_default_patterns() {
+    let out = wiretap(["matrix", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let patterns = v["patterns"].as_array().expect("patterns array");
+    assert_eq!(
+        patterns.len(),
+        38 + 21,
+        "the 38 base and 21 psk patterns by default"
+    );
+    let nk = patterns.iter().find(|p| p["pattern"] == "NK").expect("NK");
+    let m1 = &nk["messages"][0];
+    assert_eq!(m1["index"], 1);
+    assert_eq!(m1["direction"], "->");
+    assert_eq!(m1["kind"], "handshake");
+    assert_eq!(
+        (m1["source"].as_u64(), m1["destination"].as_u64()),
+        (Some(0), Some(2))
+    );
+    for e in 1..=8 {
+        assert!(m1["experiments"][format!("E{e}")].is_boolean(), "E{e}");
+        assert!(m1["evidence"][format!("E{e}")]["why"].is_array(), "E{e}");
+    }
+    assert_eq!(nk["identity_hiding"]["initiator"], serde_json::Value::Null);
+    assert_eq!(nk["identity_hiding"]["responder"], 3);
+}
+
+#[test]
+fn matrix_table_explains_levels_and_bad_patterns_get_a_hint() {
+    let out = wiretap(["matrix", "--pattern", "NN", "--pattern", "XK1"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("NN  (Noise_NN_25519"), "{text}");
+    assert!(text.contains("XK1  (Noise_XK1_25519"), "{text}");
+    assert!(text.contains("destination 0: no confidentiality"), "{text}");
+    let bad = wiretap(["matrix", "--pattern", "XY"]);
+    assert_eq!(bad.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("pattern `XY`") && err.contains("hint:"),
+        "{err}"
+    );
+}

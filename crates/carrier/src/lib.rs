@@ -12,6 +12,7 @@
 //! mediation node, and a charging function writing call records.
 #![warn(missing_docs)]
 
+mod capability;
 mod endpoint;
 mod error;
 mod ids;

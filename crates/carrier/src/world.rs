@@ -21,6 +21,7 @@ use scenario::{AppKind, Scenario, VantageKind};
 use serde::Serialize;
 use simcore::{Duration, SeedTree, Timestamp};
 
+use crate::capability::Capable;
 use crate::endpoint::{Endpoint, LinkTotals, TOKEN_LINK, TOKEN_MASK, TOKEN_SEND};
 use crate::error::CarrierError;
 use crate::ids::{digits, imei, Subscriber};
@@ -47,6 +48,9 @@ pub struct RunOutput {
     pub warrants: Vec<Warrant>,
     /// Counters of the run.
     pub stats: RunStats,
+    /// What the adversary holds beyond its captures: stolen secrets, weak-RNG devices, the
+    /// quantum oracle, the key directory.
+    pub capabilities: capture::Capabilities,
 }
 
 /// Counters of a run, for reports and tests.
@@ -165,6 +169,8 @@ struct World<'s> {
     truth: GroundTruth,
     planned: Vec<Planned>,
     stats: RunStats,
+    /// The adversary's declared capabilities, made real (see [`crate::capability`]).
+    caps: Capable,
 }
 
 /// Runs `scenario` with `seed` to completion: every planned message is sent, and the network
@@ -174,10 +180,36 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<RunOutput, CarrierError> {
     let mut w = World::build(scenario, seeds)?;
     w.start();
     let deadline = Timestamp::ZERO + scenario.duration + DRAIN;
+    for at in w.caps.session_theft_times() {
+        while let Some(ev) = w.net.poll_until(at.min(deadline)) {
+            w.dispatch(ev);
+        }
+        w.steal_sessions(at);
+    }
     while let Some(ev) = w.net.poll_until(deadline) {
         w.dispatch(ev);
     }
     Ok(w.finish())
+}
+
+impl World<'_> {
+    /// Session-state theft at `at`: copies the transport keys of every established, live
+    /// end-to-end session of the targeted handsets.
+    fn steal_sessions(&mut self, at: Timestamp) {
+        for (i, s) in self.subs.iter().enumerate() {
+            if !self.caps.steals_sessions_of(at, i) {
+                continue;
+            }
+            let Some(Logic::Sub(sn)) = self.logic.get(self.sub_node[i].0 as usize) else {
+                continue;
+            };
+            for (sid, e) in sn.ott.iter().flat_map(|o| &o.sessions) {
+                if !e.session.is_dead() {
+                    self.caps.steal_session(at, &s.msisdn, *sid, &e.session);
+                }
+            }
+        }
+    }
 }
 
 impl<'s> World<'s> {
@@ -293,7 +325,7 @@ impl<'s> World<'s> {
         let by_msisdn = subs.iter().map(|s| (s.msisdn.clone(), s.index)).collect();
 
         // Static keys from the seed for every E2EE user (published in the key directory).
-        let statics = subs
+        let statics: Vec<Option<StaticKeypair>> = subs
             .iter()
             .map(|s| {
                 matches!(apps[s.app].kind, AppKind::Noise { .. })
@@ -430,6 +462,9 @@ impl<'s> World<'s> {
             &seeds.child("traffic"),
         );
 
+        let contacts: Vec<(usize, usize)> = planned.iter().map(|p| (p.from, p.to)).collect();
+        let caps = Capable::new(sc, &seeds, &subs, &statics, &contacts);
+
         let mut w = World {
             sc,
             seeds,
@@ -449,6 +484,7 @@ impl<'s> World<'s> {
             truth: GroundTruth::default(),
             planned,
             stats: RunStats::default(),
+            caps,
         };
         w.make_logic()?;
         Ok(w)
@@ -713,11 +749,13 @@ impl<'s> World<'s> {
                 .then(|| Psk::new(self.seeds.child("psk").child(&format!("{a}-{b}")).key())),
             prologue: b"wiretap-ott-v1".to_vec(),
             early_data: self.sc.early_data,
-            rng_seed: self
-                .seeds
-                .child("session")
-                .child(&format!("{me}/{}{sid}", if initiator { "i" } else { "r" }))
-                .key(),
+            rng_seed: self.caps.session_seed(
+                me,
+                self.seeds
+                    .child("session")
+                    .child(&format!("{me}/{}{sid}", if initiator { "i" } else { "r" }))
+                    .key(),
+            ),
         }
     }
 
@@ -1181,6 +1219,7 @@ impl<'s> World<'s> {
             truth: self.truth,
             warrants: self.warrants,
             stats: self.stats,
+            capabilities: self.caps.into_capabilities(),
         }
     }
 }

@@ -43,6 +43,11 @@ pub const BUILTIN_SCENARIOS: &[(&str, &str)] = &[
     ("small-lab", include_str!("../../../sim/small-lab.toml")),
     ("lossy-radio", include_str!("../../../sim/lossy-radio.toml")),
     ("early-data", include_str!("../../../sim/early-data.toml")),
+    (
+        "harvest-now-decrypt-later",
+        include_str!("../../../sim/harvest-now-decrypt-later.toml"),
+    ),
+    ("quantum", include_str!("../../../sim/quantum.toml")),
 ];
 
 /// The text of the shipped scenario called `name` (`sim/<name>.toml`), if there is one.
