@@ -16,7 +16,7 @@ use netsim::{Event, HookCtx, LinkParams, Network, NetworkBuilder, NodeId, Packet
 use simcore::{Duration, SeedTree};
 
 use crate::honest::{Honest, HonestConfig};
-use crate::setup::Setup;
+use crate::setup::{PublicInfo, Setup};
 use crate::Role;
 
 /// UDP port of the experiment's Noise datagrams.
@@ -82,7 +82,8 @@ pub(crate) struct RunResult {
 
 /// The attacker's state machine, shared with the on-path hook.
 struct Attacker {
-    setup: Arc<Setup>,
+    /// Public knowledge only: never the honest parties' keys or markers.
+    public: PublicInfo,
     plan: Plan,
     /// Next sequence position as the attacker sees it.
     pos: usize,
@@ -99,21 +100,21 @@ struct Attacker {
 }
 
 impl Attacker {
-    fn new(setup: Arc<Setup>, plan: Plan, rng: simcore::SimRng) -> Attacker {
+    fn new(public: PublicInfo, plan: Plan, rng: simcore::SimRng) -> Attacker {
         let (keyring, psk) = match &plan {
             Plan::Takeover { held, psk, .. } => (held.clone(), *psk),
             _ => (Keyring::new(), None),
         };
         let pre = Premessages {
-            initiator_static: setup.premessage_key(Role::Initiator),
-            responder_static: setup.premessage_key(Role::Responder),
+            initiator_static: public.premessage_key(Role::Initiator),
+            responder_static: public.premessage_key(Role::Responder),
         };
-        let (engine, failure) = match Engine::new(&setup.protocol, &setup.prologue, &pre, psk) {
+        let (engine, failure) = match Engine::new(&public.protocol, &public.prologue, &pre, psk) {
             Ok(e) => (Some(e), None),
             Err(e) => (None, Some(format!("engine: {e}"))),
         };
         let mut a = Attacker {
-            setup,
+            public,
             plan,
             pos: 0,
             engine,
@@ -144,7 +145,7 @@ impl Attacker {
             return;
         };
         let recorded = recorded.clone();
-        while self.pos < self.setup.sequence.len() && self.setup.sequence[self.pos].from == sender {
+        while self.pos < self.public.senders.len() && self.public.senders[self.pos] == sender {
             match recorded.iter().find(|(p, _)| *p == self.pos) {
                 Some((_, bytes)) => {
                     if let Some(p) = self.packet(sender, bytes) {
@@ -160,11 +161,11 @@ impl Attacker {
     /// Takeover: writes every message of `me` due at the current position.
     fn write_due(&mut self, me: Role, out: &mut Vec<Packet>) {
         while self.failure.is_none()
-            && self.pos < self.setup.sequence.len()
-            && self.setup.sequence[self.pos].from == me
+            && self.pos < self.public.senders.len()
+            && self.public.senders[self.pos] == me
         {
-            let payload = self.setup.attacker_markers[self.pos].to_vec();
-            let local_static = self.setup.directory_key(me);
+            let payload = self.public.attacker_markers[self.pos].to_vec();
+            let local_static = self.public.directory_key(me);
             let Some(engine) = self.engine.as_mut() else {
                 return;
             };
@@ -298,7 +299,7 @@ pub(crate) fn run(setup: &Arc<Setup>, plan: Plan, run_label: &str) -> RunResult 
         }
     };
     let attacker = Arc::new(Mutex::new(Attacker::new(
-        Arc::clone(setup),
+        setup.public(),
         plan.clone(),
         seeds.stream("attacker"),
     )));

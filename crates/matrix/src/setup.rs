@@ -71,6 +71,31 @@ pub fn protocol_name(pattern: &str) -> String {
     format!("Noise_{pattern}_{dh}_ChaChaPoly_BLAKE2s")
 }
 
+/// What the attacker knows before any attack: the protocol, the prologue, who sends which
+/// message, the public key directory, and its own payloads. Private keys and the honest
+/// markers stay in [`Setup`]; the attacker in [`crate::harness`] gets only this.
+#[derive(Clone, Debug)]
+pub(crate) struct PublicInfo {
+    pub protocol: String,
+    pub prologue: Vec<u8>,
+    pub senders: Vec<Role>,
+    directory: [Option<[u8; 32]>; 2],
+    premessage: [Option<[u8; 32]>; 2],
+    pub attacker_markers: Vec<[u8; 32]>,
+}
+
+impl PublicInfo {
+    /// The directory key of `role`.
+    pub(crate) fn directory_key(&self, role: Role) -> Option<[u8; 32]> {
+        self.directory[idx(role)]
+    }
+
+    /// `role`'s static if the pattern pre-shares it (its directory key).
+    pub(crate) fn premessage_key(&self, role: Role) -> Option<[u8; 32]> {
+        self.premessage[idx(role)]
+    }
+}
+
 /// Shows the hfs tokens where snow 0.10 puts them: `e1` after the first DH of the first
 /// message with an `e` (right after that `e` if the message has no DH), `ekem1` right after the
 /// first `ee`.
@@ -237,6 +262,24 @@ impl Setup {
             stranger: StaticKeypair::generate(seeds.child("static/stranger").key()),
             unknown: StaticKeypair::generate(seeds.child("static/unknown").key()),
         })
+    }
+
+    /// What the attacker may know.
+    pub(crate) fn public(&self) -> PublicInfo {
+        PublicInfo {
+            protocol: self.protocol.clone(),
+            prologue: self.prologue.clone(),
+            senders: self.sequence.iter().map(|s| s.from).collect(),
+            directory: [
+                self.directory_key(Role::Initiator),
+                self.directory_key(Role::Responder),
+            ],
+            premessage: [
+                self.premessage_key(Role::Initiator),
+                self.premessage_key(Role::Responder),
+            ],
+            attacker_markers: self.attacker_markers.clone(),
+        }
     }
 
     /// The directory key of `role`, if the pattern gives it a static.
