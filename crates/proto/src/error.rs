@@ -29,6 +29,11 @@ pub enum ProtoError {
         /// The key the peer sent.
         got: [u8; 32],
     },
+    /// The path (never an honest peer) delivered a message this session had already accepted:
+    /// a replay. Detected when a message fails to decrypt or arrives out of turn and its bytes
+    /// end exactly like a message accepted earlier.
+    #[error("replayed message: the session already accepted these bytes")]
+    Replayed,
     /// The peer sent a handshake message out of turn. `expected` is the index of the message
     /// this party would read next; 0 means the handshake is over.
     #[error("handshake message {got} arrived out of order (expected message {expected})")]
@@ -65,6 +70,7 @@ impl Clone for ProtoError {
         match self {
             ProtoError::Wire(e) => ProtoError::Wire(e.clone()),
             ProtoError::BadTag => ProtoError::BadTag,
+            ProtoError::Replayed => ProtoError::Replayed,
             ProtoError::UnexpectedRemoteStatic { expected, got } => {
                 ProtoError::UnexpectedRemoteStatic {
                     expected: *expected,

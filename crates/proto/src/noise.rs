@@ -23,7 +23,11 @@
 //!   session.
 //! * **Transport messages** carry application plaintext once the handshake completes, with
 //!   implicit in-order nonces: the reliable layer below guarantees order, so a replayed or
-//!   reordered message fails authentication ([`ProtoError::BadTag`]).
+//!   reordered message fails authentication ([`ProtoError::BadTag`]). A message whose bytes
+//!   end like one the session already accepted is reported as [`ProtoError::Replayed`].
+//! * **Failure kinds.** [`ProtoError::failure_kind`] sorts a fatal error into a
+//!   [`FailureKind`] (bad tag, unexpected remote static, replay, handshake aborted, ...): how
+//!   the endpoint noticed, for ground truth and reports.
 //! * **Pinning**: a remote static key received through an `s` token must equal
 //!   `expected_remote_static`, checked before anything else from that message is used or any
 //!   reply is written.
@@ -164,6 +168,68 @@ pub enum SessionEvent {
     Failed(ProtoError),
 }
 
+/// How an endpoint noticed that its session was attacked or broke: the kind of a
+/// [`SessionEvent::Failed`] error, as ground truth and reports count it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum FailureKind {
+    /// AEAD authentication failed: the bytes were altered, forged, or encrypted under other keys.
+    BadTag,
+    /// The peer's static key differs from the pinned directory key: an impostor.
+    UnexpectedRemoteStatic,
+    /// The session had already accepted these exact bytes.
+    Replay,
+    /// The handshake broke off: a message out of turn, a transport message too early, a
+    /// malformed handshake message.
+    HandshakeAborted,
+    /// Messages stopped arriving (detected by the application above the session, not by it).
+    Timeout,
+    /// Anything else (local misuse, snow internals).
+    Other,
+}
+
+impl FailureKind {
+    /// The kebab-case name used in reports: `bad-tag`, `unexpected-remote-static`, `replay`,
+    /// `handshake-aborted`, `timeout`, `other`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::BadTag => "bad-tag",
+            FailureKind::UnexpectedRemoteStatic => "unexpected-remote-static",
+            FailureKind::Replay => "replay",
+            FailureKind::HandshakeAborted => "handshake-aborted",
+            FailureKind::Timeout => "timeout",
+            FailureKind::Other => "other",
+        }
+    }
+}
+
+impl fmt::Display for FailureKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl ProtoError {
+    /// The kind of failure this error means when it kills a session.
+    pub fn failure_kind(&self) -> FailureKind {
+        match self {
+            ProtoError::BadTag => FailureKind::BadTag,
+            ProtoError::UnexpectedRemoteStatic { .. } => FailureKind::UnexpectedRemoteStatic,
+            ProtoError::Replayed => FailureKind::Replay,
+            ProtoError::HandshakeOutOfOrder { .. }
+            | ProtoError::TransportBeforeHandshake
+            | ProtoError::MalformedNoise(_)
+            | ProtoError::Wire(_) => FailureKind::HandshakeAborted,
+            _ => FailureKind::Other,
+        }
+    }
+}
+
+/// How many accepted messages a session remembers (their last bytes) to recognise a replay.
+const REPLAY_MEMORY: usize = 256;
+/// How many trailing bytes of an accepted message are remembered (the AEAD tag and more).
+const REPLAY_TAIL: usize = 32;
+
 enum Phase {
     Handshake(Box<HandshakeState>),
     Transport(Box<TransportState>),
@@ -188,6 +254,9 @@ pub struct NoiseSession {
     events: VecDeque<SessionEvent>,
     /// The split keys, kept from handshake completion for [`NoiseSession::transport_keys`].
     transport_keys: Option<Box<TransportKeys>>,
+    /// Trailing bytes of the last [`REPLAY_MEMORY`] messages accepted from the peer (ciphertext,
+    /// public), to tell a replay from other authentication failures.
+    accepted: VecDeque<Vec<u8>>,
 }
 
 impl fmt::Debug for NoiseSession {
@@ -384,6 +453,7 @@ impl NoiseSession {
             transmit: VecDeque::new(),
             events: VecDeque::new(),
             transport_keys: None,
+            accepted: VecDeque::new(),
         })
     }
 
@@ -456,10 +526,21 @@ impl NoiseSession {
         if self.is_dead() {
             return Err(ProtoError::SessionDead);
         }
-        match self.read(msg).and_then(|()| self.pump()) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(self.die(e)),
+        match self.read(msg) {
+            Ok(()) => self.remember(&msg.bytes),
+            Err(e) => {
+                let e = match e {
+                    ProtoError::BadTag | ProtoError::HandshakeOutOfOrder { .. }
+                        if self.already_accepted(&msg.bytes) =>
+                    {
+                        ProtoError::Replayed
+                    }
+                    e => e,
+                };
+                return Err(self.die(e));
+            }
         }
+        self.pump().map_err(|e| self.die(e))
     }
 
     /// The transport keys of this session once its handshake completed (`None` before): what
@@ -511,6 +592,22 @@ impl NoiseSession {
         self.transmit.clear();
         self.events.push_back(SessionEvent::Failed(e.clone()));
         e
+    }
+
+    fn tail(bytes: &[u8]) -> &[u8] {
+        &bytes[bytes.len().saturating_sub(REPLAY_TAIL)..]
+    }
+
+    fn remember(&mut self, bytes: &[u8]) {
+        if self.accepted.len() == REPLAY_MEMORY {
+            self.accepted.pop_front();
+        }
+        self.accepted.push_back(Self::tail(bytes).to_vec());
+    }
+
+    fn already_accepted(&self, bytes: &[u8]) -> bool {
+        let t = Self::tail(bytes);
+        !t.is_empty() && self.accepted.iter().any(|a| a.as_slice() == t)
     }
 
     fn pump_or_die(&mut self) -> Result<(), ProtoError> {
@@ -687,6 +784,50 @@ mod tests {
         assert!(remote_static_kind(P::IK, true) == RemoteStatic::PreMessage);
         assert!(remote_static_kind(P::NX1, false) == RemoteStatic::Absent);
         assert!(remote_static_kind(P::N, true) == RemoteStatic::PreMessage);
+    }
+
+    fn nn(initiator: bool, seed: u8) -> NoiseSession {
+        NoiseSession::new(NoiseConfig {
+            protocol: "Noise_NN_25519_ChaChaPoly_BLAKE2s".into(),
+            initiator,
+            local_static: None,
+            remote_static: None,
+            expected_remote_static: None,
+            psk: None,
+            prologue: vec![],
+            early_data: false,
+            rng_seed: [seed; 32],
+        })
+        .expect("NN session")
+    }
+
+    /// Runs an NN handshake and one transport message; returns (responder, that message).
+    fn established() -> (NoiseSession, NoiseMessage) {
+        let t = Timestamp::ZERO;
+        let (mut i, mut r) = (nn(true, 1), nn(false, 2));
+        i.send(t, b"hello".to_vec()).expect("send");
+        let m1 = i.poll_transmit().expect("message 1");
+        r.handle_message(t, &m1).expect("read 1");
+        let m2 = r.poll_transmit().expect("message 2");
+        i.handle_message(t, &m2).expect("read 2");
+        let data = i.poll_transmit().expect("transport");
+        (r, data)
+    }
+
+    #[test]
+    fn a_replayed_message_fails_as_a_replay_and_a_flipped_one_as_a_bad_tag() {
+        let t = Timestamp::ZERO;
+        let (mut r, data) = established();
+        r.handle_message(t, &data).expect("first copy");
+        let err = r.handle_message(t, &data).expect_err("second copy");
+        assert_eq!(err, ProtoError::Replayed);
+        assert_eq!(err.failure_kind(), FailureKind::Replay);
+
+        let (mut r, mut data) = established();
+        data.bytes[3] ^= 1;
+        let err = r.handle_message(t, &data).expect_err("flipped");
+        assert_eq!(err.failure_kind(), FailureKind::BadTag);
+        assert!(r.is_dead());
     }
 
     #[test]

@@ -343,7 +343,8 @@ fn flipped_byte_is_bad_tag(protocol: &str) {
     assert_eq!(p.b.poll_event(), None, "nothing delivered after death");
 }
 
-/// A replayed transport message is rejected (its implicit nonce has passed).
+/// A replayed transport message is rejected (its implicit nonce has passed), and reported as a
+/// replay: the session recognises bytes it already accepted.
 fn replay_is_rejected(protocol: &str) {
     let (mut p, m) = established_with_held_message(protocol);
     p.b.handle_message(NOW, &m).unwrap();
@@ -351,7 +352,7 @@ fn replay_is_rejected(protocol: &str) {
         p.b.poll_event(),
         Some(SessionEvent::Received(b"second".to_vec()))
     );
-    assert_eq!(p.b.handle_message(NOW, &m), Err(ProtoError::BadTag));
+    assert_eq!(p.b.handle_message(NOW, &m), Err(ProtoError::Replayed));
     assert!(p.b.is_dead());
 }
 
@@ -637,13 +638,20 @@ mod misuse {
         );
         assert_eq!(p.b.send(NOW, vec![1]), Err(ProtoError::SessionDead));
 
-        // A handshake message once established.
+        // A handshake message once established: message 1 again is a replay.
         let mut p = Pair::new(protocol, &opts());
         p.a.send(NOW, b"x".to_vec()).unwrap();
         p.run();
         let first = p.transcript[0].1.clone();
+        assert_eq!(p.b.handle_message(NOW, &first), Err(ProtoError::Replayed));
+        // A handshake message never seen, once established.
+        let mut p = Pair::new(protocol, &opts());
+        p.a.send(NOW, b"x".to_vec()).unwrap();
+        p.run();
+        let mut fresh = p.transcript[0].1.clone();
+        fresh.bytes[0] ^= 1;
         assert_eq!(
-            p.b.handle_message(NOW, &first),
+            p.b.handle_message(NOW, &fresh),
             Err(ProtoError::HandshakeOutOfOrder {
                 expected: 0,
                 got: 1
