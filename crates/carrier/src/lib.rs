@@ -18,6 +18,7 @@ mod error;
 mod ids;
 mod li;
 mod nodes;
+mod onpath;
 mod text;
 mod topology;
 mod traffic;
@@ -26,5 +27,5 @@ mod world;
 
 pub use error::CarrierError;
 pub use ids::Subscriber;
-pub use truth::{GroundTruth, TruthMessage};
+pub use truth::{AttackTruth, GroundTruth, SessionFailure, TruthMessage};
 pub use world::{run, RunOutput, RunStats};

@@ -31,6 +31,45 @@ pub struct TruthMessage {
     pub failure: Option<String>,
 }
 
+/// How an endpoint noticed that a session failed.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct SessionFailure {
+    /// The subscriber whose session reported it.
+    pub subscriber: usize,
+    /// The kind: `bad-tag`, `unexpected-remote-static`, `replay`, `handshake-aborted`,
+    /// `timeout` or `other` ([`proto::noise::FailureKind`]).
+    pub kind: String,
+    /// The error as the endpoint reported it.
+    pub reason: String,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// One session (or tunnelled flow) an on-path component attacked, as it really went.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct AttackTruth {
+    /// Index of the `[[adversary.onpath]]` entry in the scenario.
+    pub entry: usize,
+    /// The node it acted at, e.g. `"east.core"`.
+    pub node: String,
+    /// `mitm`, `tamper`, `replay`, `drop` or `inject`.
+    pub mode: String,
+    /// The targeted app.
+    pub app: String,
+    /// The app's protocol label (`noise:<pattern>`).
+    pub protocol: String,
+    /// The end-to-end session id, or `None` for a flow inside a server tunnel.
+    pub session: Option<u64>,
+    /// Whether the component changed, dropped or injected any byte of the session.
+    pub modified: bool,
+    /// How an endpoint noticed, if one did (a [`SessionFailure`] kind).
+    pub detected: Option<String>,
+    /// The messages the session carried (ids in [`GroundTruth::messages`]).
+    pub messages: Vec<usize>,
+    /// Of those, delivered to the recipient exactly.
+    pub delivered: usize,
+}
+
 /// Everything that really happened in a run.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct GroundTruth {
@@ -44,6 +83,11 @@ pub struct GroundTruth {
     pub integrity_errors: usize,
     /// Deliveries of a message already delivered (must stay 0).
     pub duplicate_deliveries: usize,
+    /// Every session or flow the adversary's on-path components attacked, and whether an
+    /// endpoint noticed, in order of the attacks.
+    pub attacks: Vec<AttackTruth>,
+    /// End-to-end sessions that died, by session id: the first failure an endpoint reported.
+    pub session_failures: BTreeMap<u64, SessionFailure>,
     #[serde(skip)]
     by_text: BTreeMap<String, usize>,
 }
@@ -80,6 +124,11 @@ impl GroundTruth {
                 m.failure = Some(why.to_string());
             }
         }
+    }
+
+    /// Records the first failure of end-to-end session `session`.
+    pub(crate) fn session_failed(&mut self, session: u64, failure: SessionFailure) {
+        self.session_failures.entry(session).or_insert(failure);
     }
 
     /// The id of the message with exactly this text, if any.

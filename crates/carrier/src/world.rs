@@ -29,9 +29,10 @@ use crate::li::{close_all, Charged, Charging, Poi, RecordStore, Target};
 use crate::nodes::{
     E2e, Logic, OttClient, OttNode, PgwNode, RadioPath, SmscNode, SubNode, TunnelServer,
 };
+use crate::onpath::{Interceptor, InterceptorParams, OnPathLog, OnPathSpec, OTT_PROLOGUE};
 use crate::topology::*;
 use crate::traffic::{plan, unit, Planned, TrafficParams};
-use crate::truth::{GroundTruth, TruthMessage};
+use crate::truth::{AttackTruth, GroundTruth, SessionFailure, TruthMessage};
 
 /// After traffic stops, the run drains for at most this long (retransmissions back off to
 /// 60 s, so anything deliverable arrives well within it).
@@ -166,6 +167,7 @@ struct World<'s> {
     li_counts: Vec<Arc<Mutex<u64>>>,
     warrants: Vec<Warrant>,
     taps: Vec<Option<TapId>>,
+    onpath: Vec<Arc<Mutex<OnPathLog>>>,
     truth: GroundTruth,
     planned: Vec<Planned>,
     stats: RunStats,
@@ -442,6 +444,8 @@ impl<'s> World<'s> {
             })
             .collect();
 
+        let onpath = install_onpath(sc, &seeds, &mut net, &infra, &subs, &apps, &statics);
+
         let traffic = &sc.traffic;
         let params = TrafficParams {
             mean_degree: traffic.mean_degree,
@@ -481,6 +485,7 @@ impl<'s> World<'s> {
             li_counts,
             warrants,
             taps,
+            onpath,
             truth: GroundTruth::default(),
             planned,
             stats: RunStats::default(),
@@ -747,7 +752,7 @@ impl<'s> World<'s> {
             psk: app
                 .psk
                 .then(|| Psk::new(self.seeds.child("psk").child(&format!("{a}-{b}")).key())),
-            prologue: b"wiretap-ott-v1".to_vec(),
+            prologue: OTT_PROLOGUE.to_vec(),
             early_data: self.sc.early_data,
             rng_seed: self.caps.session_seed(
                 me,
@@ -811,6 +816,7 @@ impl<'s> World<'s> {
         let me = sn.sub;
         let mut out = Vec::new();
         let mut failed = None;
+        let mut kind = None;
         {
             let Some(ott) = sn.ott.as_mut() else { return };
             let protocol = self.apps[ott.app]
@@ -842,7 +848,10 @@ impl<'s> World<'s> {
                         Ok(text) => self.truth.delivered(me, &text, self.net.now()),
                         Err(_) => self.truth.integrity_errors += 1,
                     },
-                    SessionEvent::Failed(err) => failed = Some(err.to_string()),
+                    SessionEvent::Failed(err) => {
+                        kind = Some(err.failure_kind());
+                        failed = Some(err.to_string());
+                    }
                     SessionEvent::HandshakeComplete { .. } => {}
                 }
             }
@@ -852,6 +861,18 @@ impl<'s> World<'s> {
                 for t in &e.texts {
                     self.truth.failed(t, &why);
                 }
+                self.truth.session_failed(
+                    sid,
+                    SessionFailure {
+                        subscriber: me,
+                        kind: kind
+                            .unwrap_or(proto::noise::FailureKind::Other)
+                            .as_str()
+                            .to_string(),
+                        reason: why.clone(),
+                        at: self.net.now(),
+                    },
+                );
                 *self
                     .stats
                     .session_failures
@@ -1153,6 +1174,7 @@ impl<'s> World<'s> {
         for (store, charged) in self.stores.iter().zip(&self.charged) {
             close_all(store, charged);
         }
+        let active = self.attack_truth();
         for m in &mut self.truth.messages {
             if m.delivered_at.is_none() && m.failure.is_none() {
                 m.failure = Some("still in flight when the run ended".into());
@@ -1219,8 +1241,169 @@ impl<'s> World<'s> {
             truth: self.truth,
             warrants: self.warrants,
             stats: self.stats,
-            capabilities: self.caps.into_capabilities(),
+            capabilities: capture::Capabilities {
+                active,
+                ..self.caps.into_capabilities()
+            },
         }
+    }
+}
+
+/// Installs one on-path [`Interceptor`] at the core of every carrier named by an
+/// `[[adversary.onpath]]` entry; returns their logs, one per carrier with entries.
+fn install_onpath(
+    sc: &Scenario,
+    seeds: &SeedTree,
+    net: &mut Network,
+    infra: &[Infra],
+    subs: &[Subscriber],
+    apps: &[AppInfo],
+    statics: &[Option<StaticKeypair>],
+) -> Vec<Arc<Mutex<OnPathLog>>> {
+    let directory: BTreeMap<String, [u8; 32]> = subs
+        .iter()
+        .filter_map(|s| {
+            statics[s.index]
+                .as_ref()
+                .map(|k| (s.msisdn.clone(), k.public))
+        })
+        .collect();
+    let ott_public = StaticKeypair::generate(seeds.child("ott-static").key()).public;
+    let mut logs = Vec::new();
+    for (c, car) in sc.carriers.iter().enumerate() {
+        let specs: Vec<OnPathSpec> = sc
+            .adversary
+            .onpath
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.carrier == car.name)
+            .map(|(entry, o)| {
+                let users = subs.iter().filter(|s| apps[s.app].name == o.app);
+                OnPathSpec {
+                    entry,
+                    mode: o.mode,
+                    app: o.app.clone(),
+                    msisdns: users.clone().map(|s| s.msisdn.clone()).collect(),
+                    addrs: users
+                        .filter(|s| apps[s.app].server_tunnel())
+                        .map(|s| s.ip)
+                        .collect(),
+                    share: o.share,
+                    from: Timestamp::ZERO + o.from,
+                    own_static: o.own_static,
+                }
+            })
+            .collect();
+        if specs.is_empty() {
+            continue;
+        }
+        let node = seeds.child("onpath").child(&car.name);
+        let log = Arc::new(Mutex::new(OnPathLog {
+            node: format!("{}.core", car.name),
+            ..Default::default()
+        }));
+        let params = InterceptorParams {
+            carrier: c,
+            prefix: format!("+{}", car.msisdn_prefix.trim_start_matches('+')),
+            directory: directory.clone(),
+            ott_public,
+            prologue: OTT_PROLOGUE.to_vec(),
+            own_private: node.child("static").key(),
+            rng: node.stream("draws"),
+        };
+        net.add_hook(
+            infra[c].core,
+            Box::new(Interceptor::new(params, specs, log.clone())),
+        );
+        logs.push(log);
+    }
+    logs
+}
+
+impl World<'_> {
+    /// Ground truth of every on-path attack, and the adversary's own log of them. Undelivered
+    /// messages of an attacked or failed session get their failure recorded here: the session
+    /// failure an endpoint reported, or a timeout (no delivery receipt) when frames were
+    /// dropped.
+    fn attack_truth(&mut self) -> Vec<capture::ActiveRecord> {
+        // Texts per session id, from the senders' session state.
+        let mut texts: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+        for l in &self.logic {
+            if let Logic::Sub(sn) = l {
+                if let Some(o) = &sn.ott {
+                    for (sid, e) in &o.sessions {
+                        texts
+                            .entry(*sid)
+                            .or_default()
+                            .extend(e.texts.iter().cloned());
+                    }
+                }
+            }
+        }
+        // Every failed session: its undelivered texts failed with it (both directions).
+        let failures: Vec<(u64, String)> = self
+            .truth
+            .session_failures
+            .iter()
+            .map(|(sid, f)| (*sid, format!("session failed ({}): {}", f.kind, f.reason)))
+            .collect();
+        for (sid, why) in failures {
+            for t in texts.get(&sid).into_iter().flatten() {
+                self.truth.failed(t, &why);
+            }
+        }
+        let mut active = Vec::new();
+        let mut attacks = Vec::new();
+        for log in &self.onpath {
+            let Ok(log) = log.lock() else { continue };
+            active.extend(log.records());
+            for a in &log.attacks {
+                let ids: Vec<usize> = a
+                    .session
+                    .and_then(|sid| texts.get(&sid))
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|t| self.truth.message_by_text(t).map(|m| m.id))
+                    .collect();
+                let mut detected = a
+                    .session
+                    .and_then(|sid| self.truth.session_failures.get(&sid))
+                    .map(|f| f.kind.clone());
+                let undelivered: Vec<usize> = ids
+                    .iter()
+                    .copied()
+                    .filter(|&i| self.truth.messages[i].delivered_at.is_none())
+                    .collect();
+                if detected.is_none() && a.dropped > 0 && !undelivered.is_empty() {
+                    detected = Some(proto::noise::FailureKind::Timeout.as_str().to_string());
+                    for &i in &undelivered {
+                        let t = self.truth.messages[i].text.clone();
+                        self.truth
+                            .failed(&t, "timeout: no delivery receipt (frames dropped on path)");
+                    }
+                }
+                let protocol = self
+                    .apps
+                    .iter()
+                    .find(|x| x.name == a.app)
+                    .map(|x| x.label.clone())
+                    .unwrap_or_default();
+                attacks.push(AttackTruth {
+                    entry: a.entry,
+                    node: log.node.clone(),
+                    mode: a.mode.as_str().to_string(),
+                    app: a.app.clone(),
+                    protocol,
+                    session: a.session,
+                    modified: a.acted,
+                    detected,
+                    delivered: ids.len() - undelivered.len(),
+                    messages: ids,
+                });
+            }
+        }
+        self.truth.attacks = attacks;
+        active
     }
 }
 

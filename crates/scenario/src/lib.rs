@@ -44,6 +44,10 @@ pub const BUILTIN_SCENARIOS: &[(&str, &str)] = &[
     ("lossy-radio", include_str!("../../../sim/lossy-radio.toml")),
     ("early-data", include_str!("../../../sim/early-data.toml")),
     (
+        "active-intercept",
+        include_str!("../../../sim/active-intercept.toml"),
+    ),
+    (
         "harvest-now-decrypt-later",
         include_str!("../../../sim/harvest-now-decrypt-later.toml"),
     ),
