@@ -29,6 +29,7 @@ forbid() {
 require carrier netsim
 require adversary capture
 require report carrier
+require matrix adversary
 
 # Honest adversary: it sees captures and capabilities, never ground truth or the simulator.
 forbid adversary carrier  "ground truth lives in carrier; only the scorer (report) may see it"
@@ -37,10 +38,13 @@ forbid adversary netsim   "the adversary reads captured bytes, not simulator sta
 forbid adversary scenario "capabilities reach the adversary as values, not as the whole scenario"
 forbid capture carrier    "captures are the adversary's input and must not carry ground truth"
 forbid capture netsim     "captures are plain bytes and records"
+forbid matrix carrier     "the Noise matrix attacks patterns, not the carrier model"
+forbid matrix scenario    "the Noise matrix takes a pattern name, not a scenario"
+forbid matrix report      "the Noise matrix scores its own experiments"
 
 # Sans-IO: protocol code knows neither the simulator nor any runtime.
 forbid proto netsim   "sessions take now and bytes; they do not know the simulator"
 forbid proto carrier  "protocol code does not know the carrier model"
-for c in simcore netsim proto carrier capture adversary scenario report; do
+for c in simcore netsim proto carrier capture adversary scenario report matrix; do
     forbid "$c" tokio "simulation and protocol crates have no async runtime"
 done
