@@ -11,9 +11,11 @@
 //! [`render_terminal`] writes the human summary.
 #![warn(missing_docs)]
 
+mod attacks;
 mod score;
 mod terminal;
 
+pub use attacks::AttackScore;
 pub use score::{
     score, AdversarySummary, ContactScore, Example, NetworkSummary, ProtocolScore, Report,
     UnreadableReason, WarrantScore,

@@ -24,6 +24,8 @@ pub struct Report {
     pub adversary: AdversarySummary,
     /// Network and transport counters.
     pub network: NetworkSummary,
+    /// On-path attacks per targeted app and mode (empty without `[[adversary.onpath]]`).
+    pub on_path: Vec<crate::attacks::AttackScore>,
 }
 
 /// One protocol's line of the report.
@@ -195,11 +197,15 @@ pub fn score(sc: &Scenario, seed: u64, run: &RunOutput, findings: &Findings) -> 
     let subs = &truth.subscribers;
     let mut read = vec![false; truth.messages.len()];
     let mut false_recoveries = 0;
+    let mut mitm_read = BTreeSet::new();
     let mut examples: BTreeMap<String, Vec<Example>> = BTreeMap::new();
     for r in &findings.recovered {
         match truth.message_by_text(&r.text) {
             Some(m) => {
                 read[m.id] = true;
+                if r.method.starts_with("mitm at ") {
+                    mitm_read.insert(m.id);
+                }
                 let ex = examples.entry(m.protocol.clone()).or_default();
                 if ex.len() < 3 {
                     ex.push(Example {
@@ -364,5 +370,6 @@ pub fn score(sc: &Scenario, seed: u64, run: &RunOutput, findings: &Findings) -> 
             integrity_errors: truth.integrity_errors,
             duplicate_deliveries: truth.duplicate_deliveries,
         },
+        on_path: crate::attacks::score(run, &mitm_read),
     }
 }

@@ -127,6 +127,7 @@ pub fn render_terminal(r: &Report) -> String {
             let _ = writeln!(o, "    {} packets [{}]: {}", u.count, u.channel, u.reason);
         }
     }
+    render_on_path(&mut o, r);
     let n = &r.network;
     let _ = writeln!(o);
     let _ = writeln!(
@@ -143,4 +144,53 @@ pub fn render_terminal(r: &Report) -> String {
         n.duplicate_deliveries
     );
     o
+}
+
+/// The "On-path attacks" section: one line per targeted app and mode.
+fn render_on_path(o: &mut String, r: &Report) {
+    if r.on_path.is_empty() {
+        return;
+    }
+    let _ = writeln!(o);
+    let _ = writeln!(o, "On-path attacks (the adversary's active components)");
+    let _ = writeln!(
+        o,
+        "{:<14} {:<10} {:<7} {:>9} {:>7} {:>9} {:>7} {:>6}  detected by",
+        "app", "protocol", "mode", "attempted", "silent", "detected", "failed", "read"
+    );
+    let _ = writeln!(o, "{}", "-".repeat(96));
+    for a in &r.on_path {
+        let by: Vec<String> = a
+            .detected_by
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        let _ = writeln!(
+            o,
+            "{:<14} {:<10} {:<7} {:>9} {:>7} {:>9} {:>7} {:>6}  {}",
+            clip(&a.app, 14),
+            clip(&a.protocol, 10),
+            a.mode,
+            a.attempted,
+            a.succeeded_silently,
+            a.detected,
+            a.failed_undetected,
+            a.messages_read,
+            if by.is_empty() {
+                "-".into()
+            } else {
+                by.join(", ")
+            }
+        );
+    }
+    let _ = writeln!(
+        o,
+        "  (silent = no endpoint noticed and the attack achieved something; failed = achieved \
+         nothing, unnoticed; read = messages of the attacked sessions the adversary read)"
+    );
+    for a in &r.on_path {
+        if let Some(x) = &a.example_outcome {
+            let _ = writeln!(o, "  {} {}: {}", a.app, a.mode, clip(x, 150));
+        }
+    }
 }
