@@ -18,3 +18,4 @@ mod confidentiality;
 mod delivery;
 mod determinism;
 mod intercept;
+mod theft;

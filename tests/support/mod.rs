@@ -211,3 +211,19 @@ pub fn tempdir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("create temp dir");
     dir
 }
+
+/// Runs a scenario through simulation, an adversary holding the run's declared capabilities
+/// (stolen keys, weak RNGs, quantum), and the scorer.
+pub fn run_with_capabilities(sc: Scenario, seed: u64) -> Run {
+    let output = carrier::run(&sc, seed).expect("run");
+    let findings = Adversary::new(&sc.adversary.name)
+        .with_capabilities(output.capabilities.clone())
+        .analyze(&output.captures);
+    let report = report::score(&sc, seed, &output, &findings);
+    Run {
+        scenario: sc,
+        output,
+        findings,
+        report,
+    }
+}

@@ -218,4 +218,23 @@ pub struct Findings {
     pub packets_ignored: usize,
     /// Packets or records that did not parse.
     pub parse_errors: usize,
+    /// What each declared capability (stolen key, weak RNG, quantum computer) made readable,
+    /// in time order; empty for a passive adversary.
+    pub key_theft: Vec<TheftExposure>,
+}
+
+/// What one capability made readable that was not readable before it: the messages decrypted
+/// from captured end-to-end transcripts once the adversary held it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TheftExposure {
+    /// When the adversary obtained it (time 0 for a weak RNG or a quantum computer).
+    pub at: Timestamp,
+    /// `"static"`, `"psk"`, `"session-state"`, `"weak-rng"` or `"quantum"`.
+    pub kind: String,
+    /// Whose secret (`None` for weak RNG and quantum, which are not one party's).
+    pub owner: Option<capture::Owner>,
+    /// End-to-end sessions with at least one message newly read.
+    pub sessions: usize,
+    /// The messages newly read, `(Noise protocol name, plaintext)`, sorted.
+    pub messages: Vec<(String, String)>,
 }

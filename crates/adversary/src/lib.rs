@@ -41,6 +41,8 @@
 //! - [`findings`]: the output types.
 //! - [`noise`]: protocol-name parsing, the pattern table, and what a handshake message reveals.
 //! - `passive`: the three-pass analysis (decode, learn roles, read).
+//! - `keys`: captured end-to-end transcripts read with declared capabilities (stolen keys and
+//!   session state, weak RNGs, a quantum computer) through [`engine`].
 //!
 //! Active attacks (on-path verdicts, injection) and extra capabilities such as stolen keys will
 //! be separate modules feeding the same [`Findings`]; the passive analysis needs neither.
@@ -49,22 +51,25 @@
 pub mod engine;
 mod error;
 pub mod findings;
+mod keys;
 pub mod noise;
 mod passive;
 
 pub use error::AdversaryError;
 pub use findings::{
     Channel, DataSessionObservation, Findings, FlowObservation, LearnedWarrant, Recovered,
-    StaticKeySighting, UnknownChannel, UnreadableSummary,
+    StaticKeySighting, TheftExposure, UnknownChannel, UnreadableSummary,
 };
+pub use keys::OTT_PROLOGUE;
 pub use passive::{looks_like_msisdn, TUNNEL_REASON};
 
 use capture::Captures;
 
-/// A passive adversary: it reads captures and holds no keys.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The adversary: it reads captures, and whatever its declared capabilities let it decrypt.
+#[derive(Clone, Debug)]
 pub struct Adversary {
     name: String,
+    capabilities: Option<capture::Capabilities>,
 }
 
 impl Adversary {
@@ -72,7 +77,16 @@ impl Adversary {
     pub fn new(name: &str) -> Self {
         Adversary {
             name: name.to_owned(),
+            capabilities: None,
         }
+    }
+
+    /// The same adversary holding `capabilities` (stolen secrets, weak-RNG devices, a quantum
+    /// computer, the key directory): [`Adversary::analyze`] then also reads the end-to-end
+    /// transcripts they open, and fills [`Findings::key_theft`].
+    pub fn with_capabilities(mut self, capabilities: capture::Capabilities) -> Self {
+        self.capabilities = Some(capabilities);
+        self
     }
 
     /// The adversary's name.
@@ -83,6 +97,10 @@ impl Adversary {
     /// Analyses everything captured at the adversary's vantage points. Never panics on
     /// malformed bytes: they are counted in [`Findings::parse_errors`].
     pub fn analyze(&self, captures: &Captures) -> Findings {
-        passive::analyze(&self.name, captures)
+        let mut findings = passive::analyze(&self.name, captures);
+        if let Some(caps) = &self.capabilities {
+            keys::analyze(&mut findings, captures, caps);
+        }
+        findings
     }
 }

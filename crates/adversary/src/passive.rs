@@ -523,6 +523,27 @@ type WarrantKey = (
     Timestamp,
 );
 
+/// Every end-to-end OTT envelope seen in clear, as `(time, vantage name, envelope)` in capture
+/// order (copies included): the transcripts the key-holding analysis (`keys`) reads.
+pub(crate) fn ott_envelopes(captures: &Captures) -> Vec<(Timestamp, String, OttEnvelope)> {
+    let mut dec = Decoder::default();
+    for (i, v) in captures.vantages.iter().enumerate() {
+        let mediation = v.kind == VantageKind::Mediation;
+        if let Some(pc) = &v.packets {
+            for p in &pc.packets {
+                dec.packet(i, &v.name, mediation, p.time, &p.bytes, 0);
+            }
+        }
+    }
+    dec.obs
+        .into_iter()
+        .filter_map(|o| match o.event {
+            Event::Ott(env) => Some((o.time, captures.vantages[o.vantage].name.clone(), env)),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Runs the passive analysis over `captures`.
 pub(crate) fn analyze(adversary: &str, captures: &Captures) -> Findings {
     let names: Vec<String> = captures.vantages.iter().map(|v| v.name.clone()).collect();
@@ -642,6 +663,7 @@ pub(crate) fn analyze(adversary: &str, captures: &Captures) -> Findings {
     recovered.sort_by(|a, b| (a.first_seen, &a.text).cmp(&(b.first_seen, &b.text)));
 
     Findings {
+        key_theft: Vec::new(),
         adversary: adversary.to_owned(),
         vantage_points: names.clone(),
         recovered,

@@ -1,0 +1,484 @@
+//! Reading captured end-to-end transcripts with declared capabilities: stolen statics and psks,
+//! stolen session state, weak-RNG devices, a quantum computer.
+//!
+//! The captures hold every end-to-end session that crossed a vantage point in the clear (OTT
+//! envelopes: session id, handshake index and protocol, Noise body). For each session this module
+//! runs the adversary's own Noise engine ([`crate::engine`]) over the transcript with the keyring
+//! it held at each point of its capability timeline:
+//!
+//! - **time 0**: ephemeral keys recovered by enumerating the seeds of weak-RNG devices
+//!   ([`proto::weak`], the public generator, 2^bits candidates matched against captured `e`
+//!   keys), and the quantum oracle for every X25519 (never ML-KEM);
+//! - **each theft time T**: every static and psk stolen at or before T;
+//! - **session state stolen at T**: that session's transport messages, decrypted directly
+//!   with the stolen keys ([`crate::engine::transport_decrypt`]).
+//!
+//! A message counts only when decryption produced its text; each is attributed to the first
+//! capability that opened it and recorded as [`Recovered`] with a method naming that capability,
+//! and the per-capability totals form [`Findings::key_theft`]. Retransmissions and copies are
+//! deduplicated by bytes; transport nonces are found by trying the unused positions of the
+//! direction, so a message missing from the captures does not hide the ones after it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use capture::{Capabilities, Captures, Owner, Secret, StolenSecret, X25519Oracle};
+use proto::wire::{NoiseKind, OttEnvelope};
+use simcore::Timestamp;
+use zeroize::Zeroizing;
+
+use crate::engine::{transport_decrypt, DhOracle, Engine, Keyring, Premessages};
+use crate::findings::{Channel, Findings, Recovered, TheftExposure};
+
+/// The prologue every OTT app of the simulation binds into its handshakes (a public constant of
+/// the app, like its protocol name).
+pub const OTT_PROLOGUE: &[u8] = b"wiretap-ott-v1";
+
+/// How far past the messages seen a transport nonce is searched.
+const NONCE_SLACK: u64 = 16;
+
+/// A first sighting: time and vantage.
+type Seen = (Timestamp, String);
+
+/// One captured end-to-end session.
+struct Transcript {
+    initiator: Option<String>,
+    parties: (String, String),
+    session: u64,
+    protocol: Option<String>,
+    /// Handshake messages by index (1-based), first sighting.
+    handshake: BTreeMap<u8, (Seen, Vec<u8>)>,
+    /// Transport messages per sender, distinct bodies in first-seen order.
+    transport: BTreeMap<String, Vec<(Seen, Vec<u8>)>>,
+}
+
+impl Transcript {
+    fn protocol(&self) -> &str {
+        self.protocol.as_deref().unwrap_or("unknown")
+    }
+
+    fn responder(&self) -> Option<&str> {
+        let i = self.initiator.as_deref()?;
+        Some(if self.parties.0 == i {
+            &self.parties.1
+        } else {
+            &self.parties.0
+        })
+    }
+
+    fn has_party(&self, msisdn: &str) -> bool {
+        self.parties.0 == msisdn || self.parties.1 == msisdn
+    }
+}
+
+/// Groups envelopes into transcripts, keyed by (unordered parties, session id).
+fn transcripts(envs: Vec<(Timestamp, String, OttEnvelope)>) -> Vec<Transcript> {
+    let mut map: BTreeMap<((String, String), u64), Transcript> = BTreeMap::new();
+    let mut seen: BTreeSet<(String, u64, u8, Vec<u8>)> = BTreeSet::new();
+    for (time, vantage, env) in envs {
+        let parties = if env.from <= env.to {
+            (env.from.clone(), env.to.clone())
+        } else {
+            (env.to.clone(), env.from.clone())
+        };
+        let t = map
+            .entry((parties.clone(), env.session))
+            .or_insert_with(|| Transcript {
+                initiator: None,
+                parties,
+                session: env.session,
+                protocol: None,
+                handshake: BTreeMap::new(),
+                transport: BTreeMap::new(),
+            });
+        if !seen.insert((env.from.clone(), env.session, env.index, env.body.clone())) {
+            continue;
+        }
+        match env.kind {
+            NoiseKind::Handshake => {
+                if env.index == 1 {
+                    t.initiator = Some(env.from.clone());
+                }
+                if t.protocol.is_none() && !env.protocol.is_empty() {
+                    t.protocol = Some(env.protocol.clone());
+                }
+                t.handshake
+                    .entry(env.index)
+                    .or_insert(((time, vantage), env.body));
+            }
+            NoiseKind::Transport => t
+                .transport
+                .entry(env.from.clone())
+                .or_default()
+                .push(((time, vantage), env.body)),
+        }
+    }
+    map.into_values().collect()
+}
+
+/// A message read from a transcript: (handshake index or transport position key, sighting, text).
+type Read = (MessageId, Seen, String);
+
+/// Identifies a message within its transcript.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum MessageId {
+    Handshake(u8),
+    Transport(String, usize),
+}
+
+/// Decrypts one direction's transport messages with `key`, searching nonces.
+fn decrypt_direction(
+    cipher: &str,
+    key: &[u8; 32],
+    msgs: &[(Seen, Vec<u8>)],
+    sender: &str,
+) -> Vec<Read> {
+    let mut used = BTreeSet::new();
+    let mut out = Vec::new();
+    let limit = msgs.len() as u64 + NONCE_SLACK;
+    for (pos, (seen, body)) in msgs.iter().enumerate() {
+        let expected = pos as u64;
+        let candidates = core::iter::once(expected).chain((0..limit).filter(|n| *n != expected));
+        for n in candidates {
+            if used.contains(&n) {
+                continue;
+            }
+            if let Ok(p) = transport_decrypt(cipher, key, n, body) {
+                used.insert(n);
+                if let Ok(text) = String::from_utf8(p) {
+                    if !text.is_empty() {
+                        out.push((
+                            MessageId::Transport(sender.to_owned(), pos),
+                            seen.clone(),
+                            text,
+                        ));
+                    }
+                }
+                break;
+            }
+        }
+    }
+    out
+}
+
+fn cipher_of(protocol: &str) -> &str {
+    protocol.split('_').nth(3).unwrap_or("")
+}
+
+/// Everything readable in `t` with `keys` (and the pair's psk, if held).
+fn read_with_keys(
+    t: &Transcript,
+    keys: &Keyring,
+    psk: Option<[u8; 32]>,
+    directory: &BTreeMap<String, [u8; 32]>,
+) -> Vec<Read> {
+    let (Some(protocol), Some(initiator), Some(responder)) =
+        (t.protocol.as_deref(), t.initiator.as_deref(), t.responder())
+    else {
+        return Vec::new();
+    };
+    let pre = Premessages {
+        initiator_static: directory.get(initiator).copied(),
+        responder_static: directory.get(responder).copied(),
+    };
+    let Ok(mut engine) = Engine::new(protocol, OTT_PROLOGUE, &pre, psk) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut index = 1u8;
+    while !engine.handshake_finished() {
+        let (Some(role), Some((seen, body))) =
+            (engine.next_handshake_sender(), t.handshake.get(&index))
+        else {
+            return out;
+        };
+        match engine.read(role, body, keys) {
+            Ok(o) => {
+                if let Some(p) = o.payload {
+                    if let Ok(text) = String::from_utf8(p) {
+                        if !text.is_empty() {
+                            out.push((MessageId::Handshake(index), seen.clone(), text));
+                        }
+                    }
+                }
+                if o.blocked.is_some() {
+                    return out;
+                }
+            }
+            Err(_) => return out,
+        }
+        index = index.saturating_add(1);
+    }
+    if let Some([i2r, r2i]) = engine.transport_keys() {
+        let cipher = cipher_of(protocol);
+        for (sender, key) in [(initiator, &i2r), (responder, &r2i)] {
+            if let Some(msgs) = t.transport.get(sender) {
+                out.extend(decrypt_direction(cipher, key, msgs, sender));
+            }
+        }
+    }
+    out
+}
+
+/// The capability oracle as the engine's [`DhOracle`].
+struct Quantum(Arc<dyn X25519Oracle>);
+
+impl DhOracle for Quantum {
+    fn dh(&self, a: &[u8; 32], b: &[u8; 32]) -> Option<[u8; 32]> {
+        self.0.x25519(a, b)
+    }
+}
+
+/// Ephemeral private keys of weak-RNG devices, found by enumerating their possible seeds and
+/// matching the captured `e` keys (the first 32 bytes of each party's first handshake message).
+fn weak_ephemerals(caps: &Capabilities, ts: &[Transcript]) -> Vec<Zeroizing<[u8; 32]>> {
+    let bits: BTreeSet<u8> = caps
+        .weak_rng
+        .iter()
+        .map(|w| w.entropy_bits.min(24))
+        .collect();
+    let Some(&max) = bits.iter().max() else {
+        return Vec::new();
+    };
+    let captured: BTreeSet<[u8; 32]> = ts
+        .iter()
+        .flat_map(|t| t.handshake.iter().filter(|(i, _)| **i <= 2))
+        .filter_map(|(_, (_, body))| body.get(..32)?.try_into().ok())
+        .collect();
+    let mut found = Vec::new();
+    // Every seed of fewer bits is also a seed of `max` bits: one enumeration serves all.
+    for entropy in 0..(1u32 << max) {
+        let seed = proto::weak::weak_session_seed(entropy);
+        let private = proto::weak::ephemeral_private(seed, 0);
+        let public =
+            x25519_dalek::PublicKey::from(&x25519_dalek::StaticSecret::from(*private)).to_bytes();
+        if captured.contains(&public) {
+            found.push(private);
+        }
+    }
+    found
+}
+
+fn human(at: Timestamp) -> String {
+    let s = at.as_nanos() / 1_000_000_000;
+    match s {
+        s if s % 86_400 == 0 && s > 0 => format!("{}d", s / 86_400),
+        s if s % 3_600 == 0 && s > 0 => format!("{}h", s / 3_600),
+        s if s % 60 == 0 && s > 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
+fn owner_msisdn(o: &Owner) -> Option<&str> {
+    match o {
+        Owner::Subscriber(m) => Some(m),
+        _ => None,
+    }
+}
+
+/// Attribution key of an exposure: (time, kind, owner).
+type ExposureKey = (Timestamp, String, Option<Owner>);
+
+/// What one capability opened: sessions `(party, session id)` and `(protocol, text)` messages.
+type Opened = (BTreeSet<(String, u64)>, BTreeSet<(String, String)>);
+
+/// Accumulates what each capability opened.
+#[derive(Default)]
+struct Timeline {
+    entries: BTreeMap<ExposureKey, Opened>,
+    /// Messages already read, by (parties, session, message id).
+    read: BTreeSet<((String, String), u64, MessageId)>,
+    /// Texts known before (passive) or read so far.
+    texts: BTreeSet<String>,
+    recovered: Vec<Recovered>,
+}
+
+impl Timeline {
+    fn entry(&mut self, key: ExposureKey) {
+        self.entries.entry(key).or_default();
+    }
+
+    fn credit(&mut self, key: &ExposureKey, method: &str, t: &Transcript, reads: Vec<Read>) {
+        for (id, (time, vantage), text) in reads {
+            if !self.read.insert((t.parties.clone(), t.session, id)) {
+                continue;
+            }
+            if !self.texts.insert(text.clone()) {
+                // Already read (in clear, or by an earlier capability): not this one's doing.
+                continue;
+            }
+            let e = self.entries.entry(key.clone()).or_default();
+            e.0.insert((t.parties.0.clone(), t.session));
+            e.1.insert((t.protocol().to_owned(), text.clone()));
+            {
+                self.recovered.push(Recovered {
+                    text,
+                    from: None,
+                    to: None,
+                    channel: Channel::Ott {
+                        protocol: t.protocol().to_owned(),
+                    },
+                    first_seen: time,
+                    seen_at: vec![vantage],
+                    method: method.to_owned(),
+                });
+            }
+        }
+    }
+}
+
+/// Adds to `findings` everything `caps` makes readable in `captures`.
+pub(crate) fn analyze(findings: &mut Findings, captures: &Captures, caps: &Capabilities) {
+    let ts = transcripts(crate::passive::ott_envelopes(captures));
+    let directory: BTreeMap<String, [u8; 32]> = caps
+        .directory
+        .iter()
+        .filter_map(|d| owner_msisdn(&d.owner).map(|m| (m.to_owned(), d.public)))
+        .collect();
+    let mut tl = Timeline {
+        texts: findings.recovered.iter().map(|r| r.text.clone()).collect(),
+        ..Timeline::default()
+    };
+
+    // Time 0: weak RNG and quantum.
+    let mut base = Keyring::new();
+    let weak = weak_ephemerals(caps, &ts);
+    for k in &weak {
+        base.add_private(**k);
+    }
+    if !caps.weak_rng.is_empty() {
+        let key = (Timestamp::ZERO, "weak-rng".to_owned(), None);
+        tl.entry(key.clone());
+        if !weak.is_empty() {
+            for t in &ts {
+                let reads = read_with_keys(t, &base, None, &directory);
+                tl.credit(&key, "weak RNG: ephemeral key enumerated", t, reads);
+            }
+        }
+    }
+    if let Some(oracle) = &caps.quantum {
+        base.set_oracle(Arc::new(Quantum(oracle.clone())));
+        let key = (Timestamp::ZERO, "quantum".to_owned(), None);
+        tl.entry(key.clone());
+        for t in &ts {
+            let reads = read_with_keys(t, &base, None, &directory);
+            tl.credit(&key, "quantum: X25519 from public keys", t, reads);
+        }
+    }
+
+    // Thefts, in time order.
+    let mut times: Vec<Timestamp> = caps.stolen.iter().map(|s| s.at).collect();
+    times.sort();
+    times.dedup();
+    let mut keys = base;
+    let mut psks: Vec<(&StolenSecret, [u8; 32])> = Vec::new();
+    for at in times {
+        let now: Vec<&StolenSecret> = caps.stolen.iter().filter(|s| s.at == at).collect();
+        for s in &now {
+            tl.entry((at, s.secret.kind().to_owned(), Some(s.owner.clone())));
+            match &s.secret {
+                Secret::Static { private, .. } => {
+                    keys.add_private(**private);
+                }
+                Secret::Psk { psk, .. } => psks.push((s, **psk)),
+                Secret::SessionState { .. } => {}
+            }
+        }
+        let statics_or_psks = now
+            .iter()
+            .any(|s| !matches!(s.secret, Secret::SessionState { .. }));
+        if statics_or_psks {
+            for t in &ts {
+                let psk = psks.iter().find_map(|(s, k)| match &s.secret {
+                    Secret::Psk { peer, .. } => {
+                        let a = owner_msisdn(&s.owner)?;
+                        let b = owner_msisdn(peer)?;
+                        (t.has_party(a) && t.has_party(b)).then_some(*k)
+                    }
+                    _ => None,
+                });
+                let reads = read_with_keys(t, &keys, psk, &directory);
+                if reads.is_empty() {
+                    continue;
+                }
+                // Credit the secret of this session's own parties stolen now, else the first.
+                let Some(owner) = now
+                    .iter()
+                    .filter(|s| !matches!(s.secret, Secret::SessionState { .. }))
+                    .find(|s| owner_msisdn(&s.owner).is_some_and(|m| t.has_party(m)))
+                    .or_else(|| now.first())
+                else {
+                    continue;
+                };
+                let key = (
+                    at,
+                    owner.secret.kind().to_owned(),
+                    Some(owner.owner.clone()),
+                );
+                let method = format!(
+                    "stolen {} of {} at {}",
+                    owner.secret.kind(),
+                    owner.owner,
+                    human(at)
+                );
+                tl.credit(&key, &method, t, reads);
+            }
+        }
+        for s in &now {
+            let Secret::SessionState {
+                session,
+                initiator_to_responder,
+                responder_to_initiator,
+                ..
+            } = &s.secret
+            else {
+                continue;
+            };
+            let Some(me) = owner_msisdn(&s.owner) else {
+                continue;
+            };
+            for t in ts
+                .iter()
+                .filter(|t| t.session == *session && t.has_party(me))
+            {
+                let (Some(protocol), Some(initiator), Some(responder)) =
+                    (t.protocol.as_deref(), t.initiator.as_deref(), t.responder())
+                else {
+                    continue;
+                };
+                let cipher = cipher_of(protocol);
+                let mut reads = Vec::new();
+                if let Some(m) = t.transport.get(initiator) {
+                    reads.extend(decrypt_direction(
+                        cipher,
+                        initiator_to_responder,
+                        m,
+                        initiator,
+                    ));
+                }
+                if let (Some(k), Some(m)) = (responder_to_initiator, t.transport.get(responder)) {
+                    reads.extend(decrypt_direction(cipher, k, m, responder));
+                }
+                let key = (at, "session-state".to_owned(), Some(s.owner.clone()));
+                let method = format!("session state of {} at {}", s.owner, human(at));
+                tl.credit(&key, &method, t, reads);
+            }
+        }
+    }
+
+    findings.recovered.extend(tl.recovered);
+    findings
+        .recovered
+        .sort_by(|a, b| (a.first_seen, &a.text).cmp(&(b.first_seen, &b.text)));
+    findings.key_theft = tl
+        .entries
+        .into_iter()
+        .map(|((at, kind, owner), (sessions, messages))| TheftExposure {
+            at,
+            kind,
+            owner,
+            sessions: sessions.len(),
+            messages: messages.into_iter().collect(),
+        })
+        .collect();
+}
