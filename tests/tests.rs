@@ -18,4 +18,5 @@ mod confidentiality;
 mod delivery;
 mod determinism;
 mod intercept;
+mod onpath;
 mod theft;

@@ -48,6 +48,7 @@
 //! be separate modules feeding the same [`Findings`]; the passive analysis needs neither.
 #![warn(missing_docs)]
 
+mod active;
 pub mod engine;
 mod error;
 pub mod findings;
@@ -100,6 +101,7 @@ impl Adversary {
         let mut findings = passive::analyze(&self.name, captures);
         if let Some(caps) = &self.capabilities {
             keys::analyze(&mut findings, captures, caps);
+            active::merge(&mut findings, captures, &caps.active);
         }
         findings
     }

@@ -629,7 +629,7 @@ impl Interceptor {
                 self.update(idx, |a| {
                     a.acted = true;
                     a.dropped += 1;
-                    a.outcome = format!("dropped {} frames of the session", a.dropped);
+                    a.outcome = format!("dropped {} frame(s) of the session", a.dropped);
                 });
                 Act::Delete
             }
