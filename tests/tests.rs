@@ -9,6 +9,8 @@
 //!   node; IRI-only targets yield records but no content.
 //! - `delivery`        — loss, duplication, reordering and corruption delay messages but never
 //!   lose or alter them (proptest).
+//! - `onpath`          — on-path attacks at the core: what a man in the middle reads per Noise
+//!   pattern, and that endpoints detect tampering, replay, injection and drops.
 //! - `cli`             — `wiretap run` / `validate` as a user meets them, and the pcaps in tshark.
 
 mod support;
