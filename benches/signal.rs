@@ -1,0 +1,2 @@
+//! Signal bench (placeholder, filled in below).
+fn main() {}
