@@ -84,6 +84,30 @@ fn harvest_now_decrypt_later_matches_the_physics() {
         .expect("ott entry");
     assert_eq!(ott.messages.len(), 0);
     assert_eq!(credited, 101 + 191 + 137 + by["noise:IK"].1, "{by:?}");
+    // The scored timeline agrees with ground truth: no false claims, and after the last row
+    // every protocol's readable count is what the adversary read in total.
+    let rows = &run.report.key_theft;
+    assert_eq!(rows.len(), 1, "one (time, kind): static at 30d");
+    assert_eq!(
+        (rows[0].at.as_str(), rows[0].kind.as_str()),
+        ("30d", "static")
+    );
+    assert!(
+        rows[0].owners.ends_with("subscribers, the OTT server"),
+        "{}",
+        rows[0].owners
+    );
+    assert_eq!(rows[0].false_claims, 0);
+    for (p, (_, read)) in &by {
+        assert_eq!(
+            rows[0].readable_after.get(p).copied().unwrap_or(0),
+            *read,
+            "{p}"
+        );
+    }
+    assert_eq!(rows[0].messages_by_protocol.get("noise:XX"), None);
+    let text = report::render_terminal(&run.report);
+    assert!(text.contains("Key theft timeline"), "{text}");
 }
 
 #[test]

@@ -14,6 +14,7 @@
 mod attacks;
 mod score;
 mod terminal;
+mod theft;
 
 pub use attacks::AttackScore;
 pub use score::{
@@ -21,3 +22,4 @@ pub use score::{
     UnreadableReason, WarrantScore,
 };
 pub use terminal::render_terminal;
+pub use theft::TheftScore;

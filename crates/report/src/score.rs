@@ -26,6 +26,9 @@ pub struct Report {
     pub network: NetworkSummary,
     /// On-path attacks per targeted app and mode (empty without `[[adversary.onpath]]`).
     pub on_path: Vec<crate::attacks::AttackScore>,
+    /// The key-theft timeline: what each declared capability newly exposed (empty without
+    /// thefts, weak RNGs or `quantum`).
+    pub key_theft: Vec<crate::theft::TheftScore>,
 }
 
 /// One protocol's line of the report.
@@ -371,5 +374,6 @@ pub fn score(sc: &Scenario, seed: u64, run: &RunOutput, findings: &Findings) -> 
             duplicate_deliveries: truth.duplicate_deliveries,
         },
         on_path: crate::attacks::score(run, &mitm_read),
+        key_theft: crate::theft::score(run, findings),
     }
 }

@@ -1,5 +1,6 @@
 //! The human summary printed by `wiretap run`.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use crate::score::Report;
@@ -128,6 +129,7 @@ pub fn render_terminal(r: &Report) -> String {
         }
     }
     render_on_path(&mut o, r);
+    render_key_theft(&mut o, r);
     let n = &r.network;
     let _ = writeln!(o);
     let _ = writeln!(
@@ -144,6 +146,42 @@ pub fn render_terminal(r: &Report) -> String {
         n.duplicate_deliveries
     );
     o
+}
+
+/// The "Key theft timeline" section: one line per capability, what it newly exposed by protocol
+/// and what was readable after it.
+fn render_key_theft(o: &mut String, r: &Report) {
+    if r.key_theft.is_empty() {
+        return;
+    }
+    let _ = writeln!(o);
+    let _ = writeln!(o, "Key theft timeline (what each capability newly exposed)");
+    let join = |m: &BTreeMap<String, usize>| {
+        if m.is_empty() {
+            return "nothing".to_owned();
+        }
+        m.iter()
+            .map(|(p, n)| format!("{p} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for t in &r.key_theft {
+        let who = if t.owners.is_empty() {
+            String::new()
+        } else {
+            format!(" of {}", t.owners)
+        };
+        let _ = writeln!(
+            o,
+            "  at {:<6} {}{}: {} sessions; newly read: {}",
+            t.at,
+            t.kind,
+            who,
+            t.sessions,
+            join(&t.messages_by_protocol)
+        );
+        let _ = writeln!(o, "           readable after: {}", join(&t.readable_after));
+    }
 }
 
 /// The "On-path attacks" section: one line per targeted app and mode.
