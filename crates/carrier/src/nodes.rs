@@ -14,6 +14,8 @@ use proto::wire::TunnelPdu;
 use crate::endpoint::Endpoint;
 
 /// How a subscriber's carrier messaging reaches the SMS centre.
+// One per handset, never moved around in bulk: boxing the tunnel would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum RadioPath {
     /// Plain SMS PDUs to the SMS centre.
     Sms { smsc: Ipv4Addr },
