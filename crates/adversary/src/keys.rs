@@ -300,7 +300,7 @@ impl Timeline {
 
     fn credit(&mut self, key: &ExposureKey, method: &str, t: &Transcript, reads: Vec<Read>) {
         for (id, (time, vantage), text) in reads {
-            if !self.read.insert((t.parties.clone(), t.session, id)) {
+            if !self.read.insert((t.parties.clone(), t.session, id.clone())) {
                 continue;
             }
             if !self.texts.insert(text.clone()) {
@@ -310,11 +310,23 @@ impl Timeline {
             let e = self.entries.entry(key.clone()).or_default();
             e.0.insert((t.parties.0.clone(), t.session));
             e.1.insert((t.protocol().to_owned(), text.clone()));
+            let from = match &id {
+                MessageId::Handshake(i) if i % 2 == 1 => t.initiator.clone(),
+                MessageId::Handshake(_) => t.responder().map(str::to_owned),
+                MessageId::Transport(sender, _) => Some(sender.clone()),
+            };
+            let to = from.as_deref().map(|f| {
+                if t.parties.0 == f {
+                    t.parties.1.clone()
+                } else {
+                    t.parties.0.clone()
+                }
+            });
             {
                 self.recovered.push(Recovered {
                     text,
-                    from: None,
-                    to: None,
+                    from,
+                    to,
                     channel: Channel::Ott {
                         protocol: t.protocol().to_owned(),
                     },
