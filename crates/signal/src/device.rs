@@ -44,6 +44,16 @@ use crate::x3dh;
 /// The largest application plaintext [`Device::send`] accepts.
 pub const MAX_PLAINTEXT: usize = 60_000;
 
+/// What the session appends to the X3DH `AD` (the spec allows appending identifying
+/// information): initiator address || responder address, both u64 big-endian, so that an
+/// altered clear sender address makes the message fail authentication.
+pub fn address_binding(initiator: u64, responder: u64) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    out[..8].copy_from_slice(&initiator.to_be_bytes());
+    out[8..].copy_from_slice(&responder.to_be_bytes());
+    out
+}
+
 /// A device's settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeviceConfig {
@@ -278,12 +288,14 @@ impl<R: RngCore + CryptoRng> Device<R> {
     /// bundle has a PQ prekey), replacing any session with it. Fails with
     /// [`SignalError::BadSignature`] if the bundle's signatures do not verify.
     pub fn start_session(&mut self, bundle: &PreKeyBundle) -> Result<()> {
-        let init = x3dh::initiate(
+        let mut init = x3dh::initiate(
             &mut self.rng,
             &self.identity,
             bundle,
             self.config.post_quantum,
         )?;
+        init.ad
+            .extend_from_slice(&address_binding(self.config.address, bundle.device));
         let header_keys = self
             .config
             .header_encryption
@@ -483,13 +495,14 @@ impl<R: RngCore + CryptoRng> Device<R> {
             }
             None => None,
         };
-        let (sk, ad) = x3dh::respond(
+        let (sk, mut ad) = x3dh::respond(
             &self.identity,
             &self.signed_prekey.secret,
             opk,
             kem_secret,
             prekey,
         )?;
+        ad.extend_from_slice(&address_binding(sender, self.config.address));
         let header_keys = matches!(message, crate::wire::RatchetMessage::HeaderEncrypted { .. })
             .then(|| initial_header_keys(&sk));
         let mut ratchet = RatchetState::init_bob(
