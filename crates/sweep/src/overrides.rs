@@ -1,0 +1,302 @@
+//! Setting a dotted key in a scenario's TOML document.
+//!
+//! The document is edited in place with `toml_edit`, so everything else — the order of tables
+//! and keys (the order of `[carrier.population]` entries is part of the simulation), comments,
+//! formatting — stays as written: a sweep without overrides runs exactly the scenario's text.
+//!
+//! - A table step is a key. A missing key is added (intermediate tables as inline tables), so
+//!   settings left at their defaults can be swept (`links.radio.loss` in a file without
+//!   `[links]`); the scenario's own validation then rejects keys it does not know, with its
+//!   did-you-mean hint.
+//! - An array step (`[[carrier]]`, `explicit = [{..}]`) is a 0-based index (`carrier.0`) or the
+//!   `name` of an entry (`carrier.lab`). It must exist.
+//! - An existing value may only be replaced by one of the same kind (numbers, integer or float,
+//!   are one kind; strings; booleans; arrays; tables).
+
+use toml_edit::{DocumentMut, InlineTable, Item, TableLike, Value};
+
+use crate::path;
+use crate::spec::{kind, value_kind};
+
+/// Why a key could not be set: a message and a hint.
+#[derive(Debug)]
+pub(crate) struct Problem {
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+fn problem(message: String, hint: Option<String>) -> Problem {
+    Problem { message, hint }
+}
+
+/// Sets `path` to `value` in `doc`.
+pub(crate) fn set(doc: &mut DocumentMut, path: &[String], value: &Value) -> Result<(), Problem> {
+    set_in_table(doc.as_table_mut(), path, 0, value)
+}
+
+fn set_in_table(
+    table: &mut dyn TableLike,
+    path: &[String],
+    at: usize,
+    value: &Value,
+) -> Result<(), Problem> {
+    let key = path[at].as_str();
+    let last = at + 1 == path.len();
+    if last {
+        match table.get_mut(key) {
+            Some(existing) if !existing.is_none() => replace(existing, path, value),
+            _ => {
+                table.insert(key, Item::Value(value.clone()));
+                Ok(())
+            }
+        }
+    } else {
+        if table.get(key).is_none_or(Item::is_none) {
+            table.insert(key, Item::Value(Value::InlineTable(InlineTable::new())));
+        }
+        match table.get_mut(key) {
+            Some(item) => set_in_item(item, path, at + 1, value),
+            None => Err(problem(
+                format!("cannot create `{}`", path::format(&path[..=at])),
+                None,
+            )),
+        }
+    }
+}
+
+/// Continues the walk inside `item`, which `path[..at]` names.
+fn set_in_item(item: &mut Item, path: &[String], at: usize, value: &Value) -> Result<(), Problem> {
+    let here = path::format(&path[..at]);
+    let seg = path[at].as_str();
+    match item {
+        Item::Table(t) => set_in_table(t, path, at, value),
+        Item::Value(Value::InlineTable(t)) => set_in_table(t, path, at, value),
+        Item::ArrayOfTables(tables) => {
+            let names: Vec<Option<String>> = tables
+                .iter()
+                .map(|t| t.get("name").and_then(Item::as_str).map(str::to_owned))
+                .collect();
+            let i = element(&here, seg, &names)?;
+            match tables.get_mut(i) {
+                Some(t) => set_in_table(t, path, at + 1, value),
+                None => Err(problem(format!("`{here}` has no entry {i}"), None)),
+            }
+        }
+        Item::Value(Value::Array(array)) => {
+            let names: Vec<Option<String>> = array
+                .iter()
+                .map(|v| {
+                    v.as_inline_table()
+                        .and_then(|t| t.get("name"))
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                })
+                .collect();
+            let i = element(&here, seg, &names)?;
+            let last = at + 1 == path.len();
+            match array.get_mut(i) {
+                Some(v) if last => {
+                    let mut slot = Item::Value(v.clone());
+                    replace(&mut slot, path, value)?;
+                    if let Item::Value(new) = slot {
+                        *v = new;
+                    }
+                    Ok(())
+                }
+                Some(Value::InlineTable(t)) => set_in_table(t, path, at + 1, value),
+                Some(other) => Err(problem(
+                    format!(
+                        "`{}` is {}, not a table: it has no `{}`",
+                        path::format(&path[..=at]),
+                        value_kind(other),
+                        path::format(&path[at + 1..])
+                    ),
+                    Some(format!(
+                        "the grid key would be `{}`",
+                        path::format(&path[..=at])
+                    )),
+                )),
+                None => Err(problem(format!("`{here}` has no entry {i}"), None)),
+            }
+        }
+        other => Err(problem(
+            format!(
+                "`{here}` is {} in the scenario, not a table: it has no `{}`",
+                kind(other),
+                path::format(&path[at..])
+            ),
+            Some(format!("the grid key would be `{here}`")),
+        )),
+    }
+}
+
+/// The index an array step `seg` names: a number, or the `name` of an entry.
+fn element(here: &str, seg: &str, names: &[Option<String>]) -> Result<usize, Problem> {
+    let listed = || {
+        let named: Vec<String> = names
+            .iter()
+            .flatten()
+            .map(|n| format!("`{here}.{n}`"))
+            .collect();
+        let mut s = match names.len() {
+            0 => format!("`{here}` is empty"),
+            1 => format!("entries are numbered from 0 (`{here}.0` is the only one)"),
+            n => format!(
+                "entries are numbered from 0 (`{here}.0` to `{here}.{}`)",
+                n - 1
+            ),
+        };
+        if !named.is_empty() {
+            s.push_str(&format!(" or named: {}", named.join(", ")));
+        }
+        s
+    };
+    if let Ok(i) = seg.parse::<usize>() {
+        if i < names.len() {
+            return Ok(i);
+        }
+        return Err(problem(
+            format!(
+                "`{here}` has {} entr{}; there is no `{here}.{i}`",
+                names.len(),
+                if names.len() == 1 { "y" } else { "ies" }
+            ),
+            Some(listed()),
+        ));
+    }
+    if let Some(i) = names.iter().position(|n| n.as_deref() == Some(seg)) {
+        return Ok(i);
+    }
+    let hint = match crate::error::closest(seg, names.iter().flatten().map(String::as_str)) {
+        Some(c) => format!("did you mean `{here}.{c}`? {}", listed()),
+        None => listed(),
+    };
+    Err(problem(
+        format!("`{here}` has no entry named `{seg}`"),
+        Some(hint),
+    ))
+}
+
+/// Replaces an existing value, keeping its decor (spacing, trailing comment).
+fn replace(existing: &mut Item, path: &[String], value: &Value) -> Result<(), Problem> {
+    let old = kind(existing);
+    let new = value_kind(value);
+    if old != new {
+        return Err(problem(
+            format!(
+                "wrong type: `{}` is {old} in the scenario, the grid gives {new} ({value})",
+                path::format(path)
+            ),
+            Some(format!(
+                "give {old} like the scenario's value, or check the key"
+            )),
+        ));
+    }
+    let mut value = value.clone();
+    if let Item::Value(v) = existing {
+        *value.decor_mut() = v.decor().clone();
+    }
+    *existing = Item::Value(value);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = r#"# a comment
+[scenario]
+name = "x"
+duration = "1h"
+
+[[app]]
+name = "sms"
+kind = "sms"
+
+[[carrier]]
+name = "lab"
+subscribers = 20   # twenty
+population = { sms = 0.5, b = 0.5 }
+warrants = { explicit = [{ subscriber = 0, kind = "iri" }] }
+
+[carrier.extra]
+z = 1
+
+[traffic]
+mean_degree = 3.0
+"#;
+
+    fn apply(key: &str, v: &str) -> Result<String, Problem> {
+        let mut doc: DocumentMut = DOC.parse().unwrap();
+        let value: Value = v.parse().unwrap();
+        set(&mut doc, &path::parse(key).unwrap(), &value)?;
+        Ok(doc.to_string())
+    }
+
+    #[test]
+    fn replacing_keeps_everything_else() {
+        let out = apply("traffic.mean_degree", "4.5").unwrap();
+        assert_eq!(out, DOC.replace("mean_degree = 3.0", "mean_degree = 4.5"));
+        let out = apply("carrier.0.subscribers", "8").unwrap();
+        assert_eq!(
+            out,
+            DOC.replace("subscribers = 20   # twenty", "subscribers = 8   # twenty")
+        );
+        let out = apply("carrier.lab.population.sms", "0.25").unwrap();
+        assert!(
+            out.contains("population = { sms = 0.25, b = 0.5 }"),
+            "{out}"
+        );
+        let out = apply("carrier.0.warrants.explicit.0.kind", "\"iri+content\"").unwrap();
+        assert!(out.contains("kind = \"iri+content\""), "{out}");
+        // Numbers are one kind.
+        assert!(apply("traffic.mean_degree", "4").is_ok());
+    }
+
+    #[test]
+    fn missing_keys_are_added_and_parse_back() {
+        for (key, v) in [
+            ("links.radio.loss", "0.1"),
+            ("traffic.reply_delay", "\"2m\""),
+            ("carrier.0.extra.y", "2"),
+            ("scenario.early_data", "true"),
+        ] {
+            let out = apply(key, v).unwrap();
+            let doc: DocumentMut = out.parse().unwrap_or_else(|e| panic!("{key}: {e}\n{out}"));
+            let mut item = doc.as_item().clone();
+            for seg in path::parse(key).unwrap() {
+                item = match item {
+                    Item::ArrayOfTables(a) => {
+                        Item::Table(a.get(seg.parse::<usize>().unwrap()).unwrap().clone())
+                    }
+                    other => other[seg.as_str()].clone(),
+                };
+            }
+            assert_eq!(
+                item.as_value().unwrap().to_string().trim(),
+                v,
+                "{key}\n{out}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_paths_and_types_say_why() {
+        let e = apply("carrier.3.subscribers", "2").unwrap_err();
+        assert!(e.message.contains("has 1 entry"), "{}", e.message);
+        assert!(e.hint.unwrap().contains("carrier.lab"));
+        let e = apply("carrier.lob.subscribers", "2").unwrap_err();
+        assert!(e.hint.unwrap().contains("did you mean `carrier.lab`"));
+        let e = apply("traffic.mean_degree", "\"many\"").unwrap_err();
+        assert!(
+            e.message
+                .starts_with("wrong type: `traffic.mean_degree` is a number"),
+            "{}",
+            e.message
+        );
+        let e = apply("traffic.mean_degree.x", "1").unwrap_err();
+        assert!(e.message.contains("not a table"), "{}", e.message);
+        let e = apply("carrier", "1").unwrap_err();
+        assert!(e.message.contains("wrong type"), "{}", e.message);
+    }
+}
