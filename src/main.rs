@@ -37,6 +37,47 @@ enum Command {
     List,
     /// Derive the Noise security levels (spec rev 34, 7.7 and 7.8) by attacking each pattern.
     Matrix(MatrixArgs),
+    /// Run a grid of scenario parameters × seeds in parallel (docs/sweep.md); write runs.csv,
+    /// runs.jsonl, summary.csv, summary.jsonl and sweep.json.
+    Sweep(SweepArgs),
+    /// Join the --out directories of `wiretap sweep --shard` into the files of one whole run.
+    Merge(MergeArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct SweepArgs {
+    /// The sweep file (docs/sweep.md, e.g. sim/sweep-example.toml).
+    sweep: PathBuf,
+    /// Directory for the output files; default `sweep-<name>` in the current directory.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Runs at a time; default: the number of cores. The files do not depend on it.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    threads: Option<u32>,
+    /// Run only the runs with index % N == I (0-based: 0/N .. N-1/N), and write that slice;
+    /// join slices with `wiretap merge`.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    shard: Option<sweep::Shard>,
+}
+
+#[derive(clap::Args, Debug)]
+struct MergeArgs {
+    /// The slice directories (the --out of each `wiretap sweep --shard I/N`).
+    #[arg(required = true, value_name = "DIR")]
+    slices: Vec<PathBuf>,
+    /// Directory for the merged files.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+}
+
+fn parse_shard(s: &str) -> Result<sweep::Shard, String> {
+    s.parse().map_err(|e: sweep::SweepError| {
+        // clap prints "invalid value 'x' for '--shard <I/N>': <this>".
+        match e {
+            sweep::SweepError::Shard { message, hint, .. } => format!("{message}\n  hint: {hint}"),
+            other => other.to_string(),
+        }
+    })
 }
 
 #[derive(clap::Args, Debug)]
@@ -78,6 +119,8 @@ fn main() -> ExitCode {
         Command::Run(args) => run(&args),
         Command::Validate { scenario } => validate(&scenario),
         Command::Matrix(args) => matrix_cmd(&args),
+        Command::Sweep(args) => sweep_cmd(&args),
+        Command::Merge(args) => merge_cmd(&args),
         Command::List => {
             for (name, text) in scenario::BUILTIN_SCENARIOS {
                 let desc = scenario::parse(name, text)
@@ -271,6 +314,128 @@ fn write_outputs(dir: &Path, report: &report::Report, output: &carrier::RunOutpu
             capture::csv::write_call_records_csv(std::io::BufWriter::new(f), &v.call_records)
                 .with_context(|| format!("writing {}", path.display()))?;
         }
+    }
+    Ok(())
+}
+
+/// `wiretap sweep`: plan (every grid point validated), run on all cores, write the files.
+fn sweep_cmd(args: &SweepArgs) -> Result<ExitCode> {
+    let file = args.sweep.display().to_string();
+    let text = match fs::read_to_string(&args.sweep) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: reading sweep file {file}: {e}\n  hint: give the path of a sweep file such as sim/sweep-example.toml (docs/sweep.md)");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let base = args.sweep.parent().unwrap_or(Path::new("")).to_path_buf();
+    let read_scenario = |spec: &str| -> sweep::ScenarioFile {
+        let path = base.join(spec);
+        if !path.is_file() {
+            return Ok(None);
+        }
+        fs::read_to_string(&path)
+            .map(|t| Some((path.display().to_string(), t)))
+            .map_err(|e| format!("{}: {e}", path.display()))
+    };
+    let plan = match sweep::plan(&file, &text, &read_scenario) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let def = plan.definition();
+    let threads = args.threads.map_or_else(
+        || std::thread::available_parallelism().map_or(1, usize::from),
+        |n| n as usize,
+    );
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("sweep-{}", def.name)));
+    tracing::info!(sweep = %def.name, runs = def.runs(), threads, "sweep starts");
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let progress = |done: usize, total: usize| {
+        if tty {
+            eprint!("\r{done}/{total} runs");
+            if done == total {
+                eprintln!();
+            }
+        }
+    };
+    let outcome = match sweep::execute(&plan, args.shard, threads, &progress) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(if e.is_bad_input() { 2 } else { 1 }));
+        }
+    };
+    for w in &outcome.warnings {
+        eprintln!("warning: {w}");
+    }
+    write_sweep_files(&out, &outcome.files)?;
+    let part = match args.shard {
+        Some(s) => format!(" (shard {}/{} of {})", s.index, s.count, def.runs()),
+        None => String::new(),
+    };
+    println!(
+        "sweep {}: {} runs{part}, {} grid point{} x {} seed{}; wrote runs.csv, runs.jsonl, summary.csv, summary.jsonl, sweep.json to {}",
+        def.name,
+        outcome.runs,
+        def.points(),
+        if def.points() == 1 { "" } else { "s" },
+        def.seeds.len(),
+        if def.seeds.len() == 1 { "" } else { "s" },
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `wiretap merge`: join slice directories into the files of the whole sweep.
+fn merge_cmd(args: &MergeArgs) -> Result<ExitCode> {
+    let mut slices = Vec::with_capacity(args.slices.len());
+    for dir in &args.slices {
+        let read = |name: &str| fs::read_to_string(dir.join(name));
+        match (read("sweep.json"), read("runs.csv")) {
+            (Ok(sweep_json), Ok(runs_csv)) => slices.push(sweep::Slice {
+                dir: dir.display().to_string(),
+                sweep_json,
+                runs_csv,
+            }),
+            (Err(e), _) | (_, Err(e)) => {
+                eprintln!(
+                    "error: {}: not a sweep output directory ({e})\n  hint: give the --out directories of `wiretap sweep`, each with sweep.json and runs.csv",
+                    dir.display()
+                );
+                return Ok(ExitCode::from(2));
+            }
+        }
+    }
+    let merged = match sweep::merge(&slices) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    write_sweep_files(&args.out, &merged.files)?;
+    println!(
+        "sweep {}: merged {} runs from {} director{} into {}",
+        merged.name,
+        merged.runs,
+        slices.len(),
+        if slices.len() == 1 { "y" } else { "ies" },
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_sweep_files(dir: &Path, files: &sweep::Files) -> Result<()> {
+    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    for (name, text) in files.entries() {
+        let path = dir.join(name);
+        fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
 }
