@@ -20,9 +20,11 @@ pub(crate) fn parse(text: &str) -> Result<Vec<String>, String> {
                     }
                     '\\' => match chars.next() {
                         Some(e @ ('"' | '\\')) => seg.push(e),
-                        _ => return Err(format!(
+                        _ => {
+                            return Err(format!(
                             "`{text}`: only \\\" and \\\\ escapes are allowed in a quoted segment"
-                        )),
+                        ))
+                        }
                     },
                     c => seg.push(c),
                 }

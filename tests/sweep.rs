@@ -1,0 +1,354 @@
+//! `wiretap sweep` and `wiretap merge` as a user meets them: the files do not depend on the
+//! thread count or on sharding, merges refuse what does not fit, bad sweep files are reported
+//! at file:line:column with a hint.
+//!
+//! Every sweep here runs a tiny scenario (6 subscribers, 10 minutes) so the module stays fast.
+
+use std::path::{Path, PathBuf};
+
+use crate::support::{tempdir, wiretap};
+
+/// One carrier, 6 subscribers, 10 minutes of SMS and Noise XX.
+const TINY: &str = r#"
+[scenario]
+name = "tiny"
+description = "sweep test"
+duration = "10m"
+
+[[app]]
+name = "sms"
+kind = "sms"
+[[app]]
+name = "chat-xx"
+kind = "noise"
+pattern = "XX"
+
+[[carrier]]
+name = "lab"
+subscribers = 6
+cells = 1
+mcc = "001"
+mnc = "01"
+msisdn_prefix = "+1555"
+[carrier.population]
+sms = 0.5
+chat-xx = 0.5
+[carrier.warrants]
+count = 1
+
+[traffic]
+mean_degree = 2.0
+cross_carrier = 0.0
+messages_per_contact_per_day = 200.0
+reply_delay = "1m"
+
+[adversary]
+[[adversary.vantage]]
+kind = "mediation"
+carrier = "lab"
+[[adversary.vantage]]
+kind = "core-tap"
+carrier = "lab"
+"#;
+
+/// 2 × 2 grid points × 3 seeds = 12 runs.
+const SWEEP: &str = r#"
+[sweep]
+name = "tiny-sweep"
+scenario = "tiny.toml"
+seeds = { from = 1, count = 3 }
+metrics = [
+    "adversary.contacts.recall",
+    "adversary.messages_read",
+    "protocols.noise:XX.messages",
+]
+[grid]
+"traffic.mean_degree" = [1.0, 3.0]
+"links.radio.loss" = [0.0, 0.2]
+"#;
+
+const FILES: [&str; 5] = [
+    "runs.csv",
+    "runs.jsonl",
+    "summary.csv",
+    "summary.jsonl",
+    "sweep.json",
+];
+
+/// A directory holding `tiny.toml` and `sweep.toml` (= `sweep`).
+fn setup(name: &str, sweep: &str) -> PathBuf {
+    let dir = tempdir(name);
+    std::fs::write(dir.join("tiny.toml"), TINY).expect("write scenario");
+    std::fs::write(dir.join("sweep.toml"), sweep).expect("write sweep");
+    dir
+}
+
+/// Runs `wiretap` with `args`, asserting success; returns stdout and stderr.
+fn ok<I: IntoIterator<Item = S>, S: AsRef<std::ffi::OsStr>>(args: I) -> (String, String) {
+    let out = wiretap(args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    (String::from_utf8_lossy(&out.stdout).into_owned(), stderr)
+}
+
+/// Runs `wiretap` with `args`, asserting exit code 2 and no panic; returns stderr.
+fn bad<I: IntoIterator<Item = S>, S: AsRef<std::ffi::OsStr>>(args: I) -> String {
+    let out = wiretap(args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stderr
+}
+
+fn sweep(dir: &Path, out: &str, extra: &[&str]) {
+    let mut args = vec![
+        "sweep".to_owned(),
+        dir.join("sweep.toml").display().to_string(),
+        "--out".to_owned(),
+        dir.join(out).display().to_string(),
+    ];
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    ok(args);
+}
+
+fn merge(dir: &Path, slices: &[&str], out: &str) -> std::process::Output {
+    let mut args = vec!["merge".to_owned()];
+    args.extend(slices.iter().map(|s| dir.join(s).display().to_string()));
+    args.push("--out".to_owned());
+    args.push(dir.join(out).display().to_string());
+    wiretap(args)
+}
+
+fn read(dir: &Path, sub: &str, file: &str) -> String {
+    std::fs::read_to_string(dir.join(sub).join(file)).expect("read output")
+}
+
+#[test]
+fn rows_do_not_depend_on_the_thread_count() {
+    let dir = setup("sweep-threads", SWEEP);
+    sweep(&dir, "t1", &["--threads", "1"]);
+    sweep(&dir, "t2", &["--threads", "2"]);
+    for f in FILES {
+        assert_eq!(read(&dir, "t1", f), read(&dir, "t2", f), "{f}");
+    }
+    let csv = read(&dir, "t1", "runs.csv");
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some(
+            "run,point,traffic.mean_degree,links.radio.loss,seed,adversary.contacts.recall,\
+             adversary.messages_read,protocols.noise:XX.messages,events"
+        )
+    );
+    assert_eq!(lines.clone().count(), 12);
+    for (i, line) in lines.enumerate() {
+        let cells: Vec<&str> = line.split(',').collect();
+        assert_eq!(cells.len(), 9, "{line}");
+        assert_eq!(cells[0], i.to_string());
+        assert_eq!(cells[1], (i / 3).to_string());
+        assert_eq!(cells[4], (i % 3 + 1).to_string());
+        // A protocol without traffic in a run has no line in the report: its cell may be empty.
+        assert!(cells[..6].iter().all(|c| !c.is_empty()), "{line}");
+        assert!(!cells[8].is_empty(), "{line}");
+    }
+    // 4 points × (3 metrics + events), plus the header.
+    assert_eq!(read(&dir, "t1", "summary.csv").lines().count(), 17);
+}
+
+#[test]
+fn shards_merge_into_the_bytes_of_one_run() {
+    let dir = setup("sweep-shards", SWEEP);
+    sweep(&dir, "all", &["--threads", "2"]);
+    for i in 0..3 {
+        sweep(
+            &dir,
+            &format!("s{i}"),
+            &["--shard", &format!("{i}/3"), "--threads", "1"],
+        );
+    }
+    assert_eq!(
+        read(&dir, "s1", "runs.csv").lines().count(),
+        5,
+        "runs 1, 4, 7, 10"
+    );
+    let out = merge(&dir, &["s2", "s0", "s1"], "merged");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for f in FILES {
+        assert_eq!(read(&dir, "all", f), read(&dir, "merged", f), "{f}");
+    }
+    // Merging a whole sweep again changes nothing.
+    let out = merge(&dir, &["all"], "again");
+    assert!(out.status.success());
+    assert_eq!(
+        read(&dir, "all", "runs.csv"),
+        read(&dir, "again", "runs.csv")
+    );
+}
+
+#[test]
+fn merge_refuses_other_sweeps_overlaps_and_gaps() {
+    let dir = setup("sweep-merge-refusals", SWEEP);
+    for i in 0..3 {
+        sweep(&dir, &format!("s{i}"), &["--shard", &format!("{i}/3")]);
+    }
+    // Another sweep: one more seed.
+    std::fs::write(
+        dir.join("sweep.toml"),
+        SWEEP.replace("count = 3", "count = 4"),
+    )
+    .expect("write");
+    sweep(&dir, "other", &["--shard", "2/3"]);
+
+    let err = |slices: &[&str]| {
+        let out = merge(&dir, slices, "m");
+        assert_eq!(out.status.code(), Some(2));
+        let e = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(e.contains("hint:") && !e.contains("panicked"), "{e}");
+        e
+    };
+    let e = err(&["s0", "s1", "other"]);
+    assert!(
+        e.contains("different sweeps") && e.contains("fingerprint"),
+        "{e}"
+    );
+    let e = err(&["s0", "s1", "s1", "s2"]);
+    assert!(
+        e.contains("overlapping") && e.contains("both hold runs 1, 4, 7, 10"),
+        "{e}"
+    );
+    let e = err(&["s0", "s2"]);
+    assert!(e.contains("4 of 12 runs are missing: 1, 4, 7, 10"), "{e}");
+    assert!(e.contains("shard 1/3"), "{e}");
+    let e = err(&["s0", "no-such-dir"]);
+    assert!(
+        e.contains("no-such-dir") && e.contains("not a sweep output"),
+        "{e}"
+    );
+
+    // A damaged slice: a row cut off.
+    let csv = read(&dir, "s1", "runs.csv");
+    let cut: Vec<&str> = csv.lines().collect();
+    std::fs::write(
+        dir.join("s1").join("runs.csv"),
+        cut[..cut.len() - 1].join("\n") + "\n",
+    )
+    .expect("write");
+    let e = err(&["s0", "s1", "s2"]);
+    assert!(e.contains("s1/runs.csv") && e.contains("truncated"), "{e}");
+}
+
+#[test]
+fn bad_sweep_files_are_reported_where_they_are_wrong() {
+    let head = "[sweep]\nname = \"t\"\nscenario = \"tiny.toml\"\nseeds = [1, 2]\n[grid]\n";
+    for (name, grid, at, needle) in [
+        (
+            "unknown-key",
+            "\"traffic.mean_degre\" = [2.0]\n",
+            "sweep.toml:6:1:",
+            "did you mean `mean_degree`",
+        ),
+        (
+            "wrong-type",
+            "\"traffic.mean_degree\" = [\"many\"]\n",
+            "sweep.toml:6:26:",
+            "wrong type",
+        ),
+        (
+            "no-entry",
+            "\"carrier.2.subscribers\" = [4]\n",
+            "sweep.toml:6:1:",
+            "carrier.lab",
+        ),
+        ("empty-grid", "", "sweep.toml:5:1:", "empty grid"),
+        (
+            "empty-values",
+            "\"traffic.mean_degree\" = []\n",
+            "sweep.toml:6:",
+            "empty grid",
+        ),
+        (
+            "refused-value",
+            "\"links.radio.loss\" = [0.1, 1.0]\n",
+            "sweep.toml:6:28:",
+            "below 1",
+        ),
+    ] {
+        let dir = setup(&format!("sweep-bad-{name}"), &format!("{head}{grid}"));
+        let e = bad(["sweep".as_ref(), dir.join("sweep.toml").as_os_str()]);
+        assert!(e.contains(at), "{name}: {e}");
+        assert!(e.contains(needle), "{name}: {e}");
+        assert!(e.contains("hint:"), "{name}: {e}");
+        assert!(!dir.join("sweep-t").exists());
+    }
+
+    let dir = setup("sweep-bad-shard", SWEEP);
+    for spec in ["3/3", "1/0", "x/2", "2"] {
+        let e = bad([
+            "sweep",
+            &dir.join("sweep.toml").display().to_string(),
+            "--shard",
+            spec,
+        ]);
+        assert!(e.contains("--shard") && e.contains("hint:"), "{spec}: {e}");
+    }
+    let e = bad(["sweep", "no-such-sweep.toml"]);
+    assert!(
+        e.contains("no-such-sweep.toml") && e.contains("hint:"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_row_holds_what_wiretap_run_reports() {
+    let sweep_text = "[sweep]\nname = \"plain\"\nscenario = \"tiny.toml\"\nseeds = [7]\n\
+                      metrics = [\"adversary.contacts.recall\", \"protocols.sms.messages\", \
+                      \"adversary.contact.recall\"]\n";
+    let dir = setup("sweep-vs-run", sweep_text);
+    let (_, stderr) = ok([
+        "sweep",
+        &dir.join("sweep.toml").display().to_string(),
+        "--out",
+        &dir.join("o").display().to_string(),
+    ]);
+    // A metric the report lacks: one warning with a did-you-mean, empty cells.
+    assert_eq!(stderr.matches("warning:").count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("did you mean `adversary.contacts.recall`"),
+        "{stderr}"
+    );
+
+    let (json, _) = ok([
+        "run",
+        &dir.join("tiny.toml").display().to_string(),
+        "--seed",
+        "7",
+        "--json",
+    ]);
+    let report: serde_json::Value = serde_json::from_str(&json).expect("report");
+    let row: serde_json::Value = serde_json::from_str(
+        read(&dir, "o", "runs.jsonl")
+            .lines()
+            .next()
+            .expect("one row"),
+    )
+    .expect("row");
+    assert_eq!(
+        row["metrics"]["adversary.contacts.recall"],
+        report["adversary"]["contacts"]["recall"]
+    );
+    let sms = report["protocols"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["protocol"] == "sms"))
+        .expect("sms line");
+    assert_eq!(row["metrics"]["protocols.sms.messages"], sms["messages"]);
+    assert_eq!(
+        row["metrics"]["adversary.contact.recall"],
+        serde_json::Value::Null
+    );
+    assert_eq!(row["events"], report["network"]["events"]);
+    assert_eq!(row["params"], serde_json::json!({}));
+}
