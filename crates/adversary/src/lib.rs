@@ -55,6 +55,7 @@ pub mod findings;
 mod keys;
 pub mod noise;
 mod passive;
+pub mod ratchet;
 
 pub use error::AdversaryError;
 pub use findings::{

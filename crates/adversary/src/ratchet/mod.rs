@@ -1,0 +1,552 @@
+//! The adversary's own Double Ratchet and X3DH reader, for Signal-style sessions: an
+//! implementation independent of the `signal` crate (this crate must not depend on it),
+//! written from the specifications and `docs/signal.md`.
+//!
+//! - [`StolenState`] mirrors what a thief copies out of a device (the `signal` crate's
+//!   `StateSnapshot`; a later engineer converts field by field).
+//! - [`RatchetReader`] follows one session through captured envelopes, in capture order, from
+//!   the state stolen at some moment: it decrypts every message whose chain key it holds or
+//!   can derive, and performs a DH ratchet step only when it holds the private key of one
+//!   side (or a quantum DH oracle). When it cannot, it says so, with the step:
+//!   "new ratchet key from the peer: no private key for ratchet step 2".
+//! - [`read_x3dh`] derives `SK` of a captured initial message from stolen responder keys
+//!   (identity, signed prekey, one-time prekeys if still held, PQ prekeys), or with a quantum
+//!   DH oracle; the oracle cannot break ML-KEM, so PQXDH stays closed without the KEM key.
+//!
+//! Model: the two parties' ratchet public keys form one alternating sequence; step `i`
+//! derives `(RK_i, CK_i) = KDF_RK(RK_{i-1}, DH(K_i, K_{i-1}))`, the chain of the new key's
+//! owner. Chains and skipped keys are kept, so late and reordered messages on known chains
+//! stay readable. Clear headers only: with header encryption the reader reports the message
+//! as unreadable (it does not follow header keys).
+
+mod kdf;
+mod wire;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+
+use zeroize::Zeroizing;
+
+pub use kdf::Key;
+pub use wire::{parse_content, parse_envelope, CapturedContent, CapturedEnvelope, InitialData};
+
+/// A quantum DH oracle: given two X25519 public keys, their shared secret.
+pub type DhOracle<'a> = &'a dyn Fn(&[u8; 32], &[u8; 32]) -> Option<[u8; 32]>;
+
+/// One stolen session (Double Ratchet state; spec names in brackets).
+#[derive(Clone)]
+pub struct StolenSession {
+    /// The peer's address.
+    pub peer: u64,
+    /// `AD` of the session.
+    pub associated_data: Vec<u8>,
+    /// `RK`.
+    pub root_key: Key,
+    /// Private half of `DHs`.
+    pub ratchet_private: Key,
+    /// `DHr`.
+    pub remote_ratchet: Option<[u8; 32]>,
+    /// `CKs`.
+    pub sending_chain: Option<Key>,
+    /// `CKr`.
+    pub receiving_chain: Option<Key>,
+    /// `Ns`.
+    pub ns: u32,
+    /// `Nr`.
+    pub nr: u32,
+    /// Whether the session encrypts headers.
+    pub header_encryption: bool,
+    /// `MKSKIPPED`: (ratchet public key, N, message key).
+    pub skipped: Vec<([u8; 32], u32, Key)>,
+}
+
+/// Everything stolen from one device.
+#[derive(Clone, Default)]
+pub struct StolenState {
+    /// The device's address.
+    pub address: u64,
+    /// Identity private key.
+    pub identity_private: Option<Key>,
+    /// Signed prekey (id, private key).
+    pub signed_prekey: Option<(u32, Key)>,
+    /// One-time prekeys still on the device: (id, private key).
+    pub one_time_prekeys: Vec<(u32, Key)>,
+    /// PQ prekeys (last-resort and one-time): (id, decapsulation key).
+    pub pq_prekeys: Vec<(u32, Zeroizing<Vec<u8>>)>,
+    /// Sessions.
+    pub sessions: Vec<StolenSession>,
+}
+
+macro_rules! redacted {
+    ($t:ty) => {
+        impl core::fmt::Debug for $t {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str(concat!(stringify!($t), " { <redacted> }"))
+            }
+        }
+    };
+}
+redacted!(StolenSession);
+redacted!(StolenState);
+
+/// Which party sent a captured message, seen from the victim.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Side {
+    /// The device whose state was stolen.
+    Victim,
+    /// Its peer.
+    Peer,
+}
+
+impl Side {
+    fn name(self) -> &'static str {
+        match self {
+            Side::Victim => "the victim",
+            Side::Peer => "the peer",
+        }
+    }
+    fn other(self) -> Side {
+        match self {
+            Side::Victim => Side::Peer,
+            Side::Peer => Side::Victim,
+        }
+    }
+}
+
+/// What the reader got from one captured envelope.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Reading {
+    /// Decrypted: the inner frame (`1 | id | body` for data, `2 | id` for a receipt).
+    Plaintext {
+        /// Who sent it.
+        from: Side,
+        /// The frame's message id.
+        id: u64,
+        /// The application plaintext (`None` for a receipt).
+        body: Option<Vec<u8>>,
+    },
+    /// Not readable, and why.
+    Unreadable {
+        /// Who sent it, if known.
+        from: Option<Side>,
+        /// The reason, e.g. "new ratchet key from the peer: no private key for ratchet step 2".
+        reason: String,
+    },
+    /// Not an envelope of this session.
+    OtherSession,
+}
+
+impl core::fmt::Debug for Reading {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Reading::Plaintext { from, id, body } => f
+                .debug_struct("Plaintext")
+                .field("from", from)
+                .field("id", id)
+                .field("len", &body.as_ref().map(Vec::len))
+                .finish(),
+            Reading::Unreadable { from, reason } => f
+                .debug_struct("Unreadable")
+                .field("from", from)
+                .field("reason", reason)
+                .finish(),
+            Reading::OtherSession => f.write_str("OtherSession"),
+        }
+    }
+}
+
+struct Chain {
+    ck: Key,
+    next: u32,
+}
+
+/// Follows one session from stolen state (see the module docs).
+pub struct RatchetReader<'a> {
+    victim: u64,
+    peer: u64,
+    victim_identity: Option<Key>,
+    peer_identity: Option<Key>,
+    ad: Vec<u8>,
+    header_encryption: bool,
+    root: Option<Key>,
+    /// Newest key of the ratchet sequence and its owner; the previous key of the other side.
+    newest: ([u8; 32], Side),
+    previous: Option<[u8; 32]>,
+    step: u32,
+    lost: Option<String>,
+    privates: BTreeMap<[u8; 32], Key>,
+    chains: BTreeMap<[u8; 32], Chain>,
+    keys: BTreeMap<([u8; 32], u32), Key>,
+    oracle: Option<DhOracle<'a>>,
+}
+
+impl<'a> RatchetReader<'a> {
+    /// A reader of `session`, stolen from device `victim` (whose identity key, if stolen,
+    /// opens sealed envelopes addressed to it).
+    pub fn new(victim: u64, identity: Option<&Key>, session: &StolenSession) -> Self {
+        let own = kdf::public(&session.ratchet_private);
+        let mut reader = RatchetReader {
+            victim,
+            peer: session.peer,
+            victim_identity: identity.cloned(),
+            peer_identity: None,
+            ad: session.associated_data.clone(),
+            header_encryption: session.header_encryption,
+            root: Some(session.root_key.clone()),
+            newest: (own, Side::Victim),
+            previous: session.remote_ratchet,
+            step: 0,
+            lost: None,
+            privates: BTreeMap::new(),
+            chains: BTreeMap::new(),
+            keys: BTreeMap::new(),
+            oracle: None,
+        };
+        reader.privates.insert(own, session.ratchet_private.clone());
+        if let Some(ck) = &session.sending_chain {
+            reader.chains.insert(
+                own,
+                Chain {
+                    ck: ck.clone(),
+                    next: session.ns,
+                },
+            );
+        }
+        if let (Some(ck), Some(remote)) = (&session.receiving_chain, session.remote_ratchet) {
+            reader.chains.insert(
+                remote,
+                Chain {
+                    ck: ck.clone(),
+                    next: session.nr,
+                },
+            );
+        }
+        for (k, n, mk) in &session.skipped {
+            reader.keys.insert((*k, *n), mk.clone());
+        }
+        reader
+    }
+
+    /// A reader of a session whose `SK` was derived from its initial message
+    /// ([`read_x3dh`]): the responder's (victim's) state right after X3DH, with its signed
+    /// prekey as first ratchet key (`spk_private` if stolen).
+    pub fn from_x3dh(
+        victim: u64,
+        peer: u64,
+        reading: &X3dhReading,
+        spk_public: [u8; 32],
+        spk_private: Option<&Key>,
+    ) -> Self {
+        let mut reader = RatchetReader {
+            victim,
+            peer,
+            victim_identity: None,
+            peer_identity: None,
+            ad: reading.associated_data.clone(),
+            header_encryption: false,
+            root: Some(reading.sk.clone()),
+            newest: (spk_public, Side::Victim),
+            previous: None,
+            step: 0,
+            lost: None,
+            privates: BTreeMap::new(),
+            chains: BTreeMap::new(),
+            keys: BTreeMap::new(),
+            oracle: None,
+        };
+        if let Some(p) = spk_private {
+            reader.privates.insert(spk_public, p.clone());
+        }
+        reader
+    }
+
+    /// Adds a quantum DH oracle.
+    pub fn with_oracle(mut self, oracle: DhOracle<'a>) -> Self {
+        self.oracle = Some(oracle);
+        self
+    }
+
+    /// Adds a ratchet private key learned elsewhere (e.g. from a later theft).
+    pub fn add_ratchet_private(&mut self, private: &Key) {
+        self.privates.insert(kdf::public(private), private.clone());
+    }
+
+    /// Adds the peer's identity private key (opens sealed envelopes addressed to the peer).
+    pub fn add_peer_identity(&mut self, private: &Key) {
+        self.peer_identity = Some(private.clone());
+    }
+
+    /// How many DH ratchet steps the reader has followed.
+    pub fn steps(&self) -> u32 {
+        self.step
+    }
+
+    /// Why the reader lost the root chain, if it did.
+    pub fn lost(&self) -> Option<&str> {
+        self.lost.as_deref()
+    }
+
+    /// Reads one captured envelope (in capture order).
+    pub fn read(&mut self, bytes: &[u8]) -> Reading {
+        let Some(env) = parse_envelope(bytes) else {
+            return Reading::OtherSession;
+        };
+        let from = if env.recipient == self.victim {
+            Side::Peer
+        } else if env.recipient == self.peer {
+            Side::Victim
+        } else {
+            return Reading::OtherSession;
+        };
+        let expected_sender = match from {
+            Side::Peer => self.peer,
+            Side::Victim => self.victim,
+        };
+        let content = match env.sender {
+            Some(s) if s != expected_sender => return Reading::OtherSession,
+            Some(_) => env.body,
+            None => {
+                let identity = match from {
+                    Side::Peer => self.victim_identity.as_ref(),
+                    Side::Victim => self.peer_identity.as_ref(),
+                };
+                let Some(identity) = identity else {
+                    return Reading::Unreadable {
+                        from: Some(from),
+                        reason: format!(
+                            "sealed sender: no identity private key of the recipient ({})",
+                            from.other().name()
+                        ),
+                    };
+                };
+                match kdf::unseal(identity, &env.body) {
+                    Some((s, _, c)) if s == expected_sender => c,
+                    Some(_) => return Reading::OtherSession,
+                    None => {
+                        return Reading::Unreadable {
+                            from: Some(from),
+                            reason: "sealed sender: envelope does not open".into(),
+                        }
+                    }
+                }
+            }
+        };
+        let msg = match parse_content(&content) {
+            Some(CapturedContent::Clear(_, msg)) if !self.header_encryption => msg,
+            Some(_) => {
+                return Reading::Unreadable {
+                    from: Some(from),
+                    reason: "encrypted header: this reader does not follow header keys".into(),
+                }
+            }
+            None => {
+                return Reading::Unreadable {
+                    from: Some(from),
+                    reason: "malformed content".into(),
+                }
+            }
+        };
+        if let Err(reason) = self.ensure_chain(from, msg.dh) {
+            return Reading::Unreadable {
+                from: Some(from),
+                reason,
+            };
+        }
+        let Some(mk) = self.message_key(msg.dh, msg.n) else {
+            return Reading::Unreadable {
+                from: Some(from),
+                reason: format!("message key {} of the chain already used or unknown", msg.n),
+            };
+        };
+        let mut ad = self.ad.clone();
+        ad.extend_from_slice(&msg.header);
+        let Some(pt) = kdf::decrypt(&mk, &msg.ciphertext, &ad) else {
+            return Reading::Unreadable {
+                from: Some(from),
+                reason: "authentication failed under the derived message key".into(),
+            };
+        };
+        let id = pt
+            .get(1..9)
+            .map(|b| u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+            .unwrap_or(0);
+        let body = match pt.first() {
+            Some(1) => Some(pt[9.min(pt.len())..].to_vec()),
+            _ => None,
+        };
+        Reading::Plaintext { from, id, body }
+    }
+
+    /// Makes sure the chain of ratchet key `dh` (sent by `from`) is known, stepping the root
+    /// chain if `dh` is the next key of the sequence.
+    fn ensure_chain(&mut self, from: Side, dh: [u8; 32]) -> Result<(), String> {
+        if self.chains.contains_key(&dh)
+            || self.keys.range((dh, 0)..=(dh, u32::MAX)).next().is_some()
+        {
+            return Ok(());
+        }
+        let next_step = self.step + 1;
+        if let Some(lost) = &self.lost {
+            return Err(format!(
+                "new ratchet key from {}: root chain lost earlier ({lost})",
+                from.name()
+            ));
+        }
+        if from == self.newest.1 {
+            return Err(format!(
+                "new ratchet key from {} out of sequence (expected one from {})",
+                from.name(),
+                from.other().name()
+            ));
+        }
+        let other = self.newest.0;
+        let shared = match (self.privates.get(&dh), self.privates.get(&other)) {
+            (Some(p), _) => Some(kdf::dh(p, &other)),
+            (None, Some(p)) => Some(kdf::dh(p, &dh)),
+            (None, None) => self.oracle.and_then(|o| o(&dh, &other)).map(Zeroizing::new),
+        };
+        let Some(shared) = shared else {
+            let reason = format!(
+                "new ratchet key from {}: no private key for ratchet step {next_step}",
+                from.name()
+            );
+            self.lost = Some(reason.clone());
+            return Err(reason);
+        };
+        let Some(root) = self.root.take() else {
+            return Err("no root key".into());
+        };
+        let (rk, ck) = kdf::kdf_rk(&root, &shared);
+        self.root = Some(rk);
+        self.chains.insert(dh, Chain { ck, next: 0 });
+        self.previous = Some(other);
+        self.newest = (dh, from);
+        self.step = next_step;
+        Ok(())
+    }
+
+    fn message_key(&mut self, dh: [u8; 32], n: u32) -> Option<Key> {
+        if let Some(mk) = self.keys.remove(&(dh, n)) {
+            return Some(mk);
+        }
+        let chain = self.chains.get_mut(&dh)?;
+        if n < chain.next || n - chain.next > 100_000 {
+            return None;
+        }
+        while chain.next < n {
+            let (ck, mk) = kdf::kdf_ck(&chain.ck);
+            self.keys.insert((dh, chain.next), mk);
+            chain.ck = ck;
+            chain.next += 1;
+        }
+        let (ck, mk) = kdf::kdf_ck(&chain.ck);
+        chain.ck = ck;
+        chain.next += 1;
+        Some(mk)
+    }
+}
+
+/// `SK` and `AD` of a captured initial message.
+#[derive(Clone)]
+pub struct X3dhReading {
+    /// `SK`.
+    pub sk: Key,
+    /// `AD = Encode(IK_A) || Encode(IK_B) || initiator u64 || responder u64`.
+    pub associated_data: Vec<u8>,
+}
+redacted!(X3dhReading);
+
+/// The responder's public keys as published in its bundle (public server data).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResponderPublic {
+    /// `IK_B`.
+    pub identity: [u8; 32],
+    /// `SPK_B`.
+    pub signed_prekey: [u8; 32],
+    /// `OPK_B` handed out with the bundle, if any.
+    pub one_time_prekey: Option<[u8; 32]>,
+}
+
+/// Derives `SK` of an initial message `initial` sent by `initiator` to the responder whose
+/// keys were stolen (`stolen`; its published keys `public`), or says which secret was
+/// missing. `quantum` computes any X25519 DH from the two public keys; it does not open
+/// ML-KEM.
+pub fn read_x3dh(
+    stolen: &StolenState,
+    public: &ResponderPublic,
+    initiator: u64,
+    initial: &InitialData,
+    quantum: Option<DhOracle<'_>>,
+) -> Result<X3dhReading, String> {
+    let dh =
+        |private: Option<&Key>, own_public: Option<&[u8; 32]>, their: &[u8; 32], what: &str| {
+            match private {
+                Some(p) => Ok(kdf::dh(p, their)),
+                None => quantum
+                    .zip(own_public)
+                    .and_then(|(q, own)| q(own, their))
+                    .map(Zeroizing::new)
+                    .ok_or_else(|| format!("{what}: private key not stolen")),
+            }
+        };
+    let spk = stolen
+        .signed_prekey
+        .as_ref()
+        .filter(|(id, _)| *id == initial.signed_prekey_id)
+        .map(|(_, k)| k);
+    let spk_pub = Some(&public.signed_prekey);
+    let mut km = Zeroizing::new(Vec::new());
+    km.extend_from_slice(&dh(spk, spk_pub, &initial.identity, "DH1 (signed prekey)")?[..]);
+    km.extend_from_slice(
+        &dh(
+            stolen.identity_private.as_ref(),
+            Some(&public.identity),
+            &initial.ephemeral,
+            "DH2 (identity key)",
+        )?[..],
+    );
+    km.extend_from_slice(&dh(spk, spk_pub, &initial.ephemeral, "DH3 (signed prekey)")?[..]);
+    if let Some(id) = initial.one_time_prekey_id {
+        let opk = stolen
+            .one_time_prekeys
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, k)| k);
+        let what = format!("DH4 (one-time prekey {id}, deleted after use)");
+        km.extend_from_slice(
+            &dh(
+                opk,
+                public.one_time_prekey.as_ref(),
+                &initial.ephemeral,
+                &what,
+            )?[..],
+        );
+    }
+    let mut info: &[u8] = b"Wiretap_X3DH_CURVE25519_SHA-256";
+    if let Some((id, ct)) = &initial.pq {
+        let secret = stolen
+            .pq_prekeys
+            .iter()
+            .find(|(i, _)| i == id)
+            .map(|(_, k)| k)
+            .ok_or_else(|| {
+                format!("PQXDH: ML-KEM-1024 decapsulation key of PQ prekey {id} not stolen (a DH oracle does not help)")
+            })?;
+        let ss = proto::crypto::kem_decapsulate(secret, ct)
+            .ok_or_else(|| "PQXDH: malformed KEM key or ciphertext".to_string())?;
+        km.extend_from_slice(&ss[..]);
+        info = b"Wiretap_PQXDH_CURVE25519_SHA-256_ML-KEM-1024";
+    }
+    let mut ad = vec![0x05];
+    ad.extend_from_slice(&initial.identity);
+    ad.push(0x05);
+    ad.extend_from_slice(&public.identity);
+    ad.extend_from_slice(&initiator.to_be_bytes());
+    ad.extend_from_slice(&stolen.address.to_be_bytes());
+    Ok(X3dhReading {
+        sk: kdf::x3dh_kdf(&km, info),
+        associated_data: ad,
+    })
+}
