@@ -352,6 +352,22 @@ pub(crate) fn analyze(findings: &mut Findings, captures: &Captures, caps: &Capab
         ..Timeline::default()
     };
 
+    // No secret at all: what the engine derives from public values alone. That covers payloads
+    // sent before any DH and, in psk patterns whose psk comes late (`NNpsk2`, `XXpsk3`),
+    // payloads snow encrypts under keys mixed only from public ephemerals. Not a capability:
+    // the passive adversary's own reading, so it gets no timeline entry.
+    let public_only: ExposureKey = (Timestamp::ZERO, "public-values".to_owned(), None);
+    for t in &ts {
+        let reads = read_with_keys(t, &Keyring::new(), None, &directory);
+        tl.credit(
+            &public_only,
+            "Noise keys derived from public values only (no secret needed)",
+            t,
+            reads,
+        );
+    }
+    tl.entries.remove(&public_only);
+
     // Time 0: weak RNG and quantum.
     let mut base = Keyring::new();
     let weak = weak_ephemerals(caps, &ts);

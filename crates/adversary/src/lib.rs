@@ -100,10 +100,11 @@ impl Adversary {
     /// malformed bytes: they are counted in [`Findings::parse_errors`].
     pub fn analyze(&self, captures: &Captures) -> Findings {
         let mut findings = passive::analyze(&self.name, captures);
-        if let Some(caps) = &self.capabilities {
-            keys::analyze(&mut findings, captures, caps);
-            active::merge(&mut findings, captures, &caps.active);
-        }
+        // Without declared capabilities the engine still reads what public values alone open.
+        let none = capture::Capabilities::default();
+        let caps = self.capabilities.as_ref().unwrap_or(&none);
+        keys::analyze(&mut findings, captures, caps);
+        active::merge(&mut findings, captures, &caps.active);
         findings
     }
 }
