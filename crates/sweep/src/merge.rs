@@ -72,11 +72,14 @@ pub fn merge(slices: &[Slice]) -> Result<Merged, SweepError> {
             ));
         }
         let def = &meta.definition;
-        if def.seeds.is_empty() || def.grid.iter().any(|g| g.values.is_empty()) {
+        if def.seeds.is_empty()
+            || def.grid.iter().any(|g| g.values.is_empty())
+            || def.runs() > crate::spec::MAX_RUNS
+        {
             return Err(slice_err(
                 file,
                 0,
-                "the definition has no seeds or an empty grid key",
+                "the definition has no seeds, an empty grid key or too many runs",
             ));
         }
         if meta.fingerprint != def.fingerprint()
@@ -273,4 +276,101 @@ pub fn merge(slices: &[Slice]) -> Result<Merged, SweepError> {
         name: def.name.clone(),
         runs: total,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::{Definition, GridParam, Shard};
+
+    fn def() -> Definition {
+        Definition {
+            name: "m".into(),
+            scenario: "small-lab".into(),
+            scenario_sha256: "00".into(),
+            seeds: vec![4, 5],
+            metrics: vec!["a".into(), "b".into()],
+            grid: vec![GridParam {
+                key: "k".into(),
+                values: vec!["0.1".into(), "\"x,y\"".into(), "3".into()],
+            }],
+        }
+    }
+
+    fn rows(d: &Definition, shard: Option<Shard>) -> Vec<Row> {
+        (0..d.runs())
+            .filter(|r| shard.is_none_or(|s| s.holds(*r)))
+            .map(|run| {
+                let (point, seed) = d.run_of(run);
+                Row {
+                    run,
+                    point,
+                    seed,
+                    metrics: vec![
+                        Some(Num::Float(1.0 / (run as f64 + 3.0))),
+                        (run % 2 == 0).then_some(Num::UInt(run * 7)),
+                    ],
+                    events: 1000 + run,
+                }
+            })
+            .collect()
+    }
+
+    fn slice(d: &Definition, shard: Option<Shard>, dir: &str) -> Slice {
+        let layout = Layout::new(d).unwrap();
+        let f = output::render(d, &layout, shard, &mut rows(d, shard));
+        Slice {
+            dir: dir.into(),
+            sweep_json: f.sweep_json,
+            runs_csv: f.runs_csv,
+        }
+    }
+
+    #[test]
+    fn slices_of_any_shard_counts_merge_into_the_whole() {
+        let d = def();
+        let whole = output::render(&d, &Layout::new(&d).unwrap(), None, &mut rows(&d, None));
+        let sh = |index, count| Some(Shard { index, count });
+        let parts = [
+            slice(&d, sh(3, 4), "c"),
+            slice(&d, sh(0, 2), "a"),
+            slice(&d, sh(1, 4), "b"),
+        ];
+        let merged = merge(&parts).unwrap();
+        assert_eq!(merged.files, whole);
+        assert_eq!(merged.runs, 6);
+    }
+
+    #[test]
+    fn refusals_name_the_slices_and_the_runs() {
+        let d = def();
+        let sh = |index, count| Some(Shard { index, count });
+        let e = merge(&[slice(&d, sh(0, 3), "a"), slice(&d, sh(0, 3), "b")]).unwrap_err();
+        assert!(
+            e.to_string().contains("`a` and `b` both hold runs 0, 3"),
+            "{e}"
+        );
+        let e = merge(&[slice(&d, sh(0, 3), "a")]).unwrap_err().to_string();
+        assert!(e.contains("4 of 6 runs are missing: 1, 2, 4, 5"), "{e}");
+        assert!(e.contains("shards 1/3, 2/3"), "{e}");
+        let mut other = def();
+        other.seeds = vec![4, 6];
+        let e = merge(&[slice(&d, sh(0, 2), "a"), slice(&other, sh(1, 2), "o")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("different sweeps"), "{e}");
+        let mut edited = slice(&d, None, "e");
+        edited.sweep_json = edited
+            .sweep_json
+            .replace("\"small-lab\"", "\"salt-typhoon\"");
+        let e = merge(&[edited]).unwrap_err().to_string();
+        assert!(
+            e.contains("e/sweep.json") && e.contains("contradicts"),
+            "{e}"
+        );
+        let mut bad = slice(&d, None, "x");
+        bad.runs_csv = bad.runs_csv.replacen("1000", "ten", 1);
+        let e = merge(&[bad]).unwrap_err().to_string();
+        assert!(e.contains("x/runs.csv:2:"), "{e}");
+    }
 }

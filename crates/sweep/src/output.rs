@@ -52,13 +52,16 @@ impl Definition {
     }
 
     /// Grid points: the product of the value counts (1 for an empty grid).
+    /// Saturates at `u64::MAX` (a sweep file is refused long before).
     pub fn points(&self) -> u64 {
-        self.grid.iter().map(|g| g.values.len() as u64).product()
+        self.grid
+            .iter()
+            .fold(1u64, |acc, g| acc.saturating_mul(g.values.len() as u64))
     }
 
-    /// Runs: points × seeds.
+    /// Runs: points × seeds (saturating).
     pub fn runs(&self) -> u64 {
-        self.points() * self.seeds.len() as u64
+        self.points().saturating_mul(self.seeds.len() as u64)
     }
 
     /// The grid point and seed of run `run`: `point = run / seeds`, seed index `run % seeds`.
