@@ -46,7 +46,7 @@ enum Command {
 
 #[derive(clap::Args, Debug)]
 struct SweepArgs {
-    /// The sweep file (docs/sweep.md, e.g. sim/sweep-example.toml).
+    /// The sweep file (docs/sweep.md, e.g. sim/sweeps/sweep-example.toml).
     sweep: PathBuf,
     /// Directory for the output files; default `sweep-<name>` in the current directory.
     #[arg(long, value_name = "DIR")]
@@ -324,7 +324,7 @@ fn sweep_cmd(args: &SweepArgs) -> Result<ExitCode> {
     let text = match fs::read_to_string(&args.sweep) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("error: reading sweep file {file}: {e}\n  hint: give the path of a sweep file such as sim/sweep-example.toml (docs/sweep.md)");
+            eprintln!("error: reading sweep file {file}: {e}\n  hint: give the path of a sweep file such as sim/sweeps/sweep-example.toml (docs/sweep.md)");
             return Ok(ExitCode::from(2));
         }
     };
