@@ -167,6 +167,26 @@ pub(crate) fn parse(file: &str, text: &str) -> Result<Parsed, SweepError> {
                 .ok_or_else(|| cx.err(item.span(), "`grid` must be a table", None))?;
             let mut grid = Vec::new();
             flatten_grid(&cx, table, &mut Vec::new(), &mut grid)?;
+            for (i, a) in grid.iter().enumerate() {
+                for b in &grid[i + 1..] {
+                    let (short, long) = if a.path.len() <= b.path.len() {
+                        (a, b)
+                    } else {
+                        (b, a)
+                    };
+                    if long.path.starts_with(&short.path) {
+                        return Err(cx.err(
+                            b.key_span.map(|s| s..s),
+                            format!(
+                                "grid keys `{}` and `{}` overlap: one sets a table the other sets a key in",
+                                path::format(&short.path),
+                                path::format(&long.path)
+                            ),
+                            Some("keep one of them".into()),
+                        ));
+                    }
+                }
+            }
             let header = item.span().or(key.span());
             if grid.is_empty() {
                 return Err(cx.err(
@@ -579,6 +599,13 @@ mod tests {
         assert!(e.contains("seeds come from"), "{e}");
         let e = err(&format!("{HEAD}[grid]\n\"traffic.mean_degree\" = 2.0\n"));
         assert!(e.contains("array"), "{e}");
+        let e = err(&format!(
+            "{HEAD}[grid]\n\"traffic\" = [{{ mean_degree = 2.0 }}]\n\"traffic.mean_degree\" = [1]\n"
+        ));
+        assert!(
+            e.starts_with("s.toml:7:1: grid keys `traffic` and `traffic.mean_degree` overlap"),
+            "{e}"
+        );
         let e = err(&format!("{HEAD}[grids]\n"));
         assert!(e.contains("did you mean `[grid]`"), "{e}");
         let e = err(&format!("{HEAD}metrics = [\"a..b\"]\n"));
