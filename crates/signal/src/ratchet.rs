@@ -7,7 +7,7 @@
 //! replayed message leaves the state untouched. Message keys are deleted after use; a message
 //! whose key is gone is reported as [`SignalError::Replayed`].
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, VecDeque};
 
 use rand_core::{CryptoRng, RngCore};
 use x25519_dalek::{PublicKey, StaticSecret};
@@ -22,6 +22,9 @@ use crate::wire::{Header, RatchetMessage};
 
 /// The default `MAX_SKIP`: the most message keys one message may make a receiver skip.
 pub const DEFAULT_MAX_SKIP: u32 = 1000;
+
+/// How many finished remote ratchet keys a state remembers for replay detection.
+pub const PAST_REMOTE_KEPT: usize = 32;
 
 /// One party's Double Ratchet state.
 #[derive(Clone)]
@@ -42,8 +45,9 @@ pub struct RatchetState {
     nhkr: Option<Secret32>,
     /// Skipped message keys by (ratchet public key, or header key under HE; N).
     skipped: BTreeMap<([u8; 32], u32), Secret32>,
-    /// Remote ratchet keys of finished receiving chains (replay detection without HE).
-    past_remote: BTreeSet<[u8; 32]>,
+    /// The last [`PAST_REMOTE_KEPT`] remote ratchet keys of finished receiving chains
+    /// (replay detection without HE; an older replay fails authentication instead).
+    past_remote: VecDeque<[u8; 32]>,
     max_skip: u32,
     ad: Vec<u8>,
 }
@@ -93,7 +97,7 @@ impl RatchetState {
             nhks: None,
             nhkr: None,
             skipped: BTreeMap::new(),
-            past_remote: BTreeSet::new(),
+            past_remote: VecDeque::new(),
             max_skip,
             ad,
         };
@@ -146,7 +150,7 @@ impl RatchetState {
             nhks,
             nhkr,
             skipped: BTreeMap::new(),
-            past_remote: BTreeSet::new(),
+            past_remote: VecDeque::new(),
             max_skip,
             ad,
         }
@@ -347,7 +351,10 @@ impl RatchetState {
         self.ns = 0;
         self.nr = 0;
         if let Some(old) = self.dhr.replace(remote) {
-            self.past_remote.insert(old);
+            if self.past_remote.len() == PAST_REMOTE_KEPT {
+                self.past_remote.pop_front();
+            }
+            self.past_remote.push_back(old);
         }
         let shared = dh(&self.dhs, &remote);
         if self.header_encryption {
