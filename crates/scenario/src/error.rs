@@ -83,7 +83,7 @@ impl ScenarioError {
 
 /// 1-based (line, column) of byte `offset` in `text`, clamped to the text and to a character
 /// boundary; columns count characters.
-pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
+pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let mut offset = offset.min(text.len());
     if offset == text.len() && offset > 0 {
         // Point at the last character rather than past the end.
@@ -166,7 +166,7 @@ pub(crate) fn suggest(word: &str, allowed: &[&str]) -> Option<String> {
 }
 
 /// Levenshtein distance over characters (names here are short).
-pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
+pub fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     let mut cur = vec![0; b.len() + 1];

@@ -23,7 +23,7 @@ mod raw;
 mod units;
 mod validate;
 
-pub use error::ScenarioError;
+pub use error::{edit_distance, line_column, ScenarioError};
 pub use model::{
     Adversary, App, AppKind, Carrier, ExplicitWarrant, LinkSpec, Links, MessageLength, OnPath,
     OnPathMode, Scenario, SecretKind, Theft, Traffic, Vantage, VantageKind, WarrantKind, Warrants,

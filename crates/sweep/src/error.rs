@@ -1,6 +1,7 @@
 //! [`SweepError`]: what went wrong in a sweep or a merge, and whose fault it is.
 
 use core::fmt;
+use scenario::{edit_distance, line_column};
 
 /// One problem with a sweep: a bad sweep file, a bad `--shard`, slices that cannot be merged,
 /// or a simulation that failed.
@@ -110,16 +111,6 @@ impl fmt::Display for HintSuffix<'_> {
     }
 }
 
-/// 1-based line and column (in characters) of byte `offset` in `text`.
-pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let column = before[line_start..].chars().count() + 1;
-    (line, column)
-}
-
 /// The closest of `candidates` to `word` by edit distance, if it is close enough to be a typo.
 pub(crate) fn closest<'a>(
     word: &str,
@@ -136,34 +127,9 @@ pub(crate) fn closest<'a>(
     best.filter(|(d, _)| *d <= limit).map(|(_, c)| c)
 }
 
-fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.iter().enumerate() {
-        cur[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != cb);
-            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        core::mem::swap(&mut prev, &mut cur);
-    }
-    prev[b.len()]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn line_and_column_are_one_based_in_characters() {
-        let text = "a = 1\nbé = \"x\"\n";
-        assert_eq!(line_column(text, 0), (1, 1));
-        assert_eq!(line_column(text, 6), (2, 1));
-        let x = text.find("\"x").unwrap();
-        assert_eq!(line_column(text, x), (2, 6));
-    }
 
     #[test]
     fn closest_finds_typos_only() {
