@@ -64,10 +64,7 @@ fn handshakes(c: &mut Criterion) {
         ));
         let spk = x25519_dalek::StaticSecret::from(*snap.signed_prekey.private);
         let opk = x25519_dalek::StaticSecret::from(*snap.one_time_prekeys[0].private);
-        let kem = snap
-            .pq_one_time_prekeys
-            .first()
-            .map(|k| k.secret.to_vec());
+        let kem = snap.pq_one_time_prekeys.first().map(|k| k.secret.to_vec());
         let mut rng = ChaCha20Rng::seed_from_u64(5);
         g.bench_function(name, |bench| {
             bench.iter(|| {
