@@ -629,7 +629,10 @@ pub(crate) fn analyze(adversary: &str, captures: &Captures) -> Findings {
         }
         for c in &v.call_records {
             match c.kind {
-                RecordKind::SmsMo | RecordKind::SmsMt => {
+                RecordKind::SmsMo
+                | RecordKind::SmsMt
+                | RecordKind::VoiceMo
+                | RecordKind::VoiceMt => {
                     if looks_like_msisdn(&c.msisdn) && looks_like_msisdn(&c.other_party) {
                         r.contact(&c.msisdn, &c.other_party);
                     }

@@ -17,6 +17,13 @@
 //! | `cell`        | serving cell id (integer) |
 //! | `bytes_up`    | bytes sent by the subscriber (integer) |
 //! | `bytes_down`  | bytes received by the subscriber (integer) |
+//! | `end_cell`    | serving cell id at the end (integer) |
+//! | `answer_ns`   | calls: answer time in ns; empty when unanswered or not a call |
+//! | `duration_ns` | chargeable duration in ns (calls: answer to end; data: first to last packet) |
+//! | `cause`       | `normal`, `no-answer`, `busy`, `radio-loss`, `idle-timeout` or `end-of-run` |
+//! | `call_ref`    | call id of a voice call, charging id of a data session, 0 for SMS |
+//!
+//! `docs/records.md` describes how the carrier fills each field.
 //!
 //! Identifiers are digit strings that pandas would otherwise turn into integers (losing a leading
 //! `+` or `0`); load them as text:
@@ -30,7 +37,7 @@ use std::io::{self, Write};
 use crate::CallRecord;
 
 /// The header row's columns, in order.
-pub const COLUMNS: [&str; 11] = [
+pub const COLUMNS: [&str; 16] = [
     "record_id",
     "kind",
     "imsi",
@@ -42,10 +49,15 @@ pub const COLUMNS: [&str; 11] = [
     "cell",
     "bytes_up",
     "bytes_down",
+    "end_cell",
+    "answer_ns",
+    "duration_ns",
+    "cause",
+    "call_ref",
 ];
 
 /// Writes one field, quoting it if RFC 4180 requires.
-fn field<W: Write>(w: &mut W, s: &str) -> io::Result<()> {
+pub(crate) fn field<W: Write>(w: &mut W, s: &str) -> io::Result<()> {
     if s.contains([',', '"', '\r', '\n']) {
         w.write_all(b"\"")?;
         w.write_all(s.replace('"', "\"\"").as_bytes())?;
@@ -55,7 +67,7 @@ fn field<W: Write>(w: &mut W, s: &str) -> io::Result<()> {
     }
 }
 
-fn row<W: Write>(w: &mut W, fields: &[&str]) -> io::Result<()> {
+pub(crate) fn row<W: Write>(w: &mut W, fields: &[&str]) -> io::Result<()> {
     for (i, f) in fields.iter().enumerate() {
         if i > 0 {
             w.write_all(b",")?;
@@ -72,29 +84,33 @@ fn row<W: Write>(w: &mut W, fields: &[&str]) -> io::Result<()> {
 pub fn write_call_records_csv<W: Write>(mut w: W, records: &[CallRecord]) -> io::Result<()> {
     row(&mut w, &COLUMNS)?;
     for r in records {
-        let nanos = |t: crate::Timestamp| {
-            t.saturating_duration_since(crate::Timestamp::ZERO)
-                .as_nanos()
-                .to_string()
-        };
-        row(
-            &mut w,
-            &[
-                &r.record_id.to_string(),
-                r.kind.as_str(),
-                &r.imsi,
-                &r.imei,
-                &r.msisdn,
-                &r.other_party,
-                &nanos(r.start),
-                &nanos(r.end),
-                &r.cell.to_string(),
-                &r.bytes_up.to_string(),
-                &r.bytes_down.to_string(),
-            ],
-        )?;
+        let fields = record_fields(r);
+        let refs: Vec<&str> = fields.iter().map(String::as_str).collect();
+        row(&mut w, &refs)?;
     }
     w.flush()
+}
+
+/// A record's fields in [`COLUMNS`] order, as text.
+pub(crate) fn record_fields(r: &CallRecord) -> Vec<String> {
+    vec![
+        r.record_id.to_string(),
+        r.kind.as_str().to_owned(),
+        r.imsi.clone(),
+        r.imei.clone(),
+        r.msisdn.clone(),
+        r.other_party.clone(),
+        r.start.as_nanos().to_string(),
+        r.end.as_nanos().to_string(),
+        r.cell.to_string(),
+        r.bytes_up.to_string(),
+        r.bytes_down.to_string(),
+        r.end_cell.to_string(),
+        r.answer.map(|t| t.as_nanos().to_string()).unwrap_or_default(),
+        r.duration_ns.to_string(),
+        r.cause.as_str().to_owned(),
+        r.call_ref.to_string(),
+    ]
 }
 
 #[cfg(test)]
@@ -115,6 +131,11 @@ mod tests {
             cell: 12,
             bytes_up: 140,
             bytes_down: 0,
+            end_cell: 12,
+            answer: None,
+            duration_ns: 0,
+            cause: crate::Cause::Normal,
+            call_ref: 0,
         }
     }
 
@@ -129,8 +150,10 @@ mod tests {
         let s = csv(&[record("+15550002")]);
         assert_eq!(
             s,
-            "record_id,kind,imsi,imei,msisdn,other_party,start_ns,end_ns,cell,bytes_up,bytes_down\r\n\
-             7,sms-mo,310150000000001,356938035643809,+15550001,+15550002,1000000001,1000000001,12,140,0\r\n"
+            "record_id,kind,imsi,imei,msisdn,other_party,start_ns,end_ns,cell,bytes_up,bytes_down,\
+             end_cell,answer_ns,duration_ns,cause,call_ref\r\n\
+             7,sms-mo,310150000000001,356938035643809,+15550001,+15550002,1000000001,1000000001,12,140,0,\
+             12,,0,normal,0\r\n"
         );
     }
 

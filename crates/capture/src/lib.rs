@@ -24,6 +24,7 @@ pub use simcore::Timestamp;
 pub mod capability;
 pub mod csv;
 mod error;
+pub mod export;
 pub mod ip;
 pub mod pcap;
 
@@ -106,16 +107,32 @@ pub enum RecordKind {
     /// A data session; `other_party` is the server's IPv4 address.
     #[serde(rename = "data")]
     Data,
+    /// A mobile-originated voice call (the subscriber called), carrier voice through the
+    /// switching centre; `other_party` is the callee's MSISDN.
+    #[serde(rename = "voice-mo")]
+    VoiceMo,
+    /// A mobile-terminated voice call (the subscriber was called); `other_party` is the caller's
+    /// MSISDN.
+    #[serde(rename = "voice-mt")]
+    VoiceMt,
 }
 
 impl RecordKind {
-    /// The name used in serialized form and in CSV: `"sms-mo"`, `"sms-mt"` or `"data"`.
+    /// The name used in serialized form and in CSV: `"sms-mo"`, `"sms-mt"`, `"data"`,
+    /// `"voice-mo"` or `"voice-mt"`.
     pub fn as_str(self) -> &'static str {
         match self {
             RecordKind::SmsMo => "sms-mo",
             RecordKind::SmsMt => "sms-mt",
             RecordKind::Data => "data",
+            RecordKind::VoiceMo => "voice-mo",
+            RecordKind::VoiceMt => "voice-mt",
         }
+    }
+
+    /// Whether this is a voice-call record.
+    pub fn is_voice(self) -> bool {
+        matches!(self, RecordKind::VoiceMo | RecordKind::VoiceMt)
     }
 }
 
@@ -125,7 +142,56 @@ impl fmt::Display for RecordKind {
     }
 }
 
-/// A call-detail record as the carrier's billing store keeps it.
+/// Why a communication ended, as the record's "cause for record closing" / release cause.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+pub enum Cause {
+    /// Completed normally: an SMS stored, a call hung up by either party.
+    #[default]
+    #[serde(rename = "normal")]
+    Normal,
+    /// A call the callee did not answer before the caller gave up.
+    #[serde(rename = "no-answer")]
+    NoAnswer,
+    /// A call the callee rejected as busy (already in a call, or declined).
+    #[serde(rename = "busy")]
+    Busy,
+    /// A call dropped because a radio link was lost mid-call.
+    #[serde(rename = "radio-loss")]
+    RadioLoss,
+    /// A data session closed after a period without packets.
+    #[serde(rename = "idle-timeout")]
+    IdleTimeout,
+    /// A data session still open when the run ended (a partial record).
+    #[serde(rename = "end-of-run")]
+    EndOfRun,
+}
+
+impl Cause {
+    /// The name used in serialized form and in CSV: `"normal"`, `"no-answer"`, `"busy"`,
+    /// `"radio-loss"`, `"idle-timeout"` or `"end-of-run"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cause::Normal => "normal",
+            Cause::NoAnswer => "no-answer",
+            Cause::Busy => "busy",
+            Cause::RadioLoss => "radio-loss",
+            Cause::IdleTimeout => "idle-timeout",
+            Cause::EndOfRun => "end-of-run",
+        }
+    }
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A call-detail record as the carrier's billing store keeps it: one per SMS (sent or
+/// received), per voice call leg, and per data session. `docs/records.md` documents every field
+/// and how the carrier fills it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallRecord {
     /// The store's record number.
@@ -150,6 +216,25 @@ pub struct CallRecord {
     pub bytes_up: u64,
     /// Bytes received by the subscriber.
     pub bytes_down: u64,
+    /// Serving cell id when the communication ended (calls and data sessions: the cell at
+    /// hang-up or at the last packet; SMS: equal to `cell`).
+    #[serde(default)]
+    pub end_cell: u32,
+    /// Calls: when the callee answered (`None` for an unanswered call and for SMS and data).
+    #[serde(default)]
+    pub answer: Option<Timestamp>,
+    /// Chargeable duration in nanoseconds: calls from answer to end (0 if unanswered), data
+    /// sessions from first to last packet, SMS 0.
+    #[serde(default)]
+    pub duration_ns: u64,
+    /// Why it ended.
+    #[serde(default)]
+    pub cause: Cause,
+    /// The carrier's reference for the communication: the call id of a voice call (equal in
+    /// the caller's and callee's records, also across carriers, as the signalling carries it),
+    /// the charging id of a data session, 0 for SMS.
+    #[serde(default)]
+    pub call_ref: u64,
 }
 
 /// Where in a carrier a vantage point sits, which decides what it can record.
@@ -164,15 +249,21 @@ pub enum VantageKind {
     /// Read access to the call-detail record store.
     #[serde(rename = "call-records")]
     CallRecords,
+    /// Compromised customer-premises / edge routers (a botnet): every packet to and from the
+    /// subscribers behind them, at their access link.
+    #[serde(rename = "edge-router")]
+    EdgeRouter,
 }
 
 impl VantageKind {
-    /// The name used in serialized form: `"mediation"`, `"core-tap"` or `"call-records"`.
+    /// The name used in serialized form: `"mediation"`, `"core-tap"`, `"call-records"` or
+    /// `"edge-router"`.
     pub fn as_str(self) -> &'static str {
         match self {
             VantageKind::Mediation => "mediation",
             VantageKind::CoreTap => "core-tap",
             VantageKind::CallRecords => "call-records",
+            VantageKind::EdgeRouter => "edge-router",
         }
     }
 }
@@ -181,6 +272,79 @@ impl fmt::Display for VantageKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// Whether an intercept record is intercept-related information or a content copy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum InterceptKind {
+    /// Intercept-related information: an event with parties, time and location.
+    #[serde(rename = "iri")]
+    Iri,
+    /// A content copy: one intercepted packet, byte for byte, correlated with its IRI.
+    #[serde(rename = "cc")]
+    Cc,
+}
+
+/// The event of an IRI record (ETSI TS 102 232 / 3GPP TS 33.108 style).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum IriEventKind {
+    /// A communication began (a call answered, a data session's first packet).
+    #[serde(rename = "begin")]
+    Begin,
+    /// A communication in progress changed (a call handed over to another cell).
+    #[serde(rename = "continue")]
+    Continue,
+    /// A communication ended (hang-up, data session idle).
+    #[serde(rename = "end")]
+    End,
+    /// A one-shot event: an SMS, an unanswered call attempt.
+    #[serde(rename = "report")]
+    Report,
+}
+
+/// The service an IRI record is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum IriServiceKind {
+    /// Short messages.
+    #[serde(rename = "sms")]
+    Sms,
+    /// Packet data (including OTT apps and their calls, which the carrier sees only as data).
+    #[serde(rename = "data")]
+    Data,
+    /// Carrier voice calls through the switching centre.
+    #[serde(rename = "voice")]
+    Voice,
+}
+
+/// One lawful-intercept record a point of interception delivered to a mediation node, decoded
+/// into a flat row: the carrier's own log of its intercept output (exported as `iri.csv`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InterceptRecord {
+    /// The carrier whose point of interception produced it.
+    pub carrier: String,
+    /// Lawful-interception identifier of the warrant.
+    pub liid: String,
+    /// IRI or CC.
+    pub kind: InterceptKind,
+    /// Links CC records to the IRI of the same communication.
+    pub correlation: u64,
+    /// When the point of interception produced it.
+    pub timestamp: Timestamp,
+    /// Whether the communication (or copied packet) went from the target (`true`) or to it.
+    pub from_target: bool,
+    /// The warrant target's MSISDN.
+    pub target: String,
+    /// IRI: the event; CC: `None`.
+    pub event: Option<IriEventKind>,
+    /// IRI: the service; CC: `None`.
+    pub service: Option<IriServiceKind>,
+    /// IRI: the other party as the carrier sees it (MSISDN or IPv4 address); CC: empty.
+    pub other: String,
+    /// IRI: the target's serving cell; CC: `None`.
+    pub cell: Option<u32>,
+    /// IRI: bytes of the communication (BEGIN: the first packet; END: the whole communication;
+    /// REPORT of an SMS: its text); CC: length of the copied IPv4 packet.
+    pub size: u64,
 }
 
 /// Everything recorded at one vantage point.

@@ -234,7 +234,13 @@ impl RecordStore {
         self.records.push(r);
     }
 
-    fn close(&mut self, key: (Ipv4Addr, Ipv4Addr), s: OpenSession, who: &Charged) {
+    fn close(
+        &mut self,
+        key: (Ipv4Addr, Ipv4Addr),
+        s: OpenSession,
+        who: &Charged,
+        cause: capture::Cause,
+    ) {
         self.push(CallRecord {
             record_id: 0,
             kind: RecordKind::Data,
@@ -247,6 +253,11 @@ impl RecordStore {
             cell: who.cell,
             bytes_up: s.up,
             bytes_down: s.down,
+            end_cell: who.cell,
+            answer: None,
+            duration_ns: s.last.saturating_duration_since(s.start).as_nanos() as u64,
+            cause,
+            call_ref: 0,
         });
     }
 }
@@ -279,7 +290,7 @@ pub(crate) fn close_all(store: &Mutex<RecordStore>, subscribers: &BTreeMap<Ipv4A
         let open = std::mem::take(&mut s.open);
         for (key, sess) in open {
             if let Some(who) = subscribers.get(&key.0) {
-                s.close(key, sess, who);
+                s.close(key, sess, who, capture::Cause::EndOfRun);
             }
         }
     }
@@ -306,7 +317,7 @@ impl OnPathHook for Charging {
         let key = (sub, remote);
         if let Some(s) = store.open.remove(&key) {
             if now.saturating_duration_since(s.last) >= IDLE {
-                store.close(key, s, who);
+                store.close(key, s, who, capture::Cause::IdleTimeout);
             } else {
                 store.open.insert(key, s);
             }

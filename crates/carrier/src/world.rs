@@ -1095,6 +1095,11 @@ impl<'s> World<'s> {
             } else {
                 0
             },
+            end_cell: s.cell,
+            answer: None,
+            duration_ns: 0,
+            cause: capture::Cause::Normal,
+            call_ref: 0,
         };
         if let Ok(mut st) = self.stores[c].lock() {
             st.push(rec);

@@ -507,6 +507,11 @@ fn call_records_give_contacts_for_sms_and_data_sessions_for_data() {
         cell: 1,
         bytes_up: 100,
         bytes_down: 50,
+        end_cell: 1,
+        answer: None,
+        duration_ns: 5_000_000_000,
+        cause: capture::Cause::IdleTimeout,
+        call_ref: 0,
     };
     let f = analyze(vec![vantage(
         "atlantic.cdr",

@@ -1,0 +1,391 @@
+//! The record exports of `wiretap run --out DIR`: call records, intercept records and warrant
+//! lists as CSV and JSON Lines, for pandas, polars, R or a spreadsheet.
+//!
+//! Every CSV file has a header row and follows RFC 4180: fields separated by `,`, rows ended by
+//! CRLF, a field quoted (inner quotes doubled) only when it contains a comma, a quote, CR or LF.
+//! Times are integers of nanoseconds of virtual time since the start of the run (`*_ns`); an
+//! absent value is an empty field. A JSON Lines file has one object per line (LF-terminated)
+//! with exactly the CSV's columns as keys, in the same order, integers as numbers and absent
+//! values as `null`. Both are byte-identical for the same (scenario, seed).
+//!
+//! `docs/records.md` documents every column; the column lists are [`RECORD_COLUMNS`],
+//! [`INTERCEPT_COLUMNS`] and [`WARRANT_COLUMNS`].
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::csv::{record_fields, row, COLUMNS};
+use crate::{CallRecord, InterceptKind, InterceptRecord, Warrant};
+
+/// Columns of `records.csv`: `carrier`, then the columns of [`crate::csv::COLUMNS`].
+pub const RECORD_COLUMNS: [&str; 17] = [
+    "carrier",
+    "record_id",
+    "kind",
+    "imsi",
+    "imei",
+    "msisdn",
+    "other_party",
+    "start_ns",
+    "end_ns",
+    "cell",
+    "bytes_up",
+    "bytes_down",
+    "end_cell",
+    "answer_ns",
+    "duration_ns",
+    "cause",
+    "call_ref",
+];
+
+/// Columns of `iri.csv`.
+pub const INTERCEPT_COLUMNS: [&str; 12] = [
+    "carrier",
+    "liid",
+    "record",
+    "correlation",
+    "timestamp_ns",
+    "direction",
+    "target",
+    "event",
+    "service",
+    "other",
+    "cell",
+    "size",
+];
+
+/// Columns of `warrants.csv`.
+pub const WARRANT_COLUMNS: [&str; 7] = [
+    "carrier",
+    "liid",
+    "target_msisdn",
+    "target_imsi",
+    "kind",
+    "agency",
+    "since_ns",
+];
+
+/// A call record of one carrier's store.
+#[derive(Clone, Copy, Debug)]
+pub struct CarrierRecord<'a> {
+    /// The carrier whose store holds it.
+    pub carrier: &'a str,
+    /// The record.
+    pub record: &'a CallRecord,
+}
+
+/// A warrant of one carrier.
+#[derive(Clone, Copy, Debug)]
+pub struct CarrierWarrant<'a> {
+    /// The carrier that provisioned it.
+    pub carrier: &'a str,
+    /// The warrant.
+    pub warrant: &'a Warrant,
+}
+
+/// One value of a row: text or integer (JSON number), or absent (empty in CSV, `null` in JSON).
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Value {
+    Text(String),
+    Int(u64),
+    Absent,
+}
+
+impl Value {
+    fn csv(&self) -> String {
+        match self {
+            Value::Text(s) => s.clone(),
+            Value::Int(n) => n.to_string(),
+            Value::Absent => String::new(),
+        }
+    }
+}
+
+impl Serialize for Value {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Value::Text(t) => s.serialize_str(t),
+            Value::Int(n) => s.serialize_u64(*n),
+            Value::Absent => s.serialize_none(),
+        }
+    }
+}
+
+fn text(s: &str) -> Value {
+    Value::Text(s.to_owned())
+}
+
+fn record_values(r: &CarrierRecord<'_>) -> Vec<Value> {
+    let c = r.record;
+    let texts = record_fields(c);
+    let mut v = vec![text(r.carrier)];
+    for (i, (name, f)) in COLUMNS.iter().zip(texts).enumerate() {
+        let numeric = !matches!(
+            *name,
+            "kind" | "imsi" | "imei" | "msisdn" | "other_party" | "cause"
+        );
+        v.push(if *name == "answer_ns" && c.answer.is_none() {
+            Value::Absent
+        } else if numeric {
+            f.parse().map(Value::Int).unwrap_or(Value::Text(f))
+        } else {
+            Value::Text(f)
+        });
+        debug_assert_eq!(RECORD_COLUMNS[i + 1], *name);
+    }
+    v
+}
+
+fn intercept_values(r: &InterceptRecord) -> Vec<Value> {
+    let opt_text = |s: Option<&str>| s.map(text).unwrap_or(Value::Absent);
+    vec![
+        text(&r.carrier),
+        text(&r.liid),
+        text(match r.kind {
+            InterceptKind::Iri => "iri",
+            InterceptKind::Cc => "cc",
+        }),
+        Value::Int(r.correlation),
+        Value::Int(r.timestamp.as_nanos()),
+        text(if r.from_target {
+            "from-target"
+        } else {
+            "to-target"
+        }),
+        text(&r.target),
+        opt_text(r.event.map(|e| match e {
+            crate::IriEventKind::Begin => "begin",
+            crate::IriEventKind::Continue => "continue",
+            crate::IriEventKind::End => "end",
+            crate::IriEventKind::Report => "report",
+        })),
+        opt_text(r.service.map(|s| match s {
+            crate::IriServiceKind::Sms => "sms",
+            crate::IriServiceKind::Data => "data",
+            crate::IriServiceKind::Voice => "voice",
+        })),
+        text(&r.other),
+        r.cell.map(|c| Value::Int(u64::from(c))).unwrap_or(Value::Absent),
+        Value::Int(r.size),
+    ]
+}
+
+fn warrant_values(w: &CarrierWarrant<'_>) -> Vec<Value> {
+    let x = w.warrant;
+    vec![
+        text(w.carrier),
+        text(&x.liid),
+        text(&x.target_msisdn),
+        text(&x.target_imsi),
+        text(x.kind.as_str()),
+        text(&x.agency),
+        Value::Int(x.since.as_nanos()),
+    ]
+}
+
+fn write_csv<W: Write>(mut w: W, columns: &[&str], rows: &[Vec<Value>]) -> io::Result<()> {
+    row(&mut w, columns)?;
+    for r in rows {
+        let fields: Vec<String> = r.iter().map(Value::csv).collect();
+        let refs: Vec<&str> = fields.iter().map(String::as_str).collect();
+        row(&mut w, &refs)?;
+    }
+    w.flush()
+}
+
+fn write_jsonl<W: Write>(mut w: W, columns: &[&str], rows: &[Vec<Value>]) -> io::Result<()> {
+    // Written key by key: a serde_json map would sort the keys, and the columns' order matters.
+    for r in rows {
+        w.write_all(b"{")?;
+        for (i, (k, v)) in columns.iter().zip(r).enumerate() {
+            if i > 0 {
+                w.write_all(b",")?;
+            }
+            serde_json::to_writer(&mut w, k).map_err(io::Error::other)?;
+            w.write_all(b":")?;
+            serde_json::to_writer(&mut w, v).map_err(io::Error::other)?;
+        }
+        w.write_all(b"}\n")?;
+    }
+    w.flush()
+}
+
+/// Writes `records.csv`: a header of [`RECORD_COLUMNS`], then one row per record.
+///
+/// # Errors
+/// Any error of `w`.
+pub fn write_records_csv<W: Write>(w: W, records: &[CarrierRecord<'_>]) -> io::Result<()> {
+    let rows: Vec<_> = records.iter().map(record_values).collect();
+    write_csv(w, &RECORD_COLUMNS, &rows)
+}
+
+/// Writes `records.jsonl`: one object per record with the keys of [`RECORD_COLUMNS`].
+///
+/// # Errors
+/// Any error of `w`.
+pub fn write_records_jsonl<W: Write>(w: W, records: &[CarrierRecord<'_>]) -> io::Result<()> {
+    let rows: Vec<_> = records.iter().map(record_values).collect();
+    write_jsonl(w, &RECORD_COLUMNS, &rows)
+}
+
+/// Writes `iri.csv`: a header of [`INTERCEPT_COLUMNS`], then one row per IRI or CC record.
+///
+/// # Errors
+/// Any error of `w`.
+pub fn write_intercepts_csv<W: Write>(w: W, records: &[InterceptRecord]) -> io::Result<()> {
+    let rows: Vec<_> = records.iter().map(intercept_values).collect();
+    write_csv(w, &INTERCEPT_COLUMNS, &rows)
+}
+
+/// Writes `iri.jsonl`: one object per IRI or CC record with the keys of [`INTERCEPT_COLUMNS`].
+///
+/// # Errors
+/// Any error of `w`.
+pub fn write_intercepts_jsonl<W: Write>(w: W, records: &[InterceptRecord]) -> io::Result<()> {
+    let rows: Vec<_> = records.iter().map(intercept_values).collect();
+    write_jsonl(w, &INTERCEPT_COLUMNS, &rows)
+}
+
+/// Writes `warrants.csv`: a header of [`WARRANT_COLUMNS`], then one row per warrant.
+///
+/// # Errors
+/// Any error of `w`.
+pub fn write_warrants_csv<W: Write>(w: W, warrants: &[CarrierWarrant<'_>]) -> io::Result<()> {
+    let rows: Vec<_> = warrants.iter().map(warrant_values).collect();
+    write_csv(w, &WARRANT_COLUMNS, &rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Cause, IriEventKind, IriServiceKind, RecordKind, Timestamp, WarrantKind};
+
+    fn rec() -> CallRecord {
+        CallRecord {
+            record_id: 3,
+            kind: RecordKind::VoiceMo,
+            imsi: "001010000000001".into(),
+            imei: "350000000000006".into(),
+            msisdn: "+15550001".into(),
+            other_party: "+15550002".into(),
+            start: Timestamp::from_nanos(10),
+            end: Timestamp::from_nanos(90),
+            cell: 2,
+            bytes_up: 100,
+            bytes_down: 200,
+            end_cell: 3,
+            answer: Some(Timestamp::from_nanos(30)),
+            duration_ns: 60,
+            cause: Cause::RadioLoss,
+            call_ref: 77,
+        }
+    }
+
+    fn s(f: impl FnOnce(&mut Vec<u8>) -> io::Result<()>) -> String {
+        let mut out = Vec::new();
+        f(&mut out).expect("a Vec never fails");
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    #[test]
+    fn records_csv_and_jsonl_agree_column_for_column() {
+        let r = rec();
+        let rows = [CarrierRecord {
+            carrier: "east",
+            record: &r,
+        }];
+        let csv = s(|o| write_records_csv(o, &rows));
+        assert_eq!(
+            csv,
+            format!(
+                "{}\r\neast,3,voice-mo,001010000000001,350000000000006,+15550001,+15550002,10,90,2,100,200,3,30,60,radio-loss,77\r\n",
+                RECORD_COLUMNS.join(",")
+            )
+        );
+        let json = s(|o| write_records_jsonl(o, &rows));
+        assert!(json.ends_with('\n') && json.lines().count() == 1);
+        let v: serde_json::Value = serde_json::from_str(json.trim_end()).expect("JSON");
+        let obj = v.as_object().expect("an object");
+        assert_eq!(obj.len(), RECORD_COLUMNS.len());
+        let at: Vec<usize> = RECORD_COLUMNS
+            .iter()
+            .map(|k| json.find(&format!("\"{k}\":")).expect("every column is a key"))
+            .collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "keys in column order");
+        assert_eq!(obj["answer_ns"], 30);
+        assert_eq!(obj["msisdn"], "+15550001");
+        let mut unanswered = r.clone();
+        unanswered.answer = None;
+        let rows = [CarrierRecord {
+            carrier: "east",
+            record: &unanswered,
+        }];
+        let json = s(|o| write_records_jsonl(o, &rows));
+        assert!(json.contains("\"answer_ns\":null"), "{json}");
+        assert!(s(|o| write_records_csv(o, &rows)).contains(",3,,60,"));
+    }
+
+    #[test]
+    fn intercepts_and_warrants_have_their_headers() {
+        let iri = InterceptRecord {
+            carrier: "east".into(),
+            liid: "EAST-0001".into(),
+            kind: InterceptKind::Iri,
+            correlation: 4,
+            timestamp: Timestamp::from_nanos(5),
+            from_target: true,
+            target: "+15550001".into(),
+            event: Some(IriEventKind::Begin),
+            service: Some(IriServiceKind::Voice),
+            other: "+15550002".into(),
+            cell: Some(7),
+            size: 0,
+        };
+        let cc = InterceptRecord {
+            kind: InterceptKind::Cc,
+            event: None,
+            service: None,
+            other: String::new(),
+            cell: None,
+            size: 92,
+            from_target: false,
+            ..iri.clone()
+        };
+        let csv = s(|o| write_intercepts_csv(o, &[iri, cc.clone()]));
+        let lines: Vec<&str> = csv.split("\r\n").collect();
+        assert_eq!(lines[0], INTERCEPT_COLUMNS.join(","));
+        assert_eq!(
+            lines[1],
+            "east,EAST-0001,iri,4,5,from-target,+15550001,begin,voice,+15550002,7,0"
+        );
+        assert_eq!(lines[2], "east,EAST-0001,cc,4,5,to-target,+15550001,,,,,92");
+        let json = s(|o| write_intercepts_jsonl(o, &[cc]));
+        assert!(json.contains("\"event\":null,\"service\":null"), "{json}");
+
+        let w = Warrant {
+            liid: "EAST-0001".into(),
+            target_msisdn: "+15550001".into(),
+            target_imsi: "001010000000001".into(),
+            kind: WarrantKind::IriAndContent,
+            agency: "FBI, NY".into(),
+            since: Timestamp::ZERO,
+        };
+        let csv = s(|o| {
+            write_warrants_csv(
+                o,
+                &[CarrierWarrant {
+                    carrier: "east",
+                    warrant: &w,
+                }],
+            )
+        });
+        assert_eq!(
+            csv,
+            format!(
+                "{}\r\neast,EAST-0001,+15550001,001010000000001,iri+content,\"FBI, NY\",0\r\n",
+                WARRANT_COLUMNS.join(",")
+            )
+        );
+    }
+}
