@@ -166,7 +166,9 @@ fn intercept_values(r: &InterceptRecord) -> Vec<Value> {
             crate::IriServiceKind::Voice => "voice",
         })),
         text(&r.other),
-        r.cell.map(|c| Value::Int(u64::from(c))).unwrap_or(Value::Absent),
+        r.cell
+            .map(|c| Value::Int(u64::from(c)))
+            .unwrap_or(Value::Absent),
         Value::Int(r.size),
     ]
 }
@@ -207,6 +209,24 @@ fn write_jsonl<W: Write>(mut w: W, columns: &[&str], rows: &[Vec<Value>]) -> io:
             serde_json::to_writer(&mut w, v).map_err(io::Error::other)?;
         }
         w.write_all(b"}\n")?;
+    }
+    w.flush()
+}
+
+/// Writes any table as CSV with the conventions above: a header of `columns`, then `rows`
+/// (each as many fields as columns; empty text for an absent value).
+///
+/// # Errors
+/// Any error of `w`.
+pub fn write_csv_rows<W: Write>(
+    mut w: W,
+    columns: &[&str],
+    rows: &[Vec<String>],
+) -> io::Result<()> {
+    row(&mut w, columns)?;
+    for r in rows {
+        let refs: Vec<&str> = r.iter().map(String::as_str).collect();
+        row(&mut w, &refs)?;
     }
     w.flush()
 }
@@ -310,7 +330,10 @@ mod tests {
         assert_eq!(obj.len(), RECORD_COLUMNS.len());
         let at: Vec<usize> = RECORD_COLUMNS
             .iter()
-            .map(|k| json.find(&format!("\"{k}\":")).expect("every column is a key"))
+            .map(|k| {
+                json.find(&format!("\"{k}\":"))
+                    .expect("every column is a key")
+            })
             .collect();
         assert!(at.windows(2).all(|w| w[0] < w[1]), "keys in column order");
         assert_eq!(obj["answer_ns"], 30);
