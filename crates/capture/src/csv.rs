@@ -106,7 +106,9 @@ pub(crate) fn record_fields(r: &CallRecord) -> Vec<String> {
         r.bytes_up.to_string(),
         r.bytes_down.to_string(),
         r.end_cell.to_string(),
-        r.answer.map(|t| t.as_nanos().to_string()).unwrap_or_default(),
+        r.answer
+            .map(|t| t.as_nanos().to_string())
+            .unwrap_or_default(),
         r.duration_ns.to_string(),
         r.cause.as_str().to_owned(),
         r.call_ref.to_string(),
