@@ -237,4 +237,7 @@ pub struct TheftExposure {
     pub sessions: usize,
     /// The messages newly read, `(Noise protocol name, plaintext)`, sorted.
     pub messages: Vec<(String, String)>,
+    /// Signal apps: what the stolen device state or keys did (`None` for other capabilities
+    /// that opened no Signal session).
+    pub signal: Option<crate::signal_read::SignalExposure>,
 }

@@ -409,12 +409,13 @@ pub(crate) fn analyze(findings: &mut Findings, captures: &Captures, caps: &Capab
                     keys.add_private(**private);
                 }
                 Secret::Psk { psk, .. } => psks.push((s, **psk)),
-                Secret::SessionState { .. } => {}
+                // Signal device state is read by `crate::signal_read`.
+                Secret::SessionState { .. } | Secret::SignalState(_) => {}
             }
         }
         let statics_or_psks = now
             .iter()
-            .any(|s| !matches!(s.secret, Secret::SessionState { .. }));
+            .any(|s| matches!(s.secret, Secret::Static { .. } | Secret::Psk { .. }));
         if statics_or_psks {
             for t in &ts {
                 let psk = psks.iter().find_map(|(s, k)| match &s.secret {
@@ -432,9 +433,13 @@ pub(crate) fn analyze(findings: &mut Findings, captures: &Captures, caps: &Capab
                 // Credit the secret of this session's own parties stolen now, else the first.
                 let Some(owner) = now
                     .iter()
-                    .filter(|s| !matches!(s.secret, Secret::SessionState { .. }))
+                    .filter(|s| matches!(s.secret, Secret::Static { .. } | Secret::Psk { .. }))
                     .find(|s| owner_msisdn(&s.owner).is_some_and(|m| t.has_party(m)))
-                    .or_else(|| now.first())
+                    .or_else(|| {
+                        now.iter().find(|s| {
+                            matches!(s.secret, Secret::Static { .. } | Secret::Psk { .. })
+                        })
+                    })
                 else {
                     continue;
                 };
@@ -507,6 +512,7 @@ pub(crate) fn analyze(findings: &mut Findings, captures: &Captures, caps: &Capab
             owner,
             sessions: sessions.len(),
             messages: messages.into_iter().collect(),
+            signal: None,
         })
         .collect();
 }

@@ -56,6 +56,7 @@ mod keys;
 pub mod noise;
 mod passive;
 pub mod ratchet;
+pub mod signal_read;
 
 pub use error::AdversaryError;
 pub use findings::{
@@ -104,6 +105,7 @@ impl Adversary {
         let none = capture::Capabilities::default();
         let caps = self.capabilities.as_ref().unwrap_or(&none);
         keys::analyze(&mut findings, captures, caps);
+        signal_read::analyze(&mut findings, captures, caps);
         active::merge(&mut findings, captures, &caps.active);
         findings
     }

@@ -405,7 +405,30 @@ impl Reader {
         acc.last = acc.last.max(end);
     }
 
+    /// A Signal-style envelope (`protocol` = the app's label): the recipient is always
+    /// visible, the sender only without sealed sender (empty `from`); the content is a Double
+    /// Ratchet message, unreadable without device state (`crate::signal_read`).
+    fn signal(&mut self, o: &Obs, env: &OttEnvelope, roles: &Roles) {
+        if !env.from.is_empty() {
+            self.contact(&env.from, &env.to);
+        }
+        let channel = Channel::Ott {
+            protocol: env.protocol.clone(),
+        };
+        let reason = if env.from.is_empty() {
+            "Signal envelope with sealed sender: Double Ratchet message, sender hidden; no \
+             device state held"
+        } else {
+            "Signal envelope: Double Ratchet message; no device state held"
+        };
+        self.unreadable(channel.clone(), reason.to_owned(), &env.body, o.time);
+        self.flow(o, roles, channel);
+    }
+
     fn ott(&mut self, o: &Obs, env: &OttEnvelope, roles: &Roles, vantage: &str) {
+        if env.protocol.starts_with("signal") {
+            return self.signal(o, env, roles);
+        }
         self.contact(&env.from, &env.to);
         match env.kind {
             NoiseKind::Handshake => {

@@ -77,15 +77,84 @@ pub enum Secret {
         /// The responder-to-initiator transport key (absent in one-way patterns).
         responder_to_initiator: Option<Zeroizing<[u8; 32]>>,
     },
+    /// What a Signal-style device held ([`SignalState`]): everything (`device-state`), or only
+    /// the identity key and signed prekey (`static` of a signal app).
+    SignalState(Box<SignalState>),
+}
+
+/// One Double Ratchet session copied out of a Signal-style device (spec names in brackets).
+#[derive(Clone)]
+pub struct SignalSession {
+    /// The peer's address.
+    pub peer: u64,
+    /// `AD` of the session.
+    pub associated_data: Vec<u8>,
+    /// `RK`.
+    pub root_key: Zeroizing<[u8; 32]>,
+    /// Private half of `DHs`.
+    pub ratchet_private: Zeroizing<[u8; 32]>,
+    /// `DHr`.
+    pub remote_ratchet: Option<[u8; 32]>,
+    /// `CKs`.
+    pub sending_chain: Option<Zeroizing<[u8; 32]>>,
+    /// `CKr`.
+    pub receiving_chain: Option<Zeroizing<[u8; 32]>>,
+    /// `Ns`.
+    pub ns: u32,
+    /// `Nr`.
+    pub nr: u32,
+    /// Whether the session encrypts headers.
+    pub header_encryption: bool,
+    /// `MKSKIPPED`: (ratchet public key, N, message key).
+    pub skipped: Vec<([u8; 32], u32, Zeroizing<[u8; 32]>)>,
+}
+
+/// What was copied out of a Signal-style device (mirrors the adversary's
+/// `ratchet::StolenState`; the carrier converts the device's snapshot field by field).
+#[derive(Clone)]
+pub struct SignalState {
+    /// The device's address (its MSISDN's digits).
+    pub address: u64,
+    /// `true`: the whole device (`device-state`); `false`: identity key and signed prekey only.
+    pub device_state: bool,
+    /// Identity private key.
+    pub identity_private: Zeroizing<[u8; 32]>,
+    /// Signed prekey (id, private key).
+    pub signed_prekey: (u32, Zeroizing<[u8; 32]>),
+    /// One-time prekeys not used yet: (id, private key).
+    pub one_time_prekeys: Vec<(u32, Zeroizing<[u8; 32]>)>,
+    /// PQ prekeys (last-resort and one-time): (id, ML-KEM decapsulation key).
+    pub pq_prekeys: Vec<(u32, Zeroizing<Vec<u8>>)>,
+    /// Every session.
+    pub sessions: Vec<SignalSession>,
+}
+
+/// The public keys a Signal-style key server publishes for one device (anyone can fetch its
+/// bundles): what the adversary needs to name the keys of a captured initial message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SignalDirectoryEntry {
+    /// Whose device.
+    pub owner: Owner,
+    /// Its address.
+    pub address: u64,
+    /// Identity public key.
+    pub identity: [u8; 32],
+    /// Signed prekeys published: (id, public key).
+    pub signed_prekeys: Vec<(u32, [u8; 32])>,
+    /// One-time prekeys published: (id, public key).
+    pub one_time_prekeys: Vec<(u32, [u8; 32])>,
 }
 
 impl Secret {
-    /// A short name of what was stolen: `"static"`, `"psk"` or `"session-state"`.
+    /// A short name of what was stolen: `"static"`, `"psk"`, `"session-state"` or
+    /// `"device-state"`.
     pub fn kind(&self) -> &'static str {
         match self {
             Secret::Static { .. } => "static",
             Secret::Psk { .. } => "psk",
             Secret::SessionState { .. } => "session-state",
+            Secret::SignalState(s) if s.device_state => "device-state",
+            Secret::SignalState(_) => "static",
         }
     }
 }
@@ -102,6 +171,13 @@ impl fmt::Debug for Secret {
             } => write!(
                 f,
                 "SessionState {{ session: {session}, protocol: {protocol:?} }}"
+            ),
+            Secret::SignalState(s) => write!(
+                f,
+                "SignalState {{ address: {}, device_state: {}, sessions: {} }}",
+                s.address,
+                s.device_state,
+                s.sessions.len()
             ),
         }
     }
@@ -170,4 +246,6 @@ pub struct Capabilities {
     pub directory: Vec<DirectoryEntry>,
     /// What the adversary's on-path components did.
     pub active: Vec<ActiveRecord>,
+    /// The public prekeys of Signal-style devices, as their key server publishes them.
+    pub signal_directory: Vec<SignalDirectoryEntry>,
 }

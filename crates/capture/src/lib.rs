@@ -29,7 +29,8 @@ pub mod ip;
 pub mod pcap;
 
 pub use capability::{
-    ActiveRecord, Capabilities, DirectoryEntry, Owner, Secret, StolenSecret, WeakRng, X25519Oracle,
+    ActiveRecord, Capabilities, DirectoryEntry, Owner, Secret, SignalDirectoryEntry, SignalSession,
+    SignalState, StolenSecret, WeakRng, X25519Oracle,
 };
 pub use error::CaptureError;
 

@@ -53,6 +53,10 @@ pub(crate) struct Capable {
     keys: Option<RefCell<KeyMap>>,
     directory: Vec<DirectoryEntry>,
     weak_list: Vec<WeakRng>,
+    /// `static` thefts from subscribers (signal apps take them from the device at the end).
+    signal_statics: Vec<(Timestamp, BTreeSet<usize>)>,
+    /// Public prekeys of Signal-style devices.
+    signal_directory: Vec<capture::SignalDirectoryEntry>,
 }
 
 /// Draws `round(share * n)` distinct members of `pool` (kept in pool order) with `rng`.
@@ -110,6 +114,7 @@ impl Capable {
         let app_of = |i: usize| sc.apps.get(subs[i].app).map(|a| a.name.as_str());
         let mut stolen = Vec::new();
         let mut session_thefts = Vec::new();
+        let mut signal_statics = Vec::new();
         for (n, t) in adv.theft.iter().enumerate() {
             let at = Timestamp::ZERO + t.at;
             let mut rng = seeds.child("theft").stream(&n.to_string());
@@ -150,7 +155,11 @@ impl Capable {
                         .collect();
                     let targets = choose(&pool, t.share, &mut rng);
                     match t.secret {
+                        SecretKind::DeviceState => {
+                            session_thefts.push(SessionTheft { at, subs: targets })
+                        }
                         SecretKind::Static => {
+                            signal_statics.push((at, targets.clone()));
                             for &i in &targets {
                                 if let Some(k) = &statics[i] {
                                     stolen.push((
@@ -237,7 +246,44 @@ impl Capable {
             keys,
             directory,
             weak_list,
+            signal_statics,
+            signal_directory: Vec::new(),
         }
+    }
+
+    /// Whether the quantum oracle is collecting private keys.
+    pub(crate) fn wants_keys(&self) -> bool {
+        self.keys.is_some()
+    }
+
+    /// Gives the quantum oracle more X25519 private keys (a Signal device's).
+    pub(crate) fn learn_privates(&self, privates: Vec<&[u8; 32]>) {
+        if let Some(keys) = &self.keys {
+            let mut keys = keys.borrow_mut();
+            for p in privates {
+                let public = StaticKeypair::from_private(*p).public;
+                keys.entry(public).or_insert_with(|| Zeroizing::new(*p));
+            }
+        }
+    }
+
+    /// Records a secret copied out of a Signal-style device at `at`.
+    pub(crate) fn steal_signal(&mut self, at: Timestamp, owner: Owner, secret: Secret) {
+        self.stolen
+            .push((at, usize::MAX, StolenSecret { at, owner, secret }));
+    }
+
+    /// `(time, subscriber)` of every `static` theft from subscribers.
+    pub(crate) fn signal_static_targets(&self) -> Vec<(Timestamp, usize)> {
+        self.signal_statics
+            .iter()
+            .flat_map(|(at, subs)| subs.iter().map(move |&i| (*at, i)))
+            .collect()
+    }
+
+    /// The public prekeys of Signal-style devices, for the adversary.
+    pub(crate) fn set_signal_directory(&mut self, directory: Vec<capture::SignalDirectoryEntry>) {
+        self.signal_directory = directory;
     }
 
     /// The rng seed subscriber `sub`'s next session really uses, given the seed it would use
@@ -321,6 +367,7 @@ impl Capable {
             }),
             directory: self.directory,
             active: Vec::new(),
+            signal_directory: self.signal_directory,
         }
     }
 }

@@ -88,6 +88,9 @@ pub struct GroundTruth {
     pub attacks: Vec<AttackTruth>,
     /// End-to-end sessions that died, by session id: the first failure an endpoint reported.
     pub session_failures: BTreeMap<u64, SessionFailure>,
+    /// Signal apps: the sender's ratchet public key under which each message (by id) was
+    /// encrypted. Never given to the adversary.
+    pub signal_ratchet_keys: BTreeMap<usize, [u8; 32]>,
     #[serde(skip)]
     by_text: BTreeMap<String, usize>,
 }

@@ -38,6 +38,9 @@ use crate::truth::{AttackTruth, GroundTruth, SessionFailure, TruthMessage};
 /// 60 s, so anything deliverable arrives well within it).
 const DRAIN: Duration = Duration::from_secs(6 * 3600);
 
+#[path = "signal_app.rs"]
+mod signal_app;
+
 /// Everything a run produced.
 #[derive(Debug)]
 pub struct RunOutput {
@@ -143,7 +146,7 @@ impl AppInfo {
                 server_tunnel: true,
                 ..
             }
-        )
+        ) || matches!(&self.kind, AppKind::Signal(o) if o.server_tunnel)
     }
 
     fn pin(&self) -> bool {
@@ -173,6 +176,8 @@ struct World<'s> {
     stats: RunStats,
     /// The adversary's declared capabilities, made real (see [`crate::capability`]).
     caps: Capable,
+    /// Signal-style apps: devices, key server, mailbox ([`signal_app`]).
+    signal: signal_app::SignalApps,
 }
 
 /// Runs `scenario` with `seed` to completion: every planned message is sent, and the network
@@ -187,6 +192,7 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<RunOutput, CarrierError> {
             w.dispatch(ev);
         }
         w.steal_sessions(at);
+        w.signal_steal_devices(at);
     }
     while let Some(ev) = w.net.poll_until(deadline) {
         w.dispatch(ev);
@@ -490,6 +496,7 @@ impl<'s> World<'s> {
             planned,
             stats: RunStats::default(),
             caps,
+            signal: signal_app::SignalApps::default(),
         };
         w.make_logic()?;
         Ok(w)
@@ -552,9 +559,9 @@ impl<'s> World<'s> {
                 }
             };
             let ott = match app.kind {
-                AppKind::Noise { server_tunnel, .. } => Some(OttClient {
+                AppKind::Noise { .. } | AppKind::Signal(_) => Some(OttClient {
                     app: s.app,
-                    tunnel: if server_tunnel {
+                    tunnel: if app.server_tunnel() {
                         Some(NkTunnel::initiator(
                             ott_public,
                             self.seeds.child("ott-tunnel").child(&s.msisdn).key(),
@@ -582,6 +589,7 @@ impl<'s> World<'s> {
 
     /// Attaches handsets (tunnel handshakes go out) and schedules every planned message.
     fn start(&mut self) {
+        self.signal_start();
         for i in 0..self.subs.len() {
             let node = self.sub_node[i];
             let Logic::Sub(mut sn) =
@@ -602,7 +610,8 @@ impl<'s> World<'s> {
             let fa = &self.apps[from.app];
             // End-to-end only when both use the same app; otherwise the sender's carrier
             // messaging carries it (E2EE apps fall back to plain SMS, as phones do).
-            let e2e = fa.protocol().is_some() && from.app == to.app;
+            let signal = matches!(fa.kind, AppKind::Signal(_));
+            let e2e = (fa.protocol().is_some() || signal) && from.app == to.app;
             let (protocol, app) = if e2e {
                 (fa.label.clone(), fa.name.clone())
             } else if matches!(fa.kind, AppKind::CarrierEncrypted) {
@@ -650,7 +659,11 @@ impl<'s> World<'s> {
             (Logic::Pgw(p), Event::Deliver { packet, .. }) => self.pgw_receive(p, &packet),
             (Logic::Smsc(s), Event::Timer { token, .. }) => s.ep.on_timer(&mut self.net, token),
             (Logic::Smsc(s), Event::Deliver { packet, .. }) => self.smsc_receive(s, &packet),
-            (Logic::Ott(o), Event::Timer { token, .. }) => o.ep.on_timer(&mut self.net, token),
+            (Logic::Ott(o), Event::Timer { token, .. }) => {
+                if !self.signal_timer(o, token) {
+                    o.ep.on_timer(&mut self.net, token)
+                }
+            }
             (Logic::Ott(o), Event::Deliver { packet, .. }) => self.ott_receive(o, &packet),
             (Logic::Mediation { lea, forwarded }, Event::Deliver { packet, .. })
                 if packet.dst().port() == LI_PORT
@@ -676,6 +689,9 @@ impl<'s> World<'s> {
             let m = &self.truth.messages[id];
             (m.to, m.text.clone(), m.protocol.starts_with("noise:"))
         };
+        if self.truth.messages[id].protocol.starts_with("signal") {
+            return self.signal_send(sn, id);
+        }
         if e2e {
             self.e2e_send(sn, to, text);
         } else {
@@ -929,6 +945,7 @@ impl<'s> World<'s> {
                     self.sub_pdu(sn, remote, &p);
                 }
             }
+            AppPdu::Ott(env) if signal_app::is_signal(&env) => self.signal_receive(sn, env),
             AppPdu::Ott(env) => self.sub_envelope(sn, env),
         }
     }
@@ -1134,6 +1151,10 @@ impl<'s> World<'s> {
                 o.undeliverable += 1;
                 continue;
             };
+            if signal_app::is_signal(&env) {
+                self.signal_relay(o, to, raw);
+                continue;
+            }
             o.relayed += 1;
             let ip = self.subs[to].ip;
             if self.apps[self.subs[to].app].server_tunnel() {
@@ -1179,6 +1200,7 @@ impl<'s> World<'s> {
         for (store, charged) in self.stores.iter().zip(&self.charged) {
             close_all(store, charged);
         }
+        self.signal_finish();
         let active = self.attack_truth();
         for m in &mut self.truth.messages {
             if m.delivered_at.is_none() && m.failure.is_none() {

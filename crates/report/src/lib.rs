@@ -22,4 +22,4 @@ pub use score::{
     UnreadableReason, WarrantScore,
 };
 pub use terminal::render_terminal;
-pub use theft::TheftScore;
+pub use theft::{SignalTheftScore, TheftScore};

@@ -181,6 +181,9 @@ fn render_key_theft(o: &mut String, r: &Report) {
             join(&t.messages_by_protocol)
         );
         let _ = writeln!(o, "           readable after: {}", join(&t.readable_after));
+        if let Some(s) = &t.signal {
+            crate::theft::render_signal(o, t, s);
+        }
     }
 }
 

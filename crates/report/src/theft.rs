@@ -29,10 +29,87 @@ pub struct TheftScore {
     pub readable_after: BTreeMap<String, usize>,
     /// Messages the adversary claimed but ground truth does not contain (must be 0).
     pub false_claims: usize,
+    /// Of the messages newly exposed, those sent before the theft (in flight then: delayed in
+    /// a mailbox, reordered, not yet decrypted by the victim).
+    pub sent_before_theft: usize,
+    /// Signal apps: healing of the stolen sessions and what the stolen prekeys opened
+    /// (`None` for rows without a Signal capability).
+    pub signal: Option<SignalTheftScore>,
 }
 
-/// One merged row being built: owners, sessions, texts.
-type Row<'a> = (Vec<String>, usize, Vec<&'a str>);
+/// What a Signal capability did, scored: healing after a device-state theft, X3DH sessions
+/// opened or refused with identity key and signed prekey (or a quantum computer).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct SignalTheftScore {
+    /// Sessions followed from stolen device state.
+    pub sessions_followed: usize,
+    /// Of those, lost by the adversary within the run (the session healed).
+    pub healed: usize,
+    /// Messages read per followed session until it healed (or the run ended): mean.
+    pub messages_until_healed_mean: f64,
+    /// The same, maximum.
+    pub messages_until_healed_max: usize,
+    /// Time from the theft to the first message the adversary could no longer follow, over
+    /// healed sessions: mean, e.g. `"41.2s"` (`""` if none healed).
+    pub time_to_heal_mean: String,
+    /// The same, maximum.
+    pub time_to_heal_max: String,
+    /// Messages read with skipped message keys that came with the stolen state.
+    pub skipped_keys_used: usize,
+    /// X3DH/PQXDH sessions whose initial message it opened.
+    pub initial_opened: usize,
+    /// Sessions whose initial message it could not open, by reason (e.g. "one-time prekey
+    /// used and deleted before the theft", "PQXDH: the ML-KEM prekey secret is not held").
+    pub initial_refused: BTreeMap<String, usize>,
+}
+
+fn seconds(ns: u64) -> String {
+    format!("{:.1}s", ns as f64 / 1e9)
+}
+
+fn signal_score(
+    at: simcore::Timestamp,
+    parts: &[&adversary::signal_read::SignalExposure],
+) -> Option<SignalTheftScore> {
+    if parts.is_empty() {
+        return None;
+    }
+    let mut s = SignalTheftScore::default();
+    let mut heal_ns = Vec::new();
+    let mut read = Vec::new();
+    for p in parts {
+        s.skipped_keys_used += p.skipped_keys_used;
+        s.initial_opened += p.initial_opened;
+        for (k, n) in &p.initial_refused {
+            *s.initial_refused.entry(k.clone()).or_default() += n;
+        }
+        for h in &p.healing {
+            s.sessions_followed += 1;
+            read.push(h.messages_read);
+            if let Some(t) = h.lost_at {
+                s.healed += 1;
+                heal_ns.push((t - at).as_nanos() as u64);
+            }
+        }
+    }
+    if !read.is_empty() {
+        s.messages_until_healed_mean = read.iter().sum::<usize>() as f64 / read.len() as f64;
+        s.messages_until_healed_max = read.iter().copied().max().unwrap_or(0);
+    }
+    if !heal_ns.is_empty() {
+        s.time_to_heal_mean = seconds(heal_ns.iter().sum::<u64>() / heal_ns.len() as u64);
+        s.time_to_heal_max = seconds(heal_ns.iter().copied().max().unwrap_or(0));
+    }
+    Some(s)
+}
+
+/// One merged row being built: owners, sessions, texts, Signal details.
+type Row<'a> = (
+    Vec<String>,
+    usize,
+    Vec<&'a str>,
+    Vec<&'a adversary::signal_read::SignalExposure>,
+);
 
 /// Scores `findings.key_theft` against the truth of `run`.
 pub(crate) fn score(run: &RunOutput, findings: &Findings) -> Vec<TheftScore> {
@@ -49,7 +126,7 @@ pub(crate) fn score(run: &RunOutput, findings: &Findings) -> Vec<TheftScore> {
             continue;
         }
         if let Some(m) = truth.message_by_text(&r.text) {
-            if m.protocol.starts_with("noise:") {
+            if m.protocol.starts_with("noise:") || m.protocol.starts_with("signal") {
                 *cumulative.entry(m.protocol.clone()).or_default() += 1;
             }
         }
@@ -63,14 +140,19 @@ pub(crate) fn score(run: &RunOutput, findings: &Findings) -> Vec<TheftScore> {
         }
         row.1 += e.sessions;
         row.2.extend(e.messages.iter().map(|(_, t)| t.as_str()));
+        row.3.extend(e.signal.as_ref());
     }
     let mut out = Vec::new();
-    for ((at, kind), (owners, sessions, texts)) in rows {
+    for ((at, kind), (owners, sessions, texts, signal)) in rows {
         let mut by = BTreeMap::new();
         let mut false_claims = 0;
+        let mut sent_before_theft = 0;
         for t in texts {
             match truth.message_by_text(t) {
                 Some(m) => {
+                    if m.sent_at < at {
+                        sent_before_theft += 1;
+                    }
                     *by.entry(m.protocol.clone()).or_default() += 1;
                     *cumulative.entry(m.protocol.clone()).or_default() += 1;
                 }
@@ -98,7 +180,48 @@ pub(crate) fn score(run: &RunOutput, findings: &Findings) -> Vec<TheftScore> {
             messages_by_protocol: by,
             readable_after: cumulative.clone(),
             false_claims,
+            sent_before_theft,
+            signal: signal_score(at, &signal),
         });
     }
     out
+}
+
+/// The Signal lines under a key-theft row of the terminal report.
+pub(crate) fn render_signal(o: &mut String, t: &TheftScore, s: &SignalTheftScore) {
+    use core::fmt::Write as _;
+    if s.sessions_followed > 0 {
+        let _ = writeln!(
+            o,
+            "           signal: {} sessions followed, {} healed; messages until healed mean {:.1}, max {}; time to heal mean {}, max {}",
+            s.sessions_followed,
+            s.healed,
+            s.messages_until_healed_mean,
+            s.messages_until_healed_max,
+            if s.time_to_heal_mean.is_empty() { "-" } else { &s.time_to_heal_mean },
+            if s.time_to_heal_max.is_empty() { "-" } else { &s.time_to_heal_max },
+        );
+        let _ = writeln!(
+            o,
+            "           signal: {} read were sent before the theft (in flight), {} with stolen skipped keys",
+            t.sent_before_theft, s.skipped_keys_used
+        );
+    }
+    if s.initial_opened > 0 || !s.initial_refused.is_empty() {
+        let refused: Vec<String> = s
+            .initial_refused
+            .iter()
+            .map(|(r, n)| format!("{n} ({r})"))
+            .collect();
+        let _ = writeln!(
+            o,
+            "           signal: initial messages opened {}; refused {}",
+            s.initial_opened,
+            if refused.is_empty() {
+                "0".to_owned()
+            } else {
+                refused.join(", ")
+            }
+        );
+    }
 }

@@ -116,6 +116,7 @@ fn theft(ctx: &Ctx<'_>, t: &RawTheft, known: &Known<'_>) -> Result<Theft> {
         RawSecretKind::Static => SecretKind::Static,
         RawSecretKind::Psk => SecretKind::Psk,
         RawSecretKind::SessionState => SecretKind::SessionState,
+        RawSecretKind::DeviceState => SecretKind::DeviceState,
     };
     let who = match t.who.get_ref() {
         RawWho::Subscribers => Who::Subscribers,
@@ -148,7 +149,11 @@ fn theft(ctx: &Ctx<'_>, t: &RawTheft, known: &Known<'_>) -> Result<Theft> {
                 "only noise apps hold {} secrets on the handset",
                 secret.as_str()
             );
-            let (a, protocol) = known.noise_app(ctx, name, &why)?;
+            let (a, protocol) =
+                match crate::signal::signal_theft_app(ctx, known.apps, name, secret)? {
+                    Some(()) => (known.app(ctx, name)?, ""),
+                    None => known.noise_app(ctx, name, &why)?,
+                };
             if secret == SecretKind::Psk && !protocol.contains("psk") {
                 let psk_apps: Vec<&str> = known
                     .apps
@@ -225,7 +230,7 @@ fn theft(ctx: &Ctx<'_>, t: &RawTheft, known: &Known<'_>) -> Result<Theft> {
             }
         }
     }
-    if secret == SecretKind::SessionState && at > known.duration {
+    if matches!(secret, SecretKind::SessionState | SecretKind::DeviceState) && at > known.duration {
         return Err(ctx.err(
             t.at.span(),
             format!(

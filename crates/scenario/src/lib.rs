@@ -20,13 +20,14 @@ mod capability;
 mod error;
 mod model;
 mod raw;
+mod signal;
 mod units;
 mod validate;
 
 pub use error::{edit_distance, line_column, ScenarioError};
 pub use model::{
     Adversary, App, AppKind, Carrier, ExplicitWarrant, LinkSpec, Links, MessageLength, OnPath,
-    OnPathMode, Scenario, SecretKind, Theft, Traffic, Vantage, VantageKind, WarrantKind, Warrants,
+    OnPathMode, Scenario, SecretKind, SignalOptions, Theft, Traffic, Vantage, VantageKind, WarrantKind, Warrants,
     WeakRngSpec, Who,
 };
 pub use units::{format_duration, parse_duration, parse_rate};
@@ -52,6 +53,18 @@ pub const BUILTIN_SCENARIOS: &[(&str, &str)] = &[
         include_str!("../../../sim/harvest-now-decrypt-later.toml"),
     ),
     ("quantum", include_str!("../../../sim/quantum.toml")),
+    (
+        "signal-state-theft",
+        include_str!("../../../sim/signal-state-theft.toml"),
+    ),
+    (
+        "signal-prekeys",
+        include_str!("../../../sim/signal-prekeys.toml"),
+    ),
+    (
+        "signal-quantum",
+        include_str!("../../../sim/signal-quantum.toml"),
+    ),
 ];
 
 /// The text of the shipped scenario called `name` (`sim/<name>.toml`), if there is one.

@@ -109,7 +109,7 @@ pub struct App {
 }
 
 /// What protects an app's messages.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "kind")]
 pub enum AppKind {
     /// Plain SMS through the carrier's SMS centre: readable by the carrier.
@@ -127,15 +127,43 @@ pub enum AppKind {
         /// Received static keys are checked against the key directory.
         pin_keys: bool,
     },
+    /// Signal-style messaging (`crates/signal`): X3DH/PQXDH and the Double Ratchet between
+    /// handsets, envelopes stored and forwarded by the OTT server (`docs/signal.md`).
+    Signal(SignalOptions),
+}
+
+/// The options of a `kind = "signal"` app (`docs/scenario.md`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SignalOptions {
+    /// Envelopes hide the sender's address (sealed sender).
+    pub sealed_sender: bool,
+    /// Recipients send a delivery receipt for every message.
+    pub receipts: bool,
+    /// Double Ratchet headers are encrypted.
+    pub header_encryption: bool,
+    /// PQXDH (ML-KEM-1024 prekeys) instead of X3DH.
+    pub post_quantum: bool,
+    /// One-time prekeys each device uploads (and tops up to); 0: sessions without one.
+    pub one_time_prekeys: u32,
+    /// The client to OTT-server hop is wrapped in a Noise NK tunnel (like TLS).
+    pub server_tunnel: bool,
+    /// Share of the app's subscribers that are periodically offline (chosen with the seed).
+    pub offline_share: f64,
+    /// Length of each offline (and each online) interval of those subscribers.
+    #[serde(serialize_with = "serialize_duration")]
+    pub offline_period: Duration,
 }
 
 impl AppKind {
-    /// `"sms"`, `"carrier-encrypted"` or `"noise:<pattern>"`.
+    /// `"sms"`, `"carrier-encrypted"`, `"noise:<pattern>"`, `"signal"` (X3DH) or
+    /// `"signal+pq"` (PQXDH).
     pub fn label(&self) -> String {
         match self {
             AppKind::Sms => "sms".to_owned(),
             AppKind::CarrierEncrypted => "carrier-encrypted".to_owned(),
             AppKind::Noise { pattern, .. } => format!("noise:{pattern}"),
+            AppKind::Signal(o) if o.post_quantum => "signal+pq".to_owned(),
+            AppKind::Signal(_) => "signal".to_owned(),
         }
     }
 }
@@ -272,15 +300,19 @@ pub enum SecretKind {
     Psk,
     /// The transport keys of the live end-to-end sessions at the theft time.
     SessionState,
+    /// Signal apps: everything the device holds at the theft time (identity key, prekeys,
+    /// every session's ratchet state and skipped message keys).
+    DeviceState,
 }
 
 impl SecretKind {
-    /// The name used in scenario files: `static`, `psk`, `session-state`.
+    /// The name used in scenario files: `static`, `psk`, `session-state`, `device-state`.
     pub fn as_str(self) -> &'static str {
         match self {
             SecretKind::Static => "static",
             SecretKind::Psk => "psk",
             SecretKind::SessionState => "session-state",
+            SecretKind::DeviceState => "device-state",
         }
     }
 }

@@ -84,6 +84,13 @@ pub(crate) struct RawApp {
     pub pattern: Option<Spanned<String>>,
     pub server_tunnel: Option<Spanned<bool>>,
     pub pin_keys: Option<Spanned<bool>>,
+    pub sealed_sender: Option<Spanned<bool>>,
+    pub receipts: Option<Spanned<bool>>,
+    pub header_encryption: Option<Spanned<bool>>,
+    pub post_quantum: Option<Spanned<bool>>,
+    pub one_time_prekeys: Option<Spanned<u32>>,
+    pub offline_share: Option<Spanned<Prob>>,
+    pub offline_period: Option<Spanned<Dur>>,
 }
 
 /// `kind` of an app.
@@ -93,6 +100,7 @@ pub(crate) enum RawAppKind {
     Sms,
     CarrierEncrypted,
     Noise,
+    Signal,
 }
 
 /// One `[[carrier]]`.
@@ -193,6 +201,7 @@ pub(crate) enum RawSecretKind {
     Static,
     Psk,
     SessionState,
+    DeviceState,
 }
 
 /// `who` of a theft.

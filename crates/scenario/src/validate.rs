@@ -198,6 +198,9 @@ fn apps(ctx: &Ctx<'_>, raw: Option<Spanned<Vec<RawApp>>>) -> Result<Vec<App>> {
 }
 
 fn app_kind(ctx: &Ctx<'_>, app: &RawApp) -> Result<AppKind> {
+    if let Some(signal) = crate::signal::signal_app_kind(ctx, app)? {
+        return Ok(signal);
+    }
     let kind = *app.kind.get_ref();
     if kind != RawAppKind::Noise {
         let kind_text = if kind == RawAppKind::Sms {

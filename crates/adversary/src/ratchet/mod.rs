@@ -180,6 +180,9 @@ pub struct RatchetReader<'a> {
     chains: BTreeMap<[u8; 32], Chain>,
     keys: BTreeMap<([u8; 32], u32), Key>,
     oracle: Option<DhOracle<'a>>,
+    /// Skipped message keys that came with the stolen state, not used yet.
+    stolen_skipped: std::collections::BTreeSet<([u8; 32], u32)>,
+    skipped_used: usize,
 }
 
 impl<'a> RatchetReader<'a> {
@@ -203,6 +206,8 @@ impl<'a> RatchetReader<'a> {
             chains: BTreeMap::new(),
             keys: BTreeMap::new(),
             oracle: None,
+            stolen_skipped: session.skipped.iter().map(|(k, n, _)| (*k, *n)).collect(),
+            skipped_used: 0,
         };
         reader.privates.insert(own, session.ratchet_private.clone());
         if let Some(ck) = &session.sending_chain {
@@ -255,6 +260,8 @@ impl<'a> RatchetReader<'a> {
             chains: BTreeMap::new(),
             keys: BTreeMap::new(),
             oracle: None,
+            stolen_skipped: std::collections::BTreeSet::new(),
+            skipped_used: 0,
         };
         if let Some(p) = spk_private {
             reader.privates.insert(spk_public, p.clone());
@@ -271,6 +278,17 @@ impl<'a> RatchetReader<'a> {
     /// Adds a ratchet private key learned elsewhere (e.g. from a later theft).
     pub fn add_ratchet_private(&mut self, private: &Key) {
         self.privates.insert(kdf::public(private), private.clone());
+    }
+
+    /// Adds the victim's identity private key (opens sealed envelopes addressed to it).
+    pub fn add_victim_identity(&mut self, private: &Key) {
+        self.victim_identity = Some(private.clone());
+    }
+
+    /// How many messages were read with a skipped message key that came with the stolen
+    /// state (messages delayed or reordered in flight at the theft).
+    pub fn stolen_skipped_keys_used(&self) -> usize {
+        self.skipped_used
     }
 
     /// Adds the peer's identity private key (opens sealed envelopes addressed to the peer).
@@ -348,26 +366,52 @@ impl<'a> RatchetReader<'a> {
                 }
             }
         };
+        // A ratchet step is only a trial until the message authenticates: an old key seen
+        // late (captured before the theft) must not move the root chain.
+        let saved = (self.root.clone(), self.newest, self.previous, self.step);
         if let Err(reason) = self.ensure_chain(from, msg.dh) {
             return Reading::Unreadable {
                 from: Some(from),
                 reason,
             };
         }
-        let Some(mk) = self.message_key(msg.dh, msg.n) else {
-            return Reading::Unreadable {
-                from: Some(from),
-                reason: format!("message key {} of the chain already used or unknown", msg.n),
-            };
-        };
+        let stepped = self.step != saved.3;
+        let skipped_key = self.stolen_skipped.remove(&(msg.dh, msg.n));
+        let mk = self.message_key(msg.dh, msg.n);
         let mut ad = self.ad.clone();
         ad.extend_from_slice(&msg.header);
-        let Some(pt) = kdf::decrypt(&mk, &msg.ciphertext, &ad) else {
+        let pt = mk.as_ref().and_then(|mk| kdf::decrypt(mk, &msg.ciphertext, &ad));
+        let Some(pt) = pt else {
+            if stepped {
+                (self.root, self.newest, self.previous, self.step) = saved;
+                self.chains.remove(&msg.dh);
+                let stale: Vec<_> = self
+                    .keys
+                    .range((msg.dh, 0)..=(msg.dh, u32::MAX))
+                    .map(|(k, _)| *k)
+                    .collect();
+                for k in stale {
+                    self.keys.remove(&k);
+                }
+                return Reading::Unreadable {
+                    from: Some(from),
+                    reason: format!(
+                        "ratchet key from {} is not the next of the sequence (an earlier key)",
+                        from.name()
+                    ),
+                };
+            }
             return Reading::Unreadable {
                 from: Some(from),
-                reason: "authentication failed under the derived message key".into(),
+                reason: match mk {
+                    None => format!("message key {} of the chain already used or unknown", msg.n),
+                    Some(_) => "authentication failed under the derived message key".into(),
+                },
             };
         };
+        if skipped_key {
+            self.skipped_used += 1;
+        }
         let id = pt
             .get(1..9)
             .map(|b| u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
@@ -445,6 +489,20 @@ impl<'a> RatchetReader<'a> {
         chain.ck = ck;
         chain.next += 1;
         Some(mk)
+    }
+}
+
+/// Opens a captured envelope: `(recipient, sender, content)`. Sealed envelopes need the
+/// recipient's identity private key (`identity`); `None` if it is missing or the envelope
+/// does not parse or open.
+pub fn open_envelope(bytes: &[u8], identity: Option<&Key>) -> Option<(u64, u64, Vec<u8>)> {
+    let env = parse_envelope(bytes)?;
+    match env.sender {
+        Some(s) => Some((env.recipient, s, env.body)),
+        None => {
+            let (s, _, c) = kdf::unseal(identity?, &env.body)?;
+            Some((env.recipient, s, c))
+        }
     }
 }
 

@@ -1,0 +1,492 @@
+//! Reading captured Signal-style envelopes with declared capabilities: device state stolen at a
+//! time, identity key and signed prekey stolen (`static` of a signal app), a quantum computer.
+//!
+//! Input: the OTT envelopes seen in clear whose `protocol` is a signal app's label (`"signal"`,
+//! `"signal+pq"`), deduplicated by body and taken in capture order, and the
+//! [`capture::SignalState`] values of [`capture::Capabilities::stolen`], each mapped field by
+//! field to [`crate::ratchet::StolenState`]. Device addresses are MSISDN digits (public
+//! convention of the service), so `+<address>` names an account.
+//!
+//! - **Device state stolen at T** (`device-state`): every session in it is followed with a
+//!   [`RatchetReader`] through the captured envelopes between the two parties, in capture order
+//!   (envelopes captured before T are read only where the stolen chains or skipped keys open
+//!   them: a trial ratchet step on an old key fails authentication and is undone). The
+//!   reader loses the session at the first message on a ratchet key both of whose halves were
+//!   made after T: the time from T to that capture is the **time to heal**, the messages read
+//!   until then the **messages until healed** ([`SessionHealing`]).
+//! - **Identity key and signed prekey** (both kinds): each captured initial (prekey) message
+//!   addressed to the victim is tried with [`read_x3dh`]; sessions set up without a one-time
+//!   prekey open, and are followed until the responder's first new ratchet key; sessions with a
+//!   one-time prekey deleted before the theft do not.
+//! - **Quantum computer**: every initial message in clear is tried with the X25519 oracle; X3DH
+//!   opens and every later ratchet step is computed, PQXDH does not (no ML-KEM secret).
+//!   Sealed envelopes are not opened with the oracle (not implemented).
+//!
+//! Each text is credited to the first capability that read it, as in [`crate::keys`], and added
+//! to [`Findings::key_theft`] (merged with the entry of the same time, kind and owner).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use capture::{Capabilities, Captures, Owner, Secret, SignalState};
+use serde::Serialize;
+use simcore::Timestamp;
+
+use crate::findings::{Channel, Findings, Recovered, TheftExposure};
+use crate::ratchet::{
+    open_envelope, parse_content, read_x3dh, CapturedContent, DhOracle, InitialData, RatchetReader,
+    Reading, ResponderPublic, Side, StolenSession, StolenState,
+};
+
+/// How one session stolen with a device's state healed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SessionHealing {
+    /// The victim's account.
+    pub victim: String,
+    /// The peer's account.
+    pub peer: String,
+    /// Messages of the session the adversary read from this state (both directions).
+    pub messages_read: usize,
+    /// Of those, sent after the theft as far as the captures tell (captured at or after it).
+    pub read_after_theft: usize,
+    /// When the reader lost the session (capture time of the first message it could not follow
+    /// any more), `None` if it never did within the captures.
+    pub lost_at: Option<Timestamp>,
+    /// Why it lost it, e.g. "new ratchet key from the victim: no private key for ratchet step 2".
+    pub reason: Option<String>,
+}
+
+/// What a Signal capability did beyond the messages it read.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SignalExposure {
+    /// Sessions followed from stolen device state, and how each healed.
+    pub healing: Vec<SessionHealing>,
+    /// Messages read with skipped message keys that came with the stolen state.
+    pub skipped_keys_used: usize,
+    /// X3DH/PQXDH sessions whose initial message the capability opened.
+    pub initial_opened: usize,
+    /// Sessions whose initial message it could not open, by reason.
+    pub initial_refused: BTreeMap<String, usize>,
+}
+
+/// One captured Signal envelope (first sighting).
+struct Captured {
+    time: Timestamp,
+    vantage: String,
+    protocol: String,
+    body: Vec<u8>,
+}
+
+fn account(address: u64) -> String {
+    format!("+{address}")
+}
+
+fn stolen_state(s: &SignalState) -> StolenState {
+    StolenState {
+        address: s.address,
+        identity_private: Some(s.identity_private.clone()),
+        signed_prekey: Some((s.signed_prekey.0, s.signed_prekey.1.clone())),
+        one_time_prekeys: s.one_time_prekeys.clone(),
+        pq_prekeys: s.pq_prekeys.clone(),
+        sessions: s
+            .sessions
+            .iter()
+            .map(|x| StolenSession {
+                peer: x.peer,
+                associated_data: x.associated_data.clone(),
+                root_key: x.root_key.clone(),
+                ratchet_private: x.ratchet_private.clone(),
+                remote_ratchet: x.remote_ratchet,
+                sending_chain: x.sending_chain.clone(),
+                receiving_chain: x.receiving_chain.clone(),
+                ns: x.ns,
+                nr: x.nr,
+                header_encryption: x.header_encryption,
+                skipped: x.skipped.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// What one capability read: key of [`Findings::key_theft`].
+type Key = (Timestamp, String, Option<Owner>);
+
+#[derive(Default)]
+struct Credits {
+    texts: BTreeSet<String>,
+    entries: BTreeMap<
+        Key,
+        (
+            BTreeSet<(u64, u64)>,
+            BTreeSet<(String, String)>,
+            SignalExposure,
+        ),
+    >,
+    recovered: Vec<Recovered>,
+}
+
+impl Credits {
+    /// Credits `text` (sent by `from` to `to`) to `key`, unless it was read before.
+    fn credit(&mut self, key: &Key, method: &str, c: &Captured, from: u64, to: u64, text: String) {
+        let e = self.entries.entry(key.clone()).or_default();
+        if !self.texts.insert(text.clone()) {
+            return;
+        }
+        e.0.insert((from.min(to), from.max(to)));
+        e.1.insert((c.protocol.clone(), text.clone()));
+        self.recovered.push(Recovered {
+            text,
+            from: Some(account(from)),
+            to: Some(account(to)),
+            channel: Channel::Ott {
+                protocol: c.protocol.clone(),
+            },
+            first_seen: c.time,
+            seen_at: vec![c.vantage.clone()],
+            method: method.to_owned(),
+        });
+    }
+
+    fn exposure(&mut self, key: &Key) -> &mut SignalExposure {
+        &mut self.entries.entry(key.clone()).or_default().2
+    }
+}
+
+/// Follows `reader` through `envs` (indices into `all`) and credits what it reads to `key`.
+/// Returns `(messages read, read at or after `since`, first loss after `since`)`.
+#[allow(clippy::too_many_arguments)]
+fn follow(
+    reader: &mut RatchetReader<'_>,
+    victim: u64,
+    peer: u64,
+    all: &[Captured],
+    since: Timestamp,
+    key: &Key,
+    method: &str,
+    credits: &mut Credits,
+) -> (usize, usize, Option<(Timestamp, String)>) {
+    let (mut read, mut after, mut lost) = (0, 0, None);
+    for c in all {
+        match reader.read(&c.body) {
+            Reading::Plaintext {
+                from,
+                body: Some(body),
+                ..
+            } => {
+                let (s, r) = match from {
+                    Side::Victim => (victim, peer),
+                    Side::Peer => (peer, victim),
+                };
+                if let Ok(text) = String::from_utf8(body) {
+                    if !text.is_empty() {
+                        read += 1;
+                        if c.time >= since {
+                            after += 1;
+                        }
+                        credits.credit(key, method, c, s, r, text);
+                    }
+                }
+            }
+            Reading::Unreadable { reason, .. }
+                if lost.is_none()
+                    && c.time >= since
+                    && (reason.contains("no private key for ratchet step")
+                        || reason.contains("root chain lost")) =>
+            {
+                lost = Some((c.time, reason));
+            }
+            _ => {}
+        }
+    }
+    (read, after, lost)
+}
+
+/// A captured initial message: who started which session, and its X3DH data.
+struct Initial {
+    index: usize,
+    initiator: u64,
+    recipient: u64,
+    data: InitialData,
+}
+
+/// The initial messages in `all` that open with `identity` (sealed ones need the recipient's
+/// identity key), one per session (initiator, recipient, ephemeral key).
+fn initials(all: &[Captured], recipient: Option<(u64, &crate::ratchet::Key)>) -> Vec<Initial> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for (index, c) in all.iter().enumerate() {
+        let identity = recipient.map(|(_, k)| k);
+        let Some((to, from, content)) = open_envelope(&c.body, identity) else {
+            continue;
+        };
+        if recipient.is_some_and(|(a, _)| a != to) {
+            continue;
+        }
+        let data = match parse_content(&content) {
+            Some(CapturedContent::Clear(Some(d), _)) => d,
+            Some(CapturedContent::EncryptedHeader(Some(d))) => d,
+            _ => continue,
+        };
+        if seen.insert((from, to, data.ephemeral)) {
+            out.push(Initial {
+                index,
+                initiator: from,
+                recipient: to,
+                data,
+            });
+        }
+    }
+    out
+}
+
+fn refusal(reason: &str) -> String {
+    if reason.contains("DH4") {
+        "one-time prekey used and deleted before the theft".to_owned()
+    } else if reason.contains("PQXDH") {
+        "PQXDH: the ML-KEM prekey secret is not held".to_owned()
+    } else if reason.contains("signed prekey") {
+        "signed prekey not held".to_owned()
+    } else {
+        reason.to_owned()
+    }
+}
+
+/// Opens the sessions of `inits` with `stolen` (and/or `oracle`), follows them, credits `key`.
+#[allow(clippy::too_many_arguments)]
+fn read_initials(
+    inits: &[Initial],
+    stolen_for: &dyn Fn(u64) -> StolenState,
+    caps: &Capabilities,
+    all: &[Captured],
+    oracle: Option<DhOracle<'_>>,
+    key: &Key,
+    method: &str,
+    credits: &mut Credits,
+) {
+    for i in inits {
+        let Some(dir) = caps
+            .signal_directory
+            .iter()
+            .find(|d| d.address == i.recipient)
+        else {
+            continue;
+        };
+        let Some(spk) = dir
+            .signed_prekeys
+            .iter()
+            .find(|(id, _)| *id == i.data.signed_prekey_id)
+            .map(|(_, k)| *k)
+        else {
+            continue;
+        };
+        let public = ResponderPublic {
+            identity: dir.identity,
+            signed_prekey: spk,
+            one_time_prekey: i.data.one_time_prekey_id.and_then(|id| {
+                dir.one_time_prekeys
+                    .iter()
+                    .find(|(x, _)| *x == id)
+                    .map(|(_, k)| *k)
+            }),
+        };
+        let stolen = stolen_for(i.recipient);
+        match read_x3dh(&stolen, &public, i.initiator, &i.data, oracle) {
+            Ok(reading) => {
+                credits.exposure(key).initial_opened += 1;
+                let spk_private = stolen.signed_prekey.as_ref().map(|(_, k)| k);
+                let mut reader =
+                    RatchetReader::from_x3dh(i.recipient, i.initiator, &reading, spk, spk_private);
+                if let Some(id) = &stolen.identity_private {
+                    reader.add_victim_identity(id);
+                }
+                if let Some(o) = oracle {
+                    reader = reader.with_oracle(o);
+                }
+                follow(
+                    &mut reader,
+                    i.recipient,
+                    i.initiator,
+                    &all[i.index..],
+                    Timestamp::ZERO,
+                    key,
+                    method,
+                    credits,
+                );
+            }
+            Err(reason) => {
+                *credits
+                    .exposure(key)
+                    .initial_refused
+                    .entry(refusal(&reason))
+                    .or_default() += 1;
+            }
+        }
+    }
+}
+
+fn human(at: Timestamp) -> String {
+    let ms = at.as_nanos() / 1_000_000;
+    if ms % 1000 == 0 {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{}.{:03}s", ms / 1000, ms % 1000)
+    }
+}
+
+/// Adds to `findings` what the Signal capabilities in `caps` open in `captures`.
+pub(crate) fn analyze(findings: &mut Findings, captures: &Captures, caps: &Capabilities) {
+    let signal_thefts: Vec<(&capture::StolenSecret, &SignalState)> = caps
+        .stolen
+        .iter()
+        .filter_map(|s| match &s.secret {
+            Secret::SignalState(st) => Some((s, &**st)),
+            _ => None,
+        })
+        .collect();
+    if signal_thefts.is_empty() && caps.quantum.is_none() {
+        return;
+    }
+    let mut envs: Vec<(Timestamp, usize, String, proto::wire::OttEnvelope)> =
+        crate::passive::ott_envelopes(captures)
+            .into_iter()
+            .enumerate()
+            .filter(|(_, (_, _, e))| e.protocol.starts_with("signal"))
+            .map(|(i, (t, v, e))| (t, i, v, e))
+            .collect();
+    envs.sort_by_key(|(t, i, _, _)| (*t, *i));
+    let mut seen = BTreeSet::new();
+    let all: Vec<Captured> = envs
+        .into_iter()
+        .filter(|(_, _, _, e)| seen.insert(e.body.clone()))
+        .map(|(time, _, vantage, e)| Captured {
+            time,
+            vantage,
+            protocol: e.protocol,
+            body: e.body,
+        })
+        .collect();
+    if all.is_empty() {
+        return;
+    }
+    let mut credits = Credits {
+        texts: findings.recovered.iter().map(|r| r.text.clone()).collect(),
+        ..Credits::default()
+    };
+
+    // Time 0: a quantum computer against every initial message in clear.
+    if let Some(q) = &caps.quantum {
+        let f = |a: &[u8; 32], b: &[u8; 32]| q.x25519(a, b);
+        let oracle: DhOracle<'_> = &f;
+        let key = (Timestamp::ZERO, "quantum".to_owned(), None);
+        let inits = initials(&all, None);
+        let empty = |a: u64| StolenState {
+            address: a,
+            ..StolenState::default()
+        };
+        read_initials(
+            &inits,
+            &empty,
+            caps,
+            &all,
+            Some(oracle),
+            &key,
+            "quantum: X25519 of X3DH and every ratchet step from public keys",
+            &mut credits,
+        );
+    }
+
+    // Thefts in time order.
+    for (n, (s, st)) in signal_thefts.iter().enumerate() {
+        let at = s.at;
+        let kind = s.secret.kind().to_owned();
+        let key = (at, kind.clone(), Some(s.owner.clone()));
+        credits.entries.entry(key.clone()).or_default();
+        let stolen = stolen_state(st);
+        let victim = st.address;
+        // Identity keys held by then (sealed envelopes addressed to their owners open).
+        let identities: BTreeMap<u64, crate::ratchet::Key> = signal_thefts[..=n]
+            .iter()
+            .map(|(_, x)| (x.address, x.identity_private.clone()))
+            .collect();
+        let method = format!("stolen {kind} of {} at {}", account(victim), human(at));
+        if st.device_state {
+            for sess in &stolen.sessions {
+                let mut reader = RatchetReader::new(victim, stolen.identity_private.as_ref(), sess);
+                if let Some(k) = identities.get(&sess.peer) {
+                    reader.add_peer_identity(k);
+                }
+                let (read, after, lost) = follow(
+                    &mut reader,
+                    victim,
+                    sess.peer,
+                    &all,
+                    at,
+                    &key,
+                    &method,
+                    &mut credits,
+                );
+                let used = reader.stolen_skipped_keys_used();
+                let e = credits.exposure(&key);
+                e.skipped_keys_used += used;
+                e.healing.push(SessionHealing {
+                    victim: account(victim),
+                    peer: account(sess.peer),
+                    messages_read: read,
+                    read_after_theft: after,
+                    lost_at: lost.as_ref().map(|l| l.0),
+                    reason: lost.map(|l| l.1),
+                });
+            }
+        }
+        // Initial messages addressed to the victim, with its identity key and prekeys.
+        let Some(identity) = stolen.identity_private.clone() else {
+            continue;
+        };
+        let inits = initials(&all, Some((victim, &identity)));
+        let this = stolen.clone();
+        read_initials(
+            &inits,
+            &move |_| this.clone(),
+            caps,
+            &all,
+            None,
+            &key,
+            &method,
+            &mut credits,
+        );
+    }
+
+    // Merge into the findings.
+    findings.recovered.extend(credits.recovered);
+    findings
+        .recovered
+        .sort_by(|a, b| (a.first_seen, &a.text).cmp(&(b.first_seen, &b.text)));
+    for ((at, kind, owner), (sessions, messages, signal)) in credits.entries {
+        let pos = findings
+            .key_theft
+            .iter()
+            .position(|e| e.at == at && e.kind == kind && e.owner == owner);
+        let e = match pos {
+            Some(p) => &mut findings.key_theft[p],
+            None => {
+                findings.key_theft.push(TheftExposure {
+                    at,
+                    kind,
+                    owner,
+                    sessions: 0,
+                    messages: Vec::new(),
+                    signal: None,
+                });
+                let last = findings.key_theft.len() - 1;
+                &mut findings.key_theft[last]
+            }
+        };
+        e.sessions += sessions.len();
+        e.messages.extend(messages);
+        e.messages.sort();
+        e.messages.dedup();
+        e.signal = Some(signal);
+    }
+    findings
+        .key_theft
+        .sort_by(|a, b| (a.at, &a.kind, &a.owner).cmp(&(b.at, &b.kind, &b.owner)));
+}
