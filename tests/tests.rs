@@ -12,6 +12,8 @@
 //! - `onpath`          — on-path attacks at the core: what a man in the middle reads per Noise
 //!   pattern, and that endpoints detect tampering, replay, injection and drops.
 //! - `cli`             — `wiretap run` / `validate` as a user meets them, and the pcaps in tshark.
+//! - `signal`          — Signal-style apps: mailbox delivery, healing after a device-state
+//!   theft, one-time prekeys, quantum X3DH vs PQXDH, sealed sender, determinism.
 //! - `sweep`           — `wiretap sweep` / `merge`: bytes independent of threads and shards,
 //!   merge refusals, bad sweep files located with hints.
 
@@ -23,5 +25,6 @@ mod delivery;
 mod determinism;
 mod intercept;
 mod onpath;
+mod signal;
 mod sweep;
 mod theft;

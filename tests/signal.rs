@@ -1,0 +1,235 @@
+//! Signal-style apps end to end: delivery through the server's mailbox, healing after a
+//! device-state theft (checked message by message against the ratchet keys of ground truth),
+//! one-time prekeys against a later identity/signed-prekey theft, a quantum computer against
+//! X3DH and PQXDH, sealed sender, determinism.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use capture::Secret;
+
+use crate::support::{parse, run_with_capabilities, Run};
+
+fn builtin(name: &str) -> Run {
+    let sc = parse(scenario::builtin(name).expect("shipped"));
+    let seed = sc.seed;
+    run_with_capabilities(sc, seed)
+}
+
+fn read_texts(run: &Run) -> BTreeSet<&str> {
+    run.findings
+        .recovered
+        .iter()
+        .map(|r| r.text.as_str())
+        .collect()
+}
+
+fn public(private: &[u8; 32]) -> [u8; 32] {
+    x25519_dalek::PublicKey::from(&x25519_dalek::StaticSecret::from(*private)).to_bytes()
+}
+
+#[test]
+fn every_message_is_delivered_also_to_offline_recipients() {
+    let run = builtin("signal-state-theft");
+    let t = &run.output.truth;
+    assert!(t.messages.len() > 100, "{} messages", t.messages.len());
+    for m in &t.messages {
+        assert!(m.delivered_at.is_some(), "undelivered: {m:?}");
+    }
+    assert_eq!(t.integrity_errors, 0);
+    assert_eq!(t.duplicate_deliveries, 0);
+    // Offline recipients were served from the mailbox: some messages waited minutes.
+    let waited = t
+        .messages
+        .iter()
+        .filter(|m| {
+            m.delivered_at
+                .is_some_and(|d| (d - m.sent_at).as_nanos() > 60_000_000_000)
+        })
+        .count();
+    assert!(waited > 0, "no message waited in a mailbox");
+    assert!(run.output.stats.session_failures.is_empty());
+}
+
+#[test]
+fn device_state_theft_reads_exactly_until_the_victims_next_ratchet_key() {
+    let run = builtin("signal-state-theft");
+    let t = &run.output.truth;
+    let read = read_texts(&run);
+    let addr = |i: usize| -> u64 {
+        t.subscribers[i]
+            .msisdn
+            .trim_start_matches('+')
+            .parse()
+            .expect("digits")
+    };
+    // Per unordered pair: the ratchet keys the stolen states open (victim's current key, the
+    // peer's current and next key, keys with stolen skipped message keys), and the theft time.
+    let mut open: BTreeMap<(u64, u64), (simcore::Timestamp, BTreeSet<[u8; 32]>, BTreeSet<u64>)> =
+        BTreeMap::new();
+    let mut thefts = 0;
+    for s in &run.output.capabilities.stolen {
+        let Secret::SignalState(st) = &s.secret else {
+            continue;
+        };
+        thefts += 1;
+        for sess in &st.sessions {
+            let pair = (st.address.min(sess.peer), st.address.max(sess.peer));
+            let e = open
+                .entry(pair)
+                .or_insert((s.at, BTreeSet::new(), BTreeSet::new()));
+            e.2.insert(st.address);
+            e.1.insert(public(&sess.ratchet_private));
+            if let Some(r) = sess.remote_ratchet {
+                e.1.insert(r);
+            }
+            for (k, _, _) in &sess.skipped {
+                e.1.insert(*k);
+            }
+        }
+    }
+    assert!(thefts > 0);
+    // Per pair: messages delivered after the theft on the stolen keys (victim's current key,
+    // peer's current key, keys with stolen skipped message keys) are all read; on the victim's
+    // later keys none is; of the peer's later keys at most one (its next, combined with the
+    // stolen ratchet private key) is read.
+    let mut on_exact = 0;
+    let mut peer_later: BTreeMap<((u64, u64), u64), BTreeSet<[u8; 32]>> = BTreeMap::new();
+    for m in &t.messages {
+        let pair = (addr(m.from).min(addr(m.to)), addr(m.from).max(addr(m.to)));
+        let was_read = read.contains(m.text.as_str());
+        let Some((at, exact, victims)) = open.get(&pair) else {
+            assert!(!was_read, "read without a theft: {m:?}");
+            continue;
+        };
+        if m.delivered_at.is_some_and(|d| d < *at) {
+            continue; // consumed before the theft: its keys were gone
+        }
+        let key = t
+            .signal_ratchet_keys
+            .get(&m.id)
+            .expect("ratchet key recorded");
+        if exact.contains(key) {
+            on_exact += 1;
+            assert!(was_read, "message {} on a stolen key unread", m.id);
+        } else if victims.contains(&addr(m.from)) {
+            assert!(!was_read, "message {} on the victim's later key read", m.id);
+        } else if was_read {
+            peer_later
+                .entry((pair, addr(m.from)))
+                .or_default()
+                .insert(*key);
+        }
+    }
+    assert!(on_exact > 0);
+    for (k, keys) in &peer_later {
+        assert!(
+            keys.len() <= 1,
+            "{k:?}: {} later peer keys read",
+            keys.len()
+        );
+    }
+    // The report has the healing figures.
+    let row = run
+        .report
+        .key_theft
+        .iter()
+        .find(|r| r.kind == "device-state")
+        .expect("device-state row");
+    let s = row.signal.as_ref().expect("signal details");
+    assert!(s.sessions_followed > 0 && s.healed > 0, "{s:?}");
+    assert!(!s.time_to_heal_mean.is_empty());
+    assert_eq!(row.false_claims, 0);
+}
+
+#[test]
+fn one_time_prekeys_keep_sessions_closed_to_a_later_identity_theft() {
+    let run = builtin("signal-prekeys");
+    let read = read_texts(&run);
+    let t = &run.output.truth;
+    let by_app = |app: &str| {
+        t.messages
+            .iter()
+            .filter(|m| m.app == app && read.contains(m.text.as_str()))
+            .count()
+    };
+    assert_eq!(by_app("signal-opk"), 0);
+    assert!(by_app("signal-no-opk") > 0);
+    let row = &run.report.key_theft[0];
+    let s = row.signal.as_ref().expect("signal details");
+    assert!(s.initial_opened > 0, "{s:?}");
+    assert!(s
+        .initial_refused
+        .keys()
+        .any(|r| r.contains("one-time prekey")));
+}
+
+#[test]
+fn quantum_opens_x3dh_but_not_pqxdh() {
+    let run = builtin("signal-quantum");
+    let read = read_texts(&run);
+    let t = &run.output.truth;
+    let (mut classic, mut pq) = ((0, 0), (0, 0));
+    for m in &t.messages {
+        let r = usize::from(read.contains(m.text.as_str()));
+        match m.protocol.as_str() {
+            "signal" => classic = (classic.0 + 1, classic.1 + r),
+            "signal+pq" => pq = (pq.0 + 1, pq.1 + r),
+            _ => {}
+        }
+    }
+    assert!(classic.0 > 20 && pq.0 > 20, "{classic:?} {pq:?}");
+    assert_eq!(classic.1, classic.0, "every X3DH message opens");
+    assert_eq!(pq.1, 0, "no PQXDH message opens");
+}
+
+#[test]
+fn sealed_sender_hides_the_sender_from_the_carrier() {
+    let text = scenario::builtin("signal-state-theft").expect("shipped");
+    let plain = run_with_capabilities(parse(text), 5);
+    let sealed_text = text.replace("receipts = true", "receipts = true\nsealed_sender = true");
+    let sealed = run_with_capabilities(parse(&sealed_text), 5);
+    assert!(!plain.findings.contact_pairs.is_empty());
+    assert!(
+        sealed.findings.contact_pairs.is_empty(),
+        "{:?}",
+        sealed.findings.contact_pairs
+    );
+    assert!(sealed
+        .findings
+        .unreadable
+        .iter()
+        .any(|u| u.reason.contains("sealed sender")));
+    // The thief opens envelopes addressed to a victim (its identity key opens the seal), not
+    // those a victim sealed to a peer whose identity key it lacks.
+    let victims: BTreeSet<String> = sealed
+        .output
+        .capabilities
+        .stolen
+        .iter()
+        .filter_map(|s| match &s.owner {
+            capture::Owner::Subscriber(m) => Some(m.clone()),
+            _ => None,
+        })
+        .collect();
+    let t = &sealed.output.truth;
+    for r in &sealed.findings.recovered {
+        let m = t.message_by_text(&r.text).expect("true");
+        assert!(victims.contains(&t.subscribers[m.to].msisdn), "{m:?}");
+    }
+    for m in &t.messages {
+        assert!(m.delivered_at.is_some());
+    }
+}
+
+#[test]
+fn signal_runs_are_deterministic() {
+    let a = builtin("signal-state-theft");
+    let b = builtin("signal-state-theft");
+    let ja = serde_json::to_string(&a.report).expect("json");
+    let jb = serde_json::to_string(&b.report).expect("json");
+    assert_eq!(ja, jb);
+    assert_eq!(
+        format!("{:?}", a.findings.key_theft),
+        format!("{:?}", b.findings.key_theft)
+    );
+}
