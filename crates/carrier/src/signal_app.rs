@@ -407,11 +407,18 @@ impl World<'_> {
             if mb.len() == 1 {
                 let at = self.signal.next_online(to, now);
                 self.net
-                    .set_timer(o.ep.node(), at, TOKEN_MAILBOX | to as u64);
+                    .set_timer(self.ott_node(), at, TOKEN_MAILBOX | to as u64);
             }
             return;
         }
         self.signal_deliver(o, to, raw);
+    }
+
+    /// The OTT server's node (mailbox timers are set on it).
+    fn ott_node(&self) -> netsim::NodeId {
+        self.net
+            .node_by_addr(crate::topology::OTT_ADDR)
+            .unwrap_or(netsim::NodeId(0))
     }
 
     fn signal_deliver(&mut self, o: &mut OttNode, to: usize, raw: Vec<u8>) {
@@ -432,7 +439,7 @@ impl World<'_> {
         let now = self.net.now();
         if !self.signal.online(to, now) {
             let at = self.signal.next_online(to, now);
-            self.net.set_timer(o.ep.node(), at, token);
+            self.net.set_timer(self.ott_node(), at, token);
             return true;
         }
         for raw in self.signal.mailbox.remove(&to).unwrap_or_default() {
