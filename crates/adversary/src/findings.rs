@@ -187,7 +187,7 @@ pub struct StaticKeySighting {
 }
 
 /// Everything one analysis produced.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Findings {
     /// The adversary's name.
     pub adversary: String,
@@ -221,6 +221,8 @@ pub struct Findings {
     /// What each declared capability (stolen key, weak RNG, quantum computer) made readable,
     /// in time order; empty for a passive adversary.
     pub key_theft: Vec<TheftExposure>,
+    /// What encryption did not hide: the metadata analyses ([`crate::metadata`]).
+    pub metadata: crate::metadata::MetadataFindings,
 }
 
 /// What one capability made readable that was not readable before it: the messages decrypted

@@ -41,6 +41,8 @@
 //! - [`findings`]: the output types.
 //! - [`noise`]: protocol-name parsing, the pattern table, and what a handshake message reveals.
 //! - `passive`: the three-pass analysis (decode, learn roles, read).
+//! - [`metadata`]: what encryption did not hide — contact graph, location traces, warrant
+//!   exposure, timing/size correlation, statistical disclosure, size fingerprinting.
 //! - `keys`: captured end-to-end transcripts read with declared capabilities (stolen keys and
 //!   session state, weak RNGs, a quantum computer) through [`engine`].
 //!
@@ -53,6 +55,7 @@ pub mod engine;
 mod error;
 pub mod findings;
 mod keys;
+pub mod metadata;
 pub mod noise;
 mod passive;
 pub mod ratchet;
@@ -107,6 +110,7 @@ impl Adversary {
         keys::analyze(&mut findings, captures, caps);
         signal_read::analyze(&mut findings, captures, caps);
         active::merge(&mut findings, captures, &caps.active);
+        findings.metadata = metadata::analyze(captures, &findings);
         findings
     }
 }

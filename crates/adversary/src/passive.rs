@@ -690,6 +690,7 @@ pub(crate) fn analyze(adversary: &str, captures: &Captures) -> Findings {
 
     Findings {
         key_theft: Vec::new(),
+        metadata: Default::default(),
         adversary: adversary.to_owned(),
         vantage_points: names.clone(),
         recovered,

@@ -1,0 +1,147 @@
+//! Metadata analyses: what encryption did not hide.
+//!
+//! Every analysis here reads only [`capture::Captures`] (and the adversary's own findings from
+//! the passive pass); a separate scorer (`report::metadata`) compares the output with ground
+//! truth. Each analysis states its cost in the number `n` of call records, IRI records or
+//! captured packets; none is worse than O(n log n).
+//!
+//! | analysis | module | input | output |
+//! |---|---|---|---|
+//! | contact graph | [`records`] | call records, IRI, clear SMS/OTT envelopes | [`ContactEdge`]s, [`ServerEdge`]s |
+//! | location traces | [`records`] | cell ids in call records and IRI | [`LocationTrace`]s with home/work cells |
+//! | warrant exposure | [`warrants`] | warrant lists, IRI/CC records | [`ExposedWarrant`]s |
+//! | traffic correlation | [`correlation`] | encrypted packets to/from an OTT relay | [`CorrelationFindings`] |
+//! | statistical disclosure | [`disclosure`] | the same packets, aggregated per target | [`DisclosureTarget`]s |
+//! | size fingerprinting | [`sizes`] | encrypted packet sizes | [`SizeFindings`] |
+//!
+//! **Parties.** The adversary names a subscriber by MSISDN when the captures tie its address to
+//! a number (a clear SMS PDU or OTT envelope it sent or received, or a CC copy under a warrant
+//! whose list it holds), and otherwise by its IPv4 address in dotted form. The scorer resolves
+//! both.
+//!
+//! Everything is deterministic: ordered maps only, sorted outputs, no floating-point reductions
+//! whose order depends on anything but the input.
+
+use serde::Serialize;
+use simcore::Timestamp;
+
+use capture::Captures;
+
+use crate::findings::Findings;
+
+pub mod correlation;
+pub mod disclosure;
+pub mod packets;
+pub mod records;
+pub mod sizes;
+pub mod warrants;
+
+pub use correlation::{CorrelationConfig, CorrelationFindings, MessageLink};
+pub use disclosure::{DisclosureSnapshot, DisclosureTarget};
+pub use records::{ContactEdge, LocationTrace, ServerEdge};
+pub use sizes::{SizeClass, SizeFindings, SizeLabel};
+pub use warrants::ExposedWarrant;
+
+/// Tunable parameters of the metadata analyses (the adversary's choices, not the truth's).
+#[derive(Clone, Debug, PartialEq)]
+pub struct MetadataConfig {
+    /// Timing/size correlation (and the windows SDA uses).
+    pub correlation: CorrelationConfig,
+    /// At most this many targets for statistical disclosure (busiest senders first).
+    pub disclosure_targets: usize,
+    /// How many top-ranked candidates each disclosure snapshot keeps.
+    pub disclosure_top: usize,
+}
+
+impl Default for MetadataConfig {
+    fn default() -> Self {
+        MetadataConfig {
+            correlation: CorrelationConfig::default(),
+            disclosure_targets: 24,
+            disclosure_top: 10,
+        }
+    }
+}
+
+/// Everything the metadata analyses produced: the `metadata` part of [`Findings`].
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct MetadataFindings {
+    /// The consolidated contact graph between subscribers, sorted by `(a, b)`.
+    pub contacts: Vec<ContactEdge>,
+    /// Subscriber ↔ server edges (data sessions, OTT tunnels), sorted.
+    pub server_edges: Vec<ServerEdge>,
+    /// One time-ordered cell trace per subscriber seen in records or IRI, sorted by MSISDN.
+    pub locations: Vec<LocationTrace>,
+    /// Who is under investigation, by whom, since when, sorted by (target, LIID).
+    pub warrants: Vec<ExposedWarrant>,
+    /// Timing/size correlation of encrypted traffic through OTT relays.
+    pub correlation: CorrelationFindings,
+    /// Statistical disclosure per target sender.
+    pub disclosure: Vec<DisclosureTarget>,
+    /// What encrypted packet sizes reveal.
+    pub sizes: SizeFindings,
+}
+
+/// Runs every metadata analysis with the default configuration.
+///
+/// Cost: O(r log r + p log p) for r records and p packets (see each module).
+pub fn analyze(captures: &Captures, findings: &Findings) -> MetadataFindings {
+    analyze_with(captures, findings, &MetadataConfig::default())
+}
+
+/// Runs every metadata analysis with `config`.
+pub fn analyze_with(
+    captures: &Captures,
+    findings: &Findings,
+    config: &MetadataConfig,
+) -> MetadataFindings {
+    let traffic = packets::Traffic::from_captures(captures);
+    let table = records::RecordTable::from_captures(captures, &traffic);
+    let corr = correlation::correlate(&traffic, &config.correlation);
+    let linked: Vec<(String, String)> = corr
+        .edges
+        .iter()
+        .map(|e| (e.0.clone(), e.1.clone()))
+        .collect();
+    let contacts = records::consolidate(
+        &table,
+        &records::contact_graph(&table),
+        &[
+            (
+                &findings.contact_pairs,
+                records::SRC_CLEAR,
+                records::KIND_CLEAR,
+            ),
+            (&traffic.calls, records::SRC_CLEAR, records::KIND_VOICE),
+            (&linked, records::SRC_TIMING, records::KIND_OTT),
+        ],
+    );
+    let server_edges = records::server_edges(&table, &findings.flows);
+    let locations = records::name_traces(&table, records::location_traces(&table));
+    let warrants = warrants::exposed(captures, &traffic);
+    let disclosure = disclosure::analyze(
+        &traffic,
+        &config.correlation,
+        &warrants,
+        config.disclosure_targets,
+        config.disclosure_top,
+    );
+    let sizes = sizes::analyze(&traffic);
+    MetadataFindings {
+        contacts,
+        server_edges,
+        locations,
+        warrants,
+        correlation: corr,
+        disclosure,
+        sizes,
+    }
+}
+
+/// Nanoseconds in an hour.
+pub const HOUR_NS: u64 = 3_600_000_000_000;
+
+/// The hour of day (0..24) of a virtual time; time 0 is midnight.
+pub fn hour_of_day(t: Timestamp) -> u64 {
+    (t.as_nanos() / HOUR_NS) % 24
+}
