@@ -24,6 +24,7 @@ mod confidentiality;
 mod delivery;
 mod determinism;
 mod intercept;
+mod metadata;
 mod onpath;
 mod signal;
 mod sweep;

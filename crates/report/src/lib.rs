@@ -12,11 +12,13 @@
 #![warn(missing_docs)]
 
 mod attacks;
+pub mod metadata;
 mod score;
 mod terminal;
 mod theft;
 
 pub use attacks::AttackScore;
+pub use metadata::MetadataScore;
 pub use score::{
     score, AdversarySummary, ContactScore, Example, NetworkSummary, ProtocolScore, Report,
     UnreadableReason, WarrantScore,

@@ -29,6 +29,8 @@ pub struct Report {
     /// The key-theft timeline: what each declared capability newly exposed (empty without
     /// thefts, weak RNGs or `quantum`).
     pub key_theft: Vec<crate::theft::TheftScore>,
+    /// What encryption did not hide: the metadata analyses scored against ground truth.
+    pub metadata: crate::metadata::MetadataScore,
 }
 
 /// One protocol's line of the report.
@@ -375,5 +377,6 @@ pub fn score(sc: &Scenario, seed: u64, run: &RunOutput, findings: &Findings) -> 
         },
         on_path: crate::attacks::score(run, &mitm_read),
         key_theft: crate::theft::score(run, findings),
+        metadata: crate::metadata::score(sc, run, findings),
     }
 }

@@ -1,0 +1,1053 @@
+//! Scoring the metadata analyses against ground truth: what encryption did not hide.
+//!
+//! The adversary's `metadata` findings name subscribers by MSISDN or by address; this module
+//! resolves both through the ground truth's subscriber list (an unresolvable name counts as
+//! wrong) and compares:
+//!
+//! - **contacts**: edges against the true pairs (messages of any protocol, and voice calls once
+//!   the truth has them); the record-derived edges against the person-to-person pairs with at
+//!   least one end on a carrier whose records the adversary holds (they must be *equal*); the
+//!   timing-correlated edges against the end-to-end pairs; server edges against the OTT users;
+//! - **locations**: a (subscriber, hour) is recovered when the trace has a point in that hour
+//!   naming the subscriber's true cell at that point's time; home (22:00–06:00) and work
+//!   (09:00–17:00) cells against the true most frequent cells in those hours;
+//! - **warrants**: precision and recall of targets, (target, agency) and (target, agency,
+//!   since);
+//! - **correlation**: per uplink, the true recipient is the recipient of the one end-to-end
+//!   message its sender had in flight (sent, not yet delivered) at that time; uplinks with none
+//!   or several are not scored. Top-1 accuracy, the probability given to the truth, the
+//!   anonymity set and the degree of anonymity; edges against end-to-end pairs;
+//! - **disclosure**: per target, the first snapshot whose top k (k = the target's true
+//!   end-to-end contacts that the adversary's packet vantages can see) holds all of them;
+//! - **sizes**: per end-to-end message whose sender's uplinks are visible and who had no other
+//!   message in flight, the last uplink in its flight is the text, earlier ones handshakes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
+
+use adversary::metadata::{MetadataFindings, SizeClass};
+use adversary::Findings;
+use carrier::RunOutput;
+use scenario::{Scenario, VantageKind};
+use serde::Serialize;
+use simcore::Timestamp;
+
+/// Precision and recall of a reported set against a true set.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Prf {
+    /// Size of the true set.
+    pub truth: usize,
+    /// Size of the reported set.
+    pub reported: usize,
+    /// Reported and true.
+    pub correct: usize,
+    /// correct / reported (1 when nothing was reported).
+    pub precision: f64,
+    /// correct / truth (0 when the truth is empty).
+    pub recall: f64,
+}
+
+impl Prf {
+    /// Scores `reported` against `truth`.
+    pub fn of<T: Ord>(reported: &BTreeSet<T>, truth: &BTreeSet<T>) -> Prf {
+        let correct = reported.intersection(truth).count();
+        Prf::counts(truth.len(), reported.len(), correct)
+    }
+
+    /// From counts.
+    pub fn counts(truth: usize, reported: usize, correct: usize) -> Prf {
+        Prf {
+            truth,
+            reported,
+            correct,
+            precision: ratio(correct, reported, 1.0),
+            recall: ratio(correct, truth, 0.0),
+        }
+    }
+}
+
+fn ratio(n: usize, d: usize, empty: f64) -> f64 {
+    if d == 0 {
+        empty
+    } else {
+        n as f64 / d as f64
+    }
+}
+
+/// The contact graph's score.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ContactGraphScore {
+    /// Every consolidated edge against every true pair.
+    pub all: Prf,
+    /// Edges with call-record evidence against the person-to-person pairs (SMS,
+    /// carrier-encrypted, voice) with an end on a carrier whose records are held.
+    pub from_records: Prf,
+    /// Whether those two sets are equal.
+    pub records_exact: bool,
+    /// Timing-correlated edges against end-to-end pairs.
+    pub from_timing: Prf,
+    /// Subscribers seen talking to a server against the subscribers whose app is an
+    /// end-to-end app.
+    pub ott_users: Prf,
+}
+
+/// Location traces' score.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct LocationScore {
+    /// Subscribers with a trace.
+    pub subscribers_traced: usize,
+    /// Subscribers × hours of the run.
+    pub subscriber_hours: usize,
+    /// Of those, recovered (a point in the hour naming the true cell).
+    pub recovered: usize,
+    /// recovered / subscriber_hours.
+    pub fraction: f64,
+    /// (subscriber, hour) with a point, and of those with the true cell.
+    pub hours_with_points: usize,
+    /// Accuracy of the points: recovered / hours_with_points.
+    pub accuracy: f64,
+    /// Home cells inferred, and correct.
+    pub home: Prf,
+    /// Work cells inferred, and correct.
+    pub work: Prf,
+}
+
+/// Warrant exposure's score.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct WarrantExposureScore {
+    /// Targets.
+    pub targets: Prf,
+    /// (target, agency).
+    pub target_agency: Prf,
+    /// (target, agency, since).
+    pub target_agency_since: Prf,
+}
+
+/// Traffic correlation's score.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct CorrelationScore {
+    /// Encrypted uplinks the adversary saw.
+    pub uplinks: usize,
+    /// Uplinks with a known true recipient (one end-to-end message in flight).
+    pub scored: usize,
+    /// Of those, whose recipient's downlinks the adversary's packet vantages can see.
+    pub scored_visible: usize,
+    /// Scored visible uplinks whose most likely candidate is the true recipient.
+    pub top1_correct: usize,
+    /// top1_correct / scored_visible.
+    pub top1_accuracy: f64,
+    /// Mean probability given to the true recipient (scored visible uplinks).
+    pub mean_true_probability: f64,
+    /// Uplinks claimed, and claimed with the true recipient (scored only).
+    pub claimed: usize,
+    /// Claimed with the right recipient.
+    pub claimed_correct: usize,
+    /// Mean anonymity set size over all uplinks.
+    pub mean_anonymity_set: f64,
+    /// Median anonymity set size.
+    pub median_anonymity_set: u32,
+    /// Mean entropy, bits.
+    pub mean_entropy_bits: f64,
+    /// Mean degree of anonymity (0 identified … 1 anyone).
+    pub mean_degree: f64,
+    /// N: distinct recipients the adversary saw.
+    pub population: usize,
+    /// Claimed edges against all end-to-end pairs.
+    pub edges: Prf,
+    /// Claimed edges against end-to-end pairs with both ends visible.
+    pub edges_visible: Prf,
+}
+
+/// One disclosure target's outcome.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DisclosureOutcome {
+    /// The target as the adversary named it.
+    pub target: String,
+    /// Its true end-to-end contacts.
+    pub contacts: usize,
+    /// Of those, visible to the adversary's packet vantages.
+    pub visible_contacts: usize,
+    /// Its messages the adversary saw.
+    pub messages: u32,
+    /// Messages until all visible contacts were the top-ranked candidates, if ever.
+    pub messages_to_identify: Option<u32>,
+    /// Messages until the top candidate was a true contact, if ever.
+    pub messages_to_first_contact: Option<u32>,
+}
+
+/// Statistical disclosure's score.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct DisclosureScore {
+    /// Targets analysed (resolved to a subscriber).
+    pub targets: usize,
+    /// Targets whose visible contacts were all identified.
+    pub identified: usize,
+    /// Median messages-to-identify over identified targets.
+    pub median_messages_to_identify: Option<u32>,
+    /// Median messages-to-first-contact.
+    pub median_messages_to_first_contact: Option<u32>,
+    /// Per target, sorted by name.
+    pub per_target: Vec<DisclosureOutcome>,
+}
+
+/// Size fingerprinting's score.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct SizeScore {
+    /// Uplinks with a known type.
+    pub scored_packets: usize,
+    /// Of those, labelled correctly (text vs handshake vs other).
+    pub type_correct: usize,
+    /// type_correct / scored_packets.
+    pub type_accuracy: f64,
+    /// Messages scored for length.
+    pub scored_messages: usize,
+    /// Length bucket right.
+    pub bucket_correct: usize,
+    /// bucket_correct / scored_messages.
+    pub bucket_accuracy: f64,
+    /// Exact length right.
+    pub exact_correct: usize,
+    /// exact_correct / scored_messages.
+    pub exact_accuracy: f64,
+}
+
+/// The report's `metadata` section.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct MetadataScore {
+    /// Contact graph.
+    pub contacts: ContactGraphScore,
+    /// Location traces.
+    pub locations: LocationScore,
+    /// Warrant exposure.
+    pub warrants: WarrantExposureScore,
+    /// Traffic correlation.
+    pub correlation: CorrelationScore,
+    /// Statistical disclosure.
+    pub disclosure: DisclosureScore,
+    /// Size fingerprinting.
+    pub sizes: SizeScore,
+}
+
+/// The ground truth this module needs, in plain values (so tests can build it by hand).
+#[derive(Clone, Debug, Default)]
+pub struct Truth {
+    /// Per subscriber: (MSISDN, address, carrier index).
+    pub subscribers: Vec<(String, Ipv4Addr, usize)>,
+    /// Per subscriber: `(from, cell)` changes, time-ordered, first at 0.
+    pub cells: Vec<Vec<(Timestamp, u32)>>,
+    /// Messages: (from, to, end-to-end?, sent_at, end of flight, text length).
+    pub messages: Vec<TruthMsg>,
+    /// Voice calls: (caller, callee).
+    pub calls: Vec<(usize, usize)>,
+    /// Warrants: (target MSISDN, agency, since).
+    pub warrants: Vec<(String, String, Timestamp)>,
+    /// Subscribers whose app is an end-to-end (OTT) app.
+    pub ott_users: BTreeSet<usize>,
+    /// Carriers whose call records the adversary holds.
+    pub records_held: BTreeSet<usize>,
+    /// Carriers whose subscribers' packets a packet vantage sees.
+    pub packets_seen: BTreeSet<usize>,
+    /// Hours of the run.
+    pub hours: u64,
+}
+
+/// One message of the truth.
+#[derive(Clone, Debug)]
+pub struct TruthMsg {
+    /// Sender index.
+    pub from: usize,
+    /// Recipient index.
+    pub to: usize,
+    /// End-to-end (an OTT app) rather than SMS-like.
+    pub e2e: bool,
+    /// Sent at.
+    pub sent_at: Timestamp,
+    /// Delivered at, or a bound on the flight.
+    pub end: Timestamp,
+    /// Plaintext length, bytes.
+    pub len: usize,
+}
+
+impl Truth {
+    /// Extracts the truth of a run.
+    pub fn of(sc: &Scenario, run: &RunOutput) -> Truth {
+        let t = &run.truth;
+        let mut records_held = BTreeSet::new();
+        let mut packets_seen = BTreeSet::new();
+        for v in &sc.adversary.vantage {
+            let Some(c) = sc.carriers.iter().position(|x| x.name == v.carrier) else {
+                continue;
+            };
+            match v.kind {
+                VantageKind::CallRecords => {
+                    records_held.insert(c);
+                }
+                VantageKind::Mediation => {}
+                // Core taps, and edge routers (which see a share of the subscribers: counted as
+                // seeing the carrier's).
+                #[allow(unreachable_patterns)]
+                _ => {
+                    packets_seen.insert(c);
+                }
+            }
+        }
+        Truth {
+            subscribers: t
+                .subscribers
+                .iter()
+                .map(|s| (s.msisdn.clone(), s.ip, s.carrier))
+                .collect(),
+            cells: t
+                .subscribers
+                .iter()
+                .map(|s| vec![(Timestamp::ZERO, s.cell)])
+                .collect(),
+            messages: t
+                .messages
+                .iter()
+                .map(|m| TruthMsg {
+                    from: m.from,
+                    to: m.to,
+                    e2e: m.protocol != "sms" && m.protocol != "carrier-encrypted",
+                    sent_at: m.sent_at,
+                    end: m.delivered_at.unwrap_or(
+                        m.sent_at
+                            .saturating_add(core::time::Duration::from_secs(60)),
+                    ),
+                    len: m.text.len(),
+                })
+                .collect(),
+            calls: Vec::new(),
+            ott_users: t
+                .subscribers
+                .iter()
+                .filter(|s| {
+                    sc.apps.get(s.app).is_some_and(|a| {
+                        let l = a.kind.label();
+                        l != "sms" && l != "carrier-encrypted"
+                    })
+                })
+                .map(|s| s.index)
+                .collect(),
+            warrants: run
+                .warrants
+                .iter()
+                .map(|w| (w.target_msisdn.clone(), w.agency.clone(), w.since))
+                .collect(),
+            records_held,
+            packets_seen,
+            hours: sc.duration.as_secs().div_ceil(3600),
+        }
+    }
+
+    fn cell_at(&self, sub: usize, t: Timestamp) -> Option<u32> {
+        let c = self.cells.get(sub)?;
+        let i = c.partition_point(|(from, _)| *from <= t);
+        c.get(i.saturating_sub(1)).map(|x| x.1)
+    }
+}
+
+/// Resolves adversary names (MSISDN or dotted address) to subscriber indices.
+struct Resolver {
+    by_name: BTreeMap<String, usize>,
+}
+
+impl Resolver {
+    fn new(t: &Truth) -> Resolver {
+        let mut by_name = BTreeMap::new();
+        for (i, (m, ip, _)) in t.subscribers.iter().enumerate() {
+            by_name.insert(m.clone(), i);
+            by_name.insert(ip.to_string(), i);
+        }
+        Resolver { by_name }
+    }
+
+    fn get(&self, name: &str) -> Option<usize> {
+        self.by_name.get(name).copied()
+    }
+
+    /// An unordered pair; unresolvable ends become `usize::MAX` (never true).
+    fn pair(&self, a: &str, b: &str) -> (usize, usize) {
+        let (x, y) = (
+            self.get(a).unwrap_or(usize::MAX),
+            self.get(b).unwrap_or(usize::MAX - 1),
+        );
+        (x.min(y), x.max(y))
+    }
+}
+
+fn hour(t: Timestamp) -> u64 {
+    t.as_nanos() / adversary::metadata::HOUR_NS
+}
+
+fn mode(v: &mut [u32]) -> Option<u32> {
+    v.sort_unstable();
+    let mut best: Option<(usize, u32)> = None;
+    for chunk in v.chunk_by(|a, b| a == b) {
+        if best.is_none_or(|(n, _)| chunk.len() > n) {
+            best = Some((chunk.len(), chunk[0]));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+/// Scores the metadata findings of a run.
+pub fn score(sc: &Scenario, run: &RunOutput, findings: &Findings) -> MetadataScore {
+    score_truth(&Truth::of(sc, run), &findings.metadata)
+}
+
+/// Scores `m` against a plain truth.
+pub fn score_truth(t: &Truth, m: &MetadataFindings) -> MetadataScore {
+    let r = Resolver::new(t);
+    MetadataScore {
+        contacts: contacts(t, &r, m),
+        locations: locations(t, &r, m),
+        warrants: warrants(t, m),
+        correlation: correlation(t, &r, m),
+        disclosure: disclosure(t, &r, m),
+        sizes: sizes(t, &r, m),
+    }
+}
+
+fn unordered(a: usize, b: usize) -> (usize, usize) {
+    (a.min(b), a.max(b))
+}
+
+fn contacts(t: &Truth, r: &Resolver, m: &MetadataFindings) -> ContactGraphScore {
+    let mut all_true = BTreeSet::new();
+    let mut person = BTreeSet::new();
+    let mut e2e = BTreeSet::new();
+    for x in &t.messages {
+        let p = unordered(x.from, x.to);
+        all_true.insert(p);
+        if x.e2e {
+            e2e.insert(p);
+        } else {
+            person.insert(p);
+        }
+    }
+    for &(a, b) in &t.calls {
+        all_true.insert(unordered(a, b));
+        person.insert(unordered(a, b));
+    }
+    let carrier = |i: usize| t.subscribers.get(i).map_or(usize::MAX, |s| s.2);
+    let expected: BTreeSet<(usize, usize)> = person
+        .iter()
+        .copied()
+        .filter(|&(a, b)| {
+            t.records_held.contains(&carrier(a)) || t.records_held.contains(&carrier(b))
+        })
+        .collect();
+    let reported: BTreeSet<(usize, usize)> =
+        m.contacts.iter().map(|e| r.pair(&e.a, &e.b)).collect();
+    let has = |e: &adversary::metadata::ContactEdge, s: &str| e.sources.iter().any(|x| x == s);
+    let rec: BTreeSet<(usize, usize)> = m
+        .contacts
+        .iter()
+        .filter(|e| has(e, "call-records"))
+        .map(|e| r.pair(&e.a, &e.b))
+        .collect();
+    let timing: BTreeSet<(usize, usize)> = m
+        .contacts
+        .iter()
+        .filter(|e| has(e, "timing"))
+        .map(|e| r.pair(&e.a, &e.b))
+        .collect();
+    let users: BTreeSet<usize> = m
+        .server_edges
+        .iter()
+        .map(|e| r.get(&e.subscriber).unwrap_or(usize::MAX))
+        .collect();
+    ContactGraphScore {
+        all: Prf::of(&reported, &all_true),
+        from_records: Prf::of(&rec, &expected),
+        records_exact: rec == expected,
+        from_timing: Prf::of(&timing, &e2e),
+        ott_users: Prf::of(&users, &t.ott_users),
+    }
+}
+
+fn locations(t: &Truth, r: &Resolver, m: &MetadataFindings) -> LocationScore {
+    let mut recovered = 0;
+    let mut with_points = 0;
+    let (mut home_claimed, mut home_ok, mut work_claimed, mut work_ok) = (0, 0, 0, 0);
+    for tr in &m.locations {
+        let Some(s) = r.get(&tr.msisdn) else { continue };
+        // Per hour: the last point in it.
+        let mut last: BTreeMap<u64, (Timestamp, u32)> = BTreeMap::new();
+        for p in &tr.points {
+            last.insert(hour(p.time), (p.time, p.cell));
+        }
+        for (_, (time, cell)) in last.range(..t.hours) {
+            with_points += 1;
+            if t.cell_at(s, *time) == Some(*cell) {
+                recovered += 1;
+            }
+        }
+        // True home and work: the most frequent true cell over those hours' midpoints.
+        let (mut night, mut day) = (Vec::new(), Vec::new());
+        for h in 0..t.hours {
+            let mid = Timestamp::from_nanos(
+                h * adversary::metadata::HOUR_NS + adversary::metadata::HOUR_NS / 2,
+            );
+            if let Some(c) = t.cell_at(s, mid) {
+                match h % 24 {
+                    0..6 | 22..24 => night.push(c),
+                    9..17 => day.push(c),
+                    _ => {}
+                }
+            }
+        }
+        if let Some(c) = tr.home_cell {
+            home_claimed += 1;
+            home_ok += usize::from(mode(&mut night) == Some(c));
+        }
+        if let Some(c) = tr.work_cell {
+            work_claimed += 1;
+            work_ok += usize::from(mode(&mut day) == Some(c));
+        }
+    }
+    let subscriber_hours = t.subscribers.len() * t.hours as usize;
+    let n = t.subscribers.len();
+    LocationScore {
+        subscribers_traced: m.locations.len(),
+        subscriber_hours,
+        recovered,
+        fraction: ratio(recovered, subscriber_hours, 0.0),
+        hours_with_points: with_points,
+        accuracy: ratio(recovered, with_points, 1.0),
+        home: Prf::counts(n, home_claimed, home_ok),
+        work: Prf::counts(n, work_claimed, work_ok),
+    }
+}
+
+fn warrants(t: &Truth, m: &MetadataFindings) -> WarrantExposureScore {
+    let truth1: BTreeSet<&str> = t.warrants.iter().map(|w| w.0.as_str()).collect();
+    let truth2: BTreeSet<(&str, &str)> = t
+        .warrants
+        .iter()
+        .map(|w| (w.0.as_str(), w.1.as_str()))
+        .collect();
+    let truth3: BTreeSet<(&str, &str, Timestamp)> = t
+        .warrants
+        .iter()
+        .map(|w| (w.0.as_str(), w.1.as_str(), w.2))
+        .collect();
+    let rep1: BTreeSet<&str> = m.warrants.iter().map(|w| w.target.as_str()).collect();
+    let rep2: BTreeSet<(&str, &str)> = m
+        .warrants
+        .iter()
+        .filter_map(|w| Some((w.target.as_str(), w.agency.as_deref()?)))
+        .collect();
+    let rep3: BTreeSet<(&str, &str, Timestamp)> = m
+        .warrants
+        .iter()
+        .filter_map(|w| Some((w.target.as_str(), w.agency.as_deref()?, w.since)))
+        .collect();
+    WarrantExposureScore {
+        targets: Prf::of(&rep1, &truth1),
+        target_agency: Prf::of(&rep2, &truth2),
+        target_agency_since: Prf::of(&rep3, &truth3),
+    }
+}
+
+/// End-to-end messages per sender, sorted by send time: (sent_at, end, to, len).
+fn flights(t: &Truth) -> Vec<Vec<(Timestamp, Timestamp, usize, usize)>> {
+    let mut v = vec![Vec::new(); t.subscribers.len()];
+    for x in t.messages.iter().filter(|x| x.e2e) {
+        if let Some(l) = v.get_mut(x.from) {
+            l.push((x.sent_at, x.end, x.to, x.len));
+        }
+    }
+    for l in &mut v {
+        l.sort_unstable();
+    }
+    v
+}
+
+/// The messages of `list` in flight at `time` (sent at or before, ended at or after).
+fn in_flight(
+    list: &[(Timestamp, Timestamp, usize, usize)],
+    time: Timestamp,
+) -> impl Iterator<Item = &(Timestamp, Timestamp, usize, usize)> {
+    let hi = list.partition_point(|x| x.0 <= time);
+    list[..hi]
+        .iter()
+        .rev()
+        .take(64)
+        .filter(move |x| x.1 >= time)
+}
+
+fn correlation(t: &Truth, r: &Resolver, m: &MetadataFindings) -> CorrelationScore {
+    let c = &m.correlation;
+    let fl = flights(t);
+    let visible = |i: usize| {
+        t.subscribers
+            .get(i)
+            .is_some_and(|s| t.packets_seen.contains(&s.2))
+    };
+    let mut s = CorrelationScore {
+        uplinks: c.messages.len(),
+        population: c.recipients_seen,
+        ..CorrelationScore::default()
+    };
+    let mut sets: Vec<u32> = Vec::with_capacity(c.messages.len());
+    let (mut h, mut d, mut ptrue) = (0.0, 0.0, 0.0);
+    for x in &c.messages {
+        sets.push(x.anonymity_set);
+        h += x.entropy_bits;
+        d += x.degree;
+        let Some(a) = r.get(&x.sender) else { continue };
+        let Some(list) = fl.get(a) else { continue };
+        let to: BTreeSet<usize> = in_flight(list, x.time).map(|f| f.2).collect();
+        if to.len() != 1 {
+            continue;
+        }
+        let Some(&b) = to.iter().next() else { continue };
+        s.scored += 1;
+        let best = x.top.first().and_then(|(n, _)| r.get(n));
+        if x.claimed {
+            s.claimed += 1;
+            s.claimed_correct += usize::from(best == Some(b));
+        }
+        if visible(b) {
+            s.scored_visible += 1;
+            s.top1_correct += usize::from(best == Some(b));
+            ptrue += x
+                .top
+                .iter()
+                .find(|(n, _)| r.get(n) == Some(b))
+                .map_or(0.0, |(_, p)| *p);
+        }
+    }
+    let n = c.messages.len();
+    s.mean_anonymity_set = ratio(sets.iter().map(|&x| x as usize).sum(), n, 0.0);
+    sets.sort_unstable();
+    s.median_anonymity_set = sets.get(sets.len() / 2).copied().unwrap_or(0);
+    if n > 0 {
+        s.mean_entropy_bits = h / n as f64;
+        s.mean_degree = d / n as f64;
+    }
+    s.top1_accuracy = ratio(s.top1_correct, s.scored_visible, 0.0);
+    if s.scored_visible > 0 {
+        s.mean_true_probability = ptrue / s.scored_visible as f64;
+    }
+    let e2e: BTreeSet<(usize, usize)> = t
+        .messages
+        .iter()
+        .filter(|x| x.e2e)
+        .map(|x| unordered(x.from, x.to))
+        .collect();
+    let e2e_visible: BTreeSet<(usize, usize)> = e2e
+        .iter()
+        .copied()
+        .filter(|&(a, b)| visible(a) && visible(b))
+        .collect();
+    let edges: BTreeSet<(usize, usize)> = c.edges.iter().map(|e| r.pair(&e.0, &e.1)).collect();
+    s.edges = Prf::of(&edges, &e2e);
+    s.edges_visible = Prf::of(&edges, &e2e_visible);
+    s
+}
+
+fn median(v: &mut [u32]) -> Option<u32> {
+    v.sort_unstable();
+    v.get(v.len().checked_sub(1)? / 2).copied()
+}
+
+fn disclosure(t: &Truth, r: &Resolver, m: &MetadataFindings) -> DisclosureScore {
+    let mut contacts: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
+    for x in t.messages.iter().filter(|x| x.e2e) {
+        contacts.entry(x.from).or_default().insert(x.to);
+        contacts.entry(x.to).or_default().insert(x.from);
+    }
+    let visible = |i: usize| {
+        t.subscribers
+            .get(i)
+            .is_some_and(|s| t.packets_seen.contains(&s.2))
+    };
+    let mut out = DisclosureScore::default();
+    for d in &m.disclosure {
+        let Some(target) = r.get(&d.target) else {
+            continue;
+        };
+        let all = contacts.get(&target).cloned().unwrap_or_default();
+        let seen: BTreeSet<usize> = all.iter().copied().filter(|&c| visible(c)).collect();
+        let k = seen.len();
+        let mut identify = None;
+        let mut first = None;
+        for snap in &d.snapshots {
+            let ranked: Vec<Option<usize>> = snap.top.iter().map(|(n, _)| r.get(n)).collect();
+            if first.is_none()
+                && ranked
+                    .first()
+                    .copied()
+                    .flatten()
+                    .is_some_and(|c| all.contains(&c))
+            {
+                first = Some(snap.messages);
+            }
+            if identify.is_none()
+                && k > 0
+                && ranked.len() >= k
+                && ranked[..k]
+                    .iter()
+                    .all(|c| c.is_some_and(|c| seen.contains(&c)))
+            {
+                identify = Some(snap.messages);
+            }
+        }
+        out.per_target.push(DisclosureOutcome {
+            target: d.target.clone(),
+            contacts: all.len(),
+            visible_contacts: k,
+            messages: d.messages,
+            messages_to_identify: identify,
+            messages_to_first_contact: first,
+        });
+    }
+    out.targets = out.per_target.len();
+    let mut ids: Vec<u32> = out
+        .per_target
+        .iter()
+        .filter_map(|o| o.messages_to_identify)
+        .collect();
+    out.identified = ids.len();
+    out.median_messages_to_identify = median(&mut ids);
+    let mut firsts: Vec<u32> = out
+        .per_target
+        .iter()
+        .filter_map(|o| o.messages_to_first_contact)
+        .collect();
+    out.median_messages_to_first_contact = median(&mut firsts);
+    out
+}
+
+fn sizes(t: &Truth, r: &Resolver, m: &MetadataFindings) -> SizeScore {
+    // Uplink labels per sender, time-ordered.
+    let mut ups: BTreeMap<usize, Vec<(Timestamp, SizeClass, Option<u32>)>> = BTreeMap::new();
+    for l in m.sizes.labels.iter().filter(|l| l.uplink) {
+        if let Some(i) = r.get(&l.party) {
+            ups.entry(i).or_default().push((l.time, l.class, l.length));
+        }
+    }
+    for v in ups.values_mut() {
+        v.sort_unstable_by_key(|x| x.0);
+    }
+    let fl = flights(t);
+    let mut s = SizeScore::default();
+    for (a, list) in fl.iter().enumerate() {
+        let Some(labels) = ups.get(&a) else { continue };
+        for (i, &(sent, end, _, len)) in list.iter().enumerate() {
+            // Alone in flight: the previous message ended before, the next starts after.
+            let prev_ok = i == 0 || list[..i].iter().all(|p| p.1 < sent);
+            let next_ok = list.get(i + 1).is_none_or(|n| n.0 > end);
+            if !(prev_ok && next_ok) {
+                continue;
+            }
+            let lo = labels.partition_point(|x| x.0 < sent);
+            let hi = labels.partition_point(|x| x.0 <= end);
+            let window = &labels[lo..hi];
+            let Some((last, before)) = window.split_last() else {
+                continue;
+            };
+            for b in before {
+                s.scored_packets += 1;
+                s.type_correct += usize::from(b.1 == SizeClass::Handshake);
+            }
+            s.scored_packets += 1;
+            s.type_correct += usize::from(last.1 == SizeClass::Text);
+            s.scored_messages += 1;
+            let len = u32::try_from(len).unwrap_or(u32::MAX);
+            if last.1 == SizeClass::Text {
+                if let Some(l) = last.2 {
+                    s.bucket_correct += usize::from(
+                        adversary::metadata::sizes::bucket(l)
+                            == adversary::metadata::sizes::bucket(len),
+                    );
+                    s.exact_correct += usize::from(l == len);
+                }
+            }
+        }
+    }
+    s.type_accuracy = ratio(s.type_correct, s.scored_packets, 0.0);
+    s.bucket_accuracy = ratio(s.bucket_correct, s.scored_messages, 0.0);
+    s.exact_accuracy = ratio(s.exact_correct, s.scored_messages, 0.0);
+    s
+}
+
+fn opt(v: Option<u32>) -> String {
+    v.map_or_else(|| "-".to_owned(), |x| x.to_string())
+}
+
+/// The terminal section "Metadata: what encryption did not hide".
+pub fn render(o: &mut String, m: &MetadataScore) {
+    use std::fmt::Write;
+    let _ = writeln!(o);
+    let _ = writeln!(o, "Metadata: what encryption did not hide");
+    let c = &m.contacts;
+    let _ =
+        writeln!(
+        o,
+        "  contact graph: precision {:.2}, recall {:.2} of {} true pairs; from records {} of {} \
+         expected SMS/voice pairs ({}); timing: {} OTT pairs found, precision {:.2}",
+        c.all.precision,
+        c.all.recall,
+        c.all.truth,
+        c.from_records.correct,
+        c.from_records.truth,
+        if c.records_exact { "exact" } else { "NOT exact" },
+        c.from_timing.correct,
+        c.from_timing.precision
+    );
+    let _ = writeln!(
+        o,
+        "  OTT users seen talking to a server: {} of {} (the records show the server, not the peer)",
+        c.ott_users.correct, c.ott_users.truth
+    );
+    let l = &m.locations;
+    let _ = writeln!(
+        o,
+        "  locations: {} subscribers traced; {:.1}% of subscriber-hours recovered ({} hours with a \
+         point, {:.1}% right); home cell {} right of {} inferred, work cell {} of {}",
+        l.subscribers_traced,
+        100.0 * l.fraction,
+        l.hours_with_points,
+        100.0 * l.accuracy,
+        l.home.correct,
+        l.home.reported,
+        l.work.correct,
+        l.work.reported
+    );
+    let w = &m.warrants;
+    let _ = writeln!(
+        o,
+        "  warrant list: {} of {} targets (precision {:.2}); with agency {}, with agency and \
+         start date {}",
+        w.targets.correct,
+        w.targets.truth,
+        w.targets.precision,
+        w.target_agency.correct,
+        w.target_agency_since.correct
+    );
+    let x = &m.correlation;
+    let _ = writeln!(
+        o,
+        "  timing/size correlation at the OTT relay: {} encrypted uplinks; recipient ranked first \
+         for {} of {} ({:.1}%) whose recipient is visible; mean P(true recipient) {:.2}",
+        x.uplinks,
+        x.top1_correct,
+        x.scored_visible,
+        100.0 * x.top1_accuracy,
+        x.mean_true_probability
+    );
+    let _ = writeln!(
+        o,
+        "    anonymity set mean {:.1} (median {}), entropy {:.2} bits, degree of anonymity {:.3} \
+         (N = {}); edges precision {:.2}, recall {:.2} ({:.2} of visible pairs)",
+        x.mean_anonymity_set,
+        x.median_anonymity_set,
+        x.mean_entropy_bits,
+        x.mean_degree,
+        x.population,
+        x.edges.precision,
+        x.edges.recall,
+        x.edges_visible.recall
+    );
+    let d = &m.disclosure;
+    let _ = writeln!(
+        o,
+        "  statistical disclosure: {} targets, all visible contacts identified for {}; median \
+         messages to identify {}, to a first true contact {}",
+        d.targets,
+        d.identified,
+        opt(d.median_messages_to_identify),
+        opt(d.median_messages_to_first_contact)
+    );
+    let s = &m.sizes;
+    let _ = writeln!(
+        o,
+        "  sizes: packet type right {:.1}% of {}; message length bucket (20 B) right {:.1}%, \
+         exact {:.1}% of {}",
+        100.0 * s.type_accuracy,
+        s.scored_packets,
+        100.0 * s.bucket_accuracy,
+        100.0 * s.exact_accuracy,
+        s.scored_messages
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use adversary::metadata::{
+        CorrelationFindings, DisclosureSnapshot, DisclosureTarget, ExposedWarrant, LocationTrace,
+        MessageLink,
+    };
+
+    fn ts(s: u64) -> Timestamp {
+        Timestamp::from_secs(s)
+    }
+
+    /// Four subscribers on one carrier; 0 messages 1 (e2e) at 10 s, in flight until 11 s.
+    fn truth() -> Truth {
+        Truth {
+            subscribers: (0..4)
+                .map(|i| {
+                    (
+                        format!("+1000000000{i}"),
+                        Ipv4Addr::new(10, 0, 0, i as u8 + 1),
+                        0,
+                    )
+                })
+                .collect(),
+            cells: vec![
+                vec![(ts(0), 1)],
+                vec![(ts(0), 2), (ts(3600), 3)],
+                vec![(ts(0), 1)],
+                vec![(ts(0), 1)],
+            ],
+            messages: vec![TruthMsg {
+                from: 0,
+                to: 1,
+                e2e: true,
+                sent_at: ts(10),
+                end: ts(11),
+                len: 45,
+            }],
+            warrants: vec![("+10000000002".into(), "FBI-NY".into(), ts(0))],
+            packets_seen: [0].into_iter().collect(),
+            hours: 2,
+            ..Truth::default()
+        }
+    }
+
+    #[test]
+    fn prf_by_hand() {
+        let r: BTreeSet<u32> = [1, 2, 3, 4].into_iter().collect();
+        let t: BTreeSet<u32> = [2, 4, 6].into_iter().collect();
+        let p = Prf::of(&r, &t);
+        assert_eq!((p.correct, p.precision, p.recall), (2, 0.5, 2.0 / 3.0));
+        let e = Prf::of(&BTreeSet::<u32>::new(), &t);
+        assert_eq!((e.precision, e.recall), (1.0, 0.0));
+    }
+
+    #[test]
+    fn correlation_by_hand() {
+        // Candidates 1 (p 0.5), 2 (0.25), 3 (0.25): H = 1.5 bits, N = 4 → d = 0.75.
+        let m = MetadataFindings {
+            correlation: CorrelationFindings {
+                recipients_seen: 4,
+                messages: vec![MessageLink {
+                    time: Timestamp::from_millis(10_500),
+                    sender: "10.0.0.1".into(),
+                    size: 120,
+                    anonymity_set: 3,
+                    entropy_bits: 1.5,
+                    degree: 0.75,
+                    top: vec![
+                        ("+10000000001".into(), 0.5),
+                        ("10.0.0.3".into(), 0.25),
+                        ("10.0.0.4".into(), 0.25),
+                    ],
+                    claimed: true,
+                }],
+                edges: vec![("+10000000001".into(), "10.0.0.1".into(), 1)],
+                ..CorrelationFindings::default()
+            },
+            ..MetadataFindings::default()
+        };
+        let s = score_truth(&truth(), &m).correlation;
+        assert_eq!((s.scored, s.scored_visible, s.top1_correct), (1, 1, 1));
+        assert_eq!(s.mean_true_probability, 0.5);
+        assert_eq!((s.mean_anonymity_set, s.median_anonymity_set), (3.0, 3));
+        assert_eq!((s.mean_entropy_bits, s.mean_degree), (1.5, 0.75));
+        assert_eq!((s.edges.precision, s.edges.recall), (1.0, 1.0));
+        assert_eq!((s.claimed, s.claimed_correct), (1, 1));
+    }
+
+    #[test]
+    fn locations_warrants_and_disclosure_by_hand() {
+        let m = MetadataFindings {
+            locations: vec![LocationTrace {
+                msisdn: "+10000000001".into(),
+                // Hour 0 right (cell 2), hour 1 wrong (cell 2, truth 3), hour 2 beyond the run.
+                points: vec![
+                    adversary::metadata::records::TracePoint {
+                        time: ts(100),
+                        cell: 2,
+                    },
+                    adversary::metadata::records::TracePoint {
+                        time: ts(4000),
+                        cell: 2,
+                    },
+                    adversary::metadata::records::TracePoint {
+                        time: ts(8000),
+                        cell: 3,
+                    },
+                ],
+                home_cell: Some(2),
+                work_cell: None,
+            }],
+            warrants: vec![
+                ExposedWarrant {
+                    target: "+10000000002".into(),
+                    liid: "X-1".into(),
+                    agency: Some("FBI-NY".into()),
+                    since: ts(5),
+                    source: "warrant-list".into(),
+                },
+                ExposedWarrant {
+                    target: "+10000000003".into(),
+                    liid: "X-2".into(),
+                    agency: None,
+                    since: ts(0),
+                    source: "iri".into(),
+                },
+            ],
+            disclosure: vec![DisclosureTarget {
+                target: "10.0.0.1".into(),
+                chosen: "busy".into(),
+                messages: 3,
+                received: 0,
+                snapshots: vec![
+                    DisclosureSnapshot {
+                        messages: 1,
+                        responses: 0,
+                        top: vec![("10.0.0.3".into(), 1.0)],
+                    },
+                    DisclosureSnapshot {
+                        messages: 2,
+                        responses: 0,
+                        top: vec![("10.0.0.4".into(), 1.0)],
+                    },
+                    DisclosureSnapshot {
+                        messages: 3,
+                        responses: 0,
+                        top: vec![("+10000000001".into(), 2.0)],
+                    },
+                ],
+            }],
+            ..MetadataFindings::default()
+        };
+        let s = score_truth(&truth(), &m);
+        let l = &s.locations;
+        assert_eq!(
+            (l.subscriber_hours, l.hours_with_points, l.recovered),
+            (8, 2, 1)
+        );
+        assert_eq!((l.fraction, l.accuracy), (0.125, 0.5));
+        // Hours 0 and 1 are night hours: true cells 2 and 3, a tie broken by the lower cell.
+        assert_eq!((l.home.reported, l.home.correct), (1, 1));
+        let w = &s.warrants;
+        assert_eq!(
+            (w.targets.correct, w.targets.precision, w.targets.recall),
+            (1, 0.5, 1.0)
+        );
+        assert_eq!((w.target_agency.reported, w.target_agency.correct), (1, 1));
+        assert_eq!(w.target_agency_since.correct, 0, "since is 5 s, truth 0 s");
+        let d = &s.disclosure;
+        assert_eq!(d.per_target[0].visible_contacts, 1);
+        assert_eq!(d.per_target[0].messages_to_identify, Some(3));
+        assert_eq!(d.median_messages_to_first_contact, Some(3));
+    }
+}
