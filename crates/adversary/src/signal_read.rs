@@ -110,17 +110,17 @@ fn stolen_state(s: &SignalState) -> StolenState {
 /// What one capability read: key of [`Findings::key_theft`].
 type Key = (Timestamp, String, Option<Owner>);
 
+/// Sessions `(address, address)`, `(protocol, text)` messages and details of one capability.
+type Opened = (
+    BTreeSet<(u64, u64)>,
+    BTreeSet<(String, String)>,
+    SignalExposure,
+);
+
 #[derive(Default)]
 struct Credits {
     texts: BTreeSet<String>,
-    entries: BTreeMap<
-        Key,
-        (
-            BTreeSet<(u64, u64)>,
-            BTreeSet<(String, String)>,
-            SignalExposure,
-        ),
-    >,
+    entries: BTreeMap<Key, Opened>,
     recovered: Vec<Recovered>,
 }
 
@@ -325,7 +325,7 @@ fn read_initials(
 
 fn human(at: Timestamp) -> String {
     let ms = at.as_nanos() / 1_000_000;
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{}.{:03}s", ms / 1000, ms % 1000)

@@ -430,8 +430,15 @@ impl World<'_> {
         }
     }
 
-    /// A timer at the OTT server: `true` if it was a mailbox timer (handled here).
-    pub(super) fn signal_timer(&mut self, o: &mut OttNode, token: u64) -> bool {
+    /// A timer at the OTT server: a mailbox timer, or one of its reliable links'.
+    pub(super) fn ott_timer(&mut self, o: &mut OttNode, token: u64) {
+        if !self.signal_timer(o, token) {
+            o.ep.on_timer(&mut self.net, token);
+        }
+    }
+
+    /// A mailbox timer at the OTT server: `true` if it was one (handled here).
+    fn signal_timer(&mut self, o: &mut OttNode, token: u64) -> bool {
         if token & TOKEN_MAILBOX != TOKEN_MAILBOX {
             return false;
         }

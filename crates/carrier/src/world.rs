@@ -659,11 +659,7 @@ impl<'s> World<'s> {
             (Logic::Pgw(p), Event::Deliver { packet, .. }) => self.pgw_receive(p, &packet),
             (Logic::Smsc(s), Event::Timer { token, .. }) => s.ep.on_timer(&mut self.net, token),
             (Logic::Smsc(s), Event::Deliver { packet, .. }) => self.smsc_receive(s, &packet),
-            (Logic::Ott(o), Event::Timer { token, .. }) => {
-                if !self.signal_timer(o, token) {
-                    o.ep.on_timer(&mut self.net, token)
-                }
-            }
+            (Logic::Ott(o), Event::Timer { token, .. }) => self.ott_timer(o, token),
             (Logic::Ott(o), Event::Deliver { packet, .. }) => self.ott_receive(o, &packet),
             (Logic::Mediation { lea, forwarded }, Event::Deliver { packet, .. })
                 if packet.dst().port() == LI_PORT
