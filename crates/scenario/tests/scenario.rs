@@ -221,7 +221,7 @@ mod shipped {
             );
             patterns.push(pattern.as_str());
         }
-        assert_eq!(patterns, ["NN", "XX", "NK", "IK", "X"]);
+        assert_eq!(patterns, ["NN", "XX", "NK", "IK", "X", "NNpsk2", "NNpsk0"]);
     }
 }
 
