@@ -315,6 +315,57 @@ fn write_outputs(dir: &Path, report: &report::Report, output: &carrier::RunOutpu
                 .with_context(|| format!("writing {}", path.display()))?;
         }
     }
+    write_record_exports(dir, output)
+}
+
+/// `records.csv/.jsonl`, `iri.csv/.jsonl`, `warrants.csv`, `truth_calls.csv` (docs/records.md).
+fn write_record_exports(dir: &Path, output: &carrier::RunOutput) -> Result<()> {
+    use capture::export::{CarrierRecord, CarrierWarrant};
+    let records: Vec<CarrierRecord<'_>> = output
+        .records
+        .iter()
+        .flat_map(|(carrier, rs)| {
+            rs.iter()
+                .map(move |record| CarrierRecord { carrier, record })
+        })
+        .collect();
+    let carrier_of = |liid: &str| {
+        output
+            .records
+            .iter()
+            .map(|(c, _)| c.as_str())
+            .find(|c| liid.starts_with(&format!("{}-", c.to_uppercase())))
+            .unwrap_or("")
+    };
+    let warrants: Vec<CarrierWarrant<'_>> = output
+        .warrants
+        .iter()
+        .map(|warrant| CarrierWarrant {
+            carrier: carrier_of(&warrant.liid),
+            warrant,
+        })
+        .collect();
+    let file = |name: &str| -> Result<std::io::BufWriter<fs::File>> {
+        let path = dir.join(name);
+        let f = fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+        Ok(std::io::BufWriter::new(f))
+    };
+    capture::export::write_records_csv(file("records.csv")?, &records)
+        .context("writing records.csv")?;
+    capture::export::write_records_jsonl(file("records.jsonl")?, &records)
+        .context("writing records.jsonl")?;
+    capture::export::write_intercepts_csv(file("iri.csv")?, &output.intercepts)
+        .context("writing iri.csv")?;
+    capture::export::write_intercepts_jsonl(file("iri.jsonl")?, &output.intercepts)
+        .context("writing iri.jsonl")?;
+    capture::export::write_warrants_csv(file("warrants.csv")?, &warrants)
+        .context("writing warrants.csv")?;
+    report::export::write_truth_calls_csv(
+        file("truth_calls.csv")?,
+        &output.truth.calls,
+        &output.truth.subscribers,
+    )
+    .context("writing truth_calls.csv")?;
     Ok(())
 }
 

@@ -26,6 +26,7 @@ mod determinism;
 mod intercept;
 mod metadata;
 mod onpath;
+mod records;
 mod signal;
 mod sweep;
 mod theft;

@@ -100,6 +100,11 @@ impl Decoder {
                 Ok(AppPdu::Sms(s)) => Event::Sms(s),
                 Ok(AppPdu::Tunnel(t)) => Event::Tunnel(t),
                 Ok(AppPdu::Ott(o)) => Event::Ott(o),
+                Ok(AppPdu::Call(_)) => {
+                    // Call signalling: not read by this pass (metadata analyses read it).
+                    self.packets_parsed += 1;
+                    return;
+                }
                 Err(e) => return self.error(name, time, "AppPdu", &e),
             };
             self.packets_parsed += 1;
@@ -610,7 +615,7 @@ pub(crate) fn analyze(adversary: &str, captures: &Captures) -> Findings {
             }
             Event::Ott(env) => r.ott(o, env, &roles, vantage),
             Event::Iri(iri) => match iri.service {
-                IriService::Sms => {
+                IriService::Sms | IriService::Voice => {
                     if looks_like_msisdn(&iri.other) {
                         r.contact(&iri.target, &iri.other);
                     }

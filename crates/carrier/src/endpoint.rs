@@ -45,6 +45,11 @@ impl Endpoint {
         }
     }
 
+    /// The node this endpoint sends from.
+    pub(crate) fn node(&self) -> NodeId {
+        self.node
+    }
+
     fn peer(&mut self, remote: Ipv4Addr) -> usize {
         if let Some(&i) = self.index.get(&remote) {
             return i;

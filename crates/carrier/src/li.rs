@@ -12,12 +12,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::{Arc, Mutex};
 
-use capture::{CallRecord, RecordKind, WarrantKind};
+use capture::{
+    CallRecord, InterceptKind, InterceptRecord, IriEventKind, IriServiceKind, RecordKind,
+    WarrantKind,
+};
 use netsim::{HookCtx, OnPathHook, Packet, Verdict};
 use proto::wire::{
-    AppPdu, Frame, Iri, IriEvent, IriService, LiDirection, LiKind, LiRecord, FRAME_PORT, LI_PORT,
+    AppPdu, CallKind, CallNetwork, CallPdu, Frame, Iri, IriEvent, IriService, LiDirection, LiKind,
+    LiRecord, MediaPdu, FRAME_PORT, LI_PORT, MEDIA_PORT,
 };
 use simcore::{Duration, Timestamp};
+
+use crate::mobility::Mobility;
 
 use crate::topology::{is_infra_of, is_subscriber};
 
@@ -30,45 +36,77 @@ pub(crate) struct Target {
     pub liid: String,
     pub msisdn: String,
     pub ip: Ipv4Addr,
-    pub cell: u32,
+    /// The target's subscriber index (for its location).
+    pub sub: usize,
     pub kind: WarrantKind,
 }
 
-/// The SMS PDU inside a DATA frame, if the datagram carries one in the clear.
-pub(crate) fn clear_sms(packet: &Packet) -> Option<proto::wire::SmsPdu> {
+/// The application PDU inside a DATA frame, if the datagram carries one in the clear.
+fn clear_pdu(packet: &Packet) -> Option<AppPdu> {
     if packet.dst().port() != FRAME_PORT {
         return None;
     }
     match Frame::decode(packet.udp_payload()).ok()? {
-        Frame::Data { payload, .. } => match AppPdu::decode(&payload).ok()? {
-            AppPdu::Sms(s) => Some(s),
-            _ => None,
-        },
+        Frame::Data { payload, .. } => AppPdu::decode(&payload).ok(),
         Frame::Ack { .. } => None,
     }
 }
 
+/// An open data session of a target, as the POI follows it.
+struct Flow {
+    correlation: u64,
+    last: Timestamp,
+    bytes: u64,
+    direction: LiDirection,
+}
+
+/// A carrier voice call of a target, as the POI follows it.
+struct VoiceTap {
+    correlation: u64,
+    direction: LiDirection,
+    other: String,
+    cell: u32,
+    bytes: u64,
+    begun: bool,
+}
+
 /// The point of interception in a carrier's core router.
+///
+/// IRI per target: SMS → REPORT; data session (per remote address) → BEGIN at the first
+/// packet, END after [`IDLE`] of silence (or at the end of the run) with the session's bytes;
+/// carrier voice call → BEGIN at ANSWER, CONTINUE whenever the target's serving cell changes
+/// during the call, END at BYE with the media bytes; an unanswered call attempt (busy, no
+/// answer) → REPORT. Content warrants also get a CC copy of every target packet, correlated
+/// with the IRI of its communication.
 pub(crate) struct Poi {
+    carrier: String,
     targets: Vec<Target>,
     by_ip: BTreeMap<Ipv4Addr, usize>,
     by_msisdn: BTreeMap<String, usize>,
     from: SocketAddrV4,
     to: SocketAddrV4,
     correlation: u64,
-    /// Open data sessions per (target, remote): (correlation, last packet time).
-    flows: BTreeMap<(usize, Ipv4Addr), (u64, Timestamp)>,
+    flows: BTreeMap<(usize, Ipv4Addr), Flow>,
     /// SMS already reported, by (sender, msg_ref): retransmissions are copied but not re-reported.
     reported: BTreeSet<(String, u32)>,
+    /// Calls of targets, by (target, call id).
+    calls: BTreeMap<(usize, u64), VoiceTap>,
+    /// Call messages already handled, by (target, call id, message).
+    call_seen: BTreeSet<(usize, u64, u8)>,
+    mobility: Arc<Mobility>,
     /// Records sent to the mediation node.
     pub records: Arc<Mutex<u64>>,
+    /// Every record produced, decoded, in order: the carrier's own log.
+    pub log: Vec<InterceptRecord>,
 }
 
 impl Poi {
     pub(crate) fn new(
+        carrier: String,
         targets: Vec<Target>,
         core: Ipv4Addr,
         mediation: Ipv4Addr,
+        mobility: Arc<Mobility>,
         records: Arc<Mutex<u64>>,
     ) -> Self {
         let by_ip = targets.iter().enumerate().map(|(i, t)| (t.ip, i)).collect();
@@ -78,6 +116,7 @@ impl Poi {
             .map(|(i, t)| (t.msisdn.clone(), i))
             .collect();
         Poi {
+            carrier,
             targets,
             by_ip,
             by_msisdn,
@@ -86,23 +125,98 @@ impl Poi {
             correlation: 0,
             flows: BTreeMap::new(),
             reported: BTreeSet::new(),
+            calls: BTreeMap::new(),
+            call_seen: BTreeSet::new(),
+            mobility,
             records,
+            log: Vec::new(),
         }
     }
 
-    fn deliver(&mut self, ctx: &mut HookCtx<'_>, rec: LiRecord) {
+    fn cell(&self, t: usize, now: Timestamp) -> u32 {
+        self.mobility.cell_at(self.targets[t].sub, now)
+    }
+
+    fn next_correlation(&mut self) -> u64 {
+        self.correlation += 1;
+        self.correlation
+    }
+
+    /// Encodes `rec` as a datagram to the mediation node and logs it.
+    fn emit(&mut self, rec: LiRecord, out: &mut Vec<Packet>) {
+        let t = self.by_liid(&rec.liid);
+        let iri = (rec.kind == LiKind::Iri)
+            .then(|| Iri::decode(&rec.payload).ok())
+            .flatten();
         match rec.to_bytes().map(|b| Packet::udp(self.from, self.to, &b)) {
             Ok(Ok(p)) => {
-                ctx.inject(p);
+                out.push(p);
                 if let Ok(mut n) = self.records.lock() {
                     *n += 1;
                 }
             }
-            _ => tracing::warn!("an LI record did not fit a datagram"),
+            _ => {
+                tracing::warn!("an LI record did not fit a datagram");
+                return;
+            }
         }
+        self.log.push(InterceptRecord {
+            carrier: self.carrier.clone(),
+            liid: rec.liid.clone(),
+            kind: match rec.kind {
+                LiKind::Iri => InterceptKind::Iri,
+                LiKind::Cc => InterceptKind::Cc,
+            },
+            correlation: rec.correlation,
+            timestamp: rec.timestamp,
+            from_target: rec.direction == LiDirection::FromTarget,
+            target: t
+                .map(|t| self.targets[t].msisdn.clone())
+                .unwrap_or_default(),
+            event: iri.as_ref().map(|i| match i.event {
+                IriEvent::Begin => IriEventKind::Begin,
+                IriEvent::Continue => IriEventKind::Continue,
+                IriEvent::End => IriEventKind::End,
+                IriEvent::Report => IriEventKind::Report,
+            }),
+            service: iri.as_ref().map(|i| match i.service {
+                IriService::Sms => IriServiceKind::Sms,
+                IriService::Data => IriServiceKind::Data,
+                IriService::Voice => IriServiceKind::Voice,
+            }),
+            other: iri.as_ref().map(|i| i.other.clone()).unwrap_or_default(),
+            cell: iri.as_ref().map(|i| i.cell),
+            size: iri
+                .as_ref()
+                .map_or(rec.payload.len() as u64, |i| u64::from(i.size)),
+        });
     }
 
-    fn iri(&mut self, ctx: &mut HookCtx<'_>, t: usize, dir: LiDirection, corr: u64, iri: Iri) {
+    fn by_liid(&self, liid: &str) -> Option<usize> {
+        self.targets.iter().position(|t| t.liid == liid)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn iri(
+        &mut self,
+        now: Timestamp,
+        t: usize,
+        dir: LiDirection,
+        corr: u64,
+        event: IriEvent,
+        service: IriService,
+        other: String,
+        size: u64,
+        out: &mut Vec<Packet>,
+    ) {
+        let iri = Iri {
+            event,
+            target: self.targets[t].msisdn.clone(),
+            other,
+            service,
+            cell: self.cell(t, now),
+            size: u32::try_from(size).unwrap_or(u32::MAX),
+        };
         let mut payload = Vec::new();
         if iri.encode(&mut payload).is_err() {
             return;
@@ -111,21 +225,242 @@ impl Poi {
             kind: LiKind::Iri,
             liid: self.targets[t].liid.clone(),
             correlation: corr,
-            timestamp: ctx.now(),
+            timestamp: now,
             direction: dir,
             payload,
         };
-        self.deliver(ctx, rec);
+        self.emit(rec, out);
     }
-}
 
-impl OnPathHook for Poi {
-    fn on_packet(&mut self, ctx: &mut HookCtx<'_>, packet: &Packet) -> Verdict {
-        if packet.dst().port() == LI_PORT {
-            return Verdict::Pass;
+    fn cc(
+        &mut self,
+        now: Timestamp,
+        t: usize,
+        dir: LiDirection,
+        corr: u64,
+        packet: &Packet,
+        out: &mut Vec<Packet>,
+    ) {
+        if self.targets[t].kind != WarrantKind::IriAndContent {
+            return;
         }
+        let rec = LiRecord {
+            kind: LiKind::Cc,
+            liid: self.targets[t].liid.clone(),
+            correlation: corr,
+            timestamp: now,
+            direction: dir,
+            payload: packet.bytes().to_vec(),
+        };
+        self.emit(rec, out);
+    }
+
+    /// Ends the data sessions idle for [`IDLE`] at `now` (all of them with `all`).
+    fn close_flows(&mut self, now: Timestamp, all: bool, out: &mut Vec<Packet>) {
+        let idle: Vec<(usize, Ipv4Addr)> = self
+            .flows
+            .iter()
+            .filter(|(_, f)| all || now.saturating_duration_since(f.last) >= IDLE)
+            .map(|(k, _)| *k)
+            .collect();
+        for key in idle {
+            if let Some(f) = self.flows.remove(&key) {
+                self.iri(
+                    now,
+                    key.0,
+                    f.direction,
+                    f.correlation,
+                    IriEvent::End,
+                    IriService::Data,
+                    key.1.to_string(),
+                    f.bytes,
+                    out,
+                );
+            }
+        }
+    }
+
+    /// The END records of every session still open at the end of the run.
+    pub(crate) fn flush(&mut self, now: Timestamp) -> Vec<Packet> {
+        let mut out = Vec::new();
+        self.close_flows(now, true, &mut out);
+        out
+    }
+
+    /// A carrier call message about target `t`.
+    fn call_event(
+        &mut self,
+        now: Timestamp,
+        t: usize,
+        c: &CallPdu,
+        packet: &Packet,
+        out: &mut Vec<Packet>,
+    ) {
+        let caller = self.targets[t].msisdn == c.from;
+        let dir = if caller {
+            LiDirection::FromTarget
+        } else {
+            LiDirection::ToTarget
+        };
+        let other = if caller { c.to.clone() } else { c.from.clone() };
+        let code = c.kind as u8;
+        let first = self.call_seen.insert((t, c.call_id, code));
+        let key = (t, c.call_id);
+        if !self.calls.contains_key(&key) {
+            let correlation = self.next_correlation();
+            let cell = self.cell(t, now);
+            self.calls.insert(
+                key,
+                VoiceTap {
+                    correlation,
+                    direction: dir,
+                    other: other.clone(),
+                    cell,
+                    bytes: 0,
+                    begun: false,
+                },
+            );
+        }
+        let Some(v) = self.calls.get(&key) else {
+            return;
+        };
+        let (corr, begun, bytes) = (v.correlation, v.begun, v.bytes);
+        if first {
+            match c.kind {
+                CallKind::Answer if !begun => {
+                    self.iri(
+                        now,
+                        t,
+                        dir,
+                        corr,
+                        IriEvent::Begin,
+                        IriService::Voice,
+                        other,
+                        0,
+                        out,
+                    );
+                    if let Some(v) = self.calls.get_mut(&key) {
+                        v.begun = true;
+                        v.cell = self.mobility.cell_at(self.targets[t].sub, now);
+                    }
+                }
+                CallKind::Bye if begun => {
+                    self.iri(
+                        now,
+                        t,
+                        dir,
+                        corr,
+                        IriEvent::End,
+                        IriService::Voice,
+                        other,
+                        bytes,
+                        out,
+                    );
+                }
+                CallKind::Busy | CallKind::Cancel if !begun => {
+                    self.iri(
+                        now,
+                        t,
+                        dir,
+                        corr,
+                        IriEvent::Report,
+                        IriService::Voice,
+                        other,
+                        0,
+                        out,
+                    );
+                }
+                _ => {}
+            }
+        }
+        let pdir = if self.targets[t].ip == *packet.src().ip() {
+            LiDirection::FromTarget
+        } else {
+            LiDirection::ToTarget
+        };
+        if *packet.src().ip() == self.targets[t].ip || *packet.dst().ip() == self.targets[t].ip {
+            self.cc(now, t, pdir, corr, packet, out);
+        }
+    }
+
+    /// A carrier media packet of target `t` (on the target's own access leg).
+    fn media(
+        &mut self,
+        now: Timestamp,
+        t: usize,
+        m: &MediaPdu,
+        dir: LiDirection,
+        packet: &Packet,
+        out: &mut Vec<Packet>,
+    ) {
+        let key = (t, m.call_id);
+        let cell = self.cell(t, now);
+        let Some(v) = self.calls.get_mut(&key) else {
+            return;
+        };
+        v.bytes += packet.len() as u64;
+        let (corr, begun, moved, other, d) = (
+            v.correlation,
+            v.begun,
+            v.cell != cell,
+            v.other.clone(),
+            v.direction,
+        );
+        if begun && moved {
+            v.cell = cell;
+            self.iri(
+                now,
+                t,
+                d,
+                corr,
+                IriEvent::Continue,
+                IriService::Voice,
+                other,
+                0,
+                out,
+            );
+        }
+        self.cc(now, t, dir, corr, packet, out);
+    }
+
+    fn on_packet(&mut self, now: Timestamp, packet: &Packet, out: &mut Vec<Packet>) {
+        if packet.dst().port() == LI_PORT {
+            return;
+        }
+        self.close_flows(now, false, out);
         let (src, dst) = (*packet.src().ip(), *packet.dst().ip());
-        let sms = clear_sms(packet);
+        let pdu = clear_pdu(packet);
+        // Carrier call signalling: matched by MSISDN, both parties.
+        if let Some(AppPdu::Call(c)) = &pdu {
+            if c.network == CallNetwork::Carrier {
+                for who in [&c.from, &c.to] {
+                    if let Some(&t) = self.by_msisdn.get(who) {
+                        self.call_event(now, t, c, packet, out);
+                    }
+                }
+                return;
+            }
+        }
+        // Carrier media on a target's access leg: matched by address and call id.
+        if packet.dst().port() == MEDIA_PORT || packet.src().port() == MEDIA_PORT {
+            if let Ok(m) = MediaPdu::decode(packet.udp_payload()) {
+                if !m.encrypted {
+                    let hit = match (self.by_ip.get(&src), self.by_ip.get(&dst)) {
+                        (Some(&t), _) => Some((t, LiDirection::FromTarget)),
+                        (_, Some(&t)) => Some((t, LiDirection::ToTarget)),
+                        _ => None,
+                    };
+                    if let Some((t, dir)) = hit {
+                        self.media(now, t, &m, dir, packet, out);
+                    }
+                    return;
+                }
+            }
+        }
+        let sms = match pdu {
+            Some(AppPdu::Sms(s)) => Some(s),
+            _ => None,
+        };
         let hit = if let Some(&t) = self.by_ip.get(&src) {
             Some((t, LiDirection::FromTarget, dst))
         } else if let Some(&t) = self.by_ip.get(&dst) {
@@ -142,63 +477,81 @@ impl OnPathHook for Poi {
             })
         };
         let Some((t, dir, remote)) = hit else {
-            return Verdict::Pass;
+            return;
         };
-        let now = ctx.now();
         let corr;
         if let Some(s) = sms {
             let key = (s.from.clone(), s.msg_ref);
             if self.reported.insert(key) {
-                self.correlation += 1;
-                corr = self.correlation;
+                corr = self.next_correlation();
                 let other = if dir == LiDirection::FromTarget {
                     s.to.clone()
                 } else {
                     s.from.clone()
                 };
-                let iri = Iri {
-                    event: IriEvent::Report,
-                    target: self.targets[t].msisdn.clone(),
+                self.iri(
+                    now,
+                    t,
+                    dir,
+                    corr,
+                    IriEvent::Report,
+                    IriService::Sms,
                     other,
-                    service: IriService::Sms,
-                    cell: self.targets[t].cell,
-                    size: s.text.len() as u32,
-                };
-                self.iri(ctx, t, dir, corr, iri);
+                    s.text.len() as u64,
+                    out,
+                );
             } else {
                 corr = self.correlation;
             }
         } else {
-            let entry = self.flows.get(&(t, remote)).copied();
-            corr = match entry {
-                Some((c, last)) if now.saturating_duration_since(last) < IDLE => c,
-                _ => {
-                    self.correlation += 1;
-                    let c = self.correlation;
-                    let iri = Iri {
-                        event: IriEvent::Begin,
-                        target: self.targets[t].msisdn.clone(),
-                        other: remote.to_string(),
-                        service: IriService::Data,
-                        cell: self.targets[t].cell,
-                        size: packet.bytes().len() as u32,
-                    };
-                    self.iri(ctx, t, dir, c, iri);
+            let size = packet.len() as u64;
+            corr = match self.flows.get_mut(&(t, remote)) {
+                Some(f) => {
+                    f.last = now;
+                    f.bytes += size;
+                    f.correlation
+                }
+                None => {
+                    let c = self.next_correlation();
+                    self.iri(
+                        now,
+                        t,
+                        dir,
+                        c,
+                        IriEvent::Begin,
+                        IriService::Data,
+                        remote.to_string(),
+                        size,
+                        out,
+                    );
+                    self.flows.insert(
+                        (t, remote),
+                        Flow {
+                            correlation: c,
+                            last: now,
+                            bytes: size,
+                            direction: dir,
+                        },
+                    );
                     c
                 }
             };
-            self.flows.insert((t, remote), (corr, now));
         }
-        if self.targets[t].kind == WarrantKind::IriAndContent {
-            let rec = LiRecord {
-                kind: LiKind::Cc,
-                liid: self.targets[t].liid.clone(),
-                correlation: corr,
-                timestamp: now,
-                direction: dir,
-                payload: packet.bytes().to_vec(),
-            };
-            self.deliver(ctx, rec);
+        self.cc(now, t, dir, corr, packet, out);
+    }
+}
+
+/// The POI as an on-path hook at the core router; the world keeps a handle for the final flush.
+pub(crate) struct PoiHook(pub Arc<Mutex<Poi>>);
+
+impl OnPathHook for PoiHook {
+    fn on_packet(&mut self, ctx: &mut HookCtx<'_>, packet: &Packet) -> Verdict {
+        let mut out = Vec::new();
+        if let Ok(mut poi) = self.0.lock() {
+            poi.on_packet(ctx.now(), packet, &mut out);
+        }
+        for p in out {
+            ctx.inject(p);
         }
         Verdict::Pass
     }
@@ -207,13 +560,15 @@ impl OnPathHook for Poi {
 /// A subscriber as the charging function knows it.
 #[derive(Clone, Debug)]
 pub(crate) struct Charged {
+    /// Subscriber index (for its location).
+    pub index: usize,
     pub imsi: String,
     pub imei: String,
     pub msisdn: String,
-    pub cell: u32,
 }
 
 struct OpenSession {
+    charging_id: u64,
     start: Timestamp,
     last: Timestamp,
     up: u64,
@@ -221,10 +576,12 @@ struct OpenSession {
 }
 
 /// The carrier's call-record store, shared by its SMS centre and its charging function.
-#[derive(Default)]
 pub(crate) struct RecordStore {
     pub records: Vec<CallRecord>,
     open: BTreeMap<(Ipv4Addr, Ipv4Addr), OpenSession>,
+    /// Where subscribers are, for the cells of data records.
+    pub mobility: Arc<Mobility>,
+    charging_ids: u64,
 }
 
 impl RecordStore {
@@ -232,6 +589,15 @@ impl RecordStore {
     pub(crate) fn push(&mut self, mut r: CallRecord) {
         r.record_id = self.records.len() as u64 + 1;
         self.records.push(r);
+    }
+
+    pub(crate) fn new(mobility: Arc<Mobility>) -> Self {
+        RecordStore {
+            records: Vec::new(),
+            open: BTreeMap::new(),
+            mobility,
+            charging_ids: 0,
+        }
     }
 
     fn close(
@@ -250,14 +616,14 @@ impl RecordStore {
             other_party: key.1.to_string(),
             start: s.start,
             end: s.last,
-            cell: who.cell,
+            cell: self.mobility.cell_at(who.index, s.start),
             bytes_up: s.up,
             bytes_down: s.down,
-            end_cell: who.cell,
+            end_cell: self.mobility.cell_at(who.index, s.last),
             answer: None,
             duration_ns: s.last.saturating_duration_since(s.start).as_nanos() as u64,
             cause,
-            call_ref: 0,
+            call_ref: s.charging_id,
         });
     }
 }
@@ -322,7 +688,12 @@ impl OnPathHook for Charging {
                 store.open.insert(key, s);
             }
         }
+        if !store.open.contains_key(&key) {
+            store.charging_ids += 1;
+        }
+        let charging_id = store.charging_ids;
         let s = store.open.entry(key).or_insert(OpenSession {
+            charging_id,
             start: now,
             last: now,
             up: 0,

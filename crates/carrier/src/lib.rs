@@ -17,6 +17,7 @@ mod endpoint;
 mod error;
 mod ids;
 mod li;
+mod mobility;
 mod nodes;
 mod onpath;
 mod text;
@@ -27,5 +28,7 @@ mod world;
 
 pub use error::CarrierError;
 pub use ids::Subscriber;
+pub use mobility::LocationTrace;
 pub use truth::{AttackTruth, GroundTruth, SessionFailure, TruthMessage};
+pub use world::voice::{clear_frame, TruthCall, FRAME_MARKER};
 pub use world::{run, RunOutput, RunStats};

@@ -133,6 +133,8 @@ pub(crate) struct PgwNode {
 pub(crate) struct SmscNode {
     pub carrier: usize,
     pub ep: Endpoint,
+    /// Calls in progress, by call id (the node is also the carrier's switching centre).
+    pub calls: BTreeMap<u64, crate::world::voice::MscCall>,
 }
 
 /// The OTT messaging server: relays envelopes between accounts.
@@ -141,6 +143,8 @@ pub(crate) struct OttNode {
     pub server: TunnelServer,
     pub relayed: u64,
     pub undeliverable: u64,
+    /// Calls it relays, by call id: (caller, callee) subscriber indices.
+    pub calls: BTreeMap<u64, (usize, usize)>,
 }
 
 /// What runs at a node.

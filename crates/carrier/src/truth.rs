@@ -88,6 +88,10 @@ pub struct GroundTruth {
     pub attacks: Vec<AttackTruth>,
     /// End-to-end sessions that died, by session id: the first failure an endpoint reported.
     pub session_failures: BTreeMap<u64, SessionFailure>,
+    /// Every voice call, in plan order (carrier voice and end-to-end OTT calls).
+    pub calls: Vec<crate::TruthCall>,
+    /// Every subscriber's true serving cell over time, by subscriber index.
+    pub locations: Vec<crate::LocationTrace>,
     /// Signal apps: the sender's ratchet public key under which each message (by id) was
     /// encrypted. Never given to the adversary.
     pub signal_ratchet_keys: BTreeMap<usize, [u8; 32]>,

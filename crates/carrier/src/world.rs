@@ -25,7 +25,8 @@ use crate::capability::Capable;
 use crate::endpoint::{Endpoint, LinkTotals, TOKEN_LINK, TOKEN_MASK, TOKEN_SEND};
 use crate::error::CarrierError;
 use crate::ids::{digits, imei, Subscriber};
-use crate::li::{close_all, Charged, Charging, Poi, RecordStore, Target};
+use crate::li::{close_all, Charged, Charging, Poi, PoiHook, RecordStore, Target};
+use crate::mobility::Mobility;
 use crate::nodes::{
     E2e, Logic, OttClient, OttNode, PgwNode, RadioPath, SmscNode, SubNode, TunnelServer,
 };
@@ -33,6 +34,10 @@ use crate::onpath::{Interceptor, InterceptorParams, OnPathLog, OnPathSpec, OTT_P
 use crate::topology::*;
 use crate::traffic::{plan, unit, Planned, TrafficParams};
 use crate::truth::{AttackTruth, GroundTruth, SessionFailure, TruthMessage};
+
+#[path = "voice.rs"]
+pub(crate) mod voice;
+use voice::{CallParams, CallState, TOKEN_CALL};
 
 /// After traffic stops, the run drains for at most this long (retransmissions back off to
 /// 60 s, so anything deliverable arrives well within it).
@@ -50,6 +55,12 @@ pub struct RunOutput {
     pub truth: GroundTruth,
     /// Every warrant of every carrier (ground truth of the intercept lists).
     pub warrants: Vec<Warrant>,
+    /// Every carrier's call-record store, whether or not the adversary reads it:
+    /// `(carrier name, records)` in scenario order (for `records.csv`).
+    pub records: Vec<(String, Vec<CallRecord>)>,
+    /// Every record every point of interception delivered, decoded, per carrier in scenario
+    /// order (for `iri.csv`).
+    pub intercepts: Vec<capture::InterceptRecord>,
     /// Counters of the run.
     pub stats: RunStats,
     /// What the adversary holds beyond its captures: stolen secrets, weak-RNG devices, the
@@ -178,6 +189,14 @@ struct World<'s> {
     caps: Capable,
     /// Signal-style apps: devices, key server, mailbox ([`signal_app`]).
     signal: signal_app::SignalApps,
+    /// Every planned voice call and its state.
+    calls: Vec<CallState>,
+    /// Where every subscriber is over time.
+    mobility: Arc<Mobility>,
+    /// Points of interception, per carrier (for the final flush).
+    pois: Vec<Arc<Mutex<Poi>>>,
+    /// Edge-router taps per vantage entry (empty for other kinds).
+    edge_taps: Vec<Vec<TapId>>,
 }
 
 /// Runs `scenario` with `seed` to completion: every planned message is sent, and the network
@@ -197,10 +216,27 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<RunOutput, CarrierError> {
     while let Some(ev) = w.net.poll_until(deadline) {
         w.dispatch(ev);
     }
+    // Sessions still open at the end: the points of interception report their END.
+    w.flush_intercepts();
+    let tail = w.net.now() + Duration::from_secs(60);
+    while let Some(ev) = w.net.poll_until(tail) {
+        w.dispatch(ev);
+    }
     Ok(w.finish())
 }
 
 impl World<'_> {
+    /// Sends the END records of sessions still open to the mediation nodes.
+    fn flush_intercepts(&mut self) {
+        let now = self.net.now();
+        for (c, poi) in self.pois.clone().iter().enumerate() {
+            let out = poi.lock().map(|mut p| p.flush(now)).unwrap_or_default();
+            for p in out {
+                self.net.send(self.infra[c].core, p);
+            }
+        }
+    }
+
     /// Session-state theft at `at`: copies the transport keys of every established, live
     /// end-to-end session of the targeted handsets.
     fn steal_sessions(&mut self, at: Timestamp) {
@@ -341,6 +377,18 @@ impl<'s> World<'s> {
             })
             .collect();
 
+        // Where everyone is over time.
+        let home: Vec<u32> = subs.iter().map(|s| s.cell).collect();
+        let cell_counts: Vec<u32> = subs.iter().map(|s| sc.carriers[s.carrier].cells).collect();
+        let mobility = Arc::new(Mobility::build(
+            &sc.mobility,
+            &home,
+            &cell_counts,
+            Timestamp::ZERO + sc.duration + DRAIN,
+            &seeds,
+        ));
+        let mut pois = Vec::new();
+
         // Warrants, charging and interception per carrier.
         let mut w_rng = seeds.stream("warrants");
         let mut warrants = Vec::new();
@@ -394,20 +442,21 @@ impl<'s> World<'s> {
                     liid,
                     msisdn: s.msisdn.clone(),
                     ip: s.ip,
-                    cell: s.cell,
+                    sub: s.index,
                     kind,
                 });
             }
             let count = Arc::new(Mutex::new(0u64));
-            net.add_hook(
-                infra[c].core,
-                Box::new(Poi::new(
-                    targets,
-                    core_addr(c),
-                    mediation_addr(c),
-                    count.clone(),
-                )),
-            );
+            let poi = Arc::new(Mutex::new(Poi::new(
+                car.name.clone(),
+                targets,
+                core_addr(c),
+                mediation_addr(c),
+                mobility.clone(),
+                count.clone(),
+            )));
+            net.add_hook(infra[c].core, Box::new(PoiHook(poi.clone())));
+            pois.push(poi);
             li_counts.push(count);
             let charged: Arc<BTreeMap<Ipv4Addr, Charged>> = Arc::new(
                 local
@@ -416,16 +465,16 @@ impl<'s> World<'s> {
                         (
                             s.ip,
                             Charged {
+                                index: s.index,
                                 imsi: s.imsi.clone(),
                                 imei: s.imei.clone(),
                                 msisdn: s.msisdn.clone(),
-                                cell: s.cell,
                             },
                         )
                     })
                     .collect(),
             );
-            let store = Arc::new(Mutex::new(RecordStore::default()));
+            let store = Arc::new(Mutex::new(RecordStore::new(mobility.clone())));
             net.add_hook(
                 infra[c].pgw,
                 Box::new(Charging::new(c, charged.clone(), store.clone())),
@@ -445,8 +494,28 @@ impl<'s> World<'s> {
                 match v.kind {
                     VantageKind::CoreTap => Some(net.add_tap(TapPoint::Node(infra[c].core))),
                     VantageKind::Mediation => Some(net.add_tap(TapPoint::Link(mediation_links[c]))),
-                    VantageKind::CallRecords => None,
+                    VantageKind::CallRecords | VantageKind::EdgeRouter => None,
                 }
+            })
+            .collect();
+        // Edge routers: a seeded share of the carrier's subscribers, a tap on each handset.
+        let edge_taps = sc
+            .adversary
+            .vantage
+            .iter()
+            .map(|v| {
+                let Some(c) = sc.carriers.iter().position(|x| x.name == v.carrier) else {
+                    return Vec::new();
+                };
+                if v.kind != VantageKind::EdgeRouter {
+                    return Vec::new();
+                }
+                let mut rng = seeds.child("edge-router").stream(&v.carrier);
+                subs.iter()
+                    .filter(|s| s.carrier == c)
+                    .filter(|_| unit(&mut rng) < v.share)
+                    .map(|s| net.add_tap(TapPoint::Node(sub_node[s.index])))
+                    .collect()
             })
             .collect();
 
@@ -472,6 +541,19 @@ impl<'s> World<'s> {
             &seeds.child("traffic"),
         );
 
+        let planned_calls = voice::plan_calls(
+            &carrier_of,
+            sc.carriers.len(),
+            &params,
+            &CallParams {
+                calls_per_contact_per_day: traffic.calls_per_contact_per_day,
+                mean: traffic.call_duration,
+                answer: traffic.answer_probability,
+                busy: traffic.busy_probability,
+                drop: traffic.call_drop_probability,
+            },
+            &seeds.child("traffic"),
+        );
         let contacts: Vec<(usize, usize)> = planned.iter().map(|p| (p.from, p.to)).collect();
         let caps = Capable::new(sc, &seeds, &subs, &statics, &contacts);
 
@@ -497,8 +579,13 @@ impl<'s> World<'s> {
             stats: RunStats::default(),
             caps,
             signal: signal_app::SignalApps::default(),
+            calls: Vec::new(),
+            mobility,
+            pois,
+            edge_taps,
         };
         w.make_logic()?;
+        w.schedule_calls(planned_calls);
         Ok(w)
     }
 
@@ -514,6 +601,7 @@ impl<'s> World<'s> {
                 )),
                 relayed: 0,
                 undeliverable: 0,
+                calls: BTreeMap::new(),
             }));
         }
         for (c, inf) in self.infra.iter().enumerate() {
@@ -527,6 +615,7 @@ impl<'s> World<'s> {
             logic[inf.smsc.0 as usize] = Logic::Smsc(Box::new(SmscNode {
                 carrier: c,
                 ep: Endpoint::new(inf.smsc, smsc_addr(c)),
+                calls: BTreeMap::new(),
             }));
             logic[inf.mediation.0 as usize] = Logic::Mediation {
                 lea: lea_addr(c),
@@ -647,6 +736,24 @@ impl<'s> World<'s> {
         }
         let mut logic = std::mem::replace(&mut self.logic[idx], Logic::Router);
         match (&mut logic, ev) {
+            (Logic::Sub(sn), Event::Timer { token, .. }) if token & TOKEN_CALL == TOKEN_CALL => {
+                self.call_timer(sn, token);
+            }
+            (Logic::Sub(sn), Event::Deliver { packet, .. })
+                if packet.dst().port() == proto::wire::MEDIA_PORT =>
+            {
+                self.sub_media(sn.sub, &packet);
+            }
+            (Logic::Smsc(s), Event::Deliver { packet, .. })
+                if packet.dst().port() == proto::wire::MEDIA_PORT =>
+            {
+                self.msc_media(s, &packet);
+            }
+            (Logic::Ott(o), Event::Deliver { packet, .. })
+                if packet.dst().port() == proto::wire::MEDIA_PORT =>
+            {
+                self.ott_media(&o.calls, o.ep.node(), &packet);
+            }
             (Logic::Sub(sn), Event::Timer { token, .. }) => {
                 if token & TOKEN_SEND != 0 && token & TOKEN_LINK == 0 {
                     self.sub_send(sn, (token & TOKEN_MASK) as usize);
@@ -943,6 +1050,7 @@ impl<'s> World<'s> {
             }
             AppPdu::Ott(env) if signal_app::is_signal(&env) => self.signal_receive(sn, env),
             AppPdu::Ott(env) => self.sub_envelope(sn, env),
+            AppPdu::Call(c) => self.sub_call(sn, c),
         }
     }
 
@@ -1033,7 +1141,7 @@ impl<'s> World<'s> {
                     let ip = self.subs[to].ip;
                     p.server.send(&mut p.ep, &mut self.net, ip, raw);
                 }
-                AppPdu::Ott(_) => self.stats.undecodable_pdus += 1,
+                AppPdu::Ott(_) | AppPdu::Call(_) => self.stats.undecodable_pdus += 1,
             }
         }
     }
@@ -1042,11 +1150,18 @@ impl<'s> World<'s> {
 
     fn smsc_receive(&mut self, s: &mut SmscNode, packet: &Packet) {
         let now = self.net.now();
-        let (_remote, pdus) = s.ep.receive(&mut self.net, packet);
+        let (remote, pdus) = s.ep.receive(&mut self.net, packet);
         for raw in pdus {
-            let Ok(AppPdu::Sms(mut sms)) = AppPdu::decode(&raw) else {
-                self.stats.undecodable_pdus += 1;
-                continue;
+            let mut sms = match AppPdu::decode(&raw) {
+                Ok(AppPdu::Sms(sms)) => sms,
+                Ok(AppPdu::Call(c)) => {
+                    self.msc_call(s, remote, c, raw);
+                    continue;
+                }
+                _ => {
+                    self.stats.undecodable_pdus += 1;
+                    continue;
+                }
             };
             let (Some(&from), Some(&to)) =
                 (self.by_msisdn.get(&sms.from), self.by_msisdn.get(&sms.to))
@@ -1097,7 +1212,7 @@ impl<'s> World<'s> {
             other_party: self.subs[other].msisdn.clone(),
             start: now,
             end: now,
-            cell: s.cell,
+            cell: self.mobility.cell_at(who, now),
             bytes_up: if kind == RecordKind::SmsMo {
                 size as u64
             } else {
@@ -1108,7 +1223,7 @@ impl<'s> World<'s> {
             } else {
                 0
             },
-            end_cell: s.cell,
+            end_cell: self.mobility.cell_at(who, now),
             answer: None,
             duration_ns: 0,
             cause: capture::Cause::Normal,
@@ -1134,20 +1249,27 @@ impl<'s> World<'s> {
                         .key();
                     envelopes.extend(o.server.accept(&mut o.ep, &mut self.net, seed, remote, &t));
                 }
-                Ok(AppPdu::Ott(_)) => envelopes.push(raw),
+                Ok(AppPdu::Ott(_) | AppPdu::Call(_)) => envelopes.push(raw),
                 _ => self.stats.undecodable_pdus += 1,
             }
         }
         for raw in envelopes {
-            let Ok(AppPdu::Ott(env)) = AppPdu::decode(&raw) else {
-                self.stats.undecodable_pdus += 1;
-                continue;
+            let (to, signal) = match AppPdu::decode(&raw) {
+                Ok(AppPdu::Ott(env)) => (
+                    self.by_msisdn.get(&env.to).copied(),
+                    signal_app::is_signal(&env),
+                ),
+                Ok(AppPdu::Call(c)) => (self.ott_call(&mut o.calls, remote, &c), false),
+                _ => {
+                    self.stats.undecodable_pdus += 1;
+                    continue;
+                }
             };
-            let Some(&to) = self.by_msisdn.get(&env.to) else {
+            let Some(to) = to else {
                 o.undeliverable += 1;
                 continue;
             };
-            if signal_app::is_signal(&env) {
+            if signal {
                 self.signal_relay(o, to, raw);
                 continue;
             }
@@ -1205,6 +1327,7 @@ impl<'s> World<'s> {
         }
 
         let mut vantages = Vec::new();
+        let mut edge_taps = std::mem::take(&mut self.edge_taps).into_iter();
         for (v, tap) in self.sc.adversary.vantage.iter().zip(&self.taps) {
             let Some(c) = self.sc.carriers.iter().position(|x| x.name == v.carrier) else {
                 continue;
@@ -1213,8 +1336,9 @@ impl<'s> World<'s> {
                 VantageKind::CoreTap => format!("{}.core", v.carrier),
                 VantageKind::Mediation => format!("{}.mediation", v.carrier),
                 VantageKind::CallRecords => format!("{}.call-records", v.carrier),
+                VantageKind::EdgeRouter => format!("{}.edge-routers", v.carrier),
             };
-            let packets = tap.map(|t| PacketCapture {
+            let mut packets = tap.map(|t| PacketCapture {
                 name: name.clone(),
                 packets: self
                     .net
@@ -1226,10 +1350,31 @@ impl<'s> World<'s> {
                     })
                     .collect(),
             });
+            if v.kind == VantageKind::EdgeRouter {
+                // All compromised routers' captures, merged in time order (ties: router
+                // order, then capture order).
+                let mut all = Vec::new();
+                for (r, t) in edge_taps.next().unwrap_or_default().into_iter().enumerate() {
+                    for (k, p) in self.net.take_tap(t).into_iter().enumerate() {
+                        all.push((p.time, r, k, p.bytes));
+                    }
+                }
+                all.sort_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+                packets = Some(PacketCapture {
+                    name: name.clone(),
+                    packets: all
+                        .into_iter()
+                        .map(|(time, _, _, bytes)| capture::CapturedPacket { time, bytes })
+                        .collect(),
+                });
+            } else {
+                edge_taps.next();
+            }
             let kind = match v.kind {
                 VantageKind::CoreTap => capture::VantageKind::CoreTap,
                 VantageKind::Mediation => capture::VantageKind::Mediation,
                 VantageKind::CallRecords => capture::VantageKind::CallRecords,
+                VantageKind::EdgeRouter => capture::VantageKind::EdgeRouter,
             };
             let prefix = format!("{}-", v.carrier.to_uppercase());
             let warrants = if v.kind == VantageKind::Mediation {
@@ -1259,7 +1404,27 @@ impl<'s> World<'s> {
             });
         }
         self.truth.subscribers = self.subs;
+        self.truth.locations = self.mobility.traces.clone();
+        let records = self
+            .sc
+            .carriers
+            .iter()
+            .zip(&self.stores)
+            .map(|(car, st)| {
+                (
+                    car.name.clone(),
+                    st.lock().map(|s| s.records.clone()).unwrap_or_default(),
+                )
+            })
+            .collect();
+        let intercepts = self
+            .pois
+            .iter()
+            .flat_map(|p| p.lock().map(|p| p.log.clone()).unwrap_or_default())
+            .collect();
         RunOutput {
+            records,
+            intercepts,
             captures: Captures { vantages },
             truth: self.truth,
             warrants: self.warrants,

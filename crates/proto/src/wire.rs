@@ -22,6 +22,9 @@ pub const FRAME_PORT: u16 = 42420;
 /// UDP port of [`LiRecord`]s: lawful-intercept delivery to a mediation node.
 pub const LI_PORT: u16 = 42421;
 
+/// UDP port of [`MediaPdu`]s: voice media frames, one datagram each, not retransmitted.
+pub const MEDIA_PORT: u16 = 42422;
+
 /// The longest `str8` field: its length is one byte.
 pub const MAX_STR8: usize = u8::MAX as usize;
 /// The longest `bytes16` field: its length is a big-endian `u16`.
@@ -34,6 +37,9 @@ const FRAME_ACK: u8 = 0x02;
 const PDU_SMS: u8 = 0x10;
 const PDU_TUNNEL: u8 = 0x20;
 const PDU_OTT: u8 = 0x30;
+const PDU_CALL: u8 = 0x40;
+const MEDIA_MAGIC: [u8; 2] = *b"WM";
+const MEDIA_VERSION: u8 = 1;
 const LI_MAGIC: [u8; 2] = *b"X3";
 
 /// Bytes that could not be encoded or decoded.
@@ -154,6 +160,78 @@ pub struct OttEnvelope {
     pub body: Vec<u8>,
 }
 
+/// A call-signalling message (SIP-like, much simplified).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CallKind {
+    /// The caller asks for a call (wire value 1).
+    Invite,
+    /// The callee's phone is ringing (wire value 2).
+    Ringing,
+    /// The callee answered (wire value 3).
+    Answer,
+    /// Either party hung up, or a radio link was lost (wire value 4).
+    Bye,
+    /// The callee is busy or declined (wire value 5).
+    Busy,
+    /// The caller gave up before an answer (wire value 6).
+    Cancel,
+    /// OTT calls only: a later Noise handshake message of the call's end-to-end session
+    /// (wire value 7).
+    Key,
+}
+
+/// Which network carries a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CallNetwork {
+    /// Carrier voice, through the carriers' switching centres; media in clear (wire value 0).
+    Carrier,
+    /// An OTT app's call, through the OTT server; media end-to-end encrypted (wire value 1).
+    Ott,
+}
+
+/// Why a call ended (in a BYE).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ByeCause {
+    /// Hung up (wire value 0); also the value in every non-BYE message.
+    Normal,
+    /// The sender's radio link was lost (wire value 1).
+    RadioLoss,
+}
+
+/// Call signalling between a handset and its switching centre (carrier voice) or the OTT
+/// server (OTT calls), and between switching centres.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallPdu {
+    /// The message.
+    pub kind: CallKind,
+    /// Carrier voice or OTT call.
+    pub network: CallNetwork,
+    /// The call id, chosen by the caller; the same in every message and record of the call.
+    pub call_id: u64,
+    /// Caller MSISDN (at most 255 bytes).
+    pub from: String,
+    /// Callee MSISDN (at most 255 bytes).
+    pub to: String,
+    /// BYE: why; otherwise [`ByeCause::Normal`].
+    pub cause: ByeCause,
+    /// OTT calls: a Noise handshake message of the call's end-to-end session (INVITE: message
+    /// 1; KEY: later ones); otherwise empty (at most 65 535 bytes).
+    pub body: Vec<u8>,
+}
+
+/// A UDP payload on [`MEDIA_PORT`]: one voice media packet (RTP-like).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MediaPdu {
+    /// The call it belongs to.
+    pub call_id: u64,
+    /// Frame number in this direction, from 0.
+    pub seq: u32,
+    /// Whether `payload` is end-to-end encrypted (ChaCha20-Poly1305, explicit nonce `seq`).
+    pub encrypted: bool,
+    /// The codec frame in clear, or its ciphertext and tag (at most 65 535 bytes).
+    pub payload: Vec<u8>,
+}
+
 /// An application PDU: the payload of a DATA [`Frame`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AppPdu {
@@ -163,6 +241,8 @@ pub enum AppPdu {
     Tunnel(TunnelPdu),
     /// An end-to-end app envelope (tag 0x30).
     Ott(OttEnvelope),
+    /// Call signalling (tag 0x40).
+    Call(CallPdu),
 }
 
 /// Intercept-related information or content of communication.
@@ -220,6 +300,8 @@ pub enum IriService {
     Sms,
     /// Packet data (wire value 2).
     Data,
+    /// Carrier voice calls (wire value 3).
+    Voice,
 }
 
 /// Intercept-related information: who talked to whom, when, where and how much.
@@ -231,7 +313,7 @@ pub struct Iri {
     pub target: String,
     /// The other party as the carrier sees it: MSISDN or IPv4 address (at most 255 bytes).
     pub other: String,
-    /// SMS or data.
+    /// SMS, data or voice.
     pub service: IriService,
     /// Serving cell of the target.
     pub cell: u32,
@@ -502,6 +584,8 @@ wire_type!(TunnelPdu);
 wire_type!(OttEnvelope);
 wire_type!(LiRecord);
 wire_type!(Iri);
+wire_type!(CallPdu);
+wire_type!(MediaPdu);
 
 impl Frame {
     fn encode_into(&self, w: &mut Writer<'_>) -> Result<(), WireError> {
@@ -671,19 +755,137 @@ impl AppPdu {
                 w.u8(PDU_OTT);
                 p.encode_into(w)
             }
+            AppPdu::Call(p) => {
+                w.u8(PDU_CALL);
+                p.encode_into(w)
+            }
         }
     }
 
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, WireError> {
         let tag = r.code(
             "tag",
-            "PDU tag 0x10 (SMS), 0x20 (tunnel) or 0x30 (OTT)",
-            |v| matches!(v, PDU_SMS | PDU_TUNNEL | PDU_OTT).then_some(v),
+            "PDU tag 0x10 (SMS), 0x20 (tunnel), 0x30 (OTT) or 0x40 (call)",
+            |v| matches!(v, PDU_SMS | PDU_TUNNEL | PDU_OTT | PDU_CALL).then_some(v),
         )?;
         Ok(match tag {
             PDU_SMS => AppPdu::Sms(SmsPdu::decode_from(r)?),
             PDU_TUNNEL => AppPdu::Tunnel(TunnelPdu::decode_from(r)?),
+            PDU_CALL => AppPdu::Call(CallPdu::decode_from(r)?),
             _ => AppPdu::Ott(OttEnvelope::decode_from(r)?),
+        })
+    }
+}
+
+impl CallKind {
+    fn code(self) -> u8 {
+        match self {
+            CallKind::Invite => 1,
+            CallKind::Ringing => 2,
+            CallKind::Answer => 3,
+            CallKind::Bye => 4,
+            CallKind::Busy => 5,
+            CallKind::Cancel => 6,
+            CallKind::Key => 7,
+        }
+    }
+    fn from_code(v: u8) -> Option<Self> {
+        Some(match v {
+            1 => CallKind::Invite,
+            2 => CallKind::Ringing,
+            3 => CallKind::Answer,
+            4 => CallKind::Bye,
+            5 => CallKind::Busy,
+            6 => CallKind::Cancel,
+            7 => CallKind::Key,
+            _ => return None,
+        })
+    }
+
+    /// The message's name in capitals, e.g. `"INVITE"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallKind::Invite => "INVITE",
+            CallKind::Ringing => "RINGING",
+            CallKind::Answer => "ANSWER",
+            CallKind::Bye => "BYE",
+            CallKind::Busy => "BUSY",
+            CallKind::Cancel => "CANCEL",
+            CallKind::Key => "KEY",
+        }
+    }
+}
+
+impl CallPdu {
+    fn encode_into(&self, w: &mut Writer<'_>) -> Result<(), WireError> {
+        w.u8(self.kind.code());
+        w.u8(match self.network {
+            CallNetwork::Carrier => 0,
+            CallNetwork::Ott => 1,
+        });
+        w.u64(self.call_id);
+        w.str8("from", &self.from)?;
+        w.str8("to", &self.to)?;
+        w.u8(match self.cause {
+            ByeCause::Normal => 0,
+            ByeCause::RadioLoss => 1,
+        });
+        w.bytes16("body", &self.body)
+    }
+
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, WireError> {
+        Ok(CallPdu {
+            kind: r.code(
+                "kind",
+                "a call message 1 (INVITE) to 7 (KEY)",
+                CallKind::from_code,
+            )?,
+            network: r.code("network", "0 (carrier) or 1 (OTT)", |v| match v {
+                0 => Some(CallNetwork::Carrier),
+                1 => Some(CallNetwork::Ott),
+                _ => None,
+            })?,
+            call_id: r.u64("call_id")?,
+            from: r.str8("from")?,
+            to: r.str8("to")?,
+            cause: r.code("cause", "0 (normal) or 1 (radio loss)", |v| match v {
+                0 => Some(ByeCause::Normal),
+                1 => Some(ByeCause::RadioLoss),
+                _ => None,
+            })?,
+            body: r
+                .bytes16("body", "a length-prefixed (u16) Noise message")?
+                .to_vec(),
+        })
+    }
+}
+
+impl MediaPdu {
+    fn encode_into(&self, w: &mut Writer<'_>) -> Result<(), WireError> {
+        w.raw(&MEDIA_MAGIC);
+        w.u8(MEDIA_VERSION);
+        w.u64(self.call_id);
+        w.u32(self.seq);
+        w.u8(u8::from(self.encrypted));
+        w.bytes16("payload", &self.payload)
+    }
+
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, WireError> {
+        r.magic(MEDIA_MAGIC, "the media magic \"WM\"")?;
+        r.code("version", "media version 1", |v| {
+            (v == MEDIA_VERSION).then_some(())
+        })?;
+        Ok(MediaPdu {
+            call_id: r.u64("call_id")?,
+            seq: r.u32("seq")?,
+            encrypted: r.code("encrypted", "0 (clear) or 1 (encrypted)", |v| match v {
+                0 => Some(false),
+                1 => Some(true),
+                _ => None,
+            })?,
+            payload: r
+                .bytes16("payload", "a length-prefixed (u16) media payload")?
+                .to_vec(),
         })
     }
 }
@@ -745,6 +947,7 @@ impl Iri {
         w.u8(match self.service {
             IriService::Sms => 1,
             IriService::Data => 2,
+            IriService::Voice => 3,
         });
         w.u32(self.cell);
         w.u32(self.size);
@@ -766,9 +969,10 @@ impl Iri {
             )?,
             target: r.str8("target")?,
             other: r.str8("other")?,
-            service: r.code("service", "1 (SMS) or 2 (data)", |v| match v {
+            service: r.code("service", "1 (SMS), 2 (data) or 3 (voice)", |v| match v {
                 1 => Some(IriService::Sms),
                 2 => Some(IriService::Data),
+                3 => Some(IriService::Voice),
                 _ => None,
             })?,
             cell: r.u32("cell")?,
@@ -831,6 +1035,46 @@ mod tests {
     }
 
     #[test]
+    fn call_and_media_layouts_match_the_spec_byte_for_byte() {
+        let pdu = AppPdu::Call(CallPdu {
+            kind: CallKind::Bye,
+            network: CallNetwork::Ott,
+            call_id: 0x0102,
+            from: "1".into(),
+            to: "2".into(),
+            cause: ByeCause::RadioLoss,
+            body: vec![0xEE],
+        });
+        let mut want = vec![0x40, 4, 1];
+        want.extend_from_slice(&0x0102u64.to_be_bytes());
+        want.extend_from_slice(&[1, b'1', 1, b'2', 1, 0, 1, 0xEE]);
+        assert_eq!(pdu.to_bytes().unwrap(), want);
+        assert_eq!(AppPdu::decode(&want).unwrap(), pdu);
+        let m = MediaPdu {
+            call_id: 9,
+            seq: 3,
+            encrypted: false,
+            payload: vec![0xAB, 0xCD],
+        };
+        let mut want = vec![b'W', b'M', 1];
+        want.extend_from_slice(&9u64.to_be_bytes());
+        want.extend_from_slice(&[0, 0, 0, 3, 0, 0, 2, 0xAB, 0xCD]);
+        assert_eq!(m.to_bytes().unwrap(), want);
+        assert_eq!(MediaPdu::decode(&want).unwrap(), m);
+        let err = MediaPdu::decode(&[b'W', b'M', 2]).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                WireError::Malformed {
+                    field: "version",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn invalid_utf8_names_offset_and_field() {
         let mut bytes = AppPdu::Sms(sms()).to_bytes().unwrap();
         // tag(1) kind(1) msg_ref(4) from: len(1) + 9 bytes → `to` starts at byte 16.
@@ -844,7 +1088,7 @@ mod tests {
 
     #[test]
     fn unknown_tag_trailing_bytes_and_short_input_are_rejected_with_their_offsets() {
-        let err = AppPdu::decode(&[0x40]).unwrap_err();
+        let err = AppPdu::decode(&[0x50]).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -856,7 +1100,7 @@ mod tests {
             ),
             "{err}"
         );
-        assert!(err.to_string().contains("found 0x40"), "{err}");
+        assert!(err.to_string().contains("found 0x50"), "{err}");
 
         let mut bytes = Frame::Ack {
             next_expected: 1,
@@ -1012,11 +1256,50 @@ mod tests {
                 },
             )
     }
+    fn any_call() -> impl Strategy<Value = CallPdu> {
+        (
+            1u8..=7,
+            any::<bool>(),
+            any::<u64>(),
+            any_str8(),
+            any_str8(),
+            any::<bool>(),
+            any_bytes(),
+        )
+            .prop_map(|(k, ott, call_id, from, to, lost, body)| CallPdu {
+                kind: CallKind::from_code(k).unwrap_or(CallKind::Invite),
+                network: if ott {
+                    CallNetwork::Ott
+                } else {
+                    CallNetwork::Carrier
+                },
+                call_id,
+                from,
+                to,
+                cause: if lost {
+                    ByeCause::RadioLoss
+                } else {
+                    ByeCause::Normal
+                },
+                body,
+            })
+    }
+    fn any_media() -> impl Strategy<Value = MediaPdu> {
+        (any::<u64>(), any::<u32>(), any::<bool>(), any_bytes()).prop_map(
+            |(call_id, seq, encrypted, payload)| MediaPdu {
+                call_id,
+                seq,
+                encrypted,
+                payload,
+            },
+        )
+    }
     fn any_app() -> impl Strategy<Value = AppPdu> {
         prop_oneof![
             any_sms().prop_map(AppPdu::Sms),
             any_tunnel().prop_map(AppPdu::Tunnel),
             any_ott().prop_map(AppPdu::Ott),
+            any_call().prop_map(AppPdu::Call),
         ]
     }
     fn any_frame() -> impl Strategy<Value = Frame> {
@@ -1036,7 +1319,11 @@ mod tests {
             ],
             any_str8(),
             any_str8(),
-            prop_oneof![Just(IriService::Sms), Just(IriService::Data)],
+            prop_oneof![
+                Just(IriService::Sms),
+                Just(IriService::Data),
+                Just(IriService::Voice)
+            ],
             any::<u32>(),
             any::<u32>(),
         )
@@ -1096,6 +1383,8 @@ mod tests {
             let _ = OttEnvelope::decode(&bytes);
             let _ = LiRecord::decode(&bytes);
             let _ = Iri::decode(&bytes);
+            let _ = CallPdu::decode(&bytes);
+            let _ = MediaPdu::decode(&bytes);
         }
 
         #[test]
@@ -1127,5 +1416,9 @@ mod tests {
         fn li_records_round_trip(v in any_li()) { round_trip(&v, LiRecord::to_bytes, LiRecord::decode)?; }
         #[test]
         fn iris_round_trip(v in any_iri()) { round_trip(&v, Iri::to_bytes, Iri::decode)?; }
+        #[test]
+        fn calls_round_trip(v in any_call()) { round_trip(&v, CallPdu::to_bytes, CallPdu::decode)?; }
+        #[test]
+        fn media_round_trip(v in any_media()) { round_trip(&v, MediaPdu::to_bytes, MediaPdu::decode)?; }
     }
 }

@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 mod attacks;
+pub mod export;
 pub mod metadata;
 mod score;
 mod terminal;

@@ -20,7 +20,9 @@
 //! - **disclosure**: per target, the first snapshot whose top k (k = the target's true
 //!   end-to-end contacts that the adversary's packet vantages can see) holds all of them;
 //! - **sizes**: per end-to-end message whose sender's uplinks are visible and who had no other
-//!   message in flight, the last uplink in its flight is the text, earlier ones handshakes.
+//!   message in flight, exactly one of the sender's uplinks during the flight carries the text
+//!   and the others are handshake messages; a length counts as recovered when exactly one of
+//!   them is labelled text, with that length.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
@@ -747,19 +749,23 @@ fn sizes(t: &Truth, r: &Resolver, m: &MetadataFindings) -> SizeScore {
             let lo = labels.partition_point(|x| x.0 < sent);
             let hi = labels.partition_point(|x| x.0 <= end);
             let window = &labels[lo..hi];
-            let Some((last, before)) = window.split_last() else {
+            if window.is_empty() {
                 continue;
-            };
-            for b in before {
-                s.scored_packets += 1;
-                s.type_correct += usize::from(b.1 == SizeClass::Handshake);
             }
-            s.scored_packets += 1;
-            s.type_correct += usize::from(last.1 == SizeClass::Text);
+            // One uplink carries the text; the others are the sender's handshake messages (in
+            // any order: the radio may reorder frames sent together).
+            let texts: Vec<&(Timestamp, SizeClass, Option<u32>)> =
+                window.iter().filter(|x| x.1 == SizeClass::Text).collect();
+            let handshakes = window
+                .iter()
+                .filter(|x| x.1 == SizeClass::Handshake)
+                .count();
+            s.scored_packets += window.len();
+            s.type_correct += handshakes.min(window.len() - 1) + texts.len().min(1);
             s.scored_messages += 1;
             let len = u32::try_from(len).unwrap_or(u32::MAX);
-            if last.1 == SizeClass::Text {
-                if let Some(l) = last.2 {
+            if let [one] = texts.as_slice() {
+                if let Some(l) = one.2 {
                     s.bucket_correct += usize::from(
                         adversary::metadata::sizes::bucket(l)
                             == adversary::metadata::sizes::bucket(len),

@@ -179,7 +179,7 @@ fn exposure(sc: &Scenario, run: &RunOutput) -> (BTreeSet<usize>, BTreeSet<String
             VantageKind::Mediation => {
                 mediated.insert(c);
             }
-            VantageKind::CallRecords => {}
+            VantageKind::CallRecords | VantageKind::EdgeRouter => {}
         }
     }
     let mut content_targets = BTreeSet::new();

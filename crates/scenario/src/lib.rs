@@ -26,9 +26,9 @@ mod validate;
 
 pub use error::{edit_distance, line_column, ScenarioError};
 pub use model::{
-    Adversary, App, AppKind, Carrier, ExplicitWarrant, LinkSpec, Links, MessageLength, OnPath,
-    OnPathMode, Scenario, SecretKind, SignalOptions, Theft, Traffic, Vantage, VantageKind, WarrantKind, Warrants,
-    WeakRngSpec, Who,
+    Adversary, App, AppKind, Carrier, ExplicitWarrant, LinkSpec, Links, MessageLength, Mobility,
+    OnPath, OnPathMode, Scenario, SecretKind, SignalOptions, Theft, Traffic, Vantage, VantageKind,
+    VoiceMode, WarrantKind, Warrants, WeakRngSpec, Who,
 };
 pub use units::{format_duration, parse_duration, parse_rate};
 
@@ -65,6 +65,7 @@ pub const BUILTIN_SCENARIOS: &[(&str, &str)] = &[
         "signal-quantum",
         include_str!("../../../sim/signal-quantum.toml"),
     ),
+    ("metadata", include_str!("../../../sim/metadata.toml")),
 ];
 
 /// The text of the shipped scenario called `name` (`sim/<name>.toml`), if there is one.

@@ -31,6 +31,8 @@ pub struct Scenario {
     pub carriers: Vec<Carrier>,
     /// How subscribers talk to each other.
     pub traffic: Traffic,
+    /// Where subscribers are over the day.
+    pub mobility: Mobility,
     /// Where the adversary sits.
     pub adversary: Adversary,
 }
@@ -106,6 +108,21 @@ pub struct App {
     /// Protocol and its options (serialized inline: `kind`, then the Noise options).
     #[serde(flatten)]
     pub kind: AppKind,
+    /// Noise apps: how the app's voice calls carry media; other apps: [`VoiceMode::Off`]
+    /// (their users call over carrier voice).
+    pub voice: VoiceMode,
+}
+
+/// How an end-to-end app's voice calls carry their (encrypted) media.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VoiceMode {
+    /// Through the OTT server, which relays media packets between the parties.
+    Relay,
+    /// Directly between the two handsets' addresses (after signalling through the server).
+    P2p,
+    /// The app has no calls: its users call each other over carrier voice.
+    Off,
 }
 
 /// What protects an app's messages.
@@ -241,6 +258,46 @@ pub struct Traffic {
     pub reply_delay: Duration,
     /// Message length bounds in characters.
     pub message_length: MessageLength,
+    /// Voice calls each subscriber makes per contact per simulated day, >= 0 (0: no calls).
+    pub calls_per_contact_per_day: f64,
+    /// Mean call duration from answer to hang-up (exponential, clamped to
+    /// `[1 s, 10 × mean]`), > 0.
+    #[serde(serialize_with = "serialize_duration")]
+    pub call_duration: Duration,
+    /// Probability the callee answers a call (if not busy).
+    pub answer_probability: f64,
+    /// Probability the callee rejects a call as busy.
+    pub busy_probability: f64,
+    /// Probability an answered call ends by radio loss instead of a hang-up.
+    pub call_drop_probability: f64,
+    /// Time between media packets in each direction (one codec frame per packet), > 0.
+    #[serde(serialize_with = "serialize_duration")]
+    pub media_interval: Duration,
+    /// Codec payload bytes per media packet, `16..=1200`.
+    pub media_payload: u32,
+}
+
+/// How subscribers move between cells (`[mobility]`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Mobility {
+    /// Whether subscribers move at all; when `false` everyone stays in their home cell.
+    pub enabled: bool,
+    /// Share of subscribers who spend the day in a work cell other than their home cell.
+    pub work_share: f64,
+    /// Mean time of day (from midnight) a worker leaves home.
+    #[serde(serialize_with = "serialize_duration")]
+    pub day_start: Duration,
+    /// Mean time of day a worker leaves work; after `day_start`, below 24 h.
+    #[serde(serialize_with = "serialize_duration")]
+    pub day_end: Duration,
+    /// Each subscriber's departure times are shifted by a uniform draw in `[-jitter, jitter]`.
+    #[serde(serialize_with = "serialize_duration")]
+    pub jitter: Duration,
+    /// Travel time between home and work.
+    #[serde(serialize_with = "serialize_duration")]
+    pub commute: Duration,
+    /// Cells passed through on the way, each for an equal share of `commute`.
+    pub commute_cells: u32,
 }
 
 /// Inclusive bounds of message length in characters: `16 <= min <= max <= 1000`.
@@ -400,12 +457,15 @@ impl OnPathMode {
 }
 
 /// One compromised system.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Vantage {
     /// Which system.
     pub kind: VantageKind,
     /// Name of a carrier in [`Scenario::carriers`].
     pub carrier: String,
+    /// `edge-router` only: the share of the carrier's subscribers whose customer router the
+    /// adversary holds, chosen with the seed; 1 for the other kinds.
+    pub share: f64,
 }
 
 /// A system the adversary can read.
@@ -418,15 +478,20 @@ pub enum VantageKind {
     CoreTap,
     /// The carrier's call-record store.
     CallRecords,
+    /// Compromised customer / edge routers of a share of the carrier's subscribers: every
+    /// packet to and from those subscribers at their access link.
+    EdgeRouter,
 }
 
 impl VantageKind {
-    /// The name used in scenario files: `mediation`, `core-tap`, `call-records`.
+    /// The name used in scenario files: `mediation`, `core-tap`, `call-records`,
+    /// `edge-router`.
     pub fn as_str(self) -> &'static str {
         match self {
             VantageKind::Mediation => "mediation",
             VantageKind::CoreTap => "core-tap",
             VantageKind::CallRecords => "call-records",
+            VantageKind::EdgeRouter => "edge-router",
         }
     }
 }

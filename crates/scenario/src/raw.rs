@@ -34,7 +34,22 @@ pub(crate) struct RawFile {
     pub carrier: Option<Spanned<Vec<RawCarrier>>>,
     #[serde(default)]
     pub traffic: RawTraffic,
+    #[serde(default)]
+    pub mobility: RawMobility,
     pub adversary: RawAdversary,
+}
+
+/// `[mobility]`; every key optional.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawMobility {
+    pub enabled: Option<bool>,
+    pub work_share: Option<Prob>,
+    pub day_start: Option<Spanned<Dur>>,
+    pub day_end: Option<Spanned<Dur>>,
+    pub jitter: Option<Dur>,
+    pub commute: Option<Dur>,
+    pub commute_cells: Option<Spanned<u32>>,
 }
 
 /// `[scenario]`.
@@ -91,6 +106,16 @@ pub(crate) struct RawApp {
     pub one_time_prekeys: Option<Spanned<u32>>,
     pub offline_share: Option<Spanned<Prob>>,
     pub offline_period: Option<Spanned<Dur>>,
+    pub voice: Option<Spanned<RawVoiceMode>>,
+}
+
+/// `voice` of a noise app.
+#[derive(Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum RawVoiceMode {
+    Relay,
+    P2p,
+    Off,
 }
 
 /// `kind` of an app.
@@ -157,6 +182,13 @@ pub(crate) struct RawTraffic {
     pub reply_probability: Option<Prob>,
     pub reply_delay: Option<Dur>,
     pub message_length: Option<RawMessageLength>,
+    pub calls_per_contact_per_day: Option<Spanned<f64>>,
+    pub call_duration: Option<Spanned<Dur>>,
+    pub answer_probability: Option<Prob>,
+    pub busy_probability: Option<Prob>,
+    pub call_drop_probability: Option<Prob>,
+    pub media_interval: Option<Spanned<Dur>>,
+    pub media_payload: Option<Spanned<u32>>,
 }
 
 /// `message_length = { min, max }`.
@@ -251,6 +283,7 @@ pub(crate) enum RawOnPathMode {
 pub(crate) struct RawVantage {
     pub kind: RawVantageKind,
     pub carrier: Spanned<String>,
+    pub share: Option<Spanned<Prob>>,
 }
 
 /// `kind` of a vantage point.
@@ -260,6 +293,7 @@ pub(crate) enum RawVantageKind {
     Mediation,
     CoreTap,
     CallRecords,
+    EdgeRouter,
 }
 
 /// A name: non-empty `[a-z0-9-]+`, at most 64 characters.

@@ -11,12 +11,12 @@ use toml::Spanned;
 
 use crate::error::{line_column, suggest, ScenarioError};
 use crate::model::{
-    Adversary, App, AppKind, Carrier, ExplicitWarrant, LinkSpec, Links, MessageLength, Scenario,
-    Traffic, Vantage, VantageKind, WarrantKind, Warrants,
+    Adversary, App, AppKind, Carrier, ExplicitWarrant, LinkSpec, Links, MessageLength, Mobility,
+    Scenario, Traffic, Vantage, VantageKind, VoiceMode, WarrantKind, Warrants,
 };
 use crate::raw::{
-    RawAdversary, RawApp, RawAppKind, RawCarrier, RawFile, RawLink, RawLinks, RawTraffic,
-    RawVantageKind, RawWarrantKind,
+    RawAdversary, RawApp, RawAppKind, RawCarrier, RawFile, RawLink, RawLinks, RawMobility,
+    RawTraffic, RawVantageKind, RawVoiceMode, RawWarrantKind,
 };
 
 /// Tolerance on the sum of population shares.
@@ -73,6 +73,7 @@ pub(crate) fn validate(ctx: &Ctx<'_>, raw: RawFile) -> Result<Scenario> {
     let carriers = carriers(ctx, raw.carrier, &apps)?;
     let total: u64 = carriers.iter().map(|c| u64::from(c.subscribers)).sum();
     let traffic = traffic(ctx, raw.traffic, total)?;
+    let mobility = mobility(ctx, raw.mobility)?;
     let adversary = adversary(ctx, raw.adversary, &apps, &carriers, duration)?;
     Ok(Scenario {
         name: header.name.0,
@@ -84,7 +85,47 @@ pub(crate) fn validate(ctx: &Ctx<'_>, raw: RawFile) -> Result<Scenario> {
         apps,
         carriers,
         traffic,
+        mobility,
         adversary,
+    })
+}
+
+fn mobility(ctx: &Ctx<'_>, raw: RawMobility) -> Result<Mobility> {
+    let h = |n: u64| Duration::from_secs(n * 3600);
+    let day_start = raw.day_start.as_ref().map_or(h(8), |d| d.get_ref().0);
+    let day_end = raw.day_end.as_ref().map_or(h(17), |d| d.get_ref().0);
+    if day_start >= day_end || day_end >= h(24) {
+        let span = raw
+            .day_end
+            .as_ref()
+            .or(raw.day_start.as_ref())
+            .map(Spanned::span);
+        let message = "mobility needs day_start < day_end < 24h".to_owned();
+        let hint = "times of day from midnight, e.g. day_start = \"8h\", day_end = \"17h\"";
+        return Err(match span {
+            Some(span) => ctx.err(span, message, Some(hint.to_owned())),
+            None => ctx.err_at_start(message, hint.to_owned()),
+        });
+    }
+    let commute_cells = match &raw.commute_cells {
+        Some(c) if *c.get_ref() > 16 => {
+            return Err(ctx.err(
+                c.span(),
+                format!("commute_cells {} is above 16", c.get_ref()),
+                Some("cells passed on the way to work: 0 to 16".to_owned()),
+            ))
+        }
+        Some(c) => *c.get_ref(),
+        None => 2,
+    };
+    Ok(Mobility {
+        enabled: raw.enabled.unwrap_or(false),
+        work_share: raw.work_share.map_or(0.6, |p| p.0),
+        day_start,
+        day_end,
+        jitter: raw.jitter.map_or(h(1), |d| d.0),
+        commute: raw.commute.map_or(Duration::from_secs(40 * 60), |d| d.0),
+        commute_cells,
     })
 }
 
@@ -192,7 +233,22 @@ fn apps(ctx: &Ctx<'_>, raw: Option<Spanned<Vec<RawApp>>>) -> Result<Vec<App>> {
         }
         seen.push((name.clone(), name_span));
         let kind = app_kind(ctx, &app)?;
-        out.push(App { name, kind });
+        let voice =
+            match (&app.voice, &kind) {
+                (None, AppKind::Noise { .. }) => VoiceMode::Relay,
+                (None, _) => VoiceMode::Off,
+                (Some(v), AppKind::Noise { .. }) => match v.get_ref() {
+                    RawVoiceMode::Relay => VoiceMode::Relay,
+                    RawVoiceMode::P2p => VoiceMode::P2p,
+                    RawVoiceMode::Off => VoiceMode::Off,
+                },
+                (Some(v), _) => return Err(ctx.err(
+                    v.span(),
+                    "`voice` applies only to noise apps: other apps' users call over carrier voice",
+                    Some("remove `voice`, or set kind = \"noise\"".to_owned()),
+                )),
+            };
+        out.push(App { name, kind, voice });
     }
     Ok(out)
 }
@@ -589,7 +645,56 @@ fn traffic(ctx: &Ctx<'_>, raw: RawTraffic, total_subscribers: u64) -> Result<Tra
             MessageLength { min, max }
         }
     };
+    let calls = number(
+        &raw.calls_per_contact_per_day,
+        0.0,
+        "calls_per_contact_per_day",
+        &|x| x >= 0.0,
+        "0 or more",
+    )?;
+    let call_duration = match &raw.call_duration {
+        None => Duration::from_secs(120),
+        Some(d) if d.get_ref().0 >= Duration::from_secs(1) => d.get_ref().0,
+        Some(d) => {
+            return Err(ctx.err(
+                d.span(),
+                "call_duration must be at least 1s",
+                Some("the mean from answer to hang-up, e.g. call_duration = \"2m\"".to_owned()),
+            ))
+        }
+    };
+    let media_interval = match &raw.media_interval {
+        None => Duration::from_millis(20),
+        Some(d) if d.get_ref().0 >= Duration::from_millis(1) => d.get_ref().0,
+        Some(d) => {
+            return Err(ctx.err(
+                d.span(),
+                "media_interval must be at least 1ms",
+                Some("one codec frame per packet: \"20ms\" is 50 packets/s; a larger interval sends fewer, bigger packets".to_owned()),
+            ))
+        }
+    };
+    let media_payload = match &raw.media_payload {
+        None => 32,
+        Some(p) if (16..=1200).contains(p.get_ref()) => *p.get_ref(),
+        Some(p) => {
+            return Err(ctx.err(
+                p.span(),
+                format!("media_payload {} is outside 16..=1200 bytes", p.get_ref()),
+                Some("codec bytes per packet, e.g. 32 (AMR 12.2 kbit/s, 20 ms)".to_owned()),
+            ))
+        }
+    };
+    let answer_probability = raw.answer_probability.map_or(0.8, |p| p.0);
+    let busy_probability = raw.busy_probability.map_or(0.05, |p| p.0);
     Ok(Traffic {
+        calls_per_contact_per_day: calls,
+        call_duration,
+        answer_probability,
+        busy_probability,
+        call_drop_probability: raw.call_drop_probability.map_or(0.01, |p| p.0),
+        media_interval,
+        media_payload,
         mean_degree,
         degree_exponent,
         cross_carrier: raw.cross_carrier.map_or(0.3, |p| p.0),
@@ -634,7 +739,25 @@ fn adversary(
             RawVantageKind::Mediation => VantageKind::Mediation,
             RawVantageKind::CoreTap => VantageKind::CoreTap,
             RawVantageKind::CallRecords => VantageKind::CallRecords,
+            RawVantageKind::EdgeRouter => VantageKind::EdgeRouter,
         };
+        let share =
+            match (&v.share, kind) {
+                (None, VantageKind::EdgeRouter) => 0.05,
+                (None, _) => 1.0,
+                (Some(s), VantageKind::EdgeRouter) => s.get_ref().0,
+                (Some(s), _) => return Err(ctx.err(
+                    s.span(),
+                    format!(
+                        "`share` applies only to edge-router vantage points, not {}",
+                        kind.as_str()
+                    ),
+                    Some(
+                        "remove `share`; a mediation node, core tap or record store is held whole"
+                            .to_owned(),
+                    ),
+                )),
+            };
         if vantage
             .iter()
             .any(|x| x.kind == kind && x.carrier == *carrier)
@@ -648,6 +771,7 @@ fn adversary(
         vantage.push(Vantage {
             kind,
             carrier: carrier.clone(),
+            share,
         });
     }
     let known = crate::capability::Known {

@@ -7,12 +7,14 @@
 //! and every handshake message size of the common Noise patterns (X25519; ChaChaPoly or AESGCM;
 //! SHA256, SHA512, BLAKE2s or BLAKE2b; empty payloads) from its own pattern table.
 //!
-//! Each tunnelled uplink and downlink is labelled: **handshake** if its size is one of those
-//! handshake sizes, **text** with an inferred length (bucketed by 20 bytes) if it is at least a
+//! Of those handshake sizes it keeps the ones that *recur* in the capture (every session of a
+//! protocol sends the same sizes; texts spread over many), see [`recurring`]. Each tunnelled
+//! uplink and downlink is labelled: **handshake** if its size is one of the recurring handshake
+//! sizes, **text** with an inferred length (bucketed by 20 bytes) if it is at least a
 //! transport message with an empty payload, **other** otherwise (such as receipts or control
 //! messages smaller than any text).
 //!
-//! Cost: O(n log h) for n packets and h handshake sizes.
+//! Cost: O(n log n) for n packets (a sort of the sizes, then a binary search per packet).
 
 use std::collections::BTreeMap;
 
@@ -162,10 +164,33 @@ pub fn classify(size: u32, overhead: u32, handshakes: &[u32]) -> (SizeClass, Opt
     }
 }
 
+/// The handshake sizes that recur in `sizes` far more often than their neighbours.
+///
+/// Every session of one protocol sends handshake message i at exactly one size, while text
+/// lengths spread: a candidate size is kept when it occurs at least three times as often as
+/// the mean of the 20 sizes around it, and at least 3 times. O(n log n + h log n).
+pub fn recurring(candidates: &[u32], sizes: &[u32]) -> Vec<u32> {
+    let mut sorted = sizes.to_vec();
+    sorted.sort_unstable();
+    let count = |lo: u32, hi: u32| -> usize {
+        sorted.partition_point(|&x| x <= hi) - sorted.partition_point(|&x| x < lo)
+    };
+    candidates
+        .iter()
+        .copied()
+        .filter(|&c| {
+            let here = count(c, c);
+            let around = count(c.saturating_sub(10), c.saturating_add(10)) - here;
+            here >= 3 && here as f64 >= 3.0 * (around as f64 / 20.0)
+        })
+        .collect()
+}
+
 /// Labels every tunnelled message of `t`.
 pub fn analyze(t: &Traffic) -> SizeFindings {
     let overhead = u32::try_from(transport_overhead(t.msisdn_len)).unwrap_or(u32::MAX);
-    let hs = handshake_sizes(t.msisdn_len);
+    let all: Vec<u32> = t.ups.iter().chain(&t.downs).map(|s| s.size).collect();
+    let hs = recurring(&handshake_sizes(t.msisdn_len), &all);
     let mut f = SizeFindings {
         transport_overhead: overhead,
         handshake_sizes: hs.len(),
@@ -210,5 +235,9 @@ mod tests {
         assert_eq!(classify(o - 1, o, &[]), (SizeClass::Other, None));
         assert_eq!(classify(hs[0], o, &hs).0, SizeClass::Handshake);
         assert_eq!(bucket(39), 20);
+        // 150 recurs, 160 does not stand out from its neighbours.
+        let mut sizes = vec![150; 10];
+        sizes.extend(155..175);
+        assert_eq!(recurring(&[150, 160], &sizes), vec![150]);
     }
 }

@@ -380,7 +380,9 @@ impl<'a> RatchetReader<'a> {
         let mk = self.message_key(msg.dh, msg.n);
         let mut ad = self.ad.clone();
         ad.extend_from_slice(&msg.header);
-        let pt = mk.as_ref().and_then(|mk| kdf::decrypt(mk, &msg.ciphertext, &ad));
+        let pt = mk
+            .as_ref()
+            .and_then(|mk| kdf::decrypt(mk, &msg.ciphertext, &ad));
         let Some(pt) = pt else {
             if stepped {
                 (self.root, self.newest, self.previous, self.step) = saved;
