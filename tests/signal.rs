@@ -9,6 +9,11 @@ use capture::Secret;
 
 use crate::support::{parse, run_with_capabilities, Run};
 
+/// An unordered pair of device addresses.
+type Pair = (u64, u64);
+/// A ratchet public key.
+type Key = [u8; 32];
+
 fn builtin(name: &str) -> Run {
     let sc = parse(scenario::builtin(name).expect("shipped"));
     let seed = sc.seed;
@@ -64,7 +69,7 @@ fn device_state_theft_reads_exactly_until_the_victims_next_ratchet_key() {
     };
     // Per unordered pair: the ratchet keys the stolen states open (victim's current key, the
     // peer's current and next key, keys with stolen skipped message keys), and the theft time.
-    let mut open: BTreeMap<(u64, u64), (simcore::Timestamp, BTreeSet<[u8; 32]>, BTreeSet<u64>)> =
+    let mut open: BTreeMap<Pair, (simcore::Timestamp, BTreeSet<Key>, BTreeSet<u64>)> =
         BTreeMap::new();
     let mut thefts = 0;
     for s in &run.output.capabilities.stolen {
@@ -93,7 +98,7 @@ fn device_state_theft_reads_exactly_until_the_victims_next_ratchet_key() {
     // later keys none is; of the peer's later keys at most one (its next, combined with the
     // stolen ratchet private key) is read.
     let mut on_exact = 0;
-    let mut peer_later: BTreeMap<((u64, u64), u64), BTreeSet<[u8; 32]>> = BTreeMap::new();
+    let mut peer_later: BTreeMap<(Pair, u64), BTreeSet<Key>> = BTreeMap::new();
     for m in &t.messages {
         let pair = (addr(m.from).min(addr(m.to)), addr(m.from).max(addr(m.to)));
         let was_read = read.contains(m.text.as_str());

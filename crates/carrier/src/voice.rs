@@ -441,16 +441,15 @@ impl World<'_> {
                 self.net
                     .set_timer(sn.ep.node(), give_up, call_token(i, ACT_CANCEL));
             }
-            ACT_CANCEL => {
-                if !self.calls[i].answered && !self.calls[i].over {
-                    self.calls[i].over = true;
-                    let t = self.calls[i].truth;
-                    self.truth.calls[t].end = Some(now);
-                    self.truth.calls[t].cause = "no-answer".into();
-                    let pdu = self.call_pdu(i, CallKind::Cancel, ByeCause::Normal, Vec::new());
-                    self.sub_signal(sn, i, pdu);
-                }
+            ACT_CANCEL if !self.calls[i].answered && !self.calls[i].over => {
+                self.calls[i].over = true;
+                let t = self.calls[i].truth;
+                self.truth.calls[t].end = Some(now);
+                self.truth.calls[t].cause = "no-answer".into();
+                let pdu = self.call_pdu(i, CallKind::Cancel, ByeCause::Normal, Vec::new());
+                self.sub_signal(sn, i, pdu);
             }
+            ACT_CANCEL => {}
             ACT_ANSWER => {
                 if self.calls[i].over {
                     return;

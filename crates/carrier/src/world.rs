@@ -1359,7 +1359,7 @@ impl<'s> World<'s> {
                         all.push((p.time, r, k, p.bytes));
                     }
                 }
-                all.sort_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+                all.sort_by_key(|a| (a.0, a.1, a.2));
                 packets = Some(PacketCapture {
                     name: name.clone(),
                     packets: all
