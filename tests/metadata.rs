@@ -242,3 +242,30 @@ fn correlation_recall_falls_as_the_mixing_delay_rises() {
     }
     assert!(recalls[3].1 < recalls[0].1 - 0.3, "{recalls:?}");
 }
+
+#[test]
+fn record_edges_include_voice_calls_and_traces_follow_mobility() {
+    let text = std::fs::read_to_string("sim/metadata.toml").expect("sim/metadata.toml");
+    let r = run(parse(&text), 2);
+    let m = &r.report.metadata;
+    let truth = &r.output.truth;
+    let carrier_calls = truth.calls.iter().filter(|c| c.kind == "carrier").count();
+    assert!(carrier_calls > 0, "the scenario places carrier voice calls");
+    let voice_edges = r
+        .findings
+        .metadata
+        .contacts
+        .iter()
+        .filter(|e| e.kinds.iter().any(|k| k == "voice"))
+        .count();
+    assert!(voice_edges > 0);
+    assert!(m.contacts.records_exact, "{:?}", m.contacts);
+    // Records stamp the serving cell of the moment: every traced hour names the true cell.
+    assert!(m.locations.hours_with_points > 0);
+    assert_eq!(m.locations.accuracy, 1.0, "{:?}", m.locations);
+    let again = run(parse(&text), 2);
+    assert_eq!(
+        serde_json::to_string(m).expect("json"),
+        serde_json::to_string(&again.report.metadata).expect("json")
+    );
+}

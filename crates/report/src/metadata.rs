@@ -239,8 +239,8 @@ pub struct Truth {
     pub cells: Vec<Vec<(Timestamp, u32)>>,
     /// Messages: (from, to, end-to-end?, sent_at, end of flight, text length).
     pub messages: Vec<TruthMsg>,
-    /// Voice calls: (caller, callee).
-    pub calls: Vec<(usize, usize)>,
+    /// Voice calls: (caller, callee, end-to-end over an OTT app?).
+    pub calls: Vec<(usize, usize, bool)>,
     /// Warrants: (target MSISDN, agency, since).
     pub warrants: Vec<(String, String, Timestamp)>,
     /// Subscribers whose app is an end-to-end (OTT) app.
@@ -302,7 +302,12 @@ impl Truth {
             cells: t
                 .subscribers
                 .iter()
-                .map(|s| vec![(Timestamp::ZERO, s.cell)])
+                .map(|s| {
+                    t.locations
+                        .get(s.index)
+                        .filter(|l| l.subscriber == s.index && !l.changes.is_empty())
+                        .map_or_else(|| vec![(Timestamp::ZERO, s.cell)], |l| l.changes.clone())
+                })
                 .collect(),
             messages: t
                 .messages
@@ -319,7 +324,11 @@ impl Truth {
                     len: m.text.len(),
                 })
                 .collect(),
-            calls: Vec::new(),
+            calls: t
+                .calls
+                .iter()
+                .map(|c| (c.caller, c.callee, c.kind != "carrier"))
+                .collect(),
             ott_users: t
                 .subscribers
                 .iter()
@@ -428,9 +437,13 @@ fn contacts(t: &Truth, r: &Resolver, m: &MetadataFindings) -> ContactGraphScore 
             person.insert(p);
         }
     }
-    for &(a, b) in &t.calls {
+    for &(a, b, ott) in &t.calls {
         all_true.insert(unordered(a, b));
-        person.insert(unordered(a, b));
+        if ott {
+            e2e.insert(unordered(a, b));
+        } else {
+            person.insert(unordered(a, b));
+        }
     }
     let carrier = |i: usize| t.subscribers.get(i).map_or(usize::MAX, |s| s.2);
     let expected: BTreeSet<(usize, usize)> = person

@@ -25,8 +25,8 @@ use std::net::Ipv4Addr;
 
 use capture::{ip, Captures, VantageKind};
 use proto::wire::{
-    AppPdu, Frame, Iri, IriService, LiDirection, LiKind, LiRecord, NoiseKind, SmsKind, FRAME_PORT,
-    LI_PORT,
+    AppPdu, CallKind, Frame, Iri, IriService, LiDirection, LiKind, LiRecord, NoiseKind, SmsKind,
+    FRAME_PORT, LI_PORT,
 };
 use simcore::Timestamp;
 
@@ -155,10 +155,12 @@ impl Dec {
                     NoiseKind::Handshake => Kind::TunnelHandshake,
                     NoiseKind::Transport => Kind::TunnelTransport,
                 },
-                // Call signalling (when the wire format has it) and anything newer: not a
-                // message of the relay.
-                #[allow(unreachable_patterns)]
-                Ok(_) => Kind::Other,
+                Ok(AppPdu::Call(c)) => {
+                    if c.kind == CallKind::Invite {
+                        self.calls.insert((c.from, c.to));
+                    }
+                    Kind::Other
+                }
                 Err(_) => {
                     self.errors += 1;
                     return;
