@@ -18,7 +18,9 @@
 //!   or several are not scored. Top-1 accuracy, the probability given to the truth, the
 //!   anonymity set and the degree of anonymity; edges against end-to-end pairs;
 //! - **disclosure**: per target, the first snapshot whose top k (k = the target's true
-//!   end-to-end contacts that the adversary's packet vantages can see) holds all of them;
+//!   end-to-end contacts that the adversary's packet vantages can see) holds all of them,
+//!   counted in the target's true end-to-end messages sent before the snapshot (so that
+//!   receipts and handshakes, which the adversary also sees as uplinks, do not inflate it);
 //! - **sizes**: per end-to-end message whose sender's uplinks are visible and who had no other
 //!   message in flight, exactly one of the sender's uplinks during the flight carries the text
 //!   and the others are handshake messages; a length counts as recovered when exactly one of
@@ -169,11 +171,14 @@ pub struct DisclosureOutcome {
     pub contacts: usize,
     /// Of those, visible to the adversary's packet vantages.
     pub visible_contacts: usize,
-    /// Its messages the adversary saw.
+    /// Its uplinks the adversary saw (messages, handshakes, receipts).
+    pub uplinks: u32,
+    /// Its end-to-end messages (ground truth) sent during the capture.
     pub messages: u32,
-    /// Messages until all visible contacts were the top-ranked candidates, if ever.
+    /// End-to-end messages it had sent (ground truth) when all its visible contacts were the
+    /// top-ranked candidates, if ever.
     pub messages_to_identify: Option<u32>,
-    /// Messages until the top candidate was a true contact, if ever.
+    /// Messages it had sent when the top candidate was first a true contact, if ever.
     pub messages_to_first_contact: Option<u32>,
 }
 
@@ -688,9 +693,21 @@ fn disclosure(t: &Truth, r: &Resolver, m: &MetadataFindings) -> DisclosureScore 
         let all = contacts.get(&target).cloned().unwrap_or_default();
         let seen: BTreeSet<usize> = all.iter().copied().filter(|&c| visible(c)).collect();
         let k = seen.len();
+        // The target's true messages, by send time: the count at a snapshot is the number sent
+        // before it.
+        let mut sent: Vec<Timestamp> = t
+            .messages
+            .iter()
+            .filter(|x| x.e2e && x.from == target)
+            .map(|x| x.sent_at)
+            .collect();
+        sent.sort_unstable();
+        let count =
+            |at: Timestamp| u32::try_from(sent.partition_point(|&s| s < at)).unwrap_or(u32::MAX);
         let mut identify = None;
         let mut first = None;
         for snap in &d.snapshots {
+            let n = count(snap.time);
             let ranked: Vec<Option<usize>> = snap.top.iter().map(|(n, _)| r.get(n)).collect();
             if first.is_none()
                 && ranked
@@ -699,7 +716,7 @@ fn disclosure(t: &Truth, r: &Resolver, m: &MetadataFindings) -> DisclosureScore 
                     .flatten()
                     .is_some_and(|c| all.contains(&c))
             {
-                first = Some(snap.messages);
+                first = Some(n);
             }
             if identify.is_none()
                 && k > 0
@@ -708,14 +725,15 @@ fn disclosure(t: &Truth, r: &Resolver, m: &MetadataFindings) -> DisclosureScore 
                     .iter()
                     .all(|c| c.is_some_and(|c| seen.contains(&c)))
             {
-                identify = Some(snap.messages);
+                identify = Some(n);
             }
         }
         out.per_target.push(DisclosureOutcome {
             target: d.target.clone(),
             contacts: all.len(),
             visible_contacts: k,
-            messages: d.messages,
+            uplinks: d.messages,
+            messages: u32::try_from(sent.len()).unwrap_or(u32::MAX),
             messages_to_identify: identify,
             messages_to_first_contact: first,
         });
@@ -1030,16 +1048,19 @@ mod tests {
                 received: 0,
                 snapshots: vec![
                     DisclosureSnapshot {
+                        time: ts(5),
                         messages: 1,
                         responses: 0,
                         top: vec![("10.0.0.3".into(), 1.0)],
                     },
                     DisclosureSnapshot {
+                        time: ts(8),
                         messages: 2,
                         responses: 0,
                         top: vec![("10.0.0.4".into(), 1.0)],
                     },
                     DisclosureSnapshot {
+                        time: ts(20),
                         messages: 3,
                         responses: 0,
                         top: vec![("+10000000001".into(), 2.0)],
@@ -1066,7 +1087,10 @@ mod tests {
         assert_eq!(w.target_agency_since.correct, 0, "since is 5 s, truth 0 s");
         let d = &s.disclosure;
         assert_eq!(d.per_target[0].visible_contacts, 1);
-        assert_eq!(d.per_target[0].messages_to_identify, Some(3));
-        assert_eq!(d.median_messages_to_first_contact, Some(3));
+        // One true message, sent at 10 s: the snapshots at 5 s and 8 s count 0 messages and rank
+        // non-contacts first; the one at 20 s counts 1 and ranks the contact first.
+        assert_eq!(d.per_target[0].messages_to_identify, Some(1));
+        assert_eq!(d.median_messages_to_first_contact, Some(1));
+        assert_eq!((d.per_target[0].uplinks, d.per_target[0].messages), (3, 1));
     }
 }

@@ -27,6 +27,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
+use simcore::Timestamp;
 
 use super::correlation::CorrelationConfig;
 use super::packets::{Sighting, Traffic};
@@ -35,7 +36,9 @@ use super::warrants::ExposedWarrant;
 /// The ranking after some number of the target's messages.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DisclosureSnapshot {
-    /// The target's messages (send epochs) so far.
+    /// When it was taken: just before the target's next uplink, or after its last epoch.
+    pub time: Timestamp,
+    /// The target's uplinks (send epochs) so far: messages, and receipts if the app sends any.
     pub messages: u32,
     /// Receive epochs so far.
     pub responses: u32,
@@ -97,8 +100,8 @@ fn shares(xs: &[Sighting]) -> BTreeMap<u32, f64> {
     m
 }
 
-/// A snapshot over ids: (messages, responses, ranked `(party, score)`).
-pub type Snapshot = (u32, u32, Vec<(u32, f64)>);
+/// A snapshot over ids: (time ns, messages, responses, ranked `(party, score)`).
+pub type Snapshot = (u64, u32, u32, Vec<(u32, f64)>);
 
 /// Statistical disclosure over party ids for `target`; returns snapshots `(messages,
 /// responses, top)`.
@@ -144,7 +147,7 @@ pub fn disclose_ids(
     for (time, is_send) in events {
         if is_send {
             if sent > 0 && checkpoint(sent) {
-                snaps.push((sent, recv, rank(&acc, sent, recv)));
+                snaps.push((time, sent, recv, rank(&acc, sent, recv)));
             }
             sent += 1;
             let from = time.saturating_add(cfg.window_min_ns);
@@ -164,7 +167,7 @@ pub fn disclose_ids(
         }
     }
     if sent > 0 {
-        snaps.push((sent, recv, rank(&acc, sent, recv)));
+        snaps.push((u64::MAX, sent, recv, rank(&acc, sent, recv)));
     }
     snaps
 }
@@ -213,7 +216,8 @@ pub fn analyze(
             received: recv.get(&p).copied().unwrap_or(0),
             snapshots: disclose_ids(t, p, cfg, top_k, &down_share, &up_share)
                 .into_iter()
-                .map(|(messages, responses, top)| DisclosureSnapshot {
+                .map(|(time, messages, responses, top)| DisclosureSnapshot {
+                    time: Timestamp::from_nanos(time),
                     messages,
                     responses,
                     top: top
@@ -270,7 +274,7 @@ mod tests {
         let cfg = CorrelationConfig::default();
         let snaps = disclose_ids(&tr, 0, &cfg, 3, &shares(&tr.downs), &shares(&tr.ups));
         let last = snaps.last().expect("snapshots");
-        assert_eq!(last.0, 64);
-        assert_eq!(last.2[0].0, 1, "{last:?}");
+        assert_eq!(last.1, 64);
+        assert_eq!(last.3[0].0, 1, "{last:?}");
     }
 }

@@ -245,7 +245,8 @@ pub fn consolidate(
 ) -> Vec<ContactEdge> {
     let mut m: BTreeMap<(String, String), (u8, u8, u32)> = BTreeMap::new();
     let mut add = |a: &str, b: &str, src: u8, kind: u8, n: u32| {
-        if a == b {
+        // A sealed-sender envelope names no sender: no edge to an empty name.
+        if a == b || a.is_empty() || b.is_empty() {
             return;
         }
         let key = if a <= b {
