@@ -30,6 +30,7 @@ require carrier netsim
 require adversary capture
 require report carrier
 require matrix adversary
+require carrier signal
 
 # Honest adversary: it sees captures and capabilities, never ground truth or the simulator.
 forbid adversary carrier  "ground truth lives in carrier; only the scorer (report) may see it"
@@ -39,12 +40,15 @@ forbid adversary scenario "capabilities reach the adversary as values, not as th
 forbid capture carrier    "captures are the adversary's input and must not carry ground truth"
 forbid capture netsim     "captures are plain bytes and records"
 forbid matrix carrier     "the Noise matrix attacks patterns, not the carrier model"
+forbid adversary signal   "the adversary reads Signal traffic with its own ratchet code, not the endpoints'"
+forbid signal netsim      "Signal sessions are sans-IO"
+forbid signal carrier     "Signal sessions do not know the carrier model"
 forbid matrix scenario    "the Noise matrix takes a pattern name, not a scenario"
 forbid matrix report      "the Noise matrix scores its own experiments"
 
 # Sans-IO: protocol code knows neither the simulator nor any runtime.
 forbid proto netsim   "sessions take now and bytes; they do not know the simulator"
 forbid proto carrier  "protocol code does not know the carrier model"
-for c in simcore netsim proto carrier capture adversary scenario report matrix; do
+for c in simcore netsim proto carrier capture adversary scenario report matrix signal sweep; do
     forbid "$c" tokio "simulation and protocol crates have no async runtime"
 done
