@@ -652,11 +652,13 @@ fn correlation(t: &Truth, r: &Resolver, m: &MetadataFindings) -> CorrelationScor
     if s.scored_visible > 0 {
         s.mean_true_probability = ptrue / s.scored_visible as f64;
     }
+    // End-to-end pairs: messages and OTT calls (their signalling and media cross the relay).
     let e2e: BTreeSet<(usize, usize)> = t
         .messages
         .iter()
         .filter(|x| x.e2e)
         .map(|x| unordered(x.from, x.to))
+        .chain(t.calls.iter().filter(|c| c.2).map(|c| unordered(c.0, c.1)))
         .collect();
     let e2e_visible: BTreeSet<(usize, usize)> = e2e
         .iter()
