@@ -127,9 +127,7 @@ fn hash(k: u64) -> u64 {
 fn relay_captures(n: usize, per_pair: u64, mix_ms: u64) -> (Captures, Truth) {
     let ms = 1_000_000u64;
     let mut pkts = Vec::new();
-    let mut seq = vec![0u32; n];
-    let mut seq_down = vec![0u32; n];
-    // Tunnel handshakes: every subscriber initiates one to the relay.
+    // Tunnel handshakes: every subscriber initiates one to the relay (so its next seq is 1).
     for i in 0..n {
         pkts.push(packet(
             i as u64 * ms,
@@ -139,11 +137,13 @@ fn relay_captures(n: usize, per_pair: u64, mix_ms: u64) -> (Captures, Truth) {
             NoiseKind::Handshake,
             48,
         ));
-        seq[i] = 1;
     }
+    let mut seq = vec![1u32; n];
+    let mut seq_down = vec![0u32; n];
     let mut messages = Vec::new();
     let mut k = 0u64;
     for round in 0..per_pair {
+        #[allow(clippy::needless_range_loop)] // `a` is a subscriber index, used for more than `seq`
         for a in 0..n {
             let b = a ^ 1;
             k += 1;
