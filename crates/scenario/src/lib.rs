@@ -17,6 +17,7 @@
 #![warn(missing_docs)]
 
 mod capability;
+mod countermeasures;
 mod error;
 mod model;
 mod raw;
@@ -24,11 +25,12 @@ mod signal;
 mod units;
 mod validate;
 
+pub use countermeasures::{Countermeasures, CoverTraffic, Padding, DEFAULT_DIURNAL};
 pub use error::{edit_distance, line_column, ScenarioError};
 pub use model::{
-    Adversary, App, AppKind, Carrier, ExplicitWarrant, LinkSpec, Links, MessageLength, Mobility,
-    OnPath, OnPathMode, Scenario, SecretKind, SignalOptions, Theft, Traffic, Vantage, VantageKind,
-    VoiceMode, WarrantKind, Warrants, WeakRngSpec, Who,
+    Adversary, App, AppKind, Carrier, ExplicitWarrant, LengthDistribution, LinkSpec, Links,
+    MessageLength, Mobility, OnPath, OnPathMode, Scenario, SecretKind, SignalOptions, Theft,
+    Traffic, Vantage, VantageKind, VoiceMode, WarrantKind, Warrants, WeakRngSpec, Who,
 };
 pub use units::{format_duration, parse_duration, parse_rate};
 
@@ -66,6 +68,10 @@ pub const BUILTIN_SCENARIOS: &[(&str, &str)] = &[
         include_str!("../../../sim/signal-quantum.toml"),
     ),
     ("metadata", include_str!("../../../sim/metadata.toml")),
+    (
+        "countermeasures",
+        include_str!("../../../sim/countermeasures.toml"),
+    ),
 ];
 
 /// The text of the shipped scenario called `name` (`sim/<name>.toml`), if there is one.

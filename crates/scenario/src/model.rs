@@ -111,6 +111,9 @@ pub struct App {
     /// Noise apps: how the app's voice calls carry media; other apps: [`VoiceMode::Off`]
     /// (their users call over carrier voice).
     pub voice: VoiceMode,
+    /// Padding, receipts, cover traffic and mixing (`docs/countermeasures.md`); all off for
+    /// SMS and carrier-encrypted apps.
+    pub countermeasures: crate::countermeasures::Countermeasures,
 }
 
 /// How an end-to-end app's voice calls carry their (encrypted) media.
@@ -275,6 +278,12 @@ pub struct Traffic {
     pub media_interval: Duration,
     /// Codec payload bytes per media packet, `16..=1200`.
     pub media_payload: u32,
+    /// Subscribers per community of the planted-partition contact graph (0: no communities).
+    pub community_size: u32,
+    /// Probability a contact is drawn outside the subscriber's community.
+    pub community_mixing: f64,
+    /// Relative message rate per hour of day, 24 values of mean 1; empty: flat.
+    pub diurnal: Vec<f64>,
 }
 
 /// How subscribers move between cells (`[mobility]`).
@@ -300,13 +309,30 @@ pub struct Mobility {
     pub commute_cells: u32,
 }
 
-/// Inclusive bounds of message length in characters: `16 <= min <= max <= 1000`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+/// Message length in characters: inclusive bounds `16 <= min <= max <= 1000` and a
+/// distribution inside them.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct MessageLength {
     /// Shortest message.
     pub min: u32,
     /// Longest message.
     pub max: u32,
+    /// How lengths are drawn.
+    pub distribution: LengthDistribution,
+    /// `lognormal`: median length, characters.
+    pub median: f64,
+    /// `lognormal`: standard deviation of ln(length).
+    pub sigma: f64,
+}
+
+/// How message lengths are drawn (`docs/traffic.md`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LengthDistribution {
+    /// Log-normal of `median` and `sigma`, redrawn until inside `[min, max]`.
+    Lognormal,
+    /// The text generator's own sentence lengths, cut to `[min, max]` (the old behaviour).
+    Natural,
 }
 
 /// The adversary: where it sits and what it holds beyond its taps.

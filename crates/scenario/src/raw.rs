@@ -107,6 +107,29 @@ pub(crate) struct RawApp {
     pub offline_share: Option<Spanned<Prob>>,
     pub offline_period: Option<Spanned<Dur>>,
     pub voice: Option<Spanned<RawVoiceMode>>,
+    pub padding: Option<Spanned<RawPadding>>,
+    pub receipts_delay: Option<Spanned<Dur>>,
+    pub cover_traffic: Option<Spanned<RawCover>>,
+    pub cover_interval: Option<Spanned<Dur>>,
+    pub mixing_delay: Option<Spanned<Dur>>,
+}
+
+/// `padding` of an end-to-end app.
+#[derive(Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum RawPadding {
+    None,
+    Block,
+    Padme,
+}
+
+/// `cover_traffic` of an end-to-end app.
+#[derive(Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum RawCover {
+    None,
+    Constant,
+    Poisson,
 }
 
 /// `voice` of a noise app.
@@ -189,6 +212,17 @@ pub(crate) struct RawTraffic {
     pub call_drop_probability: Option<Prob>,
     pub media_interval: Option<Spanned<Dur>>,
     pub media_payload: Option<Spanned<u32>>,
+    pub community_size: Option<Spanned<u32>>,
+    pub community_mixing: Option<Prob>,
+    pub diurnal: Option<Spanned<RawDiurnal>>,
+}
+
+/// `diurnal`: `"flat"`, `"default"` or 24 hourly weights.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub(crate) enum RawDiurnal {
+    Named(String),
+    Weights(Vec<f64>),
 }
 
 /// `message_length = { min, max }`.
@@ -197,6 +231,17 @@ pub(crate) struct RawTraffic {
 pub(crate) struct RawMessageLength {
     pub min: Spanned<u32>,
     pub max: Spanned<u32>,
+    pub distribution: Option<Spanned<RawLengthDistribution>>,
+    pub median: Option<Spanned<f64>>,
+    pub sigma: Option<Spanned<f64>>,
+}
+
+/// `message_length.distribution`.
+#[derive(Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum RawLengthDistribution {
+    Lognormal,
+    Natural,
 }
 
 /// `[adversary]`.

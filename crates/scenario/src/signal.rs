@@ -26,7 +26,6 @@ pub(crate) fn signal_app_kind(
             "sealed_sender",
             app.sealed_sender.as_ref().map(Spanned::span),
         ),
-        ("receipts", app.receipts.as_ref().map(Spanned::span)),
         (
             "header_encryption",
             app.header_encryption.as_ref().map(Spanned::span),

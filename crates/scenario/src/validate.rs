@@ -11,12 +11,13 @@ use toml::Spanned;
 
 use crate::error::{line_column, suggest, ScenarioError};
 use crate::model::{
-    Adversary, App, AppKind, Carrier, ExplicitWarrant, LinkSpec, Links, MessageLength, Mobility,
-    Scenario, Traffic, Vantage, VantageKind, VoiceMode, WarrantKind, Warrants,
+    Adversary, App, AppKind, Carrier, ExplicitWarrant, LengthDistribution, LinkSpec, Links,
+    MessageLength, Mobility, Scenario, Traffic, Vantage, VantageKind, VoiceMode, WarrantKind,
+    Warrants,
 };
 use crate::raw::{
-    RawAdversary, RawApp, RawAppKind, RawCarrier, RawFile, RawLink, RawLinks, RawMobility,
-    RawTraffic, RawVantageKind, RawVoiceMode, RawWarrantKind,
+    RawAdversary, RawApp, RawAppKind, RawCarrier, RawFile, RawLengthDistribution, RawLink,
+    RawLinks, RawMobility, RawTraffic, RawVantageKind, RawVoiceMode, RawWarrantKind,
 };
 
 /// Tolerance on the sum of population shares.
@@ -25,6 +26,10 @@ const SHARE_TOLERANCE: f64 = 1e-9;
 const MAX_MSISDN_DIGITS: usize = 15;
 /// Shortest and longest allowed message, in characters.
 const MESSAGE_LENGTH_BOUNDS: (u32, u32) = (16, 1000);
+/// Default median message length, characters (`docs/traffic.md`).
+const DEFAULT_MEDIAN_LENGTH: f64 = 40.0;
+/// Default standard deviation of ln(length) (`docs/traffic.md`).
+const DEFAULT_LENGTH_SIGMA: f64 = 0.7;
 /// Noise suite used when an app gives only a pattern.
 const DEFAULT_SUITE: &str = "25519_ChaChaPoly_BLAKE2s";
 const PATTERN_HINT: &str = "use a pattern such as \"XX\", \"IK\", \"NK\", \"NN\", \"X\", \
@@ -248,7 +253,13 @@ fn apps(ctx: &Ctx<'_>, raw: Option<Spanned<Vec<RawApp>>>) -> Result<Vec<App>> {
                     Some("remove `voice`, or set kind = \"noise\"".to_owned()),
                 )),
             };
-        out.push(App { name, kind, voice });
+        let countermeasures = crate::countermeasures::app_countermeasures(ctx, &app, &kind)?;
+        out.push(App {
+            name,
+            kind,
+            voice,
+            countermeasures,
+        });
     }
     Ok(out)
 }
@@ -616,7 +627,13 @@ fn traffic(ctx: &Ctx<'_>, raw: RawTraffic, total_subscribers: u64) -> Result<Tra
         "0 or more",
     )?;
     let message_length = match raw.message_length {
-        None => MessageLength { min: 20, max: 160 },
+        None => MessageLength {
+            min: 20,
+            max: 160,
+            distribution: LengthDistribution::Lognormal,
+            median: DEFAULT_MEDIAN_LENGTH,
+            sigma: DEFAULT_LENGTH_SIGMA,
+        },
         Some(len) => {
             let (lo, hi) = MESSAGE_LENGTH_BOUNDS;
             let (min, max) = (*len.min.get_ref(), *len.max.get_ref());
@@ -642,9 +659,46 @@ fn traffic(ctx: &Ctx<'_>, raw: RawTraffic, total_subscribers: u64) -> Result<Tra
                     Some(bounds),
                 ));
             }
-            MessageLength { min, max }
+            let positive = |v: &Option<Spanned<f64>>, key: &str, default: f64, hi: f64| match v {
+                None => Ok(default),
+                Some(x) if x.get_ref().is_finite() && *x.get_ref() > 0.0 && *x.get_ref() <= hi => {
+                    Ok(*x.get_ref())
+                }
+                Some(x) => Err(ctx.err(
+                    x.span(),
+                    format!("message_length.{key} must be above 0 and at most {hi}"),
+                    Some(format!("e.g. {key} = {default}")),
+                )),
+            };
+            let median = positive(&len.median, "median", DEFAULT_MEDIAN_LENGTH, 1000.0)?;
+            let sigma = positive(&len.sigma, "sigma", DEFAULT_LENGTH_SIGMA, 3.0)?;
+            let distribution = match len.distribution.as_ref().map(|d| *d.get_ref()) {
+                None | Some(RawLengthDistribution::Lognormal) => LengthDistribution::Lognormal,
+                Some(RawLengthDistribution::Natural) => LengthDistribution::Natural,
+            };
+            MessageLength {
+                min,
+                max,
+                distribution,
+                median,
+                sigma,
+            }
         }
     };
+    let community_size = raw.community_size.as_ref().map_or(0, |c| *c.get_ref());
+    if community_size == 1 {
+        let span = raw
+            .community_size
+            .as_ref()
+            .map(Spanned::span)
+            .unwrap_or_default();
+        return Err(ctx.err(
+            span,
+            "community_size 1 leaves nobody to know inside a community",
+            Some("use 0 (no communities) or 2 or more, e.g. community_size = 50".to_owned()),
+        ));
+    }
+    let diurnal = crate::countermeasures::diurnal(ctx, &raw.diurnal)?;
     let calls = number(
         &raw.calls_per_contact_per_day,
         0.0,
@@ -702,6 +756,9 @@ fn traffic(ctx: &Ctx<'_>, raw: RawTraffic, total_subscribers: u64) -> Result<Tra
         reply_probability: raw.reply_probability.map_or(0.6, |p| p.0),
         reply_delay: raw.reply_delay.map_or(Duration::from_secs(180), |d| d.0),
         message_length,
+        community_size,
+        community_mixing: raw.community_mixing.map_or(0.2, |p| p.0),
+        diurnal,
     })
 }
 
