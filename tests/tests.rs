@@ -14,6 +14,8 @@
 //! - `cli`             — `wiretap run` / `validate` as a user meets them, and the pcaps in tshark.
 //! - `signal`          — Signal-style apps: mailbox delivery, healing after a device-state
 //!   theft, one-time prekeys, quantum X3DH vs PQXDH, sealed sender, determinism.
+//! - `countermeasures` — padding on the wire, cover traffic out of ground truth, correlation
+//!   recall and latency against the mixing delay over seeds, determinism.
 //! - `sweep`           — `wiretap sweep` / `merge`: bytes independent of threads and shards,
 //!   merge refusals, bad sweep files located with hints.
 
@@ -21,6 +23,7 @@ mod support;
 
 mod cli;
 mod confidentiality;
+mod countermeasures;
 mod delivery;
 mod determinism;
 mod intercept;

@@ -21,6 +21,8 @@ struct Peer {
     remote: Ipv4Addr,
     link: ReliableLink,
     timer: Option<Timestamp>,
+    /// IPv4 bytes sent to and received from this peer (every datagram).
+    bytes: (u64, u64),
 }
 
 /// Reliable links from one node to each of its peers.
@@ -59,6 +61,7 @@ impl Endpoint {
             remote,
             link: ReliableLink::new(ReliableConfig::default()),
             timer: None,
+            bytes: (0, 0),
         });
         self.index.insert(remote, i);
         i
@@ -96,6 +99,7 @@ impl Endpoint {
     ) -> (Ipv4Addr, Vec<Vec<u8>>) {
         let remote = *packet.src().ip();
         let i = self.peer(remote);
+        self.peers[i].bytes.1 += packet.len() as u64;
         let now = net.now();
         if self.peers[i]
             .link
@@ -133,7 +137,10 @@ impl Endpoint {
         let dst = SocketAddrV4::new(peer.remote, FRAME_PORT);
         while let Some(bytes) = peer.link.poll_transmit(now) {
             match Packet::udp(src, dst, &bytes) {
-                Ok(p) => net.send(self.node, p),
+                Ok(p) => {
+                    peer.bytes.0 += p.len() as u64;
+                    net.send(self.node, p)
+                }
                 Err(e) => tracing::error!(error = %e, "frame does not fit a datagram"),
             }
         }
@@ -143,6 +150,13 @@ impl Endpoint {
                 net.set_timer(self.node, t, TOKEN_LINK | i as u64);
             }
         }
+    }
+
+    /// IPv4 bytes `(sent, received)` exchanged with `remote` (0 if never).
+    pub(crate) fn bytes_with(&self, remote: Ipv4Addr) -> (u64, u64) {
+        self.index
+            .get(&remote)
+            .map_or((0, 0), |&i| self.peers[i].bytes)
     }
 
     /// Adds this endpoint's link statistics into `total`.

@@ -30,5 +30,8 @@ pub use error::CarrierError;
 pub use ids::Subscriber;
 pub use mobility::LocationTrace;
 pub use truth::{AttackTruth, GroundTruth, SessionFailure, TruthMessage};
+pub use world::countermeasures::{
+    latencies, padded_len, padme, strip, AppCosts, Baseline, Costs, BLOCK, COVER_SESSION,
+};
 pub use world::voice::{clear_frame, TruthCall, FRAME_MARKER};
 pub use world::{run, RunOutput, RunStats};

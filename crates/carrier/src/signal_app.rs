@@ -279,7 +279,8 @@ impl World<'_> {
                 .or_default() += 1;
             self.signal_refill(to);
         }
-        match dev.send(now, peer, text.as_bytes()) {
+        let plain = self.cm.seal(self.subs[me].app, text.as_bytes(), 0);
+        match dev.send(now, peer, &plain) {
             Ok(_) => {
                 let snap = dev.export_state();
                 if let Some(s) = snap.sessions.iter().find(|s| s.peer == peer) {
@@ -360,10 +361,16 @@ impl World<'_> {
         let _ = dev.handle_envelope(now, &env.body);
         while let Some(ev) = dev.poll_event() {
             match ev {
-                Event::Received { plaintext, .. } => match String::from_utf8(plaintext) {
-                    Ok(text) => self.truth.delivered(me, &text, now),
-                    Err(_) => self.truth.integrity_errors += 1,
-                },
+                Event::Received { plaintext, .. } => {
+                    match self.cm.open(self.subs[me].app, plaintext) {
+                        super::countermeasures::Opened::Text(p) => match String::from_utf8(p) {
+                            Ok(text) => self.truth.delivered(me, &text, now),
+                            Err(_) => self.truth.integrity_errors += 1,
+                        },
+                        super::countermeasures::Opened::Receipt => {}
+                        super::countermeasures::Opened::Bad => self.truth.integrity_errors += 1,
+                    }
+                }
                 Event::Failed { kind, .. } => {
                     *self
                         .stats
@@ -378,7 +385,9 @@ impl World<'_> {
             let snap = dev.export_state();
             self.signal_learn(&snap);
         }
-        self.signal_flush_device(sn, &mut dev);
+        if !self.cm_hold_signal(sn, &mut dev) {
+            self.signal_flush_device(sn, &mut dev);
+        }
         // Messages deferred until this session arrived go out now, in order.
         let ready: Vec<(usize, usize)> = self
             .signal

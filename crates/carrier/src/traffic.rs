@@ -9,6 +9,18 @@
 //!   probability `reply_probability` after an exponential delay of mean `reply_delay`, and
 //!   answers may be answered again (at most 4 deep).
 //! - Every text is unique ([`crate::text::TextGen`]).
+//! - Communities (`community_size` ≥ 2): a planted partition on top of the stub matching. Each
+//!   carrier's subscribers are shuffled into communities of `community_size`; a same-carrier
+//!   contact is drawn from the subscriber's own community's stubs with probability
+//!   `1 − community_mixing`, else from the whole carrier's (degree weighting is kept in both).
+//! - Diurnal activity (`diurnal`, 24 hourly weights of mean 1): conversation starts are a
+//!   Poisson process thinned by the weight of their hour of day (time 0 is midnight); replies
+//!   follow their message.
+//! - Lengths (`lognormal`): a length is drawn from a log-normal of `median` and `sigma`,
+//!   redrawn until within `[min, max]`, and the text is generated to that length (+ up to 8
+//!   characters to end on a word). `natural`: the generator's own sentence lengths.
+//!
+//! Every parameter, its default and where the default comes from: `docs/traffic.md`.
 
 use std::collections::BTreeSet;
 
@@ -38,6 +50,51 @@ pub(crate) struct TrafficParams {
     pub min_len: usize,
     pub max_len: usize,
     pub duration: Duration,
+    /// `Some((median, sigma))`: log-normal lengths; `None`: natural lengths.
+    pub lognormal: Option<(f64, f64)>,
+    /// Subscribers per community (0 or 1: none).
+    pub community_size: usize,
+    /// Probability a same-carrier contact is drawn outside the community.
+    pub community_mixing: f64,
+    /// Hourly weights of mean 1; empty: flat.
+    pub diurnal: Vec<f64>,
+}
+
+/// A standard normal sample (Box–Muller).
+pub(crate) fn normal(rng: &mut SimRng) -> f64 {
+    let u1 = 1.0 - unit(rng);
+    let u2 = unit(rng);
+    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+}
+
+/// A message length in `[min, max]`: log-normal of `(median, sigma)`, redrawn until inside
+/// (at most 64 draws, then clamped).
+pub(crate) fn draw_length(
+    rng: &mut SimRng,
+    median: f64,
+    sigma: f64,
+    min: usize,
+    max: usize,
+) -> usize {
+    let mut l = median;
+    for _ in 0..64 {
+        l = median * (sigma * normal(rng)).exp();
+        if l >= min as f64 && l <= max as f64 + 0.999 {
+            break;
+        }
+    }
+    (l.floor() as usize).clamp(min, max)
+}
+
+/// A new unique text following `p`'s length distribution.
+pub(crate) fn text(texts: &mut TextGen, rng: &mut SimRng, p: &TrafficParams) -> String {
+    match p.lognormal {
+        Some((median, sigma)) => {
+            let l = draw_length(rng, median, sigma, p.min_len, p.max_len);
+            texts.message(rng, l, (l + 8).min(p.max_len))
+        }
+        None => texts.message(rng, p.min_len, p.max_len),
+    }
 }
 
 /// A uniform float in [0, 1).
@@ -75,6 +132,32 @@ pub(crate) fn social_graph(
     for (i, &d) in degrees.iter().enumerate() {
         stubs[carrier_of[i]].extend(std::iter::repeat_n(i, d));
     }
+    // Communities: each carrier's subscribers shuffled into groups of `community_size`.
+    let community: Vec<usize> = if p.community_size >= 2 {
+        let mut of = vec![0usize; n];
+        let mut next = 0usize;
+        for c in 0..carriers {
+            let mut members: Vec<usize> = (0..n).filter(|&i| carrier_of[i] == c).collect();
+            for k in (1..members.len()).rev() {
+                let j = (rng.next_u64() % (k as u64 + 1)) as usize;
+                members.swap(k, j);
+            }
+            for (k, &i) in members.iter().enumerate() {
+                of[i] = next + k / p.community_size;
+            }
+            next += members.len().div_ceil(p.community_size);
+        }
+        of
+    } else {
+        Vec::new()
+    };
+    let mut community_stubs: Vec<Vec<usize>> =
+        vec![Vec::new(); community.iter().max().map_or(0, |m| m + 1)];
+    for (i, &d) in degrees.iter().enumerate() {
+        if let Some(&k) = community.get(i) {
+            community_stubs[k].extend(std::iter::repeat_n(i, d));
+        }
+    }
     let mut edges = BTreeSet::new();
     for (i, &d) in degrees.iter().enumerate() {
         let own = carrier_of[i];
@@ -89,7 +172,10 @@ pub(crate) fn social_graph(
             } else {
                 own
             };
-            let list = &stubs[c];
+            let list = match community.get(i) {
+                Some(&k) if c == own && unit(rng) >= p.community_mixing => &community_stubs[k],
+                _ => &stubs[c],
+            };
             if list.is_empty() {
                 continue;
             }
@@ -120,9 +206,24 @@ pub(crate) fn plan(
     if rate_per_sec <= 0.0 {
         return out;
     }
+    // Diurnal thinning: candidates at the peak rate, kept with weight / peak.
+    let peak = p.diurnal.iter().copied().fold(0.0f64, f64::max);
+    let thin = peak > 0.0;
+    let gap = if thin {
+        1.0 / (rate_per_sec * peak)
+    } else {
+        1.0 / rate_per_sec
+    };
     for &(a, b) in &edges {
-        let mut t = exp(&mut rng, 1.0 / rate_per_sec);
+        let mut t = exp(&mut rng, gap);
         while t < horizon {
+            if thin {
+                let hour = ((t / 3600.0) as usize) % 24;
+                if unit(&mut rng) * peak >= p.diurnal[hour] {
+                    t += exp(&mut rng, gap);
+                    continue;
+                }
+            }
             let (mut from, mut to) = if rng.next_u32() & 1 == 0 {
                 (a, b)
             } else {
@@ -131,7 +232,7 @@ pub(crate) fn plan(
             let mut at = t;
             let mut depth = 0;
             loop {
-                let text = texts.message(&mut text_rng, p.min_len, p.max_len);
+                let text = text(&mut texts, &mut text_rng, p);
                 out.push(Planned {
                     at: Timestamp::from_nanos((at * 1e9) as u64),
                     from,
@@ -148,7 +249,7 @@ pub(crate) fn plan(
                 }
                 std::mem::swap(&mut from, &mut to);
             }
-            t += exp(&mut rng, 1.0 / rate_per_sec);
+            t += exp(&mut rng, gap);
         }
     }
     out.sort_by_key(|x| (x.at, x.from, x.to));
@@ -170,6 +271,10 @@ mod tests {
             min_len: 20,
             max_len: 160,
             duration: Duration::from_secs(86_400),
+            lognormal: Some((40.0, 0.7)),
+            community_size: 0,
+            community_mixing: 0.2,
+            diurnal: Vec::new(),
         }
     }
 

@@ -46,6 +46,9 @@ const DRAIN: Duration = Duration::from_secs(6 * 3600);
 #[path = "signal_app.rs"]
 mod signal_app;
 
+#[path = "countermeasures.rs"]
+pub mod countermeasures;
+
 /// Everything a run produced.
 #[derive(Debug)]
 pub struct RunOutput {
@@ -66,6 +69,9 @@ pub struct RunOutput {
     /// What the adversary holds beyond its captures: stolen secrets, weak-RNG devices, the
     /// quantum oracle, the key directory.
     pub capabilities: capture::Capabilities,
+    /// What the apps' countermeasures cost ([`countermeasures`]): bytes per app, and the same
+    /// run without countermeasures when any is on.
+    pub costs: countermeasures::Costs,
 }
 
 /// Counters of a run, for reports and tests.
@@ -197,6 +203,8 @@ struct World<'s> {
     pois: Vec<Arc<Mutex<Poi>>>,
     /// Edge-router taps per vantage entry (empty for other kinds).
     edge_taps: Vec<Vec<TapId>>,
+    /// Padding, receipts, cover traffic and mixing ([`countermeasures`]).
+    cm: countermeasures::Cm,
 }
 
 /// Runs `scenario` with `seed` to completion: every planned message is sent, and the network
@@ -222,7 +230,15 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<RunOutput, CarrierError> {
     while let Some(ev) = w.net.poll_until(tail) {
         w.dispatch(ev);
     }
-    Ok(w.finish())
+    let mut out = w.finish();
+    if scenario.apps.iter().any(|a| a.countermeasures.any()) {
+        let base = run(&countermeasures::strip(scenario), seed)?;
+        out.costs.baseline = Some(countermeasures::Baseline {
+            apps: base.costs.apps,
+            latency_ns: countermeasures::latencies(&base.truth),
+        });
+    }
+    Ok(out)
 }
 
 impl World<'_> {
@@ -532,6 +548,12 @@ impl<'s> World<'s> {
             min_len: traffic.message_length.min as usize,
             max_len: traffic.message_length.max as usize,
             duration: sc.duration,
+            lognormal: (traffic.message_length.distribution
+                == scenario::LengthDistribution::Lognormal)
+                .then_some((traffic.message_length.median, traffic.message_length.sigma)),
+            community_size: traffic.community_size as usize,
+            community_mixing: traffic.community_mixing,
+            diurnal: traffic.diurnal.clone(),
         };
         let carrier_of: Vec<usize> = subs.iter().map(|s| s.carrier).collect();
         let planned = plan(
@@ -556,6 +578,7 @@ impl<'s> World<'s> {
         );
         let contacts: Vec<(usize, usize)> = planned.iter().map(|p| (p.from, p.to)).collect();
         let caps = Capable::new(sc, &seeds, &subs, &statics, &contacts);
+        let seeds_cm = seeds.clone();
 
         let mut w = World {
             sc,
@@ -583,6 +606,7 @@ impl<'s> World<'s> {
             mobility,
             pois,
             edge_taps,
+            cm: countermeasures::Cm::new(sc, &seeds_cm),
         };
         w.make_logic()?;
         w.schedule_calls(planned_calls);
@@ -679,6 +703,7 @@ impl<'s> World<'s> {
     /// Attaches handsets (tunnel handshakes go out) and schedules every planned message.
     fn start(&mut self) {
         self.signal_start();
+        self.cm_start();
         for i in 0..self.subs.len() {
             let node = self.sub_node[i];
             let Logic::Sub(mut sn) =
@@ -753,6 +778,12 @@ impl<'s> World<'s> {
                 if packet.dst().port() == proto::wire::MEDIA_PORT =>
             {
                 self.ott_media(&o.calls, o.ep.node(), &packet);
+            }
+            (Logic::Sub(sn), Event::Timer { token, .. }) if countermeasures::is_token(token) => {
+                self.cm_sub_timer(sn, token);
+            }
+            (Logic::Ott(o), Event::Timer { token, .. }) if countermeasures::is_token(token) => {
+                self.cm_ott_timer(o, token);
             }
             (Logic::Sub(sn), Event::Timer { token, .. }) => {
                 if token & TOKEN_SEND != 0 && token & TOKEN_LINK == 0 {
@@ -924,7 +955,8 @@ impl<'s> World<'s> {
         let now = self.net.now();
         if let Some(e) = sn.ott.as_mut().and_then(|o| o.sessions.get_mut(&sid)) {
             e.texts.push(text.clone());
-            if let Err(err) = e.session.send(now, text.clone().into_bytes()) {
+            let plain = self.cm.seal(self.subs[me].app, text.as_bytes(), 16);
+            if let Err(err) = e.session.send(now, plain) {
                 self.truth.failed(&text, &format!("send: {err}"));
             }
         }
@@ -936,6 +968,7 @@ impl<'s> World<'s> {
         let mut out = Vec::new();
         let mut failed = None;
         let mut kind = None;
+        let mut receipts = Vec::new();
         {
             let Some(ott) = sn.ott.as_mut() else { return };
             let protocol = self.apps[ott.app]
@@ -963,10 +996,23 @@ impl<'s> World<'s> {
             }
             while let Some(ev) = e.session.poll_event() {
                 match ev {
-                    SessionEvent::Received(bytes) => match String::from_utf8(bytes) {
-                        Ok(text) => self.truth.delivered(me, &text, self.net.now()),
-                        Err(_) => self.truth.integrity_errors += 1,
-                    },
+                    SessionEvent::Received(bytes) => {
+                        let bytes = match self.cm.open(ott.app, bytes) {
+                            countermeasures::Opened::Text(b) => b,
+                            countermeasures::Opened::Receipt => continue,
+                            countermeasures::Opened::Bad => {
+                                self.truth.integrity_errors += 1;
+                                continue;
+                            }
+                        };
+                        match String::from_utf8(bytes) {
+                            Ok(text) => {
+                                self.truth.delivered(me, &text, self.net.now());
+                                receipts.push(text.into_bytes());
+                            }
+                            Err(_) => self.truth.integrity_errors += 1,
+                        }
+                    }
                     SessionEvent::Failed(err) => {
                         kind = Some(err.failure_kind());
                         failed = Some(err.to_string());
@@ -1004,6 +1050,9 @@ impl<'s> World<'s> {
                 Ok(b) => self.ott_send(sn, b),
                 Err(_) => self.stats.undecodable_pdus += 1,
             }
+        }
+        for r in receipts {
+            self.cm_receipt(sn, sid, &r);
         }
     }
 
@@ -1255,10 +1304,16 @@ impl<'s> World<'s> {
         }
         for raw in envelopes {
             let (to, signal) = match AppPdu::decode(&raw) {
-                Ok(AppPdu::Ott(env)) => (
-                    self.by_msisdn.get(&env.to).copied(),
-                    signal_app::is_signal(&env),
-                ),
+                Ok(AppPdu::Ott(env)) => {
+                    let to = self.by_msisdn.get(&env.to).copied();
+                    let signal = signal_app::is_signal(&env);
+                    if let Some(to) = to {
+                        if self.cm_server(remote, to, &raw, env.session, signal) {
+                            continue;
+                        }
+                    }
+                    (to, signal)
+                }
                 Ok(AppPdu::Call(c)) => (self.ott_call(&mut o.calls, remote, &c), false),
                 _ => {
                     self.stats.undecodable_pdus += 1;
@@ -1319,6 +1374,7 @@ impl<'s> World<'s> {
             close_all(store, charged);
         }
         self.signal_finish();
+        let costs = self.cm_costs();
         let active = self.attack_truth();
         for m in &mut self.truth.messages {
             if m.delivered_at.is_none() && m.failure.is_none() {
@@ -1433,6 +1489,7 @@ impl<'s> World<'s> {
                 active,
                 ..self.caps.into_capabilities()
             },
+            costs,
         }
     }
 }

@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 mod attacks;
+pub mod costs;
 pub mod export;
 pub mod metadata;
 mod score;
@@ -19,6 +20,7 @@ mod terminal;
 mod theft;
 
 pub use attacks::AttackScore;
+pub use costs::CostScore;
 pub use metadata::MetadataScore;
 pub use score::{
     score, AdversarySummary, ContactScore, Example, NetworkSummary, ProtocolScore, Report,

@@ -31,6 +31,8 @@ pub struct Report {
     pub key_theft: Vec<crate::theft::TheftScore>,
     /// What encryption did not hide: the metadata analyses scored against ground truth.
     pub metadata: crate::metadata::MetadataScore,
+    /// Countermeasures beside their cost: bytes, added latency, leakage left.
+    pub costs: crate::costs::CostScore,
 }
 
 /// One protocol's line of the report.
@@ -343,6 +345,7 @@ pub fn score(sc: &Scenario, seed: u64, run: &RunOutput, findings: &Findings) -> 
         .count();
 
     let messages_read = read.iter().filter(|&&r| r).count();
+    let metadata = crate::metadata::score(sc, run, findings);
     Report {
         scenario: sc.name.clone(),
         description: sc.description.clone(),
@@ -377,6 +380,7 @@ pub fn score(sc: &Scenario, seed: u64, run: &RunOutput, findings: &Findings) -> 
         },
         on_path: crate::attacks::score(run, &mitm_read),
         key_theft: crate::theft::score(run, findings),
-        metadata: crate::metadata::score(sc, run, findings),
+        costs: crate::costs::with_scenario(crate::costs::score(run, &metadata), sc),
+        metadata,
     }
 }
