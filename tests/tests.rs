@@ -16,6 +16,8 @@
 //!   theft, one-time prekeys, quantum X3DH vs PQXDH, sealed sender, determinism.
 //! - `countermeasures` — padding on the wire, cover traffic out of ground truth, correlation
 //!   recall and latency against the mixing delay over seeds, determinism.
+//! - `signal_active` — a man in the middle with stolen Signal device state: takes the sessions
+//!   over, reads past healing until the end, silently; refused without the theft.
 //! - `sweep`           — `wiretap sweep` / `merge`: bytes independent of threads and shards,
 //!   merge refusals, bad sweep files located with hints.
 
@@ -31,5 +33,6 @@ mod metadata;
 mod onpath;
 mod records;
 mod signal;
+mod signal_active;
 mod sweep;
 mod theft;

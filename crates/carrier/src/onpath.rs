@@ -49,6 +49,10 @@ use zeroize::Zeroizing;
 
 use crate::topology::OTT_ADDR;
 
+#[path = "signal_mitm.rs"]
+mod signal_mitm;
+pub(crate) use signal_mitm::StolenDevice;
+
 /// An injected frame is sent again after this long without an acknowledgement.
 const INJECT_RTO: Duration = Duration::from_secs(2);
 
@@ -89,8 +93,10 @@ pub(crate) struct Attack {
     pub mode: OnPathMode,
     /// The app targeted.
     pub app: String,
-    /// The session id (end-to-end sessions) or `None` (a tunnelled flow).
+    /// The session id (end-to-end sessions) or `None` (a tunnelled flow, a signal session).
     pub session: Option<u64>,
+    /// Signal takeovers: (victim MSISDN, peer MSISDN) of the session.
+    pub pair: Option<(String, String)>,
     /// When the attack began (first sighting).
     pub at: Timestamp,
     /// Whether it changed, dropped or injected any byte of the session.
@@ -117,6 +123,9 @@ pub(crate) struct OnPathLog {
     pub attacks: Vec<Attack>,
     /// Frames or PDUs the component could not parse (passed on untouched).
     pub parse_errors: u64,
+    /// Device states stolen and not yet taken in by the component (the world hands them over
+    /// at a `device-state` theft; see [`signal_mitm`]).
+    pub stolen: Vec<StolenDevice>,
 }
 
 impl OnPathLog {
@@ -310,6 +319,8 @@ pub(crate) struct Interceptor {
     /// Tunnelled flows already judged, by subscriber address.
     tunnels: BTreeSet<Ipv4Addr>,
     links: BTreeMap<(Ipv4Addr, Ipv4Addr), SeqMap>,
+    /// Signal sessions taken over with stolen device state.
+    signal: signal_mitm::SignalMitm,
     /// Replacement DATA payloads by (src, dst, sender seq): `None` = deleted.
     cache: BTreeMap<(Ipv4Addr, Ipv4Addr, u32), Option<Vec<u8>>>,
     log: Arc<Mutex<OnPathLog>>,
@@ -373,6 +384,7 @@ impl Interceptor {
             sessions: BTreeMap::new(),
             tunnels: BTreeSet::new(),
             links: BTreeMap::new(),
+            signal: signal_mitm::SignalMitm::default(),
             cache: BTreeMap::new(),
             log,
         }
@@ -467,6 +479,7 @@ impl Interceptor {
             mode: spec.mode,
             app: spec.app.clone(),
             session: None,
+            pair: None,
             at: now,
             acted: false,
             dropped: 0,
@@ -515,6 +528,7 @@ impl Interceptor {
                         mode: s.mode,
                         app: s.app.clone(),
                         session: Some(env.session),
+                        pair: None,
                         at: now,
                         acted: false,
                         dropped: 0,
@@ -878,8 +892,17 @@ impl Interceptor {
             gap,
             head,
         };
-        let act = if acting {
-            match AppPdu::decode(payload) {
+        let decoded = AppPdu::decode(payload);
+        let signal = match &decoded {
+            Ok(AppPdu::Ott(env)) if env.protocol.starts_with("signal") => {
+                self.signal_takeover(now, src, env, payload, at)
+            }
+            _ => None,
+        };
+        let act = if let Some(act) = signal {
+            act
+        } else if acting {
+            match decoded {
                 Ok(AppPdu::Ott(env)) => self.envelope(now, &env, payload, at),
                 Ok(AppPdu::Tunnel(t)) => {
                     let (sub, up) = if src == OTT_ADDR {

@@ -103,6 +103,8 @@ pub(crate) struct SignalApps {
     waiting: BTreeMap<(usize, usize), Vec<usize>>,
     /// Envelopes stored in a mailbox (for counters).
     pub(crate) mailboxed: u64,
+    /// Every envelope a device rejected: (subscriber, when, failure kind).
+    pub(crate) failures: Vec<(usize, Timestamp, String)>,
 }
 
 impl SignalApps {
@@ -372,6 +374,9 @@ impl World<'_> {
                     }
                 }
                 Event::Failed { kind, .. } => {
+                    self.signal
+                        .failures
+                        .push((me, now, kind.as_str().to_string()));
                     *self
                         .stats
                         .session_failures
@@ -475,7 +480,18 @@ impl World<'_> {
             .collect();
         for i in targets {
             if let Some(dev) = self.signal.devices.get(&i) {
-                let state = stolen_state(&dev.export_state(), true);
+                let snap = dev.export_state();
+                // The adversary's on-path components get their loot too (signal takeovers).
+                for log in &self.onpath {
+                    if let Ok(mut l) = log.lock() {
+                        l.stolen.push(crate::onpath::StolenDevice {
+                            at,
+                            msisdn: self.subs[i].msisdn.clone(),
+                            state: snap.clone(),
+                        });
+                    }
+                }
+                let state = stolen_state(&snap, true);
                 self.caps.steal_signal(
                     at,
                     Owner::Subscriber(self.subs[i].msisdn.clone()),
@@ -483,6 +499,31 @@ impl World<'_> {
                 );
             }
         }
+    }
+
+    /// Ground truth of a signal takeover (an attack with a victim/peer pair): the messages
+    /// between the two sent from the attack on, and the first envelope either rejected from
+    /// then on (its failure kind), if any. `None` for other attacks.
+    pub(super) fn signal_attack_facts(
+        &self,
+        a: &crate::onpath::Attack,
+    ) -> Option<(Vec<usize>, Option<String>)> {
+        let (v, p) = a.pair.as_ref()?;
+        let (v, p) = (*self.by_msisdn.get(v)?, *self.by_msisdn.get(p)?);
+        let ids = self
+            .truth
+            .messages
+            .iter()
+            .filter(|m| m.sent_at >= a.at && ((m.from, m.to) == (v, p) || (m.from, m.to) == (p, v)))
+            .map(|m| m.id)
+            .collect();
+        let detected = self
+            .signal
+            .failures
+            .iter()
+            .find(|(s, t, _)| (*s == v || *s == p) && *t >= a.at)
+            .map(|(_, _, k)| format!("signal {k}"));
+        Some((ids, detected))
     }
 
     /// At the end: `static` thefts from signal apps (identity key and signed prekey, which

@@ -1603,17 +1603,20 @@ impl World<'_> {
             let Ok(log) = log.lock() else { continue };
             active.extend(log.records());
             for a in &log.attacks {
+                let signal = self.signal_attack_facts(a);
                 let ids: Vec<usize> = a
                     .session
                     .and_then(|sid| texts.get(&sid))
                     .into_iter()
                     .flatten()
                     .filter_map(|t| self.truth.message_by_text(t).map(|m| m.id))
+                    .chain(signal.iter().flat_map(|s| s.0.iter().copied()))
                     .collect();
                 let mut detected = a
                     .session
                     .and_then(|sid| self.truth.session_failures.get(&sid))
-                    .map(|f| f.kind.clone());
+                    .map(|f| f.kind.clone())
+                    .or_else(|| signal.and_then(|s| s.1));
                 let undelivered: Vec<usize> = ids
                     .iter()
                     .copied()

@@ -229,6 +229,17 @@ pub fn score(sc: &Scenario, seed: u64, run: &RunOutput, findings: &Findings) -> 
         }
     }
 
+    // A man in the middle's own reads count for its on-path row even when another method (a
+    // stolen state read passively) produced the same text first.
+    for p in run.capabilities.active.iter().flat_map(|a| &a.plaintexts) {
+        if let Some(m) = core::str::from_utf8(p)
+            .ok()
+            .and_then(|t| truth.message_by_text(t))
+        {
+            mitm_read.insert(m.id);
+        }
+    }
+
     let (tapped, content_targets) = exposure(sc, run);
     let mut by_proto: BTreeMap<String, ProtocolScore> = BTreeMap::new();
     let mut convs: BTreeMap<String, BTreeSet<(usize, usize)>> = BTreeMap::new();

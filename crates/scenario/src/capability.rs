@@ -293,8 +293,73 @@ pub(crate) fn weak_rngs(
     Ok(out)
 }
 
+/// A `mitm` on a signal app: the takeover of the victims' sessions with their stolen device
+/// state (`carrier::onpath`, `signal_mitm`). It needs a `device-state` theft of the app's
+/// subscribers, envelopes the core can see (no server tunnel), clear sender addresses (the
+/// thief cannot open the victim's envelopes sealed to the peer's identity key) and clear
+/// ratchet headers (header keys are not followed).
+fn signal_mitm<'k>(
+    ctx: &Ctx<'_>,
+    name: &Spanned<String>,
+    known: &'k Known<'_>,
+    thefts: &[Theft],
+) -> Result<&'k App> {
+    let app = known.app(ctx, name)?;
+    let AppKind::Signal(opts) = &app.kind else {
+        return Ok(app);
+    };
+    let stolen = thefts.iter().any(|t| {
+        t.secret == SecretKind::DeviceState
+            && t.who == Who::Subscribers
+            && t.app.as_deref() == Some(app.name.as_str())
+    });
+    let bad = |what: &str, hint: String| {
+        ctx.err(
+            name.span(),
+            format!("mitm on signal app `{}` {what}", app.name),
+            Some(hint),
+        )
+    };
+    if !stolen {
+        return Err(bad(
+            "needs the victims' device state: a Signal session has no handshake to answer, \
+             only a stolen ratchet state lets a man in the middle take it over",
+            format!(
+                "add [[adversary.theft]] with secret = \"device-state\", who = \"subscribers\", \
+                 app = \"{}\" (the mitm takes over the victims' sessions from its `at`)",
+                app.name
+            ),
+        ));
+    }
+    if opts.server_tunnel {
+        return Err(bad(
+            "cannot see the envelopes: they are inside the server tunnel",
+            "set server_tunnel = false in the app".to_owned(),
+        ));
+    }
+    if opts.sealed_sender {
+        return Err(bad(
+            "cannot take over sealed-sender sessions: the victim's envelopes are sealed to the \
+             peer's identity key, which the thief does not hold",
+            "set sealed_sender = false in the app".to_owned(),
+        ));
+    }
+    if opts.header_encryption {
+        return Err(bad(
+            "does not follow header keys",
+            "set header_encryption = false in the app".to_owned(),
+        ));
+    }
+    Ok(app)
+}
+
 /// `[[adversary.onpath]]` entries.
-pub(crate) fn onpaths(ctx: &Ctx<'_>, raw: &[RawOnPath], known: &Known<'_>) -> Result<Vec<OnPath>> {
+pub(crate) fn onpaths(
+    ctx: &Ctx<'_>,
+    raw: &[RawOnPath],
+    known: &Known<'_>,
+    thefts: &[Theft],
+) -> Result<Vec<OnPath>> {
     let mut out = Vec::with_capacity(raw.len());
     for o in raw {
         let carrier = known.carrier(ctx, &o.carrier)?;
@@ -305,7 +370,11 @@ pub(crate) fn onpaths(ctx: &Ctx<'_>, raw: &[RawOnPath], known: &Known<'_>) -> Re
             RawOnPathMode::Drop => OnPathMode::Drop,
             RawOnPathMode::Inject => OnPathMode::Inject,
         };
-        let app = if mode == OnPathMode::Mitm {
+        let app = if mode == OnPathMode::Mitm
+            && matches!(known.app(ctx, &o.app)?.kind, AppKind::Signal(_))
+        {
+            signal_mitm(ctx, &o.app, known, thefts)?
+        } else if mode == OnPathMode::Mitm {
             known
                 .noise_app(
                     ctx,

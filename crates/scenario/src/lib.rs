@@ -67,6 +67,10 @@ pub const BUILTIN_SCENARIOS: &[(&str, &str)] = &[
         "signal-quantum",
         include_str!("../../../sim/signal-quantum.toml"),
     ),
+    (
+        "signal-active",
+        include_str!("../../../sim/signal-active.toml"),
+    ),
     ("metadata", include_str!("../../../sim/metadata.toml")),
     (
         "countermeasures",

@@ -836,12 +836,13 @@ fn adversary(
         carriers,
         duration,
     };
+    let theft = crate::capability::thefts(ctx, &raw.theft, &known)?;
     Ok(Adversary {
         name: raw.name.unwrap_or_else(|| "adversary".to_owned()),
         vantage,
         quantum: raw.quantum.unwrap_or(false),
-        theft: crate::capability::thefts(ctx, &raw.theft, &known)?,
         weak_rng: crate::capability::weak_rngs(ctx, &raw.weak_rng, &known)?,
-        onpath: crate::capability::onpaths(ctx, &raw.onpath, &known)?,
+        onpath: crate::capability::onpaths(ctx, &raw.onpath, &known, &theft)?,
+        theft,
     })
 }

@@ -65,6 +65,20 @@ pub fn dh(private: &StaticSecret, public: &[u8; 32]) -> Secret32 {
     Zeroizing::new(private.diffie_hellman(&PublicKey::from(*public)).to_bytes())
 }
 
+/// A fresh X25519 key pair drawn from `rng`: (private key, public key).
+pub fn x25519_keypair<R: rand_core::RngCore + rand_core::CryptoRng>(
+    rng: &mut R,
+) -> (Secret32, [u8; 32]) {
+    let secret = StaticSecret::random_from_rng(rng);
+    let public = PublicKey::from(&secret).to_bytes();
+    (Zeroizing::new(secret.to_bytes()), public)
+}
+
+/// X25519 of private key bytes and a public key.
+pub fn dh_bytes(private: &[u8; 32], public: &[u8; 32]) -> Secret32 {
+    dh(&StaticSecret::from(*private), public)
+}
+
 /// HKDF-SHA-256 with `salt`, `ikm`, `info`, filling `out`.
 pub fn hkdf(salt: &[u8], ikm: &[u8], info: &[u8], out: &mut [u8]) {
     let hk = Hkdf::<Sha256>::new(Some(salt), ikm);

@@ -384,6 +384,36 @@ impl RatchetState {
         }
     }
 
+    /// Rebuilds a state from a snapshot: what a thief who copied a device's memory (or built a
+    /// state of its own from one, as the active experiment does) runs to continue the session.
+    /// The replay memory of finished chains is not part of a snapshot and starts empty.
+    pub fn from_snapshot(s: &SessionSnapshot, max_skip: u32) -> RatchetState {
+        RatchetState {
+            dhs: StaticSecret::from(*s.ratchet_private),
+            dhs_pub: s.ratchet_public,
+            dhr: s.remote_ratchet,
+            rk: s.root_key.clone(),
+            cks: s.sending_chain.clone(),
+            ckr: s.receiving_chain.clone(),
+            ns: s.ns,
+            nr: s.nr,
+            pn: s.pn,
+            header_encryption: s.header_encryption,
+            hks: s.hks.clone(),
+            hkr: s.hkr.clone(),
+            nhks: s.nhks.clone(),
+            nhkr: s.nhkr.clone(),
+            skipped: s
+                .skipped
+                .iter()
+                .map(|k| ((k.index_key, k.n), k.message_key.clone()))
+                .collect(),
+            past_remote: VecDeque::new(),
+            max_skip,
+            ad: s.associated_data.clone(),
+        }
+    }
+
     /// Everything this state holds, for the compromise experiments.
     pub(crate) fn snapshot(&self) -> SessionSnapshot {
         SessionSnapshot {
