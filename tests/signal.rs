@@ -238,3 +238,38 @@ fn signal_runs_are_deterministic() {
         format!("{:?}", b.findings.key_theft)
     );
 }
+
+#[test]
+fn stolen_skipped_keys_expose_messages_still_in_flight() {
+    // The server mixes (envelopes overtake each other), so the stolen states hold skipped
+    // message keys of envelopes sent before the theft and not yet received.
+    let run = builtin("signal-skipped-keys");
+    let t = &run.output.truth;
+    assert!(
+        t.messages.iter().all(|m| m.delivered_at.is_some()),
+        "out-of-order delivery loses nothing"
+    );
+    assert_eq!(t.integrity_errors, 0);
+    let row = run
+        .report
+        .key_theft
+        .iter()
+        .find(|k| k.kind == "device-state")
+        .expect("a device-state theft row");
+    let s = row.signal.as_ref().expect("signal figures");
+    assert!(
+        s.skipped_keys_used > 0,
+        "no message opened with a stolen skipped key: {s:?}"
+    );
+    // A skipped key exists at the theft only for an envelope already sent and not yet received.
+    assert!(
+        s.skipped_keys_used <= row.sent_before_theft,
+        "{s:?} vs {}",
+        row.sent_before_theft
+    );
+    assert_eq!(row.false_claims, 0);
+    assert_eq!(
+        s.healed, s.sessions_followed,
+        "every followed session still heals"
+    );
+}

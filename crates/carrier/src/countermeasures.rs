@@ -19,8 +19,10 @@
 //!   core reads the envelope and recognises the dummy.
 //! - **Mixing**: the OTT server holds each envelope of an app with `mixing_delay` for an
 //!   exponential delay of that mean (Loopix-style Poisson mixing) before it forwards it. To
-//!   keep Noise's implicit nonces in order, envelopes from one sender address to one recipient
-//!   leave in arrival order (a release time is never before the previous one of that pair).
+//!   keep Noise's implicit nonces in order, Noise envelopes from one sender address to one
+//!   recipient leave in arrival order (a release time is never before the previous one of that
+//!   pair); Signal envelopes may overtake each other (the Double Ratchet's skipped message keys
+//!   absorb it).
 //!
 //! All draws come from the seed's `countermeasures` streams. Costs: per app, the IPv4 bytes its
 //! handsets exchanged with the OTT server on their radio links ([`AppCosts`]), and, when any
@@ -516,11 +518,16 @@ impl World<'_> {
         }
         let d = exp(&mut self.cm.mix_rng, mean);
         let mut at = self.net.now() + Duration::from_nanos((d * 1e9) as u64);
-        let last = self.cm.last_release.entry((remote, to)).or_default();
-        if at < *last {
-            at = *last;
+        // Noise transport nonces are implicit, so a pair's envelopes must leave in order; the
+        // Double Ratchet carries its message numbers and keeps skipped keys, so Signal
+        // envelopes are mixed freely (and may overtake each other, as in Loopix).
+        if !signal {
+            let last = self.cm.last_release.entry((remote, to)).or_default();
+            if at < *last {
+                at = *last;
+            }
+            *last = at;
         }
-        *last = at;
         self.cm.counts.entry(app).or_default().2 += 1;
         let id = self.cm.hold(Held::Mix {
             to,

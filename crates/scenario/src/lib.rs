@@ -60,6 +60,10 @@ pub const BUILTIN_SCENARIOS: &[(&str, &str)] = &[
         include_str!("../../../sim/signal-state-theft.toml"),
     ),
     (
+        "signal-skipped-keys",
+        include_str!("../../../sim/signal-skipped-keys.toml"),
+    ),
+    (
         "signal-prekeys",
         include_str!("../../../sim/signal-prekeys.toml"),
     ),
