@@ -214,8 +214,9 @@ fn relay_captures(n: usize, per_pair: u64, mix_ms: u64) -> (Captures, Truth) {
 
 #[test]
 fn correlation_recall_falls_as_the_mixing_delay_rises() {
-    // The carrier model has no server-side mixing delay yet: this is the analysis on hand-built
-    // captures; the scenario-level property waits for that option.
+    // The analysis alone, on hand-built captures with a known mixing delay; the same property
+    // over seeds on simulated runs (the OTT server's `mixing_delay`) is in
+    // tests/countermeasures.rs.
     let mut last_recall = f64::INFINITY;
     let mut first_entropy = f64::INFINITY;
     let mut recalls = Vec::new();
