@@ -19,25 +19,16 @@ use crate::csv::{record_fields, row, COLUMNS};
 use crate::{CallRecord, InterceptKind, InterceptRecord, Warrant};
 
 /// Columns of `records.csv`: `carrier`, then the columns of [`crate::csv::COLUMNS`].
-pub const RECORD_COLUMNS: [&str; 17] = [
-    "carrier",
-    "record_id",
-    "kind",
-    "imsi",
-    "imei",
-    "msisdn",
-    "other_party",
-    "start_ns",
-    "end_ns",
-    "cell",
-    "bytes_up",
-    "bytes_down",
-    "end_cell",
-    "answer_ns",
-    "duration_ns",
-    "cause",
-    "call_ref",
-];
+pub const RECORD_COLUMNS: [&str; 17] = {
+    let mut out = [""; 17];
+    out[0] = "carrier";
+    let mut i = 0;
+    while i < COLUMNS.len() {
+        out[i + 1] = COLUMNS[i];
+        i += 1;
+    }
+    out
+};
 
 /// Columns of `iri.csv`.
 pub const INTERCEPT_COLUMNS: [&str; 12] = [
