@@ -457,27 +457,7 @@ impl World<'_> {
         let sealed = dev.config().sealed_sender;
         let mut pdus = Vec::new();
         while let Some(t) = dev.poll_transmit() {
-            let Some(to) = self
-                .subs
-                .iter()
-                .position(|s| super::signal_app::address(&s.msisdn) == t.recipient)
-            else {
-                continue;
-            };
-            let env = OttEnvelope {
-                from: if sealed {
-                    String::new()
-                } else {
-                    self.subs[me].msisdn.clone()
-                },
-                to: self.subs[to].msisdn.clone(),
-                session: 0,
-                kind: NoiseKind::Transport,
-                index: 0,
-                protocol: label.clone(),
-                body: t.bytes,
-            };
-            if let Ok(b) = AppPdu::Ott(env).to_bytes() {
+            if let Some(b) = self.signal_envelope(me, t, sealed, &label) {
                 pdus.push(b);
             }
         }

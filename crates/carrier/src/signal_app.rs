@@ -321,32 +321,42 @@ impl World<'_> {
         }
     }
 
+    /// One transmit of subscriber `me`'s device as the bytes of the OTT envelope it travels in
+    /// (the sender left empty under sealed sender); `None` for an unknown recipient address or
+    /// an envelope the wire format cannot carry.
+    pub(super) fn signal_envelope(
+        &self,
+        me: usize,
+        t: signal::Transmit,
+        sealed: bool,
+        label: &str,
+    ) -> Option<Vec<u8>> {
+        let to = *self.signal.by_address.get(&t.recipient)?;
+        let env = OttEnvelope {
+            from: if sealed {
+                String::new()
+            } else {
+                self.subs[me].msisdn.clone()
+            },
+            to: self.subs[to].msisdn.clone(),
+            session: 0,
+            kind: NoiseKind::Transport,
+            index: 0,
+            protocol: label.to_owned(),
+            body: t.bytes,
+        };
+        AppPdu::Ott(env).to_bytes().ok()
+    }
+
     /// Sends what the device queued, as OTT envelopes to the server.
     fn signal_flush_device(&mut self, sn: &mut SubNode, dev: &mut Device) {
         let me = sn.sub;
         let label = self.apps[self.subs[me].app].label.clone();
         let sealed = dev.config().sealed_sender;
         while let Some(t) = dev.poll_transmit() {
-            let Some(&to) = self.signal.by_address.get(&t.recipient) else {
-                self.stats.undecodable_pdus += 1;
-                continue;
-            };
-            let env = OttEnvelope {
-                from: if sealed {
-                    String::new()
-                } else {
-                    self.subs[me].msisdn.clone()
-                },
-                to: self.subs[to].msisdn.clone(),
-                session: 0,
-                kind: NoiseKind::Transport,
-                index: 0,
-                protocol: label.clone(),
-                body: t.bytes,
-            };
-            match AppPdu::Ott(env).to_bytes() {
-                Ok(b) => self.ott_send(sn, b),
-                Err(_) => self.stats.undecodable_pdus += 1,
+            match self.signal_envelope(me, t, sealed, &label) {
+                Some(b) => self.ott_send(sn, b),
+                None => self.stats.undecodable_pdus += 1,
             }
         }
     }
