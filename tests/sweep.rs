@@ -352,3 +352,34 @@ fn a_row_holds_what_wiretap_run_reports() {
     assert_eq!(row["events"], report["network"]["events"]);
     assert_eq!(row["params"], serde_json::json!({}));
 }
+
+/// Every shipped sweep file plans, and its first run reports every metric it asks for (a typo
+/// in a metric path would otherwise only show as empty cells and a warning).
+#[test]
+fn shipped_sweep_files_plan_and_name_real_metrics() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("sim/sweeps");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("sim/sweeps")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 3, "{files:?}");
+    for f in files {
+        let name = f.file_stem().expect("stem").to_string_lossy().to_string();
+        let out = tempdir(&format!("shipped-{name}"));
+        let (_, stderr) = ok([
+            "sweep".as_ref(),
+            f.as_os_str(),
+            "--out".as_ref(),
+            out.as_os_str(),
+            "--shard".as_ref(),
+            "0/100000".as_ref(),
+        ]);
+        assert!(!stderr.contains("is not in the report"), "{name}: {stderr}");
+        assert!(
+            read(&out, "", "runs.csv").lines().count() >= 2,
+            "{name}: no run row"
+        );
+    }
+}
