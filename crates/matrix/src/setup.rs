@@ -210,16 +210,7 @@ impl Setup {
                 });
             }
         }
-        let psk_positions: Vec<u8> = params
-            .handshake
-            .modifiers
-            .list
-            .iter()
-            .filter_map(|m| match m {
-                snow::params::HandshakeModifier::Psk(n) => Some(*n),
-                _ => None,
-            })
-            .collect();
+        let psk_positions = proto::noise::psk_positions(&params);
 
         let seeds = SeedTree::new(seed).child("matrix").child(&name);
         let statics = [

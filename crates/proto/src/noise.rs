@@ -82,6 +82,21 @@ impl fmt::Debug for TransportKeys {
     }
 }
 
+/// The positions of a protocol's `pskN` modifiers, in name order (`NNpsk0+psk2` → `[0, 2]`):
+/// where snow's builder wants a psk.
+pub fn psk_positions(params: &NoiseParams) -> Vec<u8> {
+    params
+        .handshake
+        .modifiers
+        .list
+        .iter()
+        .filter_map(|m| match m {
+            HandshakeModifier::Psk(n) => Some(*n),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Everything a party needs to start a Noise session.
 ///
 /// `rng_seed` keys the only RNG of the session (its ephemeral keys); it is wiped when the
@@ -346,16 +361,7 @@ impl NoiseSession {
         }
         let pattern = params.handshake.pattern;
         let initiator = cfg.initiator;
-        let psk_positions: Vec<u8> = params
-            .handshake
-            .modifiers
-            .list
-            .iter()
-            .filter_map(|m| match m {
-                HandshakeModifier::Psk(n) => Some(*n),
-                _ => None,
-            })
-            .collect();
+        let psk_positions = psk_positions(&params);
 
         if pattern.needs_local_static_key(initiator) && cfg.local_static.is_none() {
             return Err(ProtoError::ApiMisuse(
