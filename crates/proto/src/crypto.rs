@@ -28,7 +28,7 @@ use ml_kem::{EncapsulateDeterministic, EncodedSizeUser, KemCore, MlKem1024, MlKe
 use snow::params::{CipherChoice, DHChoice, HashChoice, KemChoice};
 use snow::resolvers::{BoxedCryptoResolver, CryptoResolver, DefaultResolver, RingResolver};
 use snow::types::{Cipher, Dh, Hash, Kem, Random};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 /// A snow resolver with a seeded RNG: ring primitives first, snow's defaults as fallback.
 ///
@@ -121,6 +121,8 @@ impl KemKeypair {
         d.copy_from_slice(&d_z[..32]);
         z.copy_from_slice(&d_z[32..]);
         let (dk, ek) = MlKem1024::generate_deterministic(&d, &z);
+        d.zeroize();
+        z.zeroize();
         KemKeypair {
             public: ek.as_bytes().to_vec(),
             secret: Zeroizing::new(dk.as_bytes().to_vec()),
