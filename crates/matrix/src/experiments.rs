@@ -294,6 +294,38 @@ fn combine(
     }
 }
 
+/// An active read experiment on message `p`: the passive attempt `no_takeover` (already run with
+/// the same keys), a takeover of the sender holding `held` with `revealed` given after, and, for
+/// psk patterns, the takeover with the timing reversed (`reversed`: what is held instead, the psk
+/// revealed after).
+fn active_read(
+    runs: &mut Runs,
+    setup: &Setup,
+    p: usize,
+    no_takeover: &(bool, String),
+    held: Secrets,
+    revealed: Secrets,
+    reversed: Option<(Secrets, &str)>,
+) -> Evidence {
+    let s = setup.sequence[p].from;
+    let mut attempts = vec![(no_takeover.0, format!("no takeover: {}", no_takeover.1))];
+    let r = runs.takeover(s, held);
+    attempts.push(read_in(setup, &r, p, held, revealed, &takeover_label(&r)));
+    if let Some((held2, what)) = reversed {
+        let r = runs.takeover(s, held2);
+        let label = format!("{} ({what})", takeover_label(&r));
+        attempts.push(read_in(
+            setup,
+            &r,
+            p,
+            held2,
+            Secrets::default().with_psk(true),
+            &label,
+        ));
+    }
+    combine(attempts, held, revealed, setup)
+}
+
 /// Runs every experiment against `setup`.
 pub(crate) fn run_all(setup: Setup) -> PatternMatrix {
     let setup = Arc::new(setup);
@@ -315,12 +347,10 @@ pub(crate) fn run_all(setup: Setup) -> PatternMatrix {
         ev.insert("E1".into(), combine(vec![e1.clone()], none, none, &setup));
 
         // E2: active, nothing held.
-        let r = runs.takeover(s, none);
-        let e2 = vec![(e1.0, format!("no takeover: {}", e1.1)), {
-            let (ok, w) = read_in(&setup, &r, p, none, none, &takeover_label(&r));
-            (ok, w)
-        }];
-        ev.insert("E2".into(), combine(e2, none, none, &setup));
+        ev.insert(
+            "E2".into(),
+            active_read(&mut runs, &setup, p, &e1, none, none, None),
+        );
 
         // E3: passive, psk held, recipient's static revealed after.
         let held = none.with_psk(psk_all);
@@ -330,49 +360,20 @@ pub(crate) fn run_all(setup: Setup) -> PatternMatrix {
 
         // E4: active, psk held, recipient's static revealed after (or, psk patterns, the timing
         // reversed).
-        let mut a = vec![(e3.0, format!("no takeover: {}", e3.1))];
-        let r = runs.takeover(s, held);
-        a.push(read_in(&setup, &r, p, held, rev, &takeover_label(&r)));
-        if psk_all {
-            let held2 = none.with(rc);
-            let rev2 = none.with_psk(true);
-            let r = runs.takeover(s, held2);
-            a.push(read_in(
-                &setup,
-                &r,
-                p,
-                held2,
-                rev2,
-                &format!(
-                    "{} (recipient static held, psk revealed)",
-                    takeover_label(&r)
-                ),
-            ));
-        }
-        ev.insert("E4".into(), combine(a, held, rev, &setup));
+        let reversed = psk_all.then_some((none.with(rc), "recipient static held, psk revealed"));
+        ev.insert(
+            "E4".into(),
+            active_read(&mut runs, &setup, p, &e3, held, rev, reversed),
+        );
 
         // E5: active, sender's static and psk held, recipient's static revealed after.
         let held = none.with(s).with_psk(psk_all);
-        let mut a = vec![{
-            let (ok, w) = read_in(&setup, &passive, p, held, rev, "no takeover");
-            (ok, w)
-        }];
-        let r = runs.takeover(s, held);
-        a.push(read_in(&setup, &r, p, held, rev, &takeover_label(&r)));
-        if psk_all {
-            let held2 = none.with(s).with(rc);
-            let rev2 = none.with_psk(true);
-            let r = runs.takeover(s, held2);
-            a.push(read_in(
-                &setup,
-                &r,
-                p,
-                held2,
-                rev2,
-                &format!("{} (statics held, psk revealed)", takeover_label(&r)),
-            ));
-        }
-        ev.insert("E5".into(), combine(a, held, rev, &setup));
+        let no_takeover = read_in(&setup, &passive, p, held, rev, "passive");
+        let reversed = psk_all.then_some((none.with(s).with(rc), "statics held, psk revealed"));
+        ev.insert(
+            "E5".into(),
+            active_read(&mut runs, &setup, p, &no_takeover, held, rev, reversed),
+        );
 
         // E6 / E7: forgery toward the recipient.
         for (name, held) in [
