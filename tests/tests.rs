@@ -18,6 +18,14 @@
 //!   recall and latency against the mixing delay over seeds, determinism.
 //! - `signal_active` — a man in the middle with stolen Signal device state: takes the sessions
 //!   over, reads past healing until the end, silently; refused without the theft.
+//! - `golden`          — every `sim/*.toml` at seed 1: terminal report, report.json and a digest
+//!   of every `--out` file, byte for byte against `tests/golden/` (`WIRETAP_BLESS=1` rewrites).
+//! - `metadata`        — contact graph from records, warrant exposure, correlation against a
+//!   mixing delay on hand-built captures, determinism of the metadata section.
+//! - `records`         — call records and IRI shaped like real ones, voice in content copies,
+//!   edge-router vantage points, documented and deterministic exports.
+//! - `theft`           — stolen keys, weak RNGs and the quantum oracle: what becomes readable
+//!   matches each Noise pattern's physics.
 //! - `sweep`           — `wiretap sweep` / `merge`: bytes independent of threads and shards,
 //!   merge refusals, bad sweep files located with hints.
 
@@ -28,6 +36,7 @@ mod confidentiality;
 mod countermeasures;
 mod delivery;
 mod determinism;
+mod golden;
 mod intercept;
 mod metadata;
 mod onpath;
