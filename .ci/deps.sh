@@ -27,10 +27,23 @@ forbid() {
 
 # The query works: these edges exist by design.
 require carrier netsim
+require onpath adversary
+require onpath signal
+require pipeline onpath
+require scenario capture
 require adversary capture
 require report carrier
 require matrix adversary
 require carrier signal
+
+# And `forbid` fails when the edge is there: each of these edges exists, so each must fail.
+for edge in "carrier netsim" "onpath adversary" "pipeline carrier"; do
+    if (forbid $edge "self-test" >/dev/null 2>&1); then
+        echo "deps check is broken: forbid $edge passed although the edge exists" >&2
+        exit 1
+    fi
+done
+echo "ok: forbid fails on edges that exist (self-test)"
 
 # Honest adversary: it sees captures and capabilities, never ground truth or the simulator.
 forbid adversary carrier  "ground truth lives in carrier; only the scorer (report) may see it"
@@ -46,9 +59,19 @@ forbid signal carrier     "Signal sessions do not know the carrier model"
 forbid matrix scenario    "the Noise matrix takes a pattern name, not a scenario"
 forbid matrix report      "the Noise matrix scores its own experiments"
 
+# The attacker outside the simulator: the simulator drives on-path components only through
+# capture::active; they in turn see captured bytes, their brief and stolen secrets, never the
+# world. The one stated exception: onpath may use the signal crate's ratchet (signal_mitm.rs).
+forbid carrier adversary  "the simulator reaches the attacker only through capture::active"
+forbid carrier onpath     "the pipeline arms the simulator; the simulator does not know the attacker"
+forbid onpath carrier     "on-path components see datagrams and their brief, never the world"
+forbid onpath netsim      "on-path components are sans-IO machines; the carrier adapts them to netsim"
+forbid onpath scenario    "on-path components get their orders as an OnPathBrief, not the scenario"
+forbid onpath report      "the attacker does not see the scorer"
+
 # Sans-IO: protocol code knows neither the simulator nor any runtime.
 forbid proto netsim   "sessions take now and bytes; they do not know the simulator"
 forbid proto carrier  "protocol code does not know the carrier model"
-for c in simcore netsim proto carrier capture adversary scenario report matrix signal sweep; do
+for c in simcore netsim proto carrier capture adversary onpath pipeline scenario report matrix signal sweep; do
     forbid "$c" tokio "simulation and protocol crates have no async runtime"
 done

@@ -8,9 +8,9 @@ fn default_scenario(c: &mut Criterion) {
     let text = scenario::builtin(scenario::DEFAULT_SCENARIO_NAME).expect("built in");
     let sc = scenario::parse("sim/salt-typhoon.toml", text).expect("parses");
     // One warm run to count the work, so the throughput line is in simulator events.
-    let probe = carrier::run(&sc, sc.seed).expect("run");
-    let events = probe.stats.events;
-    let messages = probe.truth.messages.len();
+    let probe = pipeline::run(&sc, sc.seed).expect("run");
+    let events = probe.output.stats.events;
+    let messages = probe.output.truth.messages.len();
     eprintln!(
         "salt-typhoon seed {}: {events} events, {messages} messages",
         sc.seed
@@ -22,11 +22,9 @@ fn default_scenario(c: &mut Criterion) {
     g.throughput(Throughput::Elements(events));
     g.bench_function("salt-typhoon/run+analyze+score", |b| {
         b.iter(|| {
-            let out = carrier::run(black_box(&sc), sc.seed).expect("run");
-            let findings = adversary::Adversary::new(&sc.adversary.name).analyze(&out.captures);
-            let report = report::score(&sc, sc.seed, &out, &findings);
-            assert_eq!(report.network.stats.events, events);
-            black_box(report)
+            let run = pipeline::run(black_box(&sc), sc.seed).expect("run");
+            assert_eq!(run.report.network.stats.events, events);
+            black_box(run.report)
         })
     });
     g.finish();

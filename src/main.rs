@@ -267,11 +267,8 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
     };
     let seed = args.seed.unwrap_or(sc.seed);
     tracing::info!(scenario = %sc.name, seed, "run starts");
-    let output = carrier::run(&sc, seed).context("running the simulation")?;
-    let adversary = adversary::Adversary::new(&sc.adversary.name)
-        .with_capabilities(output.capabilities.clone());
-    let findings = adversary.analyze(&output.captures);
-    let report = report::score(&sc, seed, &output, &findings);
+    let pipeline::Run { output, report, .. } =
+        pipeline::run(&sc, seed).context("running the simulation")?;
     tracing::info!(events = output.stats.events, "run ends");
 
     if let Some(dir) = &args.out {

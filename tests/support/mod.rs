@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use adversary::{Adversary, Findings};
+use adversary::Findings;
 use carrier::RunOutput;
 use report::Report;
 use scenario::Scenario;
@@ -23,11 +23,14 @@ pub fn parse(text: &str) -> Scenario {
     scenario::parse("test.toml", text).unwrap_or_else(|e| panic!("{e}\n---\n{text}"))
 }
 
-/// Runs a scenario through simulation, adversary and scorer.
+/// Runs a scenario through the one pipeline (simulation with the adversary's on-path
+/// components, analysis with every declared capability, scoring).
 pub fn run(sc: Scenario, seed: u64) -> Run {
-    let output = carrier::run(&sc, seed).expect("run");
-    let findings = Adversary::new(&sc.adversary.name).analyze(&output.captures);
-    let report = report::score(&sc, seed, &output, &findings);
+    let pipeline::Run {
+        output,
+        findings,
+        report,
+    } = pipeline::run(&sc, seed).expect("run");
     Run {
         scenario: sc,
         output,
@@ -212,18 +215,7 @@ pub fn tempdir(name: &str) -> PathBuf {
     dir
 }
 
-/// Runs a scenario through simulation, an adversary holding the run's declared capabilities
-/// (stolen keys, weak RNGs, quantum), and the scorer.
+/// The same as [`run`] (kept for the tests that say they rely on capabilities).
 pub fn run_with_capabilities(sc: Scenario, seed: u64) -> Run {
-    let output = carrier::run(&sc, seed).expect("run");
-    let findings = Adversary::new(&sc.adversary.name)
-        .with_capabilities(output.capabilities.clone())
-        .analyze(&output.captures);
-    let report = report::score(&sc, seed, &output, &findings);
-    Run {
-        scenario: sc,
-        output,
-        findings,
-        report,
-    }
+    run(sc, seed)
 }

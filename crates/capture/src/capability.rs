@@ -91,8 +91,12 @@ pub struct SignalSession {
     pub associated_data: Vec<u8>,
     /// `RK`.
     pub root_key: Zeroizing<[u8; 32]>,
+    /// Whether the device initiated the session.
+    pub initiator: bool,
     /// Private half of `DHs`.
     pub ratchet_private: Zeroizing<[u8; 32]>,
+    /// Public half of `DHs`.
+    pub ratchet_public: [u8; 32],
     /// `DHr`.
     pub remote_ratchet: Option<[u8; 32]>,
     /// `CKs`.
@@ -103,6 +107,8 @@ pub struct SignalSession {
     pub ns: u32,
     /// `Nr`.
     pub nr: u32,
+    /// `PN`.
+    pub pn: u32,
     /// Whether the session encrypts headers.
     pub header_encryption: bool,
     /// `MKSKIPPED`: (ratchet public key, N, message key).

@@ -115,6 +115,31 @@ pub fn parse_udp(bytes: &[u8]) -> Result<UdpView<'_>, CaptureError> {
     })
 }
 
+/// Whether `bytes` is an IPv4 datagram carrying UDP whose IPv4 header checksum and UDP checksum
+/// both verify, as a receiving host stack checks them. A UDP checksum of 0 ("none") fails: every
+/// host of the simulation sends one. Anything [`parse_udp`] rejects fails too.
+pub fn checksums_ok(bytes: &[u8]) -> bool {
+    if parse_udp(bytes).is_err() {
+        return false;
+    }
+    let header_len = usize::from(bytes[0] & 0x0f) * 4;
+    if internet_checksum(&[&bytes[..header_len]]) != 0 {
+        return false;
+    }
+    let udp = &bytes[header_len..];
+    if be16(udp, 6) == 0 {
+        return false;
+    }
+    let Ok(udp_len) = u16::try_from(udp.len()) else {
+        return false;
+    };
+    let mut pseudo = [0u8; 12];
+    pseudo[0..8].copy_from_slice(&bytes[12..20]);
+    pseudo[9] = PROTO_UDP;
+    pseudo[10..12].copy_from_slice(&udp_len.to_be_bytes());
+    internet_checksum(&[&pseudo, udp]) == 0
+}
+
 /// The Internet checksum (RFC 1071) of `chunks` concatenated, each chunk of even length except
 /// possibly the last.
 fn internet_checksum(chunks: &[&[u8]]) -> u16 {
@@ -204,6 +229,19 @@ mod tests {
         assert_eq!(v.src, sa([10, 0, 0, 1], 47000));
         assert_eq!(v.dst, sa([10, 0, 0, 2], 47001));
         assert_eq!(v.payload, b"hi");
+    }
+
+    #[test]
+    fn checksums_verify_and_any_flipped_bit_fails_them() {
+        let src = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 4000);
+        let dst = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), 4001);
+        let bytes = build_udp(src, dst, b"hello, checksum").expect("fits");
+        assert!(checksums_ok(&bytes));
+        for i in 0..bytes.len() * 8 {
+            let mut b = bytes.clone();
+            b[i / 8] ^= 1 << (i % 8);
+            assert!(!checksums_ok(&b), "bit {i} flipped and still verified");
+        }
     }
 
     #[test]

@@ -13,6 +13,8 @@
 //! - [`pcap`]: classic pcap export and import, deterministic byte for byte.
 //! - [`capability`]: what the adversary holds beyond its taps (stolen keys, weak devices, a
 //!   quantum oracle, the key directory, its on-path components' log).
+//! - [`active`]: the interface of the adversary's on-path components (sans-IO interceptors)
+//!   that the simulator drives without depending on the adversary.
 //! - [`csv`]: call records as a CSV file that pandas loads without cleanup.
 #![warn(missing_docs)]
 
@@ -21,6 +23,7 @@ use core::fmt;
 use serde::{Deserialize, Serialize};
 pub use simcore::Timestamp;
 
+pub mod active;
 pub mod capability;
 pub mod csv;
 mod error;
@@ -28,6 +31,7 @@ pub mod export;
 pub mod ip;
 pub mod pcap;
 
+pub use active::OnPathMode;
 pub use capability::{
     ActiveRecord, Capabilities, DirectoryEntry, Owner, Secret, SignalDirectoryEntry, SignalSession,
     SignalState, StolenSecret, WeakRng, X25519Oracle,

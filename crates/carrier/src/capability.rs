@@ -501,7 +501,7 @@ app = "nn"
 entropy_bits = 4
 "#;
         let sc = scenario::parse("caps.toml", text).expect("valid");
-        let out = crate::run(&sc, 3).expect("runs");
+        let out = crate::run(&sc, 3, &capture::active::Unarmed).expect("runs");
         let caps = &out.capabilities;
         // Directory: 12 subscriber statics, the OTT server, one gateway.
         assert_eq!(caps.directory.len(), 14);
@@ -523,7 +523,7 @@ entropy_bits = 4
         assert!(o.x25519(&gw, &ott).is_some());
         assert!(o.x25519(&[9; 32], &[7; 32]).is_none());
         // Same seed, same capabilities.
-        let again = crate::run(&sc, 3).expect("runs");
+        let again = crate::run(&sc, 3, &capture::active::Unarmed).expect("runs");
         assert_eq!(
             format!("{:?}", again.capabilities.stolen),
             format!("{:?}", caps.stolen)

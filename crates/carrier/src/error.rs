@@ -14,4 +14,11 @@ pub enum CarrierError {
     /// The scenario asks for more than the model can address.
     #[error("scenario too large: {0}")]
     TooLarge(String),
+    /// The scenario has `[[adversary.onpath]]` entries but the caller gave no way to build the
+    /// adversary's on-path components (`capture::active::Unarmed`).
+    #[error(
+        "the scenario has [[adversary.onpath]] entries but the run was not given an on-path \
+         component builder (run it through the pipeline, which passes onpath::Armory)"
+    )]
+    Unarmed,
 }

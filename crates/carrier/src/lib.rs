@@ -12,6 +12,7 @@
 //! mediation node, and a charging function writing call records.
 #![warn(missing_docs)]
 
+mod attack;
 mod capability;
 mod endpoint;
 mod error;
@@ -19,7 +20,6 @@ mod ids;
 mod li;
 mod mobility;
 mod nodes;
-mod onpath;
 mod text;
 mod topology;
 mod traffic;

@@ -148,12 +148,15 @@ pub(crate) fn stolen_state(s: &StateSnapshot, device_state: bool) -> SignalState
                     peer: x.peer,
                     associated_data: x.associated_data.clone(),
                     root_key: x.root_key.clone(),
+                    initiator: x.initiator,
                     ratchet_private: x.ratchet_private.clone(),
+                    ratchet_public: x.ratchet_public,
                     remote_ratchet: x.remote_ratchet,
                     sending_chain: x.sending_chain.clone(),
                     receiving_chain: x.receiving_chain.clone(),
                     ns: x.ns,
                     nr: x.nr,
+                    pn: x.pn,
                     header_encryption: x.header_encryption,
                     skipped: x
                         .skipped
@@ -491,22 +494,17 @@ impl World<'_> {
         for i in targets {
             if let Some(dev) = self.signal.devices.get(&i) {
                 let snap = dev.export_state();
-                // The adversary's on-path components get their loot too (signal takeovers).
-                for log in &self.onpath {
-                    if let Ok(mut l) = log.lock() {
-                        l.stolen.push(crate::onpath::StolenDevice {
-                            at,
-                            msisdn: self.subs[i].msisdn.clone(),
-                            state: snap.clone(),
-                        });
-                    }
-                }
-                let state = stolen_state(&snap, true);
-                self.caps.steal_signal(
+                let stolen = capture::StolenSecret {
                     at,
-                    Owner::Subscriber(self.subs[i].msisdn.clone()),
-                    Secret::SignalState(Box::new(state)),
-                );
+                    owner: Owner::Subscriber(self.subs[i].msisdn.clone()),
+                    secret: Secret::SignalState(Box::new(stolen_state(&snap, true))),
+                };
+                // The adversary's on-path components get their loot too (signal takeovers).
+                for attacker in &self.attackers {
+                    attacker.give(&stolen);
+                }
+                self.caps
+                    .steal_signal(stolen.at, stolen.owner, stolen.secret);
             }
         }
     }
@@ -516,7 +514,7 @@ impl World<'_> {
     /// then on (its failure kind), if any. `None` for other attacks.
     pub(super) fn signal_attack_facts(
         &self,
-        a: &crate::onpath::Attack,
+        a: &capture::active::AttackFacts,
     ) -> Option<(Vec<usize>, Option<String>)> {
         let (v, p) = a.pair.as_ref()?;
         let (v, p) = (*self.by_msisdn.get(v)?, *self.by_msisdn.get(p)?);

@@ -67,6 +67,11 @@ pub(crate) fn cell_addr(c: usize, j: usize) -> Ipv4Addr {
     Ipv4Addr::new(172, 17, c as u8, j as u8 + 1)
 }
 /// Subscriber with local index `k` of carrier `c`.
+/// Carrier `c`'s subscriber address block, `10.c.0.0/16`.
+pub(crate) fn subscriber_net(c: usize) -> Ipv4Addr {
+    Ipv4Addr::new(10, c as u8, 0, 0)
+}
+
 pub(crate) fn subscriber_addr(c: usize, k: usize) -> Ipv4Addr {
     let n = k + 1;
     Ipv4Addr::new(10, c as u8, (n >> 8) as u8, (n & 0xff) as u8)

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
 
+use capture::active::Arm;
 use capture::{
     CallRecord, Captures, PacketCapture, RecordKind, VantagePoint, Warrant, WarrantKind,
 };
@@ -21,6 +22,7 @@ use scenario::{AppKind, Scenario, VantageKind};
 use serde::Serialize;
 use simcore::{Duration, SeedTree, Timestamp};
 
+use crate::attack::{Attacker, OTT_PROLOGUE};
 use crate::capability::Capable;
 use crate::endpoint::{Endpoint, LinkTotals, TOKEN_LINK, TOKEN_MASK, TOKEN_SEND};
 use crate::error::CarrierError;
@@ -30,7 +32,6 @@ use crate::mobility::Mobility;
 use crate::nodes::{
     E2e, Logic, OttClient, OttNode, PgwNode, RadioPath, SmscNode, SubNode, TunnelServer,
 };
-use crate::onpath::{Interceptor, InterceptorParams, OnPathLog, OnPathSpec, OTT_PROLOGUE};
 use crate::topology::*;
 use crate::traffic::{plan, unit, Planned, TrafficParams};
 use crate::truth::{AttackTruth, GroundTruth, SessionFailure, TruthMessage};
@@ -187,7 +188,8 @@ struct World<'s> {
     li_counts: Vec<Arc<Mutex<u64>>>,
     warrants: Vec<Warrant>,
     taps: Vec<Option<TapId>>,
-    onpath: Vec<Arc<Mutex<OnPathLog>>>,
+    /// The adversary's on-path components ([`crate::attack`]).
+    attackers: Vec<Attacker>,
     truth: GroundTruth,
     planned: Vec<Planned>,
     stats: RunStats,
@@ -209,9 +211,16 @@ struct World<'s> {
 
 /// Runs `scenario` with `seed` to completion: every planned message is sent, and the network
 /// drains until nothing is left in flight (or [`DRAIN`] after the traffic stops).
-pub fn run(scenario: &Scenario, seed: u64) -> Result<RunOutput, CarrierError> {
+///
+/// `arm` builds the adversary's on-path components for the scenario's `[[adversary.onpath]]`
+/// entries (the pipeline passes `onpath::Armory`); a scenario with entries is refused when it
+/// is [`capture::active::Unarmed`].
+pub fn run(scenario: &Scenario, seed: u64, arm: &dyn Arm) -> Result<RunOutput, CarrierError> {
+    if !scenario.adversary.onpath.is_empty() && !arm.armed() {
+        return Err(CarrierError::Unarmed);
+    }
     let seeds = SeedTree::new(seed);
-    let mut w = World::build(scenario, seeds)?;
+    let mut w = World::build(scenario, seeds, arm)?;
     w.start();
     let deadline = Timestamp::ZERO + scenario.duration + DRAIN;
     for at in w.caps.session_theft_times() {
@@ -232,7 +241,7 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<RunOutput, CarrierError> {
     }
     let mut out = w.finish();
     if scenario.apps.iter().any(|a| a.countermeasures.any()) {
-        let base = run(&countermeasures::strip(scenario), seed)?;
+        let base = run(&countermeasures::strip(scenario), seed, arm)?;
         out.costs.baseline = Some(countermeasures::Baseline {
             apps: base.costs.apps,
             latency_ns: countermeasures::latencies(&base.truth),
@@ -273,7 +282,7 @@ impl World<'_> {
 }
 
 impl<'s> World<'s> {
-    fn build(sc: &'s Scenario, seeds: SeedTree) -> Result<Self, CarrierError> {
+    fn build(sc: &'s Scenario, seeds: SeedTree, arm: &dyn Arm) -> Result<Self, CarrierError> {
         let apps = sc
             .apps
             .iter()
@@ -535,7 +544,19 @@ impl<'s> World<'s> {
             })
             .collect();
 
-        let onpath = install_onpath(sc, &seeds, &mut net, &infra, &subs, &apps, &statics);
+        let app_of = |s: &Subscriber| (apps[s.app].name.as_str(), apps[s.app].server_tunnel());
+        let attackers = crate::attack::install(
+            &crate::attack::Site {
+                sc,
+                seeds: &seeds,
+                infra: &infra,
+                subs: &subs,
+                app_of: &app_of,
+                statics: &statics,
+            },
+            &mut net,
+            arm,
+        );
 
         let traffic = &sc.traffic;
         let params = TrafficParams {
@@ -596,7 +617,7 @@ impl<'s> World<'s> {
             li_counts,
             warrants,
             taps,
-            onpath,
+            attackers,
             truth: GroundTruth::default(),
             planned,
             stats: RunStats::default(),
@@ -1494,77 +1515,6 @@ impl<'s> World<'s> {
     }
 }
 
-/// Installs one on-path [`Interceptor`] at the core of every carrier named by an
-/// `[[adversary.onpath]]` entry; returns their logs, one per carrier with entries.
-fn install_onpath(
-    sc: &Scenario,
-    seeds: &SeedTree,
-    net: &mut Network,
-    infra: &[Infra],
-    subs: &[Subscriber],
-    apps: &[AppInfo],
-    statics: &[Option<StaticKeypair>],
-) -> Vec<Arc<Mutex<OnPathLog>>> {
-    let directory: BTreeMap<String, [u8; 32]> = subs
-        .iter()
-        .filter_map(|s| {
-            statics[s.index]
-                .as_ref()
-                .map(|k| (s.msisdn.clone(), k.public))
-        })
-        .collect();
-    let ott_public = StaticKeypair::generate(seeds.child("ott-static").key()).public;
-    let mut logs = Vec::new();
-    for (c, car) in sc.carriers.iter().enumerate() {
-        let specs: Vec<OnPathSpec> = sc
-            .adversary
-            .onpath
-            .iter()
-            .enumerate()
-            .filter(|(_, o)| o.carrier == car.name)
-            .map(|(entry, o)| {
-                let users = subs.iter().filter(|s| apps[s.app].name == o.app);
-                OnPathSpec {
-                    entry,
-                    mode: o.mode,
-                    app: o.app.clone(),
-                    msisdns: users.clone().map(|s| s.msisdn.clone()).collect(),
-                    addrs: users
-                        .filter(|s| apps[s.app].server_tunnel())
-                        .map(|s| s.ip)
-                        .collect(),
-                    share: o.share,
-                    from: Timestamp::ZERO + o.from,
-                    own_static: o.own_static,
-                }
-            })
-            .collect();
-        if specs.is_empty() {
-            continue;
-        }
-        let node = seeds.child("onpath").child(&car.name);
-        let log = Arc::new(Mutex::new(OnPathLog {
-            node: format!("{}.core", car.name),
-            ..Default::default()
-        }));
-        let params = InterceptorParams {
-            carrier: c,
-            prefix: format!("+{}", car.msisdn_prefix.trim_start_matches('+')),
-            directory: directory.clone(),
-            ott_public,
-            prologue: OTT_PROLOGUE.to_vec(),
-            own_private: node.child("static").key(),
-            rng: node.stream("draws"),
-        };
-        net.add_hook(
-            infra[c].core,
-            Box::new(Interceptor::new(params, specs, log.clone())),
-        );
-        logs.push(log);
-    }
-    logs
-}
-
 impl World<'_> {
     /// Ground truth of every on-path attack, and the adversary's own log of them. Undelivered
     /// messages of an attacked or failed session get their failure recorded here: the session
@@ -1599,10 +1549,12 @@ impl World<'_> {
         }
         let mut active = Vec::new();
         let mut attacks = Vec::new();
-        for log in &self.onpath {
-            let Ok(log) = log.lock() else { continue };
-            active.extend(log.records());
-            for a in &log.attacks {
+        for attacker in &self.attackers {
+            let Ok(component) = attacker.component.lock() else {
+                continue;
+            };
+            active.extend(component.records());
+            for a in &component.facts() {
                 let signal = self.signal_attack_facts(a);
                 let ids: Vec<usize> = a
                     .session
@@ -1638,7 +1590,7 @@ impl World<'_> {
                     .unwrap_or_default();
                 attacks.push(AttackTruth {
                     entry: a.entry,
-                    node: log.node.clone(),
+                    node: attacker.node.clone(),
                     mode: a.mode.as_str().to_string(),
                     app: a.app.clone(),
                     protocol,
@@ -1680,7 +1632,7 @@ mod tests {
     #[test]
     fn small_lab_delivers_every_message_intact() {
         let sc = small();
-        let out = run(&sc, 7).expect("run");
+        let out = run(&sc, 7, &capture::active::Unarmed).expect("run");
         let t = &out.truth;
         assert!(t.messages.len() > 10, "{} messages", t.messages.len());
         let undelivered: Vec<_> = t

@@ -9,6 +9,10 @@ use simcore::Duration;
 
 use crate::units::serialize_duration;
 
+/// Kinds shared with the capture types (one definition each): what a warrant authorises, where
+/// a vantage point sits, and what an on-path component does.
+pub use capture::{OnPathMode, VantageKind, WarrantKind};
+
 /// A whole scenario: network, apps, carriers, traffic and adversary.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Scenario {
@@ -232,17 +236,6 @@ pub struct ExplicitWarrant {
     pub agency: Option<String>,
 }
 
-/// What a warrant authorises the carrier to deliver.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub enum WarrantKind {
-    /// Intercept-related information only: who, when, where, how much.
-    #[serde(rename = "iri")]
-    Iri,
-    /// IRI plus the content of communications.
-    #[serde(rename = "iri+content")]
-    IriAndContent,
-}
-
 /// The social graph and message generation.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Traffic {
@@ -453,35 +446,6 @@ pub struct OnPath {
     pub own_static: bool,
 }
 
-/// What an on-path component does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum OnPathMode {
-    /// Man in the middle: answer each side's handshake itself.
-    Mitm,
-    /// Flip bytes of messages in flight.
-    Tamper,
-    /// Send captured messages again.
-    Replay,
-    /// Drop messages.
-    Drop,
-    /// Inject forged messages.
-    Inject,
-}
-
-impl OnPathMode {
-    /// The name used in scenario files: `mitm`, `tamper`, `replay`, `drop`, `inject`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OnPathMode::Mitm => "mitm",
-            OnPathMode::Tamper => "tamper",
-            OnPathMode::Replay => "replay",
-            OnPathMode::Drop => "drop",
-            OnPathMode::Inject => "inject",
-        }
-    }
-}
-
 /// One compromised system.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Vantage {
@@ -492,32 +456,4 @@ pub struct Vantage {
     /// `edge-router` only: the share of the carrier's subscribers whose customer router the
     /// adversary holds, chosen with the seed; 1 for the other kinds.
     pub share: f64,
-}
-
-/// A system the adversary can read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum VantageKind {
-    /// The carrier's LI mediation node: intercept streams and the warrant list.
-    Mediation,
-    /// Every packet through the carrier's core router.
-    CoreTap,
-    /// The carrier's call-record store.
-    CallRecords,
-    /// Compromised customer / edge routers of a share of the carrier's subscribers: every
-    /// packet to and from those subscribers at their access link.
-    EdgeRouter,
-}
-
-impl VantageKind {
-    /// The name used in scenario files: `mediation`, `core-tap`, `call-records`,
-    /// `edge-router`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            VantageKind::Mediation => "mediation",
-            VantageKind::CoreTap => "core-tap",
-            VantageKind::CallRecords => "call-records",
-            VantageKind::EdgeRouter => "edge-router",
-        }
-    }
 }

@@ -70,7 +70,7 @@ pub enum SweepError {
         /// Its seed.
         seed: u64,
         /// What the simulator said.
-        error: carrier::CarrierError,
+        error: pipeline::PipelineError,
     },
 }
 

@@ -38,13 +38,9 @@ pub use plan::{plan, Plan, ScenarioFile};
 pub fn run_report(
     sc: &scenario::Scenario,
     seed: u64,
-) -> Result<(report::Report, carrier::RunOutput), carrier::CarrierError> {
-    let output = carrier::run(sc, seed)?;
-    let adversary = adversary::Adversary::new(&sc.adversary.name)
-        .with_capabilities(output.capabilities.clone());
-    let findings = adversary.analyze(&output.captures);
-    let report = report::score(sc, seed, &output, &findings);
-    Ok((report, output))
+) -> Result<(report::Report, carrier::RunOutput), pipeline::PipelineError> {
+    let run = pipeline::run(sc, seed)?;
+    Ok((run.report, run.output))
 }
 
 impl core::str::FromStr for Shard {

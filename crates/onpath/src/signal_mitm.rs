@@ -3,8 +3,9 @@
 //! middle (`[[adversary.onpath]] mode = "mitm"` on a signal app, with a `device-state` theft
 //! of the same app).
 //!
-//! **What the thief holds.** At the theft time `T` the world hands the component the victim's
-//! [`StateSnapshot`] (the same secret the passive adversary gets as `capture::SignalState`):
+//! **What the thief holds.** At the theft time `T` the simulator hands the component the
+//! victim's stolen device state, `capture::SignalState` (the same secret the passive adversary
+//! gets):
 //! per session the root key `RK`, the sending and receiving chain keys, `Ns`/`Nr`/`PN`, the
 //! current ratchet key pair `DHs` of the victim, the peer's ratchet public key `DHr`, and the
 //! session's associated data. It does **not** hold the peer's ratchet private key.
@@ -51,29 +52,38 @@
 
 use std::collections::BTreeMap;
 
+use capture::{OnPathMode, SignalSession, SignalState};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use rand_core::RngCore;
-use scenario::OnPathMode;
 use signal::crypto::{dh_bytes, kdf_rk, x25519_keypair};
 use signal::ratchet::{RatchetState, DEFAULT_MAX_SKIP};
 use signal::wire::{Content, Envelope, Frame, RatchetMessage};
-use signal::{SessionSnapshot, StateSnapshot};
+use signal::{SessionSnapshot, SkippedKey};
 use simcore::Timestamp;
 
-use super::{Act, Attack, Interceptor, Place};
-use crate::topology::OTT_ADDR;
+use crate::interceptor::{Act, Attack, Interceptor, Place};
 
 /// A device's state stolen at a `device-state` theft, handed to the on-path components of the
 /// adversary (its own loot: the same secret the passive analysis receives).
-#[derive(Debug)]
 pub(crate) struct StolenDevice {
     /// When it was stolen.
     pub at: Timestamp,
     /// The victim's MSISDN.
     pub msisdn: String,
     /// Everything the device held.
-    pub state: StateSnapshot,
+    pub state: SignalState,
+}
+
+impl core::fmt::Debug for StolenDevice {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // Never the key material.
+        f.debug_struct("StolenDevice")
+            .field("at", &self.at)
+            .field("msisdn", &self.msisdn)
+            .field("sessions", &self.state.sessions.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// One session taken over: the two ratchets and the bookkeeping.
@@ -107,6 +117,42 @@ impl core::fmt::Debug for SignalMitm {
         f.debug_struct("SignalMitm")
             .field("takeovers", &self.takeovers.len())
             .finish_non_exhaustive()
+    }
+}
+
+/// The stolen session as the endpoint's ratchet takes it (fields the ratchet does not read, the
+/// peer's identity and the X3DH base key, are left empty; header keys are absent because
+/// header-encrypted sessions are not taken over).
+fn snapshot_of(v: &SignalSession) -> SessionSnapshot {
+    SessionSnapshot {
+        peer: v.peer,
+        peer_identity: [0; 32],
+        initiator: v.initiator,
+        base_key: None,
+        associated_data: v.associated_data.clone(),
+        root_key: v.root_key.clone(),
+        ratchet_private: v.ratchet_private.clone(),
+        ratchet_public: v.ratchet_public,
+        remote_ratchet: v.remote_ratchet,
+        sending_chain: v.sending_chain.clone(),
+        receiving_chain: v.receiving_chain.clone(),
+        ns: v.ns,
+        nr: v.nr,
+        pn: v.pn,
+        header_encryption: v.header_encryption,
+        hks: None,
+        hkr: None,
+        nhks: None,
+        nhkr: None,
+        skipped: v
+            .skipped
+            .iter()
+            .map(|(index_key, n, message_key)| SkippedKey {
+                index_key: *index_key,
+                n: *n,
+                message_key: message_key.clone(),
+            })
+            .collect(),
     }
 }
 
@@ -163,21 +209,22 @@ impl Interceptor {
     /// Takes in the device states stolen since the last packet: one takeover per session of a
     /// victim targeted by a `mitm` entry (local victims only; first draw wins).
     fn signal_adopt(&mut self, now: Timestamp) {
-        let stolen = self
-            .with_log(|l| core::mem::take(&mut l.stolen))
-            .unwrap_or_default();
+        let stolen = core::mem::take(&mut self.log.stolen);
         for d in stolen {
-            let Some(si) = (0..self.specs.len()).find(|&i| {
-                let s = &self.specs[i];
+            let Some(si) = (0..self.brief.orders.len()).find(|&i| {
+                let s = &self.brief.orders[i];
                 s.mode == OnPathMode::Mitm && s.msisdns.contains(&d.msisdn) && d.at >= s.from
             }) else {
                 continue;
             };
-            if !d.msisdn.starts_with(&self.prefix) || !self.draw(self.specs[si].share) {
+            if !d.msisdn.starts_with(&self.brief.msisdn_prefix)
+                || !self.draw(self.brief.orders[si].share)
+            {
                 continue;
             }
-            for v in &d.state.sessions {
-                let peer = self.specs[si]
+            for stolen in &d.state.sessions {
+                let v = &snapshot_of(stolen);
+                let peer = self.brief.orders[si]
                     .msisdns
                     .iter()
                     .find(|m| address(m) == v.peer)
@@ -193,7 +240,7 @@ impl Interceptor {
                 let mut seed = [0u8; 32];
                 self.rng.fill_bytes(&mut seed);
                 let mut rng = ChaCha20Rng::from_seed(seed);
-                let spec = &self.specs[si];
+                let spec = &self.brief.orders[si];
                 let mut attack = Attack {
                     entry: spec.entry,
                     mode: spec.mode,
@@ -256,7 +303,7 @@ impl Interceptor {
         at: Place,
     ) -> Option<Act> {
         self.signal_adopt(now);
-        let uplink = src != OTT_ADDR;
+        let uplink = src != self.brief.ott_addr;
         let fwd = (env.from.clone(), env.to.clone());
         let back = (env.to.clone(), env.from.clone());
         // Victim → peer on the victim's uplink; peer → victim on the victim's downlink.
@@ -267,7 +314,7 @@ impl Interceptor {
         } else {
             // A signal session of a mitm target that was not taken over (not a victim's, or
             // started after the theft): there is no handshake to answer; pass it on.
-            let mitm = self.specs.iter().any(|s| {
+            let mitm = self.brief.orders.iter().any(|s| {
                 s.mode == OnPathMode::Mitm
                     && (s.msisdns.contains(&env.from) || s.msisdns.contains(&env.to))
             });

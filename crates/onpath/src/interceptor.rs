@@ -1,12 +1,13 @@
-//! The adversary's active component at a carrier's core router: one [`netsim::OnPathHook`] per
-//! core node that carries out every `[[adversary.onpath]]` entry of that carrier.
+//! The adversary's active component at a carrier's core router: one [`Interceptor`] per core
+//! node that carries out every `[[adversary.onpath]]` entry of that carrier.
 //!
-//! **Honest adversary.** The hook sees only the packets crossing the core and what the scenario
-//! declares the adversary holds: the target list (the MSISDNs and addresses of the app's
-//! subscribers, which an insider reads from the carrier's own subscriber database), the public
-//! key directory, the apps' public prologue, and its own static key pair. It never reads ground
-//! truth or endpoint state; its Noise work is done by [`adversary::engine::Engine`], which can
-//! only compute a Diffie-Hellman when it holds one of the two private keys.
+//! **Honest adversary.** The component sees only the datagrams crossing the core and its
+//! [`OnPathBrief`]: the target list (the MSISDNs and addresses of the app's subscribers, which an
+//! insider reads from the carrier's own subscriber database), the carrier's numbering plan and
+//! subscriber address block, the public key directory, the apps' public prologue, and its own
+//! seed. It never reads ground truth or endpoint state (this crate cannot: it does not depend on
+//! the simulator); its Noise work is done by [`adversary::engine::Engine`], which can only compute
+//! a Diffie-Hellman when it holds one of the two private keys.
 //!
 //! **Which flows.** End-to-end sessions travel as `OttEnvelope`s inside reliable-layer DATA
 //! frames between a subscriber and the OTT server. An envelope from `A` to `B` crosses the core
@@ -34,54 +35,24 @@
 //! sender's numbering. Injected frames are resent (on any later packet of the flow) until
 //! acknowledged. Bytes that do not parse are passed on untouched and counted.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::{Ipv4Addr, SocketAddrV4};
-use std::sync::{Arc, Mutex};
 
 use adversary::engine::{Blocked, Engine, EngineError, Keyring, Premessages, Role};
-use capture::ActiveRecord;
-use netsim::{HookCtx, OnPathHook, Packet, Verdict};
+use capture::active::{AttackFacts, Interceptor as Component, OnPathBrief, Verdict};
+use capture::{ActiveRecord, OnPathMode, Secret, StolenSecret};
 use proto::wire::{AppPdu, Frame, NoiseKind, OttEnvelope, TunnelPdu, FRAME_PORT};
 use rand_core::RngCore;
-use scenario::OnPathMode;
 use simcore::{Duration, SimRng, Timestamp};
 use zeroize::Zeroizing;
 
-use crate::topology::OTT_ADDR;
-
-#[path = "signal_mitm.rs"]
-mod signal_mitm;
-pub(crate) use signal_mitm::StolenDevice;
+use crate::signal_mitm;
 
 /// An injected frame is sent again after this long without an acknowledgement.
 const INJECT_RTO: Duration = Duration::from_secs(2);
 
-/// The prologue every end-to-end app binds into its handshakes (public: it is in the app).
-pub(crate) const OTT_PROLOGUE: &[u8] = b"wiretap-ott-v1";
-
 /// The forged plaintext of `inject` mode.
 pub(crate) const FORGED_TEXT: &str = "wiretap: forged on path — please call +15550100 now";
-
-/// One `[[adversary.onpath]]` entry as the hook holds it.
-#[derive(Clone, Debug)]
-pub(crate) struct OnPathSpec {
-    /// Index of the entry in the scenario (file order).
-    pub entry: usize,
-    /// What it does.
-    pub mode: OnPathMode,
-    /// The targeted app's name.
-    pub app: String,
-    /// Its targets: MSISDNs of the app's subscribers.
-    pub msisdns: BTreeSet<String>,
-    /// Its targets' addresses (to recognise their tunnels).
-    pub addrs: BTreeSet<Ipv4Addr>,
-    /// Share of sessions attacked.
-    pub share: f64,
-    /// Active from.
-    pub from: Timestamp,
-    /// mitm: send its own static key (else the impersonated party's directory key).
-    pub own_static: bool,
-}
 
 /// What the adversary's on-path component did to one session or flow: its own log, which
 /// becomes a [`capture::ActiveRecord`], plus the facts the ground truth needs.
@@ -113,8 +84,7 @@ pub(crate) struct Attack {
     pub outcome: String,
 }
 
-/// Everything the core's on-path component recorded; shared with the world, which turns it
-/// into capabilities (the adversary's own log) and ground truth (what was modified).
+/// Everything the core's on-path component recorded: its own log.
 #[derive(Debug, Default)]
 pub(crate) struct OnPathLog {
     /// The node name, e.g. `"east.core"`.
@@ -123,14 +93,13 @@ pub(crate) struct OnPathLog {
     pub attacks: Vec<Attack>,
     /// Frames or PDUs the component could not parse (passed on untouched).
     pub parse_errors: u64,
-    /// Device states stolen and not yet taken in by the component (the world hands them over
-    /// at a `device-state` theft; see [`signal_mitm`]).
-    pub stolen: Vec<StolenDevice>,
+    /// Device states stolen and not yet taken in (see [`signal_mitm`]).
+    pub stolen: Vec<signal_mitm::StolenDevice>,
 }
 
 impl OnPathLog {
     /// The adversary's view: one [`ActiveRecord`] per attack.
-    pub(crate) fn records(&self) -> Vec<ActiveRecord> {
+    fn records(&self) -> Vec<ActiveRecord> {
         self.attacks
             .iter()
             .map(|a| ActiveRecord {
@@ -143,31 +112,48 @@ impl OnPathLog {
             })
             .collect()
     }
+
+    /// What each attack concerned, for the ground truth.
+    fn facts(&self) -> Vec<AttackFacts> {
+        self.attacks
+            .iter()
+            .map(|a| AttackFacts {
+                entry: a.entry,
+                mode: a.mode,
+                app: a.app.clone(),
+                session: a.session,
+                pair: a.pair.clone(),
+                at: a.at,
+                acted: a.acted,
+                dropped: a.dropped,
+            })
+            .collect()
+    }
 }
 
 /// Sequence-number translation of one direction of one hop (sender → receiver), once frames
 /// have been injected into it or deleted from it. See the module docs.
 #[derive(Debug, Default)]
-struct SeqMap {
+pub(crate) struct SeqMap {
     /// `(first sender seq, offset)`: from that sender seq on, receiver seq = sender seq + offset.
-    changes: Vec<(u32, i64)>,
+    pub(crate) changes: Vec<(u32, i64)>,
     /// Highest sender seq seen.
-    max_seen: Option<u32>,
+    pub(crate) max_seen: Option<u32>,
     /// Every sender seq below this one has been seen.
-    contig: u32,
+    pub(crate) contig: u32,
     /// Sender seqs seen at or above `contig`.
-    pending: BTreeSet<u32>,
+    pub(crate) pending: BTreeSet<u32>,
     /// The flow carries an attacked session: frames are taken strictly in order (a frame
     /// after a gap is dropped, and the sender retransmits it once the gap has filled).
-    guarded: bool,
+    pub(crate) guarded: bool,
     /// Sender seqs deleted.
-    deleted: BTreeSet<u32>,
+    pub(crate) deleted: BTreeSet<u32>,
     /// Injected frames by receiver seq.
     injected: BTreeMap<u32, Injected>,
     /// Receiver seq → sender seq of forwarded frames.
-    back: BTreeMap<u32, u32>,
+    pub(crate) back: BTreeMap<u32, u32>,
     /// Highest cumulative acknowledgement passed back to the sender (sender numbering).
-    cum_to_sender: u32,
+    pub(crate) cum_to_sender: u32,
 }
 
 #[derive(Debug)]
@@ -282,7 +268,7 @@ struct Session {
 }
 
 /// What to do with one DATA frame.
-enum Act {
+pub(crate) enum Act {
     Forward(Vec<u8>),
     /// Forward (possibly replaced) and inject these PDUs right after it.
     ForwardThen(Vec<u8>, Vec<Vec<u8>>),
@@ -293,60 +279,52 @@ enum Act {
 
 /// Where a DATA frame stands in its flow.
 #[derive(Clone, Copy)]
-struct Place {
+pub(crate) struct Place {
     /// The flow (sender, receiver).
-    flow: (Ipv4Addr, Ipv4Addr),
+    pub(crate) flow: (Ipv4Addr, Ipv4Addr),
     /// First sighting of this sequence number.
-    new: bool,
+    pub(crate) new: bool,
     /// An earlier frame has not been seen yet.
-    gap: bool,
+    pub(crate) gap: bool,
     /// Head of the flow: frames may be inserted or deleted here.
-    head: bool,
+    pub(crate) head: bool,
 }
 
-/// The core's on-path component. Its log is shared with the world through `log`.
-pub(crate) struct Interceptor {
-    carrier: usize,
-    prefix: String,
-    specs: Vec<OnPathSpec>,
-    directory: BTreeMap<String, [u8; 32]>,
-    ott_public: [u8; 32],
-    prologue: Vec<u8>,
-    own_public: [u8; 32],
-    own_private: Zeroizing<[u8; 32]>,
-    rng: SimRng,
+/// The core's on-path component: a sans-IO machine behind [`capture::active::Interceptor`].
+pub struct Interceptor {
+    pub(crate) brief: OnPathBrief,
+    pub(crate) own_public: [u8; 32],
+    pub(crate) own_private: Zeroizing<[u8; 32]>,
+    pub(crate) rng: SimRng,
     sessions: BTreeMap<(u64, String, String), Session>,
     /// Tunnelled flows already judged, by subscriber address.
-    tunnels: BTreeSet<Ipv4Addr>,
-    links: BTreeMap<(Ipv4Addr, Ipv4Addr), SeqMap>,
+    pub(crate) tunnels: BTreeSet<Ipv4Addr>,
+    pub(crate) links: BTreeMap<(Ipv4Addr, Ipv4Addr), SeqMap>,
     /// Signal sessions taken over with stolen device state.
-    signal: signal_mitm::SignalMitm,
+    pub(crate) signal: signal_mitm::SignalMitm,
     /// Replacement DATA payloads by (src, dst, sender seq): `None` = deleted.
-    cache: BTreeMap<(Ipv4Addr, Ipv4Addr, u32), Option<Vec<u8>>>,
-    log: Arc<Mutex<OnPathLog>>,
+    pub(crate) cache: BTreeMap<(Ipv4Addr, Ipv4Addr, u32), Option<Vec<u8>>>,
+    /// Datagrams to send from the node, in order.
+    pub(crate) outbox: VecDeque<Vec<u8>>,
+    pub(crate) log: OnPathLog,
 }
 
-/// Everything [`Interceptor::new`] needs besides the specs.
-pub(crate) struct InterceptorParams {
-    /// The carrier index.
-    pub carrier: usize,
-    /// The carrier's MSISDN prefix (its own numbering plan).
-    pub prefix: String,
-    /// Public key directory: MSISDN → static public key.
-    pub directory: BTreeMap<String, [u8; 32]>,
-    /// The OTT server's public static (directory).
-    pub ott_public: [u8; 32],
-    /// The apps' public prologue.
-    pub prologue: Vec<u8>,
-    /// The adversary's own static private key at this node.
-    pub own_private: [u8; 32],
-    /// Its random stream.
-    pub rng: SimRng,
-}
-
-fn is_local_subscriber(addr: Ipv4Addr, c: usize) -> bool {
-    let o = addr.octets();
-    o[0] == 10 && usize::from(o[1]) == c
+/// Why a man in the middle stops attacking a session (its words go into the attack's outcome).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// The handshake names a protocol the adversary's pattern table does not know.
+    #[error("unknown protocol: {0}")]
+    UnknownProtocol(String),
+    /// The engine refused or could not go on (a missing DH, a bad tag, a malformed message).
+    #[error("{}", engine_error_text(.0))]
+    Engine(EngineError),
+    /// A message's keys need a Diffie-Hellman the adversary cannot compute.
+    #[error("{}", blocked_text(.0))]
+    Blocked(Blocked),
+    /// A message carried no payload to re-encrypt.
+    #[error("no payload")]
+    NoPayload,
 }
 
 fn blocked_text(b: &Blocked) -> String {
@@ -364,41 +342,37 @@ fn engine_error_text(e: &EngineError) -> String {
 }
 
 impl Interceptor {
-    pub(crate) fn new(
-        p: InterceptorParams,
-        specs: Vec<OnPathSpec>,
-        log: Arc<Mutex<OnPathLog>>,
-    ) -> Self {
-        let own_private = Zeroizing::new(p.own_private);
-        let own_public = Keyring::new().add_private(p.own_private);
+    /// A component for the node and orders of `brief`; its static key and draws come from the
+    /// brief's seed.
+    pub fn new(brief: OnPathBrief) -> Self {
+        let own = brief.seeds.child("static").key();
+        let own_private = Zeroizing::new(own);
+        let own_public = Keyring::new().add_private(own);
+        let rng = brief.seeds.stream("draws");
+        let log = OnPathLog {
+            node: brief.node.clone(),
+            ..Default::default()
+        };
         Interceptor {
-            carrier: p.carrier,
-            prefix: p.prefix,
-            specs,
-            directory: p.directory,
-            ott_public: p.ott_public,
-            prologue: p.prologue,
+            brief,
             own_public,
             own_private,
-            rng: p.rng,
+            rng,
             sessions: BTreeMap::new(),
             tunnels: BTreeSet::new(),
             links: BTreeMap::new(),
             signal: signal_mitm::SignalMitm::default(),
             cache: BTreeMap::new(),
+            outbox: VecDeque::new(),
             log,
         }
     }
 
-    fn with_log<R>(&self, f: impl FnOnce(&mut OnPathLog) -> R) -> Option<R> {
-        self.log.lock().ok().map(|mut l| f(&mut l))
+    pub(crate) fn parse_error(&mut self) {
+        self.log.parse_errors += 1;
     }
 
-    fn parse_error(&self) {
-        self.with_log(|l| l.parse_errors += 1);
-    }
-
-    fn draw(&mut self, share: f64) -> bool {
+    pub(crate) fn draw(&mut self, share: f64) -> bool {
         if share >= 1.0 {
             return true;
         }
@@ -406,20 +380,14 @@ impl Interceptor {
         u < share
     }
 
-    fn new_attack(&self, a: Attack) -> Option<usize> {
-        self.with_log(|l| {
-            l.attacks.push(a);
-            l.attacks.len() - 1
-        })
+    pub(crate) fn new_attack(&mut self, a: Attack) -> Option<usize> {
+        self.log.attacks.push(a);
+        Some(self.log.attacks.len() - 1)
     }
 
-    fn update(&self, idx: Option<usize>, f: impl FnOnce(&mut Attack)) {
-        if let Some(i) = idx {
-            self.with_log(|l| {
-                if let Some(a) = l.attacks.get_mut(i) {
-                    f(a);
-                }
-            });
+    pub(crate) fn update(&mut self, idx: Option<usize>, f: impl FnOnce(&mut Attack)) {
+        if let Some(a) = idx.and_then(|i| self.log.attacks.get_mut(i)) {
+            f(a);
         }
     }
 
@@ -430,10 +398,10 @@ impl Interceptor {
         }
         self.tunnels.insert(sub);
         let mut chosen = None;
-        for i in 0..self.specs.len() {
-            if self.specs[i].addrs.contains(&sub)
-                && now >= self.specs[i].from
-                && self.draw(self.specs[i].share)
+        for i in 0..self.brief.orders.len() {
+            if self.brief.orders[i].addrs.contains(&sub)
+                && now >= self.brief.orders[i].from
+                && self.draw(self.brief.orders[i].share)
             {
                 chosen = Some(i);
                 break;
@@ -442,7 +410,7 @@ impl Interceptor {
         let Some(si) = chosen else {
             return;
         };
-        let spec = &self.specs[si];
+        let spec = &self.brief.orders[si];
         let mut outcome = format!(
             "flow is inside a server tunnel ({} to the OTT server): the end-to-end session is \
              not visible at the core",
@@ -452,7 +420,7 @@ impl Interceptor {
             if t.kind == NoiseKind::Handshake && uplink {
                 let pre = Premessages {
                     initiator_static: None,
-                    responder_static: Some(self.ott_public),
+                    responder_static: Some(self.brief.ott_public),
                 };
                 let r = Engine::new(proto::tunnel::TUNNEL_PROTOCOL, &[], &pre, None)
                     .and_then(|mut e| e.read(Role::Initiator, &t.noise, &Keyring::new()));
@@ -504,11 +472,11 @@ impl Interceptor {
             let mut attack = None;
             let mut si = 0;
             let mut chosen = None;
-            for i in 0..self.specs.len() {
-                let s = &self.specs[i];
+            for i in 0..self.brief.orders.len() {
+                let s = &self.brief.orders[i];
                 if now >= s.from
                     && (s.msisdns.contains(&env.from) || s.msisdns.contains(&env.to))
-                    && self.draw(self.specs[i].share)
+                    && self.draw(self.brief.orders[i].share)
                 {
                     chosen = Some(i);
                     break;
@@ -517,7 +485,7 @@ impl Interceptor {
             if let Some(i) = chosen {
                 si = i;
                 {
-                    let s = &self.specs[i];
+                    let s = &self.brief.orders[i];
                     let outcome = if s.mode == OnPathMode::Mitm && !first {
                         "session began before the attack: its handshake was not seen".to_string()
                     } else {
@@ -552,13 +520,13 @@ impl Interceptor {
                 aborted: false,
                 mitm: None,
             };
-            if attack.is_some() && self.specs[si].mode == OnPathMode::Mitm {
+            if attack.is_some() && self.brief.orders[si].mode == OnPathMode::Mitm {
                 if first {
                     match self.start_mitm(env) {
                         Ok(m) => sess.mitm = Some(Box::new(m)),
                         Err(why) => {
                             sess.aborted = true;
-                            self.update(attack, |a| a.outcome = why);
+                            self.update(attack, |a| a.outcome = why.to_string());
                         }
                     }
                 } else {
@@ -587,25 +555,24 @@ impl Interceptor {
         act
     }
 
-    fn start_mitm(&mut self, env: &OttEnvelope) -> Result<Mitm, String> {
+    fn start_mitm(&mut self, env: &OttEnvelope) -> Result<Mitm, Refusal> {
         let proto = adversary::noise::Protocol::parse(&env.protocol)
-            .map_err(|e| format!("unknown protocol: {e}"))?;
+            .map_err(|e| Refusal::UnknownProtocol(e.to_string()))?;
         let base = proto.pattern.base;
         let pre = Premessages {
             initiator_static: if base.initiator_pre.is_empty() {
                 None
             } else {
-                self.directory.get(&env.from).copied()
+                self.brief.directory.get(&env.from).copied()
             },
             responder_static: if base.responder_pre.is_empty() {
                 None
             } else {
-                self.directory.get(&env.to).copied()
+                self.brief.directory.get(&env.to).copied()
             },
         };
         let mk = || {
-            Engine::new(&env.protocol, &self.prologue, &pre, None)
-                .map_err(|e| engine_error_text(&e))
+            Engine::new(&env.protocol, &self.brief.prologue, &pre, None).map_err(Refusal::Engine)
         };
         let mut keys = Keyring::new();
         keys.add_private(*self.own_private);
@@ -616,7 +583,7 @@ impl Interceptor {
         })
     }
 
-    fn rebuild(env: &OttEnvelope, body: Vec<u8>) -> Option<Vec<u8>> {
+    pub(crate) fn rebuild(env: &OttEnvelope, body: Vec<u8>) -> Option<Vec<u8>> {
         let mut e = env.clone();
         e.body = body;
         AppPdu::Ott(e).to_bytes().ok()
@@ -630,7 +597,7 @@ impl Interceptor {
         raw: &[u8],
         head: bool,
     ) -> Act {
-        let spec = &self.specs[sess.spec];
+        let spec = &self.brief.orders[sess.spec];
         let mode = spec.mode;
         let own_static = spec.own_static;
         let idx = sess.attack;
@@ -743,7 +710,7 @@ impl Interceptor {
         let claimed = if own_static {
             Some(self.own_public)
         } else {
-            self.directory.get(&env.from).copied()
+            self.brief.directory.get(&env.from).copied()
         };
         let handshake = env.kind == NoiseKind::Handshake;
         let (reader, writer) = match from {
@@ -751,12 +718,12 @@ impl Interceptor {
             Role::Responder => (&mut m.to_responder, &mut m.to_initiator),
         };
         // Ok: the new body and the plaintext read (if any); Err: why the attack stops.
-        let result: Result<(Vec<u8>, Option<Vec<u8>>), String> =
+        let result: Result<(Vec<u8>, Option<Vec<u8>>), Refusal> =
             match reader.read(from, &env.body, &m.keys) {
-                Err(e) => Err(engine_error_text(&e)),
+                Err(e) => Err(Refusal::Engine(e)),
                 Ok(o) => match (o.payload, o.blocked) {
-                    (_, Some(b)) => Err(blocked_text(&b)),
-                    (None, None) => Err("no payload".into()),
+                    (_, Some(b)) => Err(Refusal::Blocked(b)),
+                    (None, None) => Err(Refusal::NoPayload),
                     (Some(p), None) => {
                         let rng = &mut self.rng;
                         match writer.write(from, &p, claimed, &mut m.keys, rng) {
@@ -764,7 +731,7 @@ impl Interceptor {
                                 let read = (!handshake || !p.is_empty()).then_some(p);
                                 Ok((body, read))
                             }
-                            Err(e) => Err(engine_error_text(&e)),
+                            Err(e) => Err(Refusal::Engine(e)),
                         }
                     }
                 },
@@ -808,9 +775,9 @@ impl Interceptor {
         }
     }
 
-    fn frame_packet(src: Ipv4Addr, dst: Ipv4Addr, frame: &Frame) -> Option<Packet> {
+    fn frame_packet(src: Ipv4Addr, dst: Ipv4Addr, frame: &Frame) -> Option<Vec<u8>> {
         let bytes = frame.to_bytes().ok()?;
-        Packet::udp(
+        capture::ip::build_udp(
             SocketAddrV4::new(src, FRAME_PORT),
             SocketAddrV4::new(dst, FRAME_PORT),
             &bytes,
@@ -819,15 +786,12 @@ impl Interceptor {
     }
 
     /// Resends unacknowledged injected frames of the flow `(src, dst)`.
-    fn resend(&mut self, ctx: &mut HookCtx<'_>, flow: (Ipv4Addr, Ipv4Addr)) {
-        let now = ctx.now();
+    fn resend(&mut self, now: Timestamp, flow: (Ipv4Addr, Ipv4Addr)) {
         if let Some(l) = self.links.get_mut(&flow) {
             for inj in l.injected.values_mut() {
                 if !inj.acked && now >= inj.sent_at + INJECT_RTO {
-                    if let Ok(p) = Packet::from_bytes(inj.packet.clone()) {
-                        ctx.inject(p);
-                        inj.sent_at = now;
-                    }
+                    self.outbox.push_back(inj.packet.clone());
+                    inj.sent_at = now;
                 }
             }
         }
@@ -862,25 +826,24 @@ impl Interceptor {
             seq: sel,
         };
         match Self::frame_packet(src, dst, &frame) {
-            Some(p) => Verdict::Replace(p.into_bytes()),
+            Some(p) => Verdict::Replace(p),
             None => Verdict::Pass,
         }
     }
 
     fn data(
         &mut self,
-        ctx: &mut HookCtx<'_>,
+        now: Timestamp,
         src: Ipv4Addr,
         dst: Ipv4Addr,
         seq: u32,
         payload: &[u8],
         acting: bool,
     ) -> Verdict {
-        let now = ctx.now();
         let flow = (src, dst);
         // A frame seen before: the same decision, byte for byte.
         if let Some(cached) = self.cache.get(&(src, dst, seq)).cloned() {
-            return self.emit(ctx, flow, seq, cached, Vec::new(), true);
+            return self.emit(now, flow, seq, cached, Vec::new(), true);
         }
         let (new, gap, head) = {
             let l = self.links.entry(flow).or_default();
@@ -905,7 +868,7 @@ impl Interceptor {
             match decoded {
                 Ok(AppPdu::Ott(env)) => self.envelope(now, &env, payload, at),
                 Ok(AppPdu::Tunnel(t)) => {
-                    let (sub, up) = if src == OTT_ADDR {
+                    let (sub, up) = if src == self.brief.ott_addr {
                         (dst, false)
                     } else {
                         (src, true)
@@ -939,19 +902,19 @@ impl Interceptor {
                 if changed {
                     self.cache.insert((src, dst, seq), Some(p.clone()));
                 }
-                self.emit(ctx, flow, seq, Some(p), Vec::new(), changed)
+                self.emit(now, flow, seq, Some(p), Vec::new(), changed)
             }
             Act::ForwardThen(p, extra) => {
                 let changed = p.as_slice() != payload;
                 if changed {
                     self.cache.insert((src, dst, seq), Some(p.clone()));
                 }
-                self.emit(ctx, flow, seq, Some(p), extra, changed)
+                self.emit(now, flow, seq, Some(p), extra, changed)
             }
             Act::Delete => {
                 l.delete(seq);
                 self.cache.insert((src, dst, seq), None);
-                self.emit(ctx, flow, seq, None, Vec::new(), true)
+                self.emit(now, flow, seq, None, Vec::new(), true)
             }
             Act::Hold => Verdict::Drop,
         }
@@ -961,7 +924,7 @@ impl Interceptor {
     /// `payload` (renumbered) and inject `extra` PDUs after it, or delete it (forged ACK).
     fn emit(
         &mut self,
-        ctx: &mut HookCtx<'_>,
+        now: Timestamp,
         flow: (Ipv4Addr, Ipv4Addr),
         seq: u32,
         payload: Option<Vec<u8>>,
@@ -969,8 +932,7 @@ impl Interceptor {
         changed: bool,
     ) -> Verdict {
         let (src, dst) = flow;
-        let now = ctx.now();
-        self.resend(ctx, flow);
+        self.resend(now, flow);
         let l = self.links.entry(flow).or_default();
         let Some(payload) = payload else {
             // Deleted: acknowledge it to the sender ourselves.
@@ -979,7 +941,7 @@ impl Interceptor {
                 seq,
             };
             if let Some(p) = Self::frame_packet(dst, src, &ack) {
-                ctx.inject(p);
+                self.outbox.push_back(p);
             }
             return Verdict::Drop;
         };
@@ -996,7 +958,7 @@ impl Interceptor {
                 l.injected.insert(
                     r,
                     Injected {
-                        packet: p.bytes().to_vec(),
+                        packet: p.clone(),
                         sent_at: now,
                         acked: false,
                     },
@@ -1007,38 +969,39 @@ impl Interceptor {
         let Some(r) = l.map(seq) else {
             return Verdict::Pass;
         };
-        for p in injected {
-            ctx.inject(p);
-        }
+        self.outbox.extend(injected);
         if !changed && r == seq {
             return Verdict::Pass;
         }
         let frame = Frame::Data { seq: r, payload };
         match Self::frame_packet(src, dst, &frame) {
-            Some(p) => Verdict::Replace(p.into_bytes()),
+            Some(p) => Verdict::Replace(p),
             None => Verdict::Pass,
         }
     }
 }
 
-impl OnPathHook for Interceptor {
-    fn on_packet(&mut self, ctx: &mut HookCtx<'_>, packet: &Packet) -> Verdict {
-        if packet.dst().port() != FRAME_PORT || packet.src().port() != FRAME_PORT {
+impl Component for Interceptor {
+    fn handle_datagram(&mut self, now: Timestamp, datagram: &[u8]) -> Verdict {
+        let Ok(udp) = capture::ip::parse_udp(datagram) else {
+            return Verdict::Pass;
+        };
+        if udp.dst.port() != FRAME_PORT || udp.src.port() != FRAME_PORT {
             return Verdict::Pass;
         }
-        let (src, dst) = (*packet.src().ip(), *packet.dst().ip());
-        let c = self.carrier;
-        let uplink = is_local_subscriber(src, c) && dst == OTT_ADDR;
-        let downlink = src == OTT_ADDR && is_local_subscriber(dst, c);
+        let (src, dst) = (*udp.src.ip(), *udp.dst.ip());
+        let ott = self.brief.ott_addr;
+        let uplink = self.brief.is_local_subscriber(src) && dst == ott;
+        let downlink = src == ott && self.brief.is_local_subscriber(dst);
         if !uplink && !downlink {
             return Verdict::Pass;
         }
-        if !packet.checksums_ok() {
+        if !capture::ip::checksums_ok(datagram) {
             return Verdict::Pass;
         }
-        match Frame::decode(packet.udp_payload()) {
+        match Frame::decode(udp.payload) {
             Ok(Frame::Ack { next_expected, seq }) => {
-                self.resend(ctx, (dst, src));
+                self.resend(now, (dst, src));
                 self.ack(src, dst, next_expected, seq)
             }
             Ok(Frame::Data { seq, payload }) => {
@@ -1046,16 +1009,53 @@ impl OnPathHook for Interceptor {
                 // from a number that is not local (its sender's core saw no uplink here).
                 let acting = uplink
                     || match AppPdu::decode(&payload) {
-                        Ok(AppPdu::Ott(env)) => !env.from.starts_with(&self.prefix),
+                        Ok(AppPdu::Ott(env)) => !env.from.starts_with(&self.brief.msisdn_prefix),
                         _ => true,
                     };
-                self.data(ctx, src, dst, seq, &payload, acting)
+                self.data(now, src, dst, seq, &payload, acting)
             }
             Err(_) => {
                 self.parse_error();
                 Verdict::Pass
             }
         }
+    }
+
+    fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.outbox.pop_front()
+    }
+
+    fn handle_stolen(&mut self, stolen: &StolenSecret) {
+        // Device states feed Signal takeovers; other secrets are the passive analysis's.
+        if let (capture::Owner::Subscriber(msisdn), Secret::SignalState(state)) =
+            (&stolen.owner, &stolen.secret)
+        {
+            if state.device_state {
+                self.log.stolen.push(signal_mitm::StolenDevice {
+                    at: stolen.at,
+                    msisdn: msisdn.clone(),
+                    state: (**state).clone(),
+                });
+            }
+        }
+    }
+
+    fn records(&self) -> Vec<ActiveRecord> {
+        self.log.records()
+    }
+
+    fn facts(&self) -> Vec<AttackFacts> {
+        self.log.facts()
+    }
+}
+
+/// Builds [`Interceptor`]s: what the pipeline hands the simulator.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Armory;
+
+impl capture::active::Arm for Armory {
+    fn arm(&self, brief: OnPathBrief) -> Box<dyn Component> {
+        Box::new(Interceptor::new(brief))
     }
 }
 
@@ -1087,36 +1087,5 @@ mod tests {
         assert_eq!(m.sender_next(5), 5);
         assert_eq!(m.sender_next(6), 6);
         assert_eq!(m.sender_next(0), 0);
-    }
-}
-
-#[cfg(test)]
-mod scenario_tests {
-    /// Injection and deletion renumber flows: the reliable layer must still drain every link,
-    /// deliver nothing twice and nothing altered, while the attacks happen.
-    #[test]
-    fn the_active_scenario_keeps_every_reliable_link_whole() {
-        let text = include_str!("../../../sim/active-intercept.toml");
-        let sc = scenario::parse("sim/active-intercept.toml", text).expect("parses");
-        let out = crate::run(&sc, 1).expect("run");
-        assert_eq!(out.truth.integrity_errors, 0);
-        assert_eq!(out.truth.duplicate_deliveries, 0);
-        assert_eq!(out.stats.links.unacknowledged_links, 0);
-        let modes: std::collections::BTreeSet<&str> = out
-            .truth
-            .attacks
-            .iter()
-            .filter(|a| a.modified)
-            .map(|a| a.mode.as_str())
-            .collect();
-        assert_eq!(
-            modes.into_iter().collect::<Vec<_>>(),
-            ["drop", "inject", "mitm", "replay", "tamper"]
-        );
-        assert!(out
-            .truth
-            .messages
-            .iter()
-            .all(|m| m.delivered_at.is_some() || m.failure.is_some()));
     }
 }
