@@ -75,3 +75,11 @@ forbid proto carrier  "protocol code does not know the carrier model"
 for c in simcore netsim proto carrier capture adversary onpath pipeline scenario report matrix signal sweep; do
     forbid "$c" tokio "simulation and protocol crates have no async runtime"
 done
+
+# One clippy configuration: a crate's own clippy.toml would replace the root one (clippy does
+# not merge them) and silently drop the determinism bans for that crate.
+if extra=$(find crates -name clippy.toml -o -name .clippy.toml | grep .); then
+    echo "ARCHITECTURE VIOLATION: crate-level clippy configuration replaces the root one: $extra" >&2
+    exit 1
+fi
+echo "ok: one clippy.toml for the workspace"

@@ -4,7 +4,7 @@
 //! **Architecture invariant: the honest adversary.** Its only inputs are [`capture::Captures`]
 //! (bytes, warrant lists and call records recorded at its vantage points) and its declared
 //! capabilities. It never reads ground truth: this crate depends on `simcore`, `capture`,
-//! `proto` (for the public wire formats) and serde/thiserror/tracing only, never on `carrier`,
+//! `proto` (for the public wire formats and the ML-KEM primitive) and serde/thiserror/tracing only, never on `carrier`,
 //! `netsim`, `scenario` or `report`, and CI checks that with `cargo tree -i`. A message counts as
 //! recovered only when the adversary extracted its exact plaintext from captured bytes; it
 //! outputs the strings, and a separate scorer compares them with the truth.
@@ -46,8 +46,13 @@
 //! - `keys`: captured end-to-end transcripts read with declared capabilities (stolen keys and
 //!   session state, weak RNGs, a quantum computer) through [`engine`].
 //!
-//! Active attacks (on-path verdicts, injection) and extra capabilities such as stolen keys will
-//! be separate modules feeding the same [`Findings`]; the passive analysis needs neither.
+//! - `active`: what the adversary's own on-path components read (their
+//!   [`capture::ActiveRecord`] log) becomes recovered messages.
+//! - [`ratchet`] and `signal_read`: Signal-style sessions read with stolen device state or keys.
+//!
+//! The on-path components themselves (man in the middle, tamper, replay, drop, inject, the Signal
+//! takeover) are sans-IO machines in the `onpath` crate, on this side of the wall: they use this
+//! crate's [`engine`], and the simulator drives them only through `capture::active`.
 #![warn(missing_docs)]
 
 mod active;

@@ -29,6 +29,7 @@ pub use setup::protocol_name;
 
 /// What went wrong before any experiment ran.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum MatrixError {
     /// The pattern cannot be run.
     #[error("pattern `{pattern}`: {reason}")]

@@ -12,8 +12,6 @@ use curve25519_dalek::montgomery::MontgomeryPoint;
 use curve25519_dalek::scalar::Scalar;
 use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
-use ml_kem::kem::{Decapsulate, DecapsulationKey, EncapsulationKey};
-use ml_kem::{EncapsulateDeterministic, EncodedSizeUser, KemCore, MlKem1024, MlKem1024Params};
 use sha2::{Digest, Sha256, Sha512};
 use x25519_dalek::{PublicKey, StaticSecret};
 use zeroize::{Zeroize, Zeroizing};
@@ -338,45 +336,24 @@ impl core::fmt::Debug for KemKeyPair {
 }
 
 impl KemKeyPair {
-    /// `ML-KEM.KeyGen_internal(d, z)` with `d_z = d || z`.
+    /// `ML-KEM.KeyGen_internal(d, z)` with `d_z = d || z` (`proto::crypto`'s one wrapper of
+    /// the ml-kem crate; the seed halves are zeroized there).
     pub fn from_seed(d_z: &[u8; 64]) -> KemKeyPair {
-        let mut d = ml_kem::B32::default();
-        let mut z = ml_kem::B32::default();
-        d.copy_from_slice(&d_z[..32]);
-        z.copy_from_slice(&d_z[32..]);
-        let (dk, ek) = MlKem1024::generate_deterministic(&d, &z);
-        d.zeroize();
-        z.zeroize();
+        let k = proto::crypto::KemKeypair::from_seed(d_z);
         KemKeyPair {
-            public: ek.as_bytes().to_vec(),
-            secret: Zeroizing::new(dk.as_bytes().to_vec()),
+            public: k.public.clone(),
+            secret: k.secret.clone(),
         }
     }
 }
 
 /// ML-KEM-1024 encapsulation to `public` with coins `m`: (ciphertext, shared secret), or
 /// `None` if `public` is not an encapsulation key.
-pub fn kem_encapsulate(public: &[u8], m: &[u8; 32]) -> Option<(Vec<u8>, Secret32)> {
-    let encoded = ml_kem::Encoded::<EncapsulationKey<MlKem1024Params>>::try_from(public).ok()?;
-    let ek = EncapsulationKey::<MlKem1024Params>::from_bytes(&encoded);
-    let m = ml_kem::B32::from(*m);
-    let (ct, ss) = ek.encapsulate_deterministic(&m).ok()?;
-    let mut shared = Zeroizing::new([0u8; 32]);
-    shared.copy_from_slice(&ss);
-    Some((ct.to_vec(), shared))
-}
+pub use proto::crypto::kem_encapsulate;
 
 /// ML-KEM-1024 decapsulation (implicit rejection: a wrong ciphertext yields a pseudorandom
 /// secret), or `None` on wrong lengths.
-pub fn kem_decapsulate(secret: &[u8], ciphertext: &[u8]) -> Option<Secret32> {
-    let encoded = ml_kem::Encoded::<DecapsulationKey<MlKem1024Params>>::try_from(secret).ok()?;
-    let dk = DecapsulationKey::<MlKem1024Params>::from_bytes(&encoded);
-    let ct = ml_kem::Ciphertext::<MlKem1024>::try_from(ciphertext).ok()?;
-    let ss = dk.decapsulate(&ct).ok()?;
-    let mut shared = Zeroizing::new([0u8; 32]);
-    shared.copy_from_slice(&ss);
-    Some(shared)
-}
+pub use proto::crypto::kem_decapsulate;
 
 #[cfg(test)]
 mod tests {

@@ -32,8 +32,6 @@ pub use error::{Blocked, EngineError};
 pub use keyring::{DhOracle, Keyring};
 
 use keyring::Dh;
-use ml_kem::kem::{Decapsulate, DecapsulationKey, EncapsulationKey};
-use ml_kem::{EncapsulateDeterministic, EncodedSizeUser, KemCore, MlKem1024, MlKem1024Params};
 use primitives::{CipherFn, HashFn};
 use serde::Serialize;
 use zeroize::Zeroizing;
@@ -440,32 +438,14 @@ fn take<'a>(
 }
 
 /// ML-KEM-1024 keypair from `d || z` (FIPS 203 `KeyGen_internal`): (public, secret), encoded.
+/// The primitive is `proto::crypto`'s (one wrapper of the ml-kem crate, seed halves zeroized);
+/// the engine's independence from snow is in the Noise logic, not in FIPS 203.
 fn kem_keypair(d_z: &[u8; 64]) -> (Vec<u8>, Zeroizing<Vec<u8>>) {
-    let mut d = ml_kem::B32::default();
-    let mut z = ml_kem::B32::default();
-    d.copy_from_slice(&d_z[..32]);
-    z.copy_from_slice(&d_z[32..]);
-    let (dk, ek) = MlKem1024::generate_deterministic(&d, &z);
-    (
-        ek.as_bytes().to_vec(),
-        Zeroizing::new(dk.as_bytes().to_vec()),
-    )
+    let k = proto::crypto::KemKeypair::from_seed(d_z);
+    (k.public.clone(), k.secret.clone())
 }
 
-fn kem_encapsulate(public: &[u8], m: &[u8; 32]) -> Option<(Vec<u8>, Zeroizing<[u8; 32]>)> {
-    let encoded = ml_kem::Encoded::<EncapsulationKey<MlKem1024Params>>::try_from(public).ok()?;
-    let ek = EncapsulationKey::<MlKem1024Params>::from_bytes(&encoded);
-    let (ct, ss) = ek.encapsulate_deterministic(&ml_kem::B32::from(*m)).ok()?;
-    Some((ct.to_vec(), key32(&ss)))
-}
-
-fn kem_decapsulate(secret: &[u8], ciphertext: &[u8]) -> Option<Zeroizing<[u8; 32]>> {
-    let encoded = ml_kem::Encoded::<DecapsulationKey<MlKem1024Params>>::try_from(secret).ok()?;
-    let dk = DecapsulationKey::<MlKem1024Params>::from_bytes(&encoded);
-    let ct = ml_kem::Ciphertext::<MlKem1024>::try_from(ciphertext).ok()?;
-    let ss = dk.decapsulate(&ct).ok()?;
-    Some(key32(&ss))
-}
+use proto::crypto::{kem_decapsulate, kem_encapsulate};
 
 impl Engine {
     /// An engine for `protocol` (any name snow 0.10 parses with 25519, including deferred, psk
