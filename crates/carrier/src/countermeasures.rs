@@ -39,17 +39,9 @@ use simcore::{Duration, SeedTree, SimRng, Timestamp};
 
 use super::World;
 use crate::nodes::{OttNode, SubNode};
+use crate::timer::Timer;
 use crate::topology::OTT_ADDR;
 use crate::traffic::{draw_length, exp, unit};
-
-/// Timer tokens of countermeasures: bit 63 and bit 59 set, bits 62..60 clear.
-pub(crate) const TOKEN_CM: u64 = (2 << 62) | (1 << 59);
-const TOKEN_CM_MASK: u64 = 0b11111 << 59;
-const ACT_SHIFT: u32 = 56;
-const ACT_COVER: u64 = 1;
-const ACT_RECEIPT: u64 = 2;
-const ACT_MIX: u64 = 3;
-const IDX_MASK: u64 = (1 << ACT_SHIFT) - 1;
 
 /// The session id of cover envelopes (no real session has it: ids are `sender << 32 | n`).
 pub const COVER_SESSION: u64 = u64::MAX;
@@ -64,11 +56,6 @@ const TAG: usize = 16;
 const SIGNAL_OVERHEAD: usize = 120;
 /// Signal's padding block.
 pub const BLOCK: usize = 160;
-
-/// Whether a timer token belongs to this module.
-pub(crate) fn is_token(token: u64) -> bool {
-    token & TOKEN_CM_MASK == TOKEN_CM
-}
 
 /// Padmé (Nikitin et al., "Reducing Metadata Leakage from Encrypted Files and Communication
 /// with PURBs", PETS 2019): `len` rounded up to a multiple of 2^(E − ⌊log2 E⌋ − 1), E = ⌊log2
@@ -188,7 +175,8 @@ impl Cm {
     }
 
     fn hold(&mut self, h: Held) -> u64 {
-        let id = self.next & IDX_MASK;
+        // Hold ids are timer payloads (56 bits); a run never holds 2^56 things.
+        let id = self.next & ((1 << 56) - 1);
         self.next += 1;
         self.held.insert(id, h);
         id
@@ -306,20 +294,17 @@ impl World<'_> {
             };
             let at = Timestamp::ZERO + Duration::from_nanos((first * 1e9) as u64);
             if at < Timestamp::ZERO + self.sc.duration {
-                self.net.set_timer(
-                    self.sub_node[i],
-                    at,
-                    TOKEN_CM | (ACT_COVER << ACT_SHIFT) | i as u64,
-                );
+                self.net
+                    .set_timer(self.sub_node[i], at, Timer::Cover(i).token());
             }
         }
     }
 
     /// A countermeasure timer at a handset.
-    pub(super) fn cm_sub_timer(&mut self, sn: &mut SubNode, token: u64) {
-        match (token >> ACT_SHIFT) & 0b111 {
-            ACT_COVER => self.cm_cover(sn),
-            ACT_RECEIPT => match self.cm.held.remove(&(token & IDX_MASK)) {
+    pub(super) fn cm_sub_timer(&mut self, sn: &mut SubNode, timer: Timer) {
+        match timer {
+            Timer::Cover(_) => self.cm_cover(sn),
+            Timer::Release(id) => match self.cm.held.remove(&id) {
                 Some(Held::Receipt { sid, content }) => self.cm_send_receipt(sn, sid, &content),
                 Some(Held::Signal { pdus }) => {
                     for p in pdus {
@@ -393,11 +378,8 @@ impl World<'_> {
         };
         let at = self.net.now() + Duration::from_nanos((gap.max(1e-3) * 1e9) as u64);
         if at < Timestamp::ZERO + self.sc.duration {
-            self.net.set_timer(
-                self.sub_node[me],
-                at,
-                TOKEN_CM | (ACT_COVER << ACT_SHIFT) | me as u64,
-            );
+            self.net
+                .set_timer(self.sub_node[me], at, Timer::Cover(me).token());
         }
     }
 
@@ -417,11 +399,8 @@ impl World<'_> {
         let d = exp(&mut self.cm.receipt_rng, mean);
         let id = self.cm.hold(Held::Receipt { sid, content });
         let at = self.net.now() + Duration::from_nanos((d * 1e9) as u64);
-        self.net.set_timer(
-            self.sub_node[sn.sub],
-            at,
-            TOKEN_CM | (ACT_RECEIPT << ACT_SHIFT) | id,
-        );
+        self.net
+            .set_timer(self.sub_node[sn.sub], at, Timer::Release(id).token());
     }
 
     fn cm_send_receipt(&mut self, sn: &mut SubNode, sid: u64, content: &[u8]) {
@@ -467,11 +446,8 @@ impl World<'_> {
         let d = exp(&mut self.cm.receipt_rng, mean);
         let id = self.cm.hold(Held::Signal { pdus });
         let at = self.net.now() + Duration::from_nanos((d * 1e9) as u64);
-        self.net.set_timer(
-            self.sub_node[me],
-            at,
-            TOKEN_CM | (ACT_RECEIPT << ACT_SHIFT) | id,
-        );
+        self.net
+            .set_timer(self.sub_node[me], at, Timer::Release(id).token());
         true
     }
 
@@ -515,14 +491,13 @@ impl World<'_> {
             signal,
         });
         let node = self.net.node_by_addr(OTT_ADDR).unwrap_or(netsim::NodeId(0));
-        self.net
-            .set_timer(node, at, TOKEN_CM | (ACT_MIX << ACT_SHIFT) | id);
+        self.net.set_timer(node, at, Timer::Mix(id).token());
         true
     }
 
     /// A countermeasure timer at the OTT server: a mixed envelope leaves.
-    pub(super) fn cm_ott_timer(&mut self, o: &mut OttNode, token: u64) {
-        let Some(Held::Mix { to, raw, signal }) = self.cm.held.remove(&(token & IDX_MASK)) else {
+    pub(super) fn cm_ott_timer(&mut self, o: &mut OttNode, hold: u64) {
+        let Some(Held::Mix { to, raw, signal }) = self.cm.held.remove(&hold) else {
             return;
         };
         if signal {

@@ -10,12 +10,7 @@ use proto::tunnel::NkTunnel;
 use proto::wire::{AppPdu, FRAME_PORT};
 use simcore::Timestamp;
 
-/// Timer tokens with this bit belong to a reliable link (the low bits are its index).
-pub(crate) const TOKEN_LINK: u64 = 1 << 62;
-/// Timer tokens with this bit are planned application messages (the low bits are the id).
-pub(crate) const TOKEN_SEND: u64 = 2 << 62;
-/// Mask of the low bits of a token.
-pub(crate) const TOKEN_MASK: u64 = (1 << 62) - 1;
+use crate::timer::Timer;
 
 struct Peer {
     remote: Ipv4Addr,
@@ -116,9 +111,8 @@ impl Endpoint {
         (remote, out)
     }
 
-    /// Handles a timer whose token had [`TOKEN_LINK`] set.
-    pub(crate) fn on_timer(&mut self, net: &mut Network, token: u64) {
-        let i = (token & TOKEN_MASK) as usize;
+    /// Handles the retransmission timer of link `i` ([`Timer::Link`]).
+    pub(crate) fn on_timer(&mut self, net: &mut Network, i: usize) {
         if i >= self.peers.len() {
             return;
         }
@@ -147,7 +141,7 @@ impl Endpoint {
         if let Some(t) = peer.link.poll_timeout() {
             if peer.timer.is_none_or(|s| t < s) {
                 peer.timer = Some(t);
-                net.set_timer(self.node, t, TOKEN_LINK | i as u64);
+                net.set_timer(self.node, t, Timer::Link(i).token());
             }
         }
     }

@@ -21,6 +21,7 @@ mod li;
 mod mobility;
 mod nodes;
 mod text;
+mod timer;
 mod topology;
 mod traffic;
 mod truth;

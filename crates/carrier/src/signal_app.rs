@@ -39,11 +39,8 @@ use signal::{Device, DeviceConfig, Event, PreKeyStore, StateSnapshot};
 use simcore::{Duration, Timestamp};
 
 use super::World;
-use crate::endpoint::{TOKEN_MASK, TOKEN_SEND};
 use crate::nodes::{OttNode, SubNode};
-
-/// Timer tokens of the OTT server's mailbox: both high bits and bit 61, then the recipient.
-pub(crate) const TOKEN_MAILBOX: u64 = (3 << 62) | (1 << 61);
+use crate::timer::Timer;
 
 /// A device's address: the MSISDN's digits.
 pub(crate) fn address(msisdn: &str) -> u64 {
@@ -242,7 +239,7 @@ impl World<'_> {
         if !self.signal.online(me, now) {
             let at = self.signal.next_online(me, now);
             self.net
-                .set_timer(self.sub_node[me], at, TOKEN_SEND | (id as u64 & TOKEN_MASK));
+                .set_timer(self.sub_node[me], at, Timer::Send(id).token());
             return;
         }
         let (to, text) = {
@@ -434,7 +431,7 @@ impl World<'_> {
             if mb.len() == 1 {
                 let at = self.signal.next_online(to, now);
                 self.net
-                    .set_timer(self.ott_node(), at, TOKEN_MAILBOX | to as u64);
+                    .set_timer(self.ott_node(), at, Timer::Mailbox(to).token());
             }
             return;
         }
@@ -458,28 +455,19 @@ impl World<'_> {
     }
 
     /// A timer at the OTT server: a mailbox timer, or one of its reliable links'.
-    pub(super) fn ott_timer(&mut self, o: &mut OttNode, token: u64) {
-        if !self.signal_timer(o, token) {
-            o.ep.on_timer(&mut self.net, token);
-        }
-    }
-
-    /// A mailbox timer at the OTT server: `true` if it was one (handled here).
-    fn signal_timer(&mut self, o: &mut OttNode, token: u64) -> bool {
-        if token & TOKEN_MAILBOX != TOKEN_MAILBOX {
-            return false;
-        }
-        let to = (token & ((1 << 61) - 1)) as usize;
+    /// A mailbox timer at the OTT server: deliver `to`'s mailbox if it is online, else try
+    /// again when it comes back.
+    pub(super) fn mailbox_timer(&mut self, o: &mut OttNode, to: usize) {
         let now = self.net.now();
         if !self.signal.online(to, now) {
             let at = self.signal.next_online(to, now);
-            self.net.set_timer(self.ott_node(), at, token);
-            return true;
+            self.net
+                .set_timer(self.ott_node(), at, Timer::Mailbox(to).token());
+            return;
         }
         for raw in self.signal.mailbox.remove(&to).unwrap_or_default() {
             self.signal_deliver(o, to, raw);
         }
-        true
     }
 
     /// Device-state theft at `at` from the targeted subscribers of signal apps.

@@ -38,22 +38,14 @@ use zeroize::Zeroizing;
 
 use super::World;
 use crate::nodes::{SmscNode, SubNode};
+use crate::timer::{CallAct, Timer};
 use crate::topology::{smsc_addr, OTT_ADDR};
 use crate::traffic::{exp, social_graph, unit, TrafficParams};
 
-/// Timer tokens of calls: both high bits set; then the call index and the action.
-pub(crate) const TOKEN_CALL: u64 = 3 << 62;
 /// How long a caller lets a phone ring before giving up.
 pub(crate) const RING_TIMEOUT: Duration = Duration::from_secs(30);
 /// The marker that starts every clear codec frame: what "readable voice" looks like.
 pub const FRAME_MARKER: &[u8; 4] = b"VOX:";
-
-const ACT_START: u64 = 0;
-const ACT_ANSWER: u64 = 1;
-const ACT_CANCEL: u64 = 2;
-const ACT_HANGUP: u64 = 3;
-const ACT_MEDIA_CALLER: u64 = 4;
-const ACT_MEDIA_CALLEE: u64 = 5;
 
 /// How a planned call goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -360,7 +352,8 @@ impl World<'_> {
                 media_errors: 0,
             });
             let node = self.sub_node[plan.caller];
-            self.net.set_timer(node, plan.at, call_token(i, ACT_START));
+            self.net
+                .set_timer(node, plan.at, call_token(i, CallAct::Start));
             self.calls.push(CallState {
                 plan,
                 call_id,
@@ -410,15 +403,13 @@ impl World<'_> {
     }
 
     /// A call timer at handset `sn`.
-    pub(super) fn call_timer(&mut self, sn: &mut SubNode, token: u64) {
-        let i = ((token & !TOKEN_CALL) >> 4) as usize;
-        let act = token & 0xF;
+    pub(super) fn call_timer(&mut self, sn: &mut SubNode, i: usize, act: CallAct) {
         if i >= self.calls.len() {
             return;
         }
         let now = self.net.now();
         match act {
-            ACT_START => {
+            CallAct::Start => {
                 let mut body = Vec::new();
                 if self.calls[i].ott.is_some() {
                     let cfg = self.session_config(
@@ -439,9 +430,9 @@ impl World<'_> {
                 self.sub_signal(sn, i, pdu);
                 let give_up = now + RING_TIMEOUT;
                 self.net
-                    .set_timer(sn.ep.node(), give_up, call_token(i, ACT_CANCEL));
+                    .set_timer(sn.ep.node(), give_up, call_token(i, CallAct::Cancel));
             }
-            ACT_CANCEL if !self.calls[i].answered && !self.calls[i].over => {
+            CallAct::Cancel if !self.calls[i].answered && !self.calls[i].over => {
                 self.calls[i].over = true;
                 let t = self.calls[i].truth;
                 self.truth.calls[t].end = Some(now);
@@ -449,8 +440,8 @@ impl World<'_> {
                 let pdu = self.call_pdu(i, CallKind::Cancel, ByeCause::Normal, Vec::new());
                 self.sub_signal(sn, i, pdu);
             }
-            ACT_CANCEL => {}
-            ACT_ANSWER => {
+            CallAct::Cancel => {}
+            CallAct::Answer => {
                 if self.calls[i].over {
                     return;
                 }
@@ -471,11 +462,14 @@ impl World<'_> {
                     } else {
                         self.calls[i].plan.callee
                     };
-                    self.net
-                        .set_timer(self.sub_node[who], now + talk, call_token(i, ACT_HANGUP));
+                    self.net.set_timer(
+                        self.sub_node[who],
+                        now + talk,
+                        call_token(i, CallAct::Hangup),
+                    );
                 }
             }
-            ACT_HANGUP => {
+            CallAct::Hangup => {
                 if self.calls[i].over {
                     return;
                 }
@@ -501,10 +495,9 @@ impl World<'_> {
                 let pdu = self.call_pdu(i, CallKind::Bye, cause, Vec::new());
                 self.sub_signal(sn, i, pdu);
             }
-            ACT_MEDIA_CALLER | ACT_MEDIA_CALLEE => {
-                self.media_tick(i, act == ACT_MEDIA_CALLER);
+            CallAct::MediaCaller | CallAct::MediaCallee => {
+                self.media_tick(i, act == CallAct::MediaCaller);
             }
-            _ => {}
         }
     }
 
@@ -528,9 +521,9 @@ impl World<'_> {
             self.calls[i].plan.callee
         };
         let act = if caller {
-            ACT_MEDIA_CALLER
+            CallAct::MediaCaller
         } else {
-            ACT_MEDIA_CALLEE
+            CallAct::MediaCallee
         };
         let now = self.net.now();
         self.net
@@ -601,9 +594,9 @@ impl World<'_> {
             leg.seq = leg.seq.wrapping_add(1);
         }
         let act = if caller {
-            ACT_MEDIA_CALLER
+            CallAct::MediaCaller
         } else {
-            ACT_MEDIA_CALLEE
+            CallAct::MediaCallee
         };
         let next = now + self.sc.traffic.media_interval;
         self.net
@@ -650,8 +643,11 @@ impl World<'_> {
                         let p = self.call_pdu(i, CallKind::Ringing, ByeCause::Normal, Vec::new());
                         self.sub_signal(sn, i, p);
                         if let Outcome::Answered { ring, .. } = outcome {
-                            self.net
-                                .set_timer(sn.ep.node(), now + ring, call_token(i, ACT_ANSWER));
+                            self.net.set_timer(
+                                sn.ep.node(),
+                                now + ring,
+                                call_token(i, CallAct::Answer),
+                            );
                         }
                     }
                 }
@@ -964,6 +960,6 @@ impl World<'_> {
     }
 }
 
-fn call_token(i: usize, act: u64) -> u64 {
-    TOKEN_CALL | ((i as u64) << 4) | act
+fn call_token(call: usize, act: CallAct) -> u64 {
+    Timer::Call { call, act }.token()
 }

@@ -24,7 +24,7 @@ use simcore::{Duration, SeedTree, Timestamp};
 
 use crate::attack::{Attacker, OTT_PROLOGUE};
 use crate::capability::Capable;
-use crate::endpoint::{Endpoint, LinkTotals, TOKEN_LINK, TOKEN_MASK, TOKEN_SEND};
+use crate::endpoint::{Endpoint, LinkTotals};
 use crate::error::CarrierError;
 use crate::ids::{digits, imei, Subscriber};
 use crate::li::{close_all, Charged, Charging, Poi, PoiHook, RecordStore, Target};
@@ -32,13 +32,14 @@ use crate::mobility::Mobility;
 use crate::nodes::{
     E2e, Logic, OttClient, OttNode, PgwNode, RadioPath, SmscNode, SubNode, TunnelServer,
 };
+use crate::timer::Timer;
 use crate::topology::*;
 use crate::traffic::{plan, unit, Planned, TrafficParams};
 use crate::truth::{AttackTruth, GroundTruth, SessionFailure, TruthMessage};
 
 #[path = "voice.rs"]
 pub(crate) mod voice;
-use voice::{CallParams, CallState, TOKEN_CALL};
+use voice::{CallParams, CallState};
 
 /// After traffic stops, the run drains for at most this long (retransmissions back off to
 /// 60 s, so anything deliverable arrives well within it).
@@ -768,11 +769,16 @@ impl<'s> World<'s> {
                 failure: None,
             });
             self.net
-                .set_timer(self.sub_node[p.from], p.at, TOKEN_SEND | id as u64);
+                .set_timer(self.sub_node[p.from], p.at, Timer::Send(id).token());
         }
     }
 
     fn dispatch(&mut self, ev: Event) {
+        /// What a node is handed: a datagram or one of its typed timers.
+        enum Input {
+            Datagram(Packet),
+            Timer(Timer),
+        }
         let node = match &ev {
             Event::Deliver { node, .. } | Event::Timer { node, .. } => *node,
         };
@@ -781,46 +787,50 @@ impl<'s> World<'s> {
             return;
         }
         let mut logic = std::mem::replace(&mut self.logic[idx], Logic::Router);
+        let ev = match ev {
+            Event::Timer { token, .. } => match Timer::from_token(token) {
+                Some(t) => Input::Timer(t),
+                None => {
+                    self.logic[idx] = logic;
+                    return;
+                }
+            },
+            Event::Deliver { packet, .. } => Input::Datagram(packet),
+        };
         match (&mut logic, ev) {
-            (Logic::Sub(sn), Event::Timer { token, .. }) if token & TOKEN_CALL == TOKEN_CALL => {
-                self.call_timer(sn, token);
+            (Logic::Sub(sn), Input::Timer(Timer::Call { call, act })) => {
+                self.call_timer(sn, call, act);
             }
-            (Logic::Sub(sn), Event::Deliver { packet, .. })
+            (Logic::Sub(sn), Input::Datagram(packet))
                 if packet.dst().port() == proto::wire::MEDIA_PORT =>
             {
                 self.sub_media(sn.sub, &packet);
             }
-            (Logic::Smsc(s), Event::Deliver { packet, .. })
+            (Logic::Smsc(s), Input::Datagram(packet))
                 if packet.dst().port() == proto::wire::MEDIA_PORT =>
             {
                 self.msc_media(s, &packet);
             }
-            (Logic::Ott(o), Event::Deliver { packet, .. })
+            (Logic::Ott(o), Input::Datagram(packet))
                 if packet.dst().port() == proto::wire::MEDIA_PORT =>
             {
                 self.ott_media(&o.calls, o.ep.node(), &packet);
             }
-            (Logic::Sub(sn), Event::Timer { token, .. }) if countermeasures::is_token(token) => {
-                self.cm_sub_timer(sn, token);
+            (Logic::Sub(sn), Input::Timer(t @ (Timer::Cover(_) | Timer::Release(_)))) => {
+                self.cm_sub_timer(sn, t);
             }
-            (Logic::Ott(o), Event::Timer { token, .. }) if countermeasures::is_token(token) => {
-                self.cm_ott_timer(o, token);
-            }
-            (Logic::Sub(sn), Event::Timer { token, .. }) => {
-                if token & TOKEN_SEND != 0 && token & TOKEN_LINK == 0 {
-                    self.sub_send(sn, (token & TOKEN_MASK) as usize);
-                } else {
-                    sn.ep.on_timer(&mut self.net, token);
-                }
-            }
-            (Logic::Sub(sn), Event::Deliver { packet, .. }) => self.sub_receive(sn, &packet),
-            (Logic::Pgw(p), Event::Timer { token, .. }) => p.ep.on_timer(&mut self.net, token),
-            (Logic::Pgw(p), Event::Deliver { packet, .. }) => self.pgw_receive(p, &packet),
-            (Logic::Smsc(s), Event::Timer { token, .. }) => s.ep.on_timer(&mut self.net, token),
-            (Logic::Smsc(s), Event::Deliver { packet, .. }) => self.smsc_receive(s, &packet),
-            (Logic::Ott(o), Event::Timer { token, .. }) => self.ott_timer(o, token),
-            (Logic::Ott(o), Event::Deliver { packet, .. }) => self.ott_receive(o, &packet),
-            (Logic::Mediation { lea, forwarded }, Event::Deliver { packet, .. })
+            (Logic::Ott(o), Input::Timer(Timer::Mix(hold))) => self.cm_ott_timer(o, hold),
+            (Logic::Ott(o), Input::Timer(Timer::Mailbox(to))) => self.mailbox_timer(o, to),
+            (Logic::Sub(sn), Input::Timer(Timer::Send(id))) => self.sub_send(sn, id),
+            (Logic::Sub(sn), Input::Timer(Timer::Link(i))) => sn.ep.on_timer(&mut self.net, i),
+            (Logic::Sub(sn), Input::Datagram(packet)) => self.sub_receive(sn, &packet),
+            (Logic::Pgw(p), Input::Timer(Timer::Link(i))) => p.ep.on_timer(&mut self.net, i),
+            (Logic::Pgw(p), Input::Datagram(packet)) => self.pgw_receive(p, &packet),
+            (Logic::Smsc(s), Input::Timer(Timer::Link(i))) => s.ep.on_timer(&mut self.net, i),
+            (Logic::Smsc(s), Input::Datagram(packet)) => self.smsc_receive(s, &packet),
+            (Logic::Ott(o), Input::Timer(Timer::Link(i))) => o.ep.on_timer(&mut self.net, i),
+            (Logic::Ott(o), Input::Datagram(packet)) => self.ott_receive(o, &packet),
+            (Logic::Mediation { lea, forwarded }, Input::Datagram(packet))
                 if packet.dst().port() == LI_PORT
                     && LiRecord::decode(packet.udp_payload()).is_ok() =>
             {
@@ -831,7 +841,7 @@ impl<'s> World<'s> {
                     *forwarded += 1;
                 }
             }
-            (Logic::Lea { received }, Event::Deliver { .. }) => *received += 1,
+            (Logic::Lea { received }, Input::Datagram(_)) => *received += 1,
             _ => {}
         }
         self.logic[idx] = logic;
