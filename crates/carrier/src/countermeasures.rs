@@ -294,8 +294,7 @@ impl World<'_> {
             };
             let at = Timestamp::ZERO + Duration::from_nanos((first * 1e9) as u64);
             if at < Timestamp::ZERO + self.sc.duration {
-                self.net
-                    .set_timer(self.sub_node[i], at, Timer::Cover(i).token());
+                self.io.set_timer(self.sub_node[i], at, Timer::Cover(i));
             }
         }
     }
@@ -376,10 +375,9 @@ impl World<'_> {
             CoverTraffic::Poisson => exp(&mut self.cm.cover_rng, mean),
             _ => mean,
         };
-        let at = self.net.now() + Duration::from_nanos((gap.max(1e-3) * 1e9) as u64);
+        let at = self.io.now() + Duration::from_nanos((gap.max(1e-3) * 1e9) as u64);
         if at < Timestamp::ZERO + self.sc.duration {
-            self.net
-                .set_timer(self.sub_node[me], at, Timer::Cover(me).token());
+            self.io.set_timer(self.sub_node[me], at, Timer::Cover(me));
         }
     }
 
@@ -398,9 +396,9 @@ impl World<'_> {
         }
         let d = exp(&mut self.cm.receipt_rng, mean);
         let id = self.cm.hold(Held::Receipt { sid, content });
-        let at = self.net.now() + Duration::from_nanos((d * 1e9) as u64);
-        self.net
-            .set_timer(self.sub_node[sn.sub], at, Timer::Release(id).token());
+        let at = self.io.now() + Duration::from_nanos((d * 1e9) as u64);
+        self.io
+            .set_timer(self.sub_node[sn.sub], at, Timer::Release(id));
     }
 
     fn cm_send_receipt(&mut self, sn: &mut SubNode, sid: u64, content: &[u8]) {
@@ -409,7 +407,7 @@ impl World<'_> {
             Some(c) => frame(KIND_RECEIPT, content, c.padding, TAG),
             None => return,
         };
-        let now = self.net.now();
+        let now = self.io.now();
         let Some(e) = sn.ott.as_mut().and_then(|o| o.sessions.get_mut(&sid)) else {
             return;
         };
@@ -445,9 +443,8 @@ impl World<'_> {
         }
         let d = exp(&mut self.cm.receipt_rng, mean);
         let id = self.cm.hold(Held::Signal { pdus });
-        let at = self.net.now() + Duration::from_nanos((d * 1e9) as u64);
-        self.net
-            .set_timer(self.sub_node[me], at, Timer::Release(id).token());
+        let at = self.io.now() + Duration::from_nanos((d * 1e9) as u64);
+        self.io.set_timer(self.sub_node[me], at, Timer::Release(id));
         true
     }
 
@@ -473,7 +470,7 @@ impl World<'_> {
             return false;
         }
         let d = exp(&mut self.cm.mix_rng, mean);
-        let mut at = self.net.now() + Duration::from_nanos((d * 1e9) as u64);
+        let mut at = self.io.now() + Duration::from_nanos((d * 1e9) as u64);
         // Noise transport nonces are implicit, so a pair's envelopes must leave in order; the
         // Double Ratchet carries its message numbers and keeps skipped keys, so Signal
         // envelopes are mixed freely (and may overtake each other, as in Loopix).
@@ -490,8 +487,8 @@ impl World<'_> {
             raw: raw.to_vec(),
             signal,
         });
-        let node = self.net.node_by_addr(OTT_ADDR).unwrap_or(netsim::NodeId(0));
-        self.net.set_timer(node, at, Timer::Mix(id).token());
+        let node = self.ott_node;
+        self.io.set_timer(node, at, Timer::Mix(id));
         true
     }
 
@@ -506,9 +503,9 @@ impl World<'_> {
         o.relayed += 1;
         let ip = self.subs[to].ip;
         if self.apps[self.subs[to].app].server_tunnel() {
-            o.server.send(&mut o.ep, &mut self.net, ip, raw);
+            o.server.send(&mut o.ep, &mut self.io, ip, raw);
         } else {
-            o.ep.send(&mut self.net, ip, raw);
+            o.ep.send(&mut self.io, ip, raw);
         }
     }
 

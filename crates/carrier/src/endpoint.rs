@@ -4,12 +4,13 @@
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-use netsim::{Network, NodeId, Packet};
+use netsim::{NodeId, Packet};
 use proto::reliable::{ReliableConfig, ReliableLink, ReliableStats};
 use proto::tunnel::NkTunnel;
 use proto::wire::{AppPdu, FRAME_PORT};
 use simcore::Timestamp;
 
+use crate::io::Io;
 use crate::timer::Timer;
 
 struct Peer {
@@ -63,22 +64,22 @@ impl Endpoint {
     }
 
     /// Queues `pdu` for reliable delivery to `remote` and transmits what can go now.
-    pub(crate) fn send(&mut self, net: &mut Network, remote: Ipv4Addr, pdu: Vec<u8>) {
+    pub(crate) fn send(&mut self, io: &mut Io, remote: Ipv4Addr, pdu: Vec<u8>) {
         let i = self.peer(remote);
-        let now = net.now();
+        let now = io.now();
         if self.peers[i].link.send(now, pdu).is_err() {
             // Only a PDU over 64 KiB can be refused; the model never builds one.
             self.bad_frames += 1;
             return;
         }
-        self.flush(net, i);
+        self.flush(io, i);
     }
 
     /// Sends every record `tunnel` has ready to `remote`.
-    pub(crate) fn pump(&mut self, net: &mut Network, remote: Ipv4Addr, tunnel: &mut NkTunnel) {
+    pub(crate) fn pump(&mut self, io: &mut Io, remote: Ipv4Addr, tunnel: &mut NkTunnel) {
         while let Some(t) = tunnel.poll_transmit() {
             match AppPdu::Tunnel(t).to_bytes() {
-                Ok(b) => self.send(net, remote, b),
+                Ok(b) => self.send(io, remote, b),
                 // Only a Noise message over 64 KiB can fail; NkTunnel never writes one.
                 Err(_) => self.bad_frames += 1,
             }
@@ -87,15 +88,11 @@ impl Endpoint {
 
     /// Handles a datagram addressed to this node; returns the sender and the PDUs now
     /// delivered in order (possibly none).
-    pub(crate) fn receive(
-        &mut self,
-        net: &mut Network,
-        packet: &Packet,
-    ) -> (Ipv4Addr, Vec<Vec<u8>>) {
+    pub(crate) fn receive(&mut self, io: &mut Io, packet: &Packet) -> (Ipv4Addr, Vec<Vec<u8>>) {
         let remote = *packet.src().ip();
         let i = self.peer(remote);
         self.peers[i].bytes.1 += packet.len() as u64;
-        let now = net.now();
+        let now = io.now();
         if self.peers[i]
             .link
             .handle_datagram(now, packet.udp_payload())
@@ -107,25 +104,25 @@ impl Endpoint {
         while let Some(pdu) = self.peers[i].link.poll_delivered() {
             out.push(pdu);
         }
-        self.flush(net, i);
+        self.flush(io, i);
         (remote, out)
     }
 
     /// Handles the retransmission timer of link `i` ([`Timer::Link`]).
-    pub(crate) fn on_timer(&mut self, net: &mut Network, i: usize) {
+    pub(crate) fn on_timer(&mut self, io: &mut Io, i: usize) {
         if i >= self.peers.len() {
             return;
         }
-        let now = net.now();
+        let now = io.now();
         if self.peers[i].timer.is_some_and(|t| t <= now) {
             self.peers[i].timer = None;
         }
         self.peers[i].link.handle_timeout(now);
-        self.flush(net, i);
+        self.flush(io, i);
     }
 
-    fn flush(&mut self, net: &mut Network, i: usize) {
-        let now = net.now();
+    fn flush(&mut self, io: &mut Io, i: usize) {
+        let now = io.now();
         let src = SocketAddrV4::new(self.addr, FRAME_PORT);
         let peer = &mut self.peers[i];
         let dst = SocketAddrV4::new(peer.remote, FRAME_PORT);
@@ -133,7 +130,7 @@ impl Endpoint {
             match Packet::udp(src, dst, &bytes) {
                 Ok(p) => {
                     peer.bytes.0 += p.len() as u64;
-                    net.send(self.node, p)
+                    io.transmit(self.node, p)
                 }
                 Err(e) => tracing::error!(error = %e, "frame does not fit a datagram"),
             }
@@ -141,7 +138,7 @@ impl Endpoint {
         if let Some(t) = peer.link.poll_timeout() {
             if peer.timer.is_none_or(|s| t < s) {
                 peer.timer = Some(t);
-                net.set_timer(self.node, t, Timer::Link(i).token());
+                io.set_timer(self.node, t, Timer::Link(i));
             }
         }
     }

@@ -17,6 +17,7 @@ mod capability;
 mod endpoint;
 mod error;
 mod ids;
+mod io;
 mod li;
 mod mobility;
 mod nodes;

@@ -8,10 +8,10 @@ use proto::keys::StaticKeypair;
 use proto::noise::NoiseSession;
 use proto::tunnel::NkTunnel;
 
-use netsim::Network;
 use proto::wire::TunnelPdu;
 
 use crate::endpoint::Endpoint;
+use crate::io::Io;
 
 /// How a subscriber's carrier messaging reaches the SMS centre.
 // One per handset, never moved around in bulk: boxing the tunnel would buy nothing.
@@ -75,12 +75,12 @@ impl TunnelServer {
     pub(crate) fn accept(
         &mut self,
         ep: &mut Endpoint,
-        net: &mut Network,
+        io: &mut Io,
         seed: [u8; 32],
         remote: Ipv4Addr,
         t: &TunnelPdu,
     ) -> Vec<Vec<u8>> {
-        let now = net.now();
+        let now = io.now();
         if !self.tunnels.contains_key(&remote) {
             match NkTunnel::responder(&self.key, seed) {
                 Ok(tun) => {
@@ -99,23 +99,17 @@ impl TunnelServer {
             for x in self.pending.remove(&remote).unwrap_or_default() {
                 let _ = tun.send(now, x);
             }
-            ep.pump(net, remote, tun);
+            ep.pump(io, remote, tun);
         }
         inner
     }
 
     /// Sends `pdu` to `remote` through its tunnel, or queues it until the tunnel is up.
-    pub(crate) fn send(
-        &mut self,
-        ep: &mut Endpoint,
-        net: &mut Network,
-        remote: Ipv4Addr,
-        pdu: Vec<u8>,
-    ) {
+    pub(crate) fn send(&mut self, ep: &mut Endpoint, io: &mut Io, remote: Ipv4Addr, pdu: Vec<u8>) {
         match self.tunnels.get_mut(&remote) {
             Some(tun) if tun.is_established() => {
-                let _ = tun.send(net.now(), pdu);
-                ep.pump(net, remote, tun);
+                let _ = tun.send(io.now(), pdu);
+                ep.pump(io, remote, tun);
             }
             _ => self.pending.entry(remote).or_default().push(pdu),
         }

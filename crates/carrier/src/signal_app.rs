@@ -235,11 +235,10 @@ impl World<'_> {
     /// Planned message `id` from `sn`'s subscriber, now (or when it is next online).
     pub(super) fn signal_send(&mut self, sn: &mut SubNode, id: usize) {
         let me = sn.sub;
-        let now = self.net.now();
+        let now = self.io.now();
         if !self.signal.online(me, now) {
             let at = self.signal.next_online(me, now);
-            self.net
-                .set_timer(self.sub_node[me], at, Timer::Send(id).token());
+            self.io.set_timer(self.sub_node[me], at, Timer::Send(id));
             return;
         }
         let (to, text) = {
@@ -364,7 +363,7 @@ impl World<'_> {
     /// An envelope from the server at `sn`'s device.
     pub(super) fn signal_receive(&mut self, sn: &mut SubNode, env: OttEnvelope) {
         let me = sn.sub;
-        let now = self.net.now();
+        let now = self.io.now();
         let Some(mut dev) = self.signal.devices.remove(&me) else {
             self.stats.undecodable_pdus += 1;
             return;
@@ -421,7 +420,7 @@ impl World<'_> {
 
     /// The server got an envelope for `to`: deliver it, or keep it in the mailbox.
     pub(super) fn signal_relay(&mut self, o: &mut OttNode, to: usize, raw: Vec<u8>) {
-        let now = self.net.now();
+        let now = self.io.now();
         o.relayed += 1;
         let queued = self.signal.mailbox.get(&to).is_some_and(|m| !m.is_empty());
         if queued || !self.signal.online(to, now) {
@@ -430,8 +429,7 @@ impl World<'_> {
             mb.push(raw);
             if mb.len() == 1 {
                 let at = self.signal.next_online(to, now);
-                self.net
-                    .set_timer(self.ott_node(), at, Timer::Mailbox(to).token());
+                self.io.set_timer(self.ott_node(), at, Timer::Mailbox(to));
             }
             return;
         }
@@ -440,17 +438,15 @@ impl World<'_> {
 
     /// The OTT server's node (mailbox timers are set on it).
     fn ott_node(&self) -> netsim::NodeId {
-        self.net
-            .node_by_addr(crate::topology::OTT_ADDR)
-            .unwrap_or(netsim::NodeId(0))
+        self.ott_node
     }
 
     fn signal_deliver(&mut self, o: &mut OttNode, to: usize, raw: Vec<u8>) {
         let ip = self.subs[to].ip;
         if self.apps[self.subs[to].app].server_tunnel() {
-            o.server.send(&mut o.ep, &mut self.net, ip, raw);
+            o.server.send(&mut o.ep, &mut self.io, ip, raw);
         } else {
-            o.ep.send(&mut self.net, ip, raw);
+            o.ep.send(&mut self.io, ip, raw);
         }
     }
 
@@ -458,11 +454,10 @@ impl World<'_> {
     /// A mailbox timer at the OTT server: deliver `to`'s mailbox if it is online, else try
     /// again when it comes back.
     pub(super) fn mailbox_timer(&mut self, o: &mut OttNode, to: usize) {
-        let now = self.net.now();
+        let now = self.io.now();
         if !self.signal.online(to, now) {
             let at = self.signal.next_online(to, now);
-            self.net
-                .set_timer(self.ott_node(), at, Timer::Mailbox(to).token());
+            self.io.set_timer(self.ott_node(), at, Timer::Mailbox(to));
             return;
         }
         for raw in self.signal.mailbox.remove(&to).unwrap_or_default() {

@@ -352,7 +352,7 @@ impl World<'_> {
                 media_errors: 0,
             });
             let node = self.sub_node[plan.caller];
-            self.net
+            self.io
                 .set_timer(node, plan.at, call_token(i, CallAct::Start));
             self.calls.push(CallState {
                 plan,
@@ -398,7 +398,7 @@ impl World<'_> {
             self.ott_send(sn, bytes);
         } else {
             sn.ep
-                .send(&mut self.net, smsc_addr(self.subs[sn.sub].carrier), bytes);
+                .send(&mut self.io, smsc_addr(self.subs[sn.sub].carrier), bytes);
         }
     }
 
@@ -407,7 +407,7 @@ impl World<'_> {
         if i >= self.calls.len() {
             return;
         }
-        let now = self.net.now();
+        let now = self.io.now();
         match act {
             CallAct::Start => {
                 let mut body = Vec::new();
@@ -429,7 +429,7 @@ impl World<'_> {
                 let pdu = self.call_pdu(i, CallKind::Invite, ByeCause::Normal, body);
                 self.sub_signal(sn, i, pdu);
                 let give_up = now + RING_TIMEOUT;
-                self.net
+                self.io
                     .set_timer(sn.ep.node(), give_up, call_token(i, CallAct::Cancel));
             }
             CallAct::Cancel if !self.calls[i].answered && !self.calls[i].over => {
@@ -462,7 +462,7 @@ impl World<'_> {
                     } else {
                         self.calls[i].plan.callee
                     };
-                    self.net.set_timer(
+                    self.io.set_timer(
                         self.sub_node[who],
                         now + talk,
                         call_token(i, CallAct::Hangup),
@@ -525,14 +525,14 @@ impl World<'_> {
         } else {
             CallAct::MediaCallee
         };
-        let now = self.net.now();
-        self.net
+        let now = self.io.now();
+        self.io
             .set_timer(self.sub_node[party], now, call_token(i, act));
     }
 
     /// Sends one media packet from one party and schedules the next.
     fn media_tick(&mut self, i: usize, caller: bool) {
-        let now = self.net.now();
+        let now = self.io.now();
         if !self.leg(i, caller).media_on {
             return;
         }
@@ -579,7 +579,7 @@ impl World<'_> {
                 let src = SocketAddrV4::new(self.subs[me].ip, MEDIA_PORT);
                 if let Ok(p) = Packet::udp(src, SocketAddrV4::new(dst, MEDIA_PORT), &bytes) {
                     let len = p.len() as u64;
-                    self.net.send(self.sub_node[me], p);
+                    self.io.transmit(self.sub_node[me], p);
                     let tc = &mut self.truth.calls[t];
                     if caller {
                         tc.caller_packets += 1;
@@ -599,7 +599,7 @@ impl World<'_> {
             CallAct::MediaCallee
         };
         let next = now + self.sc.traffic.media_interval;
-        self.net
+        self.io
             .set_timer(self.sub_node[me], next, call_token(i, act));
     }
 
@@ -614,7 +614,7 @@ impl World<'_> {
             self.stats.undecodable_pdus += 1;
             return;
         };
-        let now = self.net.now();
+        let now = self.io.now();
         let caller = sn.sub == self.calls[i].plan.caller;
         match (pdu.kind, caller) {
             (CallKind::Invite, false) => {
@@ -643,7 +643,7 @@ impl World<'_> {
                         let p = self.call_pdu(i, CallKind::Ringing, ByeCause::Normal, Vec::new());
                         self.sub_signal(sn, i, p);
                         if let Outcome::Answered { ring, .. } = outcome {
-                            self.net.set_timer(
+                            self.io.set_timer(
                                 sn.ep.node(),
                                 now + ring,
                                 call_token(i, CallAct::Answer),
@@ -669,7 +669,7 @@ impl World<'_> {
     /// Feeds an end-to-end handshake message to a party's call session; sends what it
     /// answers as KEY messages and derives the media keys once established.
     fn handshake(&mut self, sn: &mut SubNode, i: usize, caller: bool, body: Vec<u8>, index: u8) {
-        let now = self.net.now();
+        let now = self.io.now();
         let mut out = Vec::new();
         let mut keys = None;
         {
@@ -772,7 +772,7 @@ impl World<'_> {
             return;
         };
         let c = s.carrier;
-        let now = self.net.now();
+        let now = self.io.now();
         let call = s.calls.entry(pdu.call_id).or_insert_with(|| MscCall {
             caller,
             callee,
@@ -808,7 +808,7 @@ impl World<'_> {
         };
         let toward = if from_caller_side { callee } else { caller };
         let hop = msc_next_hop(self, c, toward);
-        s.ep.send(&mut self.net, hop, raw);
+        s.ep.send(&mut self.io, hop, raw);
         let closing = matches!(pdu.kind, CallKind::Bye | CallKind::Busy | CallKind::Cancel);
         if closing {
             if let Some(call) = s.calls.remove(&pdu.call_id) {
@@ -905,7 +905,7 @@ impl World<'_> {
                     l.down += p.len() as u64;
                 }
             }
-            self.net.send(s.ep.node(), p);
+            self.io.transmit(s.ep.node(), p);
         }
     }
 
@@ -955,11 +955,11 @@ impl World<'_> {
         let me = SocketAddrV4::new(OTT_ADDR, MEDIA_PORT);
         let dst = SocketAddrV4::new(self.subs[to].ip, MEDIA_PORT);
         if let Ok(p) = Packet::udp(me, dst, packet.udp_payload()) {
-            self.net.send(node, p);
+            self.io.transmit(node, p);
         }
     }
 }
 
-fn call_token(call: usize, act: CallAct) -> u64 {
-    Timer::Call { call, act }.token()
+fn call_token(call: usize, act: CallAct) -> Timer {
+    Timer::Call { call, act }
 }

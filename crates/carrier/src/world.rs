@@ -27,6 +27,7 @@ use crate::capability::Capable;
 use crate::endpoint::{Endpoint, LinkTotals};
 use crate::error::CarrierError;
 use crate::ids::{digits, imei, Subscriber};
+use crate::io::{Io, Output};
 use crate::li::{close_all, Charged, Charging, Poi, PoiHook, RecordStore, Target};
 use crate::mobility::Mobility;
 use crate::nodes::{
@@ -208,6 +209,11 @@ struct World<'s> {
     edge_taps: Vec<Vec<TapId>>,
     /// Padding, receipts, cover traffic and mixing ([`countermeasures`]).
     cm: countermeasures::Cm,
+    /// The OTT server's node.
+    ott_node: NodeId,
+    /// What the node being handled asked of the network ([`crate::io`]); only the driver
+    /// (`run`, `dispatch`, `finish`) touches `net`.
+    io: Io,
 }
 
 /// Runs `scenario` with `seed` to completion: every planned message is sent, and the network
@@ -629,9 +635,14 @@ impl<'s> World<'s> {
             pois,
             edge_taps,
             cm: countermeasures::Cm::new(sc, &seeds_cm),
+            ott_node: NodeId(0),
+            io: Io::default(),
         };
+        w.ott_node = w.net.node_by_addr(OTT_ADDR).unwrap_or(NodeId(0));
         w.make_logic()?;
+        w.io.begin(w.net.now());
         w.schedule_calls(planned_calls);
+        w.apply_io();
         Ok(w)
     }
 
@@ -724,6 +735,22 @@ impl<'s> World<'s> {
 
     /// Attaches handsets (tunnel handshakes go out) and schedules every planned message.
     fn start(&mut self) {
+        self.io.begin(self.net.now());
+        self.start_nodes();
+        self.apply_io();
+    }
+
+    /// Carries out what the handled node asked for, in order.
+    fn apply_io(&mut self) {
+        for o in self.io.take() {
+            match o {
+                Output::Transmit { from, packet } => self.net.send(from, packet),
+                Output::Timer { node, at, timer } => self.net.set_timer(node, at, timer.token()),
+            }
+        }
+    }
+
+    fn start_nodes(&mut self) {
         self.signal_start();
         self.cm_start();
         for i in 0..self.subs.len() {
@@ -734,10 +761,10 @@ impl<'s> World<'s> {
                 continue;
             };
             if let RadioPath::Tunnel { pgw, tunnel } = &mut sn.radio {
-                sn.ep.pump(&mut self.net, *pgw, tunnel);
+                sn.ep.pump(&mut self.io, *pgw, tunnel);
             }
             if let Some(t) = sn.ott.as_mut().and_then(|o| o.tunnel.as_mut()) {
-                sn.ep.pump(&mut self.net, OTT_ADDR, t);
+                sn.ep.pump(&mut self.io, OTT_ADDR, t);
             }
             self.logic[node.0 as usize] = Logic::Sub(sn);
         }
@@ -768,8 +795,8 @@ impl<'s> World<'s> {
                 delivered_at: None,
                 failure: None,
             });
-            self.net
-                .set_timer(self.sub_node[p.from], p.at, Timer::Send(id).token());
+            self.io
+                .set_timer(self.sub_node[p.from], p.at, Timer::Send(id));
         }
     }
 
@@ -786,6 +813,7 @@ impl<'s> World<'s> {
         if idx >= self.logic.len() {
             return;
         }
+        self.io.begin(self.net.now());
         let mut logic = std::mem::replace(&mut self.logic[idx], Logic::Router);
         let ev = match ev {
             Event::Timer { token, .. } => match Timer::from_token(token) {
@@ -822,13 +850,13 @@ impl<'s> World<'s> {
             (Logic::Ott(o), Input::Timer(Timer::Mix(hold))) => self.cm_ott_timer(o, hold),
             (Logic::Ott(o), Input::Timer(Timer::Mailbox(to))) => self.mailbox_timer(o, to),
             (Logic::Sub(sn), Input::Timer(Timer::Send(id))) => self.sub_send(sn, id),
-            (Logic::Sub(sn), Input::Timer(Timer::Link(i))) => sn.ep.on_timer(&mut self.net, i),
+            (Logic::Sub(sn), Input::Timer(Timer::Link(i))) => sn.ep.on_timer(&mut self.io, i),
             (Logic::Sub(sn), Input::Datagram(packet)) => self.sub_receive(sn, &packet),
-            (Logic::Pgw(p), Input::Timer(Timer::Link(i))) => p.ep.on_timer(&mut self.net, i),
+            (Logic::Pgw(p), Input::Timer(Timer::Link(i))) => p.ep.on_timer(&mut self.io, i),
             (Logic::Pgw(p), Input::Datagram(packet)) => self.pgw_receive(p, &packet),
-            (Logic::Smsc(s), Input::Timer(Timer::Link(i))) => s.ep.on_timer(&mut self.net, i),
+            (Logic::Smsc(s), Input::Timer(Timer::Link(i))) => s.ep.on_timer(&mut self.io, i),
             (Logic::Smsc(s), Input::Datagram(packet)) => self.smsc_receive(s, &packet),
-            (Logic::Ott(o), Input::Timer(Timer::Link(i))) => o.ep.on_timer(&mut self.net, i),
+            (Logic::Ott(o), Input::Timer(Timer::Link(i))) => o.ep.on_timer(&mut self.io, i),
             (Logic::Ott(o), Input::Datagram(packet)) => self.ott_receive(o, &packet),
             (Logic::Mediation { lea, forwarded }, Input::Datagram(packet))
                 if packet.dst().port() == LI_PORT
@@ -837,7 +865,7 @@ impl<'s> World<'s> {
                 let src = std::net::SocketAddrV4::new(*packet.dst().ip(), LI_PORT);
                 let dst = std::net::SocketAddrV4::new(*lea, LI_PORT);
                 if let Ok(p) = Packet::udp(src, dst, packet.udp_payload()) {
-                    self.net.send(node, p);
+                    self.io.transmit(node, p);
                     *forwarded += 1;
                 }
             }
@@ -845,6 +873,7 @@ impl<'s> World<'s> {
             _ => {}
         }
         self.logic[idx] = logic;
+        self.apply_io();
     }
 
     // ----- subscribers -------------------------------------------------------------------
@@ -866,7 +895,7 @@ impl<'s> World<'s> {
                 msg_ref: sn.msg_ref,
                 from: self.subs[sn.sub].msisdn.clone(),
                 to: self.subs[to].msisdn.clone(),
-                sent_at: self.net.now(),
+                sent_at: self.io.now(),
                 text,
             });
             match pdu.to_bytes() {
@@ -877,27 +906,27 @@ impl<'s> World<'s> {
     }
 
     fn radio_send(&mut self, sn: &mut SubNode, pdu: Vec<u8>) {
-        let now = self.net.now();
+        let now = self.io.now();
         match &mut sn.radio {
-            RadioPath::Sms { smsc } => sn.ep.send(&mut self.net, *smsc, pdu),
+            RadioPath::Sms { smsc } => sn.ep.send(&mut self.io, *smsc, pdu),
             RadioPath::Tunnel { pgw, tunnel } => {
                 if tunnel.send(now, pdu).is_ok() {
-                    sn.ep.pump(&mut self.net, *pgw, tunnel);
+                    sn.ep.pump(&mut self.io, *pgw, tunnel);
                 }
             }
         }
     }
 
     fn ott_send(&mut self, sn: &mut SubNode, pdu: Vec<u8>) {
-        let now = self.net.now();
+        let now = self.io.now();
         let Some(ott) = sn.ott.as_mut() else { return };
         match ott.tunnel.as_mut() {
             Some(t) => {
                 if t.send(now, pdu).is_ok() {
-                    sn.ep.pump(&mut self.net, OTT_ADDR, t);
+                    sn.ep.pump(&mut self.io, OTT_ADDR, t);
                 }
             }
-            None => sn.ep.send(&mut self.net, OTT_ADDR, pdu),
+            None => sn.ep.send(&mut self.io, OTT_ADDR, pdu),
         }
     }
 
@@ -983,7 +1012,7 @@ impl<'s> World<'s> {
                 }
             }
         };
-        let now = self.net.now();
+        let now = self.io.now();
         if let Some(e) = sn.ott.as_mut().and_then(|o| o.sessions.get_mut(&sid)) {
             e.texts.push(text.clone());
             let plain = self.cm.seal(self.subs[me].app, text.as_bytes(), 16);
@@ -1038,7 +1067,7 @@ impl<'s> World<'s> {
                         };
                         match String::from_utf8(bytes) {
                             Ok(text) => {
-                                self.truth.delivered(me, &text, self.net.now());
+                                self.truth.delivered(me, &text, self.io.now());
                                 receipts.push(text.into_bytes());
                             }
                             Err(_) => self.truth.integrity_errors += 1,
@@ -1066,7 +1095,7 @@ impl<'s> World<'s> {
                             .as_str()
                             .to_string(),
                         reason: why.clone(),
-                        at: self.net.now(),
+                        at: self.io.now(),
                     },
                 );
                 *self
@@ -1088,14 +1117,14 @@ impl<'s> World<'s> {
     }
 
     fn sub_receive(&mut self, sn: &mut SubNode, packet: &Packet) {
-        let (remote, pdus) = sn.ep.receive(&mut self.net, packet);
+        let (remote, pdus) = sn.ep.receive(&mut self.io, packet);
         for pdu in pdus {
             self.sub_pdu(sn, remote, &pdu);
         }
     }
 
     fn sub_pdu(&mut self, sn: &mut SubNode, remote: Ipv4Addr, pdu: &[u8]) {
-        let now = self.net.now();
+        let now = self.io.now();
         let Ok(pdu) = AppPdu::decode(pdu) else {
             self.stats.undecodable_pdus += 1;
             return;
@@ -1114,7 +1143,7 @@ impl<'s> World<'s> {
                                 inner.push(p);
                             }
                         }
-                        sn.ep.pump(&mut self.net, OTT_ADDR, tun);
+                        sn.ep.pump(&mut self.io, OTT_ADDR, tun);
                     }
                 } else if let RadioPath::Tunnel { pgw, tunnel } = &mut sn.radio {
                     if tunnel.handle_pdu(now, &t).is_ok() {
@@ -1122,7 +1151,7 @@ impl<'s> World<'s> {
                             inner.push(p);
                         }
                     }
-                    sn.ep.pump(&mut self.net, *pgw, tunnel);
+                    sn.ep.pump(&mut self.io, *pgw, tunnel);
                 }
                 for p in inner {
                     self.sub_pdu(sn, remote, &p);
@@ -1177,7 +1206,7 @@ impl<'s> World<'s> {
                 Err(_) => return,
             }
         }
-        let now = self.net.now();
+        let now = self.io.now();
         if let Some(e) = sn.ott.as_mut().and_then(|o| o.sessions.get_mut(&sid)) {
             let msg = proto::noise::NoiseMessage {
                 kind: env.kind,
@@ -1193,7 +1222,7 @@ impl<'s> World<'s> {
     // ----- packet gateway ----------------------------------------------------------------
 
     fn pgw_receive(&mut self, p: &mut PgwNode, packet: &Packet) {
-        let (remote, pdus) = p.ep.receive(&mut self.net, packet);
+        let (remote, pdus) = p.ep.receive(&mut self.io, packet);
         for raw in pdus {
             let Ok(pdu) = AppPdu::decode(&raw) else {
                 self.stats.undecodable_pdus += 1;
@@ -1207,10 +1236,10 @@ impl<'s> World<'s> {
                         .child("pgw-tunnel")
                         .child(&remote.to_string())
                         .key();
-                    let inner = p.server.accept(&mut p.ep, &mut self.net, seed, remote, &t);
+                    let inner = p.server.accept(&mut p.ep, &mut self.io, seed, remote, &t);
                     // Decrypted: plaintext SMS PDUs continue to the SMS centre in the core.
                     for x in inner {
-                        p.ep.send(&mut self.net, smsc_addr(p.carrier), x);
+                        p.ep.send(&mut self.io, smsc_addr(p.carrier), x);
                     }
                 }
                 // Downlink from the SMS centre to a carrier-encrypted handset.
@@ -1219,7 +1248,7 @@ impl<'s> World<'s> {
                         continue;
                     };
                     let ip = self.subs[to].ip;
-                    p.server.send(&mut p.ep, &mut self.net, ip, raw);
+                    p.server.send(&mut p.ep, &mut self.io, ip, raw);
                 }
                 AppPdu::Ott(_) | AppPdu::Call(_) => self.stats.undecodable_pdus += 1,
             }
@@ -1229,8 +1258,8 @@ impl<'s> World<'s> {
     // ----- SMS centre --------------------------------------------------------------------
 
     fn smsc_receive(&mut self, s: &mut SmscNode, packet: &Packet) {
-        let now = self.net.now();
-        let (remote, pdus) = s.ep.receive(&mut self.net, packet);
+        let now = self.io.now();
+        let (remote, pdus) = s.ep.receive(&mut self.io, packet);
         for raw in pdus {
             let mut sms = match AppPdu::decode(&raw) {
                 Ok(AppPdu::Sms(sms)) => sms,
@@ -1265,10 +1294,10 @@ impl<'s> World<'s> {
                 } else {
                     self.subs[to].ip
                 };
-                s.ep.send(&mut self.net, dest, bytes);
+                s.ep.send(&mut self.io, dest, bytes);
             } else {
                 // Interconnect: hand over to the recipient's home SMS centre.
-                s.ep.send(&mut self.net, smsc_addr(self.subs[to].carrier), raw);
+                s.ep.send(&mut self.io, smsc_addr(self.subs[to].carrier), raw);
             }
         }
     }
@@ -1317,7 +1346,7 @@ impl<'s> World<'s> {
     // ----- OTT server --------------------------------------------------------------------
 
     fn ott_receive(&mut self, o: &mut OttNode, packet: &Packet) {
-        let (remote, pdus) = o.ep.receive(&mut self.net, packet);
+        let (remote, pdus) = o.ep.receive(&mut self.io, packet);
         let mut envelopes = Vec::new();
         for raw in pdus {
             match AppPdu::decode(&raw) {
@@ -1327,7 +1356,7 @@ impl<'s> World<'s> {
                         .child("ott-server-tunnel")
                         .child(&remote.to_string())
                         .key();
-                    envelopes.extend(o.server.accept(&mut o.ep, &mut self.net, seed, remote, &t));
+                    envelopes.extend(o.server.accept(&mut o.ep, &mut self.io, seed, remote, &t));
                 }
                 Ok(AppPdu::Ott(_) | AppPdu::Call(_)) => envelopes.push(raw),
                 _ => self.stats.undecodable_pdus += 1,
@@ -1362,9 +1391,9 @@ impl<'s> World<'s> {
             o.relayed += 1;
             let ip = self.subs[to].ip;
             if self.apps[self.subs[to].app].server_tunnel() {
-                o.server.send(&mut o.ep, &mut self.net, ip, raw);
+                o.server.send(&mut o.ep, &mut self.io, ip, raw);
             } else {
-                o.ep.send(&mut self.net, ip, raw);
+                o.ep.send(&mut self.io, ip, raw);
             }
         }
     }

@@ -1,0 +1,64 @@
+//! What node code hands back to the driver: the sans-IO boundary of the carrier model.
+//!
+//! While a node handles one input (a datagram or a timer) it never touches the network: it
+//! reads the time from an [`Io`] and pushes transmits and timers into it, in order. The driver
+//! then carries them out on whatever network it pumps (the simulator's [`netsim::Network`]
+//! today, real sockets in a live driver), in the same order, so the simulation is exactly what
+//! it was when handlers called the network directly.
+//!
+//! Outputs still name the node they come from: a few handlers act for more than one node (voice
+//! calls keep one state per call for both parties; the OTT server's mixing is scheduled from the
+//! server's handler). Those couplings are the next to go; the node field then becomes implicit.
+
+use netsim::{NodeId, Packet};
+use simcore::Timestamp;
+
+use crate::timer::Timer;
+
+/// One thing a node asked for.
+#[derive(Debug)]
+pub(crate) enum Output {
+    /// Send `packet` from `from`.
+    Transmit { from: NodeId, packet: Packet },
+    /// Wake `node` with `timer` at `at` (or now, if `at` has passed).
+    Timer {
+        node: NodeId,
+        at: Timestamp,
+        timer: Timer,
+    },
+}
+
+/// The time of the input being handled and the outputs asked for so far.
+#[derive(Debug, Default)]
+pub(crate) struct Io {
+    now: Timestamp,
+    out: Vec<Output>,
+}
+
+impl Io {
+    /// Starts handling an input at `now` (outputs of the previous one must have been taken).
+    pub(crate) fn begin(&mut self, now: Timestamp) {
+        debug_assert!(self.out.is_empty(), "outputs left behind");
+        self.now = now;
+    }
+
+    /// The virtual time of the input being handled.
+    pub(crate) fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    /// Sends `packet` from `from`.
+    pub(crate) fn transmit(&mut self, from: NodeId, packet: Packet) {
+        self.out.push(Output::Transmit { from, packet });
+    }
+
+    /// Wakes `node` with `timer` at `at`.
+    pub(crate) fn set_timer(&mut self, node: NodeId, at: Timestamp, timer: Timer) {
+        self.out.push(Output::Timer { node, at, timer });
+    }
+
+    /// The outputs, in the order they were asked for.
+    pub(crate) fn take(&mut self) -> std::vec::Drain<'_, Output> {
+        self.out.drain(..)
+    }
+}
