@@ -281,8 +281,8 @@ pub fn latencies(t: &crate::GroundTruth) -> BTreeMap<String, Vec<u64>> {
 impl World<'_> {
     /// Schedules every handset's first cover envelope.
     pub(super) fn cm_start(&mut self) {
-        for i in 0..self.subs.len() {
-            let app = self.subs[i].app;
+        for i in 0..self.dir.subs.len() {
+            let app = self.dir.subs[i].app;
             let Some(c) = self.cm.config(app).cloned() else {
                 continue;
             };
@@ -319,7 +319,7 @@ impl World<'_> {
     /// Sends one cover envelope from `sn` and schedules the next.
     fn cm_cover(&mut self, sn: &mut SubNode) {
         let me = sn.sub;
-        let app = self.subs[me].app;
+        let app = self.dir.subs[me].app;
         let Some(c) = self.cm.config(app).cloned() else {
             return;
         };
@@ -332,14 +332,14 @@ impl World<'_> {
             tl.min as usize,
             tl.max as usize,
         );
-        let (body_len, protocol, from) = match &self.apps[app].kind {
+        let (body_len, protocol, from) = match &self.dir.apps[app].kind {
             AppKind::Signal(o) => (
                 padded_len(c.padding, if framed { len + 2 } else { len }) + SIGNAL_OVERHEAD,
-                self.apps[app].label.clone(),
+                self.dir.apps[app].label.clone(),
                 if o.sealed_sender {
                     String::new()
                 } else {
-                    self.subs[me].msisdn.clone()
+                    self.dir.subs[me].msisdn.clone()
                 },
             ),
             _ => (
@@ -349,7 +349,7 @@ impl World<'_> {
                     len + TAG
                 },
                 String::new(),
-                self.subs[me].msisdn.clone(),
+                self.dir.subs[me].msisdn.clone(),
             ),
         };
         let mut body = vec![0u8; body_len];
@@ -359,7 +359,7 @@ impl World<'_> {
         }
         let env = OttEnvelope {
             from,
-            to: self.subs[me].msisdn.clone(),
+            to: self.dir.subs[me].msisdn.clone(),
             session: COVER_SESSION,
             kind: NoiseKind::Transport,
             index: 0,
@@ -383,7 +383,7 @@ impl World<'_> {
 
     /// Noise: after `me` received a text in session `sid`, its receipt goes out now or later.
     pub(super) fn cm_receipt(&mut self, sn: &mut SubNode, sid: u64, text: &[u8]) {
-        let app = self.subs[sn.sub].app;
+        let app = self.dir.subs[sn.sub].app;
         let Some(c) = self.cm.config(app) else { return };
         if !c.noise_receipts {
             return;
@@ -402,7 +402,7 @@ impl World<'_> {
     }
 
     fn cm_send_receipt(&mut self, sn: &mut SubNode, sid: u64, content: &[u8]) {
-        let app = self.subs[sn.sub].app;
+        let app = self.dir.subs[sn.sub].app;
         let plain = match self.cm.config(app) {
             Some(c) => frame(KIND_RECEIPT, content, c.padding, TAG),
             None => return,
@@ -422,7 +422,7 @@ impl World<'_> {
     /// `false` when the app sends them at once.
     pub(super) fn cm_hold_signal(&mut self, sn: &mut SubNode, dev: &mut signal::Device) -> bool {
         let me = sn.sub;
-        let app = self.subs[me].app;
+        let app = self.dir.subs[me].app;
         let mean = self
             .cm
             .config(app)
@@ -430,7 +430,7 @@ impl World<'_> {
         if mean <= 0.0 {
             return false;
         }
-        let label = self.apps[app].label.clone();
+        let label = self.dir.apps[app].label.clone();
         let sealed = dev.config().sealed_sender;
         let mut pdus = Vec::new();
         while let Some(t) = dev.poll_transmit() {
@@ -461,7 +461,7 @@ impl World<'_> {
             self.cm.cover_dropped += 1;
             return true;
         }
-        let app = self.subs[to].app;
+        let app = self.dir.subs[to].app;
         let mean = self
             .cm
             .config(app)
@@ -501,8 +501,8 @@ impl World<'_> {
             return self.signal_relay(o, to, raw);
         }
         o.relayed += 1;
-        let ip = self.subs[to].ip;
-        if self.apps[self.subs[to].app].server_tunnel() {
+        let ip = self.dir.subs[to].ip;
+        if self.dir.apps[self.dir.subs[to].app].server_tunnel() {
             o.server.send(&mut o.ep, &mut self.io, ip, raw);
         } else {
             o.ep.send(&mut self.io, ip, raw);
@@ -527,7 +527,7 @@ impl World<'_> {
                 mixed,
                 ..AppCosts::default()
             };
-            for s in self.subs.iter().filter(|s| s.app == a) {
+            for s in self.dir.subs.iter().filter(|s| s.app == a) {
                 if let Some(super::Logic::Sub(sn)) =
                     self.logic.get(self.sub_node[s.index].0 as usize)
                 {

@@ -28,17 +28,34 @@ pub(crate) enum Output {
     },
 }
 
+/// Something a node reports to the driver, which turns it into ground truth, records or
+/// counters (nodes never write those themselves).
+#[derive(Debug)]
+pub(crate) enum NodeEvent {
+    /// A PDU the node could not decode or route.
+    Undecodable,
+    /// A record written to carrier `carrier`'s call-record store.
+    Record {
+        carrier: usize,
+        record: capture::CallRecord,
+    },
+}
+
 /// The time of the input being handled and the outputs asked for so far.
 #[derive(Debug, Default)]
 pub(crate) struct Io {
     now: Timestamp,
     out: Vec<Output>,
+    events: Vec<NodeEvent>,
 }
 
 impl Io {
     /// Starts handling an input at `now` (outputs of the previous one must have been taken).
     pub(crate) fn begin(&mut self, now: Timestamp) {
-        debug_assert!(self.out.is_empty(), "outputs left behind");
+        debug_assert!(
+            self.out.is_empty() && self.events.is_empty(),
+            "outputs left behind"
+        );
         self.now = now;
     }
 
@@ -55,6 +72,16 @@ impl Io {
     /// Wakes `node` with `timer` at `at`.
     pub(crate) fn set_timer(&mut self, node: NodeId, at: Timestamp, timer: Timer) {
         self.out.push(Output::Timer { node, at, timer });
+    }
+
+    /// Reports `event` to the driver.
+    pub(crate) fn emit(&mut self, event: NodeEvent) {
+        self.events.push(event);
+    }
+
+    /// The events reported, in order.
+    pub(crate) fn take_events(&mut self) -> std::vec::Drain<'_, NodeEvent> {
+        self.events.drain(..)
     }
 
     /// The outputs, in the order they were asked for.

@@ -14,6 +14,7 @@
 
 mod attack;
 mod capability;
+mod directory;
 mod endpoint;
 mod error;
 mod ids;
@@ -21,6 +22,7 @@ mod io;
 mod li;
 mod mobility;
 mod nodes;
+mod smsc;
 mod text;
 mod timer;
 mod topology;

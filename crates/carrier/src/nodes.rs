@@ -123,14 +123,6 @@ pub(crate) struct PgwNode {
     pub server: TunnelServer,
 }
 
-/// An SMS centre: store and forward.
-pub(crate) struct SmscNode {
-    pub carrier: usize,
-    pub ep: Endpoint,
-    /// Calls in progress, by call id (the node is also the carrier's switching centre).
-    pub calls: BTreeMap<u64, crate::world::voice::MscCall>,
-}
-
 /// The OTT messaging server: relays envelopes between accounts.
 pub(crate) struct OttNode {
     pub ep: Endpoint,
@@ -150,7 +142,7 @@ pub(crate) enum Logic {
     /// A packet gateway.
     Pgw(Box<PgwNode>),
     /// An SMS centre.
-    Smsc(Box<SmscNode>),
+    Smsc(Box<crate::smsc::SmscNode>),
     /// The OTT server.
     Ott(Box<OttNode>),
     /// A mediation node: forwards LI records to its law-enforcement agency.

@@ -177,6 +177,7 @@ impl World<'_> {
                 continue;
             };
             let users: Vec<usize> = self
+                .dir
                 .subs
                 .iter()
                 .filter(|s| s.app == a)
@@ -196,7 +197,7 @@ impl World<'_> {
                     .insert(pool[i], Offline { period, phase });
             }
             for i in users {
-                let msisdn = self.subs[i].msisdn.clone();
+                let msisdn = self.dir.subs[i].msisdn.clone();
                 let mut cfg = DeviceConfig::new(address(&msisdn));
                 cfg.sealed_sender = opts.sealed_sender;
                 cfg.receipts = opts.receipts;
@@ -245,7 +246,7 @@ impl World<'_> {
             let m = &self.truth.messages[id];
             (m.to, m.text.clone())
         };
-        let peer = address(&self.subs[to].msisdn);
+        let peer = address(&self.dir.subs[to].msisdn);
         let Some(mut dev) = self.signal.devices.remove(&me) else {
             self.truth.failed(&text, "signal: no device");
             return;
@@ -276,11 +277,11 @@ impl World<'_> {
             *self
                 .truth
                 .sessions
-                .entry(self.apps[self.subs[me].app].label.clone())
+                .entry(self.dir.apps[self.dir.subs[me].app].label.clone())
                 .or_default() += 1;
             self.signal_refill(to);
         }
-        let plain = self.cm.seal(self.subs[me].app, text.as_bytes(), 0);
+        let plain = self.cm.seal(self.dir.subs[me].app, text.as_bytes(), 0);
         match dev.send(now, peer, &plain) {
             Ok(_) => {
                 let snap = dev.export_state();
@@ -335,9 +336,9 @@ impl World<'_> {
             from: if sealed {
                 String::new()
             } else {
-                self.subs[me].msisdn.clone()
+                self.dir.subs[me].msisdn.clone()
             },
-            to: self.subs[to].msisdn.clone(),
+            to: self.dir.subs[to].msisdn.clone(),
             session: 0,
             kind: NoiseKind::Transport,
             index: 0,
@@ -350,7 +351,7 @@ impl World<'_> {
     /// Sends what the device queued, as OTT envelopes to the server.
     fn signal_flush_device(&mut self, sn: &mut SubNode, dev: &mut Device) {
         let me = sn.sub;
-        let label = self.apps[self.subs[me].app].label.clone();
+        let label = self.dir.apps[self.dir.subs[me].app].label.clone();
         let sealed = dev.config().sealed_sender;
         while let Some(t) = dev.poll_transmit() {
             match self.signal_envelope(me, t, sealed, &label) {
@@ -373,7 +374,7 @@ impl World<'_> {
         while let Some(ev) = dev.poll_event() {
             match ev {
                 Event::Received { plaintext, .. } => {
-                    match self.cm.open(self.subs[me].app, plaintext) {
+                    match self.cm.open(self.dir.subs[me].app, plaintext) {
                         super::countermeasures::Opened::Text(p) => match String::from_utf8(p) {
                             Ok(text) => self.truth.delivered(me, &text, now),
                             Err(_) => self.truth.integrity_errors += 1,
@@ -407,7 +408,7 @@ impl World<'_> {
             .signal
             .waiting
             .keys()
-            .filter(|(a, b)| *a == me && dev.has_session(address(&self.subs[*b].msisdn)))
+            .filter(|(a, b)| *a == me && dev.has_session(address(&self.dir.subs[*b].msisdn)))
             .copied()
             .collect();
         self.signal.devices.insert(me, dev);
@@ -442,8 +443,8 @@ impl World<'_> {
     }
 
     fn signal_deliver(&mut self, o: &mut OttNode, to: usize, raw: Vec<u8>) {
-        let ip = self.subs[to].ip;
-        if self.apps[self.subs[to].app].server_tunnel() {
+        let ip = self.dir.subs[to].ip;
+        if self.dir.apps[self.dir.subs[to].app].server_tunnel() {
             o.server.send(&mut o.ep, &mut self.io, ip, raw);
         } else {
             o.ep.send(&mut self.io, ip, raw);
@@ -479,7 +480,7 @@ impl World<'_> {
                 let snap = dev.export_state();
                 let stolen = capture::StolenSecret {
                     at,
-                    owner: Owner::Subscriber(self.subs[i].msisdn.clone()),
+                    owner: Owner::Subscriber(self.dir.subs[i].msisdn.clone()),
                     secret: Secret::SignalState(Box::new(stolen_state(&snap, true))),
                 };
                 // The adversary's on-path components get their loot too (signal takeovers).
@@ -500,7 +501,7 @@ impl World<'_> {
         a: &capture::active::AttackFacts,
     ) -> Option<(Vec<usize>, Option<String>)> {
         let (v, p) = a.pair.as_ref()?;
-        let (v, p) = (*self.by_msisdn.get(v)?, *self.by_msisdn.get(p)?);
+        let (v, p) = (*self.dir.by_msisdn.get(v)?, *self.dir.by_msisdn.get(p)?);
         let ids = self
             .truth
             .messages
@@ -525,7 +526,7 @@ impl World<'_> {
                 let state = stolen_state(&dev.export_state(), false);
                 self.caps.steal_signal(
                     at,
-                    Owner::Subscriber(self.subs[i].msisdn.clone()),
+                    Owner::Subscriber(self.dir.subs[i].msisdn.clone()),
                     Secret::SignalState(Box::new(state)),
                 );
             }
@@ -534,7 +535,7 @@ impl World<'_> {
         for (i, dev) in &self.signal.devices {
             let snap = dev.export_state();
             directory.push(SignalDirectoryEntry {
-                owner: Owner::Subscriber(self.subs[*i].msisdn.clone()),
+                owner: Owner::Subscriber(self.dir.subs[*i].msisdn.clone()),
                 address: dev.address(),
                 identity: snap.identity_public,
                 signed_prekeys: vec![(snap.signed_prekey.id, snap.signed_prekey.public)],

@@ -37,7 +37,7 @@ use simcore::{Duration, SeedTree, Timestamp};
 use zeroize::Zeroizing;
 
 use super::World;
-use crate::nodes::{SmscNode, SubNode};
+use crate::nodes::SubNode;
 use crate::timer::{CallAct, Timer};
 use crate::topology::{smsc_addr, OTT_ADDR};
 use crate::traffic::{exp, social_graph, unit, TrafficParams};
@@ -287,38 +287,12 @@ pub(crate) struct CallState {
     pub over: bool,
 }
 
-/// What a switching centre knows of a call for one of its own subscribers.
-pub(crate) struct MscLeg {
-    pub sub: usize,
-    pub caller_side: bool,
-    pub start: Timestamp,
-    pub answer: Option<Timestamp>,
-    pub up: u64,
-    pub down: u64,
-}
-
-/// A switching centre's view of a call.
-pub(crate) struct MscCall {
-    pub caller: usize,
-    pub callee: usize,
-    pub legs: Vec<MscLeg>,
-}
-
-/// Where an MSC sends a call's messages and media next, toward `party`.
-fn msc_next_hop(w: &World<'_>, carrier: usize, party: usize) -> Ipv4Addr {
-    if w.subs[party].carrier == carrier {
-        w.subs[party].ip
-    } else {
-        smsc_addr(w.subs[party].carrier)
-    }
-}
-
 impl World<'_> {
     /// Sets up every planned call: a state, a truth entry and the start timer.
     pub(super) fn schedule_calls(&mut self, calls: Vec<PlannedCall>) {
         for (i, plan) in calls.into_iter().enumerate() {
-            let (a, b) = (&self.subs[plan.caller], &self.subs[plan.callee]);
-            let app = &self.apps[a.app];
+            let (a, b) = (&self.dir.subs[plan.caller], &self.dir.subs[plan.callee]);
+            let app = &self.dir.apps[a.app];
             let mode = self.sc.apps[a.app].voice;
             let ott = (a.app == b.app
                 && app.protocol().is_some()
@@ -381,8 +355,8 @@ impl World<'_> {
                 CallNetwork::Carrier
             },
             call_id: c.call_id,
-            from: self.subs[c.plan.caller].msisdn.clone(),
-            to: self.subs[c.plan.callee].msisdn.clone(),
+            from: self.dir.subs[c.plan.caller].msisdn.clone(),
+            to: self.dir.subs[c.plan.callee].msisdn.clone(),
             cause,
             body,
         }
@@ -397,8 +371,11 @@ impl World<'_> {
         if self.calls[i].ott.is_some() {
             self.ott_send(sn, bytes);
         } else {
-            sn.ep
-                .send(&mut self.io, smsc_addr(self.subs[sn.sub].carrier), bytes);
+            sn.ep.send(
+                &mut self.io,
+                smsc_addr(self.dir.subs[sn.sub].carrier),
+                bytes,
+            );
         }
     }
 
@@ -555,12 +532,12 @@ impl World<'_> {
             c.keys_callee.as_ref()
         };
         let (payload, encrypted, dst) = match c.ott {
-            None => (Some(frame), false, smsc_addr(self.subs[me].carrier)),
+            None => (Some(frame), false, smsc_addr(self.dir.subs[me].carrier)),
             Some(mode) => (
                 keys.and_then(|k| k.seal(c.call_id, seq, &frame)),
                 true,
                 if mode == VoiceMode::P2p {
-                    self.subs[peer].ip
+                    self.dir.subs[peer].ip
                 } else {
                     OTT_ADDR
                 },
@@ -576,7 +553,7 @@ impl World<'_> {
                 payload,
             };
             if let Ok(bytes) = pdu.to_bytes() {
-                let src = SocketAddrV4::new(self.subs[me].ip, MEDIA_PORT);
+                let src = SocketAddrV4::new(self.dir.subs[me].ip, MEDIA_PORT);
                 if let Ok(p) = Packet::udp(src, SocketAddrV4::new(dst, MEDIA_PORT), &bytes) {
                     let len = p.len() as u64;
                     self.io.transmit(self.sub_node[me], p);
@@ -756,159 +733,6 @@ impl World<'_> {
         }
     }
 
-    /// Call signalling at a switching centre: relay toward the other party, and keep the
-    /// call records of this carrier's subscribers.
-    pub(super) fn msc_call(
-        &mut self,
-        s: &mut SmscNode,
-        remote: Ipv4Addr,
-        pdu: CallPdu,
-        raw: Vec<u8>,
-    ) {
-        let (Some(&caller), Some(&callee)) =
-            (self.by_msisdn.get(&pdu.from), self.by_msisdn.get(&pdu.to))
-        else {
-            self.stats.undecodable_pdus += 1;
-            return;
-        };
-        let c = s.carrier;
-        let now = self.io.now();
-        let call = s.calls.entry(pdu.call_id).or_insert_with(|| MscCall {
-            caller,
-            callee,
-            legs: Vec::new(),
-        });
-        if pdu.kind == CallKind::Invite && call.legs.is_empty() {
-            for (sub, caller_side) in [(caller, true), (callee, false)] {
-                if self.subs[sub].carrier == c {
-                    call.legs.push(MscLeg {
-                        sub,
-                        caller_side,
-                        start: now,
-                        answer: None,
-                        up: 0,
-                        down: 0,
-                    });
-                }
-            }
-        }
-        if pdu.kind == CallKind::Answer {
-            for l in &mut call.legs {
-                l.answer.get_or_insert(now);
-            }
-        }
-        // From the caller's side (its handset or its MSC) toward the callee, or back.
-        let from_caller_side = if remote == self.subs[caller].ip {
-            true
-        } else if remote == self.subs[callee].ip {
-            false
-        } else {
-            // Another MSC: toward whichever party is here.
-            self.subs[callee].carrier == c
-        };
-        let toward = if from_caller_side { callee } else { caller };
-        let hop = msc_next_hop(self, c, toward);
-        s.ep.send(&mut self.io, hop, raw);
-        let closing = matches!(pdu.kind, CallKind::Bye | CallKind::Busy | CallKind::Cancel);
-        if closing {
-            if let Some(call) = s.calls.remove(&pdu.call_id) {
-                let cause = match (pdu.kind, pdu.cause) {
-                    (CallKind::Busy, _) => capture::Cause::Busy,
-                    (CallKind::Cancel, _) => capture::Cause::NoAnswer,
-                    (_, ByeCause::RadioLoss) => capture::Cause::RadioLoss,
-                    _ => capture::Cause::Normal,
-                };
-                for l in call.legs {
-                    let other = if l.caller_side {
-                        self.subs[call.callee].msisdn.clone()
-                    } else {
-                        self.subs[call.caller].msisdn.clone()
-                    };
-                    self.record_call(c, &other, l, pdu.call_id, now, cause);
-                }
-            }
-        }
-    }
-
-    fn record_call(
-        &mut self,
-        c: usize,
-        other: &str,
-        l: MscLeg,
-        call_id: u64,
-        end: Timestamp,
-        cause: capture::Cause,
-    ) {
-        let s = &self.subs[l.sub];
-        let rec = capture::CallRecord {
-            record_id: 0,
-            kind: if l.caller_side {
-                capture::RecordKind::VoiceMo
-            } else {
-                capture::RecordKind::VoiceMt
-            },
-            imsi: s.imsi.clone(),
-            imei: s.imei.clone(),
-            msisdn: s.msisdn.clone(),
-            other_party: other.to_owned(),
-            start: l.start,
-            end,
-            cell: self.mobility.cell_at(l.sub, l.start),
-            bytes_up: l.up,
-            bytes_down: l.down,
-            end_cell: self.mobility.cell_at(l.sub, end),
-            answer: l.answer,
-            duration_ns: l
-                .answer
-                .map_or(0, |a| end.saturating_duration_since(a).as_nanos() as u64),
-            cause,
-            call_ref: call_id,
-        };
-        if let Ok(mut st) = self.stores[c].lock() {
-            st.push(rec);
-        }
-    }
-
-    /// A media packet at a switching centre: count it for this carrier's party and forward it.
-    pub(super) fn msc_media(&mut self, s: &mut SmscNode, packet: &Packet) {
-        let Ok(m) = MediaPdu::decode(packet.udp_payload()) else {
-            self.stats.undecodable_pdus += 1;
-            return;
-        };
-        let Some(call) = s.calls.get_mut(&m.call_id) else {
-            return;
-        };
-        let c = s.carrier;
-        let src = *packet.src().ip();
-        let len = packet.len() as u64;
-        let (caller, callee) = (call.caller, call.callee);
-        let from_caller = if src == self.subs[caller].ip {
-            true
-        } else if src == self.subs[callee].ip {
-            false
-        } else {
-            // From the other carrier's MSC: toward our own party.
-            self.subs[callee].carrier == c
-        };
-        let toward = if from_caller { callee } else { caller };
-        for l in &mut call.legs {
-            if self.subs[l.sub].ip == src {
-                l.up += len;
-            }
-        }
-        let hop = msc_next_hop(self, c, toward);
-        let dst = SocketAddrV4::new(hop, MEDIA_PORT);
-        let me = SocketAddrV4::new(smsc_addr(c), MEDIA_PORT);
-        if let Ok(p) = Packet::udp(me, dst, packet.udp_payload()) {
-            if hop == self.subs[toward].ip {
-                if let Some(l) = call.legs.iter_mut().find(|l| l.sub == toward) {
-                    l.down += p.len() as u64;
-                }
-            }
-            self.io.transmit(s.ep.node(), p);
-        }
-    }
-
     /// Call signalling at the OTT server: relay it to the other party, learning the call.
     pub(super) fn ott_call(
         &mut self,
@@ -916,16 +740,17 @@ impl World<'_> {
         remote: Ipv4Addr,
         pdu: &CallPdu,
     ) -> Option<usize> {
-        let (Some(&caller), Some(&callee)) =
-            (self.by_msisdn.get(&pdu.from), self.by_msisdn.get(&pdu.to))
-        else {
+        let (Some(&caller), Some(&callee)) = (
+            self.dir.by_msisdn.get(&pdu.from),
+            self.dir.by_msisdn.get(&pdu.to),
+        ) else {
             return None;
         };
         calls.entry(pdu.call_id).or_insert((caller, callee));
         if matches!(pdu.kind, CallKind::Bye | CallKind::Busy | CallKind::Cancel) {
             // Keep the entry: media in flight may still arrive; it is small.
         }
-        Some(if remote == self.subs[caller].ip {
+        Some(if remote == self.dir.subs[caller].ip {
             callee
         } else {
             caller
@@ -947,13 +772,13 @@ impl World<'_> {
             return;
         };
         let src = *packet.src().ip();
-        let to = if src == self.subs[caller].ip {
+        let to = if src == self.dir.subs[caller].ip {
             callee
         } else {
             caller
         };
         let me = SocketAddrV4::new(OTT_ADDR, MEDIA_PORT);
-        let dst = SocketAddrV4::new(self.subs[to].ip, MEDIA_PORT);
+        let dst = SocketAddrV4::new(self.dir.subs[to].ip, MEDIA_PORT);
         if let Ok(p) = Packet::udp(me, dst, packet.udp_payload()) {
             self.io.transmit(node, p);
         }

@@ -9,9 +9,7 @@ use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
 
 use capture::active::Arm;
-use capture::{
-    CallRecord, Captures, PacketCapture, RecordKind, VantagePoint, Warrant, WarrantKind,
-};
+use capture::{CallRecord, Captures, PacketCapture, VantagePoint, Warrant, WarrantKind};
 use netsim::{Event, Network, NetworkBuilder, NodeId, Packet, TapId, TapPoint};
 use proto::keys::{Psk, StaticKeypair};
 use proto::noise::{NoiseConfig, NoiseSession, SessionEvent};
@@ -24,15 +22,14 @@ use simcore::{Duration, SeedTree, Timestamp};
 
 use crate::attack::{Attacker, OTT_PROLOGUE};
 use crate::capability::Capable;
+use crate::directory::{AppInfo, Directory};
 use crate::endpoint::{Endpoint, LinkTotals};
 use crate::error::CarrierError;
 use crate::ids::{digits, imei, Subscriber};
-use crate::io::{Io, Output};
+use crate::io::{Io, NodeEvent, Output};
 use crate::li::{close_all, Charged, Charging, Poi, PoiHook, RecordStore, Target};
 use crate::mobility::Mobility;
-use crate::nodes::{
-    E2e, Logic, OttClient, OttNode, PgwNode, RadioPath, SmscNode, SubNode, TunnelServer,
-};
+use crate::nodes::{E2e, Logic, OttClient, OttNode, PgwNode, RadioPath, SubNode, TunnelServer};
 use crate::timer::Timer;
 use crate::topology::*;
 use crate::traffic::{plan, unit, Planned, TrafficParams};
@@ -110,79 +107,14 @@ pub struct RunStats {
     pub session_failures: BTreeMap<String, u64>,
 }
 
-/// An app with what its Noise pattern needs.
-#[derive(Clone, Debug)]
-struct AppInfo {
-    name: String,
-    label: String,
-    kind: AppKind,
-    init_needs_rs: bool,
-    resp_needs_rs: bool,
-    init_needs_s: bool,
-    resp_needs_s: bool,
-    psk: bool,
-    one_way: bool,
-}
-
-impl AppInfo {
-    fn new(app: &scenario::App) -> Result<Self, CarrierError> {
-        let mut info = AppInfo {
-            name: app.name.clone(),
-            label: app.kind.label(),
-            kind: app.kind.clone(),
-            init_needs_rs: false,
-            resp_needs_rs: false,
-            init_needs_s: false,
-            resp_needs_s: false,
-            psk: false,
-            one_way: false,
-        };
-        if let AppKind::Noise { protocol, .. } = &app.kind {
-            let p: snow::params::NoiseParams = protocol
-                .parse()
-                .map_err(|_| proto::ProtoError::UnknownProtocol(protocol.clone()))?;
-            let pat = p.handshake.pattern;
-            info.init_needs_rs = pat.need_known_remote_pubkey(true);
-            info.resp_needs_rs = pat.need_known_remote_pubkey(false);
-            info.init_needs_s = pat.needs_local_static_key(true);
-            info.resp_needs_s = pat.needs_local_static_key(false);
-            info.psk = p.handshake.is_psk();
-            info.one_way = pat.is_oneway();
-        }
-        Ok(info)
-    }
-
-    fn protocol(&self) -> Option<&str> {
-        match &self.kind {
-            AppKind::Noise { protocol, .. } => Some(protocol),
-            _ => None,
-        }
-    }
-
-    fn server_tunnel(&self) -> bool {
-        matches!(
-            self.kind,
-            AppKind::Noise {
-                server_tunnel: true,
-                ..
-            }
-        ) || matches!(&self.kind, AppKind::Signal(o) if o.server_tunnel)
-    }
-
-    fn pin(&self) -> bool {
-        matches!(self.kind, AppKind::Noise { pin_keys: true, .. })
-    }
-}
-
 struct World<'s> {
     sc: &'s Scenario,
     seeds: SeedTree,
     net: Network,
     logic: Vec<Logic>,
-    subs: Vec<Subscriber>,
+    /// What nodes may read ([`crate::directory`]).
+    dir: Directory,
     sub_node: Vec<NodeId>,
-    by_msisdn: BTreeMap<String, usize>,
-    apps: Vec<AppInfo>,
     statics: Vec<Option<StaticKeypair>>,
     infra: Vec<Infra>,
     stores: Vec<Arc<Mutex<RecordStore>>>,
@@ -272,7 +204,7 @@ impl World<'_> {
     /// Session-state theft at `at`: copies the transport keys of every established, live
     /// end-to-end session of the targeted handsets.
     fn steal_sessions(&mut self, at: Timestamp) {
-        for (i, s) in self.subs.iter().enumerate() {
+        for (i, s) in self.dir.subs.iter().enumerate() {
             if !self.caps.steals_sessions_of(at, i) {
                 continue;
             }
@@ -613,10 +545,13 @@ impl<'s> World<'s> {
             seeds,
             net,
             logic: Vec::new(),
-            subs,
+            dir: Directory {
+                subs,
+                by_msisdn,
+                apps,
+                mobility: mobility.clone(),
+            },
             sub_node,
-            by_msisdn,
-            apps,
             statics,
             infra,
             stores,
@@ -669,7 +604,7 @@ impl<'s> World<'s> {
                     self.seeds.child("pgw-static").child(&inf.name).key(),
                 )),
             }));
-            logic[inf.smsc.0 as usize] = Logic::Smsc(Box::new(SmscNode {
+            logic[inf.smsc.0 as usize] = Logic::Smsc(Box::new(crate::smsc::SmscNode {
                 carrier: c,
                 ep: Endpoint::new(inf.smsc, smsc_addr(c)),
                 calls: BTreeMap::new(),
@@ -684,9 +619,9 @@ impl<'s> World<'s> {
             Some(Logic::Ott(o)) => o.server.key.public,
             _ => [0; 32],
         };
-        for s in &self.subs {
+        for s in &self.dir.subs {
             let node = self.sub_node[s.index];
-            let app = &self.apps[s.app];
+            let app = &self.dir.apps[s.app];
             let radio = if matches!(app.kind, AppKind::CarrierEncrypted) {
                 let pgw_public = match &logic[self.infra[s.carrier].pgw.0 as usize] {
                     Logic::Pgw(p) => p.server.key.public,
@@ -740,7 +675,8 @@ impl<'s> World<'s> {
         self.apply_io();
     }
 
-    /// Carries out what the handled node asked for, in order.
+    /// Carries out what the handled node asked for, in order, and turns what it reported into
+    /// records and counters.
     fn apply_io(&mut self) {
         for o in self.io.take() {
             match o {
@@ -748,12 +684,22 @@ impl<'s> World<'s> {
                 Output::Timer { node, at, timer } => self.net.set_timer(node, at, timer.token()),
             }
         }
+        for e in self.io.take_events() {
+            match e {
+                NodeEvent::Undecodable => self.stats.undecodable_pdus += 1,
+                NodeEvent::Record { carrier, record } => {
+                    if let Ok(mut st) = self.stores[carrier].lock() {
+                        st.push(record);
+                    }
+                }
+            }
+        }
     }
 
     fn start_nodes(&mut self) {
         self.signal_start();
         self.cm_start();
-        for i in 0..self.subs.len() {
+        for i in 0..self.dir.subs.len() {
             let node = self.sub_node[i];
             let Logic::Sub(mut sn) =
                 std::mem::replace(&mut self.logic[node.0 as usize], Logic::Router)
@@ -769,8 +715,8 @@ impl<'s> World<'s> {
             self.logic[node.0 as usize] = Logic::Sub(sn);
         }
         for (id, p) in self.planned.iter().enumerate() {
-            let (from, to) = (&self.subs[p.from], &self.subs[p.to]);
-            let fa = &self.apps[from.app];
+            let (from, to) = (&self.dir.subs[p.from], &self.dir.subs[p.to]);
+            let fa = &self.dir.apps[from.app];
             // End-to-end only when both use the same app; otherwise the sender's carrier
             // messaging carries it (E2EE apps fall back to plain SMS, as phones do).
             let signal = matches!(fa.kind, AppKind::Signal(_));
@@ -834,11 +780,6 @@ impl<'s> World<'s> {
             {
                 self.sub_media(sn.sub, &packet);
             }
-            (Logic::Smsc(s), Input::Datagram(packet))
-                if packet.dst().port() == proto::wire::MEDIA_PORT =>
-            {
-                self.msc_media(s, &packet);
-            }
             (Logic::Ott(o), Input::Datagram(packet))
                 if packet.dst().port() == proto::wire::MEDIA_PORT =>
             {
@@ -854,8 +795,10 @@ impl<'s> World<'s> {
             (Logic::Sub(sn), Input::Datagram(packet)) => self.sub_receive(sn, &packet),
             (Logic::Pgw(p), Input::Timer(Timer::Link(i))) => p.ep.on_timer(&mut self.io, i),
             (Logic::Pgw(p), Input::Datagram(packet)) => self.pgw_receive(p, &packet),
-            (Logic::Smsc(s), Input::Timer(Timer::Link(i))) => s.ep.on_timer(&mut self.io, i),
-            (Logic::Smsc(s), Input::Datagram(packet)) => self.smsc_receive(s, &packet),
+            (Logic::Smsc(s), Input::Timer(t)) => s.handle_timer(&mut self.io, t),
+            (Logic::Smsc(s), Input::Datagram(packet)) => {
+                s.handle_datagram(&self.dir, &mut self.io, &packet);
+            }
             (Logic::Ott(o), Input::Timer(Timer::Link(i))) => o.ep.on_timer(&mut self.io, i),
             (Logic::Ott(o), Input::Datagram(packet)) => self.ott_receive(o, &packet),
             (Logic::Mediation { lea, forwarded }, Input::Datagram(packet))
@@ -893,8 +836,8 @@ impl<'s> World<'s> {
             let pdu = AppPdu::Sms(SmsPdu {
                 kind: SmsKind::Submit,
                 msg_ref: sn.msg_ref,
-                from: self.subs[sn.sub].msisdn.clone(),
-                to: self.subs[to].msisdn.clone(),
+                from: self.dir.subs[sn.sub].msisdn.clone(),
+                to: self.dir.subs[to].msisdn.clone(),
                 sent_at: self.io.now(),
                 text,
             });
@@ -931,7 +874,7 @@ impl<'s> World<'s> {
     }
 
     fn session_config(&self, me: usize, peer: usize, initiator: bool, sid: u64) -> NoiseConfig {
-        let app = &self.apps[self.subs[me].app];
+        let app = &self.dir.apps[self.dir.subs[me].app];
         let (needs_s, needs_rs) = if initiator {
             (app.init_needs_s, app.init_needs_rs)
         } else {
@@ -991,7 +934,7 @@ impl<'s> World<'s> {
                 let cfg = self.session_config(me, to, true, sid);
                 match NoiseSession::new(cfg) {
                     Ok(session) => {
-                        let label = self.apps[ott.app].label.clone();
+                        let label = self.dir.apps[ott.app].label.clone();
                         *self.truth.sessions.entry(label).or_default() += 1;
                         ott.sessions.insert(
                             sid,
@@ -1015,7 +958,7 @@ impl<'s> World<'s> {
         let now = self.io.now();
         if let Some(e) = sn.ott.as_mut().and_then(|o| o.sessions.get_mut(&sid)) {
             e.texts.push(text.clone());
-            let plain = self.cm.seal(self.subs[me].app, text.as_bytes(), 16);
+            let plain = self.cm.seal(self.dir.subs[me].app, text.as_bytes(), 16);
             if let Err(err) = e.session.send(now, plain) {
                 self.truth.failed(&text, &format!("send: {err}"));
             }
@@ -1031,7 +974,7 @@ impl<'s> World<'s> {
         let mut receipts = Vec::new();
         {
             let Some(ott) = sn.ott.as_mut() else { return };
-            let protocol = self.apps[ott.app]
+            let protocol = self.dir.apps[ott.app]
                 .protocol()
                 .unwrap_or_default()
                 .to_string();
@@ -1040,8 +983,8 @@ impl<'s> World<'s> {
             };
             while let Some(m) = e.session.poll_transmit() {
                 let env = OttEnvelope {
-                    from: self.subs[me].msisdn.clone(),
-                    to: self.subs[e.peer].msisdn.clone(),
+                    from: self.dir.subs[me].msisdn.clone(),
+                    to: self.dir.subs[e.peer].msisdn.clone(),
                     session: sid,
                     kind: m.kind,
                     index: m.index,
@@ -1165,7 +1108,7 @@ impl<'s> World<'s> {
 
     fn sub_envelope(&mut self, sn: &mut SubNode, env: OttEnvelope) {
         let me = sn.sub;
-        let Some(&peer) = self.by_msisdn.get(&env.from) else {
+        let Some(&peer) = self.dir.by_msisdn.get(&env.from) else {
             self.stats.undecodable_pdus += 1;
             return;
         };
@@ -1180,7 +1123,7 @@ impl<'s> World<'s> {
             }
             let cfg = self.session_config(me, peer, false, sid);
             let Some(ott) = sn.ott.as_mut() else { return };
-            if self.apps[ott.app].protocol() != Some(env.protocol.as_str()) {
+            if self.dir.apps[ott.app].protocol() != Some(env.protocol.as_str()) {
                 *self
                     .stats
                     .session_failures
@@ -1199,7 +1142,7 @@ impl<'s> World<'s> {
                             failed: false,
                         },
                     );
-                    if !self.apps[ott.app].one_way {
+                    if !self.dir.apps[ott.app].one_way {
                         ott.outgoing.entry(peer).or_insert(sid);
                     }
                 }
@@ -1244,102 +1187,14 @@ impl<'s> World<'s> {
                 }
                 // Downlink from the SMS centre to a carrier-encrypted handset.
                 AppPdu::Sms(s) => {
-                    let Some(&to) = self.by_msisdn.get(&s.to) else {
+                    let Some(&to) = self.dir.by_msisdn.get(&s.to) else {
                         continue;
                     };
-                    let ip = self.subs[to].ip;
+                    let ip = self.dir.subs[to].ip;
                     p.server.send(&mut p.ep, &mut self.io, ip, raw);
                 }
                 AppPdu::Ott(_) | AppPdu::Call(_) => self.stats.undecodable_pdus += 1,
             }
-        }
-    }
-
-    // ----- SMS centre --------------------------------------------------------------------
-
-    fn smsc_receive(&mut self, s: &mut SmscNode, packet: &Packet) {
-        let now = self.io.now();
-        let (remote, pdus) = s.ep.receive(&mut self.io, packet);
-        for raw in pdus {
-            let mut sms = match AppPdu::decode(&raw) {
-                Ok(AppPdu::Sms(sms)) => sms,
-                Ok(AppPdu::Call(c)) => {
-                    self.msc_call(s, remote, c, raw);
-                    continue;
-                }
-                _ => {
-                    self.stats.undecodable_pdus += 1;
-                    continue;
-                }
-            };
-            let (Some(&from), Some(&to)) =
-                (self.by_msisdn.get(&sms.from), self.by_msisdn.get(&sms.to))
-            else {
-                self.stats.undecodable_pdus += 1;
-                continue;
-            };
-            let c = s.carrier;
-            if self.subs[from].carrier == c && sms.kind == SmsKind::Submit {
-                self.record_sms(c, from, to, RecordKind::SmsMo, now, sms.text.len());
-            }
-            if self.subs[to].carrier == c {
-                self.record_sms(c, to, from, RecordKind::SmsMt, now, sms.text.len());
-                sms.kind = SmsKind::Deliver;
-                let Ok(bytes) = AppPdu::Sms(sms).to_bytes() else {
-                    continue;
-                };
-                let dest = if matches!(self.apps[self.subs[to].app].kind, AppKind::CarrierEncrypted)
-                {
-                    pgw_addr(c)
-                } else {
-                    self.subs[to].ip
-                };
-                s.ep.send(&mut self.io, dest, bytes);
-            } else {
-                // Interconnect: hand over to the recipient's home SMS centre.
-                s.ep.send(&mut self.io, smsc_addr(self.subs[to].carrier), raw);
-            }
-        }
-    }
-
-    fn record_sms(
-        &mut self,
-        c: usize,
-        who: usize,
-        other: usize,
-        kind: RecordKind,
-        now: Timestamp,
-        size: usize,
-    ) {
-        let s = &self.subs[who];
-        let rec = CallRecord {
-            record_id: 0,
-            kind,
-            imsi: s.imsi.clone(),
-            imei: s.imei.clone(),
-            msisdn: s.msisdn.clone(),
-            other_party: self.subs[other].msisdn.clone(),
-            start: now,
-            end: now,
-            cell: self.mobility.cell_at(who, now),
-            bytes_up: if kind == RecordKind::SmsMo {
-                size as u64
-            } else {
-                0
-            },
-            bytes_down: if kind == RecordKind::SmsMt {
-                size as u64
-            } else {
-                0
-            },
-            end_cell: self.mobility.cell_at(who, now),
-            answer: None,
-            duration_ns: 0,
-            cause: capture::Cause::Normal,
-            call_ref: 0,
-        };
-        if let Ok(mut st) = self.stores[c].lock() {
-            st.push(rec);
         }
     }
 
@@ -1365,7 +1220,7 @@ impl<'s> World<'s> {
         for raw in envelopes {
             let (to, signal) = match AppPdu::decode(&raw) {
                 Ok(AppPdu::Ott(env)) => {
-                    let to = self.by_msisdn.get(&env.to).copied();
+                    let to = self.dir.by_msisdn.get(&env.to).copied();
                     let signal = signal_app::is_signal(&env);
                     if let Some(to) = to {
                         if self.cm_server(remote, to, &raw, env.session, signal) {
@@ -1389,8 +1244,8 @@ impl<'s> World<'s> {
                 continue;
             }
             o.relayed += 1;
-            let ip = self.subs[to].ip;
-            if self.apps[self.subs[to].app].server_tunnel() {
+            let ip = self.dir.subs[to].ip;
+            if self.dir.apps[self.dir.subs[to].app].server_tunnel() {
                 o.server.send(&mut o.ep, &mut self.io, ip, raw);
             } else {
                 o.ep.send(&mut self.io, ip, raw);
@@ -1519,7 +1374,7 @@ impl<'s> World<'s> {
                 call_records,
             });
         }
-        self.truth.subscribers = self.subs;
+        self.truth.subscribers = std::mem::take(&mut self.dir.subs);
         self.truth.locations = self.mobility.traces.clone();
         let records = self
             .sc
@@ -1622,6 +1477,7 @@ impl World<'_> {
                     }
                 }
                 let protocol = self
+                    .dir
                     .apps
                     .iter()
                     .find(|x| x.name == a.app)

@@ -1,0 +1,112 @@
+//! What every node may read: the carrier's numbering plan and subscriber database, the apps
+//! and where each subscriber is. Read-only while the run goes on; nodes never see the network or
+//! the ground truth.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+
+use scenario::AppKind;
+
+use crate::error::CarrierError;
+use crate::ids::Subscriber;
+use crate::mobility::Mobility;
+
+/// The read-only directory of a run.
+pub(crate) struct Directory {
+    /// Every subscriber, by index.
+    pub subs: Vec<Subscriber>,
+    /// Subscriber index by MSISDN (the numbering plan / home location register).
+    pub by_msisdn: BTreeMap<String, usize>,
+    /// Every app, in scenario order.
+    pub apps: Vec<AppInfo>,
+    /// Where every subscriber is over time (the location register).
+    pub mobility: Arc<Mobility>,
+}
+
+impl Directory {
+    /// The subscriber with `msisdn`, if any.
+    pub(crate) fn lookup(&self, msisdn: &str) -> Option<usize> {
+        self.by_msisdn.get(msisdn).copied()
+    }
+
+    /// The app subscriber `sub` uses.
+    pub(crate) fn app_of(&self, sub: usize) -> &AppInfo {
+        &self.apps[self.subs[sub].app]
+    }
+
+    /// Whether subscriber `sub` is provisioned for the carrier's encrypted messaging (its SMS
+    /// reach it through the packet gateway's tunnel), as the subscriber database says.
+    pub(crate) fn uses_carrier_encryption(&self, sub: usize) -> bool {
+        matches!(self.app_of(sub).kind, AppKind::CarrierEncrypted)
+    }
+
+    /// The address of subscriber `sub`.
+    pub(crate) fn ip(&self, sub: usize) -> Ipv4Addr {
+        self.subs[sub].ip
+    }
+}
+
+/// An app with what its Noise pattern needs.
+#[derive(Clone, Debug)]
+pub(crate) struct AppInfo {
+    pub name: String,
+    pub label: String,
+    pub kind: AppKind,
+    pub init_needs_rs: bool,
+    pub resp_needs_rs: bool,
+    pub init_needs_s: bool,
+    pub resp_needs_s: bool,
+    pub psk: bool,
+    pub one_way: bool,
+}
+
+impl AppInfo {
+    pub(crate) fn new(app: &scenario::App) -> Result<Self, CarrierError> {
+        let mut info = AppInfo {
+            name: app.name.clone(),
+            label: app.kind.label(),
+            kind: app.kind.clone(),
+            init_needs_rs: false,
+            resp_needs_rs: false,
+            init_needs_s: false,
+            resp_needs_s: false,
+            psk: false,
+            one_way: false,
+        };
+        if let AppKind::Noise { protocol, .. } = &app.kind {
+            let p: snow::params::NoiseParams = protocol
+                .parse()
+                .map_err(|_| proto::ProtoError::UnknownProtocol(protocol.clone()))?;
+            let pat = p.handshake.pattern;
+            info.init_needs_rs = pat.need_known_remote_pubkey(true);
+            info.resp_needs_rs = pat.need_known_remote_pubkey(false);
+            info.init_needs_s = pat.needs_local_static_key(true);
+            info.resp_needs_s = pat.needs_local_static_key(false);
+            info.psk = p.handshake.is_psk();
+            info.one_way = pat.is_oneway();
+        }
+        Ok(info)
+    }
+
+    pub(crate) fn protocol(&self) -> Option<&str> {
+        match &self.kind {
+            AppKind::Noise { protocol, .. } => Some(protocol),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn server_tunnel(&self) -> bool {
+        matches!(
+            self.kind,
+            AppKind::Noise {
+                server_tunnel: true,
+                ..
+            }
+        ) || matches!(&self.kind, AppKind::Signal(o) if o.server_tunnel)
+    }
+
+    pub(crate) fn pin(&self) -> bool {
+        matches!(self.kind, AppKind::Noise { pin_keys: true, .. })
+    }
+}
