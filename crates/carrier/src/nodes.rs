@@ -116,13 +116,6 @@ impl TunnelServer {
     }
 }
 
-/// A packet gateway terminating carrier-encrypted radio tunnels.
-pub(crate) struct PgwNode {
-    pub carrier: usize,
-    pub ep: Endpoint,
-    pub server: TunnelServer,
-}
-
 /// The OTT messaging server: relays envelopes between accounts.
 pub(crate) struct OttNode {
     pub ep: Endpoint,
@@ -140,13 +133,13 @@ pub(crate) enum Logic {
     /// A handset.
     Sub(Box<SubNode>),
     /// A packet gateway.
-    Pgw(Box<PgwNode>),
+    Pgw(Box<crate::gateway::PgwNode>),
     /// An SMS centre.
     Smsc(Box<crate::smsc::SmscNode>),
     /// The OTT server.
     Ott(Box<OttNode>),
     /// A mediation node: forwards LI records to its law-enforcement agency.
-    Mediation { lea: Ipv4Addr, forwarded: u64 },
+    Mediation(crate::mediation::MediationNode),
     /// A law-enforcement collection function: a sink.
-    Lea { received: u64 },
+    Lea(crate::mediation::LeaNode),
 }

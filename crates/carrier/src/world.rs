@@ -14,7 +14,7 @@ use netsim::{Event, Network, NetworkBuilder, NodeId, Packet, TapId, TapPoint};
 use proto::keys::{Psk, StaticKeypair};
 use proto::noise::{NoiseConfig, NoiseSession, SessionEvent};
 use proto::tunnel::NkTunnel;
-use proto::wire::{AppPdu, LiRecord, NoiseKind, OttEnvelope, SmsKind, SmsPdu, LI_PORT};
+use proto::wire::{AppPdu, NoiseKind, OttEnvelope, SmsKind, SmsPdu};
 use rand_core::RngCore;
 use scenario::{AppKind, Scenario, VantageKind};
 use serde::Serialize;
@@ -28,8 +28,9 @@ use crate::error::CarrierError;
 use crate::ids::{digits, imei, Subscriber};
 use crate::io::{Io, NodeEvent, Output};
 use crate::li::{close_all, Charged, Charging, Poi, PoiHook, RecordStore, Target};
+use crate::mediation::{LeaNode, MediationNode};
 use crate::mobility::Mobility;
-use crate::nodes::{E2e, Logic, OttClient, OttNode, PgwNode, RadioPath, SubNode, TunnelServer};
+use crate::nodes::{E2e, Logic, OttClient, OttNode, RadioPath, SubNode, TunnelServer};
 use crate::timer::Timer;
 use crate::topology::*;
 use crate::traffic::{plan, unit, Planned, TrafficParams};
@@ -597,23 +598,25 @@ impl<'s> World<'s> {
             }));
         }
         for (c, inf) in self.infra.iter().enumerate() {
-            logic[inf.pgw.0 as usize] = Logic::Pgw(Box::new(PgwNode {
+            logic[inf.pgw.0 as usize] = Logic::Pgw(Box::new(crate::gateway::PgwNode {
                 carrier: c,
                 ep: Endpoint::new(inf.pgw, pgw_addr(c)),
                 server: TunnelServer::new(StaticKeypair::generate(
                     self.seeds.child("pgw-static").child(&inf.name).key(),
                 )),
+                seeds: self.seeds.child("pgw-tunnel"),
             }));
             logic[inf.smsc.0 as usize] = Logic::Smsc(Box::new(crate::smsc::SmscNode {
                 carrier: c,
                 ep: Endpoint::new(inf.smsc, smsc_addr(c)),
                 calls: BTreeMap::new(),
             }));
-            logic[inf.mediation.0 as usize] = Logic::Mediation {
+            logic[inf.mediation.0 as usize] = Logic::Mediation(MediationNode {
                 lea: lea_addr(c),
                 forwarded: 0,
-            };
-            logic[inf.lea.0 as usize] = Logic::Lea { received: 0 };
+                node: inf.mediation,
+            });
+            logic[inf.lea.0 as usize] = Logic::Lea(LeaNode::default());
         }
         let ott_public = match ott_node.map(|i| &logic[i]) {
             Some(Logic::Ott(o)) => o.server.key.public,
@@ -793,26 +796,20 @@ impl<'s> World<'s> {
             (Logic::Sub(sn), Input::Timer(Timer::Send(id))) => self.sub_send(sn, id),
             (Logic::Sub(sn), Input::Timer(Timer::Link(i))) => sn.ep.on_timer(&mut self.io, i),
             (Logic::Sub(sn), Input::Datagram(packet)) => self.sub_receive(sn, &packet),
-            (Logic::Pgw(p), Input::Timer(Timer::Link(i))) => p.ep.on_timer(&mut self.io, i),
-            (Logic::Pgw(p), Input::Datagram(packet)) => self.pgw_receive(p, &packet),
+            (Logic::Pgw(p), Input::Timer(t)) => p.handle_timer(&mut self.io, t),
+            (Logic::Pgw(p), Input::Datagram(packet)) => {
+                p.handle_datagram(&self.dir, &mut self.io, &packet);
+            }
             (Logic::Smsc(s), Input::Timer(t)) => s.handle_timer(&mut self.io, t),
             (Logic::Smsc(s), Input::Datagram(packet)) => {
                 s.handle_datagram(&self.dir, &mut self.io, &packet);
             }
             (Logic::Ott(o), Input::Timer(Timer::Link(i))) => o.ep.on_timer(&mut self.io, i),
             (Logic::Ott(o), Input::Datagram(packet)) => self.ott_receive(o, &packet),
-            (Logic::Mediation { lea, forwarded }, Input::Datagram(packet))
-                if packet.dst().port() == LI_PORT
-                    && LiRecord::decode(packet.udp_payload()).is_ok() =>
-            {
-                let src = std::net::SocketAddrV4::new(*packet.dst().ip(), LI_PORT);
-                let dst = std::net::SocketAddrV4::new(*lea, LI_PORT);
-                if let Ok(p) = Packet::udp(src, dst, packet.udp_payload()) {
-                    self.io.transmit(node, p);
-                    *forwarded += 1;
-                }
+            (Logic::Mediation(m), Input::Datagram(packet)) => {
+                m.handle_datagram(&mut self.io, &packet)
             }
-            (Logic::Lea { received }, Input::Datagram(_)) => *received += 1,
+            (Logic::Lea(l), Input::Datagram(packet)) => l.handle_datagram(&packet),
             _ => {}
         }
         self.logic[idx] = logic;
@@ -1162,42 +1159,6 @@ impl<'s> World<'s> {
         self.pump_session(sn, sid);
     }
 
-    // ----- packet gateway ----------------------------------------------------------------
-
-    fn pgw_receive(&mut self, p: &mut PgwNode, packet: &Packet) {
-        let (remote, pdus) = p.ep.receive(&mut self.io, packet);
-        for raw in pdus {
-            let Ok(pdu) = AppPdu::decode(&raw) else {
-                self.stats.undecodable_pdus += 1;
-                continue;
-            };
-            match pdu {
-                // Uplink: a handset's tunnel.
-                AppPdu::Tunnel(t) => {
-                    let seed = self
-                        .seeds
-                        .child("pgw-tunnel")
-                        .child(&remote.to_string())
-                        .key();
-                    let inner = p.server.accept(&mut p.ep, &mut self.io, seed, remote, &t);
-                    // Decrypted: plaintext SMS PDUs continue to the SMS centre in the core.
-                    for x in inner {
-                        p.ep.send(&mut self.io, smsc_addr(p.carrier), x);
-                    }
-                }
-                // Downlink from the SMS centre to a carrier-encrypted handset.
-                AppPdu::Sms(s) => {
-                    let Some(&to) = self.dir.by_msisdn.get(&s.to) else {
-                        continue;
-                    };
-                    let ip = self.dir.subs[to].ip;
-                    p.server.send(&mut p.ep, &mut self.io, ip, raw);
-                }
-                AppPdu::Ott(_) | AppPdu::Call(_) => self.stats.undecodable_pdus += 1,
-            }
-        }
-    }
-
     // ----- OTT server --------------------------------------------------------------------
 
     fn ott_receive(&mut self, o: &mut OttNode, packet: &Packet) {
@@ -1275,7 +1236,7 @@ impl<'s> World<'s> {
                     o.ep.add_stats(&mut totals);
                     self.stats.ott_relayed = o.relayed;
                 }
-                Logic::Lea { received } => self.stats.li_delivered_to_lea += received,
+                Logic::Lea(l) => self.stats.li_delivered_to_lea += l.received,
                 _ => {}
             }
         }
