@@ -29,7 +29,6 @@
 //! countermeasure is on, the same run without countermeasures as the baseline ([`Baseline`]).
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
 
 use proto::wire::{AppPdu, NoiseKind, OttEnvelope};
 use rand_core::RngCore;
@@ -37,11 +36,11 @@ use scenario::{AppKind, CoverTraffic, Padding, Scenario};
 use serde::Serialize;
 use simcore::{Duration, SeedTree, SimRng, Timestamp};
 
-use super::World;
-use crate::nodes::{OttNode, SubNode};
+use crate::nodes::{Logic, SubNode};
 use crate::timer::Timer;
 use crate::topology::OTT_ADDR;
 use crate::traffic::{draw_length, exp, unit};
+use crate::world::World;
 
 /// The session id of cover envelopes (no real session has it: ids are `sender << 32 | n`).
 pub const COVER_SESSION: u64 = u64::MAX;
@@ -117,12 +116,6 @@ pub(crate) enum Opened {
 
 /// Something held for later.
 enum Held {
-    /// An envelope at the mixing server, for subscriber `to`.
-    Mix {
-        to: usize,
-        raw: Vec<u8>,
-        signal: bool,
-    },
     /// A Noise receipt to send in session `sid`.
     Receipt { sid: u64, content: Vec<u8> },
     /// Signal envelopes (receipts) to send, encoded.
@@ -134,16 +127,11 @@ pub(crate) struct Cm {
     /// Per app index: its countermeasures, and whether plaintexts are framed.
     apps: Vec<(scenario::Countermeasures, bool)>,
     cover_rng: SimRng,
-    mix_rng: SimRng,
     receipt_rng: SimRng,
     held: BTreeMap<u64, Held>,
     next: u64,
-    /// Last release time per (sender address, recipient): FIFO per pair.
-    last_release: BTreeMap<(Ipv4Addr, usize), Timestamp>,
-    /// Per app: cover envelopes sent, receipts sent, envelopes mixed.
-    pub(crate) counts: BTreeMap<usize, (u64, u64, u64)>,
-    /// Cover envelopes the server dropped.
-    pub(crate) cover_dropped: u64,
+    /// Per app: cover envelopes sent, receipts sent.
+    pub(crate) counts: BTreeMap<usize, (u64, u64)>,
 }
 
 impl Cm {
@@ -164,13 +152,10 @@ impl Cm {
                 })
                 .collect(),
             cover_rng: s.stream("cover"),
-            mix_rng: s.stream("mix"),
             receipt_rng: s.stream("receipts"),
             held: BTreeMap::new(),
             next: 0,
-            last_release: BTreeMap::new(),
             counts: BTreeMap::new(),
-            cover_dropped: 0,
         }
     }
 
@@ -280,7 +265,7 @@ pub fn latencies(t: &crate::GroundTruth) -> BTreeMap<String, Vec<u64>> {
 
 impl World<'_> {
     /// Schedules every handset's first cover envelope.
-    pub(super) fn cm_start(&mut self) {
+    pub(crate) fn cm_start(&mut self) {
         for i in 0..self.dir.subs.len() {
             let app = self.dir.subs[i].app;
             let Some(c) = self.cm.config(app).cloned() else {
@@ -300,7 +285,7 @@ impl World<'_> {
     }
 
     /// A countermeasure timer at a handset.
-    pub(super) fn cm_sub_timer(&mut self, sn: &mut SubNode, timer: Timer) {
+    pub(crate) fn cm_sub_timer(&mut self, sn: &mut SubNode, timer: Timer) {
         match timer {
             Timer::Cover(_) => self.cm_cover(sn),
             Timer::Release(id) => match self.cm.held.remove(&id) {
@@ -382,7 +367,7 @@ impl World<'_> {
     }
 
     /// Noise: after `me` received a text in session `sid`, its receipt goes out now or later.
-    pub(super) fn cm_receipt(&mut self, sn: &mut SubNode, sid: u64, text: &[u8]) {
+    pub(crate) fn cm_receipt(&mut self, sn: &mut SubNode, sid: u64, text: &[u8]) {
         let app = self.dir.subs[sn.sub].app;
         let Some(c) = self.cm.config(app) else { return };
         if !c.noise_receipts {
@@ -420,7 +405,7 @@ impl World<'_> {
 
     /// Signal: holds the device's queued envelopes (its receipts) for `receipts_delay`;
     /// `false` when the app sends them at once.
-    pub(super) fn cm_hold_signal(&mut self, sn: &mut SubNode, dev: &mut signal::Device) -> bool {
+    pub(crate) fn cm_hold_signal(&mut self, sn: &mut SubNode, dev: &mut signal::Device) -> bool {
         let me = sn.sub;
         let app = self.dir.subs[me].app;
         let mean = self
@@ -448,77 +433,20 @@ impl World<'_> {
         true
     }
 
-    /// At the OTT server: `true` if the envelope is cover (dropped) or held for mixing.
-    pub(super) fn cm_server(
-        &mut self,
-        remote: Ipv4Addr,
-        to: usize,
-        raw: &[u8],
-        session: u64,
-        signal: bool,
-    ) -> bool {
-        if session == COVER_SESSION {
-            self.cm.cover_dropped += 1;
-            return true;
-        }
-        let app = self.dir.subs[to].app;
-        let mean = self
-            .cm
-            .config(app)
-            .map_or(0.0, |c| c.mixing_delay.as_secs_f64());
-        if mean <= 0.0 {
-            return false;
-        }
-        let d = exp(&mut self.cm.mix_rng, mean);
-        let mut at = self.io.now() + Duration::from_nanos((d * 1e9) as u64);
-        // Noise transport nonces are implicit, so a pair's envelopes must leave in order; the
-        // Double Ratchet carries its message numbers and keeps skipped keys, so Signal
-        // envelopes are mixed freely (and may overtake each other, as in Loopix).
-        if !signal {
-            let last = self.cm.last_release.entry((remote, to)).or_default();
-            if at < *last {
-                at = *last;
-            }
-            *last = at;
-        }
-        self.cm.counts.entry(app).or_default().2 += 1;
-        let id = self.cm.hold(Held::Mix {
-            to,
-            raw: raw.to_vec(),
-            signal,
-        });
-        let node = self.ott_node;
-        self.io.set_timer(node, at, Timer::Mix(id));
-        true
-    }
-
-    /// A countermeasure timer at the OTT server: a mixed envelope leaves.
-    pub(super) fn cm_ott_timer(&mut self, o: &mut OttNode, hold: u64) {
-        let Some(Held::Mix { to, raw, signal }) = self.cm.held.remove(&hold) else {
-            return;
-        };
-        if signal {
-            return self.signal_relay(o, to, raw);
-        }
-        o.relayed += 1;
-        let ip = self.dir.subs[to].ip;
-        if self.dir.apps[self.dir.subs[to].app].server_tunnel() {
-            o.server.send(&mut o.ep, &mut self.io, ip, raw);
-        } else {
-            o.ep.send(&mut self.io, ip, raw);
-        }
-    }
-
     /// Per end-to-end app: the bytes its handsets exchanged with the OTT server and what the
     /// countermeasures sent.
-    pub(super) fn cm_costs(&self) -> Costs {
+    pub(crate) fn cm_costs(&self) -> Costs {
         let mut apps: Vec<AppCosts> = Vec::new();
         let mut settings = Vec::new();
         for (a, app) in self.sc.apps.iter().enumerate() {
             if !matches!(app.kind, AppKind::Noise { .. } | AppKind::Signal(_)) {
                 continue;
             }
-            let (cover, receipts, mixed) = self.cm.counts.get(&a).copied().unwrap_or_default();
+            let (cover, receipts) = self.cm.counts.get(&a).copied().unwrap_or_default();
+            let mixed = match self.logic.get(self.ott_node.0 as usize) {
+                Some(Logic::Ott(o)) => o.mixed.get(&a).copied().unwrap_or(0),
+                _ => 0,
+            };
             let mut c = AppCosts {
                 app: app.name.clone(),
                 protocol: app.kind.label(),
@@ -528,7 +456,7 @@ impl World<'_> {
                 ..AppCosts::default()
             };
             for s in self.dir.subs.iter().filter(|s| s.app == a) {
-                if let Some(super::Logic::Sub(sn)) =
+                if let Some(crate::nodes::Logic::Sub(sn)) =
                     self.logic.get(self.sub_node[s.index].0 as usize)
                 {
                     let (up, down) = sn.ep.bytes_with(OTT_ADDR);

@@ -7,6 +7,7 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use scenario::AppKind;
+use simcore::{Duration, Timestamp};
 
 use crate::error::CarrierError;
 use crate::ids::Subscriber;
@@ -22,6 +23,46 @@ pub(crate) struct Directory {
     pub apps: Vec<AppInfo>,
     /// Where every subscriber is over time (the location register).
     pub mobility: Arc<Mobility>,
+    /// When Signal devices are connected to their server (set up before the run starts).
+    pub presence: Presence,
+}
+
+/// Offline schedule of one subscriber: offline while `(t + phase) mod 2P < P`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Offline {
+    pub period: u64,
+    pub phase: u64,
+}
+
+impl Offline {
+    pub(crate) fn online(&self, t: Timestamp) -> bool {
+        (t.as_nanos().wrapping_add(self.phase)) % (2 * self.period) >= self.period
+    }
+    pub(crate) fn next_online(&self, t: Timestamp) -> Timestamp {
+        let pos = t.as_nanos().wrapping_add(self.phase) % (2 * self.period);
+        if pos >= self.period {
+            t
+        } else {
+            t + Duration::from_nanos(self.period - pos)
+        }
+    }
+}
+
+/// Which devices are connected when: subscribers with no schedule are always online.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Presence {
+    pub offline: BTreeMap<usize, Offline>,
+}
+
+impl Presence {
+    /// Whether subscriber `sub`'s device is connected at `t`.
+    pub(crate) fn online(&self, sub: usize, t: Timestamp) -> bool {
+        self.offline.get(&sub).is_none_or(|o| o.online(t))
+    }
+    /// The first time from `t` on when subscriber `sub`'s device is connected.
+    pub(crate) fn next_online(&self, sub: usize, t: Timestamp) -> Timestamp {
+        self.offline.get(&sub).map_or(t, |o| o.next_online(t))
+    }
 }
 
 impl Directory {
@@ -108,5 +149,22 @@ impl AppInfo {
 
     pub(crate) fn pin(&self) -> bool {
         matches!(self.kind, AppKind::Noise { pin_keys: true, .. })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offline_schedule_alternates() {
+        let o = Offline {
+            period: 10,
+            phase: 0,
+        };
+        let t = |n| Timestamp::ZERO + Duration::from_nanos(n);
+        assert!(!o.online(t(0)) && !o.online(t(9)) && o.online(t(10)) && !o.online(t(20)));
+        assert_eq!(o.next_online(t(3)), t(10));
+        assert_eq!(o.next_online(t(12)), t(12));
     }
 }

@@ -14,6 +14,7 @@
 
 mod attack;
 mod capability;
+pub mod countermeasures;
 mod directory;
 mod endpoint;
 mod error;
@@ -24,20 +25,23 @@ mod li;
 mod mediation;
 mod mobility;
 mod nodes;
+mod ott;
+mod signal_app;
 mod smsc;
 mod text;
 mod timer;
 mod topology;
 mod traffic;
 mod truth;
+mod voice;
 mod world;
 
+pub use countermeasures::{
+    latencies, padded_len, padme, strip, AppCosts, Baseline, Costs, BLOCK, COVER_SESSION,
+};
 pub use error::CarrierError;
 pub use ids::Subscriber;
 pub use mobility::LocationTrace;
 pub use truth::{AttackTruth, GroundTruth, SessionFailure, TruthMessage};
-pub use world::countermeasures::{
-    latencies, padded_len, padme, strip, AppCosts, Baseline, Costs, BLOCK, COVER_SESSION,
-};
-pub use world::voice::{clear_frame, TruthCall, FRAME_MARKER};
+pub use voice::{clear_frame, TruthCall, FRAME_MARKER};
 pub use world::{run, RunOutput, RunStats};

@@ -116,16 +116,6 @@ impl TunnelServer {
     }
 }
 
-/// The OTT messaging server: relays envelopes between accounts.
-pub(crate) struct OttNode {
-    pub ep: Endpoint,
-    pub server: TunnelServer,
-    pub relayed: u64,
-    pub undeliverable: u64,
-    /// Calls it relays, by call id: (caller, callee) subscriber indices.
-    pub calls: BTreeMap<u64, (usize, usize)>,
-}
-
 /// What runs at a node.
 pub(crate) enum Logic {
     /// Forwards only (cells, core, edge, ix); nothing is addressed to it.
@@ -137,7 +127,7 @@ pub(crate) enum Logic {
     /// An SMS centre.
     Smsc(Box<crate::smsc::SmscNode>),
     /// The OTT server.
-    Ott(Box<OttNode>),
+    Ott(Box<crate::ott::OttNode>),
     /// A mediation node: forwards LI records to its law-enforcement agency.
     Mediation(crate::mediation::MediationNode),
     /// A law-enforcement collection function: a sink.

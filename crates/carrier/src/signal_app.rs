@@ -36,11 +36,12 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::RngCore;
 use scenario::{AppKind, SignalOptions};
 use signal::{Device, DeviceConfig, Event, PreKeyStore, StateSnapshot};
-use simcore::{Duration, Timestamp};
+use simcore::Timestamp;
 
-use super::World;
-use crate::nodes::{OttNode, SubNode};
+use crate::directory::Offline;
+use crate::nodes::SubNode;
 use crate::timer::Timer;
+use crate::world::World;
 
 /// A device's address: the MSISDN's digits.
 pub(crate) fn address(msisdn: &str) -> u64 {
@@ -57,27 +58,6 @@ pub(crate) fn is_signal(env: &OttEnvelope) -> bool {
     env.protocol.starts_with("signal")
 }
 
-/// Offline schedule of one subscriber: offline while `(t + phase) mod 2P < P`.
-#[derive(Clone, Copy)]
-struct Offline {
-    period: u64,
-    phase: u64,
-}
-
-impl Offline {
-    fn online(&self, t: Timestamp) -> bool {
-        (t.as_nanos().wrapping_add(self.phase)) % (2 * self.period) >= self.period
-    }
-    fn next_online(&self, t: Timestamp) -> Timestamp {
-        let pos = t.as_nanos().wrapping_add(self.phase) % (2 * self.period);
-        if pos >= self.period {
-            t
-        } else {
-            t + Duration::from_nanos(self.period - pos)
-        }
-    }
-}
-
 /// The Signal part of the world.
 #[derive(Default)]
 pub(crate) struct SignalApps {
@@ -87,9 +67,6 @@ pub(crate) struct SignalApps {
     options: BTreeMap<usize, SignalOptions>,
     /// The OTT server's key server.
     store: PreKeyStore,
-    /// Envelopes (encoded OTT PDUs) waiting for each offline recipient.
-    mailbox: BTreeMap<usize, Vec<Vec<u8>>>,
-    offline: BTreeMap<usize, Offline>,
     /// Published one-time prekeys per subscriber (public).
     published: BTreeMap<usize, Vec<(u32, [u8; 32])>>,
     /// Subscriber by device address.
@@ -98,19 +75,8 @@ pub(crate) struct SignalApps {
     /// session the recipient started (both starting a session at once would leave two
     /// sessions that cannot read each other: the device keeps one session per peer).
     waiting: BTreeMap<(usize, usize), Vec<usize>>,
-    /// Envelopes stored in a mailbox (for counters).
-    pub(crate) mailboxed: u64,
     /// Every envelope a device rejected: (subscriber, when, failure kind).
     pub(crate) failures: Vec<(usize, Timestamp, String)>,
-}
-
-impl SignalApps {
-    fn online(&self, sub: usize, t: Timestamp) -> bool {
-        self.offline.get(&sub).is_none_or(|o| o.online(t))
-    }
-    fn next_online(&self, sub: usize, t: Timestamp) -> Timestamp {
-        self.offline.get(&sub).map_or(t, |o| o.next_online(t))
-    }
 }
 
 /// A device's snapshot as the capture type the adversary receives (`device_state: false`
@@ -171,7 +137,7 @@ pub(crate) fn stolen_state(s: &StateSnapshot, device_state: bool) -> SignalState
 impl World<'_> {
     /// Creates a device for every subscriber of a signal app, uploads its keys, and draws the
     /// offline schedules.
-    pub(super) fn signal_start(&mut self) {
+    pub(crate) fn signal_start(&mut self) {
         for (a, app) in self.sc.apps.iter().enumerate() {
             let AppKind::Signal(opts) = &app.kind else {
                 continue;
@@ -192,7 +158,8 @@ impl World<'_> {
                 let j = i + (rng.next_u64() % (pool.len() - i) as u64) as usize;
                 pool.swap(i, j);
                 let phase = rng.next_u64() % (2 * period);
-                self.signal
+                self.dir
+                    .presence
                     .offline
                     .insert(pool[i], Offline { period, phase });
             }
@@ -234,11 +201,11 @@ impl World<'_> {
     }
 
     /// Planned message `id` from `sn`'s subscriber, now (or when it is next online).
-    pub(super) fn signal_send(&mut self, sn: &mut SubNode, id: usize) {
+    pub(crate) fn signal_send(&mut self, sn: &mut SubNode, id: usize) {
         let me = sn.sub;
         let now = self.io.now();
-        if !self.signal.online(me, now) {
-            let at = self.signal.next_online(me, now);
+        if !self.dir.presence.online(me, now) {
+            let at = self.dir.presence.next_online(me, now);
             self.io.set_timer(self.sub_node[me], at, Timer::Send(id));
             return;
         }
@@ -324,7 +291,7 @@ impl World<'_> {
     /// One transmit of subscriber `me`'s device as the bytes of the OTT envelope it travels in
     /// (the sender left empty under sealed sender); `None` for an unknown recipient address or
     /// an envelope the wire format cannot carry.
-    pub(super) fn signal_envelope(
+    pub(crate) fn signal_envelope(
         &self,
         me: usize,
         t: signal::Transmit,
@@ -362,7 +329,7 @@ impl World<'_> {
     }
 
     /// An envelope from the server at `sn`'s device.
-    pub(super) fn signal_receive(&mut self, sn: &mut SubNode, env: OttEnvelope) {
+    pub(crate) fn signal_receive(&mut self, sn: &mut SubNode, env: OttEnvelope) {
         let me = sn.sub;
         let now = self.io.now();
         let Some(mut dev) = self.signal.devices.remove(&me) else {
@@ -375,12 +342,12 @@ impl World<'_> {
             match ev {
                 Event::Received { plaintext, .. } => {
                     match self.cm.open(self.dir.subs[me].app, plaintext) {
-                        super::countermeasures::Opened::Text(p) => match String::from_utf8(p) {
+                        crate::countermeasures::Opened::Text(p) => match String::from_utf8(p) {
                             Ok(text) => self.truth.delivered(me, &text, now),
                             Err(_) => self.truth.integrity_errors += 1,
                         },
-                        super::countermeasures::Opened::Receipt => {}
-                        super::countermeasures::Opened::Bad => self.truth.integrity_errors += 1,
+                        crate::countermeasures::Opened::Receipt => {}
+                        crate::countermeasures::Opened::Bad => self.truth.integrity_errors += 1,
                     }
                 }
                 Event::Failed { kind, .. } => {
@@ -419,55 +386,8 @@ impl World<'_> {
         }
     }
 
-    /// The server got an envelope for `to`: deliver it, or keep it in the mailbox.
-    pub(super) fn signal_relay(&mut self, o: &mut OttNode, to: usize, raw: Vec<u8>) {
-        let now = self.io.now();
-        o.relayed += 1;
-        let queued = self.signal.mailbox.get(&to).is_some_and(|m| !m.is_empty());
-        if queued || !self.signal.online(to, now) {
-            self.signal.mailboxed += 1;
-            let mb = self.signal.mailbox.entry(to).or_default();
-            mb.push(raw);
-            if mb.len() == 1 {
-                let at = self.signal.next_online(to, now);
-                self.io.set_timer(self.ott_node(), at, Timer::Mailbox(to));
-            }
-            return;
-        }
-        self.signal_deliver(o, to, raw);
-    }
-
-    /// The OTT server's node (mailbox timers are set on it).
-    fn ott_node(&self) -> netsim::NodeId {
-        self.ott_node
-    }
-
-    fn signal_deliver(&mut self, o: &mut OttNode, to: usize, raw: Vec<u8>) {
-        let ip = self.dir.subs[to].ip;
-        if self.dir.apps[self.dir.subs[to].app].server_tunnel() {
-            o.server.send(&mut o.ep, &mut self.io, ip, raw);
-        } else {
-            o.ep.send(&mut self.io, ip, raw);
-        }
-    }
-
-    /// A timer at the OTT server: a mailbox timer, or one of its reliable links'.
-    /// A mailbox timer at the OTT server: deliver `to`'s mailbox if it is online, else try
-    /// again when it comes back.
-    pub(super) fn mailbox_timer(&mut self, o: &mut OttNode, to: usize) {
-        let now = self.io.now();
-        if !self.signal.online(to, now) {
-            let at = self.signal.next_online(to, now);
-            self.io.set_timer(self.ott_node(), at, Timer::Mailbox(to));
-            return;
-        }
-        for raw in self.signal.mailbox.remove(&to).unwrap_or_default() {
-            self.signal_deliver(o, to, raw);
-        }
-    }
-
     /// Device-state theft at `at` from the targeted subscribers of signal apps.
-    pub(super) fn signal_steal_devices(&mut self, at: Timestamp) {
+    pub(crate) fn signal_steal_devices(&mut self, at: Timestamp) {
         let targets: Vec<usize> = self
             .signal
             .devices
@@ -496,7 +416,7 @@ impl World<'_> {
     /// Ground truth of a signal takeover (an attack with a victim/peer pair): the messages
     /// between the two sent from the attack on, and the first envelope either rejected from
     /// then on (its failure kind), if any. `None` for other attacks.
-    pub(super) fn signal_attack_facts(
+    pub(crate) fn signal_attack_facts(
         &self,
         a: &capture::active::AttackFacts,
     ) -> Option<(Vec<usize>, Option<String>)> {
@@ -520,7 +440,7 @@ impl World<'_> {
 
     /// At the end: `static` thefts from signal apps (identity key and signed prekey, which
     /// never change in a run) and the published prekeys.
-    pub(super) fn signal_finish(&mut self) {
+    pub(crate) fn signal_finish(&mut self) {
         for (at, i) in self.caps.signal_static_targets() {
             if let Some(dev) = self.signal.devices.get(&i) {
                 let state = stolen_state(&dev.export_state(), false);
@@ -553,17 +473,5 @@ mod tests {
     #[test]
     fn addresses_are_msisdn_digits() {
         assert_eq!(address("+15551234567"), 15_551_234_567);
-    }
-
-    #[test]
-    fn offline_schedule_alternates() {
-        let o = Offline {
-            period: 10,
-            phase: 0,
-        };
-        let t = |n| Timestamp::ZERO + Duration::from_nanos(n);
-        assert!(!o.online(t(0)) && !o.online(t(9)) && o.online(t(10)) && !o.online(t(20)));
-        assert_eq!(o.next_online(t(3)), t(10));
-        assert_eq!(o.next_online(t(12)), t(12));
     }
 }

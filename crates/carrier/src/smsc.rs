@@ -368,6 +368,7 @@ mod tests {
                 one_way: false,
             }],
             mobility: Arc::new(Mobility { traces }),
+            presence: Default::default(),
         }
     }
 

@@ -23,11 +23,11 @@
 //! `call_duration` clamped to `[1 s, 10 × mean]`.
 
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::SocketAddrV4;
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Nonce};
-use netsim::{NodeId, Packet};
+use netsim::Packet;
 use proto::noise::{NoiseKind, NoiseMessage, NoiseSession, SessionEvent};
 use proto::wire::{AppPdu, ByeCause, CallKind, CallNetwork, CallPdu, MediaPdu, MEDIA_PORT};
 use rand_core::RngCore;
@@ -36,11 +36,11 @@ use serde::Serialize;
 use simcore::{Duration, SeedTree, Timestamp};
 use zeroize::Zeroizing;
 
-use super::World;
 use crate::nodes::SubNode;
 use crate::timer::{CallAct, Timer};
 use crate::topology::{smsc_addr, OTT_ADDR};
 use crate::traffic::{exp, social_graph, unit, TrafficParams};
+use crate::world::World;
 
 /// How long a caller lets a phone ring before giving up.
 pub(crate) const RING_TIMEOUT: Duration = Duration::from_secs(30);
@@ -289,7 +289,7 @@ pub(crate) struct CallState {
 
 impl World<'_> {
     /// Sets up every planned call: a state, a truth entry and the start timer.
-    pub(super) fn schedule_calls(&mut self, calls: Vec<PlannedCall>) {
+    pub(crate) fn schedule_calls(&mut self, calls: Vec<PlannedCall>) {
         for (i, plan) in calls.into_iter().enumerate() {
             let (a, b) = (&self.dir.subs[plan.caller], &self.dir.subs[plan.callee]);
             let app = &self.dir.apps[a.app];
@@ -380,7 +380,7 @@ impl World<'_> {
     }
 
     /// A call timer at handset `sn`.
-    pub(super) fn call_timer(&mut self, sn: &mut SubNode, i: usize, act: CallAct) {
+    pub(crate) fn call_timer(&mut self, sn: &mut SubNode, i: usize, act: CallAct) {
         if i >= self.calls.len() {
             return;
         }
@@ -586,7 +586,7 @@ impl World<'_> {
     }
 
     /// Call signalling delivered to a handset.
-    pub(super) fn sub_call(&mut self, sn: &mut SubNode, pdu: CallPdu) {
+    pub(crate) fn sub_call(&mut self, sn: &mut SubNode, pdu: CallPdu) {
         let Some(i) = self.call_index(pdu.call_id) else {
             self.stats.undecodable_pdus += 1;
             return;
@@ -704,7 +704,7 @@ impl World<'_> {
     }
 
     /// A media packet delivered to a handset.
-    pub(super) fn sub_media(&mut self, sub: usize, packet: &Packet) {
+    pub(crate) fn sub_media(&mut self, sub: usize, packet: &Packet) {
         let Ok(m) = MediaPdu::decode(packet.udp_payload()) else {
             self.stats.undecodable_pdus += 1;
             return;
@@ -730,57 +730,6 @@ impl World<'_> {
             self.truth.calls[t].packets_received += 1;
         } else {
             self.truth.calls[t].media_errors += 1;
-        }
-    }
-
-    /// Call signalling at the OTT server: relay it to the other party, learning the call.
-    pub(super) fn ott_call(
-        &mut self,
-        calls: &mut BTreeMap<u64, (usize, usize)>,
-        remote: Ipv4Addr,
-        pdu: &CallPdu,
-    ) -> Option<usize> {
-        let (Some(&caller), Some(&callee)) = (
-            self.dir.by_msisdn.get(&pdu.from),
-            self.dir.by_msisdn.get(&pdu.to),
-        ) else {
-            return None;
-        };
-        calls.entry(pdu.call_id).or_insert((caller, callee));
-        if matches!(pdu.kind, CallKind::Bye | CallKind::Busy | CallKind::Cancel) {
-            // Keep the entry: media in flight may still arrive; it is small.
-        }
-        Some(if remote == self.dir.subs[caller].ip {
-            callee
-        } else {
-            caller
-        })
-    }
-
-    /// A media packet at the OTT relay: forward it to the other party.
-    pub(super) fn ott_media(
-        &mut self,
-        calls: &BTreeMap<u64, (usize, usize)>,
-        node: NodeId,
-        packet: &Packet,
-    ) {
-        let Ok(m) = MediaPdu::decode(packet.udp_payload()) else {
-            self.stats.undecodable_pdus += 1;
-            return;
-        };
-        let Some(&(caller, callee)) = calls.get(&m.call_id) else {
-            return;
-        };
-        let src = *packet.src().ip();
-        let to = if src == self.dir.subs[caller].ip {
-            callee
-        } else {
-            caller
-        };
-        let me = SocketAddrV4::new(OTT_ADDR, MEDIA_PORT);
-        let dst = SocketAddrV4::new(self.dir.subs[to].ip, MEDIA_PORT);
-        if let Ok(p) = Packet::udp(me, dst, packet.udp_payload()) {
-            self.io.transmit(node, p);
         }
     }
 }

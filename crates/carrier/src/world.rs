@@ -30,25 +30,20 @@ use crate::io::{Io, NodeEvent, Output};
 use crate::li::{close_all, Charged, Charging, Poi, PoiHook, RecordStore, Target};
 use crate::mediation::{LeaNode, MediationNode};
 use crate::mobility::Mobility;
-use crate::nodes::{E2e, Logic, OttClient, OttNode, RadioPath, SubNode, TunnelServer};
+use crate::nodes::{E2e, Logic, OttClient, RadioPath, SubNode, TunnelServer};
+use crate::ott::OttNode;
 use crate::timer::Timer;
 use crate::topology::*;
 use crate::traffic::{plan, unit, Planned, TrafficParams};
 use crate::truth::{AttackTruth, GroundTruth, SessionFailure, TruthMessage};
 
-#[path = "voice.rs"]
-pub(crate) mod voice;
-use voice::{CallParams, CallState};
+use crate::countermeasures;
+use crate::signal_app;
+use crate::voice::{self, CallParams, CallState};
 
 /// After traffic stops, the run drains for at most this long (retransmissions back off to
 /// 60 s, so anything deliverable arrives well within it).
 const DRAIN: Duration = Duration::from_secs(6 * 3600);
-
-#[path = "signal_app.rs"]
-mod signal_app;
-
-#[path = "countermeasures.rs"]
-pub mod countermeasures;
 
 /// Everything a run produced.
 #[derive(Debug)]
@@ -108,45 +103,45 @@ pub struct RunStats {
     pub session_failures: BTreeMap<String, u64>,
 }
 
-struct World<'s> {
-    sc: &'s Scenario,
-    seeds: SeedTree,
-    net: Network,
-    logic: Vec<Logic>,
+pub(crate) struct World<'s> {
+    pub(crate) sc: &'s Scenario,
+    pub(crate) seeds: SeedTree,
+    pub(crate) net: Network,
+    pub(crate) logic: Vec<Logic>,
     /// What nodes may read ([`crate::directory`]).
-    dir: Directory,
-    sub_node: Vec<NodeId>,
-    statics: Vec<Option<StaticKeypair>>,
-    infra: Vec<Infra>,
-    stores: Vec<Arc<Mutex<RecordStore>>>,
-    charged: Vec<Arc<BTreeMap<Ipv4Addr, Charged>>>,
-    li_counts: Vec<Arc<Mutex<u64>>>,
-    warrants: Vec<Warrant>,
-    taps: Vec<Option<TapId>>,
+    pub(crate) dir: Directory,
+    pub(crate) sub_node: Vec<NodeId>,
+    pub(crate) statics: Vec<Option<StaticKeypair>>,
+    pub(crate) infra: Vec<Infra>,
+    pub(crate) stores: Vec<Arc<Mutex<RecordStore>>>,
+    pub(crate) charged: Vec<Arc<BTreeMap<Ipv4Addr, Charged>>>,
+    pub(crate) li_counts: Vec<Arc<Mutex<u64>>>,
+    pub(crate) warrants: Vec<Warrant>,
+    pub(crate) taps: Vec<Option<TapId>>,
     /// The adversary's on-path components ([`crate::attack`]).
-    attackers: Vec<Attacker>,
-    truth: GroundTruth,
-    planned: Vec<Planned>,
-    stats: RunStats,
+    pub(crate) attackers: Vec<Attacker>,
+    pub(crate) truth: GroundTruth,
+    pub(crate) planned: Vec<Planned>,
+    pub(crate) stats: RunStats,
     /// The adversary's declared capabilities, made real (see [`crate::capability`]).
-    caps: Capable,
+    pub(crate) caps: Capable,
     /// Signal-style apps: devices, key server, mailbox ([`signal_app`]).
-    signal: signal_app::SignalApps,
+    pub(crate) signal: signal_app::SignalApps,
     /// Every planned voice call and its state.
-    calls: Vec<CallState>,
+    pub(crate) calls: Vec<CallState>,
     /// Where every subscriber is over time.
-    mobility: Arc<Mobility>,
+    pub(crate) mobility: Arc<Mobility>,
     /// Points of interception, per carrier (for the final flush).
-    pois: Vec<Arc<Mutex<Poi>>>,
+    pub(crate) pois: Vec<Arc<Mutex<Poi>>>,
     /// Edge-router taps per vantage entry (empty for other kinds).
-    edge_taps: Vec<Vec<TapId>>,
+    pub(crate) edge_taps: Vec<Vec<TapId>>,
     /// Padding, receipts, cover traffic and mixing ([`countermeasures`]).
-    cm: countermeasures::Cm,
+    pub(crate) cm: countermeasures::Cm,
     /// The OTT server's node.
-    ott_node: NodeId,
+    pub(crate) ott_node: NodeId,
     /// What the node being handled asked of the network ([`crate::io`]); only the driver
     /// (`run`, `dispatch`, `finish`) touches `net`.
-    io: Io,
+    pub(crate) io: Io,
 }
 
 /// Runs `scenario` with `seed` to completion: every planned message is sent, and the network
@@ -551,6 +546,7 @@ impl<'s> World<'s> {
                 by_msisdn,
                 apps,
                 mobility: mobility.clone(),
+                presence: Default::default(),
             },
             sub_node,
             statics,
@@ -587,15 +583,19 @@ impl<'s> World<'s> {
         let mut logic: Vec<Logic> = (0..nodes).map(|_| Logic::Router).collect();
         let ott_node = self.net.node_by_addr(OTT_ADDR).map(|n| n.0 as usize);
         if let Some(i) = ott_node {
-            logic[i] = Logic::Ott(Box::new(OttNode {
-                ep: Endpoint::new(NodeId(i as u32), OTT_ADDR),
-                server: TunnelServer::new(StaticKeypair::generate(
+            logic[i] = Logic::Ott(Box::new(OttNode::new(
+                NodeId(i as u32),
+                TunnelServer::new(StaticKeypair::generate(
                     self.seeds.child("ott-static").key(),
                 )),
-                relayed: 0,
-                undeliverable: 0,
-                calls: BTreeMap::new(),
-            }));
+                self.seeds.child("ott-server-tunnel"),
+                self.sc
+                    .apps
+                    .iter()
+                    .map(|a| a.countermeasures.mixing_delay.as_secs_f64())
+                    .collect(),
+                self.seeds.child("countermeasures").stream("mix"),
+            )));
         }
         for (c, inf) in self.infra.iter().enumerate() {
             logic[inf.pgw.0 as usize] = Logic::Pgw(Box::new(crate::gateway::PgwNode {
@@ -783,16 +783,9 @@ impl<'s> World<'s> {
             {
                 self.sub_media(sn.sub, &packet);
             }
-            (Logic::Ott(o), Input::Datagram(packet))
-                if packet.dst().port() == proto::wire::MEDIA_PORT =>
-            {
-                self.ott_media(&o.calls, o.ep.node(), &packet);
-            }
             (Logic::Sub(sn), Input::Timer(t @ (Timer::Cover(_) | Timer::Release(_)))) => {
                 self.cm_sub_timer(sn, t);
             }
-            (Logic::Ott(o), Input::Timer(Timer::Mix(hold))) => self.cm_ott_timer(o, hold),
-            (Logic::Ott(o), Input::Timer(Timer::Mailbox(to))) => self.mailbox_timer(o, to),
             (Logic::Sub(sn), Input::Timer(Timer::Send(id))) => self.sub_send(sn, id),
             (Logic::Sub(sn), Input::Timer(Timer::Link(i))) => sn.ep.on_timer(&mut self.io, i),
             (Logic::Sub(sn), Input::Datagram(packet)) => self.sub_receive(sn, &packet),
@@ -804,8 +797,10 @@ impl<'s> World<'s> {
             (Logic::Smsc(s), Input::Datagram(packet)) => {
                 s.handle_datagram(&self.dir, &mut self.io, &packet);
             }
-            (Logic::Ott(o), Input::Timer(Timer::Link(i))) => o.ep.on_timer(&mut self.io, i),
-            (Logic::Ott(o), Input::Datagram(packet)) => self.ott_receive(o, &packet),
+            (Logic::Ott(o), Input::Timer(t)) => o.handle_timer(&self.dir, &mut self.io, t),
+            (Logic::Ott(o), Input::Datagram(packet)) => {
+                o.handle_datagram(&self.dir, &mut self.io, &packet);
+            }
             (Logic::Mediation(m), Input::Datagram(packet)) => {
                 m.handle_datagram(&mut self.io, &packet)
             }
@@ -857,7 +852,7 @@ impl<'s> World<'s> {
         }
     }
 
-    fn ott_send(&mut self, sn: &mut SubNode, pdu: Vec<u8>) {
+    pub(crate) fn ott_send(&mut self, sn: &mut SubNode, pdu: Vec<u8>) {
         let now = self.io.now();
         let Some(ott) = sn.ott.as_mut() else { return };
         match ott.tunnel.as_mut() {
@@ -870,7 +865,13 @@ impl<'s> World<'s> {
         }
     }
 
-    fn session_config(&self, me: usize, peer: usize, initiator: bool, sid: u64) -> NoiseConfig {
+    pub(crate) fn session_config(
+        &self,
+        me: usize,
+        peer: usize,
+        initiator: bool,
+        sid: u64,
+    ) -> NoiseConfig {
         let app = &self.dir.apps[self.dir.subs[me].app];
         let (needs_s, needs_rs) = if initiator {
             (app.init_needs_s, app.init_needs_rs)
@@ -963,7 +964,7 @@ impl<'s> World<'s> {
         self.pump_session(sn, sid);
     }
 
-    fn pump_session(&mut self, sn: &mut SubNode, sid: u64) {
+    pub(crate) fn pump_session(&mut self, sn: &mut SubNode, sid: u64) {
         let me = sn.sub;
         let mut out = Vec::new();
         let mut failed = None;
@@ -1157,61 +1158,6 @@ impl<'s> World<'s> {
             let _ = e.session.handle_message(now, &msg);
         }
         self.pump_session(sn, sid);
-    }
-
-    // ----- OTT server --------------------------------------------------------------------
-
-    fn ott_receive(&mut self, o: &mut OttNode, packet: &Packet) {
-        let (remote, pdus) = o.ep.receive(&mut self.io, packet);
-        let mut envelopes = Vec::new();
-        for raw in pdus {
-            match AppPdu::decode(&raw) {
-                Ok(AppPdu::Tunnel(t)) => {
-                    let seed = self
-                        .seeds
-                        .child("ott-server-tunnel")
-                        .child(&remote.to_string())
-                        .key();
-                    envelopes.extend(o.server.accept(&mut o.ep, &mut self.io, seed, remote, &t));
-                }
-                Ok(AppPdu::Ott(_) | AppPdu::Call(_)) => envelopes.push(raw),
-                _ => self.stats.undecodable_pdus += 1,
-            }
-        }
-        for raw in envelopes {
-            let (to, signal) = match AppPdu::decode(&raw) {
-                Ok(AppPdu::Ott(env)) => {
-                    let to = self.dir.by_msisdn.get(&env.to).copied();
-                    let signal = signal_app::is_signal(&env);
-                    if let Some(to) = to {
-                        if self.cm_server(remote, to, &raw, env.session, signal) {
-                            continue;
-                        }
-                    }
-                    (to, signal)
-                }
-                Ok(AppPdu::Call(c)) => (self.ott_call(&mut o.calls, remote, &c), false),
-                _ => {
-                    self.stats.undecodable_pdus += 1;
-                    continue;
-                }
-            };
-            let Some(to) = to else {
-                o.undeliverable += 1;
-                continue;
-            };
-            if signal {
-                self.signal_relay(o, to, raw);
-                continue;
-            }
-            o.relayed += 1;
-            let ip = self.dir.subs[to].ip;
-            if self.dir.apps[self.dir.subs[to].app].server_tunnel() {
-                o.server.send(&mut o.ep, &mut self.io, ip, raw);
-            } else {
-                o.ep.send(&mut self.io, ip, raw);
-            }
-        }
     }
 
     // ----- the end -----------------------------------------------------------------------
