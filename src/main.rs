@@ -17,7 +17,9 @@ use tracing_subscriber::prelude::*;
 #[derive(Parser, Debug)]
 #[command(name = "wiretap", version, about, long_about = None)]
 struct Cli {
-    /// Write structured JSON trace events to this file (RUST_LOG sets the level; default info).
+    /// Write structured JSON trace events to this file, one per line, each in a `node` span with
+    /// the node's name and the simulated time `t_ns` (RUST_LOG sets the level; default debug:
+    /// every message's lifecycle; trace adds packets and timers).
     #[arg(long, global = true, value_name = "FILE")]
     trace: Option<PathBuf>,
     #[command(subcommand)]
@@ -151,18 +153,27 @@ fn init_tracing(trace: Option<&Path>) -> Result<()> {
         tracing_subscriber::EnvFilter::try_from_default_env()
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"))
     };
+    // Events carry the simulated time in their `node` span (`t_ns`); the wall clock would make
+    // two runs of one seed differ, so neither output prints it.
     let stderr = tracing_subscriber::fmt::layer()
+        .without_time()
         .with_writer(std::io::stderr)
         .with_filter(filter());
     let file = match trace {
         Some(p) => {
             let f = fs::File::create(p)
                 .with_context(|| format!("creating trace file {}", p.display()))?;
+            // Default: every message's lifecycle (sent, relayed, stored, delivered, failed and
+            // why) at debug; RUST_LOG=trace adds every packet and timer.
             let level = tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("debug"));
             Some(
                 tracing_subscriber::fmt::layer()
                     .json()
+                    .without_time()
+                    .flatten_event(true)
+                    .with_current_span(true)
+                    .with_span_list(false)
                     .with_writer(std::sync::Mutex::new(f))
                     .with_filter(level),
             )

@@ -165,33 +165,90 @@ fn pcaps_open_in_tshark_without_malformed_packets() {
     }
 }
 
-#[test]
-fn trace_file_holds_structured_json_events() {
-    let dir = tempdir("cli-trace");
+/// Runs small-lab with `--trace` (and `RUST_LOG` as given) and returns the trace's events.
+fn trace_events(name: &str, rust_log: Option<&str>) -> (String, Vec<serde_json::Value>) {
+    let dir = tempdir(name);
     let path = dir.join("trace.jsonl");
-    let out = wiretap([
-        OsStr::new("run"),
-        "small-lab".as_ref(),
-        "--json".as_ref(),
-        "--trace".as_ref(),
-        path.as_ref(),
-    ]);
+    let mut cmd = Command::new(crate::support::bin());
+    cmd.args([OsStr::new("run"), "small-lab".as_ref(), "--json".as_ref()])
+        .arg("--trace")
+        .arg(&path);
+    match rust_log {
+        Some(l) => cmd.env("RUST_LOG", l),
+        None => cmd.env_remove("RUST_LOG"),
+    };
+    let out = cmd.output().expect("run wiretap");
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     let text = std::fs::read_to_string(&path).expect("trace written");
-    let events: Vec<serde_json::Value> = text
+    let events = text
         .lines()
         .map(|l| serde_json::from_str(l).expect("each line is a JSON event"))
         .collect();
+    (text, events)
+}
+
+#[test]
+fn trace_file_holds_structured_json_events() {
+    let (text, events) = trace_events("cli-trace", None);
     assert!(
-        events
-            .iter()
-            .any(|e| e["fields"]["message"] == "run starts"),
+        events.iter().any(|e| e["message"] == "run starts"),
         "{text}"
     );
+    // Simulated time only: no wall-clock timestamp anywhere.
+    assert!(events.iter().all(|e| e.get("timestamp").is_none()));
+}
+
+/// A researcher follows one message with jq: every message has a `sent` and a `delivered`
+/// event carrying its id, each inside the span of the node it happened at, with the simulated
+/// time; delivery is never before sending.
+#[test]
+fn trace_follows_every_message_from_sender_to_recipient_in_simulated_time() {
+    let (text, events) = trace_events("cli-trace-lifecycle", None);
+    let at = |what: &str| -> std::collections::BTreeMap<u64, (u64, String)> {
+        events
+            .iter()
+            .filter(|e| e["message"] == what)
+            .map(|e| {
+                (
+                    e["message_id"].as_u64().expect("message_id"),
+                    (
+                        e["span"]["t_ns"].as_u64().expect("simulated time"),
+                        e["span"]["node"].as_str().expect("node").to_string(),
+                    ),
+                )
+            })
+            .collect()
+    };
+    let (sent, delivered) = (at("sent"), at("delivered"));
+    assert!(sent.len() > 10, "{text}");
+    assert_eq!(
+        sent.keys().collect::<Vec<_>>(),
+        delivered.keys().collect::<Vec<_>>()
+    );
+    for (id, (t_sent, from)) in &sent {
+        let (t_del, to) = &delivered[id];
+        assert!(t_del >= t_sent, "message {id} delivered before it was sent");
+        assert_ne!(from, to, "message {id} sent and delivered at one node");
+        assert!(
+            from.contains(".sub") && to.contains(".sub"),
+            "{from} -> {to}"
+        );
+    }
+    // Packets only at trace level.
+    assert!(!events.iter().any(|e| e["message"] == "packet sent"));
+}
+
+#[test]
+fn trace_level_adds_packets_and_is_deterministic() {
+    let (a, events) = trace_events("cli-trace-a", Some("trace"));
+    let (b, _) = trace_events("cli-trace-b", Some("trace"));
+    assert!(events.iter().any(|e| e["message"] == "packet sent"));
+    assert!(events.iter().any(|e| e["message"] == "packet received"));
+    assert!(a == b, "two runs of one seed wrote different traces");
 }
 
 #[test]

@@ -158,6 +158,7 @@ impl OttNode {
 
     /// Sends `raw` on to subscriber `to`, inside its server tunnel when its app uses one.
     fn deliver(&mut self, dir: &Directory, io: &mut Io, to: usize, raw: Vec<u8>) {
+        tracing::debug!(to = %dir.subs[to].msisdn, bytes = raw.len(), "relayed");
         let ip = dir.ip(to);
         if dir.app_of(to).server_tunnel() {
             self.server.send(&mut self.ep, io, ip, raw);
@@ -179,6 +180,7 @@ impl OttNode {
         signal: bool,
     ) -> bool {
         if session == COVER_SESSION {
+            tracing::debug!(to = %dir.subs[to].msisdn, "cover envelope dropped");
             self.cover_dropped += 1;
             return true;
         }
@@ -200,6 +202,12 @@ impl OttNode {
             *last = at;
         }
         *self.mixed.entry(app).or_default() += 1;
+        tracing::debug!(
+            to = %dir.subs[to].msisdn,
+            session,
+            until_ns = at.as_nanos(),
+            "envelope held for mixing"
+        );
         // Hold ids are timer payloads (56 bits); a run never holds 2^56 envelopes.
         let id = self.next_hold & ((1 << 56) - 1);
         self.next_hold += 1;
@@ -233,6 +241,7 @@ impl OttNode {
         self.relayed += 1;
         let queued = self.mailbox.get(&to).is_some_and(|m| !m.is_empty());
         if queued || !dir.presence.online(to, now) {
+            tracing::debug!(to = %dir.subs[to].msisdn, "envelope stored in the mailbox");
             self.mailboxed += 1;
             let mb = self.mailbox.entry(to).or_default();
             mb.push(raw);

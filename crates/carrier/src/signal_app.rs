@@ -206,6 +206,11 @@ impl World<'_> {
         let now = self.io.now();
         if !self.dir.presence.online(me, now) {
             let at = self.dir.presence.next_online(me, now);
+            tracing::debug!(
+                message_id = id,
+                until_ns = at.as_nanos(),
+                "held: device offline"
+            );
             self.io.set_timer(self.sub_node[me], at, Timer::Send(id));
             return;
         }

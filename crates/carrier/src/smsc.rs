@@ -81,6 +81,7 @@ impl SmscNode {
                 sms_record(dir, io, c, from, to, RecordKind::SmsMo, sms.text.len());
             }
             if dir.subs[to].carrier == c {
+                tracing::debug!(from = %sms.from, to = %sms.to, "SMS delivered toward the handset");
                 sms_record(dir, io, c, to, from, RecordKind::SmsMt, sms.text.len());
                 sms.kind = SmsKind::Deliver;
                 let Ok(bytes) = AppPdu::Sms(sms).to_bytes() else {
@@ -96,6 +97,7 @@ impl SmscNode {
                 self.ep.send(io, dest, bytes);
             } else {
                 // Interconnect: hand over to the recipient's home SMS centre.
+                tracing::debug!(from = %sms.from, to = %sms.to, "SMS handed over the interconnect");
                 self.ep.send(io, smsc_addr(dir.subs[to].carrier), raw);
             }
         }

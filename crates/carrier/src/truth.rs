@@ -114,12 +114,25 @@ impl GroundTruth {
             Some(id) if self.messages[id].to == to => {
                 let m = &mut self.messages[id];
                 if m.delivered_at.is_some() {
+                    tracing::debug!(message_id = id, to, "delivered again (duplicate)");
                     self.duplicate_deliveries += 1;
                 } else {
+                    tracing::debug!(
+                        message_id = id,
+                        to,
+                        latency_ns = now.saturating_duration_since(m.sent_at).as_nanos() as u64,
+                        "delivered"
+                    );
                     m.delivered_at = Some(now);
                 }
             }
-            _ => self.integrity_errors += 1,
+            _ => {
+                tracing::debug!(
+                    to,
+                    "delivered a text that was never sent to it (integrity error)"
+                );
+                self.integrity_errors += 1;
+            }
         }
     }
 
@@ -128,6 +141,7 @@ impl GroundTruth {
         if let Some(&id) = self.by_text.get(text) {
             let m = &mut self.messages[id];
             if m.delivered_at.is_none() && m.failure.is_none() {
+                tracing::debug!(message_id = id, reason = why, "failed");
                 m.failure = Some(why.to_string());
             }
         }

@@ -683,13 +683,24 @@ impl<'s> World<'s> {
     fn apply_io(&mut self) {
         for o in self.io.take() {
             match o {
-                Output::Transmit { from, packet } => self.net.send(from, packet),
+                Output::Transmit { from, packet } => {
+                    tracing::trace!(
+                        src = %packet.src(),
+                        dst = %packet.dst(),
+                        bytes = packet.len(),
+                        "packet sent"
+                    );
+                    self.net.send(from, packet);
+                }
                 Output::Timer { node, at, timer } => self.net.set_timer(node, at, timer.token()),
             }
         }
         for e in self.io.take_events() {
             match e {
-                NodeEvent::Undecodable => self.stats.undecodable_pdus += 1,
+                NodeEvent::Undecodable => {
+                    tracing::debug!("undecodable PDU");
+                    self.stats.undecodable_pdus += 1;
+                }
                 NodeEvent::Record { carrier, record } => {
                     if let Ok(mut st) = self.stores[carrier].lock() {
                         st.push(record);
@@ -749,7 +760,22 @@ impl<'s> World<'s> {
         }
     }
 
+    /// Hands one network event to the node it concerns, inside a `node` span that names the node
+    /// and carries the simulated time (`t_ns`); never the wall clock.
     fn dispatch(&mut self, ev: Event) {
+        let node = match &ev {
+            Event::Deliver { node, .. } | Event::Timer { node, .. } => *node,
+        };
+        let span = tracing::debug_span!(
+            "node",
+            node = self.net.node_name(node),
+            t_ns = self.net.now().as_nanos()
+        );
+        let _entered = span.enter();
+        self.dispatch_in_span(ev);
+    }
+
+    fn dispatch_in_span(&mut self, ev: Event) {
         /// What a node is handed: a datagram or one of its typed timers.
         enum Input {
             Datagram(Packet),
@@ -766,13 +792,24 @@ impl<'s> World<'s> {
         let mut logic = std::mem::replace(&mut self.logic[idx], Logic::Router);
         let ev = match ev {
             Event::Timer { token, .. } => match Timer::from_token(token) {
-                Some(t) => Input::Timer(t),
+                Some(t) => {
+                    tracing::trace!(timer = ?t, "timer");
+                    Input::Timer(t)
+                }
                 None => {
                     self.logic[idx] = logic;
                     return;
                 }
             },
-            Event::Deliver { packet, .. } => Input::Datagram(packet),
+            Event::Deliver { packet, .. } => {
+                tracing::trace!(
+                    src = %packet.src(),
+                    dst = %packet.dst(),
+                    bytes = packet.len(),
+                    "packet received"
+                );
+                Input::Datagram(packet)
+            }
         };
         match (&mut logic, ev) {
             (Logic::Sub(sn), Input::Timer(Timer::Call { call, act })) => {
@@ -818,6 +855,13 @@ impl<'s> World<'s> {
             let m = &self.truth.messages[id];
             (m.to, m.text.clone(), m.protocol.starts_with("noise:"))
         };
+        tracing::debug!(
+            message_id = id,
+            from = %self.dir.subs[sn.sub].msisdn,
+            to = %self.dir.subs[to].msisdn,
+            protocol = %self.truth.messages[id].protocol,
+            "sent"
+        );
         if self.truth.messages[id].protocol.starts_with("signal") {
             return self.signal_send(sn, id);
         }
