@@ -39,6 +39,22 @@ pub(crate) enum NodeEvent {
         carrier: usize,
         record: capture::CallRecord,
     },
+    /// Subscriber `to`'s handset showed its user this text.
+    Delivered { to: usize, text: String },
+    /// A message with this text could not be sent or delivered, and why.
+    Failed { text: String, why: String },
+    /// A handset opened an end-to-end session of the app labelled `label`.
+    SessionOpened { label: String },
+    /// An end-to-end session failed (its first failure counts).
+    SessionFailed {
+        session: u64,
+        failure: crate::truth::SessionFailure,
+    },
+    /// A handset decrypted something that was not a text it could show (corruption past every
+    /// check, or a bug): must never happen.
+    IntegrityError,
+    /// A Signal message went out on the sender's ratchet key `key` (for healing figures).
+    SignalRatchetKey { message: usize, key: [u8; 32] },
 }
 
 /// The time of the input being handled and the outputs asked for so far.

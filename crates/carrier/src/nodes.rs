@@ -43,6 +43,25 @@ pub(crate) struct OttClient {
     pub next_session: u32,
 }
 
+/// How a handset sends one of its messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Via {
+    /// The carrier's messaging (plain SMS, or inside the carrier-encrypted radio tunnel).
+    Carrier,
+    /// An end-to-end Noise session through the OTT server.
+    Noise,
+    /// A Signal-style session through the OTT server.
+    Signal,
+}
+
+/// A message a handset's user will send: its own outbox, not the ground truth.
+#[derive(Clone, Debug)]
+pub(crate) struct Outgoing {
+    pub to: usize,
+    pub text: String,
+    pub via: Via,
+}
+
 /// A handset.
 pub(crate) struct SubNode {
     pub sub: usize,
@@ -50,6 +69,8 @@ pub(crate) struct SubNode {
     pub radio: RadioPath,
     pub ott: Option<OttClient>,
     pub msg_ref: u32,
+    /// What the user will send, by message id (the [`crate::timer::Timer::Send`] payload).
+    pub outbox: BTreeMap<usize, Outgoing>,
 }
 
 /// The responder side of NK tunnels: a packet gateway's or the OTT server's.

@@ -39,7 +39,8 @@ use signal::{Device, DeviceConfig, Event, PreKeyStore, StateSnapshot};
 use simcore::Timestamp;
 
 use crate::directory::Offline;
-use crate::nodes::SubNode;
+use crate::io::NodeEvent;
+use crate::nodes::{Outgoing, SubNode};
 use crate::timer::Timer;
 use crate::world::World;
 
@@ -179,7 +180,7 @@ impl World<'_> {
                     .or_default()
                     .extend(upload.one_time_prekeys.iter().copied());
                 if self.signal.store.upload(upload).is_err() {
-                    self.stats.undecodable_pdus += 1;
+                    self.io.emit(NodeEvent::Undecodable);
                 }
                 self.signal.by_address.insert(dev.address(), i);
                 self.signal.options.insert(i, opts.clone());
@@ -214,13 +215,15 @@ impl World<'_> {
             self.io.set_timer(self.sub_node[me], at, Timer::Send(id));
             return;
         }
-        let (to, text) = {
-            let m = &self.truth.messages[id];
-            (m.to, m.text.clone())
+        let Some(Outgoing { to, text, .. }) = sn.outbox.get(&id).cloned() else {
+            return;
         };
         let peer = address(&self.dir.subs[to].msisdn);
         let Some(mut dev) = self.signal.devices.remove(&me) else {
-            self.truth.failed(&text, "signal: no device");
+            self.io.emit(NodeEvent::Failed {
+                text,
+                why: "signal: no device".into(),
+            });
             return;
         };
         let my_address = dev.address();
@@ -241,16 +244,16 @@ impl World<'_> {
                 .fetch(peer)
                 .and_then(|bundle| dev.start_session(&bundle));
             if let Err(e) = started {
-                self.truth
-                    .failed(&text, &format!("signal session setup: {e}"));
+                self.io.emit(NodeEvent::Failed {
+                    text,
+                    why: format!("signal session setup: {e}"),
+                });
                 self.signal.devices.insert(me, dev);
                 return;
             }
-            *self
-                .truth
-                .sessions
-                .entry(self.dir.apps[self.dir.subs[me].app].label.clone())
-                .or_default() += 1;
+            self.io.emit(NodeEvent::SessionOpened {
+                label: self.dir.apps[self.dir.subs[me].app].label.clone(),
+            });
             self.signal_refill(to);
         }
         let plain = self.cm.seal(self.dir.subs[me].app, text.as_bytes(), 0);
@@ -258,11 +261,17 @@ impl World<'_> {
             Ok(_) => {
                 let snap = dev.export_state();
                 if let Some(s) = snap.sessions.iter().find(|s| s.peer == peer) {
-                    self.truth.signal_ratchet_keys.insert(id, s.ratchet_public);
+                    self.io.emit(NodeEvent::SignalRatchetKey {
+                        message: id,
+                        key: s.ratchet_public,
+                    });
                 }
                 self.signal_learn(&snap);
             }
-            Err(e) => self.truth.failed(&text, &format!("signal send: {e}")),
+            Err(e) => self.io.emit(NodeEvent::Failed {
+                text,
+                why: format!("signal send: {e}"),
+            }),
         }
         self.signal_flush_device(sn, &mut dev);
         self.signal.devices.insert(me, dev);
@@ -286,7 +295,7 @@ impl World<'_> {
             .or_default()
             .extend(upload.one_time_prekeys.iter().copied());
         if self.signal.store.upload(upload).is_err() {
-            self.stats.undecodable_pdus += 1;
+            self.io.emit(NodeEvent::Undecodable);
         }
         if let Some(snap) = self.signal.devices.get(&sub).map(Device::export_state) {
             self.signal_learn(&snap);
@@ -328,7 +337,7 @@ impl World<'_> {
         while let Some(t) = dev.poll_transmit() {
             match self.signal_envelope(me, t, sealed, &label) {
                 Some(b) => self.ott_send(sn, b),
-                None => self.stats.undecodable_pdus += 1,
+                None => self.io.emit(NodeEvent::Undecodable),
             }
         }
     }
@@ -338,7 +347,7 @@ impl World<'_> {
         let me = sn.sub;
         let now = self.io.now();
         let Some(mut dev) = self.signal.devices.remove(&me) else {
-            self.stats.undecodable_pdus += 1;
+            self.io.emit(NodeEvent::Undecodable);
             return;
         };
         // Errors also come out as an Event::Failed.
@@ -348,11 +357,13 @@ impl World<'_> {
                 Event::Received { plaintext, .. } => {
                     match self.cm.open(self.dir.subs[me].app, plaintext) {
                         crate::countermeasures::Opened::Text(p) => match String::from_utf8(p) {
-                            Ok(text) => self.truth.delivered(me, &text, now),
-                            Err(_) => self.truth.integrity_errors += 1,
+                            Ok(text) => self.io.emit(NodeEvent::Delivered { to: me, text }),
+                            Err(_) => self.io.emit(NodeEvent::IntegrityError),
                         },
                         crate::countermeasures::Opened::Receipt => {}
-                        crate::countermeasures::Opened::Bad => self.truth.integrity_errors += 1,
+                        crate::countermeasures::Opened::Bad => {
+                            self.io.emit(NodeEvent::IntegrityError);
+                        }
                     }
                 }
                 Event::Failed { kind, .. } => {

@@ -433,7 +433,7 @@ mod tests {
                 NodeEvent::Record { carrier, record } => {
                     Some((carrier, record.kind, record.msisdn))
                 }
-                NodeEvent::Undecodable => None,
+                _ => None,
             })
             .collect()
     }

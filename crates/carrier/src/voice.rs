@@ -36,6 +36,7 @@ use serde::Serialize;
 use simcore::{Duration, SeedTree, Timestamp};
 use zeroize::Zeroizing;
 
+use crate::io::NodeEvent;
 use crate::nodes::SubNode;
 use crate::timer::{CallAct, Timer};
 use crate::topology::{smsc_addr, OTT_ADDR};
@@ -365,7 +366,7 @@ impl World<'_> {
     /// Sends call signalling from a handset: to its MSC (carrier voice) or the OTT server.
     fn sub_signal(&mut self, sn: &mut SubNode, i: usize, pdu: CallPdu) {
         let Ok(bytes) = AppPdu::Call(pdu).to_bytes() else {
-            self.stats.undecodable_pdus += 1;
+            self.io.emit(NodeEvent::Undecodable);
             return;
         };
         if self.calls[i].ott.is_some() {
@@ -588,7 +589,7 @@ impl World<'_> {
     /// Call signalling delivered to a handset.
     pub(crate) fn sub_call(&mut self, sn: &mut SubNode, pdu: CallPdu) {
         let Some(i) = self.call_index(pdu.call_id) else {
-            self.stats.undecodable_pdus += 1;
+            self.io.emit(NodeEvent::Undecodable);
             return;
         };
         let now = self.io.now();
@@ -706,7 +707,7 @@ impl World<'_> {
     /// A media packet delivered to a handset.
     pub(crate) fn sub_media(&mut self, sub: usize, packet: &Packet) {
         let Ok(m) = MediaPdu::decode(packet.udp_payload()) else {
-            self.stats.undecodable_pdus += 1;
+            self.io.emit(NodeEvent::Undecodable);
             return;
         };
         let Some(i) = self.call_index(m.call_id) else {

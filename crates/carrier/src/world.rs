@@ -30,7 +30,7 @@ use crate::io::{Io, NodeEvent, Output};
 use crate::li::{close_all, Charged, Charging, Poi, PoiHook, RecordStore, Target};
 use crate::mediation::{LeaNode, MediationNode};
 use crate::mobility::Mobility;
-use crate::nodes::{E2e, Logic, OttClient, RadioPath, SubNode, TunnelServer};
+use crate::nodes::{E2e, Logic, OttClient, Outgoing, RadioPath, SubNode, TunnelServer, Via};
 use crate::ott::OttNode;
 use crate::timer::Timer;
 use crate::topology::*;
@@ -665,6 +665,7 @@ impl<'s> World<'s> {
                 radio,
                 ott,
                 msg_ref: 0,
+                outbox: BTreeMap::new(),
             }));
         }
         self.logic = logic;
@@ -695,6 +696,7 @@ impl<'s> World<'s> {
                 Output::Timer { node, at, timer } => self.net.set_timer(node, at, timer.token()),
             }
         }
+        let now = self.io.now();
         for e in self.io.take_events() {
             match e {
                 NodeEvent::Undecodable => {
@@ -705,6 +707,28 @@ impl<'s> World<'s> {
                     if let Ok(mut st) = self.stores[carrier].lock() {
                         st.push(record);
                     }
+                }
+                NodeEvent::Delivered { to, text } => self.truth.delivered(to, &text, now),
+                NodeEvent::Failed { text, why } => self.truth.failed(&text, &why),
+                NodeEvent::SessionOpened { label } => {
+                    *self.truth.sessions.entry(label).or_default() += 1;
+                }
+                NodeEvent::SessionFailed { session, failure } => {
+                    *self
+                        .stats
+                        .session_failures
+                        .entry(short_reason(&failure.reason))
+                        .or_default() += 1;
+                    self.truth.session_failed(session, failure);
+                }
+                NodeEvent::IntegrityError => {
+                    tracing::debug!(
+                        "integrity error: a handset decrypted something it cannot show"
+                    );
+                    self.truth.integrity_errors += 1;
+                }
+                NodeEvent::SignalRatchetKey { message, key } => {
+                    self.truth.signal_ratchet_keys.insert(message, key);
                 }
             }
         }
@@ -744,6 +768,11 @@ impl<'s> World<'s> {
             } else {
                 ("sms".to_string(), "sms (fallback)".to_string())
             };
+            let via = match (e2e, signal) {
+                (true, true) => Via::Signal,
+                (true, false) => Via::Noise,
+                (false, _) => Via::Carrier,
+            };
             self.truth.push(TruthMessage {
                 id,
                 from: p.from,
@@ -755,6 +784,16 @@ impl<'s> World<'s> {
                 delivered_at: None,
                 failure: None,
             });
+            if let Some(Logic::Sub(sn)) = self.logic.get_mut(self.sub_node[p.from].0 as usize) {
+                sn.outbox.insert(
+                    id,
+                    Outgoing {
+                        to: p.to,
+                        text: p.text.clone(),
+                        via,
+                    },
+                );
+            }
             self.io
                 .set_timer(self.sub_node[p.from], p.at, Timer::Send(id));
         }
@@ -851,36 +890,33 @@ impl<'s> World<'s> {
     // ----- subscribers -------------------------------------------------------------------
 
     fn sub_send(&mut self, sn: &mut SubNode, id: usize) {
-        let (to, text, e2e) = {
-            let m = &self.truth.messages[id];
-            (m.to, m.text.clone(), m.protocol.starts_with("noise:"))
+        let Some(Outgoing { to, text, via }) = sn.outbox.get(&id).cloned() else {
+            return;
         };
         tracing::debug!(
             message_id = id,
             from = %self.dir.subs[sn.sub].msisdn,
             to = %self.dir.subs[to].msisdn,
-            protocol = %self.truth.messages[id].protocol,
+            via = ?via,
             "sent"
         );
-        if self.truth.messages[id].protocol.starts_with("signal") {
-            return self.signal_send(sn, id);
+        match via {
+            Via::Signal => return self.signal_send(sn, id),
+            Via::Noise => return self.e2e_send(sn, to, text),
+            Via::Carrier => {}
         }
-        if e2e {
-            self.e2e_send(sn, to, text);
-        } else {
-            sn.msg_ref = sn.msg_ref.wrapping_add(1);
-            let pdu = AppPdu::Sms(SmsPdu {
-                kind: SmsKind::Submit,
-                msg_ref: sn.msg_ref,
-                from: self.dir.subs[sn.sub].msisdn.clone(),
-                to: self.dir.subs[to].msisdn.clone(),
-                sent_at: self.io.now(),
-                text,
-            });
-            match pdu.to_bytes() {
-                Ok(b) => self.radio_send(sn, b),
-                Err(_) => self.stats.undecodable_pdus += 1,
-            }
+        sn.msg_ref = sn.msg_ref.wrapping_add(1);
+        let pdu = AppPdu::Sms(SmsPdu {
+            kind: SmsKind::Submit,
+            msg_ref: sn.msg_ref,
+            from: self.dir.subs[sn.sub].msisdn.clone(),
+            to: self.dir.subs[to].msisdn.clone(),
+            sent_at: self.io.now(),
+            text,
+        });
+        match pdu.to_bytes() {
+            Ok(b) => self.radio_send(sn, b),
+            Err(_) => self.io.emit(NodeEvent::Undecodable),
         }
     }
 
@@ -977,7 +1013,7 @@ impl<'s> World<'s> {
                 match NoiseSession::new(cfg) {
                     Ok(session) => {
                         let label = self.dir.apps[ott.app].label.clone();
-                        *self.truth.sessions.entry(label).or_default() += 1;
+                        self.io.emit(NodeEvent::SessionOpened { label });
                         ott.sessions.insert(
                             sid,
                             E2e {
@@ -991,7 +1027,10 @@ impl<'s> World<'s> {
                         sid
                     }
                     Err(e) => {
-                        self.truth.failed(&text, &format!("session setup: {e}"));
+                        self.io.emit(NodeEvent::Failed {
+                            text: text.clone(),
+                            why: format!("session setup: {e}"),
+                        });
                         return;
                     }
                 }
@@ -1002,7 +1041,10 @@ impl<'s> World<'s> {
             e.texts.push(text.clone());
             let plain = self.cm.seal(self.dir.subs[me].app, text.as_bytes(), 16);
             if let Err(err) = e.session.send(now, plain) {
-                self.truth.failed(&text, &format!("send: {err}"));
+                self.io.emit(NodeEvent::Failed {
+                    text: text.clone(),
+                    why: format!("send: {err}"),
+                });
             }
         }
         self.pump_session(sn, sid);
@@ -1046,16 +1088,19 @@ impl<'s> World<'s> {
                             countermeasures::Opened::Text(b) => b,
                             countermeasures::Opened::Receipt => continue,
                             countermeasures::Opened::Bad => {
-                                self.truth.integrity_errors += 1;
+                                self.io.emit(NodeEvent::IntegrityError);
                                 continue;
                             }
                         };
                         match String::from_utf8(bytes) {
                             Ok(text) => {
-                                self.truth.delivered(me, &text, self.io.now());
+                                self.io.emit(NodeEvent::Delivered {
+                                    to: me,
+                                    text: text.clone(),
+                                });
                                 receipts.push(text.into_bytes());
                             }
-                            Err(_) => self.truth.integrity_errors += 1,
+                            Err(_) => self.io.emit(NodeEvent::IntegrityError),
                         }
                     }
                     SessionEvent::Failed(err) => {
@@ -1069,31 +1114,29 @@ impl<'s> World<'s> {
                 e.failed = true;
                 let why = failed.clone().unwrap_or_else(|| "session died".into());
                 for t in &e.texts {
-                    self.truth.failed(t, &why);
+                    self.io.emit(NodeEvent::Failed {
+                        text: t.clone(),
+                        why: why.clone(),
+                    });
                 }
-                self.truth.session_failed(
-                    sid,
-                    SessionFailure {
+                self.io.emit(NodeEvent::SessionFailed {
+                    session: sid,
+                    failure: SessionFailure {
                         subscriber: me,
                         kind: kind
                             .unwrap_or(proto::noise::FailureKind::Other)
                             .as_str()
                             .to_string(),
-                        reason: why.clone(),
+                        reason: why,
                         at: self.io.now(),
                     },
-                );
-                *self
-                    .stats
-                    .session_failures
-                    .entry(short_reason(&why))
-                    .or_default() += 1;
+                });
             }
         }
         for pdu in out {
             match pdu.to_bytes() {
                 Ok(b) => self.ott_send(sn, b),
-                Err(_) => self.stats.undecodable_pdus += 1,
+                Err(_) => self.io.emit(NodeEvent::Undecodable),
             }
         }
         for r in receipts {
@@ -1111,14 +1154,17 @@ impl<'s> World<'s> {
     fn sub_pdu(&mut self, sn: &mut SubNode, remote: Ipv4Addr, pdu: &[u8]) {
         let now = self.io.now();
         let Ok(pdu) = AppPdu::decode(pdu) else {
-            self.stats.undecodable_pdus += 1;
+            self.io.emit(NodeEvent::Undecodable);
             return;
         };
         match pdu {
             AppPdu::Sms(s) if s.kind == SmsKind::Deliver => {
-                self.truth.delivered(sn.sub, &s.text, now);
+                self.io.emit(NodeEvent::Delivered {
+                    to: sn.sub,
+                    text: s.text,
+                });
             }
-            AppPdu::Sms(_) => self.stats.undecodable_pdus += 1,
+            AppPdu::Sms(_) => self.io.emit(NodeEvent::Undecodable),
             AppPdu::Tunnel(t) => {
                 let mut inner = Vec::new();
                 if remote == OTT_ADDR {
@@ -1151,7 +1197,7 @@ impl<'s> World<'s> {
     fn sub_envelope(&mut self, sn: &mut SubNode, env: OttEnvelope) {
         let me = sn.sub;
         let Some(&peer) = self.dir.by_msisdn.get(&env.from) else {
-            self.stats.undecodable_pdus += 1;
+            self.io.emit(NodeEvent::Undecodable);
             return;
         };
         let sid = env.session;
