@@ -20,7 +20,7 @@ fn check_no_e2ee_plaintext(seed: u64, faults: Faults, min_messages: usize) {
         .truth
         .messages
         .iter()
-        .filter(|m| !m.protocol.starts_with("noise:"))
+        .filter(|m| m.protocol.family() != capture::Family::Noise)
     {
         for w in m.text.as_bytes().windows(15) {
             clear_runs.insert(w.to_vec());
@@ -32,7 +32,7 @@ fn check_no_e2ee_plaintext(seed: u64, faults: Faults, min_messages: usize) {
         .truth
         .messages
         .iter()
-        .filter(|m| m.protocol.starts_with("noise:"))
+        .filter(|m| m.protocol.family() == capture::Family::Noise)
     {
         let mut distinctive = 0;
         for w in m.text.as_bytes().windows(16) {

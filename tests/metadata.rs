@@ -37,7 +37,7 @@ fn record_edges_equal_the_true_sms_pairs() {
     let sms_pairs: std::collections::BTreeSet<(usize, usize)> = truth
         .messages
         .iter()
-        .filter(|m| m.protocol == "sms" || m.protocol == "carrier-encrypted")
+        .filter(|m| !m.protocol.is_end_to_end())
         .map(|m| (m.from.min(m.to), m.from.max(m.to)))
         .collect();
     assert_eq!(c.from_records.truth, sms_pairs.len());

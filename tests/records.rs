@@ -135,7 +135,11 @@ fn sms_records_name_both_parties_and_ott_records_name_only_the_server() {
         }
     }
     // Every SMS pair of the ground truth appears as a sender's record.
-    for m in t.messages.iter().filter(|m| m.protocol == "sms") {
+    for m in t
+        .messages
+        .iter()
+        .filter(|m| m.protocol == capture::ProtocolId::Sms)
+    {
         let pair = (
             t.subscribers[m.from].msisdn.clone(),
             t.subscribers[m.to].msisdn.clone(),

@@ -176,7 +176,7 @@ fn quantum_opens_x3dh_but_not_pqxdh() {
     let (mut classic, mut pq) = ((0, 0), (0, 0));
     for m in &t.messages {
         let r = usize::from(read.contains(m.text.as_str()));
-        match m.protocol.as_str() {
+        match m.protocol.label().as_str() {
             "signal" => classic = (classic.0 + 1, classic.1 + r),
             "signal+pq" => pq = (pq.0 + 1, pq.1 + r),
             _ => {}

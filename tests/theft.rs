@@ -15,10 +15,10 @@ fn per_protocol(run: &Run) -> BTreeMap<String, (usize, usize)> {
         .collect();
     let mut out: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for m in &run.output.truth.messages {
-        if !m.protocol.starts_with("noise:") {
+        if m.protocol.family() != capture::Family::Noise {
             continue;
         }
-        let e = out.entry(m.protocol.clone()).or_default();
+        let e = out.entry(m.protocol.label()).or_default();
         e.0 += 1;
         e.1 += usize::from(read.contains(m.text.as_str()));
     }
@@ -52,9 +52,9 @@ fn harvest_now_decrypt_later_matches_the_physics() {
     // XX, NK, NN: nothing beyond what the passive adversary already read (early data in clear).
     let before = passive(&run);
     for m in &run.output.truth.messages {
-        if ["noise:XX", "noise:NK", "noise:NN", "noise:IK"].contains(&m.protocol.as_str()) {
+        if ["noise:XX", "noise:NK", "noise:NN", "noise:IK"].contains(&m.protocol.label().as_str()) {
             let after = run.findings.recovered.iter().any(|r| r.text == m.text);
-            if m.protocol != "noise:IK" {
+            if m.protocol.label() != "noise:IK" {
                 assert_eq!(
                     after,
                     before.contains(&m.text),
@@ -191,7 +191,7 @@ fn weak_rng_makes_nn_readable() {
         .truth
         .messages
         .iter()
-        .filter(|m| m.protocol.starts_with("noise:"))
+        .filter(|m| m.protocol.family() == capture::Family::Noise)
         .all(|m| !before.contains(&m.text)));
 }
 

@@ -15,6 +15,8 @@
 //!   quantum oracle, the key directory, its on-path components' log).
 //! - [`active`]: the interface of the adversary's on-path components (sans-IO interceptors)
 //!   that the simulator drives without depending on the adversary.
+//! - [`protocol`]: the typed id of a messaging protocol ([`ProtocolId`]), shared by simulator,
+//!   adversary and scorer.
 //! - [`csv`]: call records as a CSV file that pandas loads without cleanup.
 #![warn(missing_docs)]
 
@@ -30,6 +32,7 @@ mod error;
 pub mod export;
 pub mod ip;
 pub mod pcap;
+pub mod protocol;
 
 pub use active::OnPathMode;
 pub use capability::{
@@ -37,6 +40,7 @@ pub use capability::{
     SignalState, StolenSecret, WeakRng, X25519Oracle,
 };
 pub use error::CaptureError;
+pub use protocol::{Family, ProtocolId};
 
 /// One packet as a tap saw it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -252,7 +252,7 @@ pub fn latencies(t: &crate::GroundTruth) -> BTreeMap<String, Vec<u64>> {
     let mut out: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     for m in &t.messages {
         if let Some(d) = m.delivered_at {
-            out.entry(m.protocol.clone())
+            out.entry(m.protocol.label())
                 .or_default()
                 .push(d.as_nanos().saturating_sub(m.sent_at.as_nanos()));
         }
@@ -465,7 +465,7 @@ impl World<'_> {
                 }
             }
             for m in self.truth.messages.iter().filter(|m| m.app == app.name) {
-                if m.protocol == c.protocol {
+                if m.protocol.label() == c.protocol {
                     c.payload_bytes += m.text.len() as u64;
                     c.messages += 1;
                 }

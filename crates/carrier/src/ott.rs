@@ -119,7 +119,7 @@ impl OttNode {
             let (to, signal) = match AppPdu::decode(&raw) {
                 Ok(AppPdu::Ott(env)) => {
                     let to = dir.lookup(&env.to);
-                    let signal = crate::signal_app::is_signal(&env);
+                    let signal = env.is_signal();
                     if let Some(to) = to {
                         if self.cover_or_mix(dir, io, remote, to, &raw, env.session, signal) {
                             continue;

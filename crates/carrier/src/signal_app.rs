@@ -54,11 +54,6 @@ pub(crate) fn address(msisdn: &str) -> u64 {
         })
 }
 
-/// Whether an OTT envelope belongs to a signal app.
-pub(crate) fn is_signal(env: &OttEnvelope) -> bool {
-    env.protocol.starts_with("signal")
-}
-
 /// The Signal part of the world.
 #[derive(Default)]
 pub(crate) struct SignalApps {

@@ -17,8 +17,9 @@ pub struct TruthMessage {
     pub from: usize,
     /// Recipient's subscriber index.
     pub to: usize,
-    /// Protocol label: `sms`, `carrier-encrypted` or `noise:<pattern>`.
-    pub protocol: String,
+    /// The protocol that carried it (serialized as its label: `sms`, `carrier-encrypted`,
+    /// `noise:<pattern>`, `signal`, `signal+pq`).
+    pub protocol: capture::ProtocolId,
     /// The scenario app that carried it (for SMS fallback, the sender's carrier messaging).
     pub app: String,
     /// The exact plaintext.
@@ -160,7 +161,7 @@ impl GroundTruth {
     /// Protocol labels in first-use order of the scenario's apps would be nicer for reports,
     /// but a sorted list is deterministic and simple.
     pub fn protocols(&self) -> Vec<String> {
-        let mut v: Vec<String> = self.messages.iter().map(|m| m.protocol.clone()).collect();
+        let mut v: Vec<String> = self.messages.iter().map(|m| m.protocol.label()).collect();
         v.sort();
         v.dedup();
         v

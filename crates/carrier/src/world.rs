@@ -9,6 +9,7 @@ use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
 
 use capture::active::Arm;
+use capture::ProtocolId;
 use capture::{CallRecord, Captures, PacketCapture, VantagePoint, Warrant, WarrantKind};
 use netsim::{Event, Network, NetworkBuilder, NodeId, Packet, TapId, TapPoint};
 use proto::keys::{Psk, StaticKeypair};
@@ -760,13 +761,13 @@ impl<'s> World<'s> {
             let signal = matches!(fa.kind, AppKind::Signal(_));
             let e2e = (fa.protocol().is_some() || signal) && from.app == to.app;
             let (protocol, app) = if e2e {
-                (fa.label.clone(), fa.name.clone())
+                (fa.kind.protocol_id(), fa.name.clone())
             } else if matches!(fa.kind, AppKind::CarrierEncrypted) {
-                ("carrier-encrypted".to_string(), fa.name.clone())
+                (ProtocolId::CarrierEncrypted, fa.name.clone())
             } else if matches!(fa.kind, AppKind::Sms) {
-                ("sms".to_string(), fa.name.clone())
+                (ProtocolId::Sms, fa.name.clone())
             } else {
-                ("sms".to_string(), "sms (fallback)".to_string())
+                (ProtocolId::Sms, "sms (fallback)".to_string())
             };
             let via = match (e2e, signal) {
                 (true, true) => Via::Signal,
@@ -1188,7 +1189,7 @@ impl<'s> World<'s> {
                     self.sub_pdu(sn, remote, &p);
                 }
             }
-            AppPdu::Ott(env) if signal_app::is_signal(&env) => self.signal_receive(sn, env),
+            AppPdu::Ott(env) if env.is_signal() => self.signal_receive(sn, env),
             AppPdu::Ott(env) => self.sub_envelope(sn, env),
             AppPdu::Call(c) => self.sub_call(sn, c),
         }

@@ -857,7 +857,7 @@ impl Interceptor {
         };
         let decoded = AppPdu::decode(payload);
         let signal = match &decoded {
-            Ok(AppPdu::Ott(env)) if env.protocol.starts_with("signal") => {
+            Ok(AppPdu::Ott(env)) if env.is_signal() => {
                 self.signal_takeover(now, src, env, payload, at)
             }
             _ => None,

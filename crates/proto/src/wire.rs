@@ -160,6 +160,15 @@ pub struct OttEnvelope {
     pub body: Vec<u8>,
 }
 
+impl OttEnvelope {
+    /// Whether this envelope belongs to a Signal-style session: such envelopes carry a protocol
+    /// name starting with `signal` on every message (Noise envelopes name their protocol only
+    /// in handshake messages). The one place that convention is read.
+    pub fn is_signal(&self) -> bool {
+        self.protocol.starts_with("signal")
+    }
+}
+
 /// A call-signalling message (SIP-like, much simplified).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum CallKind {

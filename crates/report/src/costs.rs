@@ -126,7 +126,7 @@ pub fn score(run: &RunOutput, metadata: &MetadataScore) -> CostScore {
     let base_lat = base.map_or_else(|| now.clone(), |b| b.latency_ns.clone());
     let latency = now
         .iter()
-        .filter(|(p, _)| p.as_str() != "sms" && p.as_str() != "carrier-encrypted")
+        .filter(|(p, _)| capture::ProtocolId::from_label(p).is_some_and(|p| p.is_end_to_end()))
         .map(|(p, v)| {
             let b = base_lat.get(p).map_or(&[][..], Vec::as_slice);
             let (p50, p99) = (percentile(v, 0.5), percentile(v, 0.99));

@@ -320,7 +320,7 @@ impl Truth {
                 .map(|m| TruthMsg {
                     from: m.from,
                     to: m.to,
-                    e2e: m.protocol != "sms" && m.protocol != "carrier-encrypted",
+                    e2e: m.protocol.is_end_to_end(),
                     sent_at: m.sent_at,
                     end: m.delivered_at.unwrap_or(
                         m.sent_at
@@ -338,10 +338,9 @@ impl Truth {
                 .subscribers
                 .iter()
                 .filter(|s| {
-                    sc.apps.get(s.app).is_some_and(|a| {
-                        let l = a.kind.label();
-                        l != "sms" && l != "carrier-encrypted"
-                    })
+                    sc.apps
+                        .get(s.app)
+                        .is_some_and(|a| a.kind.protocol_id().is_end_to_end())
                 })
                 .map(|s| s.index)
                 .collect(),

@@ -213,10 +213,10 @@ pub fn score(sc: &Scenario, seed: u64, run: &RunOutput, findings: &Findings) -> 
                 if r.method.starts_with("mitm at ") {
                     mitm_read.insert(m.id);
                 }
-                let ex = examples.entry(m.protocol.clone()).or_default();
+                let ex = examples.entry(m.protocol.label()).or_default();
                 if ex.len() < 3 {
                     ex.push(Example {
-                        protocol: m.protocol.clone(),
+                        protocol: m.protocol.label(),
                         text: r.text.clone(),
                         from: r.from.clone(),
                         to: r.to.clone(),
@@ -246,9 +246,9 @@ pub fn score(sc: &Scenario, seed: u64, run: &RunOutput, findings: &Findings) -> 
     let mut why: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
     for m in &truth.messages {
         let p = by_proto
-            .entry(m.protocol.clone())
+            .entry(m.protocol.label())
             .or_insert_with(|| ProtocolScore {
-                protocol: m.protocol.clone(),
+                protocol: m.protocol.label(),
                 sessions: 0,
                 messages: 0,
                 messages_delivered: 0,
@@ -264,7 +264,7 @@ pub fn score(sc: &Scenario, seed: u64, run: &RunOutput, findings: &Findings) -> 
             *p.failures.entry(f.clone()).or_default() += 1;
         }
         convs
-            .entry(m.protocol.clone())
+            .entry(m.protocol.label())
             .or_default()
             .insert((m.from.min(m.to), m.from.max(m.to)));
         let (f, t) = (&subs[m.from], &subs[m.to]);
@@ -282,25 +282,27 @@ pub fn score(sc: &Scenario, seed: u64, run: &RunOutput, findings: &Findings) -> 
                 "never crossed a vantage point: both ends on carriers whose core is not tapped, \
                  and neither end under a content warrant at a compromised mediation node"
                     .to_string()
-            } else if m.protocol.starts_with("noise:") {
+            } else if m.protocol.family() == capture::Family::Noise {
                 "end-to-end encrypted: captured, but every key needs a private key the adversary \
                  does not hold"
                     .to_string()
-            } else if m.protocol == "carrier-encrypted" {
+            } else if m.protocol == capture::ProtocolId::CarrierEncrypted {
                 "carrier-encrypted: captured only on a radio hop the adversary does not see in \
                  the clear"
                     .to_string()
             } else {
                 "captured in a form the adversary did not parse".to_string()
             };
-            *why.entry(m.protocol.clone())
+            *why.entry(m.protocol.label())
                 .or_default()
                 .entry(reason)
                 .or_default() += 1;
         }
     }
     for (label, p) in &mut by_proto {
-        p.sessions = if label.starts_with("noise:") {
+        p.sessions = if capture::ProtocolId::from_label(label)
+            .is_some_and(|p| p.family() == capture::Family::Noise)
+        {
             truth.sessions.get(label).copied().unwrap_or(0)
         } else {
             convs.get(label).map_or(0, BTreeSet::len)

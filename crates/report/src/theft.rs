@@ -126,8 +126,8 @@ pub(crate) fn score(run: &RunOutput, findings: &Findings) -> Vec<TheftScore> {
             continue;
         }
         if let Some(m) = truth.message_by_text(&r.text) {
-            if m.protocol.starts_with("noise:") || m.protocol.starts_with("signal") {
-                *cumulative.entry(m.protocol.clone()).or_default() += 1;
+            if m.protocol.is_end_to_end() {
+                *cumulative.entry(m.protocol.label()).or_default() += 1;
             }
         }
     }
@@ -153,8 +153,8 @@ pub(crate) fn score(run: &RunOutput, findings: &Findings) -> Vec<TheftScore> {
                     if m.sent_at < at {
                         sent_before_theft += 1;
                     }
-                    *by.entry(m.protocol.clone()).or_default() += 1;
-                    *cumulative.entry(m.protocol.clone()).or_default() += 1;
+                    *by.entry(m.protocol.label()).or_default() += 1;
+                    *cumulative.entry(m.protocol.label()).or_default() += 1;
                 }
                 None => false_claims += 1,
             }

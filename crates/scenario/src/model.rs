@@ -179,16 +179,24 @@ pub struct SignalOptions {
 }
 
 impl AppKind {
-    /// `"sms"`, `"carrier-encrypted"`, `"noise:<pattern>"`, `"signal"` (X3DH) or
-    /// `"signal+pq"` (PQXDH).
-    pub fn label(&self) -> String {
+    /// The app's protocol as a typed id.
+    pub fn protocol_id(&self) -> capture::ProtocolId {
         match self {
-            AppKind::Sms => "sms".to_owned(),
-            AppKind::CarrierEncrypted => "carrier-encrypted".to_owned(),
-            AppKind::Noise { pattern, .. } => format!("noise:{pattern}"),
-            AppKind::Signal(o) if o.post_quantum => "signal+pq".to_owned(),
-            AppKind::Signal(_) => "signal".to_owned(),
+            AppKind::Sms => capture::ProtocolId::Sms,
+            AppKind::CarrierEncrypted => capture::ProtocolId::CarrierEncrypted,
+            AppKind::Noise { pattern, .. } => capture::ProtocolId::Noise {
+                pattern: pattern.clone(),
+            },
+            AppKind::Signal(o) => capture::ProtocolId::Signal {
+                post_quantum: o.post_quantum,
+            },
         }
+    }
+
+    /// `"sms"`, `"carrier-encrypted"`, `"noise:<pattern>"`, `"signal"` (X3DH) or
+    /// `"signal+pq"` (PQXDH): the label of [`AppKind::protocol_id`].
+    pub fn label(&self) -> String {
+        self.protocol_id().label()
     }
 }
 
