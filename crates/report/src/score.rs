@@ -286,6 +286,10 @@ pub fn score(sc: &Scenario, seed: u64, run: &RunOutput, findings: &Findings) -> 
                 "end-to-end encrypted: captured, but every key needs a private key the adversary \
                  does not hold"
                     .to_string()
+            } else if m.protocol.family() == capture::Family::Signal {
+                "end-to-end encrypted (Signal): captured and parsed, but no key the adversary \
+                 holds opens it"
+                    .to_string()
             } else if m.protocol == capture::ProtocolId::CarrierEncrypted {
                 "carrier-encrypted: captured only on a radio hop the adversary does not see in \
                  the clear"
