@@ -83,3 +83,24 @@ if extra=$(find crates -name clippy.toml -o -name .clippy.toml | grep .); then
     exit 1
 fi
 echo "ok: one clippy.toml for the workspace"
+
+# Only the driver touches the network: node code reads the time from an Io and pushes outputs.
+# Code lines only (comments may name the network). First prove the pattern finds the driver's
+# own use, then that nothing else matches.
+net_uses() {
+    grep -nE '(&mut |&)Network\b|use netsim::.*\bNetwork(Builder)?\b|\bself\.net\.|\bnet\.(send|set_timer|poll|poll_until|add_hook|add_tap)\(' "$@" \
+        | grep -vE '^([^:]*:)?[0-9]+:\s*//' || true
+}
+if [ -z "$(net_uses crates/carrier/src/world.rs)" ]; then
+    echo "deps check is broken: the network pattern does not find world.rs's own use" >&2
+    exit 1
+fi
+for f in crates/carrier/src/*.rs; do
+    case "$f" in */world.rs|*/attack.rs) continue ;; esac
+    if [ -n "$(net_uses "$f")" ]; then
+        echo "ARCHITECTURE VIOLATION: node code in $f touches the network (only world.rs and attack.rs may):" >&2
+        net_uses "$f" >&2
+        exit 1
+    fi
+done
+echo "ok: only the carrier's driver (world.rs, attack.rs) touches the network"
