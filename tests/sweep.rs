@@ -276,6 +276,19 @@ fn bad_sweep_files_are_reported_where_they_are_wrong() {
             "sweep.toml:6:28:",
             "below 1",
         ),
+        // Issue 14: a key ending at an entry of an array of tables panicked.
+        (
+            "array-entry",
+            "\"carrier.0\" = [{}]\n",
+            "sweep.toml:6:1:",
+            "is a table, not a value",
+        ),
+        (
+            "array-entry-by-name",
+            "\"carrier.lab\" = [1]\n",
+            "sweep.toml:6:1:",
+            "is a table, not a value",
+        ),
     ] {
         let dir = setup(&format!("sweep-bad-{name}"), &format!("{head}{grid}"));
         let e = bad(["sweep".as_ref(), dir.join("sweep.toml").as_os_str()]);

@@ -40,7 +40,14 @@ fn set_in_table(
     at: usize,
     value: &Value,
 ) -> Result<(), Problem> {
-    let key = path[at].as_str();
+    let Some(key) = path.get(at).map(String::as_str) else {
+        // The path ended at a table (an entry of an array of tables): nothing to set there.
+        let here = path::format(path);
+        return Err(problem(
+            format!("`{here}` is a table, not a value: a grid key must name a value inside it"),
+            Some(format!("name one of its keys, e.g. `{here}.<key>`")),
+        ));
+    };
     let last = at + 1 == path.len();
     if last {
         match table.get_mut(key) {
@@ -277,6 +284,61 @@ mean_degree = 3.0
                 v,
                 "{key}\n{out}"
             );
+        }
+    }
+
+    #[test]
+    fn a_key_that_ends_at_an_entry_of_an_array_of_tables_is_refused_not_a_panic() {
+        // Issue 14: `"app.0" = [{}]` and `"app.sms" = [1]` indexed past the path.
+        for key in ["app.0", "app.sms", "carrier.lab", "carrier.0"] {
+            for v in ["{}", "1", "\"x\""] {
+                let e = apply(key, v).unwrap_err();
+                assert!(
+                    e.message.contains("is a table, not a value"),
+                    "{key}: {}",
+                    e.message
+                );
+                assert!(e.hint.unwrap().contains(&format!("{key}.<key>")));
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Any path of any shape over any document of tables, arrays of tables, inline tables,
+        /// arrays and values: `set` answers (changed document or a problem), never panics.
+        #[test]
+        fn set_never_panics_on_any_path(
+            segs in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just("0".to_string()),
+                    proptest::strategy::Just("1".to_string()),
+                    proptest::strategy::Just("99999999999999999999".to_string()),
+                    "[a-z]{1,6}",
+                    proptest::strategy::Just("app".to_string()),
+                    proptest::strategy::Just("carrier".to_string()),
+                    proptest::strategy::Just("lab".to_string()),
+                    proptest::strategy::Just("warrants".to_string()),
+                    proptest::strategy::Just("explicit".to_string()),
+                    proptest::strategy::Just("population".to_string()),
+                    proptest::strategy::Just("sms".to_string()),
+                ],
+                1..7,
+            ),
+            v in proptest::prop_oneof![
+                proptest::strategy::Just("1"),
+                proptest::strategy::Just("{}"),
+                proptest::strategy::Just("[1, 2]"),
+                proptest::strategy::Just("[{ a = 1 }]"),
+                proptest::strategy::Just("\"s\""),
+                proptest::strategy::Just("true"),
+            ],
+        ) {
+            let mut doc: DocumentMut = DOC.parse().unwrap();
+            let value: Value = v.parse().unwrap();
+            if set(&mut doc, &segs, &value).is_ok() {
+                // Whatever was set parses back as TOML.
+                proptest::prop_assert!(doc.to_string().parse::<DocumentMut>().is_ok());
+            }
         }
     }
 
