@@ -9,9 +9,32 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use tracing_subscriber::prelude::*;
+
+/// An error caused by the user's input (a scenario or sweep file, a flag, a pattern, an output
+/// path that cannot be written): the command exits with code 2. Every other error is a run
+/// failure, code 1. It is attached to an error as context, so the message reads
+/// "<this>: <the cause>".
+#[derive(Debug)]
+struct BadInput(String);
+
+impl std::fmt::Display for BadInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadInput {}
+
+/// `BadInput` context for an output that could not be created or written.
+fn unwritable(path: &Path) -> BadInput {
+    BadInput(format!(
+        "cannot write {} (hint: choose a directory you can write to, on a disk with space)",
+        path.display()
+    ))
+}
 
 /// What an adversary inside a carrier's wiretap systems can and cannot recover.
 #[derive(Parser, Debug)]
@@ -113,10 +136,13 @@ struct RunArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Err(e) = init_tracing(cli.trace.as_deref()) {
-        eprintln!("error: {e:#}");
-        return ExitCode::from(2);
-    }
+    let trace = match init_tracing(cli.trace.as_deref()) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
     let result = match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
         Command::Run(args) => run(&args),
         Command::Validate { scenario } => validate(&scenario),
@@ -133,6 +159,11 @@ fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
     };
+    // A trace that could not be written fails the command, whatever it did otherwise.
+    let result = match (result, trace.map(|t| t.finish())) {
+        (Ok(_), Some(Err(e))) => Err(e),
+        (r, _) => r,
+    };
     match result {
         Ok(code) => code,
         Err(e) => {
@@ -143,12 +174,68 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             eprintln!("error: {e:#}");
-            ExitCode::from(1)
+            ExitCode::from(if e.downcast_ref::<BadInput>().is_some() {
+                2
+            } else {
+                1
+            })
         }
     }
 }
 
-fn init_tracing(trace: Option<&Path>) -> Result<()> {
+/// The `--trace` file: buffered, shared by every event; the first write error is kept and
+/// reported when the command ends (tracing itself drops writer errors).
+#[derive(Clone)]
+struct TraceFile {
+    path: PathBuf,
+    out: std::sync::Arc<std::sync::Mutex<std::io::BufWriter<fs::File>>>,
+    error: std::sync::Arc<std::sync::Mutex<Option<std::io::Error>>>,
+}
+
+/// One event's write into the [`TraceFile`].
+struct TraceWriter(TraceFile);
+
+impl std::io::Write for TraceWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let r = match self.0.out.lock() {
+            Ok(mut f) => f.write_all(buf).map(|()| buf.len()),
+            Err(_) => Err(std::io::Error::other("trace writer poisoned")),
+        };
+        if let Err(e) = &r {
+            if let Ok(mut slot) = self.0.error.lock() {
+                slot.get_or_insert_with(|| std::io::Error::new(e.kind(), e.to_string()));
+            }
+        }
+        r
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for TraceFile {
+    type Writer = TraceWriter;
+    fn make_writer(&'a self) -> TraceWriter {
+        TraceWriter(self.clone())
+    }
+}
+
+impl TraceFile {
+    /// Flushes the file; the first error of the whole run, if any.
+    fn finish(&self) -> Result<()> {
+        let flushed = match self.out.lock() {
+            Ok(mut f) => f.flush(),
+            Err(_) => Err(std::io::Error::other("trace writer poisoned")),
+        };
+        let earlier = self.error.lock().ok().and_then(|mut e| e.take());
+        match earlier.map_or(flushed, Err) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(anyhow::Error::new(e).context(unwritable(&self.path))),
+        }
+    }
+}
+
+fn init_tracing(trace: Option<&Path>) -> Result<Option<TraceFile>> {
     let filter = || {
         tracing_subscriber::EnvFilter::try_from_default_env()
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"))
@@ -159,10 +246,16 @@ fn init_tracing(trace: Option<&Path>) -> Result<()> {
         .without_time()
         .with_writer(std::io::stderr)
         .with_filter(filter());
+    let mut handle = None;
     let file = match trace {
         Some(p) => {
-            let f = fs::File::create(p)
-                .with_context(|| format!("creating trace file {}", p.display()))?;
+            let f = fs::File::create(p).with_context(|| unwritable(p))?;
+            let f = TraceFile {
+                path: p.to_path_buf(),
+                out: std::sync::Arc::new(std::sync::Mutex::new(std::io::BufWriter::new(f))),
+                error: std::sync::Arc::new(std::sync::Mutex::new(None)),
+            };
+            handle = Some(f.clone());
             // Default: every message's lifecycle (sent, relayed, stored, delivered, failed and
             // why) at debug; RUST_LOG=trace adds every packet and timer.
             let level = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -174,7 +267,7 @@ fn init_tracing(trace: Option<&Path>) -> Result<()> {
                     .flatten_event(true)
                     .with_current_span(true)
                     .with_span_list(false)
-                    .with_writer(std::sync::Mutex::new(f))
+                    .with_writer(f)
                     .with_filter(level),
             )
         }
@@ -184,7 +277,7 @@ fn init_tracing(trace: Option<&Path>) -> Result<()> {
         .with(stderr)
         .with(file)
         .init();
-    Ok(())
+    Ok(handle)
 }
 
 /// `wiretap matrix`: every requested pattern, attacked; levels derived from the outcomes.
@@ -201,10 +294,10 @@ fn matrix_cmd(args: &MatrixArgs) -> Result<ExitCode> {
     let mut out = Vec::with_capacity(patterns.len());
     for p in &patterns {
         let m = matrix::run_pattern(p, args.seed).map_err(|e| {
-            anyhow::anyhow!(
+            anyhow::Error::new(BadInput(format!(
                 "{e}\n  hint: a pattern is a name snow parses (XX, NK1, XXpsk3, NNpsk0+psk2, \
                  XXhfs) or a full protocol name such as Noise_XX_25519_ChaChaPoly_BLAKE2s"
-            )
+            )))
         })?;
         out.push(m);
     }
@@ -227,7 +320,12 @@ fn matrix_cmd(args: &MatrixArgs) -> Result<ExitCode> {
 fn load(spec: &str) -> Result<(String, String)> {
     let path = Path::new(spec);
     if path.exists() {
-        let text = fs::read_to_string(path).with_context(|| format!("reading {spec}"))?;
+        let text = fs::read_to_string(path).with_context(|| {
+            BadInput(format!(
+                "cannot read scenario file {spec} (hint: give a readable .toml file, not a \
+                 directory)"
+            ))
+        })?;
         return Ok((spec.to_string(), text));
     }
     if let Some(text) = scenario::builtin(spec) {
@@ -237,10 +335,10 @@ fn load(spec: &str) -> Result<(String, String)> {
         .iter()
         .map(|(n, _)| *n)
         .collect();
-    bail!(
+    Err(anyhow::Error::new(BadInput(format!(
         "no scenario file `{spec}` and no built-in scenario of that name\n  hint: give a path to a .toml file, or one of: {}",
         names.join(", ")
-    )
+    ))))
 }
 
 fn validate(spec: &str) -> Result<ExitCode> {
@@ -304,23 +402,22 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
 }
 
 fn write_outputs(dir: &Path, report: &report::Report, output: &carrier::RunOutput) -> Result<()> {
-    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    fs::create_dir_all(dir).with_context(|| unwritable(dir))?;
     let json = serde_json::to_vec_pretty(report)?;
-    fs::write(dir.join("report.json"), json).context("writing report.json")?;
+    let report_json = dir.join("report.json");
+    fs::write(&report_json, json).with_context(|| unwritable(&report_json))?;
     for v in &output.captures.vantages {
         if let Some(p) = &v.packets {
             let path = dir.join(format!("{}.pcap", v.name));
-            let f =
-                fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+            let f = fs::File::create(&path).with_context(|| unwritable(&path))?;
             capture::pcap::write_pcap(std::io::BufWriter::new(f), &p.packets)
-                .with_context(|| format!("writing {}", path.display()))?;
+                .with_context(|| unwritable(&path))?;
         }
         if v.kind == capture::VantageKind::CallRecords {
             let path = dir.join(format!("{}.csv", v.name));
-            let f =
-                fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+            let f = fs::File::create(&path).with_context(|| unwritable(&path))?;
             capture::csv::write_call_records_csv(std::io::BufWriter::new(f), &v.call_records)
-                .with_context(|| format!("writing {}", path.display()))?;
+                .with_context(|| unwritable(&path))?;
         }
     }
     write_record_exports(dir, output)
@@ -355,25 +452,25 @@ fn write_record_exports(dir: &Path, output: &carrier::RunOutput) -> Result<()> {
         .collect();
     let file = |name: &str| -> Result<std::io::BufWriter<fs::File>> {
         let path = dir.join(name);
-        let f = fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+        let f = fs::File::create(&path).with_context(|| unwritable(&path))?;
         Ok(std::io::BufWriter::new(f))
     };
     capture::export::write_records_csv(file("records.csv")?, &records)
-        .context("writing records.csv")?;
+        .with_context(|| unwritable(&dir.join("records.csv")))?;
     capture::export::write_records_jsonl(file("records.jsonl")?, &records)
-        .context("writing records.jsonl")?;
+        .with_context(|| unwritable(&dir.join("records.jsonl")))?;
     capture::export::write_intercepts_csv(file("iri.csv")?, &output.intercepts)
-        .context("writing iri.csv")?;
+        .with_context(|| unwritable(&dir.join("iri.csv")))?;
     capture::export::write_intercepts_jsonl(file("iri.jsonl")?, &output.intercepts)
-        .context("writing iri.jsonl")?;
+        .with_context(|| unwritable(&dir.join("iri.jsonl")))?;
     capture::export::write_warrants_csv(file("warrants.csv")?, &warrants)
-        .context("writing warrants.csv")?;
+        .with_context(|| unwritable(&dir.join("warrants.csv")))?;
     report::export::write_truth_calls_csv(
         file("truth_calls.csv")?,
         &output.truth.calls,
         &output.truth.subscribers,
     )
-    .context("writing truth_calls.csv")?;
+    .with_context(|| unwritable(&dir.join("truth_calls.csv")))?;
     Ok(())
 }
 
@@ -405,6 +502,20 @@ fn sweep_cmd(args: &SweepArgs) -> Result<ExitCode> {
         }
     };
     let def = plan.definition();
+    if let Some(s) = args.shard {
+        if s.index >= def.runs() as u64 {
+            eprintln!(
+                "error: --shard {}/{} selects no run: the sweep has {} run{}\n  hint: use at most {} shards (--shard I/N with N <= {})",
+                s.index,
+                s.count,
+                def.runs(),
+                if def.runs() == 1 { "" } else { "s" },
+                def.runs(),
+                def.runs()
+            );
+            return Ok(ExitCode::from(2));
+        }
+    }
     let threads = args.threads.map_or_else(
         || std::thread::available_parallelism().map_or(1, usize::from),
         |n| n as usize,
@@ -491,10 +602,10 @@ fn merge_cmd(args: &MergeArgs) -> Result<ExitCode> {
 }
 
 fn write_sweep_files(dir: &Path, files: &sweep::Files) -> Result<()> {
-    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    fs::create_dir_all(dir).with_context(|| unwritable(dir))?;
     for (name, text) in files.entries() {
         let path = dir.join(name);
-        fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+        fs::write(&path, text).with_context(|| unwritable(&path))?;
     }
     Ok(())
 }

@@ -74,7 +74,8 @@ fn a_malformed_scenario_is_reported_at_file_line_column() {
 #[test]
 fn an_unknown_scenario_name_says_what_exists() {
     let out = wiretap(["run", "no-such-scenario"]);
-    assert_eq!(out.status.code(), Some(1));
+    // Bad input (issue 14): exit code 2.
+    assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("salt-typhoon") && err.contains("hint"),
@@ -292,10 +293,56 @@ fn matrix_table_explains_levels_and_bad_patterns_get_a_hint() {
     assert!(text.contains("XK1  (Noise_XK1_25519"), "{text}");
     assert!(text.contains("destination 0: no confidentiality"), "{text}");
     let bad = wiretap(["matrix", "--pattern", "XY"]);
-    assert_eq!(bad.status.code(), Some(1));
+    // A bad pattern is bad input (issue 14): exit code 2.
+    assert_eq!(bad.status.code(), Some(2));
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(
         err.contains("pattern `XY`") && err.contains("hint:"),
         "{err}"
     );
+}
+
+/// Issue 14: every bad input (files, patterns, flags, unwritable outputs) exits with code 2 and
+/// a message that names it; nothing is written silently into the void.
+#[test]
+fn bad_inputs_exit_with_code_2_and_say_why() {
+    let sim = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sim");
+    let missing = sim.join("no-such-scenario.toml");
+    let cases: Vec<(Vec<&OsStr>, &str)> = vec![
+        (
+            vec!["run".as_ref(), missing.as_os_str()],
+            "no-such-scenario",
+        ),
+        (vec!["run".as_ref(), sim.as_os_str()], "not a directory"),
+        (
+            vec!["matrix".as_ref(), "--pattern".as_ref(), "QQ".as_ref()],
+            "hint:",
+        ),
+        (
+            vec![
+                "run".as_ref(),
+                "small-lab".as_ref(),
+                "--out".as_ref(),
+                "/dev/full/out".as_ref(),
+            ],
+            "cannot write /dev/full/out",
+        ),
+        (
+            vec![
+                "run".as_ref(),
+                "small-lab".as_ref(),
+                "--json".as_ref(),
+                "--trace".as_ref(),
+                "/dev/full".as_ref(),
+            ],
+            "cannot write /dev/full",
+        ),
+    ];
+    for (args, needle) in cases {
+        let out = wiretap(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
 }

@@ -299,6 +299,14 @@ fn bad_sweep_files_are_reported_where_they_are_wrong() {
     }
 
     let dir = setup("sweep-bad-shard", SWEEP);
+    // A shard beyond the runs selects nothing: refused, not an empty slice.
+    let e = bad([
+        "sweep",
+        &dir.join("sweep.toml").display().to_string(),
+        "--shard",
+        "50/1000",
+    ]);
+    assert!(e.contains("selects no run") && e.contains("hint:"), "{e}");
     for spec in ["3/3", "1/0", "x/2", "2"] {
         let e = bad([
             "sweep",
