@@ -100,5 +100,6 @@ pub(crate) fn link_params(spec: &LinkSpec) -> LinkParams {
         reorder: spec.reorder,
         reorder_delay: spec.reorder_delay,
         corrupt: spec.corrupt,
+        undetected_corrupt: spec.undetected_corrupt,
     }
 }

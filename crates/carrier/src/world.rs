@@ -84,7 +84,10 @@ pub struct RunStats {
     pub packets_delivered: u64,
     /// Datagrams lost on links.
     pub packets_lost: u64,
-    /// Datagrams dropped at their destination for a bad checksum (corruption).
+    /// Frames damaged on a link and dropped by the next hop's frame check.
+    pub packets_damaged_dropped: u64,
+    /// Datagrams dropped at their destination for a bad checksum (damage the frame check
+    /// missed: `undetected_corrupt`).
     pub packets_corrupt_dropped: u64,
     /// Extra copies made by links.
     pub packets_duplicated: u64,
@@ -1260,6 +1263,7 @@ impl<'s> World<'s> {
         self.stats.packets_sent = ns.packets_sent;
         self.stats.packets_delivered = ns.packets_delivered;
         self.stats.packets_lost = ns.dropped_loss + ns.dropped_queue;
+        self.stats.packets_damaged_dropped = ns.dropped_fcs;
         self.stats.packets_corrupt_dropped = ns.dropped_corrupt;
         self.stats.packets_duplicated = ns.duplicated;
         self.stats.packets_unroutable = ns.unroutable;

@@ -4,9 +4,15 @@
 //! own random stream. The random draws for one packet happen in this fixed order, and a draw is
 //! skipped entirely when its parameter is zero (so ideal links cost no randomness):
 //!
-//! 1. loss (`f64`), 2. corruption (`f64`, then a `u64` bit index if it hits),
-//! 3. duplication (`f64`), then for each copy (original first): 4. jitter (`u64`),
-//! 5. reordering (`f64`).
+//! 1. loss (`f64`), 2. corruption the frame check catches (`f64`), 3. corruption it misses
+//! (`f64`, then a `u64` bit index if it hits), 4. duplication (`f64`), then for each copy
+//! (original first): 5. jitter (`u64`), 6. reordering (`f64`).
+//!
+//! **Frame check.** Every link's receiver checks a frame check sequence, as Ethernet's CRC-32
+//! and the radio link layer do: a frame damaged in transit ([`LinkParams::corrupt`]) is dropped
+//! at the far end of the link, so corruption costs time like loss and never reaches the next
+//! node. Only [`LinkParams::undetected_corrupt`] lets a damaged frame through (a CRC miss), and
+//! then the end-to-end checks (UDP checksum, AEAD tags) must catch it.
 
 use rand_core::RngCore;
 use simcore::{Duration, SimRng};
@@ -38,11 +44,16 @@ pub struct LinkParams {
     pub reorder: f64,
     /// The extra delay of a reordered packet.
     pub reorder_delay: Duration,
-    /// Probability that one uniformly chosen bit of the datagram is flipped in transit. The
-    /// receiving node's checksum verification catches every single flip; as with real UDP,
-    /// two flips picked up on different hops of one path can (rarely) cancel out and be
-    /// delivered.
+    /// Probability that a frame is damaged in transit. The link's frame check catches it and
+    /// the far end drops it (counted in
+    /// [`NetStats::dropped_fcs`](crate::NetStats::dropped_fcs)).
     pub corrupt: f64,
+    /// Probability that one uniformly chosen bit of the datagram is flipped in a way the
+    /// frame check misses: the damaged datagram travels on. The receiving host's checksum
+    /// verification catches every single flip; two flips picked up on different hops of one
+    /// path can (rarely) cancel out in the 16-bit sum, which the AEAD of encrypted traffic
+    /// still catches. Zero unless a scenario asks for it.
+    pub undetected_corrupt: f64,
 }
 
 /// Saturating conversion of a duration to nanoseconds.
@@ -62,6 +73,7 @@ pub(crate) struct LinkModel {
     reorder: f64,
     reorder_delay: u64,
     corrupt: f64,
+    undetected_corrupt: f64,
 }
 
 impl LinkModel {
@@ -89,6 +101,10 @@ impl LinkModel {
             reorder: prob(p.reorder, "reorder must be a probability in [0, 1]")?,
             reorder_delay: nanos(p.reorder_delay),
             corrupt: prob(p.corrupt, "corrupt must be a probability in [0, 1]")?,
+            undetected_corrupt: prob(
+                p.undetected_corrupt,
+                "undetected_corrupt must be a probability in [0, 1]",
+            )?,
         })
     }
 }
@@ -108,6 +124,8 @@ pub(crate) enum Fate {
     QueueFull,
     /// Transmitted, then lost on the way.
     Lost,
+    /// Transmitted, damaged on the way, and dropped by the far end's frame check.
+    Damaged,
     /// Arrives at the far end.
     Arrives {
         /// Flip this bit before it arrives.
@@ -160,7 +178,10 @@ impl Direction {
         if hit(rng, m.loss) {
             return Fate::Lost;
         }
-        let corrupt_bit = hit(rng, m.corrupt).then(|| rng.next_u64());
+        if hit(rng, m.corrupt) {
+            return Fate::Damaged;
+        }
+        let corrupt_bit = hit(rng, m.undetected_corrupt).then(|| rng.next_u64());
         let duplicated = hit(rng, m.duplicate);
         let mut reordered = 0;
         let base = departure.saturating_add(m.latency);

@@ -69,9 +69,12 @@ pub struct NetStats {
     pub dropped_loss: u64,
     /// Packets dropped at the tail of a full link queue.
     pub dropped_queue: u64,
-    /// Packets dropped at their destination because a checksum failed.
+    /// Frames damaged on a link and dropped by the far end's frame check.
+    pub dropped_fcs: u64,
+    /// Packets dropped at their destination because a checksum failed (damage the frame
+    /// check missed: [`LinkParams::undetected_corrupt`](crate::LinkParams::undetected_corrupt)).
     pub dropped_corrupt: u64,
-    /// Bit flips applied on links (each corrupted packet counts once).
+    /// Bit flips the frame check missed (each such packet counts once).
     pub corrupted: u64,
     /// Extra copies made by links.
     pub duplicated: u64,
@@ -594,6 +597,7 @@ impl Network {
         match fate {
             Fate::QueueFull => self.stats.dropped_queue += 1,
             Fate::Lost => self.stats.dropped_loss += 1,
+            Fate::Damaged => self.stats.dropped_fcs += 1,
             Fate::Arrives {
                 corrupt_bit,
                 at,

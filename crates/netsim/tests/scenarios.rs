@@ -532,13 +532,44 @@ mod links {
     }
 
     #[test]
-    fn corrupted_packets_are_counted_and_never_delivered() {
+    fn damaged_frames_are_dropped_by_the_next_hops_frame_check() {
+        // Issue 14: corruption is caught per hop, so a damaged frame never travels on (and two
+        // flips on two hops can never cancel out); it costs the frame, like loss.
         let always = LinkParams {
             corrupt: 1.0,
             ..LinkParams::default()
         };
-        // One corrupting hop: a single flipped bit always breaks a checksum. (Two flips on a
-        // multi-hop path can cancel out, as with real UDP; see `LinkParams::corrupt`.)
+        let (mut net, n) = chain(4, always, 9);
+        for _ in 0..200 {
+            net.send(n[0], udp(1, 4, b"fragile payload"));
+        }
+        assert!(drain(&mut net).is_empty());
+        let s = net.stats();
+        assert_eq!((s.dropped_fcs, s.corrupted, s.dropped_corrupt), (200, 0, 0));
+        let half = LinkParams {
+            corrupt: 0.5,
+            ..LinkParams::default()
+        };
+        let (mut net, n) = chain(2, half, 9);
+        for _ in 0..1_000 {
+            net.send(n[0], udp(1, 2, b"fragile payload"));
+        }
+        let got = drain(&mut net);
+        assert!(got.iter().all(|(_, _, p)| p == b"fragile payload"));
+        let s = net.stats();
+        assert_eq!(got.len() as u64 + s.dropped_fcs, 1_000);
+        assert!((400..=600).contains(&s.dropped_fcs), "{}", s.dropped_fcs);
+    }
+
+    #[test]
+    fn undetected_damage_is_caught_by_the_destinations_checksum() {
+        let always = LinkParams {
+            undetected_corrupt: 1.0,
+            ..LinkParams::default()
+        };
+        // One damaging hop: a single flipped bit always breaks a checksum. (Two flips on a
+        // multi-hop path can cancel out, as with real UDP; see
+        // `LinkParams::undetected_corrupt`.)
         let (mut net, n) = chain(2, always, 9);
         for _ in 0..200 {
             net.send(n[0], udp(1, 2, b"fragile payload"));
@@ -547,7 +578,7 @@ mod links {
         assert_eq!(net.stats().dropped_corrupt, 200);
 
         let half = LinkParams {
-            corrupt: 0.5,
+            undetected_corrupt: 0.5,
             ..LinkParams::default()
         };
         let (mut net, n) = chain(2, half, 9);
@@ -910,6 +941,7 @@ mod engine {
             reorder: 0.2,
             reorder_delay: ms(7),
             corrupt: 0.05,
+            undetected_corrupt: 0.05,
         };
         let mut b = NetworkBuilder::new();
         let nodes: Vec<_> = (0..6)
@@ -962,7 +994,7 @@ mod engine {
         assert_ne!(a, c);
         // The faults really happened, so the comparison meant something.
         assert!(sa.dropped_loss > 0 && sa.duplicated > 0 && sa.reordered > 0);
-        assert!(sa.corrupted > 0 && sa.packets_delivered > 100);
+        assert!(sa.corrupted > 0 && sa.dropped_fcs > 0 && sa.packets_delivered > 100);
     }
 }
 

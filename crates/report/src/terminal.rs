@@ -136,11 +136,12 @@ pub fn render_terminal(r: &Report) -> String {
     let _ = writeln!(o);
     let _ = writeln!(
         o,
-        "Network: {} events, {} packets ({} lost, {} corrupt-dropped, {} duplicated), {} retransmissions; \
+        "Network: {} events, {} packets ({} lost, {} damaged-dropped, {} corrupt-dropped, {} duplicated), {} retransmissions; \
          integrity errors {}, duplicate deliveries {}",
         n.stats.events,
         n.stats.packets_sent,
         n.stats.packets_lost,
+        n.stats.packets_damaged_dropped,
         n.stats.packets_corrupt_dropped,
         n.stats.packets_duplicated,
         n.stats.links.retransmissions,

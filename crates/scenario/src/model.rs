@@ -98,8 +98,12 @@ pub struct LinkSpec {
     /// How long a reordered packet is held back.
     #[serde(serialize_with = "serialize_duration")]
     pub reorder_delay: Duration,
-    /// Probability a packet has one byte flipped, in `[0, 1)`.
+    /// Probability a frame is damaged on the link, in `[0, 1)`: the next hop's frame check
+    /// drops it (it costs time, like loss).
     pub corrupt: f64,
+    /// Probability a packet has one bit flipped that the frame check misses, in `[0, 1)`: the
+    /// end-to-end checksum and the AEAD must catch it. `0` unless asked for.
+    pub undetected_corrupt: f64,
     /// Bytes a link queues before tail-dropping; `None` is unlimited.
     pub queue_limit_bytes: Option<usize>,
 }

@@ -87,6 +87,7 @@ pub(crate) struct RawLink {
     pub reorder: Option<Prob>,
     pub reorder_delay: Option<Dur>,
     pub corrupt: Option<Spanned<Prob>>,
+    pub undetected_corrupt: Option<Spanned<Prob>>,
     pub queue_limit: Option<Spanned<u64>>,
 }
 

@@ -159,6 +159,7 @@ fn link(
         reorder: 0.0,
         reorder_delay: Duration::from_millis(10),
         corrupt: 0.0,
+        undetected_corrupt: 0.0,
         queue_limit_bytes: None,
     };
     let Some(raw) = raw else { return Ok(spec) };
@@ -196,6 +197,9 @@ fn link(
     }
     if let Some(v) = &raw.corrupt {
         spec.corrupt = below_one(v, "corrupt")?;
+    }
+    if let Some(v) = &raw.undetected_corrupt {
+        spec.undetected_corrupt = below_one(v, "undetected_corrupt")?;
     }
     if let Some(v) = raw.queue_limit {
         let bytes = usize::try_from(*v.get_ref()).ok().filter(|b| *b > 0);
