@@ -4,9 +4,12 @@
 //! own random stream. The random draws for one packet happen in this fixed order, and a draw is
 //! skipped entirely when its parameter is zero (so ideal links cost no randomness):
 //!
-//! 1. loss (`f64`), 2. corruption the frame check catches (`f64`), 3. corruption it misses
-//! (`f64`, then a `u64` bit index if it hits), 4. duplication (`f64`), then for each copy
-//! (original first): 5. jitter (`u64`), 6. reordering (`f64`).
+//! 1. loss (`f64`),
+//! 2. corruption the frame check catches (`f64`),
+//! 3. corruption it misses (`f64`, then a `u64` bit index if it hits),
+//! 4. duplication (`f64`), then for each copy (original first):
+//! 5. jitter (`u64`),
+//! 6. reordering (`f64`).
 //!
 //! **Frame check.** Every link's receiver checks a frame check sequence, as Ethernet's CRC-32
 //! and the radio link layer do: a frame damaged in transit ([`LinkParams::corrupt`]) is dropped
