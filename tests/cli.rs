@@ -346,3 +346,34 @@ fn bad_inputs_exit_with_code_2_and_say_why() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
 }
+
+/// Issue 15: the terminal report says what the JSON says, and does not claim what did not
+/// happen: warrant kinds as `iri` / `iri+content` (not Rust names), no "precision 1.00" for an
+/// empty report, no countermeasure costs of "+0.0 %" when none is on, and the two contact
+/// graphs named apart.
+#[test]
+fn terminal_report_wording_matches_the_facts() {
+    let text = |name: &str| {
+        let out = wiretap(["run", name]);
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let st = text("salt-typhoon");
+    assert!(
+        st.contains("  iri+content  ") && !st.contains("IriAndContent"),
+        "{st}"
+    );
+    assert!(!st.contains("Countermeasures and their cost"), "{st}");
+    assert!(st.contains("contact graph from what it read in the clear"));
+    assert!(st.contains("contact graph with every analysis"));
+    let cm = text("countermeasures");
+    assert!(cm.contains("Countermeasures and their cost"), "{cm}");
+    assert!(
+        cm.contains("0 pairs reported, 0 correct (precision n/a,"),
+        "{cm}"
+    );
+    assert!(
+        !cm.contains("0 of 0 expected SMS/voice pairs (exact)"),
+        "{cm}"
+    );
+}

@@ -224,6 +224,10 @@ pub fn with_scenario(mut s: CostScore, sc: &scenario::Scenario) -> CostScore {
 /// The terminal section "Countermeasures and their cost".
 pub fn render(o: &mut String, c: &CostScore) {
     use std::fmt::Write;
+    // Without any countermeasure the run is its own baseline: every line would read +0.0 %.
+    if !c.countermeasures {
+        return;
+    }
     let _ = writeln!(o, "\nCountermeasures and their cost");
     for a in &c.apps {
         let _ = writeln!(

@@ -817,25 +817,47 @@ fn opt(v: Option<u32>) -> String {
     v.map_or_else(|| "-".to_owned(), |x| x.to_string())
 }
 
+/// A precision as the terminal prints it: `n/a` when nothing was reported (the JSON keeps 1,
+/// the convention of an empty report; the terminal must not claim a perfect score for nothing).
+pub fn precision_text(reported: usize, precision: f64) -> String {
+    if reported == 0 {
+        "n/a".to_owned()
+    } else {
+        format!("{precision:.2}")
+    }
+}
+
 /// The terminal section "Metadata: what encryption did not hide".
 pub fn render(o: &mut String, m: &MetadataScore) {
     use std::fmt::Write;
     let _ = writeln!(o);
     let _ = writeln!(o, "Metadata: what encryption did not hide");
     let c = &m.contacts;
-    let _ =
-        writeln!(
+    let from_records = if c.from_records.truth == 0 && c.from_records.reported == 0 {
+        "from records: none (no call records read, or no SMS/voice between visible parties)"
+            .to_owned()
+    } else {
+        format!(
+            "from records {} of {} expected SMS/voice pairs ({})",
+            c.from_records.correct,
+            c.from_records.truth,
+            if c.records_exact {
+                "exact"
+            } else {
+                "NOT exact"
+            }
+        )
+    };
+    let _ = writeln!(
         o,
-        "  contact graph: precision {:.2}, recall {:.2} of {} true pairs; from records {} of {} \
-         expected SMS/voice pairs ({}); timing: {} OTT pairs found, precision {:.2}",
-        c.all.precision,
+        "  contact graph with every analysis (records, IRI, clear signalling, OTT timing): \
+         precision {}, recall {:.2} of {} true pairs; {}; timing: {} OTT pairs found, precision {}",
+        precision_text(c.all.reported, c.all.precision),
         c.all.recall,
         c.all.truth,
-        c.from_records.correct,
-        c.from_records.truth,
-        if c.records_exact { "exact" } else { "NOT exact" },
+        from_records,
         c.from_timing.correct,
-        c.from_timing.precision
+        precision_text(c.from_timing.reported, c.from_timing.precision)
     );
     let _ = writeln!(
         o,
@@ -859,11 +881,11 @@ pub fn render(o: &mut String, m: &MetadataScore) {
     let w = &m.warrants;
     let _ = writeln!(
         o,
-        "  warrant list: {} of {} targets (precision {:.2}); with agency {}, with agency and \
+        "  warrant list: {} of {} targets (precision {}); with agency {}, with agency and \
          start date {}",
         w.targets.correct,
         w.targets.truth,
-        w.targets.precision,
+        precision_text(w.targets.reported, w.targets.precision),
         w.target_agency.correct,
         w.target_agency_since.correct
     );

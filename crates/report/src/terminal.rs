@@ -71,7 +71,7 @@ pub fn render_terminal(r: &Report) -> String {
     for w in a.warrants.entries.iter().take(4) {
         let _ = writeln!(
             o,
-            "    {}  {}  {:?}  {}",
+            "    {}  {}  {}  {}",
             w.liid, w.target_msisdn, w.kind, w.agency
         );
     }
@@ -81,8 +81,13 @@ pub fn render_terminal(r: &Report) -> String {
     let c = &a.contacts;
     let _ = writeln!(
         o,
-        "  contact graph: {} pairs reported, {} correct (precision {:.2}, recall {:.2} of {} true pairs)",
-        c.reported, c.correct, c.precision, c.recall, c.true_pairs
+        "  contact graph from what it read in the clear (SMS, envelope headers, records): {} pairs \
+         reported, {} correct (precision {}, recall {:.2} of {} true pairs)",
+        c.reported,
+        c.correct,
+        crate::metadata::precision_text(c.reported, c.precision),
+        c.recall,
+        c.true_pairs
     );
     let _ = writeln!(
         o,
