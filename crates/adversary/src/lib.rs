@@ -62,6 +62,7 @@ pub mod findings;
 mod keys;
 pub mod metadata;
 pub mod noise;
+pub mod observe;
 mod passive;
 pub mod ratchet;
 pub mod signal_read;
