@@ -109,12 +109,14 @@ impl Adversary {
     /// Analyses everything captured at the adversary's vantage points. Never panics on
     /// malformed bytes: they are counted in [`Findings::parse_errors`].
     pub fn analyze(&self, captures: &Captures) -> Findings {
-        let mut findings = passive::analyze(&self.name, captures);
+        // Every packet is dissected once; every analysis reads the table.
+        let obs = observe::Observations::decode(captures);
+        let mut findings = passive::analyze(&self.name, &obs);
         // Without declared capabilities the engine still reads what public values alone open.
         let none = capture::Capabilities::default();
         let caps = self.capabilities.as_ref().unwrap_or(&none);
-        keys::analyze(&mut findings, captures, caps);
-        signal_read::analyze(&mut findings, captures, caps);
+        keys::analyze(&mut findings, &obs, caps);
+        signal_read::analyze(&mut findings, &obs, caps);
         active::merge(&mut findings, captures, &caps.active);
         findings.metadata = metadata::analyze(captures, &findings);
         findings

@@ -981,6 +981,9 @@ mod tests {
         );
         assert_eq!(obs.data_frames().count(), 0);
         assert_eq!(obs.iri().count(), 0);
+        let f = crate::passive::analyze("t", &obs);
+        assert!(f.recovered.is_empty() && f.flows.is_empty() && f.contact_pairs.is_empty());
+        assert_eq!((f.parse_errors, f.packets_ignored), (5, 2));
     }
 
     #[test]
