@@ -117,7 +117,7 @@ impl Adversary {
         let caps = self.capabilities.as_ref().unwrap_or(&none);
         keys::analyze(&mut findings, &obs, caps);
         signal_read::analyze(&mut findings, &obs, caps);
-        active::merge(&mut findings, captures, &caps.active);
+        active::merge(&mut findings, &obs, &caps.active);
         findings.metadata = metadata::analyze(captures, &findings);
         findings
     }
