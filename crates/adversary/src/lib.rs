@@ -118,7 +118,7 @@ impl Adversary {
         keys::analyze(&mut findings, &obs, caps);
         signal_read::analyze(&mut findings, &obs, caps);
         active::merge(&mut findings, &obs, &caps.active);
-        findings.metadata = metadata::analyze(captures, &findings);
+        findings.metadata = metadata::analyze(&obs, &findings);
         findings
     }
 }

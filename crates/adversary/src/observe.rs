@@ -1064,4 +1064,56 @@ mod tests {
         assert_eq!(roles.name(OTT), None);
         assert_eq!(roles.msisdn_len(), 5);
     }
+
+    #[test]
+    fn passive_and_metadata_read_the_same_roles() {
+        let hs = tunnel(NoiseKind::Handshake);
+        let tr = tunnel(NoiseKind::Transport);
+        let caps = one(vantage(
+            "core",
+            VantageKind::CoreTap,
+            vec![
+                (1, data(SUB_A, OTT, 0, &hs)),
+                (2, data(OTT, SUB_A, 0, &hs)),
+                (3, data(SUB_B, OTT, 0, &hs)),
+                (4, data(OTT, SUB_B, 0, &hs)),
+                (5, data(SUB_A, OTT, 1, &tr)),
+                (6, data(OTT, SUB_B, 1, &tr)),
+                (
+                    7,
+                    data(SUB_A, SMSC, 0, &sms(SmsKind::Submit, "+1555", "+1666", "x")),
+                ),
+            ],
+        ));
+        let obs = Observations::decode(&caps);
+        let roles = obs.roles();
+
+        // Passive: flows oriented by the roles, the channel from the roles.
+        let f = crate::passive::analyze("t", &obs);
+        let tunnel_flows: Vec<(Ipv4Addr, Ipv4Addr)> = f
+            .flows
+            .iter()
+            .map(|fl| (fl.subscriber, fl.server))
+            .collect();
+        assert_eq!(tunnel_flows, [(SUB_A, OTT), (SUB_B, OTT)]);
+        for (sub, server) in &tunnel_flows {
+            assert_eq!(roles.orient(*server, *sub), (*sub, *server));
+        }
+        assert!(f.flows.iter().all(|fl| fl.channel == Channel::Tunnel));
+
+        // Metadata: the same relays, parties named by the same bindings.
+        let t = crate::metadata::packets::Traffic::from_observations(&obs);
+        assert_eq!(t.relays, roles.relays().iter().copied().collect::<Vec<_>>());
+        assert_eq!(t.relays, [OTT]);
+        assert_eq!(t.ups.len(), 1);
+        assert_eq!(t.downs.len(), 1);
+        assert_eq!(t.name(t.ups[0].party), "+1555", "named by the SMS it sent");
+        assert_eq!(roles.name(SUB_A), Some("+1555"));
+        assert_eq!(
+            t.name(t.downs[0].party),
+            "10.0.0.2",
+            "no clear evidence: the address"
+        );
+        assert_eq!(roles.name(SUB_B), None);
+    }
 }
