@@ -23,8 +23,9 @@
 //!
 //! Then one **role inference** over the whole table ([`Roles`]): which addresses are servers,
 //! who initiated each tunnel, which protocol each end-to-end session uses, which addresses are
-//! relays and which address belongs to which MSISDN, so that analyses reading the table agree
-//! on who is who and none parses captured bytes again.
+//! relays and which address belongs to which MSISDN. Every analysis (`passive`,
+//! [`crate::metadata`], `keys`, `signal_read`, `active`) reads this table, so they agree on who
+//! is who, and none parses captured bytes again.
 //!
 //! Cost: one decode per packet, O(p log p) for p packets (ordered maps keyed by address).
 //! Decoded PDUs own their fields (that is what `proto::wire` decoders return); the table keeps
