@@ -2,7 +2,8 @@
 //!
 //! Like a protocol analyser's dissectors, [`Observations::decode`] walks the captures once and
 //! turns each captured packet, and each packet found inside a CC record, into one
-//! [`Observation`]: vantage, time, IPv4 length, depth of CC nesting, and its layers:
+//! [`Observation`]: vantage, time, depth of CC nesting, its bytes (borrowed from the captures; a
+//! packet from a CC record owns the bytes the record carried) and its layers:
 //!
 //! - **IPv4/UDP** ([`capture::ip`]): source and destination ([`Datagram`]);
 //! - on `FRAME_PORT` (either port): the **reliable-layer frame**, an ACK or a DATA frame with its
@@ -11,7 +12,9 @@
 //!   the **CC**-wrapped packet: that packet is the next observation of the table, dissected the
 //!   same way (at most [`MAX_CC_DEPTH`] records deep) and dated by the record's timestamp, the
 //!   time at the point of interception;
-//! - on `MEDIA_PORT`: the **media** PDU;
+//! - on `MEDIA_PORT`: a **media** packet, recognised by its port and decoded only on demand
+//!   ([`Observation::media`]): no analysis reads media, and voice calls make it the bulk of a
+//!   capture;
 //! - any other UDP payload (including LI delivery outside a mediation vantage):
 //!   [`Payload::Other`].
 //!
@@ -29,8 +32,12 @@
 //!
 //! Cost: one decode per packet, O(p log p) for p packets (ordered maps keyed by address).
 //! Decoded PDUs own their fields (that is what `proto::wire` decoders return); the table keeps
-//! them instead of re-decoding, and analyses borrow from it.
+//! them instead of re-decoding, and analyses borrow from it. It stays small per packet (large or
+//! rare layers are boxed), and the observations that carry a DATA frame or an LI record are
+//! indexed ([`Observations::with_content`]) so that analyses do not walk the (often far more
+//! numerous) ACK and media packets.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{Ipv4Addr, SocketAddrV4};
 
@@ -64,7 +71,7 @@ pub enum Damage {
     /// An IRI record whose payload is not an IRI.
     #[error("Iri: {0}")]
     Iri(WireError),
-    /// A UDP payload on `MEDIA_PORT` that is not a media PDU.
+    /// A UDP payload on `MEDIA_PORT` that is not a media PDU (found by [`Observation::media`]).
     #[error("MediaPdu: {0}")]
     Media(WireError),
     /// A packet inside more than [`MAX_CC_DEPTH`] nested CC records: not dissected.
@@ -100,6 +107,15 @@ pub enum LiContent {
     Damaged(Damage),
 }
 
+/// An LI record: its header and what it carries.
+#[derive(Debug)]
+pub struct LiLayer {
+    /// The record's header.
+    pub record: LiHeader,
+    /// Its IRI or CC.
+    pub content: LiContent,
+}
+
 /// What a UDP datagram carries.
 #[derive(Debug)]
 pub enum Payload {
@@ -115,21 +131,16 @@ pub enum Payload {
         /// The frame's sequence number.
         seq: u32,
         /// The PDU.
-        pdu: AppPdu,
+        pdu: Box<AppPdu>,
     },
     /// An LI record (mediation vantages only).
-    Li {
-        /// The record's header.
-        record: LiHeader,
-        /// Its IRI or CC.
-        content: LiContent,
-    },
-    /// A voice media packet.
-    Media(MediaPdu),
+    Li(Box<LiLayer>),
+    /// A voice media packet: see [`Observation::media`].
+    Media,
     /// A port this adversary does not dissect (or LI delivery outside a mediation vantage).
     Other,
     /// The UDP payload did not decode.
-    Damaged(Damage),
+    Damaged(Box<Damage>),
 }
 
 /// A packet whose IPv4/UDP headers parsed.
@@ -147,27 +158,49 @@ pub struct Datagram {
 #[derive(Debug)]
 pub enum Layer {
     /// Not dissected: the IPv4/UDP headers did not parse, or CC records nest too deep.
-    Damaged(Damage),
+    Damaged(Box<Damage>),
     /// A UDP datagram.
     Udp(Datagram),
 }
 
 /// One packet, captured or found inside a CC record, dissected.
 #[derive(Debug)]
-pub struct Observation {
+pub struct Observation<'c> {
     /// Index of the vantage in [`Captures::vantages`].
     pub vantage: usize,
     /// When the tap saw it; for a packet inside a CC record, the record's timestamp.
     pub time: Timestamp,
     /// 0 for a captured packet, n for a packet inside n nested CC records.
     pub depth: usize,
-    /// Bytes of the IPv4 datagram.
-    pub len: usize,
+    /// The IPv4 datagram: borrowed from the captures, or owned when it came out of a CC record.
+    pub bytes: Cow<'c, [u8]>,
     /// Its layers.
     pub layer: Layer,
 }
 
-impl Observation {
+impl Observation<'_> {
+    /// Bytes of the IPv4 datagram.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Whether the datagram is empty (a zero-length capture).
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// The media PDU of a media packet, decoded now (media is not decoded with the table: no
+    /// analysis reads it). `None` if this is not a media packet.
+    pub fn media(&self) -> Option<Result<MediaPdu, Damage>> {
+        if !matches!(self.datagram()?.payload, Payload::Media) {
+            return None;
+        }
+        Some(match ip::parse_udp(&self.bytes) {
+            Ok(udp) => MediaPdu::decode(udp.payload).map_err(Damage::Media),
+            Err(e) => Err(Damage::Ip(e)),
+        })
+    }
+
     /// The UDP datagram, if the headers parsed.
     pub fn datagram(&self) -> Option<&Datagram> {
         match &self.layer {
@@ -189,24 +222,45 @@ impl Observation {
         }
     }
 
+    /// The LI record, if this is one.
+    pub fn li(&self) -> Option<&LiLayer> {
+        match &self.datagram()?.payload {
+            Payload::Li(li) => Some(li),
+            _ => None,
+        }
+    }
+
+    /// The IRI record's header and IRI, if this is one.
+    pub fn iri(&self) -> Option<(&LiHeader, &Iri)> {
+        let li = self.li()?;
+        match &li.content {
+            LiContent::Iri(iri) => Some((&li.record, iri)),
+            _ => None,
+        }
+    }
+
     /// The damage that stopped dissection, at whichever layer.
     pub fn damage(&self) -> Option<&Damage> {
-        match &self.layer {
-            Layer::Damaged(d) => Some(d),
-            Layer::Udp(Datagram {
-                payload: Payload::Damaged(d),
-                ..
-            })
-            | Layer::Udp(Datagram {
-                payload:
-                    Payload::Li {
-                        content: LiContent::Damaged(d),
-                        ..
-                    },
-                ..
-            }) => Some(d),
-            Layer::Udp(_) => None,
+        let d = match &self.layer {
+            Layer::Damaged(d) => return Some(d),
+            Layer::Udp(d) => d,
+        };
+        match &d.payload {
+            Payload::Damaged(d) => Some(d),
+            Payload::Li(li) => match &li.content {
+                LiContent::Damaged(d) => Some(d),
+                _ => None,
+            },
+            _ => None,
         }
+    }
+
+    /// Whether this observation carries a DATA frame or an LI record.
+    fn has_content(&self) -> bool {
+        matches!(
+            self.datagram().map(|d| &d.payload),
+            Some(Payload::Data { .. } | Payload::Li(_))
+        )
     }
 }
 
@@ -216,10 +270,12 @@ pub struct Counts {
     /// Packets (captured or inside CC) decoded as a frame or an LI record.
     pub packets_parsed: usize,
     /// Well-formed UDP packets on ports the passive analysis does not read: other ports, LI
-    /// delivery outside a mediation vantage, and media (decoded or not).
+    /// delivery outside a mediation vantage, and media.
     pub packets_ignored: usize,
-    /// Packets or records that did not parse (media excepted).
+    /// Packets or records that did not parse.
     pub parse_errors: usize,
+    /// Of those, UDP payloads on `FRAME_PORT` that are not frames.
+    pub frames_damaged: usize,
     /// CC records (each wraps one intercepted packet).
     pub cc_packets: usize,
     /// IRI records decoded.
@@ -227,7 +283,7 @@ pub struct Counts {
 }
 
 impl Counts {
-    fn add(&mut self, o: &Observation) {
+    fn add(&mut self, o: &Observation<'_>) {
         let d = match &o.layer {
             Layer::Damaged(_) => {
                 self.parse_errors += 1;
@@ -237,18 +293,22 @@ impl Counts {
         };
         match &d.payload {
             Payload::Ack { .. } | Payload::Data { .. } => self.packets_parsed += 1,
-            Payload::Li { content, .. } => {
+            Payload::Li(li) => {
                 self.packets_parsed += 1;
-                match content {
+                match li.content {
                     LiContent::Iri(_) => self.iri_events += 1,
                     LiContent::Cc { .. } => self.cc_packets += 1,
                     LiContent::Damaged(_) => self.parse_errors += 1,
                 }
             }
-            Payload::Media(_) | Payload::Other | Payload::Damaged(Damage::Media(_)) => {
-                self.packets_ignored += 1;
-            }
-            Payload::Damaged(_) => self.parse_errors += 1,
+            Payload::Media | Payload::Other => self.packets_ignored += 1,
+            Payload::Damaged(d) => match **d {
+                Damage::Frame(_) => {
+                    self.parse_errors += 1;
+                    self.frames_damaged += 1;
+                }
+                _ => self.parse_errors += 1,
+            },
         }
     }
 }
@@ -308,22 +368,15 @@ impl<'a> Bindings<'a> {
 }
 
 /// Whether `o` is an SMS DATA frame sent to `FRAME_PORT`.
-fn is_sms_to_frame_port(o: &Observation) -> bool {
-    let Some(d) = o.datagram() else {
-        return false;
-    };
-    d.dst.port() == FRAME_PORT
-        && matches!(
-            d.payload,
-            Payload::Data {
-                pdu: AppPdu::Sms(_),
-                ..
-            }
-        )
+fn is_sms_to_frame_port(o: &Observation<'_>) -> bool {
+    o.datagram().is_some_and(|d| d.dst.port() == FRAME_PORT)
+        && matches!(o.data(), Some((_, AppPdu::Sms(_))))
 }
 
 impl Roles {
-    fn learn(packets: &[Observation], captures: &Captures) -> Roles {
+    /// Learns the roles from the observations of `packets` listed in `content` (those with a
+    /// DATA frame or an LI record, in table order).
+    fn learn(packets: &[Observation<'_>], content: &[usize], captures: &Captures) -> Roles {
         // Warrant list of each vantage: LIID → target MSISDN.
         let liids: Vec<BTreeMap<&str, &str>> = captures
             .vantages
@@ -339,11 +392,11 @@ impl Roles {
         let mut ott_from: BTreeMap<Ipv4Addr, BTreeSet<&str>> = BTreeMap::new();
         let mut ott_to: BTreeMap<Ipv4Addr, BTreeSet<&str>> = BTreeMap::new();
         let mut bind = Bindings::default();
-        for o in packets {
+        for o in content.iter().filter_map(|&i| packets.get(i)) {
             let Some(d) = o.datagram() else { continue };
             let (src, dst) = (*d.src.ip(), *d.dst.ip());
             match &d.payload {
-                Payload::Data { pdu, .. } => match pdu {
+                Payload::Data { pdu, .. } => match &**pdu {
                     AppPdu::Sms(s) => {
                         r.sms_speakers.insert(src);
                         r.sms_speakers.insert(dst);
@@ -378,15 +431,16 @@ impl Roles {
                     }
                     AppPdu::Tunnel(_) | AppPdu::Call(_) => {}
                 },
-                Payload::Li {
-                    record,
-                    content: LiContent::Cc { inner },
-                } => {
+                Payload::Li(li) => {
+                    let LiContent::Cc { inner } = li.content else {
+                        continue;
+                    };
                     // A data packet copied by address: its target side is the target's handset.
+                    let record = &li.record;
                     let target = liids
                         .get(o.vantage)
                         .and_then(|l| l.get(record.liid.as_str()));
-                    let copied = packets.get(*inner);
+                    let copied = packets.get(inner);
                     if let (Some(&target), Some(c)) = (target, copied) {
                         if let Some(cd) = c.datagram().filter(|_| !is_sms_to_frame_port(c)) {
                             let a = match record.direction {
@@ -515,9 +569,9 @@ impl Roles {
 
 /// A DATA frame of the table, with its packet.
 #[derive(Clone, Copy, Debug)]
-pub struct DataFrame<'a> {
+pub struct DataFrame<'a, 'c> {
     /// The packet it came in.
-    pub obs: &'a Observation,
+    pub obs: &'a Observation<'c>,
     /// Source address and port.
     pub src: SocketAddrV4,
     /// Destination address and port.
@@ -533,7 +587,9 @@ pub struct DataFrame<'a> {
 #[derive(Debug)]
 pub struct Observations<'c> {
     captures: &'c Captures,
-    packets: Vec<Observation>,
+    packets: Vec<Observation<'c>>,
+    /// Indices of the observations with a DATA frame or an LI record, ascending.
+    content: Vec<usize>,
     counts: Counts,
     roles: Roles,
 }
@@ -541,17 +597,25 @@ pub struct Observations<'c> {
 /// Pass 1: bytes to observations.
 struct Dissector<'c> {
     captures: &'c Captures,
-    packets: Vec<Observation>,
+    packets: Vec<Observation<'c>>,
+    content: Vec<usize>,
     counts: Counts,
 }
 
-impl Dissector<'_> {
-    fn push(&mut self, vantage: usize, time: Timestamp, depth: usize, len: usize, layer: Layer) {
+impl<'c> Dissector<'c> {
+    fn push(
+        &mut self,
+        vantage: usize,
+        time: Timestamp,
+        depth: usize,
+        bytes: Cow<'c, [u8]>,
+        layer: Layer,
+    ) {
         let o = Observation {
             vantage,
             time,
             depth,
-            len,
+            bytes,
             layer,
         };
         if let Some(err) = o.damage() {
@@ -563,6 +627,9 @@ impl Dissector<'_> {
             tracing::debug!(vantage = name, %time, %err, "unparseable capture");
         }
         self.counts.add(&o);
+        if o.has_content() {
+            self.content.push(self.packets.len());
+        }
         self.packets.push(o);
     }
 
@@ -571,71 +638,82 @@ impl Dissector<'_> {
         vantage: usize,
         mediation: bool,
         time: Timestamp,
-        bytes: &[u8],
+        bytes: Cow<'c, [u8]>,
         depth: usize,
     ) {
-        let len = bytes.len();
-        let udp = match ip::parse_udp(bytes) {
-            Ok(u) => u,
-            Err(e) => return self.push(vantage, time, depth, len, Layer::Damaged(Damage::Ip(e))),
+        let (layer, cc) = match ip::parse_udp(&bytes) {
+            Ok(udp) => {
+                let (payload, cc) = self.payload(&udp, mediation);
+                let datagram = Datagram {
+                    src: udp.src,
+                    dst: udp.dst,
+                    payload,
+                };
+                (Layer::Udp(datagram), cc)
+            }
+            Err(e) => (Layer::Damaged(Box::new(Damage::Ip(e))), None),
         };
+        self.push(vantage, time, depth, bytes, layer);
+        if let Some((at, inner)) = cc {
+            let inner = Cow::Owned(inner);
+            if depth >= MAX_CC_DEPTH {
+                let layer = Layer::Damaged(Box::new(Damage::TooDeep));
+                self.push(vantage, at, depth + 1, inner, layer);
+            } else {
+                self.packet(vantage, mediation, at, inner, depth + 1);
+            }
+        }
+    }
+
+    /// Dissects a UDP payload (of the packet about to be pushed); for a CC record, also returns
+    /// the record's timestamp and the packet it wraps.
+    fn payload(
+        &self,
+        udp: &ip::UdpView<'_>,
+        mediation: bool,
+    ) -> (Payload, Option<(Timestamp, Vec<u8>)>) {
         let ports = [udp.src.port(), udp.dst.port()];
-        let mut cc = None;
-        let payload = if ports.contains(&FRAME_PORT) {
-            match Frame::decode(udp.payload) {
+        if ports.contains(&FRAME_PORT) {
+            let payload = match Frame::decode(udp.payload) {
                 Ok(Frame::Ack { next_expected, seq }) => Payload::Ack { next_expected, seq },
                 Ok(Frame::Data { seq, payload }) => match AppPdu::decode(&payload) {
-                    Ok(pdu) => Payload::Data { seq, pdu },
-                    Err(e) => Payload::Damaged(Damage::AppPdu(e)),
+                    Ok(pdu) => Payload::Data {
+                        seq,
+                        pdu: Box::new(pdu),
+                    },
+                    Err(e) => Payload::Damaged(Box::new(Damage::AppPdu(e))),
                 },
-                Err(e) => Payload::Damaged(Damage::Frame(e)),
-            }
+                Err(e) => Payload::Damaged(Box::new(Damage::Frame(e))),
+            };
+            (payload, None)
         } else if mediation && ports.contains(&LI_PORT) {
-            match LiRecord::decode(udp.payload) {
-                Ok(rec) => {
-                    let content = match rec.kind {
-                        LiKind::Iri => match Iri::decode(&rec.payload) {
-                            Ok(iri) => LiContent::Iri(iri),
-                            Err(e) => LiContent::Damaged(Damage::Iri(e)),
-                        },
-                        LiKind::Cc => LiContent::Cc {
-                            inner: self.packets.len() + 1,
-                        },
-                    };
-                    let record = LiHeader {
-                        liid: rec.liid,
-                        correlation: rec.correlation,
-                        timestamp: rec.timestamp,
-                        direction: rec.direction,
-                    };
-                    if rec.kind == LiKind::Cc {
-                        cc = Some((rec.timestamp, rec.payload));
-                    }
-                    Payload::Li { record, content }
-                }
-                Err(e) => Payload::Damaged(Damage::LiRecord(e)),
-            }
+            let rec = match LiRecord::decode(udp.payload) {
+                Ok(rec) => rec,
+                Err(e) => return (Payload::Damaged(Box::new(Damage::LiRecord(e))), None),
+            };
+            let record = LiHeader {
+                liid: rec.liid,
+                correlation: rec.correlation,
+                timestamp: rec.timestamp,
+                direction: rec.direction,
+            };
+            let (content, cc) = match rec.kind {
+                LiKind::Iri => match Iri::decode(&rec.payload) {
+                    Ok(iri) => (LiContent::Iri(iri), None),
+                    Err(e) => (LiContent::Damaged(Damage::Iri(e)), None),
+                },
+                LiKind::Cc => (
+                    LiContent::Cc {
+                        inner: self.packets.len() + 1,
+                    },
+                    Some((rec.timestamp, rec.payload)),
+                ),
+            };
+            (Payload::Li(Box::new(LiLayer { record, content })), cc)
         } else if ports.contains(&MEDIA_PORT) {
-            match MediaPdu::decode(udp.payload) {
-                Ok(m) => Payload::Media(m),
-                Err(e) => Payload::Damaged(Damage::Media(e)),
-            }
+            (Payload::Media, None)
         } else {
-            Payload::Other
-        };
-        let datagram = Datagram {
-            src: udp.src,
-            dst: udp.dst,
-            payload,
-        };
-        self.push(vantage, time, depth, len, Layer::Udp(datagram));
-        if let Some((at, inner)) = cc {
-            if depth >= MAX_CC_DEPTH {
-                let layer = Layer::Damaged(Damage::TooDeep);
-                self.push(vantage, at, depth + 1, inner.len(), layer);
-            } else {
-                self.packet(vantage, mediation, at, &inner, depth + 1);
-            }
+            (Payload::Other, None)
         }
     }
 }
@@ -647,20 +725,22 @@ impl<'c> Observations<'c> {
         let mut d = Dissector {
             captures,
             packets: Vec::with_capacity(captures.packet_count()),
+            content: Vec::new(),
             counts: Counts::default(),
         };
         for (i, v) in captures.vantages.iter().enumerate() {
             let mediation = v.kind == VantageKind::Mediation;
             if let Some(pc) = &v.packets {
                 for p in &pc.packets {
-                    d.packet(i, mediation, p.time, &p.bytes, 0);
+                    d.packet(i, mediation, p.time, Cow::Borrowed(&p.bytes), 0);
                 }
             }
         }
-        let roles = Roles::learn(&d.packets, captures);
+        let roles = Roles::learn(&d.packets, &d.content, captures);
         Observations {
             captures,
             packets: d.packets,
+            content: d.content,
             counts: d.counts,
             roles,
         }
@@ -672,7 +752,7 @@ impl<'c> Observations<'c> {
     }
 
     /// Every observation, in table order.
-    pub fn packets(&self) -> &[Observation] {
+    pub fn packets(&self) -> &[Observation<'c>] {
         &self.packets
     }
 
@@ -694,9 +774,15 @@ impl<'c> Observations<'c> {
             .map_or("", |v| v.name.as_str())
     }
 
+    /// The observations that carry a DATA frame or an LI record, in table order: everything
+    /// an analysis reads (ACKs, media, other ports and damaged packets are only counted).
+    pub fn with_content(&self) -> impl Iterator<Item = &Observation<'c>> {
+        self.content.iter().filter_map(|&i| self.packets.get(i))
+    }
+
     /// Every DATA frame with its application PDU, in table order.
-    pub fn data_frames(&self) -> impl Iterator<Item = DataFrame<'_>> {
-        self.packets.iter().filter_map(|obs| {
+    pub fn data_frames(&self) -> impl Iterator<Item = DataFrame<'_, 'c>> {
+        self.with_content().filter_map(|obs| {
             let d = obs.datagram()?;
             let (seq, pdu) = obs.data()?;
             Some(DataFrame {
@@ -710,7 +796,7 @@ impl<'c> Observations<'c> {
     }
 
     /// Every OTT envelope seen in clear (copies included), with its packet, in table order.
-    pub fn ott_envelopes(&self) -> impl Iterator<Item = (&Observation, &OttEnvelope)> {
+    pub fn ott_envelopes(&self) -> impl Iterator<Item = (&Observation<'c>, &OttEnvelope)> {
         self.data_frames().filter_map(|f| match f.pdu {
             AppPdu::Ott(env) => Some((f.obs, env)),
             _ => None,
@@ -718,16 +804,11 @@ impl<'c> Observations<'c> {
     }
 
     /// Every IRI record with its LI header and packet, in table order.
-    pub fn iri(&self) -> impl Iterator<Item = (&Observation, &LiHeader, &Iri)> {
-        self.packets
-            .iter()
-            .filter_map(|o| match &o.datagram()?.payload {
-                Payload::Li {
-                    record,
-                    content: LiContent::Iri(iri),
-                } => Some((o, record, iri)),
-                _ => None,
-            })
+    pub fn iri(&self) -> impl Iterator<Item = (&Observation<'c>, &LiHeader, &Iri)> {
+        self.with_content().filter_map(|o| {
+            let (record, iri) = o.iri()?;
+            Some((o, record, iri))
+        })
     }
 }
 
@@ -837,11 +918,11 @@ mod tests {
             (o.vantage, o.time, o.depth),
             (0, Timestamp::from_millis(5), 0)
         );
-        assert_eq!(
-            o.len,
-            caps.vantages[0].packets.as_ref().unwrap().packets[0]
-                .bytes
-                .len()
+        let captured = &caps.vantages[0].packets.as_ref().unwrap().packets[0].bytes;
+        assert_eq!(o.len(), captured.len());
+        assert!(
+            matches!(o.bytes, Cow::Borrowed(b) if core::ptr::eq(b, captured.as_slice())),
+            "a captured packet's bytes are borrowed, not copied"
         );
         assert_eq!(o.addrs(), Some((SUB_A, SMSC)));
         let Some((3, AppPdu::Sms(s))) = o.data() else {
@@ -876,18 +957,15 @@ mod tests {
         let [outer, copied] = obs.packets() else {
             panic!("the record and its packet: {:?}", obs.packets())
         };
-        let Some(Datagram {
-            payload:
-                Payload::Li {
-                    record,
-                    content: LiContent::Cc { inner: 1 },
-                },
-            ..
-        }) = outer.datagram()
+        let Some(LiLayer {
+            record,
+            content: LiContent::Cc { inner: 1 },
+        }) = outer.li()
         else {
             panic!("a CC record pointing at the next observation: {outer:?}")
         };
         assert_eq!(record.liid, "LI-1");
+        assert_eq!(record.timestamp, Timestamp::from_millis(90));
         assert_eq!(outer.time, Timestamp::from_millis(100));
         assert_eq!(copied.depth, 1);
         assert_eq!(
@@ -895,7 +973,11 @@ mod tests {
             Timestamp::from_millis(90),
             "the record's timestamp"
         );
-        assert_eq!(copied.len, inner_len);
+        assert_eq!(copied.len(), inner_len);
+        assert!(
+            matches!(copied.bytes, Cow::Owned(_)),
+            "the CC record's bytes"
+        );
         assert_eq!(copied.addrs(), Some((SUB_A, OTT)));
         assert!(matches!(copied.data(), Some((0, AppPdu::Tunnel(_)))));
         let c = obs.counts();
@@ -966,8 +1048,12 @@ mod tests {
             .collect();
         assert_eq!(
             layers,
-            ["ip", "frame", "app", "li", "iri", "media", "-"],
+            ["ip", "frame", "app", "li", "iri", "-", "-"],
             "each packet is damaged at the layer that refused it"
+        );
+        assert!(
+            matches!(obs.packets()[5].media(), Some(Err(Damage::Media(_)))),
+            "media is decoded on demand, and its damage found then"
         );
         assert_eq!(
             obs.counts(),
@@ -975,16 +1061,53 @@ mod tests {
                 packets_parsed: 1, // the IRI record's LI layer
                 packets_ignored: 2,
                 parse_errors: 5,
+                frames_damaged: 1,
                 cc_packets: 0,
                 iri_events: 0,
             },
-            "media is not read by the passive analysis: ignored, decoded or not"
+            "media is not read by the passive analysis: ignored"
         );
         assert_eq!(obs.data_frames().count(), 0);
         assert_eq!(obs.iri().count(), 0);
+        assert_eq!(
+            obs.with_content().count(),
+            1,
+            "only the IRI record's LI layer"
+        );
         let f = crate::passive::analyze("t", &obs);
         assert!(f.recovered.is_empty() && f.flows.is_empty() && f.contact_pairs.is_empty());
         assert_eq!((f.parse_errors, f.packets_ignored), (5, 2));
+    }
+
+    #[test]
+    fn a_media_packet_is_decoded_on_demand_and_counted_as_ignored() {
+        let pdu = MediaPdu {
+            call_id: 42,
+            seq: 7,
+            encrypted: true,
+            payload: vec![0x5a; 33],
+        };
+        let bytes = udp(
+            SUB_A,
+            SUB_B,
+            MEDIA_PORT,
+            &pdu.to_bytes().expect("encodable"),
+        );
+        let caps = one(vantage("core", VantageKind::CoreTap, vec![(1, bytes)]));
+        let obs = Observations::decode(&caps);
+        let [o] = obs.packets() else {
+            panic!("one observation")
+        };
+        assert!(matches!(
+            o.datagram().map(|d| &d.payload),
+            Some(Payload::Media)
+        ));
+        let Some(Ok(m)) = o.media() else {
+            panic!("a media PDU: {o:?}")
+        };
+        assert_eq!(m, pdu);
+        assert_eq!(obs.counts().packets_ignored, 1);
+        assert_eq!(obs.with_content().count(), 0);
     }
 
     #[test]

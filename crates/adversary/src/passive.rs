@@ -21,7 +21,7 @@ use crate::findings::{
     StaticKeySighting, UnreadableSummary,
 };
 use crate::noise::{patterns::Token, token_list, Payload as Reveals, Protocol};
-use crate::observe::{LiContent, Observations, Payload, Roles};
+use crate::observe::{Observations, Roles};
 
 /// The reason reported for every tunnel PDU.
 pub const TUNNEL_REASON: &str = "Noise_NK tunnel: payload encrypted under a key agreed with the \
@@ -348,9 +348,10 @@ pub(crate) fn analyze(adversary: &str, obs: &Observations<'_>) -> Findings {
     let names: Vec<String> = captures.vantages.iter().map(|v| v.name.clone()).collect();
     let roles = obs.roles();
 
-    // Read, in table order.
+    // Read, in table order: the observations with a DATA frame or an LI record (ACKs, media and
+    // damaged packets carry nothing to read).
     let mut r = Reader::default();
-    for o in obs.packets() {
+    for o in obs.with_content() {
         let Some(d) = o.datagram() else { continue };
         let vantage = obs.vantage_name(o.vantage);
         let at = At {
@@ -358,41 +359,34 @@ pub(crate) fn analyze(adversary: &str, obs: &Observations<'_>) -> Findings {
             time: o.time,
             src: *d.src.ip(),
             dst: *d.dst.ip(),
-            len: o.len,
+            len: o.len(),
         };
-        match &d.payload {
-            Payload::Data {
-                pdu: AppPdu::Sms(s),
-                ..
-            } => {
-                r.contact(&s.from, &s.to);
-                r.recover(
-                    &s.text,
-                    Some(&s.from),
-                    Some(&s.to),
-                    Channel::Sms,
-                    o.time,
-                    vantage,
-                    "plaintext SMS PDU".to_owned(),
-                );
+        if let Some((_, pdu)) = o.data() {
+            match pdu {
+                AppPdu::Sms(s) => {
+                    r.contact(&s.from, &s.to);
+                    r.recover(
+                        &s.text,
+                        Some(&s.from),
+                        Some(&s.to),
+                        Channel::Sms,
+                        o.time,
+                        vantage,
+                        "plaintext SMS PDU".to_owned(),
+                    );
+                }
+                AppPdu::Tunnel(t) => {
+                    let (_, server) = roles.orient(at.src, at.dst);
+                    let channel = roles.tunnel_channel(server);
+                    r.unreadable(channel.clone(), TUNNEL_REASON.to_owned(), &t.noise, o.time);
+                    r.flow(&at, roles, channel);
+                }
+                AppPdu::Ott(env) => r.ott(&at, env, roles, vantage),
+                // Call signalling is read by the metadata analyses.
+                AppPdu::Call(_) => {}
             }
-            Payload::Data {
-                pdu: AppPdu::Tunnel(t),
-                ..
-            } => {
-                let (_, server) = roles.orient(at.src, at.dst);
-                let channel = roles.tunnel_channel(server);
-                r.unreadable(channel.clone(), TUNNEL_REASON.to_owned(), &t.noise, o.time);
-                r.flow(&at, roles, channel);
-            }
-            Payload::Data {
-                pdu: AppPdu::Ott(env),
-                ..
-            } => r.ott(&at, env, roles, vantage),
-            Payload::Li {
-                record,
-                content: LiContent::Iri(iri),
-            } => match iri.service {
+        } else if let Some((record, iri)) = o.iri() {
+            match iri.service {
                 IriService::Sms | IriService::Voice => {
                     if looks_like_msisdn(&iri.other) {
                         r.contact(&iri.target, &iri.other);
@@ -413,11 +407,9 @@ pub(crate) fn analyze(adversary: &str, obs: &Observations<'_>) -> Findings {
                         );
                     }
                 }
-            },
-            // Call signalling is read by the metadata analyses; ACKs, CC wrappers (their packet
-            // is the next observation), media and damaged packets carry nothing to read here.
-            _ => {}
+            }
         }
+        // A CC record's packet is the next observation, read in its turn.
     }
 
     // Warrant lists and call records.

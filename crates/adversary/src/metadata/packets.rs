@@ -27,7 +27,7 @@ use std::net::Ipv4Addr;
 use proto::wire::{AppPdu, CallKind, IriService, NoiseKind};
 use simcore::Timestamp;
 
-use crate::observe::{Damage, Observations};
+use crate::observe::Observations;
 
 /// One encrypted message-carrying frame between a subscriber and a relay. 16 bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -74,8 +74,8 @@ pub struct Traffic {
     pub calls: Vec<(String, String)>,
     /// The most common MSISDN length (bytes) in clear traffic; 12 if none was seen.
     pub msisdn_len: usize,
-    /// Packets or records that did not parse, except frames and media PDUs (which the traffic
-    /// analyses do not read).
+    /// Packets or records that did not parse, except UDP payloads on `FRAME_PORT` that are not
+    /// frames (the traffic analyses never counted those).
     pub parse_errors: usize,
 }
 
@@ -98,7 +98,7 @@ impl Traffic {
                     if !(up || down) {
                         continue;
                     }
-                    let len = u32::try_from(f.obs.len).unwrap_or(u32::MAX);
+                    let len = u32::try_from(f.obs.len()).unwrap_or(u32::MAX);
                     let e = seen.entry((src, dst, f.seq, len)).or_insert(f.obs.time);
                     *e = (*e).min(f.obs.time);
                 }
@@ -147,13 +147,9 @@ impl Traffic {
                 cell: iri.cell,
             })
             .collect();
-        // Damaged packets, except at the frame and media layers.
-        let parse_errors = obs
-            .packets()
-            .iter()
-            .filter_map(|o| o.damage())
-            .filter(|d| !matches!(d, Damage::Frame(_) | Damage::Media(_)))
-            .count();
+        // Damaged packets, except frames that did not decode (never counted here).
+        let counts = obs.counts();
+        let parse_errors = counts.parse_errors.saturating_sub(counts.frames_damaged);
         Traffic {
             parties,
             ups,
