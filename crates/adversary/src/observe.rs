@@ -264,7 +264,8 @@ impl Observation<'_> {
     }
 }
 
-/// What the dissection counted (the counters of [`crate::Findings`]).
+/// What the dissection counted: the counters of [`crate::Findings`], and `frames_damaged` for
+/// the traffic analyses.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
     /// Packets (captured or inside CC) decoded as a frame or an LI record.
@@ -313,7 +314,8 @@ impl Counts {
     }
 }
 
-fn pair<T: Ord>(a: T, b: T) -> (T, T) {
+/// `(a, b)` in order: the key of an unordered pair.
+pub(crate) fn pair<T: Ord>(a: T, b: T) -> (T, T) {
     if a <= b {
         (a, b)
     } else {

@@ -21,7 +21,7 @@ use crate::findings::{
     StaticKeySighting, UnreadableSummary,
 };
 use crate::noise::{patterns::Token, token_list, Payload as Reveals, Protocol};
-use crate::observe::{Observations, Roles};
+use crate::observe::{pair, Observations, Roles};
 
 /// The reason reported for every tunnel PDU.
 pub const TUNNEL_REASON: &str = "Noise_NK tunnel: payload encrypted under a key agreed with the \
@@ -35,14 +35,6 @@ struct At {
     dst: Ipv4Addr,
     /// IPv4 bytes of the packet.
     len: usize,
-}
-
-fn pair<T: Ord>(a: T, b: T) -> (T, T) {
-    if a <= b {
-        (a, b)
-    } else {
-        (b, a)
-    }
 }
 
 #[derive(Default)]
