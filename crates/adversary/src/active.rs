@@ -4,46 +4,41 @@
 //!
 //! A record carries the session id; the captures say which accounts and which Noise protocol
 //! that session belongs to (its handshake envelopes cross the same core in the clear), so the
-//! recovered message is labelled with them when a packet vantage saw the handshake. Nothing
-//! here reads ground truth: the plaintexts are what the component itself decrypted.
+//! recovered message is labelled with them when a packet vantage saw the handshake (read from
+//! the observation table, [`crate::observe`]). Nothing here reads ground truth: the plaintexts
+//! are what the component itself decrypted.
 
 use std::collections::BTreeMap;
 
-use capture::{ActiveRecord, Captures};
-use proto::wire::{AppPdu, Frame, NoiseKind, FRAME_PORT};
+use capture::ActiveRecord;
+use proto::wire::{AppPdu, NoiseKind, FRAME_PORT};
 
 use crate::findings::{Channel, Findings, Recovered};
+use crate::observe::Observations;
 
 /// Accounts and protocol of one end-to-end session, from its first handshake message.
-struct SessionInfo {
-    initiator: String,
-    responder: String,
-    protocol: String,
+struct SessionInfo<'t> {
+    initiator: &'t str,
+    responder: &'t str,
+    protocol: &'t str,
 }
 
-/// Session id → who started it with whom, over which protocol, from clear handshake envelopes.
-fn sessions(captures: &Captures) -> BTreeMap<u64, SessionInfo> {
+/// Session id → who started it with whom, over which protocol: the first clear handshake
+/// message 1 of each session id in the table, among captured packets sent to `FRAME_PORT`
+/// (packets inside CC records are not consulted).
+fn sessions<'t>(obs: &'t Observations<'_>) -> BTreeMap<u64, SessionInfo<'t>> {
     let mut out = BTreeMap::new();
-    for v in &captures.vantages {
-        let Some(pc) = &v.packets else { continue };
-        for p in &pc.packets {
-            let Ok(udp) = capture::ip::parse_udp(&p.bytes) else {
-                continue;
-            };
-            if udp.dst.port() != FRAME_PORT {
-                continue;
-            }
-            let Ok(Frame::Data { payload, .. }) = Frame::decode(udp.payload) else {
-                continue;
-            };
-            if let Ok(AppPdu::Ott(env)) = AppPdu::decode(&payload) {
-                if env.kind == NoiseKind::Handshake && env.index == 1 {
-                    out.entry(env.session).or_insert(SessionInfo {
-                        initiator: env.from,
-                        responder: env.to,
-                        protocol: env.protocol,
-                    });
-                }
+    for f in obs.data_frames() {
+        if f.obs.depth != 0 || f.dst.port() != FRAME_PORT {
+            continue;
+        }
+        if let AppPdu::Ott(env) = f.pdu {
+            if env.kind == NoiseKind::Handshake && env.index == 1 {
+                out.entry(env.session).or_insert(SessionInfo {
+                    initiator: &env.from,
+                    responder: &env.to,
+                    protocol: &env.protocol,
+                });
             }
         }
     }
@@ -53,8 +48,8 @@ fn sessions(captures: &Captures) -> BTreeMap<u64, SessionInfo> {
 /// Adds every plaintext the on-path components read to `findings.recovered` (unique by text,
 /// the earliest sighting kept, sorted by first sighting then text, like the passive analysis).
 /// Plaintexts that are not UTF-8 are not messages of this simulation and are skipped.
-pub(crate) fn merge(findings: &mut Findings, captures: &Captures, active: &[ActiveRecord]) {
-    let info = sessions(captures);
+pub(crate) fn merge(findings: &mut Findings, obs: &Observations<'_>, active: &[ActiveRecord]) {
+    let info = sessions(obs);
     let mut by_text: BTreeMap<String, Recovered> = findings
         .recovered
         .drain(..)
@@ -71,7 +66,7 @@ pub(crate) fn merge(findings: &mut Findings, captures: &Captures, active: &[Acti
                 from: None,
                 to: None,
                 channel: Channel::Ott {
-                    protocol: s.map_or_else(|| "unknown".to_string(), |s| s.protocol.clone()),
+                    protocol: s.map_or("unknown", |s| s.protocol).to_owned(),
                 },
                 first_seen: rec.at,
                 seen_at: vec![rec.node.clone()],
@@ -82,9 +77,9 @@ pub(crate) fn merge(findings: &mut Findings, captures: &Captures, active: &[Acti
                 // through the pair, as a contact.
                 Some(s) => {
                     let pair = if s.initiator <= s.responder {
-                        (s.initiator.clone(), s.responder.clone())
+                        (s.initiator.to_owned(), s.responder.to_owned())
                     } else {
-                        (s.responder.clone(), s.initiator.clone())
+                        (s.responder.to_owned(), s.initiator.to_owned())
                     };
                     if let Err(i) = findings.contact_pairs.binary_search(&pair) {
                         findings.contact_pairs.insert(i, pair);

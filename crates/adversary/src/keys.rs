@@ -22,13 +22,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use capture::{Capabilities, Captures, Owner, Secret, StolenSecret, X25519Oracle};
-use proto::wire::{NoiseKind, OttEnvelope};
+use capture::{Capabilities, Owner, Secret, StolenSecret, X25519Oracle};
+use proto::wire::NoiseKind;
 use simcore::Timestamp;
 use zeroize::Zeroizing;
 
 use crate::engine::{transport_decrypt, DhOracle, Engine, Keyring, Premessages};
 use crate::findings::{Channel, Findings, Recovered, TheftExposure};
+use crate::observe::Observations;
 
 /// The prologue every OTT app of the simulation binds into its handshakes (a public constant of
 /// the app, like its protocol name).
@@ -37,22 +38,22 @@ pub const OTT_PROLOGUE: &[u8] = b"wiretap-ott-v1";
 /// How far past the messages seen a transport nonce is searched.
 const NONCE_SLACK: u64 = 16;
 
-/// A first sighting: time and vantage.
-type Seen = (Timestamp, String);
+/// A first sighting: time and vantage name.
+type Seen<'t> = (Timestamp, &'t str);
 
-/// One captured end-to-end session.
-struct Transcript {
+/// One captured end-to-end session; bodies are borrowed from the observation table.
+struct Transcript<'t> {
     initiator: Option<String>,
     parties: (String, String),
     session: u64,
     protocol: Option<String>,
     /// Handshake messages by index (1-based), first sighting.
-    handshake: BTreeMap<u8, (Seen, Vec<u8>)>,
+    handshake: BTreeMap<u8, (Seen<'t>, &'t [u8])>,
     /// Transport messages per sender, distinct bodies in first-seen order.
-    transport: BTreeMap<String, Vec<(Seen, Vec<u8>)>>,
+    transport: BTreeMap<String, Vec<(Seen<'t>, &'t [u8])>>,
 }
 
-impl Transcript {
+impl Transcript<'_> {
     fn protocol(&self) -> &str {
         self.protocol.as_deref().unwrap_or("unknown")
     }
@@ -71,11 +72,13 @@ impl Transcript {
     }
 }
 
-/// Groups envelopes into transcripts, keyed by (unordered parties, session id).
-fn transcripts(envs: Vec<(Timestamp, String, OttEnvelope)>) -> Vec<Transcript> {
-    let mut map: BTreeMap<((String, String), u64), Transcript> = BTreeMap::new();
-    let mut seen: BTreeSet<(String, u64, u8, Vec<u8>)> = BTreeSet::new();
-    for (time, vantage, env) in envs {
+/// Groups the clear envelopes of the table (in table order, copies included) into transcripts,
+/// keyed by (unordered parties, session id).
+fn transcripts<'t>(obs: &'t Observations<'_>) -> Vec<Transcript<'t>> {
+    let mut map: BTreeMap<((String, String), u64), Transcript<'t>> = BTreeMap::new();
+    let mut seen: BTreeSet<(&str, u64, u8, &[u8])> = BTreeSet::new();
+    for (o, env) in obs.ott_envelopes() {
+        let (time, vantage) = (o.time, obs.vantage_name(o.vantage));
         let parties = if env.from <= env.to {
             (env.from.clone(), env.to.clone())
         } else {
@@ -91,7 +94,7 @@ fn transcripts(envs: Vec<(Timestamp, String, OttEnvelope)>) -> Vec<Transcript> {
                 handshake: BTreeMap::new(),
                 transport: BTreeMap::new(),
             });
-        if !seen.insert((env.from.clone(), env.session, env.index, env.body.clone())) {
+        if !seen.insert((&env.from, env.session, env.index, &env.body)) {
             continue;
         }
         match env.kind {
@@ -104,20 +107,20 @@ fn transcripts(envs: Vec<(Timestamp, String, OttEnvelope)>) -> Vec<Transcript> {
                 }
                 t.handshake
                     .entry(env.index)
-                    .or_insert(((time, vantage), env.body));
+                    .or_insert(((time, vantage), &env.body));
             }
             NoiseKind::Transport => t
                 .transport
                 .entry(env.from.clone())
                 .or_default()
-                .push(((time, vantage), env.body)),
+                .push(((time, vantage), &env.body)),
         }
     }
     map.into_values().collect()
 }
 
 /// A message read from a transcript: (handshake index or transport position key, sighting, text).
-type Read = (MessageId, Seen, String);
+type Read<'t> = (MessageId, Seen<'t>, String);
 
 /// Identifies a message within its transcript.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -127,12 +130,12 @@ enum MessageId {
 }
 
 /// Decrypts one direction's transport messages with `key`, searching nonces.
-fn decrypt_direction(
+fn decrypt_direction<'t>(
     cipher: &str,
     key: &[u8; 32],
-    msgs: &[(Seen, Vec<u8>)],
+    msgs: &[(Seen<'t>, &'t [u8])],
     sender: &str,
-) -> Vec<Read> {
+) -> Vec<Read<'t>> {
     let mut used = BTreeSet::new();
     let mut out = Vec::new();
     let limit = msgs.len() as u64 + NONCE_SLACK;
@@ -147,11 +150,7 @@ fn decrypt_direction(
                 used.insert(n);
                 if let Ok(text) = String::from_utf8(p) {
                     if !text.is_empty() {
-                        out.push((
-                            MessageId::Transport(sender.to_owned(), pos),
-                            seen.clone(),
-                            text,
-                        ));
+                        out.push((MessageId::Transport(sender.to_owned(), pos), *seen, text));
                     }
                 }
                 break;
@@ -166,12 +165,12 @@ fn cipher_of(protocol: &str) -> &str {
 }
 
 /// Everything readable in `t` with `keys` (and the pair's psk, if held).
-fn read_with_keys(
-    t: &Transcript,
+fn read_with_keys<'t>(
+    t: &Transcript<'t>,
     keys: &Keyring,
     psk: Option<[u8; 32]>,
     directory: &BTreeMap<String, [u8; 32]>,
-) -> Vec<Read> {
+) -> Vec<Read<'t>> {
     let (Some(protocol), Some(initiator), Some(responder)) =
         (t.protocol.as_deref(), t.initiator.as_deref(), t.responder())
     else {
@@ -197,7 +196,7 @@ fn read_with_keys(
                 if let Some(p) = o.payload {
                     if let Ok(text) = String::from_utf8(p) {
                         if !text.is_empty() {
-                            out.push((MessageId::Handshake(index), seen.clone(), text));
+                            out.push((MessageId::Handshake(index), *seen, text));
                         }
                     }
                 }
@@ -231,7 +230,7 @@ impl DhOracle for Quantum {
 
 /// Ephemeral private keys of weak-RNG devices, found by enumerating their possible seeds and
 /// matching the captured `e` keys (the first 32 bytes of each party's first handshake message).
-fn weak_ephemerals(caps: &Capabilities, ts: &[Transcript]) -> Vec<Zeroizing<[u8; 32]>> {
+fn weak_ephemerals(caps: &Capabilities, ts: &[Transcript<'_>]) -> Vec<Zeroizing<[u8; 32]>> {
     let bits: BTreeSet<u8> = caps
         .weak_rng
         .iter()
@@ -298,7 +297,13 @@ impl Timeline {
         self.entries.entry(key).or_default();
     }
 
-    fn credit(&mut self, key: &ExposureKey, method: &str, t: &Transcript, reads: Vec<Read>) {
+    fn credit(
+        &mut self,
+        key: &ExposureKey,
+        method: &str,
+        t: &Transcript<'_>,
+        reads: Vec<Read<'_>>,
+    ) {
         for (id, (time, vantage), text) in reads {
             if !self.read.insert((t.parties.clone(), t.session, id.clone())) {
                 continue;
@@ -331,7 +336,7 @@ impl Timeline {
                         protocol: t.protocol().to_owned(),
                     },
                     first_seen: time,
-                    seen_at: vec![vantage],
+                    seen_at: vec![vantage.to_owned()],
                     method: method.to_owned(),
                 });
             }
@@ -339,9 +344,9 @@ impl Timeline {
     }
 }
 
-/// Adds to `findings` everything `caps` makes readable in `captures`.
-pub(crate) fn analyze(findings: &mut Findings, captures: &Captures, caps: &Capabilities) {
-    let ts = transcripts(crate::passive::ott_envelopes(captures));
+/// Adds to `findings` everything `caps` makes readable in the captures of `obs`.
+pub(crate) fn analyze(findings: &mut Findings, obs: &Observations<'_>, caps: &Capabilities) {
+    let ts = transcripts(obs);
     let directory: BTreeMap<String, [u8; 32]> = caps
         .directory
         .iter()

@@ -10,10 +10,12 @@
 //! outputs the strings, and a separate scorer compares them with the truth.
 //!
 //! # What the passive adversary does
-//! [`Adversary::analyze`] parses every captured packet (IPv4/UDP via [`capture::ip`], then
-//! `proto::wire`): frames on `FRAME_PORT` carry application PDUs; at a mediation vantage, `LI_PORT`
-//! carries LI records whose CC payloads are intercepted packets, parsed recursively, and whose
-//! IRI payloads are metadata. Then:
+//! [`Adversary::analyze`] dissects every captured packet once into an observation table
+//! ([`observe`]; IPv4/UDP via [`capture::ip`], then `proto::wire`): frames on `FRAME_PORT` carry
+//! application PDUs; at a mediation vantage, `LI_PORT` carries LI records whose CC payloads are
+//! intercepted packets, dissected recursively, and whose IRI payloads are metadata. Roles (who is
+//! a subscriber, who a server, which channel) are learned once over that table, and every
+//! analysis below reads the table. Then:
 //!
 //! - **SMS PDUs** are plaintext: recovered, and their `from`/`to` make a contact pair.
 //! - **Tunnel PDUs** (Noise_NK to a gateway or server) are unreadable. Their channel is decided
@@ -40,7 +42,9 @@
 //! # Code map
 //! - [`findings`]: the output types.
 //! - [`noise`]: protocol-name parsing, the pattern table, and what a handshake message reveals.
-//! - `passive`: the three-pass analysis (decode, learn roles, read).
+//! - [`observe`]: the observation table: captures dissected once, damaged packets counted, roles
+//!   learned once.
+//! - `passive`: reading the table (plaintexts, unreadable summaries, flows, contacts).
 //! - [`metadata`]: what encryption did not hide — contact graph, location traces, warrant
 //!   exposure, timing/size correlation, statistical disclosure, size fingerprinting.
 //! - `keys`: captured end-to-end transcripts read with declared capabilities (stolen keys and
@@ -62,6 +66,7 @@ pub mod findings;
 mod keys;
 pub mod metadata;
 pub mod noise;
+pub mod observe;
 mod passive;
 pub mod ratchet;
 pub mod signal_read;
@@ -108,14 +113,16 @@ impl Adversary {
     /// Analyses everything captured at the adversary's vantage points. Never panics on
     /// malformed bytes: they are counted in [`Findings::parse_errors`].
     pub fn analyze(&self, captures: &Captures) -> Findings {
-        let mut findings = passive::analyze(&self.name, captures);
+        // Every packet is dissected once; every analysis reads the table.
+        let obs = observe::Observations::decode(captures);
+        let mut findings = passive::analyze(&self.name, &obs);
         // Without declared capabilities the engine still reads what public values alone open.
         let none = capture::Capabilities::default();
         let caps = self.capabilities.as_ref().unwrap_or(&none);
-        keys::analyze(&mut findings, captures, caps);
-        signal_read::analyze(&mut findings, captures, caps);
-        active::merge(&mut findings, captures, &caps.active);
-        findings.metadata = metadata::analyze(captures, &findings);
+        keys::analyze(&mut findings, &obs, caps);
+        signal_read::analyze(&mut findings, &obs, caps);
+        active::merge(&mut findings, &obs, &caps.active);
+        findings.metadata = metadata::analyze(&obs, &findings);
         findings
     }
 }

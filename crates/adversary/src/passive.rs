@@ -1,264 +1,40 @@
-//! The passive analysis: decode every captured byte, then read what can be read.
+//! The passive analysis: read what can be read in the observation table.
 //!
-//! It runs in three passes so that its result does not depend on the order in which vantage
-//! points or packets are visited beyond what is documented:
-//!
-//! 1. **Decode** ([`Decoder`]): every captured packet through `capture::ip` and `proto::wire`
-//!    into [`Obs`] records; CC records at a mediation vantage are unwrapped recursively.
-//! 2. **Roles** ([`Roles`]): which addresses are servers, learned from clear traffic only:
-//!    OTT relays (an address that sends envelopes from two or more accounts, or receives
-//!    envelopes for two or more accounts), SMS speakers (addresses that send or receive clear SMS
-//!    PDUs), tunnel responders (the receiver of the earliest tunnel handshake between a pair), and
-//!    the protocol name of each end-to-end session (from its handshake envelopes).
-//! 3. **Read** ([`Reader`]): recover plaintexts, summarise what is sealed and why, and collect
-//!    metadata.
+//! Decoding and role inference happen once, in [`crate::observe`]: every captured packet is
+//! already dissected into an [`Observation`](crate::observe::Observation) (CC records at a
+//! mediation vantage unwrapped recursively), and [`Roles`] already says which addresses are
+//! servers (OTT relays and tunnel responders), who initiated each tunnel, which servers speak
+//! clear SMS, and which protocol each end-to-end session uses. This module walks the table once,
+//! in table order, with a [`Reader`]: it recovers plaintexts, summarises what is sealed and why,
+//! and collects metadata, so its result does not depend on the order in which vantage points or
+//! packets are visited beyond what is documented.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
-use capture::{ip, Captures, RecordKind, VantageKind};
-use proto::wire::{
-    AppPdu, Frame, Iri, IriService, LiKind, LiRecord, NoiseKind, OttEnvelope, SmsPdu, TunnelPdu,
-    FRAME_PORT, LI_PORT,
-};
+use capture::RecordKind;
+use proto::wire::{AppPdu, IriService, NoiseKind, OttEnvelope};
 use simcore::Timestamp;
 
 use crate::findings::{
     Channel, DataSessionObservation, Findings, FlowObservation, LearnedWarrant, Recovered,
     StaticKeySighting, UnreadableSummary,
 };
-use crate::noise::{patterns::Token, token_list, Payload, Protocol};
+use crate::noise::{patterns::Token, token_list, Payload as Reveals, Protocol};
+use crate::observe::{pair, Observations, Roles};
 
 /// The reason reported for every tunnel PDU.
 pub const TUNNEL_REASON: &str = "Noise_NK tunnel: payload encrypted under a key agreed with the \
      tunnel endpoint's static key; no private key held";
 
-/// How deep CC records may nest (a CC wrapping an LI packet wrapping a CC ...).
-const MAX_CC_DEPTH: usize = 4;
-
-/// One decoded packet.
-struct Obs {
+/// Where and when a PDU was seen: the packet it came in.
+struct At {
     vantage: usize,
     time: Timestamp,
     src: Ipv4Addr,
     dst: Ipv4Addr,
     /// IPv4 bytes of the packet.
     len: usize,
-    event: Event,
-}
-
-enum Event {
-    Sms(SmsPdu),
-    Tunnel(TunnelPdu),
-    Ott(OttEnvelope),
-    Iri(Iri),
-}
-
-/// Pass 1: bytes to observations.
-#[derive(Default)]
-struct Decoder {
-    obs: Vec<Obs>,
-    iri_events: usize,
-    cc_packets: usize,
-    packets_parsed: usize,
-    packets_ignored: usize,
-    parse_errors: usize,
-}
-
-impl Decoder {
-    fn error(&mut self, vantage: &str, time: Timestamp, what: &str, err: &dyn std::fmt::Display) {
-        self.parse_errors += 1;
-        tracing::debug!(vantage, %time, what, %err, "unparseable capture");
-    }
-
-    fn packet(
-        &mut self,
-        v: usize,
-        name: &str,
-        mediation: bool,
-        time: Timestamp,
-        bytes: &[u8],
-        depth: usize,
-    ) {
-        let udp = match ip::parse_udp(bytes) {
-            Ok(u) => u,
-            Err(e) => return self.error(name, time, "IPv4/UDP", &e),
-        };
-        let (src, dst) = (*udp.src.ip(), *udp.dst.ip());
-        let ports = [udp.src.port(), udp.dst.port()];
-        if ports.contains(&FRAME_PORT) {
-            let frame = match Frame::decode(udp.payload) {
-                Ok(f) => f,
-                Err(e) => return self.error(name, time, "Frame", &e),
-            };
-            let Frame::Data { payload, .. } = frame else {
-                // ACK: sequence numbers only.
-                self.packets_parsed += 1;
-                return;
-            };
-            let event = match AppPdu::decode(&payload) {
-                Ok(AppPdu::Sms(s)) => Event::Sms(s),
-                Ok(AppPdu::Tunnel(t)) => Event::Tunnel(t),
-                Ok(AppPdu::Ott(o)) => Event::Ott(o),
-                Ok(AppPdu::Call(_)) => {
-                    // Call signalling: not read by this pass (metadata analyses read it).
-                    self.packets_parsed += 1;
-                    return;
-                }
-                Err(e) => return self.error(name, time, "AppPdu", &e),
-            };
-            self.packets_parsed += 1;
-            self.obs.push(Obs {
-                vantage: v,
-                time,
-                src,
-                dst,
-                len: bytes.len(),
-                event,
-            });
-        } else if mediation && ports.contains(&LI_PORT) {
-            let rec = match LiRecord::decode(udp.payload) {
-                Ok(r) => r,
-                Err(e) => return self.error(name, time, "LiRecord", &e),
-            };
-            self.packets_parsed += 1;
-            match rec.kind {
-                LiKind::Cc => {
-                    self.cc_packets += 1;
-                    if depth >= MAX_CC_DEPTH {
-                        return self.error(name, time, "CC", &"CC records nested too deep");
-                    }
-                    self.packet(v, name, mediation, rec.timestamp, &rec.payload, depth + 1);
-                }
-                LiKind::Iri => match Iri::decode(&rec.payload) {
-                    Ok(iri) => {
-                        self.iri_events += 1;
-                        self.obs.push(Obs {
-                            vantage: v,
-                            time: rec.timestamp,
-                            src,
-                            dst,
-                            len: bytes.len(),
-                            event: Event::Iri(iri),
-                        });
-                    }
-                    Err(e) => self.error(name, time, "Iri", &e),
-                },
-            }
-        } else {
-            self.packets_ignored += 1;
-        }
-    }
-}
-
-/// Pass 2: what the clear traffic says about who is a server.
-#[derive(Default)]
-struct Roles {
-    ott_from_by_sender: BTreeMap<Ipv4Addr, BTreeSet<String>>,
-    ott_to_by_receiver: BTreeMap<Ipv4Addr, BTreeSet<String>>,
-    ott_relays: BTreeSet<Ipv4Addr>,
-    sms_speakers: BTreeSet<Ipv4Addr>,
-    /// Per unordered pair: (time, initiator) of the earliest tunnel handshake.
-    tunnel_initiators: BTreeMap<(Ipv4Addr, Ipv4Addr), (Timestamp, Ipv4Addr)>,
-    /// The other end of every pair in `tunnel_initiators`.
-    tunnel_responders: BTreeSet<Ipv4Addr>,
-    /// Per (account, account, session id) with accounts ordered: the protocol name.
-    sessions: BTreeMap<(String, String, u64), String>,
-}
-
-fn pair<T: Ord>(a: T, b: T) -> (T, T) {
-    if a <= b {
-        (a, b)
-    } else {
-        (b, a)
-    }
-}
-
-fn session_key(env: &OttEnvelope) -> (String, String, u64) {
-    let (a, b) = pair(env.from.clone(), env.to.clone());
-    (a, b, env.session)
-}
-
-impl Roles {
-    fn learn(obs: &[Obs]) -> Roles {
-        let mut r = Roles::default();
-        for o in obs {
-            match &o.event {
-                Event::Sms(_) => {
-                    r.sms_speakers.insert(o.src);
-                    r.sms_speakers.insert(o.dst);
-                }
-                Event::Ott(env) => {
-                    r.ott_from_by_sender
-                        .entry(o.src)
-                        .or_default()
-                        .insert(env.from.clone());
-                    r.ott_to_by_receiver
-                        .entry(o.dst)
-                        .or_default()
-                        .insert(env.to.clone());
-                    if env.kind == NoiseKind::Handshake {
-                        r.sessions
-                            .entry(session_key(env))
-                            .or_insert_with(|| env.protocol.clone());
-                    }
-                }
-                Event::Tunnel(t) if t.kind == NoiseKind::Handshake => {
-                    let e = r
-                        .tunnel_initiators
-                        .entry(pair(o.src, o.dst))
-                        .or_insert((o.time, o.src));
-                    if o.time < e.0 {
-                        *e = (o.time, o.src);
-                    }
-                }
-                _ => {}
-            }
-        }
-        let many = |m: &BTreeMap<Ipv4Addr, BTreeSet<String>>| -> Vec<Ipv4Addr> {
-            m.iter()
-                .filter(|(_, accounts)| accounts.len() >= 2)
-                .map(|(a, _)| *a)
-                .collect()
-        };
-        r.ott_relays.extend(many(&r.ott_from_by_sender));
-        r.ott_relays.extend(many(&r.ott_to_by_receiver));
-        let responders: Vec<Ipv4Addr> = r
-            .tunnel_initiators
-            .iter()
-            .map(|(&(x, y), &(_, init))| if init == x { y } else { x })
-            .collect();
-        r.tunnel_responders.extend(responders);
-        r
-    }
-
-    fn is_server(&self, a: Ipv4Addr) -> bool {
-        self.ott_relays.contains(&a) || self.tunnel_responders.contains(&a)
-    }
-
-    /// `(subscriber, server)` for a packet between `src` and `dst`: the tunnel initiator is the
-    /// subscriber if a handshake between them was seen; else a known server (OTT relay or tunnel
-    /// responder) is the server side; else the lower address is taken as the subscriber.
-    fn orient(&self, src: Ipv4Addr, dst: Ipv4Addr) -> (Ipv4Addr, Ipv4Addr) {
-        let (lo, hi) = pair(src, dst);
-        if let Some(&(_, init)) = self.tunnel_initiators.get(&(lo, hi)) {
-            return if init == lo { (lo, hi) } else { (hi, lo) };
-        }
-        match (self.is_server(lo), self.is_server(hi)) {
-            (true, false) => (hi, lo),
-            _ => (lo, hi),
-        }
-    }
-
-    fn tunnel_channel(&self, server: Ipv4Addr) -> Channel {
-        if self.ott_relays.contains(&server) {
-            Channel::OttTunnel
-        } else if self.sms_speakers.contains(&server) {
-            Channel::CarrierTunnel
-        } else {
-            Channel::Tunnel
-        }
-    }
 }
 
 #[derive(Default)]
@@ -278,8 +54,9 @@ struct RecoveredAcc {
     method: String,
 }
 
-struct UnreadableAcc {
-    ciphertexts: BTreeSet<Vec<u8>>,
+struct UnreadableAcc<'t> {
+    /// Distinct ciphertexts, borrowed from the observation table.
+    ciphertexts: BTreeSet<&'t [u8]>,
     first_seen: Timestamp,
 }
 
@@ -290,11 +67,11 @@ struct DataAcc {
     last: Timestamp,
 }
 
-/// Pass 3 accumulators.
+/// What the reading accumulates.
 #[derive(Default)]
-struct Reader {
+struct Reader<'t> {
     recovered: BTreeMap<String, RecoveredAcc>,
-    unreadable: BTreeMap<(Channel, String), UnreadableAcc>,
+    unreadable: BTreeMap<(Channel, String), UnreadableAcc<'t>>,
     contacts: BTreeSet<(String, String)>,
     flows: BTreeMap<(usize, Ipv4Addr, Ipv4Addr, Channel), FlowAcc>,
     data: BTreeMap<(String, String, String, String), DataAcc>,
@@ -324,7 +101,7 @@ fn mixed_list(after: &[Token], psk_mode: bool) -> String {
     words.join(", ")
 }
 
-impl Reader {
+impl<'t> Reader<'t> {
     fn contact(&mut self, a: &str, b: &str) {
         self.contacts.insert(pair(a.to_owned(), b.to_owned()));
     }
@@ -357,7 +134,13 @@ impl Reader {
         acc.seen_at.insert(vantage.to_owned());
     }
 
-    fn unreadable(&mut self, channel: Channel, reason: String, ciphertext: &[u8], time: Timestamp) {
+    fn unreadable(
+        &mut self,
+        channel: Channel,
+        reason: String,
+        ciphertext: &'t [u8],
+        time: Timestamp,
+    ) {
         let acc = self
             .unreadable
             .entry((channel, reason))
@@ -366,10 +149,10 @@ impl Reader {
                 first_seen: time,
             });
         acc.first_seen = acc.first_seen.min(time);
-        acc.ciphertexts.insert(ciphertext.to_vec());
+        acc.ciphertexts.insert(ciphertext);
     }
 
-    fn flow(&mut self, o: &Obs, roles: &Roles, channel: Channel) {
+    fn flow(&mut self, o: &At, roles: &Roles, channel: Channel) {
         let (sub, server) = roles.orient(o.src, o.dst);
         let f = self
             .flows
@@ -413,7 +196,7 @@ impl Reader {
     /// A Signal-style envelope (`protocol` = the app's label): the recipient is always
     /// visible, the sender only without sealed sender (empty `from`); the content is a Double
     /// Ratchet message, unreadable without device state (`crate::signal_read`).
-    fn signal(&mut self, o: &Obs, env: &OttEnvelope, roles: &Roles) {
+    fn signal(&mut self, o: &At, env: &'t OttEnvelope, roles: &Roles) {
         if !env.from.is_empty() {
             self.contact(&env.from, &env.to);
         }
@@ -430,7 +213,7 @@ impl Reader {
         self.flow(o, roles, channel);
     }
 
-    fn ott(&mut self, o: &Obs, env: &OttEnvelope, roles: &Roles, vantage: &str) {
+    fn ott(&mut self, o: &At, env: &'t OttEnvelope, roles: &Roles, vantage: &str) {
         if env.protocol.starts_with("signal") {
             return self.signal(o, env, roles);
         }
@@ -463,8 +246,8 @@ impl Reader {
                     });
                 }
                 match reading.payload {
-                    Payload::Clear([]) => {}
-                    Payload::Clear(b) => match core::str::from_utf8(b) {
+                    Reveals::Clear([]) => {}
+                    Reveals::Clear(b) => match core::str::from_utf8(b) {
                         Ok(text) => self.recover(
                             text,
                             Some(&env.from),
@@ -486,7 +269,7 @@ impl Reader {
                             self.flow(o, roles, channel);
                         }
                     },
-                    Payload::Encrypted { after } => {
+                    Reveals::Encrypted { after } => {
                         let reason = format!(
                             "handshake message {index}: payload encrypted after {}; the adversary \
                              holds none of the private keys (or PSK) involved",
@@ -498,7 +281,7 @@ impl Reader {
                 }
             }
             NoiseKind::Transport => {
-                let known = roles.sessions.get(&session_key(env));
+                let known = roles.session_protocol(&env.from, &env.to, env.session);
                 let (channel, reason) = match known.map(|name| (name, Protocol::parse(name))) {
                     Some((name, Ok(p))) => {
                         let deps = p.transport_dependencies();
@@ -510,7 +293,7 @@ impl Reader {
                         };
                         (
                             Channel::Ott {
-                                protocol: name.clone(),
+                                protocol: name.to_owned(),
                             },
                             format!(
                                 "transport message under keys from the completed handshake \
@@ -521,7 +304,7 @@ impl Reader {
                     }
                     Some((name, Err(e))) => (
                         Channel::Ott {
-                            protocol: name.clone(),
+                            protocol: name.to_owned(),
                         },
                         format!("transport message of a session using {e}"),
                     ),
@@ -551,70 +334,51 @@ type WarrantKey = (
     Timestamp,
 );
 
-/// Every end-to-end OTT envelope seen in clear, as `(time, vantage name, envelope)` in capture
-/// order (copies included): the transcripts the key-holding analysis (`keys`) reads.
-pub(crate) fn ott_envelopes(captures: &Captures) -> Vec<(Timestamp, String, OttEnvelope)> {
-    let mut dec = Decoder::default();
-    for (i, v) in captures.vantages.iter().enumerate() {
-        let mediation = v.kind == VantageKind::Mediation;
-        if let Some(pc) = &v.packets {
-            for p in &pc.packets {
-                dec.packet(i, &v.name, mediation, p.time, &p.bytes, 0);
-            }
-        }
-    }
-    dec.obs
-        .into_iter()
-        .filter_map(|o| match o.event {
-            Event::Ott(env) => Some((o.time, captures.vantages[o.vantage].name.clone(), env)),
-            _ => None,
-        })
-        .collect()
-}
-
-/// Runs the passive analysis over `captures`.
-pub(crate) fn analyze(adversary: &str, captures: &Captures) -> Findings {
+/// Runs the passive analysis over the observation table.
+pub(crate) fn analyze(adversary: &str, obs: &Observations<'_>) -> Findings {
+    let captures = obs.captures();
     let names: Vec<String> = captures.vantages.iter().map(|v| v.name.clone()).collect();
+    let roles = obs.roles();
 
-    // Pass 1: decode.
-    let mut dec = Decoder::default();
-    for (i, v) in captures.vantages.iter().enumerate() {
-        let mediation = v.kind == VantageKind::Mediation;
-        if let Some(pc) = &v.packets {
-            for p in &pc.packets {
-                dec.packet(i, &v.name, mediation, p.time, &p.bytes, 0);
-            }
-        }
-    }
-
-    // Pass 2: roles.
-    let roles = Roles::learn(&dec.obs);
-
-    // Pass 3: read.
+    // Read, in table order: the observations with a DATA frame or an LI record (ACKs, media and
+    // damaged packets carry nothing to read).
     let mut r = Reader::default();
-    for o in &dec.obs {
-        let vantage = names.get(o.vantage).map(String::as_str).unwrap_or("");
-        match &o.event {
-            Event::Sms(s) => {
-                r.contact(&s.from, &s.to);
-                r.recover(
-                    &s.text,
-                    Some(&s.from),
-                    Some(&s.to),
-                    Channel::Sms,
-                    o.time,
-                    vantage,
-                    "plaintext SMS PDU".to_owned(),
-                );
+    for o in obs.with_content() {
+        let Some(d) = o.datagram() else { continue };
+        let vantage = obs.vantage_name(o.vantage);
+        let at = At {
+            vantage: o.vantage,
+            time: o.time,
+            src: *d.src.ip(),
+            dst: *d.dst.ip(),
+            len: o.len(),
+        };
+        if let Some((_, pdu)) = o.data() {
+            match pdu {
+                AppPdu::Sms(s) => {
+                    r.contact(&s.from, &s.to);
+                    r.recover(
+                        &s.text,
+                        Some(&s.from),
+                        Some(&s.to),
+                        Channel::Sms,
+                        o.time,
+                        vantage,
+                        "plaintext SMS PDU".to_owned(),
+                    );
+                }
+                AppPdu::Tunnel(t) => {
+                    let (_, server) = roles.orient(at.src, at.dst);
+                    let channel = roles.tunnel_channel(server);
+                    r.unreadable(channel.clone(), TUNNEL_REASON.to_owned(), &t.noise, o.time);
+                    r.flow(&at, roles, channel);
+                }
+                AppPdu::Ott(env) => r.ott(&at, env, roles, vantage),
+                // Call signalling is read by the metadata analyses.
+                AppPdu::Call(_) => {}
             }
-            Event::Tunnel(t) => {
-                let (_, server) = roles.orient(o.src, o.dst);
-                let channel = roles.tunnel_channel(server);
-                r.unreadable(channel.clone(), TUNNEL_REASON.to_owned(), &t.noise, o.time);
-                r.flow(o, &roles, channel);
-            }
-            Event::Ott(env) => r.ott(o, env, &roles, vantage),
-            Event::Iri(iri) => match iri.service {
+        } else if let Some((record, iri)) = o.iri() {
+            match iri.service {
                 IriService::Sms | IriService::Voice => {
                     if looks_like_msisdn(&iri.other) {
                         r.contact(&iri.target, &iri.other);
@@ -630,13 +394,14 @@ pub(crate) fn analyze(adversary: &str, captures: &Captures) -> Findings {
                             &iri.target,
                             &iri.other,
                             u64::from(iri.size),
-                            o.time,
-                            o.time,
+                            record.timestamp,
+                            record.timestamp,
                         );
                     }
                 }
-            },
+            }
         }
+        // A CC record's packet is the next observation, read in its turn.
     }
 
     // Warrant lists and call records.
@@ -693,6 +458,7 @@ pub(crate) fn analyze(adversary: &str, captures: &Captures) -> Findings {
         .collect();
     recovered.sort_by(|a, b| (a.first_seen, &a.text).cmp(&(b.first_seen, &b.text)));
 
+    let counts = obs.counts();
     Findings {
         key_theft: Vec::new(),
         metadata: Default::default(),
@@ -755,10 +521,10 @@ pub(crate) fn analyze(adversary: &str, captures: &Captures) -> Findings {
             )
             .collect(),
         static_keys_seen: r.statics.into_iter().collect(),
-        iri_events: dec.iri_events,
-        cc_packets: dec.cc_packets,
-        packets_parsed: dec.packets_parsed,
-        packets_ignored: dec.packets_ignored,
-        parse_errors: dec.parse_errors,
+        iri_events: counts.iri_events,
+        cc_packets: counts.cc_packets,
+        packets_parsed: counts.packets_parsed,
+        packets_ignored: counts.packets_ignored,
+        parse_errors: counts.parse_errors,
     }
 }

@@ -27,11 +27,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use capture::{Capabilities, Captures, Owner, Secret, SignalState};
+use capture::{Capabilities, Owner, Secret, SignalState};
 use serde::Serialize;
 use simcore::Timestamp;
 
 use crate::findings::{Channel, Findings, Recovered, TheftExposure};
+use crate::observe::Observations;
 use crate::ratchet::{
     open_envelope, parse_content, read_x3dh, CapturedContent, DhOracle, InitialData, RatchetReader,
     Reading, ResponderPublic, Side, StolenSession, StolenState,
@@ -68,12 +69,12 @@ pub struct SignalExposure {
     pub initial_refused: BTreeMap<String, usize>,
 }
 
-/// One captured Signal envelope (first sighting).
-struct Captured {
+/// One captured Signal envelope (first sighting), borrowed from the observation table.
+struct Captured<'t> {
     time: Timestamp,
-    vantage: String,
-    protocol: String,
-    body: Vec<u8>,
+    vantage: &'t str,
+    protocol: &'t str,
+    body: &'t [u8],
 }
 
 fn account(address: u64) -> String {
@@ -126,22 +127,30 @@ struct Credits {
 
 impl Credits {
     /// Credits `text` (sent by `from` to `to`) to `key`, unless it was read before.
-    fn credit(&mut self, key: &Key, method: &str, c: &Captured, from: u64, to: u64, text: String) {
+    fn credit(
+        &mut self,
+        key: &Key,
+        method: &str,
+        c: &Captured<'_>,
+        from: u64,
+        to: u64,
+        text: String,
+    ) {
         let e = self.entries.entry(key.clone()).or_default();
         if !self.texts.insert(text.clone()) {
             return;
         }
         e.0.insert((from.min(to), from.max(to)));
-        e.1.insert((c.protocol.clone(), text.clone()));
+        e.1.insert((c.protocol.to_owned(), text.clone()));
         self.recovered.push(Recovered {
             text,
             from: Some(account(from)),
             to: Some(account(to)),
             channel: Channel::Ott {
-                protocol: c.protocol.clone(),
+                protocol: c.protocol.to_owned(),
             },
             first_seen: c.time,
-            seen_at: vec![c.vantage.clone()],
+            seen_at: vec![c.vantage.to_owned()],
             method: method.to_owned(),
         });
     }
@@ -158,7 +167,7 @@ fn follow(
     reader: &mut RatchetReader<'_>,
     victim: u64,
     peer: u64,
-    all: &[Captured],
+    all: &[Captured<'_>],
     since: Timestamp,
     key: &Key,
     method: &str,
@@ -166,7 +175,7 @@ fn follow(
 ) -> (usize, usize, Option<(Timestamp, String)>) {
     let (mut read, mut after, mut lost) = (0, 0, None);
     for c in all {
-        match reader.read(&c.body) {
+        match reader.read(c.body) {
             Reading::Plaintext {
                 from,
                 body: Some(body),
@@ -210,12 +219,12 @@ struct Initial {
 
 /// The initial messages in `all` that open with `identity` (sealed ones need the recipient's
 /// identity key), one per session (initiator, recipient, ephemeral key).
-fn initials(all: &[Captured], recipient: Option<(u64, &crate::ratchet::Key)>) -> Vec<Initial> {
+fn initials(all: &[Captured<'_>], recipient: Option<(u64, &crate::ratchet::Key)>) -> Vec<Initial> {
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
     for (index, c) in all.iter().enumerate() {
         let identity = recipient.map(|(_, k)| k);
-        let Some((to, from, content)) = open_envelope(&c.body, identity) else {
+        let Some((to, from, content)) = open_envelope(c.body, identity) else {
             continue;
         };
         if recipient.is_some_and(|(a, _)| a != to) {
@@ -256,7 +265,7 @@ fn read_initials(
     inits: &[Initial],
     stolen_for: &dyn Fn(u64) -> StolenState,
     caps: &Capabilities,
-    all: &[Captured],
+    all: &[Captured<'_>],
     oracle: Option<DhOracle<'_>>,
     key: &Key,
     method: &str,
@@ -332,8 +341,8 @@ fn human(at: Timestamp) -> String {
     }
 }
 
-/// Adds to `findings` what the Signal capabilities in `caps` open in `captures`.
-pub(crate) fn analyze(findings: &mut Findings, captures: &Captures, caps: &Capabilities) {
+/// Adds to `findings` what the Signal capabilities in `caps` open in the captures of `obs`.
+pub(crate) fn analyze(findings: &mut Findings, obs: &Observations<'_>, caps: &Capabilities) {
     let signal_thefts: Vec<(&capture::StolenSecret, &SignalState)> = caps
         .stolen
         .iter()
@@ -345,23 +354,24 @@ pub(crate) fn analyze(findings: &mut Findings, captures: &Captures, caps: &Capab
     if signal_thefts.is_empty() && caps.quantum.is_none() {
         return;
     }
-    let mut envs: Vec<(Timestamp, usize, String, proto::wire::OttEnvelope)> =
-        crate::passive::ott_envelopes(captures)
-            .into_iter()
-            .enumerate()
-            .filter(|(_, (_, _, e))| e.protocol.starts_with("signal"))
-            .map(|(i, (t, v, e))| (t, i, v, e))
-            .collect();
+    // Signal envelopes in capture time order (table order among equal times), first copy of
+    // each body only.
+    let mut envs: Vec<(Timestamp, usize, &str, &proto::wire::OttEnvelope)> = obs
+        .ott_envelopes()
+        .enumerate()
+        .filter(|(_, (_, e))| e.protocol.starts_with("signal"))
+        .map(|(i, (o, e))| (o.time, i, obs.vantage_name(o.vantage), e))
+        .collect();
     envs.sort_by_key(|(t, i, _, _)| (*t, *i));
-    let mut seen = BTreeSet::new();
-    let all: Vec<Captured> = envs
+    let mut seen: BTreeSet<&[u8]> = BTreeSet::new();
+    let all: Vec<Captured<'_>> = envs
         .into_iter()
-        .filter(|(_, _, _, e)| seen.insert(e.body.clone()))
+        .filter(|(_, _, _, e)| seen.insert(&e.body))
         .map(|(time, _, vantage, e)| Captured {
             time,
             vantage,
-            protocol: e.protocol,
-            body: e.body,
+            protocol: &e.protocol,
+            body: &e.body,
         })
         .collect();
     if all.is_empty() {

@@ -1,9 +1,10 @@
 //! Metadata analyses: what encryption did not hide.
 //!
-//! Every analysis here reads only [`capture::Captures`] (and the adversary's own findings from
-//! the passive pass); a separate scorer (`report::metadata`) compares the output with ground
-//! truth. Each analysis states its cost in the number `n` of call records, IRI records or
-//! captured packets; none is worse than O(n log n).
+//! Every analysis here reads only [`capture::Captures`], through the observation table of
+//! [`crate::observe`] (packets dissected once, roles learned once), and the adversary's own
+//! findings from the passive pass; a separate scorer (`report::metadata`) compares the output
+//! with ground truth. Each analysis states its cost in the number `n` of call records, IRI
+//! records or captured packets; none is worse than O(n log n).
 //!
 //! | analysis | module | input | output |
 //! |---|---|---|---|
@@ -25,9 +26,8 @@
 use serde::Serialize;
 use simcore::Timestamp;
 
-use capture::Captures;
-
 use crate::findings::Findings;
+use crate::observe::Observations;
 
 pub mod correlation;
 pub mod disclosure;
@@ -82,20 +82,21 @@ pub struct MetadataFindings {
     pub sizes: SizeFindings,
 }
 
-/// Runs every metadata analysis with the default configuration.
+/// Runs every metadata analysis with the default configuration over the observation table.
 ///
 /// Cost: O(r log r + p log p) for r records and p packets (see each module).
-pub fn analyze(captures: &Captures, findings: &Findings) -> MetadataFindings {
-    analyze_with(captures, findings, &MetadataConfig::default())
+pub fn analyze(obs: &Observations<'_>, findings: &Findings) -> MetadataFindings {
+    analyze_with(obs, findings, &MetadataConfig::default())
 }
 
-/// Runs every metadata analysis with `config`.
+/// Runs every metadata analysis with `config` over the observation table.
 pub fn analyze_with(
-    captures: &Captures,
+    obs: &Observations<'_>,
     findings: &Findings,
     config: &MetadataConfig,
 ) -> MetadataFindings {
-    let traffic = packets::Traffic::from_captures(captures);
+    let captures = obs.captures();
+    let traffic = packets::Traffic::from_observations(obs);
     let table = records::RecordTable::from_captures(captures, &traffic);
     let corr = correlation::correlate(&traffic, &config.correlation);
     let linked: Vec<(String, String)> = corr

@@ -1,0 +1,1245 @@
+//! The observation table: every captured packet dissected once, into layers every analysis reads.
+//!
+//! Like a protocol analyser's dissectors, [`Observations::decode`] walks the captures once and
+//! turns each captured packet, and each packet found inside a CC record, into one
+//! [`Observation`]: vantage, time, depth of CC nesting, its bytes (borrowed from the captures; a
+//! packet from a CC record owns the bytes the record carried) and its layers:
+//!
+//! - **IPv4/UDP** ([`capture::ip`]): source and destination ([`Datagram`]);
+//! - on `FRAME_PORT` (either port): the **reliable-layer frame**, an ACK or a DATA frame with its
+//!   **application PDU** (SMS, tunnel, OTT envelope or call signalling), see [`Payload`];
+//! - at a mediation vantage, on `LI_PORT`: the **LI record** ([`LiHeader`]) with its **IRI**, or
+//!   the **CC**-wrapped packet: that packet is the next observation of the table, dissected the
+//!   same way (at most [`MAX_CC_DEPTH`] records deep) and dated by the record's timestamp, the
+//!   time at the point of interception;
+//! - on `MEDIA_PORT`: a **media** packet, recognised by its port and decoded only on demand
+//!   ([`Observation::media`]): no analysis reads media, and voice calls make it the bulk of a
+//!   capture;
+//! - any other UDP payload (including LI delivery outside a mediation vantage):
+//!   [`Payload::Other`].
+//!
+//! Bytes that do not dissect at some layer are marked [`Damage`]d at that layer: they are counted
+//! ([`Counts`], the same counts the passive analysis always reported) and no analysis reads
+//! them. Observations are in capture order, vantage by vantage, a CC record immediately followed
+//! by the packet it wraps (depth first); analyses that keep "the first" of something rely on that
+//! order.
+//!
+//! Then one **role inference** over the whole table ([`Roles`]): which addresses are servers,
+//! who initiated each tunnel, which protocol each end-to-end session uses, which addresses are
+//! relays and which address belongs to which MSISDN. Every analysis (`passive`,
+//! [`crate::metadata`], `keys`, `signal_read`, `active`) reads this table, so they agree on who
+//! is who, and none parses captured bytes again.
+//!
+//! Cost: one decode per packet, O(p log p) for p packets (ordered maps keyed by address).
+//! Decoded PDUs own their fields (that is what `proto::wire` decoders return); the table keeps
+//! them instead of re-decoding, and analyses borrow from it. It stays small per packet (large or
+//! rare layers are boxed), and the observations that carry a DATA frame or an LI record are
+//! indexed ([`Observations::with_content`]) so that analyses do not walk the (often far more
+//! numerous) ACK and media packets.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use capture::{ip, CaptureError, Captures, VantageKind};
+use proto::wire::{
+    AppPdu, Frame, Iri, LiDirection, LiKind, LiRecord, MediaPdu, NoiseKind, OttEnvelope, SmsKind,
+    WireError, FRAME_PORT, LI_PORT, MEDIA_PORT,
+};
+use simcore::Timestamp;
+
+use crate::findings::Channel;
+
+/// How deep CC records may nest (a CC wrapping an LI packet wrapping a CC ...).
+pub const MAX_CC_DEPTH: usize = 4;
+
+/// Why bytes were not dissected, and at which layer.
+#[derive(Debug, thiserror::Error)]
+pub enum Damage {
+    /// The IPv4 or UDP header did not parse.
+    #[error("IPv4/UDP: {0}")]
+    Ip(CaptureError),
+    /// A UDP payload on `FRAME_PORT` that is not a frame.
+    #[error("Frame: {0}")]
+    Frame(WireError),
+    /// A DATA frame whose payload is not an application PDU.
+    #[error("AppPdu: {0}")]
+    AppPdu(WireError),
+    /// A UDP payload on `LI_PORT` (at a mediation vantage) that is not an LI record.
+    #[error("LiRecord: {0}")]
+    LiRecord(WireError),
+    /// An IRI record whose payload is not an IRI.
+    #[error("Iri: {0}")]
+    Iri(WireError),
+    /// A UDP payload on `MEDIA_PORT` that is not a media PDU (found by [`Observation::media`]).
+    #[error("MediaPdu: {0}")]
+    Media(WireError),
+    /// A packet inside more than [`MAX_CC_DEPTH`] nested CC records: not dissected.
+    #[error("CC: CC records nested too deep")]
+    TooDeep,
+}
+
+/// An LI record's header: everything but its payload, which is dissected as [`LiContent`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiHeader {
+    /// Lawful-interception identifier of the warrant.
+    pub liid: String,
+    /// Links CC to the IRI of the same communication.
+    pub correlation: u64,
+    /// Virtual time at the point of interception.
+    pub timestamp: Timestamp,
+    /// From or to the target.
+    pub direction: LiDirection,
+}
+
+/// What an LI record carries.
+#[derive(Debug)]
+pub enum LiContent {
+    /// Intercept-related information.
+    Iri(Iri),
+    /// A content copy: the intercepted packet is observation `inner` of the table (always the
+    /// one right after the record's own).
+    Cc {
+        /// Index of the wrapped packet in [`Observations::packets`].
+        inner: usize,
+    },
+    /// An IRI record whose IRI did not decode.
+    Damaged(Damage),
+}
+
+/// An LI record: its header and what it carries.
+#[derive(Debug)]
+pub struct LiLayer {
+    /// The record's header.
+    pub record: LiHeader,
+    /// Its IRI or CC.
+    pub content: LiContent,
+}
+
+/// What a UDP datagram carries.
+#[derive(Debug)]
+pub enum Payload {
+    /// A reliable-layer acknowledgement (sequence numbers only).
+    Ack {
+        /// Cumulative: every `seq < next_expected` was received.
+        next_expected: u32,
+        /// The DATA frame this ACK answers.
+        seq: u32,
+    },
+    /// A DATA frame and the application PDU it carries.
+    Data {
+        /// The frame's sequence number.
+        seq: u32,
+        /// The PDU.
+        pdu: Box<AppPdu>,
+    },
+    /// An LI record (mediation vantages only).
+    Li(Box<LiLayer>),
+    /// A voice media packet: see [`Observation::media`].
+    Media,
+    /// A port this adversary does not dissect (or LI delivery outside a mediation vantage).
+    Other,
+    /// The UDP payload did not decode.
+    Damaged(Box<Damage>),
+}
+
+/// A packet whose IPv4/UDP headers parsed.
+#[derive(Debug)]
+pub struct Datagram {
+    /// Source address and port.
+    pub src: SocketAddrV4,
+    /// Destination address and port.
+    pub dst: SocketAddrV4,
+    /// What the UDP payload is.
+    pub payload: Payload,
+}
+
+/// The outermost layer of an observation.
+#[derive(Debug)]
+pub enum Layer {
+    /// Not dissected: the IPv4/UDP headers did not parse, or CC records nest too deep.
+    Damaged(Box<Damage>),
+    /// A UDP datagram.
+    Udp(Datagram),
+}
+
+/// One packet, captured or found inside a CC record, dissected.
+#[derive(Debug)]
+pub struct Observation<'c> {
+    /// Index of the vantage in [`Captures::vantages`].
+    pub vantage: usize,
+    /// When the tap saw it; for a packet inside a CC record, the record's timestamp.
+    pub time: Timestamp,
+    /// 0 for a captured packet, n for a packet inside n nested CC records.
+    pub depth: usize,
+    /// The IPv4 datagram: borrowed from the captures, or owned when it came out of a CC record.
+    pub bytes: Cow<'c, [u8]>,
+    /// Its layers.
+    pub layer: Layer,
+}
+
+impl Observation<'_> {
+    /// Bytes of the IPv4 datagram.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Whether the datagram is empty (a zero-length capture).
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// The media PDU of a media packet, decoded now (media is not decoded with the table: no
+    /// analysis reads it). `None` if this is not a media packet.
+    pub fn media(&self) -> Option<Result<MediaPdu, Damage>> {
+        if !matches!(self.datagram()?.payload, Payload::Media) {
+            return None;
+        }
+        Some(match ip::parse_udp(&self.bytes) {
+            Ok(udp) => MediaPdu::decode(udp.payload).map_err(Damage::Media),
+            Err(e) => Err(Damage::Ip(e)),
+        })
+    }
+
+    /// The UDP datagram, if the headers parsed.
+    pub fn datagram(&self) -> Option<&Datagram> {
+        match &self.layer {
+            Layer::Udp(d) => Some(d),
+            Layer::Damaged(_) => None,
+        }
+    }
+
+    /// Source and destination addresses, if the headers parsed.
+    pub fn addrs(&self) -> Option<(Ipv4Addr, Ipv4Addr)> {
+        self.datagram().map(|d| (*d.src.ip(), *d.dst.ip()))
+    }
+
+    /// The DATA frame's sequence number and application PDU, if this is one.
+    pub fn data(&self) -> Option<(u32, &AppPdu)> {
+        match self.datagram()?.payload {
+            Payload::Data { seq, ref pdu } => Some((seq, pdu)),
+            _ => None,
+        }
+    }
+
+    /// The LI record, if this is one.
+    pub fn li(&self) -> Option<&LiLayer> {
+        match &self.datagram()?.payload {
+            Payload::Li(li) => Some(li),
+            _ => None,
+        }
+    }
+
+    /// The IRI record's header and IRI, if this is one.
+    pub fn iri(&self) -> Option<(&LiHeader, &Iri)> {
+        let li = self.li()?;
+        match &li.content {
+            LiContent::Iri(iri) => Some((&li.record, iri)),
+            _ => None,
+        }
+    }
+
+    /// The damage that stopped dissection, at whichever layer.
+    pub fn damage(&self) -> Option<&Damage> {
+        let d = match &self.layer {
+            Layer::Damaged(d) => return Some(d),
+            Layer::Udp(d) => d,
+        };
+        match &d.payload {
+            Payload::Damaged(d) => Some(d),
+            Payload::Li(li) => match &li.content {
+                LiContent::Damaged(d) => Some(d),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Whether this observation carries a DATA frame or an LI record.
+    fn has_content(&self) -> bool {
+        matches!(
+            self.datagram().map(|d| &d.payload),
+            Some(Payload::Data { .. } | Payload::Li(_))
+        )
+    }
+}
+
+/// What the dissection counted: the counters of [`crate::Findings`], and `frames_damaged` for
+/// the traffic analyses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Packets (captured or inside CC) decoded as a frame or an LI record.
+    pub packets_parsed: usize,
+    /// Well-formed UDP packets on ports the passive analysis does not read: other ports, LI
+    /// delivery outside a mediation vantage, and media.
+    pub packets_ignored: usize,
+    /// Packets or records that did not parse.
+    pub parse_errors: usize,
+    /// Of those, UDP payloads on `FRAME_PORT` that are not frames.
+    pub frames_damaged: usize,
+    /// CC records (each wraps one intercepted packet).
+    pub cc_packets: usize,
+    /// IRI records decoded.
+    pub iri_events: usize,
+}
+
+impl Counts {
+    fn add(&mut self, o: &Observation<'_>) {
+        let d = match &o.layer {
+            Layer::Damaged(_) => {
+                self.parse_errors += 1;
+                return;
+            }
+            Layer::Udp(d) => d,
+        };
+        match &d.payload {
+            Payload::Ack { .. } | Payload::Data { .. } => self.packets_parsed += 1,
+            Payload::Li(li) => {
+                self.packets_parsed += 1;
+                match li.content {
+                    LiContent::Iri(_) => self.iri_events += 1,
+                    LiContent::Cc { .. } => self.cc_packets += 1,
+                    LiContent::Damaged(_) => self.parse_errors += 1,
+                }
+            }
+            Payload::Media | Payload::Other => self.packets_ignored += 1,
+            Payload::Damaged(d) => match **d {
+                Damage::Frame(_) => {
+                    self.parse_errors += 1;
+                    self.frames_damaged += 1;
+                }
+                _ => self.parse_errors += 1,
+            },
+        }
+    }
+}
+
+/// `(a, b)` in order: the key of an unordered pair.
+pub(crate) fn pair<T: Ord>(a: T, b: T) -> (T, T) {
+    if a <= b {
+        (a, b)
+    } else {
+        (b, a)
+    }
+}
+
+/// Who is who, learned once from the clear traffic of the whole table.
+///
+/// - **OTT relays**: an address that sends clear OTT envelopes from two or more accounts, or
+///   receives envelopes for two or more accounts.
+/// - **SMS speakers**: addresses that send or receive clear SMS PDUs.
+/// - **Tunnel initiators**: per address pair, the sender of the earliest tunnel handshake message
+///   (the first in table order among equally early ones); the other end is a **tunnel
+///   responder**.
+/// - **Servers** (for orienting flows): OTT relays and tunnel responders.
+/// - **Relays** (for the traffic analyses): tunnel responders that answered two or more
+///   initiators, and OTT relays, except SMS speakers (those are carrier gateways).
+/// - **Sessions**: the protocol name of each end-to-end session, from its first handshake
+///   envelope.
+/// - **Names**: an address is named by an MSISDN when clear evidence ties it to exactly one
+///   number and the number to exactly one address: an SMS it submitted (sender) or received
+///   (recipient), a CC copy (the target side, by the record's direction, of a packet that is not
+///   an SMS, under a warrant on the vantage's list), and the accounts of clear OTT envelopes it
+///   sent or received unless it is a relay.
+#[derive(Clone, Debug, Default)]
+pub struct Roles {
+    ott_relays: BTreeSet<Ipv4Addr>,
+    sms_speakers: BTreeSet<Ipv4Addr>,
+    tunnel_initiators: BTreeMap<(Ipv4Addr, Ipv4Addr), (Timestamp, Ipv4Addr)>,
+    tunnel_responders: BTreeSet<Ipv4Addr>,
+    relays: BTreeSet<Ipv4Addr>,
+    /// Lower account → higher account → session id → protocol name.
+    sessions: BTreeMap<String, BTreeMap<String, BTreeMap<u64, String>>>,
+    names: BTreeMap<Ipv4Addr, String>,
+    msisdn_len: usize,
+}
+
+/// Clear evidence tying addresses to MSISDNs (SMS PDUs and CC copies), and how often each
+/// MSISDN length occurred in it.
+#[derive(Default)]
+struct Bindings<'a> {
+    by_addr: BTreeMap<Ipv4Addr, BTreeSet<&'a str>>,
+    lens: BTreeMap<usize, usize>,
+}
+
+impl<'a> Bindings<'a> {
+    fn add(&mut self, a: Ipv4Addr, msisdn: &'a str) {
+        *self.lens.entry(msisdn.len()).or_default() += 1;
+        self.by_addr.entry(a).or_default().insert(msisdn);
+    }
+}
+
+/// Whether `o` is an SMS DATA frame sent to `FRAME_PORT`.
+fn is_sms_to_frame_port(o: &Observation<'_>) -> bool {
+    o.datagram().is_some_and(|d| d.dst.port() == FRAME_PORT)
+        && matches!(o.data(), Some((_, AppPdu::Sms(_))))
+}
+
+impl Roles {
+    /// Learns the roles from the observations of `packets` listed in `content` (those with a
+    /// DATA frame or an LI record, in table order).
+    fn learn(packets: &[Observation<'_>], content: &[usize], captures: &Captures) -> Roles {
+        // Warrant list of each vantage: LIID → target MSISDN.
+        let liids: Vec<BTreeMap<&str, &str>> = captures
+            .vantages
+            .iter()
+            .map(|v| {
+                v.warrants
+                    .iter()
+                    .map(|w| (w.liid.as_str(), w.target_msisdn.as_str()))
+                    .collect()
+            })
+            .collect();
+        let mut r = Roles::default();
+        let mut ott_from: BTreeMap<Ipv4Addr, BTreeSet<&str>> = BTreeMap::new();
+        let mut ott_to: BTreeMap<Ipv4Addr, BTreeSet<&str>> = BTreeMap::new();
+        let mut bind = Bindings::default();
+        for o in content.iter().filter_map(|&i| packets.get(i)) {
+            let Some(d) = o.datagram() else { continue };
+            let (src, dst) = (*d.src.ip(), *d.dst.ip());
+            match &d.payload {
+                Payload::Data { pdu, .. } => match &**pdu {
+                    AppPdu::Sms(s) => {
+                        r.sms_speakers.insert(src);
+                        r.sms_speakers.insert(dst);
+                        let (a, m) = match s.kind {
+                            SmsKind::Submit => (src, s.from.as_str()),
+                            SmsKind::Deliver => (dst, s.to.as_str()),
+                        };
+                        bind.add(a, m);
+                    }
+                    AppPdu::Ott(env) => {
+                        ott_from.entry(src).or_default().insert(&env.from);
+                        ott_to.entry(dst).or_default().insert(&env.to);
+                        if env.kind == NoiseKind::Handshake {
+                            let (lo, hi) = pair(&env.from, &env.to);
+                            r.sessions
+                                .entry(lo.clone())
+                                .or_default()
+                                .entry(hi.clone())
+                                .or_default()
+                                .entry(env.session)
+                                .or_insert_with(|| env.protocol.clone());
+                        }
+                    }
+                    AppPdu::Tunnel(t) if t.kind == NoiseKind::Handshake => {
+                        let e = r
+                            .tunnel_initiators
+                            .entry(pair(src, dst))
+                            .or_insert((o.time, src));
+                        if o.time < e.0 {
+                            *e = (o.time, src);
+                        }
+                    }
+                    AppPdu::Tunnel(_) | AppPdu::Call(_) => {}
+                },
+                Payload::Li(li) => {
+                    let LiContent::Cc { inner } = li.content else {
+                        continue;
+                    };
+                    // A data packet copied by address: its target side is the target's handset.
+                    let record = &li.record;
+                    let target = liids
+                        .get(o.vantage)
+                        .and_then(|l| l.get(record.liid.as_str()));
+                    let copied = packets.get(inner);
+                    if let (Some(&target), Some(c)) = (target, copied) {
+                        if let Some(cd) = c.datagram().filter(|_| !is_sms_to_frame_port(c)) {
+                            let a = match record.direction {
+                                LiDirection::FromTarget => *cd.src.ip(),
+                                LiDirection::ToTarget => *cd.dst.ip(),
+                            };
+                            bind.add(a, target);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+
+        // Servers and relays.
+        let many = |m: &BTreeMap<Ipv4Addr, BTreeSet<&str>>| -> Vec<Ipv4Addr> {
+            m.iter()
+                .filter(|(_, accounts)| accounts.len() >= 2)
+                .map(|(a, _)| *a)
+                .collect()
+        };
+        r.ott_relays.extend(many(&ott_from));
+        r.ott_relays.extend(many(&ott_to));
+        let mut initiators: BTreeMap<Ipv4Addr, BTreeSet<Ipv4Addr>> = BTreeMap::new();
+        for (&(x, y), &(_, init)) in &r.tunnel_initiators {
+            let resp = if init == x { y } else { x };
+            r.tunnel_responders.insert(resp);
+            initiators.entry(resp).or_default().insert(init);
+        }
+        r.relays = initiators
+            .iter()
+            .filter(|(_, i)| i.len() >= 2)
+            .map(|(a, _)| *a)
+            .chain(r.ott_relays.iter().copied())
+            .filter(|a| !r.sms_speakers.contains(a))
+            .collect();
+
+        // Names: one address ↔ one number, both ways unique.
+        let Bindings {
+            by_addr: mut bind,
+            lens,
+        } = bind;
+        for (a, s) in ott_from.iter().chain(ott_to.iter()) {
+            if !r.relays.contains(a) {
+                bind.entry(*a).or_default().extend(s.iter().copied());
+            }
+        }
+        let mut owners: BTreeMap<&str, usize> = BTreeMap::new();
+        for s in bind.values().filter(|s| s.len() == 1) {
+            for m in s {
+                *owners.entry(m).or_default() += 1;
+            }
+        }
+        r.names = bind
+            .into_iter()
+            .filter(|(_, s)| s.len() == 1)
+            .filter_map(|(a, s)| s.into_iter().next().map(|m| (a, m)))
+            .filter(|(_, m)| owners.get(m) == Some(&1))
+            .map(|(a, m)| (a, m.to_owned()))
+            .collect();
+        r.msisdn_len = lens
+            .iter()
+            .max_by_key(|(len, n)| (**n, core::cmp::Reverse(**len)))
+            .map_or(12, |(len, _)| *len);
+        r
+    }
+
+    /// Whether `a` is known as a server: an OTT relay or a tunnel responder.
+    pub fn is_server(&self, a: Ipv4Addr) -> bool {
+        self.ott_relays.contains(&a) || self.tunnel_responders.contains(&a)
+    }
+
+    /// `(subscriber, server)` for a packet between `src` and `dst`: the tunnel initiator is the
+    /// subscriber if a handshake between them was seen; else a known server (OTT relay or tunnel
+    /// responder) is the server side; else the lower address is taken as the subscriber.
+    pub fn orient(&self, src: Ipv4Addr, dst: Ipv4Addr) -> (Ipv4Addr, Ipv4Addr) {
+        let (lo, hi) = pair(src, dst);
+        if let Some(&(_, init)) = self.tunnel_initiators.get(&(lo, hi)) {
+            return if init == lo { (lo, hi) } else { (hi, lo) };
+        }
+        match (self.is_server(lo), self.is_server(hi)) {
+            (true, false) => (hi, lo),
+            _ => (lo, hi),
+        }
+    }
+
+    /// The channel of a tunnel to `server`: an OTT server if it relays clear envelopes, a carrier
+    /// gateway if it exchanges clear SMS, else unknown.
+    pub fn tunnel_channel(&self, server: Ipv4Addr) -> Channel {
+        if self.ott_relays.contains(&server) {
+            Channel::OttTunnel
+        } else if self.sms_speakers.contains(&server) {
+            Channel::CarrierTunnel
+        } else {
+            Channel::Tunnel
+        }
+    }
+
+    /// The protocol name of session `session` between accounts `a` and `b` (either order), from
+    /// its first handshake envelope.
+    pub fn session_protocol(&self, a: &str, b: &str, session: u64) -> Option<&str> {
+        let (lo, hi) = pair(a, b);
+        self.sessions
+            .get(lo)?
+            .get(hi)?
+            .get(&session)
+            .map(String::as_str)
+    }
+
+    /// The relays of the traffic analyses, sorted.
+    pub fn relays(&self) -> &BTreeSet<Ipv4Addr> {
+        &self.relays
+    }
+
+    /// The MSISDN address `a` is tied to, if the evidence is unambiguous.
+    pub fn name(&self, a: Ipv4Addr) -> Option<&str> {
+        self.names.get(&a).map(String::as_str)
+    }
+
+    /// The most common MSISDN length (bytes) in the clear evidence for names (SMS PDUs and CC
+    /// copies); 12 if none was seen.
+    pub fn msisdn_len(&self) -> usize {
+        self.msisdn_len
+    }
+}
+
+/// A DATA frame of the table, with its packet.
+#[derive(Clone, Copy, Debug)]
+pub struct DataFrame<'a, 'c> {
+    /// The packet it came in.
+    pub obs: &'a Observation<'c>,
+    /// Source address and port.
+    pub src: SocketAddrV4,
+    /// Destination address and port.
+    pub dst: SocketAddrV4,
+    /// The frame's sequence number.
+    pub seq: u32,
+    /// The application PDU.
+    pub pdu: &'a AppPdu,
+}
+
+/// Every captured packet dissected once, what the dissection counted, and the roles learned
+/// from it.
+#[derive(Debug)]
+pub struct Observations<'c> {
+    captures: &'c Captures,
+    packets: Vec<Observation<'c>>,
+    /// Indices of the observations with a DATA frame or an LI record, ascending.
+    content: Vec<usize>,
+    counts: Counts,
+    roles: Roles,
+}
+
+/// Pass 1: bytes to observations.
+struct Dissector<'c> {
+    captures: &'c Captures,
+    packets: Vec<Observation<'c>>,
+    content: Vec<usize>,
+    counts: Counts,
+}
+
+impl<'c> Dissector<'c> {
+    fn push(
+        &mut self,
+        vantage: usize,
+        time: Timestamp,
+        depth: usize,
+        bytes: Cow<'c, [u8]>,
+        layer: Layer,
+    ) {
+        let o = Observation {
+            vantage,
+            time,
+            depth,
+            bytes,
+            layer,
+        };
+        if let Some(err) = o.damage() {
+            let name = self
+                .captures
+                .vantages
+                .get(vantage)
+                .map_or("", |v| v.name.as_str());
+            tracing::debug!(vantage = name, %time, %err, "unparseable capture");
+        }
+        self.counts.add(&o);
+        if o.has_content() {
+            self.content.push(self.packets.len());
+        }
+        self.packets.push(o);
+    }
+
+    fn packet(
+        &mut self,
+        vantage: usize,
+        mediation: bool,
+        time: Timestamp,
+        bytes: Cow<'c, [u8]>,
+        depth: usize,
+    ) {
+        let (layer, cc) = match ip::parse_udp(&bytes) {
+            Ok(udp) => {
+                let (payload, cc) = self.payload(&udp, mediation);
+                let datagram = Datagram {
+                    src: udp.src,
+                    dst: udp.dst,
+                    payload,
+                };
+                (Layer::Udp(datagram), cc)
+            }
+            Err(e) => (Layer::Damaged(Box::new(Damage::Ip(e))), None),
+        };
+        self.push(vantage, time, depth, bytes, layer);
+        if let Some((at, inner)) = cc {
+            let inner = Cow::Owned(inner);
+            if depth >= MAX_CC_DEPTH {
+                let layer = Layer::Damaged(Box::new(Damage::TooDeep));
+                self.push(vantage, at, depth + 1, inner, layer);
+            } else {
+                self.packet(vantage, mediation, at, inner, depth + 1);
+            }
+        }
+    }
+
+    /// Dissects a UDP payload (of the packet about to be pushed); for a CC record, also returns
+    /// the record's timestamp and the packet it wraps.
+    fn payload(
+        &self,
+        udp: &ip::UdpView<'_>,
+        mediation: bool,
+    ) -> (Payload, Option<(Timestamp, Vec<u8>)>) {
+        let ports = [udp.src.port(), udp.dst.port()];
+        if ports.contains(&FRAME_PORT) {
+            let payload = match Frame::decode(udp.payload) {
+                Ok(Frame::Ack { next_expected, seq }) => Payload::Ack { next_expected, seq },
+                Ok(Frame::Data { seq, payload }) => match AppPdu::decode(&payload) {
+                    Ok(pdu) => Payload::Data {
+                        seq,
+                        pdu: Box::new(pdu),
+                    },
+                    Err(e) => Payload::Damaged(Box::new(Damage::AppPdu(e))),
+                },
+                Err(e) => Payload::Damaged(Box::new(Damage::Frame(e))),
+            };
+            (payload, None)
+        } else if mediation && ports.contains(&LI_PORT) {
+            let rec = match LiRecord::decode(udp.payload) {
+                Ok(rec) => rec,
+                Err(e) => return (Payload::Damaged(Box::new(Damage::LiRecord(e))), None),
+            };
+            let record = LiHeader {
+                liid: rec.liid,
+                correlation: rec.correlation,
+                timestamp: rec.timestamp,
+                direction: rec.direction,
+            };
+            let (content, cc) = match rec.kind {
+                LiKind::Iri => match Iri::decode(&rec.payload) {
+                    Ok(iri) => (LiContent::Iri(iri), None),
+                    Err(e) => (LiContent::Damaged(Damage::Iri(e)), None),
+                },
+                LiKind::Cc => (
+                    LiContent::Cc {
+                        inner: self.packets.len() + 1,
+                    },
+                    Some((rec.timestamp, rec.payload)),
+                ),
+            };
+            (Payload::Li(Box::new(LiLayer { record, content })), cc)
+        } else if ports.contains(&MEDIA_PORT) {
+            (Payload::Media, None)
+        } else {
+            (Payload::Other, None)
+        }
+    }
+}
+
+impl<'c> Observations<'c> {
+    /// Dissects every packet of `captures` once and learns the roles. Never panics on malformed
+    /// bytes: they are [`Damage`]d observations, counted in [`Observations::counts`].
+    pub fn decode(captures: &'c Captures) -> Observations<'c> {
+        let mut d = Dissector {
+            captures,
+            packets: Vec::with_capacity(captures.packet_count()),
+            content: Vec::new(),
+            counts: Counts::default(),
+        };
+        for (i, v) in captures.vantages.iter().enumerate() {
+            let mediation = v.kind == VantageKind::Mediation;
+            if let Some(pc) = &v.packets {
+                for p in &pc.packets {
+                    d.packet(i, mediation, p.time, Cow::Borrowed(&p.bytes), 0);
+                }
+            }
+        }
+        let roles = Roles::learn(&d.packets, &d.content, captures);
+        Observations {
+            captures,
+            packets: d.packets,
+            content: d.content,
+            counts: d.counts,
+            roles,
+        }
+    }
+
+    /// The captures the table was built from (warrant lists and call records are read there).
+    pub fn captures(&self) -> &'c Captures {
+        self.captures
+    }
+
+    /// Every observation, in table order.
+    pub fn packets(&self) -> &[Observation<'c>] {
+        &self.packets
+    }
+
+    /// What the dissection counted.
+    pub fn counts(&self) -> Counts {
+        self.counts
+    }
+
+    /// The roles learned from the whole table.
+    pub fn roles(&self) -> &Roles {
+        &self.roles
+    }
+
+    /// The name of vantage `v` (empty if out of range).
+    pub fn vantage_name(&self, v: usize) -> &'c str {
+        self.captures
+            .vantages
+            .get(v)
+            .map_or("", |v| v.name.as_str())
+    }
+
+    /// The observations that carry a DATA frame or an LI record, in table order: everything
+    /// an analysis reads (ACKs, media, other ports and damaged packets are only counted).
+    pub fn with_content(&self) -> impl Iterator<Item = &Observation<'c>> {
+        self.content.iter().filter_map(|&i| self.packets.get(i))
+    }
+
+    /// Every DATA frame with its application PDU, in table order.
+    pub fn data_frames(&self) -> impl Iterator<Item = DataFrame<'_, 'c>> {
+        self.with_content().filter_map(|obs| {
+            let d = obs.datagram()?;
+            let (seq, pdu) = obs.data()?;
+            Some(DataFrame {
+                obs,
+                src: d.src,
+                dst: d.dst,
+                seq,
+                pdu,
+            })
+        })
+    }
+
+    /// Every OTT envelope seen in clear (copies included), with its packet, in table order.
+    pub fn ott_envelopes(&self) -> impl Iterator<Item = (&Observation<'c>, &OttEnvelope)> {
+        self.data_frames().filter_map(|f| match f.pdu {
+            AppPdu::Ott(env) => Some((f.obs, env)),
+            _ => None,
+        })
+    }
+
+    /// Every IRI record with its LI header and packet, in table order.
+    pub fn iri(&self) -> impl Iterator<Item = (&Observation<'c>, &LiHeader, &Iri)> {
+        self.with_content().filter_map(|o| {
+            let (record, iri) = o.iri()?;
+            Some((o, record, iri))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use capture::{CapturedPacket, PacketCapture, VantagePoint, Warrant, WarrantKind};
+    use proto::wire::{SmsPdu, TunnelPdu};
+
+    const SUB_A: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
+    const SUB_B: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
+    const SMSC: Ipv4Addr = Ipv4Addr::new(172, 16, 0, 3);
+    const POI: Ipv4Addr = Ipv4Addr::new(172, 16, 0, 2);
+    const MEDIATION: Ipv4Addr = Ipv4Addr::new(172, 16, 0, 4);
+    const OTT: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 10);
+
+    fn udp(src: Ipv4Addr, dst: Ipv4Addr, port: u16, payload: &[u8]) -> Vec<u8> {
+        ip::build_udp(
+            SocketAddrV4::new(src, port),
+            SocketAddrV4::new(dst, port),
+            payload,
+        )
+        .expect("small payload")
+    }
+
+    fn data(src: Ipv4Addr, dst: Ipv4Addr, seq: u32, pdu: &AppPdu) -> Vec<u8> {
+        let payload = pdu.to_bytes().expect("encodable");
+        let frame = Frame::Data { seq, payload };
+        udp(src, dst, FRAME_PORT, &frame.to_bytes().expect("encodable"))
+    }
+
+    fn sms(kind: SmsKind, from: &str, to: &str, text: &str) -> AppPdu {
+        AppPdu::Sms(SmsPdu {
+            kind,
+            msg_ref: 7,
+            from: from.into(),
+            to: to.into(),
+            sent_at: Timestamp::from_secs(1),
+            text: text.into(),
+        })
+    }
+
+    fn tunnel(kind: NoiseKind) -> AppPdu {
+        AppPdu::Tunnel(TunnelPdu {
+            kind,
+            noise: vec![0xaa; 48],
+        })
+    }
+
+    fn li(kind: LiKind, liid: &str, ms: u64, direction: LiDirection, payload: Vec<u8>) -> Vec<u8> {
+        let rec = LiRecord {
+            kind,
+            liid: liid.into(),
+            correlation: 9,
+            timestamp: Timestamp::from_millis(ms),
+            direction,
+            payload,
+        };
+        udp(POI, MEDIATION, LI_PORT, &rec.to_bytes().expect("encodable"))
+    }
+
+    fn vantage(name: &str, kind: VantageKind, packets: Vec<(u64, Vec<u8>)>) -> VantagePoint {
+        VantagePoint {
+            name: name.into(),
+            carrier: "atlantic".into(),
+            kind,
+            packets: Some(PacketCapture {
+                name: name.into(),
+                packets: packets
+                    .into_iter()
+                    .map(|(ms, bytes)| CapturedPacket {
+                        time: Timestamp::from_millis(ms),
+                        bytes,
+                    })
+                    .collect(),
+            }),
+            warrants: vec![],
+            call_records: vec![],
+        }
+    }
+
+    fn one(v: VantagePoint) -> Captures {
+        Captures { vantages: vec![v] }
+    }
+
+    #[test]
+    fn a_captured_packet_is_dissected_into_its_layers() {
+        let text = "meet at noon";
+        let caps = one(vantage(
+            "core",
+            VantageKind::CoreTap,
+            vec![(
+                5,
+                data(
+                    SUB_A,
+                    SMSC,
+                    3,
+                    &sms(SmsKind::Submit, "+1555", "+1666", text),
+                ),
+            )],
+        ));
+        let obs = Observations::decode(&caps);
+        let [o] = obs.packets() else {
+            panic!("one observation: {:?}", obs.packets())
+        };
+        assert_eq!(
+            (o.vantage, o.time, o.depth),
+            (0, Timestamp::from_millis(5), 0)
+        );
+        let captured = &caps.vantages[0].packets.as_ref().unwrap().packets[0].bytes;
+        assert_eq!(o.len(), captured.len());
+        assert!(
+            matches!(o.bytes, Cow::Borrowed(b) if core::ptr::eq(b, captured.as_slice())),
+            "a captured packet's bytes are borrowed, not copied"
+        );
+        assert_eq!(o.addrs(), Some((SUB_A, SMSC)));
+        let Some((3, AppPdu::Sms(s))) = o.data() else {
+            panic!("an SMS DATA frame: {o:?}")
+        };
+        assert_eq!(s.text, text);
+        assert!(o.damage().is_none());
+        assert_eq!(
+            obs.counts(),
+            Counts {
+                packets_parsed: 1,
+                ..Counts::default()
+            }
+        );
+        assert_eq!(obs.vantage_name(o.vantage), "core");
+        assert_eq!(obs.data_frames().count(), 1);
+    }
+
+    #[test]
+    fn a_cc_records_packet_is_the_next_observation_dated_by_the_record() {
+        let inner = data(SUB_A, OTT, 0, &tunnel(NoiseKind::Transport));
+        let inner_len = inner.len();
+        let caps = one(vantage(
+            "mediation",
+            VantageKind::Mediation,
+            vec![(
+                100,
+                li(LiKind::Cc, "LI-1", 90, LiDirection::FromTarget, inner),
+            )],
+        ));
+        let obs = Observations::decode(&caps);
+        let [outer, copied] = obs.packets() else {
+            panic!("the record and its packet: {:?}", obs.packets())
+        };
+        let Some(LiLayer {
+            record,
+            content: LiContent::Cc { inner: 1 },
+        }) = outer.li()
+        else {
+            panic!("a CC record pointing at the next observation: {outer:?}")
+        };
+        assert_eq!(record.liid, "LI-1");
+        assert_eq!(record.timestamp, Timestamp::from_millis(90));
+        assert_eq!(outer.time, Timestamp::from_millis(100));
+        assert_eq!(copied.depth, 1);
+        assert_eq!(
+            copied.time,
+            Timestamp::from_millis(90),
+            "the record's timestamp"
+        );
+        assert_eq!(copied.len(), inner_len);
+        assert!(
+            matches!(copied.bytes, Cow::Owned(_)),
+            "the CC record's bytes"
+        );
+        assert_eq!(copied.addrs(), Some((SUB_A, OTT)));
+        assert!(matches!(copied.data(), Some((0, AppPdu::Tunnel(_)))));
+        let c = obs.counts();
+        assert_eq!((c.packets_parsed, c.cc_packets, c.parse_errors), (2, 1, 0));
+    }
+
+    #[test]
+    fn cc_records_nested_too_deep_are_counted_not_dissected() {
+        let mut bytes = data(SUB_A, OTT, 0, &tunnel(NoiseKind::Transport));
+        for _ in 0..=MAX_CC_DEPTH {
+            bytes = li(LiKind::Cc, "LI-1", 1, LiDirection::FromTarget, bytes);
+        }
+        let caps = one(vantage(
+            "mediation",
+            VantageKind::Mediation,
+            vec![(1, bytes)],
+        ));
+        let obs = Observations::decode(&caps);
+        let last = obs.packets().last().expect("observations");
+        assert_eq!(last.depth, MAX_CC_DEPTH + 1);
+        assert!(matches!(last.damage(), Some(Damage::TooDeep)));
+        assert_eq!(
+            obs.data_frames().count(),
+            0,
+            "the innermost frame is not read"
+        );
+        let c = obs.counts();
+        assert_eq!(c.cc_packets, MAX_CC_DEPTH + 1);
+        assert_eq!(c.parse_errors, 1);
+    }
+
+    #[test]
+    fn damaged_packets_are_counted_once_and_never_read() {
+        let mut bad_pdu = data(SUB_A, SMSC, 0, &sms(SmsKind::Submit, "+1", "+2", "hi"));
+        let n = bad_pdu.len();
+        bad_pdu[n - 1] = 0xff; // invalid UTF-8 in the text
+        let caps = one(vantage(
+            "mediation",
+            VantageKind::Mediation,
+            vec![
+                (1, vec![0xde, 0xad]),
+                (2, udp(SUB_A, SMSC, FRAME_PORT, b"WT\x01\x01\x00")),
+                (3, bad_pdu),
+                (4, udp(POI, MEDIATION, LI_PORT, b"X3")),
+                (
+                    5,
+                    li(LiKind::Iri, "LI-1", 5, LiDirection::ToTarget, vec![9, 9]),
+                ),
+                (6, udp(SUB_A, SUB_B, MEDIA_PORT, b"??")),
+                (7, udp(SUB_A, OTT, 53, b"dns?")),
+            ],
+        ));
+        let obs = Observations::decode(&caps);
+        assert_eq!(obs.packets().len(), 7);
+        let layers: Vec<&str> = obs
+            .packets()
+            .iter()
+            .map(|o| match o.damage() {
+                Some(Damage::Ip(_)) => "ip",
+                Some(Damage::Frame(_)) => "frame",
+                Some(Damage::AppPdu(_)) => "app",
+                Some(Damage::LiRecord(_)) => "li",
+                Some(Damage::Iri(_)) => "iri",
+                Some(Damage::Media(_)) => "media",
+                Some(Damage::TooDeep) => "deep",
+                None => "-",
+            })
+            .collect();
+        assert_eq!(
+            layers,
+            ["ip", "frame", "app", "li", "iri", "-", "-"],
+            "each packet is damaged at the layer that refused it"
+        );
+        assert!(
+            matches!(obs.packets()[5].media(), Some(Err(Damage::Media(_)))),
+            "media is decoded on demand, and its damage found then"
+        );
+        assert_eq!(
+            obs.counts(),
+            Counts {
+                packets_parsed: 1, // the IRI record's LI layer
+                packets_ignored: 2,
+                parse_errors: 5,
+                frames_damaged: 1,
+                cc_packets: 0,
+                iri_events: 0,
+            },
+            "media is not read by the passive analysis: ignored"
+        );
+        assert_eq!(obs.data_frames().count(), 0);
+        assert_eq!(obs.iri().count(), 0);
+        assert_eq!(
+            obs.with_content().count(),
+            1,
+            "only the IRI record's LI layer"
+        );
+        let f = crate::passive::analyze("t", &obs);
+        assert!(f.recovered.is_empty() && f.flows.is_empty() && f.contact_pairs.is_empty());
+        assert_eq!((f.parse_errors, f.packets_ignored), (5, 2));
+    }
+
+    #[test]
+    fn a_media_packet_is_decoded_on_demand_and_counted_as_ignored() {
+        let pdu = MediaPdu {
+            call_id: 42,
+            seq: 7,
+            encrypted: true,
+            payload: vec![0x5a; 33],
+        };
+        let bytes = udp(
+            SUB_A,
+            SUB_B,
+            MEDIA_PORT,
+            &pdu.to_bytes().expect("encodable"),
+        );
+        let caps = one(vantage("core", VantageKind::CoreTap, vec![(1, bytes)]));
+        let obs = Observations::decode(&caps);
+        let [o] = obs.packets() else {
+            panic!("one observation")
+        };
+        assert!(matches!(
+            o.datagram().map(|d| &d.payload),
+            Some(Payload::Media)
+        ));
+        let Some(Ok(m)) = o.media() else {
+            panic!("a media PDU: {o:?}")
+        };
+        assert_eq!(m, pdu);
+        assert_eq!(obs.counts().packets_ignored, 1);
+        assert_eq!(obs.with_content().count(), 0);
+    }
+
+    #[test]
+    fn li_delivery_outside_a_mediation_vantage_is_not_dissected() {
+        let inner = data(SUB_A, OTT, 0, &tunnel(NoiseKind::Transport));
+        let caps = one(vantage(
+            "core",
+            VantageKind::CoreTap,
+            vec![(1, li(LiKind::Cc, "LI-1", 1, LiDirection::FromTarget, inner))],
+        ));
+        let obs = Observations::decode(&caps);
+        let [o] = obs.packets() else {
+            panic!("one observation")
+        };
+        assert!(matches!(
+            o.datagram().map(|d| &d.payload),
+            Some(Payload::Other)
+        ));
+        assert_eq!(obs.counts().packets_ignored, 1);
+    }
+
+    #[test]
+    fn roles_come_from_the_whole_table() {
+        let hs = tunnel(NoiseKind::Handshake);
+        let mut v = vantage(
+            "mediation",
+            VantageKind::Mediation,
+            vec![
+                // The server answers first in capture order, but A's handshake is earlier.
+                (20, data(OTT, SUB_A, 0, &hs)),
+                (10, data(SUB_A, OTT, 0, &hs)),
+                (30, data(SUB_B, OTT, 0, &hs)),
+                (40, data(OTT, SUB_B, 0, &hs)),
+                // A CC copy of a tunnel packet from B, under a warrant on this vantage's list.
+                (
+                    50,
+                    li(
+                        LiKind::Cc,
+                        "LI-9",
+                        45,
+                        LiDirection::FromTarget,
+                        data(SUB_B, OTT, 1, &tunnel(NoiseKind::Transport)),
+                    ),
+                ),
+                (
+                    60,
+                    data(SUB_A, SMSC, 0, &sms(SmsKind::Submit, "+1555", "+1666", "x")),
+                ),
+            ],
+        );
+        v.warrants.push(Warrant {
+            liid: "LI-9".into(),
+            target_msisdn: "+1777".into(),
+            target_imsi: "001".into(),
+            kind: WarrantKind::IriAndContent,
+            agency: "FBI".into(),
+            since: Timestamp::ZERO,
+        });
+        let caps = one(v);
+        let obs = Observations::decode(&caps);
+        let roles = obs.roles();
+        assert_eq!(
+            roles.orient(OTT, SUB_A),
+            (SUB_A, OTT),
+            "the initiator subscribes"
+        );
+        assert_eq!(roles.orient(SUB_B, OTT), (SUB_B, OTT));
+        assert!(roles.is_server(OTT) && !roles.is_server(SUB_A));
+        assert_eq!(roles.tunnel_channel(OTT), Channel::Tunnel);
+        assert_eq!(roles.tunnel_channel(SMSC), Channel::CarrierTunnel);
+        assert_eq!(roles.relays().iter().copied().collect::<Vec<_>>(), [OTT]);
+        assert_eq!(
+            roles.name(SUB_B),
+            Some("+1777"),
+            "the CC copy's target side"
+        );
+        assert_eq!(roles.name(SUB_A), Some("+1555"), "the SMS sender");
+        assert_eq!(roles.name(OTT), None);
+        assert_eq!(roles.msisdn_len(), 5);
+    }
+
+    #[test]
+    fn passive_and_metadata_read_the_same_roles() {
+        let hs = tunnel(NoiseKind::Handshake);
+        let tr = tunnel(NoiseKind::Transport);
+        let caps = one(vantage(
+            "core",
+            VantageKind::CoreTap,
+            vec![
+                (1, data(SUB_A, OTT, 0, &hs)),
+                (2, data(OTT, SUB_A, 0, &hs)),
+                (3, data(SUB_B, OTT, 0, &hs)),
+                (4, data(OTT, SUB_B, 0, &hs)),
+                (5, data(SUB_A, OTT, 1, &tr)),
+                (6, data(OTT, SUB_B, 1, &tr)),
+                (
+                    7,
+                    data(SUB_A, SMSC, 0, &sms(SmsKind::Submit, "+1555", "+1666", "x")),
+                ),
+            ],
+        ));
+        let obs = Observations::decode(&caps);
+        let roles = obs.roles();
+
+        // Passive: flows oriented by the roles, the channel from the roles.
+        let f = crate::passive::analyze("t", &obs);
+        let tunnel_flows: Vec<(Ipv4Addr, Ipv4Addr)> = f
+            .flows
+            .iter()
+            .map(|fl| (fl.subscriber, fl.server))
+            .collect();
+        assert_eq!(tunnel_flows, [(SUB_A, OTT), (SUB_B, OTT)]);
+        for (sub, server) in &tunnel_flows {
+            assert_eq!(roles.orient(*server, *sub), (*sub, *server));
+        }
+        assert!(f.flows.iter().all(|fl| fl.channel == Channel::Tunnel));
+
+        // Metadata: the same relays, parties named by the same bindings.
+        let t = crate::metadata::packets::Traffic::from_observations(&obs);
+        assert_eq!(t.relays, roles.relays().iter().copied().collect::<Vec<_>>());
+        assert_eq!(t.relays, [OTT]);
+        assert_eq!(t.ups.len(), 1);
+        assert_eq!(t.downs.len(), 1);
+        assert_eq!(t.name(t.ups[0].party), "+1555", "named by the SMS it sent");
+        assert_eq!(roles.name(SUB_A), Some("+1555"));
+        assert_eq!(
+            t.name(t.downs[0].party),
+            "10.0.0.2",
+            "no clear evidence: the address"
+        );
+        assert_eq!(roles.name(SUB_B), None);
+    }
+}
