@@ -59,6 +59,10 @@ pub enum Damage {
     /// The IPv4 or UDP header did not parse.
     #[error("IPv4/UDP: {0}")]
     Ip(CaptureError),
+    /// The headers parse, but the IPv4 header or UDP checksum does not verify: the packet was
+    /// damaged in transit, and what it says cannot be trusted (a receiving host drops it too).
+    #[error("IPv4/UDP: checksum does not verify")]
+    Checksum,
     /// A UDP payload on `FRAME_PORT` that is not a frame.
     #[error("Frame: {0}")]
     Frame(WireError),
@@ -644,6 +648,11 @@ impl<'c> Dissector<'c> {
         depth: usize,
     ) {
         let (layer, cc) = match ip::parse_udp(&bytes) {
+            // Read only what a receiving host would accept: a damaged packet is counted, never
+            // read (it would make false recoveries of flipped texts).
+            Ok(_) if !ip::checksums_ok(&bytes) => {
+                (Layer::Damaged(Box::new(Damage::Checksum)), None)
+            }
             Ok(udp) => {
                 let (payload, cc) = self.payload(&udp, mediation);
                 let datagram = Datagram {
@@ -1013,9 +1022,28 @@ mod tests {
 
     #[test]
     fn damaged_packets_are_counted_once_and_never_read() {
-        let mut bad_pdu = data(SUB_A, SMSC, 0, &sms(SmsKind::Submit, "+1", "+2", "hi"));
-        let n = bad_pdu.len();
-        bad_pdu[n - 1] = 0xff; // invalid UTF-8 in the text
+        // A DATA frame whose PDU does not decode (invalid UTF-8 in the text), with valid
+        // checksums: damage at the application layer, not in transit.
+        let mut pdu = sms(SmsKind::Submit, "+1", "+2", "hi")
+            .to_bytes()
+            .expect("encodable");
+        let n = pdu.len();
+        pdu[n - 1] = 0xff;
+        let frame = Frame::Data {
+            seq: 0,
+            payload: pdu,
+        };
+        let bad_pdu = udp(
+            SUB_A,
+            SMSC,
+            FRAME_PORT,
+            &frame.to_bytes().expect("encodable"),
+        );
+        // A good SMS damaged in transit: one bit of its text flipped after the checksums were
+        // computed (a frame-check miss). A host drops it; the adversary must not read it.
+        let mut flipped = data(SUB_A, SMSC, 1, &sms(SmsKind::Submit, "+1", "+2", "hello"));
+        let n = flipped.len();
+        flipped[n - 1] ^= 0x01;
         let caps = one(vantage(
             "mediation",
             VantageKind::Mediation,
@@ -1030,15 +1058,17 @@ mod tests {
                 ),
                 (6, udp(SUB_A, SUB_B, MEDIA_PORT, b"??")),
                 (7, udp(SUB_A, OTT, 53, b"dns?")),
+                (8, flipped),
             ],
         ));
         let obs = Observations::decode(&caps);
-        assert_eq!(obs.packets().len(), 7);
+        assert_eq!(obs.packets().len(), 8);
         let layers: Vec<&str> = obs
             .packets()
             .iter()
             .map(|o| match o.damage() {
                 Some(Damage::Ip(_)) => "ip",
+                Some(Damage::Checksum) => "checksum",
                 Some(Damage::Frame(_)) => "frame",
                 Some(Damage::AppPdu(_)) => "app",
                 Some(Damage::LiRecord(_)) => "li",
@@ -1050,7 +1080,7 @@ mod tests {
             .collect();
         assert_eq!(
             layers,
-            ["ip", "frame", "app", "li", "iri", "-", "-"],
+            ["ip", "frame", "app", "li", "iri", "-", "-", "checksum"],
             "each packet is damaged at the layer that refused it"
         );
         assert!(
@@ -1062,7 +1092,7 @@ mod tests {
             Counts {
                 packets_parsed: 1, // the IRI record's LI layer
                 packets_ignored: 2,
-                parse_errors: 5,
+                parse_errors: 6,
                 frames_damaged: 1,
                 cc_packets: 0,
                 iri_events: 0,
@@ -1078,7 +1108,7 @@ mod tests {
         );
         let f = crate::passive::analyze("t", &obs);
         assert!(f.recovered.is_empty() && f.flows.is_empty() && f.contact_pairs.is_empty());
-        assert_eq!((f.parse_errors, f.packets_ignored), (5, 2));
+        assert_eq!((f.parse_errors, f.packets_ignored), (6, 2));
     }
 
     #[test]

@@ -214,7 +214,7 @@ impl<'t> Reader<'t> {
     }
 
     fn ott(&mut self, o: &At, env: &'t OttEnvelope, roles: &Roles, vantage: &str) {
-        if env.protocol.starts_with("signal") {
+        if env.is_signal() {
             return self.signal(o, env, roles);
         }
         self.contact(&env.from, &env.to);

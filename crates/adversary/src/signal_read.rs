@@ -359,7 +359,7 @@ pub(crate) fn analyze(findings: &mut Findings, obs: &Observations<'_>, caps: &Ca
     let mut envs: Vec<(Timestamp, usize, &str, &proto::wire::OttEnvelope)> = obs
         .ott_envelopes()
         .enumerate()
-        .filter(|(_, (_, e))| e.protocol.starts_with("signal"))
+        .filter(|(_, (_, e))| e.is_signal())
         .map(|(i, (o, e))| (o.time, i, obs.vantage_name(o.vantage), e))
         .collect();
     envs.sort_by_key(|(t, i, _, _)| (*t, *i));

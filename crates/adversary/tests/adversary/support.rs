@@ -25,21 +25,15 @@ pub const ALICE: &str = "+15550001";
 pub const BOB: &str = "+15550002";
 pub const CAROL: &str = "+15550003";
 
-/// An IPv4 datagram carrying UDP, written field by field (checksums left zero: the adversary's
-/// parser does not verify them).
+/// An IPv4 datagram carrying UDP with valid checksums, as a host sends it (the adversary reads
+/// only what a receiving host would accept: a packet whose checksums fail is counted, not read).
 pub fn udp(src: Ipv4Addr, sport: u16, dst: Ipv4Addr, dport: u16, payload: &[u8]) -> Vec<u8> {
-    let total = u16::try_from(28 + payload.len()).expect("test payloads are small");
-    let mut b = vec![0x45, 0];
-    b.extend_from_slice(&total.to_be_bytes());
-    b.extend_from_slice(&[0, 0, 0x40, 0, 64, 17, 0, 0]);
-    b.extend_from_slice(&src.octets());
-    b.extend_from_slice(&dst.octets());
-    b.extend_from_slice(&sport.to_be_bytes());
-    b.extend_from_slice(&dport.to_be_bytes());
-    b.extend_from_slice(&(total - 20).to_be_bytes());
-    b.extend_from_slice(&[0, 0]);
-    b.extend_from_slice(payload);
-    b
+    capture::ip::build_udp(
+        std::net::SocketAddrV4::new(src, sport),
+        std::net::SocketAddrV4::new(dst, dport),
+        payload,
+    )
+    .expect("test payloads are small")
 }
 
 /// A DATA frame carrying `pdu` from `src` to `dst` on `FRAME_PORT`.
