@@ -57,6 +57,9 @@ enum Command {
     Validate {
         /// A scenario file, or the name of a built-in scenario.
         scenario: String,
+        /// Work budget: estimated messages plus voice media frames allowed (docs/scenario.md).
+        #[arg(long, value_name = "N", default_value_t = scenario::DEFAULT_MAX_WORK)]
+        max_work: u64,
     },
     /// List the built-in scenarios.
     List,
@@ -132,6 +135,9 @@ struct RunArgs {
     /// Also write report.json, one pcap per packet vantage point and call records as CSV here.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Work budget: estimated messages plus voice media frames allowed (docs/scenario.md).
+    #[arg(long, value_name = "N", default_value_t = scenario::DEFAULT_MAX_WORK)]
+    max_work: u64,
 }
 
 fn main() -> ExitCode {
@@ -145,7 +151,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
         Command::Run(args) => run(&args),
-        Command::Validate { scenario } => validate(&scenario),
+        Command::Validate { scenario, max_work } => validate(&scenario, max_work),
         Command::Matrix(args) => matrix_cmd(&args),
         Command::Sweep(args) => sweep_cmd(&args),
         Command::Merge(args) => merge_cmd(&args),
@@ -341,16 +347,19 @@ fn load(spec: &str) -> Result<(String, String)> {
     ))))
 }
 
-fn validate(spec: &str) -> Result<ExitCode> {
+fn validate(spec: &str, max_work: u64) -> Result<ExitCode> {
     let (name, text) = load(spec)?;
-    match scenario::parse(&name, &text) {
+    match scenario::parse_with(&name, &text, scenario::Limits { max_work }) {
         Ok(s) => {
+            let (messages, frames) = s.estimated_work();
             println!(
-                "{name}: ok — {} carriers, {} subscribers, {} apps, {} vantage points",
+                "{name}: ok — {} carriers, {} subscribers, {} apps, {} vantage points; about {:.0} messages and {:.0} voice media frames (budget {max_work})",
                 s.carriers.len(),
                 s.total_subscribers(),
                 s.apps.len(),
-                s.adversary.vantage.len()
+                s.adversary.vantage.len(),
+                messages,
+                frames
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -367,7 +376,10 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
         .as_deref()
         .unwrap_or(scenario::DEFAULT_SCENARIO_NAME);
     let (name, text) = load(spec)?;
-    let sc = match scenario::parse(&name, &text) {
+    let limits = scenario::Limits {
+        max_work: args.max_work,
+    };
+    let sc = match scenario::parse_with(&name, &text, limits) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{e}");

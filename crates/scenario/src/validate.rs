@@ -41,6 +41,7 @@ type Result<T> = core::result::Result<T, ScenarioError>;
 pub(crate) struct Ctx<'a> {
     pub file: &'a str,
     pub text: &'a str,
+    pub limits: crate::Limits,
 }
 
 impl Ctx<'_> {
@@ -75,9 +76,45 @@ pub(crate) fn validate(ctx: &Ctx<'_>, raw: RawFile) -> Result<Scenario> {
     }
     let links = links(ctx, raw.links)?;
     let apps = apps(ctx, raw.app)?;
+    // Where the work a scenario asks for is set: (span, how far above its default).
+    let mut work_keys: Vec<(Range<usize>, f64, &str)> = vec![(
+        header.duration.span(),
+        duration.as_secs_f64() / 86_400.0,
+        "duration",
+    )];
+    let t = &raw.traffic;
+    for (v, default, key) in [
+        (
+            &t.messages_per_contact_per_day,
+            2.0,
+            "messages_per_contact_per_day",
+        ),
+        (&t.mean_degree, 3.0, "mean_degree"),
+        (
+            &t.calls_per_contact_per_day,
+            0.05,
+            "calls_per_contact_per_day",
+        ),
+    ] {
+        if let Some(s) = v {
+            work_keys.push((s.span(), s.get_ref() / default, key));
+        }
+    }
+    if let Some(c) = raw
+        .carrier
+        .as_ref()
+        .and_then(|cs| cs.get_ref().iter().max_by_key(|c| *c.subscribers.get_ref()))
+    {
+        work_keys.push((
+            c.subscribers.span(),
+            f64::from(*c.subscribers.get_ref()) / 1000.0,
+            "subscribers",
+        ));
+    }
     let carriers = carriers(ctx, raw.carrier, &apps)?;
     let total: u64 = carriers.iter().map(|c| u64::from(c.subscribers)).sum();
     let traffic = traffic(ctx, raw.traffic, total)?;
+    budget(ctx, &traffic, total, duration, &work_keys)?;
     let mobility = mobility(ctx, raw.mobility)?;
     let adversary = adversary(ctx, raw.adversary, &apps, &carriers, duration)?;
     Ok(Scenario {
@@ -93,6 +130,52 @@ pub(crate) fn validate(ctx: &Ctx<'_>, raw: RawFile) -> Result<Scenario> {
         mobility,
         adversary,
     })
+}
+
+/// The work a scenario asks for, estimated from its traffic parameters: messages (with
+/// replies) plus voice media frames (both directions of every answered call).
+pub(crate) fn estimate(traffic: &Traffic, subscribers: u64, duration: Duration) -> (f64, f64) {
+    let days = duration.as_secs_f64() / 86_400.0;
+    let n = subscribers as f64 * traffic.mean_degree * days;
+    let messages = n * traffic.messages_per_contact_per_day * (1.0 + traffic.reply_probability);
+    let interval = traffic.media_interval.as_secs_f64().max(1e-3);
+    let frames_per_call = 2.0 * traffic.call_duration.as_secs_f64() / interval;
+    let frames =
+        n * traffic.calls_per_contact_per_day * traffic.answer_probability * frames_per_call;
+    (messages, frames)
+}
+
+/// Refuses a scenario whose estimated work is beyond [`crate::Limits`], at the key furthest
+/// above its default, with the estimate and how to raise the budget.
+fn budget(
+    ctx: &Ctx<'_>,
+    traffic: &Traffic,
+    subscribers: u64,
+    duration: Duration,
+    keys: &[(Range<usize>, f64, &str)],
+) -> Result<()> {
+    let (messages, frames) = estimate(traffic, subscribers, duration);
+    let work = messages + frames;
+    let max = ctx.limits.max_work as f64;
+    if work <= max {
+        return Ok(());
+    }
+    let (span, _, key) = keys
+        .iter()
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .cloned()
+        .unwrap_or((0..0, 0.0, "duration"));
+    Err(ctx.err(
+        span,
+        format!(
+            "this scenario asks for about {:.3e} messages and {:.3e} voice media frames, above \
+             the work budget of {} (the default allows runs of about 4-5 minutes on 2 cores)",
+            messages, frames, ctx.limits.max_work
+        ),
+        Some(format!(
+            "lower `{key}`, or raise the budget with --max-work N (docs/scenario.md#work-budget)"
+        )),
+    ))
 }
 
 fn mobility(ctx: &Ctx<'_>, raw: RawMobility) -> Result<Mobility> {
@@ -361,6 +444,20 @@ fn carriers(
     if raw.is_empty() {
         return Err(ctx.err(span, "the scenario defines no [[carrier]]", hint));
     }
+    if raw.len() > crate::MAX_CARRIERS {
+        return Err(ctx.err(
+            raw[crate::MAX_CARRIERS].name.span(),
+            format!(
+                "the scenario defines {} carriers; the model addresses at most {}",
+                raw.len(),
+                crate::MAX_CARRIERS
+            ),
+            Some(format!(
+                "keep {} [[carrier]] tables or fewer",
+                crate::MAX_CARRIERS
+            )),
+        ));
+    }
     let mut out: Vec<Carrier> = Vec::with_capacity(raw.len());
     // (name span, mnc span, prefix span) of earlier carriers, for duplicate hints.
     let mut spans: Vec<(Range<usize>, Range<usize>, Range<usize>)> = Vec::new();
@@ -422,6 +519,32 @@ fn carrier(ctx: &Ctx<'_>, c: &RawCarrier, apps: &[App]) -> Result<Carrier> {
             c.cells.span(),
             "a carrier needs at least 1 cell",
             Some("set cells = 1 or more".to_owned()),
+        ));
+    }
+    // The model's addressing (10.<carrier>.x.y for subscribers, one /24 of cells per carrier)
+    // bounds these; the simulator enforces them too.
+    if subscribers > crate::MAX_SUBSCRIBERS_PER_CARRIER {
+        return Err(ctx.err(
+            c.subscribers.span(),
+            format!(
+                "carrier `{name}` has {subscribers} subscribers; the model addresses at most {} per carrier",
+                crate::MAX_SUBSCRIBERS_PER_CARRIER
+            ),
+            Some("split them over several [[carrier]] tables".to_owned()),
+        ));
+    }
+    if *c.cells.get_ref() > crate::MAX_CELLS_PER_CARRIER {
+        return Err(ctx.err(
+            c.cells.span(),
+            format!(
+                "carrier `{name}` has {} cells; the model addresses at most {} per carrier",
+                c.cells.get_ref(),
+                crate::MAX_CELLS_PER_CARRIER
+            ),
+            Some(format!(
+                "use cells = {} or fewer",
+                crate::MAX_CELLS_PER_CARRIER
+            )),
         ));
     }
     let mcc = &c.mcc.get_ref().0;

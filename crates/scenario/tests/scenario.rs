@@ -6,6 +6,7 @@
 //! - `no_panic`: property tests: arbitrary and mutated text never panics, errors point inside.
 //! - `hostile`: deep nesting and empty input.
 //! - `docs`: the example in docs/scenario.md parses.
+//! - `bounded`: runaway work and the model's limits are refused by validation, at their key.
 
 use scenario::{parse, AppKind, Scenario, ScenarioError, VantageKind, WarrantKind};
 
@@ -1182,5 +1183,74 @@ app = "sms"
         );
         let s = ok(&text);
         assert_eq!(s.protocol_label("xx"), "noise:XXhfs");
+    }
+}
+
+/// Issue 14: valid-looking input that would run for hours or exceed what the model addresses
+/// is refused by `validate`, at the key that makes it large, with the estimate and a hint.
+mod bounded {
+    use super::*;
+
+    fn refused(text: &str, line: usize, needle: &str, hint: &str) {
+        let e = err(text).to_string();
+        assert!(e.starts_with(&format!("test.toml:{line}:")), "{e}");
+        assert!(e.contains(needle), "{e}");
+        assert!(e.contains(hint), "{e}");
+    }
+
+    #[test]
+    fn runaway_traffic_is_refused_at_its_key() {
+        refused(
+            &base_with(
+                "mean_degree = 2.0",
+                "mean_degree = 2.0\nmessages_per_contact_per_day = 1e9",
+            ),
+            23,
+            "work budget",
+            "lower `messages_per_contact_per_day`, or raise the budget with --max-work",
+        );
+        refused(
+            &base_with("duration = \"1h\"", "duration = \"100000d\""),
+            4,
+            "work budget",
+            "lower `duration`",
+        );
+    }
+
+    #[test]
+    fn a_larger_budget_lets_it_through() {
+        let text = base_with("duration = \"1h\"", "duration = \"100000d\"");
+        let sc = scenario::parse_with("test.toml", &text, scenario::Limits { max_work: u64::MAX })
+            .expect("within a raised budget");
+        let (messages, frames) = sc.estimated_work();
+        assert!(messages > 5e6 && frames == 0.0, "{messages} {frames}");
+    }
+
+    #[test]
+    fn limits_the_simulator_enforces_are_checked_here() {
+        refused(
+            &base_with("subscribers = 10", "subscribers = 70000"),
+            12,
+            "at most 60000 per carrier",
+            "hint:",
+        );
+        refused(
+            &base_with("cells = 1", "cells = 300"),
+            13,
+            "at most 250",
+            "hint:",
+        );
+    }
+
+    #[test]
+    fn every_shipped_scenario_is_within_the_default_budget() {
+        for (name, text) in scenario::BUILTIN_SCENARIOS {
+            let sc = parse(name, text).unwrap_or_else(|e| panic!("{e}"));
+            let (m, f) = sc.estimated_work();
+            assert!(
+                m + f <= scenario::DEFAULT_MAX_WORK as f64,
+                "{name}: {m} {f}"
+            );
+        }
     }
 }
