@@ -89,7 +89,7 @@ pub(crate) fn validate(ctx: &Ctx<'_>, raw: RawFile) -> Result<Scenario> {
             2.0,
             "messages_per_contact_per_day",
         ),
-        (&t.mean_degree, 3.0, "mean_degree"),
+        (&t.mean_degree, 6.0, "mean_degree"),
         (
             &t.calls_per_contact_per_day,
             0.05,

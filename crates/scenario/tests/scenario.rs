@@ -754,6 +754,49 @@ mod docs {
         assert_eq!(s.carriers[0].warrants.count, 2);
         assert_eq!(s.carriers[0].population.len(), 2);
     }
+
+    /// Every key the parser accepts (a field of a `Raw*` struct in `raw.rs`) is documented in
+    /// docs/scenario.md or in a page it links for that section, so the reference cannot fall
+    /// behind the schema (issue 15: `[mobility]` and the voice keys were missing).
+    #[test]
+    fn every_accepted_key_is_documented() {
+        let raw = include_str!("../src/raw.rs");
+        let docs = [
+            include_str!("../../../docs/scenario.md"),
+            include_str!("../../../docs/countermeasures.md"),
+            include_str!("../../../docs/traffic.md"),
+            include_str!("../../../docs/signal.md"),
+        ]
+        .concat();
+        // Every word inside an inline code span of the docs (`key`, `[key]`, `{ min, max }`,
+        // `message_length.distribution`, `quantum = true`).
+        let words: std::collections::BTreeSet<&str> = docs
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .flat_map(|code| code.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')))
+            .filter(|w| !w.is_empty())
+            .collect();
+        let mut missing = Vec::new();
+        for line in raw.lines() {
+            let Some(rest) = line.trim().strip_prefix("pub ") else {
+                continue;
+            };
+            let Some((key, _)) = rest.split_once(':') else {
+                continue;
+            };
+            if key.contains(' ') || key.contains('(') {
+                continue;
+            }
+            if !words.contains(key) {
+                missing.push(key.to_owned());
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "undocumented scenario keys: {missing:?}"
+        );
+    }
 }
 
 mod capabilities {
