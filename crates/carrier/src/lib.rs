@@ -14,11 +14,13 @@
 
 mod attack;
 mod capability;
+mod collect;
 pub mod countermeasures;
 mod directory;
 mod endpoint;
 mod error;
 mod gateway;
+mod handset;
 mod ids;
 mod io;
 mod li;

@@ -1,0 +1,262 @@
+//! The end of a run: the counters, the captures of every vantage point, the ground truth of
+//! on-path attacks (from the components' facts and the endpoints' reports), and the records.
+
+use std::collections::BTreeMap;
+
+use capture::{Captures, PacketCapture, VantagePoint};
+use scenario::VantageKind;
+
+use crate::endpoint::LinkTotals;
+use crate::li::close_all;
+use crate::nodes::Logic;
+use crate::truth::AttackTruth;
+use crate::world::{RunOutput, World};
+
+impl World<'_> {
+    pub(crate) fn finish(mut self) -> RunOutput {
+        let ns = self.net.stats().clone();
+        self.stats.events = ns.events;
+        self.stats.end = self.net.now();
+        self.stats.packets_sent = ns.packets_sent;
+        self.stats.packets_delivered = ns.packets_delivered;
+        self.stats.packets_lost = ns.dropped_loss + ns.dropped_queue;
+        self.stats.packets_damaged_dropped = ns.dropped_fcs;
+        self.stats.packets_corrupt_dropped = ns.dropped_corrupt;
+        self.stats.packets_duplicated = ns.duplicated;
+        self.stats.packets_unroutable = ns.unroutable;
+        let mut totals = LinkTotals::default();
+        for l in &self.logic {
+            match l {
+                Logic::Sub(s) => s.ep.add_stats(&mut totals),
+                Logic::Pgw(p) => p.ep.add_stats(&mut totals),
+                Logic::Smsc(s) => s.ep.add_stats(&mut totals),
+                Logic::Ott(o) => {
+                    o.ep.add_stats(&mut totals);
+                    self.stats.ott_relayed = o.relayed;
+                }
+                Logic::Lea(l) => self.stats.li_delivered_to_lea += l.received,
+                _ => {}
+            }
+        }
+        self.stats.links = totals;
+        self.stats.li_records = self
+            .li_counts
+            .iter()
+            .map(|c| c.lock().map(|n| *n).unwrap_or(0))
+            .sum();
+        for (store, charged) in self.stores.iter().zip(&self.charged) {
+            close_all(store, charged);
+        }
+        self.signal_finish();
+        let costs = self.cm_costs();
+        let active = self.attack_truth();
+        for m in &mut self.truth.messages {
+            if m.delivered_at.is_none() && m.failure.is_none() {
+                m.failure = Some("still in flight when the run ended".into());
+            }
+        }
+
+        let mut vantages = Vec::new();
+        let mut edge_taps = std::mem::take(&mut self.edge_taps).into_iter();
+        for (v, tap) in self.sc.adversary.vantage.iter().zip(&self.taps) {
+            let Some(c) = self.sc.carriers.iter().position(|x| x.name == v.carrier) else {
+                continue;
+            };
+            let name = match v.kind {
+                VantageKind::CoreTap => format!("{}.core", v.carrier),
+                VantageKind::Mediation => format!("{}.mediation", v.carrier),
+                VantageKind::CallRecords => format!("{}.call-records", v.carrier),
+                VantageKind::EdgeRouter => format!("{}.edge-routers", v.carrier),
+            };
+            let mut packets = tap.map(|t| PacketCapture {
+                name: name.clone(),
+                packets: self
+                    .net
+                    .take_tap(t)
+                    .into_iter()
+                    .map(|p| capture::CapturedPacket {
+                        time: p.time,
+                        bytes: p.bytes,
+                    })
+                    .collect(),
+            });
+            if v.kind == VantageKind::EdgeRouter {
+                // All compromised routers' captures, merged in time order (ties: router
+                // order, then capture order).
+                let mut all = Vec::new();
+                for (r, t) in edge_taps.next().unwrap_or_default().into_iter().enumerate() {
+                    for (k, p) in self.net.take_tap(t).into_iter().enumerate() {
+                        all.push((p.time, r, k, p.bytes));
+                    }
+                }
+                all.sort_by_key(|a| (a.0, a.1, a.2));
+                packets = Some(PacketCapture {
+                    name: name.clone(),
+                    packets: all
+                        .into_iter()
+                        .map(|(time, _, _, bytes)| capture::CapturedPacket { time, bytes })
+                        .collect(),
+                });
+            } else {
+                edge_taps.next();
+            }
+            let kind = match v.kind {
+                VantageKind::CoreTap => capture::VantageKind::CoreTap,
+                VantageKind::Mediation => capture::VantageKind::Mediation,
+                VantageKind::CallRecords => capture::VantageKind::CallRecords,
+                VantageKind::EdgeRouter => capture::VantageKind::EdgeRouter,
+            };
+            let prefix = format!("{}-", v.carrier.to_uppercase());
+            let warrants = if v.kind == VantageKind::Mediation {
+                self.warrants
+                    .iter()
+                    .filter(|w| w.liid.starts_with(&prefix))
+                    .cloned()
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let call_records = if v.kind == VantageKind::CallRecords {
+                self.stores[c]
+                    .lock()
+                    .map(|s| s.records.clone())
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            vantages.push(VantagePoint {
+                name,
+                carrier: v.carrier.clone(),
+                kind,
+                packets,
+                warrants,
+                call_records,
+            });
+        }
+        self.truth.subscribers = std::mem::take(&mut self.dir.subs);
+        self.truth.locations = self.mobility.traces.clone();
+        let records = self
+            .sc
+            .carriers
+            .iter()
+            .zip(&self.stores)
+            .map(|(car, st)| {
+                (
+                    car.name.clone(),
+                    st.lock().map(|s| s.records.clone()).unwrap_or_default(),
+                )
+            })
+            .collect();
+        let intercepts = self
+            .pois
+            .iter()
+            .flat_map(|p| p.lock().map(|p| p.log.clone()).unwrap_or_default())
+            .collect();
+        RunOutput {
+            records,
+            intercepts,
+            captures: Captures { vantages },
+            truth: self.truth,
+            warrants: self.warrants,
+            stats: self.stats,
+            capabilities: capture::Capabilities {
+                active,
+                ..self.caps.into_capabilities()
+            },
+            costs,
+        }
+    }
+}
+
+impl World<'_> {
+    /// Ground truth of every on-path attack, and the adversary's own log of them. Undelivered
+    /// messages of an attacked or failed session get their failure recorded here: the session
+    /// failure an endpoint reported, or a timeout (no delivery receipt) when frames were
+    /// dropped.
+    fn attack_truth(&mut self) -> Vec<capture::ActiveRecord> {
+        // Texts per session id, from the senders' session state.
+        let mut texts: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+        for l in &self.logic {
+            if let Logic::Sub(sn) = l {
+                if let Some(o) = &sn.ott {
+                    for (sid, e) in &o.sessions {
+                        texts
+                            .entry(*sid)
+                            .or_default()
+                            .extend(e.texts.iter().cloned());
+                    }
+                }
+            }
+        }
+        // Every failed session: its undelivered texts failed with it (both directions).
+        let failures: Vec<(u64, String)> = self
+            .truth
+            .session_failures
+            .iter()
+            .map(|(sid, f)| (*sid, format!("session failed ({}): {}", f.kind, f.reason)))
+            .collect();
+        for (sid, why) in failures {
+            for t in texts.get(&sid).into_iter().flatten() {
+                self.truth.failed(t, &why);
+            }
+        }
+        let mut active = Vec::new();
+        let mut attacks = Vec::new();
+        for attacker in &self.attackers {
+            let Ok(component) = attacker.component.lock() else {
+                continue;
+            };
+            active.extend(component.records());
+            for a in &component.facts() {
+                let signal = self.signal_attack_facts(a);
+                let ids: Vec<usize> = a
+                    .session
+                    .and_then(|sid| texts.get(&sid))
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|t| self.truth.message_by_text(t).map(|m| m.id))
+                    .chain(signal.iter().flat_map(|s| s.0.iter().copied()))
+                    .collect();
+                let mut detected = a
+                    .session
+                    .and_then(|sid| self.truth.session_failures.get(&sid))
+                    .map(|f| f.kind.clone())
+                    .or_else(|| signal.and_then(|s| s.1));
+                let undelivered: Vec<usize> = ids
+                    .iter()
+                    .copied()
+                    .filter(|&i| self.truth.messages[i].delivered_at.is_none())
+                    .collect();
+                if detected.is_none() && a.dropped > 0 && !undelivered.is_empty() {
+                    detected = Some(proto::noise::FailureKind::Timeout.as_str().to_string());
+                    for &i in &undelivered {
+                        let t = self.truth.messages[i].text.clone();
+                        self.truth
+                            .failed(&t, "timeout: no delivery receipt (frames dropped on path)");
+                    }
+                }
+                let protocol = self
+                    .dir
+                    .apps
+                    .iter()
+                    .find(|x| x.name == a.app)
+                    .map(|x| x.label.clone())
+                    .unwrap_or_default();
+                attacks.push(AttackTruth {
+                    entry: a.entry,
+                    node: attacker.node.clone(),
+                    mode: a.mode.as_str().to_string(),
+                    app: a.app.clone(),
+                    protocol,
+                    session: a.session,
+                    modified: a.acted,
+                    detected,
+                    delivered: ids.len() - undelivered.len(),
+                    messages: ids,
+                });
+            }
+        }
+        self.truth.attacks = attacks;
+        active
+    }
+}
