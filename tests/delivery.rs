@@ -69,3 +69,39 @@ fn undetected_damage_on_one_hop_delivers_no_wrong_text_and_no_false_recovery() {
     assert_eq!(r.report.adversary.false_recoveries, 0);
     assert!(r.report.adversary.messages_read > 0);
 }
+
+/// Issue 14: with half the frames lost (or damaged) on every link, the run drains past its
+/// usual end while messages are open, within the retry budget: every message is delivered, and
+/// `delivered + failed = messages` always.
+#[test]
+fn half_the_frames_lost_on_every_link_costs_time_never_messages() {
+    let base = include_str!("../sim/small-lab.toml");
+    for fault in ["loss", "corrupt"] {
+        let text = format!(
+            "{base}\n[links]\nradio = {{ {fault} = 0.5 }}\ncore = {{ {fault} = 0.5 }}\n\
+             interconnect = {{ {fault} = 0.5 }}\ninternet = {{ {fault} = 0.5 }}\n"
+        );
+        let r = run(parse(&text), 1);
+        let t = &r.output.truth;
+        let delivered = t
+            .messages
+            .iter()
+            .filter(|m| m.delivered_at.is_some())
+            .count();
+        let failed = t.messages.iter().filter(|m| m.failure.is_some()).count();
+        assert_eq!(delivered + failed, t.messages.len(), "{fault}");
+        assert_eq!(
+            delivered,
+            t.messages.len(),
+            "{fault}: {:?}",
+            t.messages.iter().find(|m| m.failure.is_some())
+        );
+        assert_eq!(t.integrity_errors, 0);
+        // It took longer than the usual 6 h drain after the hour of traffic.
+        assert!(
+            r.output.stats.end
+                > simcore::Timestamp::ZERO + simcore::Duration::from_secs(7 * 3600 + 60),
+            "{fault}"
+        );
+    }
+}

@@ -50,10 +50,28 @@ impl World<'_> {
         self.signal_finish();
         let costs = self.cm_costs();
         let active = self.attack_truth();
-        for m in &mut self.truth.messages {
-            if m.delivered_at.is_none() && m.failure.is_none() {
-                m.failure = Some("still in flight when the run ended".into());
-            }
+        // Whatever is still open: the retry budget ran out while it was still being
+        // retransmitted, or nothing was left in flight for it (a bug to look into: stated, not
+        // hidden).
+        let why = if self.net.next_event_time().is_some() {
+            format!(
+                "retry budget spent: still undelivered {} days after the traffic stopped (loss, \
+                 damage or an outage on its path)",
+                crate::world::MAX_DRAIN.as_secs() / 86_400
+            )
+        } else {
+            "never delivered: nothing was left in flight for it when the network went idle"
+                .to_owned()
+        };
+        let open: Vec<String> = self
+            .truth
+            .messages
+            .iter()
+            .filter(|m| m.delivered_at.is_none() && m.failure.is_none())
+            .map(|m| m.text.clone())
+            .collect();
+        for text in open {
+            self.truth.failed(&text, &why);
         }
 
         let mut vantages = Vec::new();

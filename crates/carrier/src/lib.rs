@@ -46,4 +46,4 @@ pub use ids::Subscriber;
 pub use mobility::LocationTrace;
 pub use truth::{AttackTruth, GroundTruth, SessionFailure, TruthMessage};
 pub use voice::{clear_frame, TruthCall, FRAME_MARKER};
-pub use world::{run, RunOutput, RunStats};
+pub use world::{run, RunOutput, RunStats, MAX_DRAIN};

@@ -98,6 +98,10 @@ pub struct GroundTruth {
     pub signal_ratchet_keys: BTreeMap<usize, [u8; 32]>,
     #[serde(skip)]
     by_text: BTreeMap<String, usize>,
+    /// Messages neither delivered nor failed yet (kept as deliveries and failures are
+    /// recorded, so the driver can drain while any is open).
+    #[serde(skip)]
+    pub(crate) open: usize,
 }
 
 impl GroundTruth {
@@ -105,6 +109,9 @@ impl GroundTruth {
         let id = self.messages.len();
         m.id = id;
         self.by_text.insert(m.text.clone(), id);
+        if m.delivered_at.is_none() && m.failure.is_none() {
+            self.open += 1;
+        }
         self.messages.push(m);
         id
     }
@@ -124,6 +131,9 @@ impl GroundTruth {
                         latency_ns = now.saturating_duration_since(m.sent_at).as_nanos() as u64,
                         "delivered"
                     );
+                    if m.failure.is_none() {
+                        self.open -= 1;
+                    }
                     m.delivered_at = Some(now);
                 }
             }
@@ -144,6 +154,7 @@ impl GroundTruth {
             if m.delivered_at.is_none() && m.failure.is_none() {
                 tracing::debug!(message_id = id, reason = why, "failed");
                 m.failure = Some(why.to_string());
+                self.open -= 1;
             }
         }
     }

@@ -42,9 +42,15 @@ use crate::traffic::{plan, unit, Planned, TrafficParams};
 use crate::truth::{GroundTruth, TruthMessage};
 use crate::voice::{self, CallParams, CallState};
 
-/// After traffic stops, the run drains for at most this long (retransmissions back off to
-/// 60 s, so anything deliverable arrives well within it).
+/// After traffic stops, the run drains for this long (retransmissions back off to 60 s, so on
+/// links of ordinary quality anything deliverable arrives well within it; location traces and
+/// the end of the run are measured to here).
 const DRAIN: Duration = Duration::from_secs(6 * 3600);
+
+/// The retry budget: while any message is neither delivered nor failed, the run keeps
+/// draining past [`DRAIN`], up to this long after the traffic stopped (loss and damage cost
+/// time, never messages). A message still undelivered then fails with that reason.
+pub const MAX_DRAIN: Duration = Duration::from_secs(7 * 86_400);
 
 /// Everything a run produced.
 #[derive(Debug)]
@@ -170,6 +176,15 @@ pub fn run(scenario: &Scenario, seed: u64, arm: &dyn Arm) -> Result<RunOutput, C
         w.signal_steal_devices(at);
     }
     while let Some(ev) = w.net.poll_until(deadline) {
+        w.dispatch(ev);
+    }
+    // Messages still in flight: keep going while there is work, within the retry budget (the
+    // end of the run moves only if something happens).
+    let budget = Timestamp::ZERO + scenario.duration + MAX_DRAIN;
+    while w.truth.open > 0 {
+        let Some(ev) = w.net.poll_until_or_idle(budget) else {
+            break;
+        };
         w.dispatch(ev);
     }
     // Sessions still open at the end: the points of interception report their END.

@@ -340,6 +340,29 @@ impl Network {
         None
     }
 
+    /// The time of the next queued event, if any (the clock does not move).
+    pub fn next_event_time(&self) -> Option<Timestamp> {
+        self.queue.peek_time().map(Timestamp::from_nanos)
+    }
+
+    /// Like [`Network::poll_until`], but when nothing is left to do up to `deadline` the clock
+    /// does not jump to it: it stays at the last event processed, so a caller can drain "while
+    /// there is work" without moving the end of the run.
+    pub fn poll_until_or_idle(&mut self, deadline: Timestamp) -> Option<Event> {
+        let deadline = deadline.as_nanos();
+        while let Some(t) = self.queue.peek_time() {
+            if t > deadline {
+                break;
+            }
+            let (t, job) = self.queue.pop().expect("peeked just above");
+            self.now = t;
+            if let Some(ev) = self.step(job) {
+                return Some(ev);
+            }
+        }
+        None
+    }
+
     /// Like [`Network::poll`], but never processes an event later than `deadline`: when the
     /// next event is later (or there is none) it returns `None` with the clock at `deadline`
     /// (the clock never goes backwards).
