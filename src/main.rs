@@ -322,16 +322,37 @@ fn matrix_cmd(args: &MatrixArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The text of `path`: UTF-8, or an error naming the byte offset (and line and column) of the
+/// first byte that is not.
+fn read_text(path: &Path) -> std::io::Result<String> {
+    let bytes = fs::read(path)?;
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let valid = std::str::from_utf8(&e.as_bytes()[..at]).unwrap_or_default();
+        let line = valid.matches('\n').count() + 1;
+        let column = valid[valid.rfind('\n').map_or(0, |i| i + 1)..].chars().count() + 1;
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "not UTF-8 text: invalid byte 0x{:02x} at byte offset {at} (line {line}, column {column})",
+                e.as_bytes()[at]
+            ),
+        )
+    })
+}
+
 /// Reads a scenario: a path to a file, or the name of a built-in one.
 fn load(spec: &str) -> Result<(String, String)> {
     let path = Path::new(spec);
     if path.exists() {
-        let text = fs::read_to_string(path).with_context(|| {
-            BadInput(format!(
-                "cannot read scenario file {spec} (hint: give a readable .toml file, not a \
-                 directory)"
-            ))
-        })?;
+        if path.is_dir() {
+            return Err(anyhow::Error::new(BadInput(format!(
+                "{spec} is a directory, not a scenario file\n  hint: give a .toml file such as \
+                 sim/small-lab.toml, or a built-in name (wiretap list)"
+            ))));
+        }
+        let text = read_text(path)
+            .with_context(|| BadInput(format!("cannot read scenario file {spec}")))?;
         return Ok((spec.to_string(), text));
     }
     if let Some(text) = scenario::builtin(spec) {
@@ -489,7 +510,7 @@ fn write_record_exports(dir: &Path, output: &carrier::RunOutput) -> Result<()> {
 /// `wiretap sweep`: plan (every grid point validated), run on all cores, write the files.
 fn sweep_cmd(args: &SweepArgs) -> Result<ExitCode> {
     let file = args.sweep.display().to_string();
-    let text = match fs::read_to_string(&args.sweep) {
+    let text = match read_text(&args.sweep) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("error: reading sweep file {file}: {e}\n  hint: give the path of a sweep file such as sim/sweeps/sweep-example.toml (docs/sweep.md)");

@@ -308,12 +308,18 @@ fn matrix_table_explains_levels_and_bad_patterns_get_a_hint() {
 fn bad_inputs_exit_with_code_2_and_say_why() {
     let sim = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sim");
     let missing = sim.join("no-such-scenario.toml");
+    let latin1 = tempdir("cli-latin1").join("latin1.toml");
+    std::fs::write(&latin1, b"[scenario]\nname = \"caf\xe9\"\n").expect("write");
     let cases: Vec<(Vec<&OsStr>, &str)> = vec![
         (
             vec!["run".as_ref(), missing.as_os_str()],
             "no-such-scenario",
         ),
-        (vec!["run".as_ref(), sim.as_os_str()], "not a directory"),
+        (vec!["run".as_ref(), sim.as_os_str()], "is a directory"),
+        (
+            vec!["validate".as_ref(), latin1.as_os_str()],
+            "invalid byte 0xe9 at byte offset 22 (line 2, column 12)",
+        ),
         (
             vec!["matrix".as_ref(), "--pattern".as_ref(), "QQ".as_ref()],
             "hint:",

@@ -71,13 +71,31 @@ impl ScenarioError {
             None => improve_serde_message(raw, err.span().is_none_or(|s| s == (0..0))),
         };
         // Syntax errors come as "what\nexpected ..."; keep the message on one line.
-        let message = message
+        let mut message = message
             .lines()
             .map(str::trim)
             .filter(|l| !l.is_empty())
             .collect::<Vec<_>>()
             .join(": ");
-        ScenarioError::at(file, text, err.span(), message, hint)
+        let key = err.span().and_then(|s| key_before(text, s.start));
+        let hint = hint.or_else(|| type_hint(&message, key)).or_else(|| {
+            // Anything else toml reports is syntax.
+            Some(
+                "TOML syntax: check the brackets, quotes and `key = value` form of this line; \
+                 docs/scenario.md shows the layout"
+                    .to_owned(),
+            )
+        });
+        if message.is_empty() {
+            message = "invalid TOML here".to_owned();
+        }
+        ScenarioError::at(
+            file,
+            text,
+            err.span(),
+            clip(&message),
+            hint.map(|h| clip(&h)),
+        )
     }
 }
 
@@ -132,6 +150,49 @@ fn improve_serde_message(raw: &str, top_level: bool) -> (String, Option<String>)
         }
     }
     (raw.to_owned(), None)
+}
+
+/// At most 200 characters of `s` (a huge value is not echoed whole).
+fn clip(s: &str) -> String {
+    const MAX: usize = 200;
+    if s.chars().count() <= MAX {
+        return s.to_owned();
+    }
+    let cut: String = s.chars().take(MAX).collect();
+    format!("{cut}… ({} more characters)", s.chars().count() - MAX)
+}
+
+/// The key of a `key = value` whose value starts at byte `at` (also inside inline tables).
+fn key_before(text: &str, at: usize) -> Option<&str> {
+    let before = text.get(..at)?.trim_end();
+    let before = before.strip_suffix('=')?.trim_end();
+    let start = before
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '"'))
+        .map_or(0, |i| i + 1);
+    let key = before[start..].trim_matches('"');
+    (!key.is_empty()).then_some(key)
+}
+
+/// A hint for a serde type error ("invalid type: string \"x\", expected f64"): what the key
+/// takes, in plain words, and where it is documented.
+fn type_hint(message: &str, key: Option<&str>) -> Option<String> {
+    let expected = message
+        .strip_prefix("invalid type: ")
+        .or_else(|| message.strip_prefix("invalid value: "))?
+        .split_once(", expected ")?
+        .1;
+    let plain = match expected {
+        "f64" | "f32" => "a number, e.g. 0.5 or 6",
+        "u64" | "u32" | "u16" | "u8" | "usize" => "a whole number, 0 or more, e.g. 20",
+        "i64" | "i32" => "a whole number, e.g. 20",
+        "a boolean" | "bool" => "true or false",
+        "a string" => "a quoted string, e.g. \"name\"",
+        other => other,
+    };
+    Some(match key {
+        Some(k) => format!("`{k}` takes {plain}; see `{k}` in docs/scenario.md"),
+        None => format!("this value must be {plain}; see docs/scenario.md"),
+    })
 }
 
 /// Every `` `quoted` `` word in `text`.

@@ -641,6 +641,10 @@ mod no_panic {
     /// Every error points at a character of the text (or just past a line's end).
     fn assert_inside(text: &str, e: &ScenarioError) {
         assert!(e.line >= 1 && e.column >= 1, "{e}");
+        // Issue 14: every error says something and hints at the fix, and echoes no huge value.
+        assert!(!e.message.trim().is_empty(), "empty message: {e}");
+        assert!(e.hint.is_some(), "no hint: {e}");
+        assert!(e.message.chars().count() <= 300, "message too long: {e}");
         let lines: Vec<&str> = text.split('\n').collect();
         assert!(e.line <= lines.len().max(1), "line beyond text: {e}");
         let len = lines.get(e.line - 1).map_or(0, |l| l.chars().count());
@@ -1226,6 +1230,35 @@ app = "sms"
         );
         let s = ok(&text);
         assert_eq!(s.protocol_label("xx"), "noise:XXhfs");
+    }
+}
+
+mod type_errors {
+    //! Issue 14: type and syntax errors from the TOML layer carry a hint naming the key, what it
+    //! takes and where it is documented; huge values are cut.
+    use super::*;
+
+    #[test]
+    fn a_wrong_type_names_the_key_and_what_it_takes() {
+        let e = err(&base_with("mean_degree = 2.0", "mean_degree = \"six\""));
+        assert_eq!((e.line, e.column), (22, 15), "{e}");
+        let hint = e.hint.expect("a hint");
+        assert!(hint.contains("`mean_degree` takes a number"), "{hint}");
+        assert!(hint.contains("docs/scenario.md"), "{hint}");
+        let e = err(&base_with("subscribers = 10", "subscribers = -4"));
+        assert!(e
+            .hint
+            .expect("a hint")
+            .contains("`subscribers` takes a whole number"));
+    }
+
+    #[test]
+    fn syntax_errors_get_a_hint_and_huge_values_are_cut() {
+        let e = err("[scenario\nname = \"t\"\n");
+        assert!(e.hint.expect("a hint").contains("TOML syntax"));
+        let huge = "x".repeat(1_000_000);
+        let e = err(&base_with("name = \"t\"", &format!("name = 7{huge}")));
+        assert!(e.to_string().len() < 2_000, "{} bytes", e.to_string().len());
     }
 }
 
