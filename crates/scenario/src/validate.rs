@@ -309,11 +309,12 @@ fn apps(ctx: &Ctx<'_>, raw: Option<Spanned<Vec<RawApp>>>) -> Result<Vec<App>> {
         return Err(ctx.err(span, "the scenario defines no [[app]]", hint));
     }
     let mut out: Vec<App> = Vec::with_capacity(raw.len());
-    let mut seen: Vec<(String, Range<usize>)> = Vec::new();
+    // Names seen so far and where (a map: validation stays linear in the number of apps).
+    let mut seen: std::collections::BTreeMap<String, Range<usize>> = Default::default();
     for app in raw {
         let name_span = app.name.span();
         let name = app.name.get_ref().0.clone();
-        if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
+        if let Some(first) = seen.get(&name) {
             return Err(ctx.err(
                 name_span,
                 format!("duplicate app name `{name}`"),
@@ -323,7 +324,7 @@ fn apps(ctx: &Ctx<'_>, raw: Option<Spanned<Vec<RawApp>>>) -> Result<Vec<App>> {
                 )),
             ));
         }
-        seen.push((name.clone(), name_span));
+        seen.insert(name.clone(), name_span);
         let kind = app_kind(ctx, &app)?;
         let voice =
             match (&app.voice, &kind) {
