@@ -105,8 +105,9 @@ for t in "${targets[@]}"; do
         crashed=1
         line="$t: ${execs:-?} execs, ${took}s, cov ${cov:-?}, corpus $units, $crashes crash (exit $rc): ${artifact:-see $log}"
         # The cause, as libFuzzer and the panic hook reported it.
-        grep -E "panicked at|ERROR: libFuzzer|ERROR: AddressSanitizer|SUMMARY:|deadly signal|timeout" "$log" |
-            head -n 8 | sed 's/^/    /'
+        grep -E -A1 "panicked at" "$log" | head -n 4 | sed 's/^/    /'
+        grep -E "ERROR: (libFuzzer|AddressSanitizer|LeakSanitizer)|^SUMMARY:" "$log" |
+            head -n 4 | sed 's/^/    /'
     fi
     echo "$line"
     summary+=("$line")
