@@ -302,6 +302,8 @@ fn texts() {
         let text = scenario::builtin(name).expect("a built-in scenario");
         write("scenario_parse", &format!("{name}.toml"), text.as_bytes());
     }
+    // A bare duration: the target also checks parse_duration against format_duration.
+    write("scenario_parse", "duration", b"86400.000000001s");
     for (name, text) in [
         (
             "sweep-example.toml",
