@@ -2,7 +2,7 @@
 //! the workspace's own encoders (and, for `signal_wire`, against the same seeded device the
 //! target uses), so the fuzzer starts from inputs that reach deep into the code.
 //!
-//! Run from `fuzz/`: `cargo run --example seeds` (it overwrites the files it writes and
+//! Run from `fuzz/`: `cargo run --release --example seeds` (it overwrites the files it writes and
 //! leaves other files alone). Keep each corpus to a few KB.
 
 use std::fs;
