@@ -244,7 +244,23 @@ fn merge_refuses_other_sweeps_overlaps_and_gaps() {
 #[test]
 fn bad_sweep_files_are_reported_where_they_are_wrong() {
     let head = "[sweep]\nname = \"t\"\nscenario = \"tiny.toml\"\nseeds = [1, 2]\n[grid]\n";
+    // 101 × 101 grid points: above the cap, refused before any point is validated (issue 14).
+    let many: Vec<String> = (0..101).map(|i| format!("{}.0", i + 1)).collect();
+    let probs: Vec<String> = (0..101)
+        .map(|i| format!("{:.3}", f64::from(i) / 101.0))
+        .collect();
+    let big_grid = format!(
+        "\"traffic.mean_degree\" = [{}]\n\"traffic.reply_probability\" = [{}]\n",
+        many.join(", "),
+        probs.join(", ")
+    );
     for (name, grid, at, needle) in [
+        (
+            "too-many-points",
+            big_grid.as_str(),
+            "sweep.toml:5:",
+            "too many grid points (10201; at most 10000)",
+        ),
         (
             "unknown-key",
             "\"traffic.mean_degre\" = [2.0]\n",
