@@ -149,7 +149,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let result = match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
+    // No subcommand: `wiretap run` with every flag at its default (clap's defaults do not apply
+    // to a value built here, so the budget is set explicitly).
+    let default_run = RunArgs {
+        max_work: scenario::DEFAULT_MAX_WORK,
+        ..RunArgs::default()
+    };
+    let result = match cli.command.unwrap_or(Command::Run(default_run)) {
         Command::Run(args) => run(&args),
         Command::Validate { scenario, max_work } => validate(&scenario, max_work),
         Command::Matrix(args) => matrix_cmd(&args),

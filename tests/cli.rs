@@ -383,3 +383,15 @@ fn terminal_report_wording_matches_the_facts() {
         "{cm}"
     );
 }
+
+/// The README's first command, `cargo run --release`, runs `wiretap` with no arguments: the
+/// default scenario with every flag at its default (a default built in code once had a work
+/// budget of 0 and refused it).
+#[test]
+fn no_arguments_runs_the_default_scenario() {
+    let out = wiretap(std::iter::empty::<&str>());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("scenario `salt-typhoon`"), "{text}");
+}
