@@ -367,19 +367,11 @@ impl Network {
     /// next event is later (or there is none) it returns `None` with the clock at `deadline`
     /// (the clock never goes backwards).
     pub fn poll_until(&mut self, deadline: Timestamp) -> Option<Event> {
-        let deadline = deadline.as_nanos();
-        while let Some(t) = self.queue.peek_time() {
-            if t > deadline {
-                break;
-            }
-            let (t, job) = self.queue.pop().expect("peeked just above");
-            self.now = t;
-            if let Some(ev) = self.step(job) {
-                return Some(ev);
-            }
+        let ev = self.poll_until_or_idle(deadline);
+        if ev.is_none() {
+            self.now = self.now.max(deadline.as_nanos());
         }
-        self.now = self.now.max(deadline);
-        None
+        ev
     }
 
     /// Attaches a passive tap; see [`TapPoint`] for what it records.
