@@ -602,10 +602,52 @@ fn sweep_cmd(args: &SweepArgs) -> Result<ExitCode> {
 }
 
 /// `wiretap merge`: join slice directories into the files of the whole sweep.
+/// Largest slice file `merge` reads: 1 GiB, some seven million rows of runs.csv; a bigger
+/// sweep is split into more shards.
+const MAX_SLICE_FILE: u64 = 1 << 30;
+
+/// Reads a slice file: at most [`MAX_SLICE_FILE`] bytes (a path to `/dev/zero` is refused, not
+/// read until memory runs out), UTF-8, and ending with a newline as every file `sweep` writes
+/// does (a file cut short is refused, not merged).
+fn read_slice_file(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    fs::File::open(path)?
+        .take(MAX_SLICE_FILE + 1)
+        .read_to_end(&mut bytes)?;
+    let invalid = |m: String| std::io::Error::new(std::io::ErrorKind::InvalidData, m);
+    if bytes.len() as u64 > MAX_SLICE_FILE {
+        return Err(invalid(format!(
+            "larger than {} MiB: not a slice file (split a bigger sweep into more shards)",
+            MAX_SLICE_FILE >> 20
+        )));
+    }
+    if !bytes.ends_with(b"\n") {
+        return Err(invalid(
+            "does not end with a newline: cut short (copy or rerun the shard)".into(),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| invalid(format!("not UTF-8 text: {e}")))
+}
+
 fn merge_cmd(args: &MergeArgs) -> Result<ExitCode> {
+    // Writing into one of the inputs would destroy the slice being read.
+    let out = fs::canonicalize(&args.out).ok();
+    for dir in &args.slices {
+        if out.is_some() && fs::canonicalize(dir).ok() == out {
+            eprintln!(
+                "error: --out {} is one of the slices being merged\n  hint: write the merged files to a new directory",
+                args.out.display()
+            );
+            return Ok(ExitCode::from(2));
+        }
+    }
     let mut slices = Vec::with_capacity(args.slices.len());
     for dir in &args.slices {
-        let read = |name: &str| fs::read_to_string(dir.join(name));
+        let read = |name: &str| {
+            let path = dir.join(name);
+            read_slice_file(&path).map_err(|e| format!("{}: {e}", path.display()))
+        };
         match (read("sweep.json"), read("runs.csv")) {
             (Ok(sweep_json), Ok(runs_csv)) => slices.push(sweep::Slice {
                 dir: dir.display().to_string(),

@@ -239,6 +239,37 @@ fn merge_refuses_other_sweeps_overlaps_and_gaps() {
     .expect("write");
     let e = err(&["s0", "s1", "s2"]);
     assert!(e.contains("s1/runs.csv") && e.contains("truncated"), "{e}");
+
+    // Issue 14: a runs.csv cut inside its last field (no final newline) is refused, not merged.
+    sweep(&dir, "s1", &["--shard", "1/3"]);
+    let csv = read(&dir, "s1", "runs.csv");
+    std::fs::write(dir.join("s1").join("runs.csv"), &csv[..csv.len() - 3]).expect("write");
+    let e = err(&["s0", "s1", "s2"]);
+    assert!(e.contains("s1/runs.csv") && e.contains("cut short"), "{e}");
+    sweep(&dir, "s1", &["--shard", "1/3"]);
+
+    // --out may not be one of the slices (it would be overwritten while read).
+    let out = merge(&dir, &["s0", "s1", "s2"], "s2");
+    assert_eq!(out.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("is one of the slices being merged"), "{e}");
+    assert!(
+        read(&dir, "s2", "runs.csv").lines().count() > 1,
+        "s2 was left intact"
+    );
+
+    // A slice file that never ends (a link to /dev/zero) is refused after 1 GiB at most,
+    // never read until memory runs out.
+    if std::path::Path::new("/dev/zero").exists() {
+        let z = dir.join("zero");
+        std::fs::create_dir_all(&z).expect("mkdir");
+        let _ = std::fs::remove_file(z.join("sweep.json"));
+        #[cfg(unix)]
+        std::os::unix::fs::symlink("/dev/zero", z.join("sweep.json")).expect("symlink");
+        std::fs::write(z.join("runs.csv"), "x\n").expect("write");
+        let e = err(&["s0", "zero"]);
+        assert!(e.contains("larger than 1024 MiB"), "{e}");
+    }
 }
 
 #[test]
