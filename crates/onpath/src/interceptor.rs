@@ -39,7 +39,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 use adversary::engine::{Blocked, Engine, EngineError, Keyring, Premessages, Role};
-use capture::active::{AttackFacts, Interceptor as Component, OnPathBrief, Verdict};
+use capture::active::{AttackFacts, Interceptor as Component, OnPathBrief, OnPathOrder, Verdict};
 use capture::{ActiveRecord, OnPathMode, Secret, StolenSecret};
 use proto::wire::{AppPdu, Frame, NoiseKind, OttEnvelope, TunnelPdu, FRAME_PORT};
 use rand_core::RngCore;
@@ -54,26 +54,12 @@ const INJECT_RTO: Duration = Duration::from_secs(2);
 /// The forged plaintext of `inject` mode.
 pub(crate) const FORGED_TEXT: &str = "wiretap: forged on path — please call +15550100 now";
 
-/// What the adversary's on-path component did to one session or flow: its own log, which
-/// becomes a [`capture::ActiveRecord`], plus the facts the ground truth needs.
+/// What the adversary's on-path component did to one session or flow: the facts the ground
+/// truth needs ([`AttackFacts`]), plus its own log, which becomes a [`capture::ActiveRecord`].
 #[derive(Clone, Debug)]
 pub(crate) struct Attack {
-    /// The scenario entry.
-    pub entry: usize,
-    /// The mode.
-    pub mode: OnPathMode,
-    /// The app targeted.
-    pub app: String,
-    /// The session id (end-to-end sessions) or `None` (a tunnelled flow, a signal session).
-    pub session: Option<u64>,
-    /// Signal takeovers: (victim MSISDN, peer MSISDN) of the session.
-    pub pair: Option<(String, String)>,
-    /// When the attack began (first sighting).
-    pub at: Timestamp,
-    /// Whether it changed, dropped or injected any byte of the session.
-    pub acted: bool,
-    /// Frames deleted (first sightings, retransmissions not counted).
-    pub dropped: u64,
+    /// Entry, mode, app, session or pair, first sighting, whether it acted, frames deleted.
+    pub facts: AttackFacts,
     /// Frames injected (first transmissions).
     pub injected: u64,
     /// Messages replaced.
@@ -82,6 +68,35 @@ pub(crate) struct Attack {
     pub plaintexts: Vec<Vec<u8>>,
     /// Its account of the outcome.
     pub outcome: String,
+}
+
+impl Attack {
+    /// An attack by order `spec` on a session (`session`) or Signal pair (`pair`), first seen
+    /// at `at`, that has not acted yet.
+    pub(crate) fn new(
+        spec: &OnPathOrder,
+        session: Option<u64>,
+        pair: Option<(String, String)>,
+        at: Timestamp,
+        outcome: String,
+    ) -> Attack {
+        Attack {
+            facts: AttackFacts {
+                entry: spec.entry,
+                mode: spec.mode,
+                app: spec.app.clone(),
+                session,
+                pair,
+                at,
+                acted: false,
+                dropped: 0,
+            },
+            injected: 0,
+            replaced: 0,
+            plaintexts: Vec::new(),
+            outcome,
+        }
+    }
 }
 
 /// Everything the core's on-path component recorded: its own log.
@@ -103,10 +118,10 @@ impl OnPathLog {
         self.attacks
             .iter()
             .map(|a| ActiveRecord {
-                at: a.at,
-                mode: a.mode.as_str().to_string(),
+                at: a.facts.at,
+                mode: a.facts.mode.as_str().to_string(),
                 node: self.node.clone(),
-                session: a.session,
+                session: a.facts.session,
                 plaintexts: a.plaintexts.clone(),
                 outcome: a.outcome.clone(),
             })
@@ -115,19 +130,7 @@ impl OnPathLog {
 
     /// What each attack concerned, for the ground truth.
     fn facts(&self) -> Vec<AttackFacts> {
-        self.attacks
-            .iter()
-            .map(|a| AttackFacts {
-                entry: a.entry,
-                mode: a.mode,
-                app: a.app.clone(),
-                session: a.session,
-                pair: a.pair.clone(),
-                at: a.at,
-                acted: a.acted,
-                dropped: a.dropped,
-            })
-            .collect()
+        self.attacks.iter().map(|a| a.facts.clone()).collect()
     }
 }
 
@@ -442,20 +445,7 @@ impl Interceptor {
         } else {
             outcome.push_str(&format!("; {} not attempted", spec.mode.as_str()));
         }
-        let a = Attack {
-            entry: spec.entry,
-            mode: spec.mode,
-            app: spec.app.clone(),
-            session: None,
-            pair: None,
-            at: now,
-            acted: false,
-            dropped: 0,
-            injected: 0,
-            replaced: 0,
-            plaintexts: Vec::new(),
-            outcome,
-        };
+        let a = Attack::new(spec, None, None, now, outcome);
         self.new_attack(a);
     }
 
@@ -491,20 +481,8 @@ impl Interceptor {
                     } else {
                         "targeted".to_string()
                     };
-                    attack = self.new_attack(Attack {
-                        entry: s.entry,
-                        mode: s.mode,
-                        app: s.app.clone(),
-                        session: Some(env.session),
-                        pair: None,
-                        at: now,
-                        acted: false,
-                        dropped: 0,
-                        injected: 0,
-                        replaced: 0,
-                        plaintexts: Vec::new(),
-                        outcome,
-                    });
+                    let a = Attack::new(s, Some(env.session), None, now, outcome);
+                    attack = self.new_attack(a);
                 }
             }
             let initiator = if first {
@@ -608,9 +586,9 @@ impl Interceptor {
             }
             OnPathMode::Drop => {
                 self.update(idx, |a| {
-                    a.acted = true;
-                    a.dropped += 1;
-                    a.outcome = format!("dropped {} frame(s) of the session", a.dropped);
+                    a.facts.acted = true;
+                    a.facts.dropped += 1;
+                    a.outcome = format!("dropped {} frame(s) of the session", a.facts.dropped);
                 });
                 Act::Delete
             }
@@ -630,7 +608,7 @@ impl Interceptor {
                 match Self::rebuild(env, body) {
                     Some(b) => {
                         self.update(idx, |a| {
-                            a.acted = true;
+                            a.facts.acted = true;
                             a.replaced += 1;
                             a.outcome = format!(
                                 "flipped one bit of byte {i} of the first transport message"
@@ -644,7 +622,7 @@ impl Interceptor {
             OnPathMode::Replay => {
                 sess.done = true;
                 self.update(idx, |a| {
-                    a.acted = true;
+                    a.facts.acted = true;
                     a.injected += 1;
                     a.outcome =
                         "sent the first transport message again, in a new frame".to_string();
@@ -657,7 +635,7 @@ impl Interceptor {
                 match Self::rebuild(env, body) {
                     Some(b) => {
                         self.update(idx, |a| {
-                            a.acted = true;
+                            a.facts.acted = true;
                             a.injected += 1;
                             a.outcome = "injected a forged transport message (encrypted under a \
                                          key of its own: it holds no session key)"
@@ -744,7 +722,7 @@ impl Interceptor {
                     return Act::Forward(raw.to_vec());
                 };
                 self.update(idx, |a| {
-                    a.acted = true;
+                    a.facts.acted = true;
                     a.replaced += 1;
                     if let Some(p) = read {
                         a.plaintexts.push(p);
@@ -764,7 +742,7 @@ impl Interceptor {
                 sess.aborted = true;
                 sess.mitm = None;
                 self.update(idx, |a| {
-                    a.outcome = if a.acted {
+                    a.outcome = if a.facts.acted {
                         format!("gave up mid-session, passing messages on unchanged: {why}")
                     } else {
                         format!("gave up, passing the session on untouched: {why}")

@@ -241,20 +241,7 @@ impl Interceptor {
                 self.rng.fill_bytes(&mut seed);
                 let mut rng = ChaCha20Rng::from_seed(seed);
                 let spec = &self.brief.orders[si];
-                let mut attack = Attack {
-                    entry: spec.entry,
-                    mode: spec.mode,
-                    app: spec.app.clone(),
-                    session: None,
-                    pair: Some(pair.clone()),
-                    at: d.at,
-                    acted: false,
-                    dropped: 0,
-                    injected: 0,
-                    replaced: 0,
-                    plaintexts: Vec::new(),
-                    outcome: String::new(),
-                };
+                let mut attack = Attack::new(spec, None, Some(pair.clone()), d.at, String::new());
                 let side = (!v.header_encryption)
                     .then(|| peer_side(v, &mut rng))
                     .flatten();
@@ -399,7 +386,7 @@ impl Interceptor {
         };
         let replaced = t.replaced;
         self.update(t.attack, |a| {
-            a.acted = true;
+            a.facts.acted = true;
             a.replaced += 1;
             if let Some(b) = read {
                 a.plaintexts.push(b);
