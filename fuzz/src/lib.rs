@@ -173,36 +173,5 @@ pub fn repair(bytes: &mut [u8], depth: usize) {
             }
         }
     }
-    bytes[10..12].fill(0);
-    let ip_sum = checksum(&[&bytes[..header_len]]);
-    bytes[10..12].copy_from_slice(&ip_sum.to_be_bytes());
-    bytes[header_len + 6..header_len + 8].fill(0);
-    let udp_len = (bytes.len() - header_len) as u16;
-    let mut pseudo = [0u8; 12];
-    pseudo[..8].copy_from_slice(&bytes[12..20]);
-    pseudo[9] = capture::ip::PROTO_UDP;
-    pseudo[10..].copy_from_slice(&udp_len.to_be_bytes());
-    let sum = match checksum(&[&pseudo, &bytes[header_len..]]) {
-        0 => 0xffff,
-        s => s,
-    };
-    bytes[header_len + 6..header_len + 8].copy_from_slice(&sum.to_be_bytes());
-}
-
-/// The Internet checksum (RFC 1071) of `parts` concatenated (all but the last of even length).
-fn checksum(parts: &[&[u8]]) -> u16 {
-    let mut sum: u32 = 0;
-    for part in parts {
-        let mut pairs = part.chunks_exact(2);
-        for p in &mut pairs {
-            sum += u32::from(u16::from_be_bytes([p[0], p[1]]));
-        }
-        if let [last] = pairs.remainder() {
-            sum += u32::from(*last) << 8;
-        }
-    }
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
+    capture::ip::fill_checksums(bytes);
 }

@@ -127,17 +127,38 @@ pub fn checksums_ok(bytes: &[u8]) -> bool {
         return false;
     }
     let udp = &bytes[header_len..];
-    if be16(udp, 6) == 0 {
+    be16(udp, 6) != 0 && internet_checksum(&[&udp_pseudo_header(bytes, udp.len()), udp]) == 0
+}
+
+/// Fills in both checksums of a datagram [`parse_udp`] accepts (as a sending host would), and
+/// says whether it did. For tools and fuzzing harnesses that edit captured bytes.
+pub fn fill_checksums(bytes: &mut [u8]) -> bool {
+    if parse_udp(bytes).is_err() {
         return false;
     }
-    let Ok(udp_len) = u16::try_from(udp.len()) else {
-        return false;
+    let header_len = usize::from(bytes[0] & 0x0f) * 4;
+    bytes[10..12].fill(0);
+    let ip_sum = internet_checksum(&[&bytes[..header_len]]);
+    bytes[10..12].copy_from_slice(&ip_sum.to_be_bytes());
+    bytes[header_len + 6..header_len + 8].fill(0);
+    let pseudo = udp_pseudo_header(bytes, bytes.len() - header_len);
+    let udp_sum = match internet_checksum(&[&pseudo, &bytes[header_len..]]) {
+        // 0 means "no checksum" in UDP; its one's-complement twin is sent instead.
+        0 => 0xffff,
+        s => s,
     };
+    bytes[header_len + 6..header_len + 8].copy_from_slice(&udp_sum.to_be_bytes());
+    true
+}
+
+/// The UDP pseudo-header of the IPv4 datagram `bytes` (addresses at offsets 12..20) for a UDP
+/// part of `udp_len` bytes (which [`parse_udp`] has bounded by the 16-bit total length).
+fn udp_pseudo_header(bytes: &[u8], udp_len: usize) -> [u8; 12] {
     let mut pseudo = [0u8; 12];
     pseudo[0..8].copy_from_slice(&bytes[12..20]);
     pseudo[9] = PROTO_UDP;
-    pseudo[10..12].copy_from_slice(&udp_len.to_be_bytes());
-    internet_checksum(&[&pseudo, udp]) == 0
+    pseudo[10..12].copy_from_slice(&(udp_len as u16).to_be_bytes());
+    pseudo
 }
 
 /// The Internet checksum (RFC 1071) of `chunks` concatenated, each chunk of even length except
@@ -242,6 +263,20 @@ mod tests {
             b[i / 8] ^= 1 << (i % 8);
             assert!(!checksums_ok(&b), "bit {i} flipped and still verified");
         }
+    }
+
+    #[test]
+    fn filling_checksums_gives_what_a_sending_host_writes() {
+        let src = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 4000);
+        let dst = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), 4001);
+        let good = build_udp(src, dst, b"fill me in").expect("fits");
+        let mut edited = good.clone();
+        edited[10..12].fill(0xaa);
+        edited[26..28].fill(0x55);
+        assert!(!checksums_ok(&edited));
+        assert!(fill_checksums(&mut edited));
+        assert_eq!(edited, good);
+        assert!(!fill_checksums(&mut [0xde, 0xad]));
     }
 
     #[test]
