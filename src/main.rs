@@ -122,7 +122,7 @@ struct MatrixArgs {
     json: bool,
 }
 
-#[derive(clap::Args, Debug, Default)]
+#[derive(clap::Args, Debug)]
 struct RunArgs {
     /// A scenario file (`sim/*.toml`) or a built-in name; default `salt-typhoon`.
     scenario: Option<String>,
@@ -140,6 +140,20 @@ struct RunArgs {
     max_work: u64,
 }
 
+/// `wiretap` with no subcommand: `wiretap run` with every flag at clap's default (written out:
+/// a derived `Default` would give the work budget 0, not `DEFAULT_MAX_WORK`).
+impl Default for RunArgs {
+    fn default() -> Self {
+        RunArgs {
+            scenario: None,
+            seed: None,
+            json: false,
+            out: None,
+            max_work: scenario::DEFAULT_MAX_WORK,
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let trace = match init_tracing(cli.trace.as_deref()) {
@@ -149,13 +163,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // No subcommand: `wiretap run` with every flag at its default (clap's defaults do not apply
-    // to a value built here, so the budget is set explicitly).
-    let default_run = RunArgs {
-        max_work: scenario::DEFAULT_MAX_WORK,
-        ..RunArgs::default()
-    };
-    let result = match cli.command.unwrap_or(Command::Run(default_run)) {
+    let result = match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
         Command::Run(args) => run(&args),
         Command::Validate { scenario, max_work } => validate(&scenario, max_work),
         Command::Matrix(args) => matrix_cmd(&args),

@@ -16,8 +16,6 @@ use crate::io::Io;
 pub(crate) struct MediationNode {
     /// The agency's collection function.
     pub lea: std::net::Ipv4Addr,
-    /// Records forwarded.
-    pub forwarded: u64,
     /// This node (records leave from it).
     pub node: netsim::NodeId,
 }
@@ -32,7 +30,6 @@ impl MediationNode {
         let dst = SocketAddrV4::new(self.lea, LI_PORT);
         if let Ok(p) = Packet::udp(src, dst, packet.udp_payload()) {
             io.transmit(self.node, p);
-            self.forwarded += 1;
         }
     }
 }

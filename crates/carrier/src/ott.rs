@@ -50,14 +50,10 @@ pub(crate) struct OttNode {
     pub mix_rng: SimRng,
     /// Envelopes relayed (mailboxed and mixed ones once, when accepted or released).
     pub relayed: u64,
-    /// Envelopes for accounts that do not exist.
-    pub undeliverable: u64,
     /// Calls it relays, by call id: (caller, callee) subscriber indices.
     pub calls: BTreeMap<u64, (usize, usize)>,
     /// Signal envelopes waiting for each offline recipient.
     mailbox: BTreeMap<usize, Vec<Vec<u8>>>,
-    /// Envelopes stored in a mailbox.
-    pub mailboxed: u64,
     /// Envelopes held for mixing, by hold id.
     held: BTreeMap<u64, Held>,
     next_hold: u64,
@@ -65,8 +61,6 @@ pub(crate) struct OttNode {
     last_release: BTreeMap<(Ipv4Addr, usize), Timestamp>,
     /// Per app index: envelopes mixed.
     pub mixed: BTreeMap<usize, u64>,
-    /// Cover envelopes dropped.
-    pub cover_dropped: u64,
 }
 
 impl OttNode {
@@ -86,15 +80,12 @@ impl OttNode {
             mixing_delay,
             mix_rng,
             relayed: 0,
-            undeliverable: 0,
             calls: BTreeMap::new(),
             mailbox: BTreeMap::new(),
-            mailboxed: 0,
             held: BTreeMap::new(),
             next_hold: 0,
             last_release: BTreeMap::new(),
             mixed: BTreeMap::new(),
-            cover_dropped: 0,
         }
     }
 
@@ -134,7 +125,7 @@ impl OttNode {
                 }
             };
             let Some(to) = to else {
-                self.undeliverable += 1;
+                tracing::debug!("envelope for an account that does not exist: dropped");
                 continue;
             };
             if signal {
@@ -181,7 +172,6 @@ impl OttNode {
     ) -> bool {
         if session == COVER_SESSION {
             tracing::debug!(to = %dir.subs[to].msisdn, "cover envelope dropped");
-            self.cover_dropped += 1;
             return true;
         }
         let app = dir.subs[to].app;
@@ -242,7 +232,6 @@ impl OttNode {
         let queued = self.mailbox.get(&to).is_some_and(|m| !m.is_empty());
         if queued || !dir.presence.online(to, now) {
             tracing::debug!(to = %dir.subs[to].msisdn, "envelope stored in the mailbox");
-            self.mailboxed += 1;
             let mb = self.mailbox.entry(to).or_default();
             mb.push(raw);
             if mb.len() == 1 {

@@ -632,7 +632,6 @@ impl<'s> World<'s> {
             }));
             logic[inf.mediation.0 as usize] = Logic::Mediation(MediationNode {
                 lea: lea_addr(c),
-                forwarded: 0,
                 node: inf.mediation,
             });
             logic[inf.lea.0 as usize] = Logic::Lea(LeaNode::default());
