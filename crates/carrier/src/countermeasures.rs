@@ -160,8 +160,7 @@ impl Cm {
     }
 
     fn hold(&mut self, h: Held) -> u64 {
-        // Hold ids are timer payloads (56 bits); a run never holds 2^56 things.
-        let id = self.next & ((1 << 56) - 1);
+        let id = crate::timer::hold_id(self.next);
         self.next += 1;
         self.held.insert(id, h);
         id

@@ -198,8 +198,7 @@ impl OttNode {
             until_ns = at.as_nanos(),
             "envelope held for mixing"
         );
-        // Hold ids are timer payloads (56 bits); a run never holds 2^56 envelopes.
-        let id = self.next_hold & ((1 << 56) - 1);
+        let id = crate::timer::hold_id(self.next_hold);
         self.next_hold += 1;
         self.held.insert(
             id,

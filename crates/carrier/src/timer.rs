@@ -57,6 +57,13 @@ const ACTS: [CallAct; 6] = [
 const TAG_SHIFT: u32 = 56;
 const PAYLOAD: u64 = (1 << TAG_SHIFT) - 1;
 
+/// The `n`-th hold id of a node that holds things until a timer ([`Timer::Release`],
+/// [`Timer::Mix`]): hold ids are timer payloads, so they wrap at 56 bits (a run never holds
+/// 2^56 things at once).
+pub(crate) fn hold_id(n: u64) -> u64 {
+    n & PAYLOAD
+}
+
 impl Timer {
     /// The network's token for this timer.
     pub(crate) fn token(self) -> u64 {
