@@ -167,8 +167,10 @@ fn key_before(text: &str, at: usize) -> Option<&str> {
     let before = text.get(..at)?.trim_end();
     let before = before.strip_suffix('=')?.trim_end();
     let start = before
-        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '"'))
-        .map_or(0, |i| i + 1);
+        .char_indices()
+        .rev()
+        .find(|&(_, c)| !(c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '"'))
+        .map_or(0, |(i, c)| i + c.len_utf8());
     let key = before[start..].trim_matches('"');
     (!key.is_empty()).then_some(key)
 }
@@ -255,6 +257,17 @@ mod tests {
         assert_eq!(line_column(text, 4), (2, 1)); // inside 'ç': clamped back
         assert_eq!(line_column(text, 99), (2, 3)); // past the end: the last character
         assert_eq!(line_column("", 0), (1, 1));
+    }
+
+    /// Found by the `scenario_parse` fuzz target: a multi-byte character right before a key
+    /// made the key lookup slice inside it.
+    #[test]
+    fn key_lookup_after_a_multi_byte_character_does_not_panic() {
+        assert_eq!(key_before("—x = 1", "—x = ".len()), Some("x"));
+        assert_eq!(key_before("a—= 1", "a—= ".len()), None);
+        assert_eq!(key_before("é = 1", "é = ".len()), None);
+        let text = "[scenario]\nname = \"t\" —x = \"y\"\nduration = 5\n";
+        let _ = crate::parse("t.toml", text);
     }
 
     #[test]

@@ -1233,6 +1233,18 @@ app = "sms"
     }
 }
 
+/// Inputs the fuzz targets crashed on (`fuzz/README.md`), kept as files: each must parse to a
+/// scenario or an error, never a panic.
+mod fuzz_regressions {
+    #[test]
+    fn a_key_after_a_multi_byte_character() {
+        // scenario_parse, 2026-12-06: the type-error hint sliced inside '—' looking for the key.
+        let text = include_str!("fuzz_regressions/key-after-multibyte.toml");
+        let e = scenario::parse("fuzz.toml", text).expect_err("not a valid scenario");
+        assert!(e.hint.is_some(), "{e}");
+    }
+}
+
 mod type_errors {
     //! Issue 14: type and syntax errors from the TOML layer carry a hint naming the key, what it
     //! takes and where it is documented; huge values are cut.
