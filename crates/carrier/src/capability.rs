@@ -412,6 +412,20 @@ impl X25519Oracle for WorldOracle {
     }
 }
 
+impl crate::handset::Exposure for Capable {
+    fn session_seed(&self, sub: usize, strong: [u8; 32]) -> [u8; 32] {
+        Capable::session_seed(self, sub, strong)
+    }
+
+    fn wants_keys(&self) -> bool {
+        Capable::wants_keys(self)
+    }
+
+    fn learn_privates(&self, privates: Vec<&[u8; 32]>) {
+        Capable::learn_privates(self, privates)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,5 +1,5 @@
-//! The state of each kind of endpoint node. Their behaviour is in [`crate::world`], which
-//! drives them from network events.
+//! What runs at each node ([`Logic`]), and state shared by several node kinds: the handset's
+//! radio path and OTT client, its outbox entries, and the responder side of NK tunnels.
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -60,17 +60,6 @@ pub(crate) struct Outgoing {
     pub to: usize,
     pub text: String,
     pub via: Via,
-}
-
-/// A handset.
-pub(crate) struct SubNode {
-    pub sub: usize,
-    pub ep: Endpoint,
-    pub radio: RadioPath,
-    pub ott: Option<OttClient>,
-    pub msg_ref: u32,
-    /// What the user will send, by message id (the [`crate::timer::Timer::Send`] payload).
-    pub outbox: BTreeMap<usize, Outgoing>,
 }
 
 /// The responder side of NK tunnels: a packet gateway's or the OTT server's.
@@ -142,7 +131,7 @@ pub(crate) enum Logic {
     /// Forwards only (cells, core, edge, ix); nothing is addressed to it.
     Router,
     /// A handset.
-    Sub(Box<SubNode>),
+    Sub(Box<crate::handset::Handset>),
     /// A packet gateway.
     Pgw(Box<crate::gateway::PgwNode>),
     /// An SMS centre.

@@ -28,19 +28,20 @@ use crate::countermeasures;
 use crate::directory::{AppInfo, Directory};
 use crate::endpoint::{Endpoint, LinkTotals};
 use crate::error::CarrierError;
+use crate::handset::{self, Env, Handset};
 use crate::ids::{digits, imei, Subscriber};
-use crate::io::{Io, NodeEvent, Output};
+use crate::io::{CallFact, Io, NodeEvent, Output};
 use crate::li::{Charged, Charging, Poi, PoiHook, RecordStore, Target};
 use crate::mediation::{LeaNode, MediationNode};
 use crate::mobility::Mobility;
-use crate::nodes::{Logic, OttClient, Outgoing, RadioPath, SubNode, TunnelServer, Via};
+use crate::nodes::{Logic, OttClient, Outgoing, RadioPath, TunnelServer, Via};
 use crate::ott::OttNode;
-use crate::signal_app;
+use crate::signal_app::KeyServer;
 use crate::timer::Timer;
 use crate::topology::*;
 use crate::traffic::{plan, unit, Planned, TrafficParams};
 use crate::truth::{GroundTruth, TruthMessage};
-use crate::voice::{self, CallParams, CallState};
+use crate::voice::{self, CallParams, PlannedCall, TruthCall};
 
 /// After traffic stops, the run drains for this long (retransmissions back off to 60 s, so on
 /// links of ordinary quality anything deliverable arrives well within it; location traces and
@@ -121,7 +122,11 @@ pub(crate) struct World<'s> {
     /// What nodes may read ([`crate::directory`]).
     pub(crate) dir: Directory,
     pub(crate) sub_node: Vec<NodeId>,
+    /// Every subscriber's static key pair (for the capabilities and the attack site; each
+    /// handset holds its own).
     pub(crate) statics: Vec<Option<StaticKeypair>>,
+    /// The key directory: the published static public keys.
+    pub(crate) public_keys: Vec<Option<[u8; 32]>>,
     pub(crate) infra: Vec<Infra>,
     pub(crate) stores: Vec<Arc<Mutex<RecordStore>>>,
     pub(crate) charged: Vec<Arc<BTreeMap<Ipv4Addr, Charged>>>,
@@ -135,18 +140,18 @@ pub(crate) struct World<'s> {
     pub(crate) stats: RunStats,
     /// The adversary's declared capabilities, made real (see [`crate::capability`]).
     pub(crate) caps: Capable,
-    /// Signal-style apps: devices, key server, mailbox ([`signal_app`]).
-    pub(crate) signal: signal_app::SignalApps,
-    /// Every planned voice call and its state.
-    pub(crate) calls: Vec<CallState>,
+    /// The OTT server's Signal key server ([`crate::signal_app`]).
+    pub(crate) key_server: KeyServer,
+    /// Every envelope a Signal device rejected: (subscriber, when, failure kind).
+    pub(crate) signal_failures: Vec<(usize, Timestamp, String)>,
     /// Where every subscriber is over time.
     pub(crate) mobility: Arc<Mobility>,
     /// Points of interception, per carrier (for the final flush).
     pub(crate) pois: Vec<Arc<Mutex<Poi>>>,
     /// Edge-router taps per vantage entry (empty for other kinds).
     pub(crate) edge_taps: Vec<Vec<TapId>>,
-    /// Padding, receipts, cover traffic and mixing ([`countermeasures`]).
-    pub(crate) cm: countermeasures::Cm,
+    /// The random streams of the handsets' countermeasures.
+    pub(crate) cm_streams: handset::cm::Streams,
     /// The OTT server's node.
     pub(crate) ott_node: NodeId,
     /// What the node being handled asked of the network ([`crate::io`]); only the driver
@@ -223,10 +228,10 @@ impl World<'_> {
             if !self.caps.steals_sessions_of(at, i) {
                 continue;
             }
-            let Some(Logic::Sub(sn)) = self.logic.get(self.sub_node[i].0 as usize) else {
+            let Some(Logic::Sub(h)) = self.logic.get(self.sub_node[i].0 as usize) else {
                 continue;
             };
-            for (sid, e) in sn.ott.iter().flat_map(|o| &o.sessions) {
+            for (sid, e) in h.ott.iter().flat_map(|o| &o.sessions) {
                 if !e.session.is_dead() {
                     self.caps.steal_session(at, &s.msisdn, *sid, &e.session);
                 }
@@ -553,7 +558,15 @@ impl<'s> World<'s> {
         );
         let contacts: Vec<(usize, usize)> = planned.iter().map(|p| (p.from, p.to)).collect();
         let caps = Capable::new(sc, &seeds, &subs, &statics, &contacts);
-        let seeds_cm = seeds.clone();
+        let public_keys = statics
+            .iter()
+            .map(|k| k.as_ref().map(|k| k.public))
+            .collect();
+        let cm_seeds = seeds.child("countermeasures");
+        let cm_streams = handset::cm::Streams {
+            cover: cm_seeds.stream("cover"),
+            receipts: cm_seeds.stream("receipts"),
+        };
 
         let mut w = World {
             sc,
@@ -569,6 +582,7 @@ impl<'s> World<'s> {
             },
             sub_node,
             statics,
+            public_keys,
             infra,
             stores,
             charged: charged_all,
@@ -580,12 +594,12 @@ impl<'s> World<'s> {
             planned,
             stats: RunStats::default(),
             caps,
-            signal: signal_app::SignalApps::default(),
-            calls: Vec::new(),
+            key_server: KeyServer::default(),
+            signal_failures: Vec::new(),
             mobility,
             pois,
             edge_taps,
-            cm: countermeasures::Cm::new(sc, &seeds_cm),
+            cm_streams,
             ott_node: NodeId(0),
             io: Io::default(),
         };
@@ -677,14 +691,14 @@ impl<'s> World<'s> {
                 }),
                 _ => None,
             };
-            logic[node.0 as usize] = Logic::Sub(Box::new(SubNode {
-                sub: s.index,
-                ep: Endpoint::new(node, s.ip),
+            logic[node.0 as usize] = Logic::Sub(Box::new(Handset::new(
+                s.index,
+                Endpoint::new(node, s.ip),
                 radio,
                 ott,
-                msg_ref: 0,
-                outbox: BTreeMap::new(),
-            }));
+                self.statics[s.index].clone(),
+                handset::cm::State::new(self.sc, s.app),
+            )));
         }
         self.logic = logic;
         Ok(())
@@ -715,7 +729,9 @@ impl<'s> World<'s> {
             }
         }
         let now = self.io.now();
-        for e in self.io.take_events() {
+        let mut refills = Vec::new();
+        let events: Vec<NodeEvent> = self.io.take_events().collect();
+        for e in events {
             match e {
                 NodeEvent::Undecodable => {
                     tracing::debug!("undecodable PDU");
@@ -748,29 +764,65 @@ impl<'s> World<'s> {
                 NodeEvent::SignalRatchetKey { message, key } => {
                     self.truth.signal_ratchet_keys.insert(message, key);
                 }
+                NodeEvent::SessionRefused { reason } => {
+                    *self.stats.session_failures.entry(reason).or_default() += 1;
+                }
+                NodeEvent::SignalRejected { sub, kind } => {
+                    *self
+                        .stats
+                        .session_failures
+                        .entry(format!("signal {kind}"))
+                        .or_default() += 1;
+                    self.signal_failures.push((sub, now, kind));
+                }
+                NodeEvent::PrekeysTaken { sub } => refills.push(sub),
+                NodeEvent::Call { call, fact } => self.call_fact(call, fact, now),
             }
+        }
+        // The key server asks the devices whose prekeys were handed out to top them up.
+        for sub in refills {
+            self.with_handset(sub, |h, env, io| h.signal_refill(env, io));
+            self.apply_io();
+        }
+    }
+
+    /// What a handset reported about call `call` (its index in the plan), into the truth.
+    fn call_fact(&mut self, call: usize, fact: CallFact, now: Timestamp) {
+        let Some(tc) = self.truth.calls.get_mut(call) else {
+            return;
+        };
+        match fact {
+            CallFact::Answered => tc.answer = Some(now),
+            CallFact::Ended { cause } => {
+                tc.end = Some(now);
+                tc.cause = cause.into();
+            }
+            CallFact::MediaSent {
+                caller: true,
+                bytes,
+            } => {
+                tc.caller_packets += 1;
+                tc.caller_bytes += bytes;
+            }
+            CallFact::MediaSent {
+                caller: false,
+                bytes,
+            } => {
+                tc.callee_packets += 1;
+                tc.callee_bytes += bytes;
+            }
+            CallFact::MediaReceived => tc.packets_received += 1,
+            CallFact::MediaError => tc.media_errors += 1,
         }
     }
 
     fn start_nodes(&mut self) {
         self.signal_start();
-        self.cm_start();
         for i in 0..self.dir.subs.len() {
-            let node = self.sub_node[i];
-            let Logic::Sub(mut sn) =
-                std::mem::replace(&mut self.logic[node.0 as usize], Logic::Router)
-            else {
-                continue;
-            };
-            if let RadioPath::Tunnel { pgw, tunnel } = &mut sn.radio {
-                sn.ep.pump(&mut self.io, *pgw, tunnel);
-            }
-            if let Some(t) = sn.ott.as_mut().and_then(|o| o.tunnel.as_mut()) {
-                sn.ep.pump(&mut self.io, OTT_ADDR, t);
-            }
-            self.logic[node.0 as usize] = Logic::Sub(sn);
+            self.with_handset(i, |h, env, io| h.start(env, io));
         }
-        for (id, p) in self.planned.iter().enumerate() {
+        let planned = std::mem::take(&mut self.planned);
+        for (id, p) in planned.iter().enumerate() {
             let (from, to) = (&self.dir.subs[p.from], &self.dir.subs[p.to]);
             let fa = &self.dir.apps[from.app];
             // End-to-end only when both use the same app; otherwise the sender's carrier
@@ -802,19 +854,128 @@ impl<'s> World<'s> {
                 delivered_at: None,
                 failure: None,
             });
-            if let Some(Logic::Sub(sn)) = self.logic.get_mut(self.sub_node[p.from].0 as usize) {
-                sn.outbox.insert(
-                    id,
-                    Outgoing {
-                        to: p.to,
-                        text: p.text.clone(),
-                        via,
-                    },
+            let message = Outgoing {
+                to: p.to,
+                text: p.text.clone(),
+                via,
+            };
+            if let Some(Logic::Sub(h)) = self.logic.get_mut(self.sub_node[p.from].0 as usize) {
+                h.plan_message(&mut self.io, id, p.at, message);
+            }
+        }
+        self.planned = planned;
+    }
+
+    /// Sets up every planned call: a truth entry, a leg at each party, and the start timer.
+    fn schedule_calls(&mut self, calls: Vec<PlannedCall>) {
+        for (i, plan) in calls.into_iter().enumerate() {
+            let (a, b) = (&self.dir.subs[plan.caller], &self.dir.subs[plan.callee]);
+            let app = &self.dir.apps[a.app];
+            let mode = self.sc.apps[a.app].voice;
+            let ott = (a.app == b.app
+                && app.protocol().is_some()
+                && !app.one_way
+                && mode != scenario::VoiceMode::Off)
+                .then_some(mode);
+            let call_id = ((plan.caller as u64) << 32) | (i as u64 + 1);
+            self.truth.calls.push(TruthCall {
+                call_id,
+                caller: plan.caller,
+                callee: plan.callee,
+                kind: match ott {
+                    None => "carrier".into(),
+                    Some(scenario::VoiceMode::P2p) => "ott-p2p".into(),
+                    Some(_) => "ott-relay".into(),
+                },
+                app: if ott.is_some() {
+                    app.name.clone()
+                } else {
+                    String::new()
+                },
+                start: plan.at,
+                answer: None,
+                end: None,
+                cause: String::new(),
+                caller_packets: 0,
+                caller_bytes: 0,
+                callee_packets: 0,
+                callee_bytes: 0,
+                packets_received: 0,
+                media_errors: 0,
+            });
+            let hangup_node = match plan.outcome {
+                voice::Outcome::Answered {
+                    caller_hangs_up: true,
+                    ..
+                } => self.sub_node[plan.caller],
+                _ => self.sub_node[plan.callee],
+            };
+            let (caller, callee, at) = (plan.caller, plan.callee, plan.at);
+            if let Some(h) = self.handset_mut(callee) {
+                h.plan_call(
+                    i,
+                    handset::voice::Leg::new(plan.clone(), call_id, ott, false, hangup_node),
                 );
             }
-            self.io
-                .set_timer(self.sub_node[p.from], p.at, Timer::Send(id));
+            if let Some(h) = self.handset_mut(caller) {
+                h.plan_call(
+                    i,
+                    handset::voice::Leg::new(plan, call_id, ott, true, hangup_node),
+                );
+            }
+            self.io.set_timer(
+                self.sub_node[caller],
+                at,
+                Timer::Call {
+                    call: i,
+                    act: crate::timer::CallAct::Start,
+                },
+            );
         }
+    }
+
+    /// Subscriber `i`'s handset.
+    pub(crate) fn handset(&self, i: usize) -> Option<&Handset> {
+        match self.logic.get(self.sub_node.get(i)?.0 as usize)? {
+            Logic::Sub(h) => Some(h),
+            _ => None,
+        }
+    }
+
+    /// Subscriber `i`'s handset, to change.
+    pub(crate) fn handset_mut(&mut self, i: usize) -> Option<&mut Handset> {
+        match self.logic.get_mut(self.sub_node.get(i)?.0 as usize)? {
+            Logic::Sub(h) => Some(h),
+            _ => None,
+        }
+    }
+
+    /// Runs `f` on subscriber `i`'s handset with its environment, then carries out what it
+    /// asked for.
+    fn with_handset(&mut self, i: usize, f: impl FnOnce(&mut Handset, &mut Env<'_>, &mut Io)) {
+        let Some(node) = self.sub_node.get(i).map(|n| n.0 as usize) else {
+            return;
+        };
+        let Some(Logic::Sub(mut h)) = self
+            .logic
+            .get_mut(node)
+            .map(|l| std::mem::replace(l, Logic::Router))
+        else {
+            return;
+        };
+        {
+            let mut env = Env {
+                dir: &self.dir,
+                sc: self.sc,
+                seeds: &self.seeds,
+                keys: &self.public_keys,
+                key_server: &mut self.key_server,
+                exposure: &self.caps,
+                streams: &mut self.cm_streams,
+            };
+            f(&mut h, &mut env, &mut self.io);
+        }
+        self.logic[node] = Logic::Sub(h);
     }
 
     /// Hands one network event to the node it concerns, inside a `node` span that names the node
@@ -869,20 +1030,21 @@ impl<'s> World<'s> {
             }
         };
         match (&mut logic, ev) {
-            (Logic::Sub(sn), Input::Timer(Timer::Call { call, act })) => {
-                self.call_timer(sn, call, act);
+            (Logic::Sub(h), input) => {
+                let mut env = Env {
+                    dir: &self.dir,
+                    sc: self.sc,
+                    seeds: &self.seeds,
+                    keys: &self.public_keys,
+                    key_server: &mut self.key_server,
+                    exposure: &self.caps,
+                    streams: &mut self.cm_streams,
+                };
+                match input {
+                    Input::Timer(t) => h.handle_timer(&mut env, &mut self.io, t),
+                    Input::Datagram(packet) => h.handle_datagram(&mut env, &mut self.io, &packet),
+                }
             }
-            (Logic::Sub(sn), Input::Datagram(packet))
-                if packet.dst().port() == proto::wire::MEDIA_PORT =>
-            {
-                self.sub_media(sn.sub, &packet);
-            }
-            (Logic::Sub(sn), Input::Timer(t @ (Timer::Cover(_) | Timer::Release(_)))) => {
-                self.cm_sub_timer(sn, t);
-            }
-            (Logic::Sub(sn), Input::Timer(Timer::Send(id))) => self.sub_send(sn, id),
-            (Logic::Sub(sn), Input::Timer(Timer::Link(i))) => sn.ep.on_timer(&mut self.io, i),
-            (Logic::Sub(sn), Input::Datagram(packet)) => self.sub_receive(sn, &packet),
             (Logic::Pgw(p), Input::Timer(t)) => p.handle_timer(&mut self.io, t),
             (Logic::Pgw(p), Input::Datagram(packet)) => {
                 p.handle_datagram(&self.dir, &mut self.io, &packet);

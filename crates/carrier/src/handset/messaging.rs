@@ -1,88 +1,93 @@
-//! What a handset does, written as driver methods for now: sending its planned messages
-//! (SMS through the radio path, Noise sessions through the OTT server), receiving PDUs, and
-//! running its end-to-end sessions. It reads its own outbox and reports through `NodeEvent`s;
-//! moving it into a machine of its own (like `smsc.rs`) is the next step of the redesign.
+//! The handset's messaging: sending its planned messages (SMS through the radio path, Noise
+//! sessions through the OTT server), receiving PDUs, and running its end-to-end sessions.
 
 use std::net::Ipv4Addr;
 
-use netsim::Packet;
 use proto::keys::Psk;
 use proto::noise::{NoiseConfig, NoiseSession, SessionEvent};
 use proto::wire::{AppPdu, NoiseKind, OttEnvelope, SmsKind, SmsPdu};
 
+use super::{cm, Env, Handset};
 use crate::attack::OTT_PROLOGUE;
-use crate::countermeasures;
-use crate::io::NodeEvent;
-use crate::nodes::{E2e, Outgoing, RadioPath, SubNode, Via};
+use crate::io::{Io, NodeEvent};
+use crate::nodes::{E2e, Outgoing, RadioPath, Via};
 use crate::topology::*;
 use crate::truth::SessionFailure;
-use crate::world::World;
 
-impl World<'_> {
-    pub(crate) fn sub_send(&mut self, sn: &mut SubNode, id: usize) {
-        let Some(Outgoing { to, text, via }) = sn.outbox.get(&id).cloned() else {
+impl Handset {
+    /// The user's planned message `id` is due.
+    pub(super) fn send_planned(&mut self, env: &mut Env<'_>, io: &mut Io, id: usize) {
+        let Some(Outgoing { to, text, via }) = self.outbox.get(&id).cloned() else {
             return;
         };
         tracing::debug!(
             message_id = id,
-            from = %self.dir.subs[sn.sub].msisdn,
-            to = %self.dir.subs[to].msisdn,
+            from = %env.dir.subs[self.sub].msisdn,
+            to = %env.dir.subs[to].msisdn,
             via = ?via,
             "sent"
         );
         match via {
-            Via::Signal => return self.signal_send(sn, id),
-            Via::Noise => return self.e2e_send(sn, to, text),
+            Via::Signal => return self.signal_send(env, io, id),
+            Via::Noise => return self.e2e_send(env, io, to, text),
             Via::Carrier => {}
         }
-        sn.msg_ref = sn.msg_ref.wrapping_add(1);
+        self.msg_ref = self.msg_ref.wrapping_add(1);
         let pdu = AppPdu::Sms(SmsPdu {
             kind: SmsKind::Submit,
-            msg_ref: sn.msg_ref,
-            from: self.dir.subs[sn.sub].msisdn.clone(),
-            to: self.dir.subs[to].msisdn.clone(),
-            sent_at: self.io.now(),
+            msg_ref: self.msg_ref,
+            from: env.dir.subs[self.sub].msisdn.clone(),
+            to: env.dir.subs[to].msisdn.clone(),
+            sent_at: io.now(),
             text,
         });
         match pdu.to_bytes() {
-            Ok(b) => self.radio_send(sn, b),
-            Err(_) => self.io.emit(NodeEvent::Undecodable),
+            Ok(b) => self.radio_send(io, b),
+            Err(_) => io.emit(NodeEvent::Undecodable),
         }
     }
 
-    fn radio_send(&mut self, sn: &mut SubNode, pdu: Vec<u8>) {
-        let now = self.io.now();
-        match &mut sn.radio {
-            RadioPath::Sms { smsc } => sn.ep.send(&mut self.io, *smsc, pdu),
+    /// The text of planned message `id`, if it is in the outbox.
+    pub(super) fn outgoing(&self, id: usize) -> Option<&Outgoing> {
+        self.outbox.get(&id)
+    }
+
+    fn radio_send(&mut self, io: &mut Io, pdu: Vec<u8>) {
+        let now = io.now();
+        match &mut self.radio {
+            RadioPath::Sms { smsc } => self.ep.send(io, *smsc, pdu),
             RadioPath::Tunnel { pgw, tunnel } => {
                 if tunnel.send(now, pdu).is_ok() {
-                    sn.ep.pump(&mut self.io, *pgw, tunnel);
+                    self.ep.pump(io, *pgw, tunnel);
                 }
             }
         }
     }
 
-    pub(crate) fn ott_send(&mut self, sn: &mut SubNode, pdu: Vec<u8>) {
-        let now = self.io.now();
-        let Some(ott) = sn.ott.as_mut() else { return };
+    /// Sends `pdu` to the OTT server (inside the server tunnel, if the app has one).
+    pub(super) fn ott_send(&mut self, io: &mut Io, pdu: Vec<u8>) {
+        let now = io.now();
+        let Some(ott) = self.ott.as_mut() else { return };
         match ott.tunnel.as_mut() {
             Some(t) => {
                 if t.send(now, pdu).is_ok() {
-                    sn.ep.pump(&mut self.io, OTT_ADDR, t);
+                    self.ep.pump(io, OTT_ADDR, t);
                 }
             }
-            None => sn.ep.send(&mut self.io, OTT_ADDR, pdu),
+            None => self.ep.send(io, OTT_ADDR, pdu),
         }
     }
 
-    pub(crate) fn session_config(
+    /// The configuration of a Noise session (session id `sid`) with `peer`.
+    pub(super) fn session_config(
         &self,
-        me: usize,
+        env: &Env<'_>,
         peer: usize,
         initiator: bool,
         sid: u64,
     ) -> NoiseConfig {
-        let app = &self.dir.apps[self.dir.subs[me].app];
+        let me = self.sub;
+        let app = &env.dir.apps[env.dir.subs[me].app];
         let (needs_s, needs_rs) = if initiator {
             (app.init_needs_s, app.init_needs_rs)
         } else {
@@ -93,13 +98,13 @@ impl World<'_> {
         } else {
             app.init_needs_s
         };
-        let dir_key = |i: usize| self.statics[i].as_ref().map(|k| k.public);
+        let dir_key = |i: usize| env.keys.get(i).copied().flatten();
         let (a, b) = (me.min(peer), me.max(peer));
         NoiseConfig {
             protocol: app.protocol().unwrap_or_default().to_string(),
             initiator,
             local_static: if needs_s {
-                self.statics[me].clone()
+                self.static_key.clone()
             } else {
                 None
             },
@@ -112,12 +117,12 @@ impl World<'_> {
             },
             psk: app
                 .psk
-                .then(|| Psk::new(self.seeds.child("psk").child(&format!("{a}-{b}")).key())),
+                .then(|| Psk::new(env.seeds.child("psk").child(&format!("{a}-{b}")).key())),
             prologue: OTT_PROLOGUE.to_vec(),
-            early_data: self.sc.early_data,
-            rng_seed: self.caps.session_seed(
+            early_data: env.sc.early_data,
+            rng_seed: env.exposure.session_seed(
                 me,
-                self.seeds
+                env.seeds
                     .child("session")
                     .child(&format!("{me}/{}{sid}", if initiator { "i" } else { "r" }))
                     .key(),
@@ -125,9 +130,9 @@ impl World<'_> {
         }
     }
 
-    fn e2e_send(&mut self, sn: &mut SubNode, to: usize, text: String) {
-        let me = sn.sub;
-        let existing = sn.ott.as_ref().and_then(|o| {
+    fn e2e_send(&mut self, env: &mut Env<'_>, io: &mut Io, to: usize, text: String) {
+        let me = self.sub;
+        let existing = self.ott.as_ref().and_then(|o| {
             o.outgoing
                 .get(&to)
                 .copied()
@@ -136,14 +141,17 @@ impl World<'_> {
         let sid = match existing {
             Some(sid) => sid,
             None => {
-                let Some(ott) = sn.ott.as_mut() else { return };
-                let sid = ((me as u64) << 32) | u64::from(ott.next_session);
+                let Some(next) = self.ott.as_ref().map(|o| o.next_session) else {
+                    return;
+                };
+                let sid = ((me as u64) << 32) | u64::from(next);
+                let cfg = self.session_config(env, to, true, sid);
+                let Some(ott) = self.ott.as_mut() else { return };
                 ott.next_session += 1;
-                let cfg = self.session_config(me, to, true, sid);
                 match NoiseSession::new(cfg) {
                     Ok(session) => {
-                        let label = self.dir.apps[ott.app].label.clone();
-                        self.io.emit(NodeEvent::SessionOpened { label });
+                        let label = env.dir.apps[ott.app].label.clone();
+                        io.emit(NodeEvent::SessionOpened { label });
                         ott.sessions.insert(
                             sid,
                             E2e {
@@ -157,7 +165,7 @@ impl World<'_> {
                         sid
                     }
                     Err(e) => {
-                        self.io.emit(NodeEvent::Failed {
+                        io.emit(NodeEvent::Failed {
                             text: text.clone(),
                             why: format!("session setup: {e}"),
                         });
@@ -166,29 +174,30 @@ impl World<'_> {
                 }
             }
         };
-        let now = self.io.now();
-        if let Some(e) = sn.ott.as_mut().and_then(|o| o.sessions.get_mut(&sid)) {
+        let now = io.now();
+        let plain = self.cm.seal(text.as_bytes(), cm::TAG);
+        if let Some(e) = self.ott.as_mut().and_then(|o| o.sessions.get_mut(&sid)) {
             e.texts.push(text.clone());
-            let plain = self.cm.seal(self.dir.subs[me].app, text.as_bytes(), 16);
             if let Err(err) = e.session.send(now, plain) {
-                self.io.emit(NodeEvent::Failed {
+                io.emit(NodeEvent::Failed {
                     text: text.clone(),
                     why: format!("send: {err}"),
                 });
             }
         }
-        self.pump_session(sn, sid);
+        self.pump_session(env, io, sid);
     }
 
-    pub(crate) fn pump_session(&mut self, sn: &mut SubNode, sid: u64) {
-        let me = sn.sub;
+    /// Sends what session `sid` has ready and handles what it reports.
+    pub(super) fn pump_session(&mut self, env: &mut Env<'_>, io: &mut Io, sid: u64) {
+        let me = self.sub;
         let mut out = Vec::new();
         let mut failed = None;
         let mut kind = None;
         let mut receipts = Vec::new();
         {
-            let Some(ott) = sn.ott.as_mut() else { return };
-            let protocol = self.dir.apps[ott.app]
+            let Some(ott) = self.ott.as_mut() else { return };
+            let protocol = env.dir.apps[ott.app]
                 .protocol()
                 .unwrap_or_default()
                 .to_string();
@@ -196,9 +205,9 @@ impl World<'_> {
                 return;
             };
             while let Some(m) = e.session.poll_transmit() {
-                let env = OttEnvelope {
-                    from: self.dir.subs[me].msisdn.clone(),
-                    to: self.dir.subs[e.peer].msisdn.clone(),
+                let envelope = OttEnvelope {
+                    from: env.dir.subs[me].msisdn.clone(),
+                    to: env.dir.subs[e.peer].msisdn.clone(),
                     session: sid,
                     kind: m.kind,
                     index: m.index,
@@ -209,28 +218,28 @@ impl World<'_> {
                     },
                     body: m.bytes,
                 };
-                out.push(AppPdu::Ott(env));
+                out.push(AppPdu::Ott(envelope));
             }
             while let Some(ev) = e.session.poll_event() {
                 match ev {
                     SessionEvent::Received(bytes) => {
-                        let bytes = match self.cm.open(ott.app, bytes) {
-                            countermeasures::Opened::Text(b) => b,
-                            countermeasures::Opened::Receipt => continue,
-                            countermeasures::Opened::Bad => {
-                                self.io.emit(NodeEvent::IntegrityError);
+                        let bytes = match self.cm.open(bytes) {
+                            cm::Opened::Text(b) => b,
+                            cm::Opened::Receipt => continue,
+                            cm::Opened::Bad => {
+                                io.emit(NodeEvent::IntegrityError);
                                 continue;
                             }
                         };
                         match String::from_utf8(bytes) {
                             Ok(text) => {
-                                self.io.emit(NodeEvent::Delivered {
+                                io.emit(NodeEvent::Delivered {
                                     to: me,
                                     text: text.clone(),
                                 });
                                 receipts.push(text.into_bytes());
                             }
-                            Err(_) => self.io.emit(NodeEvent::IntegrityError),
+                            Err(_) => io.emit(NodeEvent::IntegrityError),
                         }
                     }
                     SessionEvent::Failed(err) => {
@@ -244,12 +253,12 @@ impl World<'_> {
                 e.failed = true;
                 let why = failed.clone().unwrap_or_else(|| "session died".into());
                 for t in &e.texts {
-                    self.io.emit(NodeEvent::Failed {
+                    io.emit(NodeEvent::Failed {
                         text: t.clone(),
                         why: why.clone(),
                     });
                 }
-                self.io.emit(NodeEvent::SessionFailed {
+                io.emit(NodeEvent::SessionFailed {
                     session: sid,
                     failure: SessionFailure {
                         subscriber: me,
@@ -258,95 +267,92 @@ impl World<'_> {
                             .as_str()
                             .to_string(),
                         reason: why,
-                        at: self.io.now(),
+                        at: io.now(),
                     },
                 });
             }
         }
         for pdu in out {
             match pdu.to_bytes() {
-                Ok(b) => self.ott_send(sn, b),
-                Err(_) => self.io.emit(NodeEvent::Undecodable),
+                Ok(b) => self.ott_send(io, b),
+                Err(_) => io.emit(NodeEvent::Undecodable),
             }
         }
         for r in receipts {
-            self.cm_receipt(sn, sid, &r);
+            self.cm_receipt(env, io, sid, &r);
         }
     }
 
-    pub(crate) fn sub_receive(&mut self, sn: &mut SubNode, packet: &Packet) {
-        let (remote, pdus) = sn.ep.receive(&mut self.io, packet);
-        for pdu in pdus {
-            self.sub_pdu(sn, remote, &pdu);
-        }
-    }
-
-    fn sub_pdu(&mut self, sn: &mut SubNode, remote: Ipv4Addr, pdu: &[u8]) {
-        let now = self.io.now();
+    /// One PDU delivered by a reliable link (or decrypted from a tunnel) from `remote`.
+    pub(super) fn receive_pdu(
+        &mut self,
+        env: &mut Env<'_>,
+        io: &mut Io,
+        remote: Ipv4Addr,
+        pdu: &[u8],
+    ) {
+        let now = io.now();
         let Ok(pdu) = AppPdu::decode(pdu) else {
-            self.io.emit(NodeEvent::Undecodable);
+            io.emit(NodeEvent::Undecodable);
             return;
         };
         match pdu {
             AppPdu::Sms(s) if s.kind == SmsKind::Deliver => {
-                self.io.emit(NodeEvent::Delivered {
-                    to: sn.sub,
+                io.emit(NodeEvent::Delivered {
+                    to: self.sub,
                     text: s.text,
                 });
             }
-            AppPdu::Sms(_) => self.io.emit(NodeEvent::Undecodable),
+            AppPdu::Sms(_) => io.emit(NodeEvent::Undecodable),
             AppPdu::Tunnel(t) => {
                 let mut inner = Vec::new();
                 if remote == OTT_ADDR {
-                    if let Some(tun) = sn.ott.as_mut().and_then(|o| o.tunnel.as_mut()) {
+                    if let Some(tun) = self.ott.as_mut().and_then(|o| o.tunnel.as_mut()) {
                         if tun.handle_pdu(now, &t).is_ok() {
                             while let Some(p) = tun.poll_received() {
                                 inner.push(p);
                             }
                         }
-                        sn.ep.pump(&mut self.io, OTT_ADDR, tun);
+                        self.ep.pump(io, OTT_ADDR, tun);
                     }
-                } else if let RadioPath::Tunnel { pgw, tunnel } = &mut sn.radio {
+                } else if let RadioPath::Tunnel { pgw, tunnel } = &mut self.radio {
                     if tunnel.handle_pdu(now, &t).is_ok() {
                         while let Some(p) = tunnel.poll_received() {
                             inner.push(p);
                         }
                     }
-                    sn.ep.pump(&mut self.io, *pgw, tunnel);
+                    self.ep.pump(io, *pgw, tunnel);
                 }
                 for p in inner {
-                    self.sub_pdu(sn, remote, &p);
+                    self.receive_pdu(env, io, remote, &p);
                 }
             }
-            AppPdu::Ott(env) if env.is_signal() => self.signal_receive(sn, env),
-            AppPdu::Ott(env) => self.sub_envelope(sn, env),
-            AppPdu::Call(c) => self.sub_call(sn, c),
+            AppPdu::Ott(e) if e.is_signal() => self.signal_receive(env, io, e),
+            AppPdu::Ott(e) => self.receive_envelope(env, io, e),
+            AppPdu::Call(c) => self.receive_call(env, io, c),
         }
     }
 
-    fn sub_envelope(&mut self, sn: &mut SubNode, env: OttEnvelope) {
-        let me = sn.sub;
-        let Some(&peer) = self.dir.by_msisdn.get(&env.from) else {
-            self.io.emit(NodeEvent::Undecodable);
+    fn receive_envelope(&mut self, env: &mut Env<'_>, io: &mut Io, envelope: OttEnvelope) {
+        let Some(&peer) = env.dir.by_msisdn.get(&envelope.from) else {
+            io.emit(NodeEvent::Undecodable);
             return;
         };
-        let sid = env.session;
-        let known = sn
+        let sid = envelope.session;
+        let known = self
             .ott
             .as_ref()
             .is_some_and(|o| o.sessions.contains_key(&sid));
         if !known {
-            if env.kind != NoiseKind::Handshake || env.index != 1 {
+            if envelope.kind != NoiseKind::Handshake || envelope.index != 1 {
                 return;
             }
-            let cfg = self.session_config(me, peer, false, sid);
-            let Some(ott) = sn.ott.as_mut() else { return };
-            if self.dir.apps[ott.app].protocol() != Some(env.protocol.as_str()) {
-                *self
-                    .stats
-                    .session_failures
-                    .entry("protocol mismatch".into())
-                    .or_default() += 1;
+            let cfg = self.session_config(env, peer, false, sid);
+            let Some(ott) = self.ott.as_mut() else { return };
+            if env.dir.apps[ott.app].protocol() != Some(envelope.protocol.as_str()) {
+                io.emit(NodeEvent::SessionRefused {
+                    reason: "protocol mismatch".into(),
+                });
                 return;
             }
             match NoiseSession::new(cfg) {
@@ -360,23 +366,23 @@ impl World<'_> {
                             failed: false,
                         },
                     );
-                    if !self.dir.apps[ott.app].one_way {
+                    if !env.dir.apps[ott.app].one_way {
                         ott.outgoing.entry(peer).or_insert(sid);
                     }
                 }
                 Err(_) => return,
             }
         }
-        let now = self.io.now();
-        if let Some(e) = sn.ott.as_mut().and_then(|o| o.sessions.get_mut(&sid)) {
+        let now = io.now();
+        if let Some(e) = self.ott.as_mut().and_then(|o| o.sessions.get_mut(&sid)) {
             let msg = proto::noise::NoiseMessage {
-                kind: env.kind,
-                index: env.index,
-                bytes: env.body,
+                kind: envelope.kind,
+                index: envelope.index,
+                bytes: envelope.body,
             };
             // Errors surface as a Failed event, handled by pump_session.
             let _ = e.session.handle_message(now, &msg);
         }
-        self.pump_session(sn, sid);
+        self.pump_session(env, io, sid);
     }
 }
