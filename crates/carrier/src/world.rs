@@ -150,8 +150,6 @@ pub(crate) struct World<'s> {
     pub(crate) pois: Vec<Arc<Mutex<Poi>>>,
     /// Edge-router taps per vantage entry (empty for other kinds).
     pub(crate) edge_taps: Vec<Vec<TapId>>,
-    /// The random streams of the handsets' countermeasures.
-    pub(crate) cm_streams: handset::cm::Streams,
     /// The OTT server's node.
     pub(crate) ott_node: NodeId,
     /// What the node being handled asked of the network ([`crate::io`]); only the driver
@@ -562,11 +560,6 @@ impl<'s> World<'s> {
             .iter()
             .map(|k| k.as_ref().map(|k| k.public))
             .collect();
-        let cm_seeds = seeds.child("countermeasures");
-        let cm_streams = handset::cm::Streams {
-            cover: cm_seeds.stream("cover"),
-            receipts: cm_seeds.stream("receipts"),
-        };
 
         let mut w = World {
             sc,
@@ -599,7 +592,6 @@ impl<'s> World<'s> {
             mobility,
             pois,
             edge_taps,
-            cm_streams,
             ott_node: NodeId(0),
             io: Io::default(),
         };
@@ -654,6 +646,7 @@ impl<'s> World<'s> {
             Some(Logic::Ott(o)) => o.server.key.public,
             _ => [0; 32],
         };
+        let cm_seeds = self.seeds.child("countermeasures");
         for s in &self.dir.subs {
             let node = self.sub_node[s.index];
             let app = &self.dir.apps[s.app];
@@ -697,7 +690,14 @@ impl<'s> World<'s> {
                 radio,
                 ott,
                 self.statics[s.index].clone(),
-                handset::cm::State::new(self.sc, s.app),
+                handset::cm::State::new(
+                    self.sc,
+                    s.app,
+                    handset::cm::Streams {
+                        cover: cm_seeds.child("cover").stream(&s.msisdn),
+                        receipts: cm_seeds.child("receipts").stream(&s.msisdn),
+                    },
+                ),
             )));
         }
         self.logic = logic;
@@ -903,25 +903,15 @@ impl<'s> World<'s> {
                 packets_received: 0,
                 media_errors: 0,
             });
-            let hangup_node = match plan.outcome {
-                voice::Outcome::Answered {
-                    caller_hangs_up: true,
-                    ..
-                } => self.sub_node[plan.caller],
-                _ => self.sub_node[plan.callee],
-            };
             let (caller, callee, at) = (plan.caller, plan.callee, plan.at);
             if let Some(h) = self.handset_mut(callee) {
                 h.plan_call(
                     i,
-                    handset::voice::Leg::new(plan.clone(), call_id, ott, false, hangup_node),
+                    handset::voice::Leg::new(plan.clone(), call_id, ott, false),
                 );
             }
             if let Some(h) = self.handset_mut(caller) {
-                h.plan_call(
-                    i,
-                    handset::voice::Leg::new(plan, call_id, ott, true, hangup_node),
-                );
+                h.plan_call(i, handset::voice::Leg::new(plan, call_id, ott, true));
             }
             self.io.set_timer(
                 self.sub_node[caller],
@@ -971,7 +961,6 @@ impl<'s> World<'s> {
                 keys: &self.public_keys,
                 key_server: &mut self.key_server,
                 exposure: &self.caps,
-                streams: &mut self.cm_streams,
             };
             f(&mut h, &mut env, &mut self.io);
         }
@@ -1038,7 +1027,6 @@ impl<'s> World<'s> {
                     keys: &self.public_keys,
                     key_server: &mut self.key_server,
                     exposure: &self.caps,
-                    streams: &mut self.cm_streams,
                 };
                 match input {
                     Input::Timer(t) => h.handle_timer(&mut env, &mut self.io, t),

@@ -42,7 +42,7 @@ enum Held {
     Signal { pdus: Vec<Vec<u8>> },
 }
 
-/// The random streams countermeasures draw from: cover traffic and receipt delays.
+/// The handset's own random streams for countermeasures: cover traffic and receipt delays.
 pub(crate) struct Streams {
     pub cover: SimRng,
     pub receipts: SimRng,
@@ -56,6 +56,7 @@ pub(crate) struct State {
     framed: bool,
     held: BTreeMap<u64, Held>,
     next: u64,
+    streams: Streams,
     /// Cover envelopes sent.
     pub(crate) cover_sent: u64,
     /// Noise receipts sent.
@@ -63,8 +64,8 @@ pub(crate) struct State {
 }
 
 impl State {
-    /// The state of a handset of app `app` of `sc`.
-    pub(crate) fn new(sc: &Scenario, app: usize) -> State {
+    /// The state of a handset of app `app` of `sc`, drawing from `streams`.
+    pub(crate) fn new(sc: &Scenario, app: usize, streams: Streams) -> State {
         let config = sc
             .apps
             .get(app)
@@ -80,6 +81,7 @@ impl State {
             framed,
             held: BTreeMap::new(),
             next: 0,
+            streams,
             cover_sent: 0,
             receipts_sent: 0,
         }
@@ -127,8 +129,8 @@ impl Handset {
         let mean = c.cover_interval.as_secs_f64();
         let first = match c.cover_traffic {
             CoverTraffic::None => return,
-            CoverTraffic::Constant => unit(&mut env.streams.cover) * mean,
-            CoverTraffic::Poisson => exp(&mut env.streams.cover, mean),
+            CoverTraffic::Constant => unit(&mut self.cm.streams.cover) * mean,
+            CoverTraffic::Poisson => exp(&mut self.cm.streams.cover, mean),
         };
         let at = Timestamp::ZERO + Duration::from_nanos((first * 1e9) as u64);
         if at < Timestamp::ZERO + env.sc.duration {
@@ -155,7 +157,7 @@ impl Handset {
         let app = env.dir.subs[me].app;
         let c = self.cm.config.clone();
         let tl = &env.sc.traffic.message_length;
-        let rng = &mut env.streams.cover;
+        let rng = &mut self.cm.streams.cover;
         let len = draw_length(rng, tl.median, tl.sigma, tl.min as usize, tl.max as usize);
         let framed = self.cm.framed;
         let (body_len, protocol, from) = match &env.dir.apps[app].kind {
@@ -219,7 +221,7 @@ impl Handset {
         if mean <= 0.0 {
             return self.cm_send_receipt(env, io, sid, &content);
         }
-        let d = exp(&mut env.streams.receipts, mean);
+        let d = exp(&mut self.cm.streams.receipts, mean);
         let id = self.cm.hold(Held::Receipt { sid, content });
         let at = io.now() + Duration::from_nanos((d * 1e9) as u64);
         io.set_timer(self.ep.node(), at, Timer::Release(id));
@@ -240,12 +242,12 @@ impl Handset {
 
     /// Signal: holds `pdus` (the device's receipts) for an exponential delay of mean
     /// `receipts_delay` (see [`State::holds_receipts`]).
-    pub(super) fn cm_hold_signal(&mut self, env: &mut Env<'_>, io: &mut Io, pdus: Vec<Vec<u8>>) {
+    pub(super) fn cm_hold_signal(&mut self, io: &mut Io, pdus: Vec<Vec<u8>>) {
         if pdus.is_empty() {
             return;
         }
         let mean = self.cm.config.receipts_delay.as_secs_f64();
-        let d = exp(&mut env.streams.receipts, mean);
+        let d = exp(&mut self.cm.streams.receipts, mean);
         let id = self.cm.hold(Held::Signal { pdus });
         let at = io.now() + Duration::from_nanos((d * 1e9) as u64);
         io.set_timer(self.ep.node(), at, Timer::Release(id));

@@ -63,8 +63,6 @@ pub(crate) struct Env<'a> {
     pub key_server: &'a mut KeyServer,
     /// What the world does to the handset's secrets.
     pub exposure: &'a dyn Exposure,
-    /// The random streams of countermeasures (cover traffic, receipt delays).
-    pub streams: &'a mut cm::Streams,
 }
 
 /// A subscriber's phone.

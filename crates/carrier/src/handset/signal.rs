@@ -218,7 +218,7 @@ impl Handset {
         let pdus = self.signal_transmits(env, dev);
         if self.cm.holds_receipts() {
             let pdus = pdus.into_iter().flatten().collect();
-            self.cm_hold_signal(env, io, pdus);
+            self.cm_hold_signal(io, pdus);
         } else {
             self.send_all(io, pdus);
         }

@@ -88,7 +88,6 @@ struct Bench {
     sc: scenario::Scenario,
     seeds: SeedTree,
     key_server: KeyServer,
-    streams: cm::Streams,
 }
 
 impl Bench {
@@ -97,10 +96,6 @@ impl Bench {
         Bench {
             dir: directory(),
             sc: scenario(),
-            streams: cm::Streams {
-                cover: seeds.stream("cover"),
-                receipts: seeds.stream("receipts"),
-            },
             seeds,
             key_server: KeyServer::default(),
         }
@@ -114,7 +109,6 @@ impl Bench {
             keys: &[],
             key_server: &mut self.key_server,
             exposure: &Sound,
-            streams: &mut self.streams,
         }
     }
 }
@@ -127,7 +121,14 @@ fn handset(sub: usize, sc: &scenario::Scenario) -> Handset {
         RadioPath::Sms { smsc: smsc_addr(0) },
         None,
         None,
-        cm::State::new(sc, 0),
+        cm::State::new(
+            sc,
+            0,
+            cm::Streams {
+                cover: SeedTree::new(1).stream("cover"),
+                receipts: SeedTree::new(1).stream("receipts"),
+            },
+        ),
     )
 }
 
@@ -255,7 +256,7 @@ fn the_callee_leg_rings_answers_and_starts_media_on_its_own() {
         },
     };
     let call_id = 1u64;
-    bob.plan_call(0, voice::Leg::new(plan, call_id, None, false, NodeId(11)));
+    bob.plan_call(0, voice::Leg::new(plan, call_id, None, false));
     let mut io = Io::default();
     let t0 = Timestamp::ZERO + Duration::from_secs(1);
     io.begin(t0);

@@ -5,7 +5,7 @@
 
 use std::net::SocketAddrV4;
 
-use netsim::{NodeId, Packet};
+use netsim::Packet;
 use proto::noise::{NoiseKind, NoiseMessage, NoiseSession, SessionEvent};
 use proto::wire::{AppPdu, ByeCause, CallKind, CallNetwork, CallPdu, MediaPdu, MEDIA_PORT};
 use scenario::VoiceMode;
@@ -25,8 +25,6 @@ pub(crate) struct Leg {
     ott: Option<VoiceMode>,
     /// Whether this party is the caller.
     caller: bool,
-    /// The node of the party that hangs up an answered call.
-    hangup_node: NodeId,
     seq: u32,
     media_on: bool,
     ended: bool,
@@ -44,14 +42,12 @@ impl Leg {
         call_id: u64,
         ott: Option<VoiceMode>,
         caller: bool,
-        hangup_node: NodeId,
     ) -> Self {
         Leg {
             plan,
             call_id,
             ott,
             caller,
-            hangup_node,
             seq: 0,
             media_on: false,
             ended: false,
@@ -176,7 +172,7 @@ impl Handset {
                 if c.over {
                     return;
                 }
-                let (outcome, hangup_node) = (c.plan.outcome, c.hangup_node);
+                let outcome = c.plan.outcome;
                 if let Some(c) = self.calls.get_mut(&i) {
                     c.answered = true;
                 }
@@ -186,9 +182,7 @@ impl Handset {
                 });
                 self.signal_call(env, io, i, CallKind::Answer, ByeCause::Normal, Vec::new());
                 self.start_media(io, i);
-                if let Outcome::Answered { talk, .. } = outcome {
-                    io.set_timer(hangup_node, now + talk, call_token(i, CallAct::Hangup));
-                }
+                self.schedule_hangup(io, i, outcome, false);
             }
             CallAct::Hangup => {
                 if c.over {
@@ -220,6 +214,25 @@ impl Handset {
                 self.signal_call(env, io, i, CallKind::Bye, cause, Vec::new());
             }
             CallAct::MediaCaller | CallAct::MediaCallee => self.media_tick(env, io, i),
+        }
+    }
+
+    /// Once call `i` is answered (for the caller: once it hears so), the party that ends it
+    /// sets its own hang-up timer for the planned talk time.
+    fn schedule_hangup(&mut self, io: &mut Io, i: usize, outcome: Outcome, caller: bool) {
+        if let Outcome::Answered {
+            talk,
+            caller_hangs_up,
+            ..
+        } = outcome
+        {
+            if caller_hangs_up == caller {
+                io.set_timer(
+                    self.ep.node(),
+                    io.now() + talk,
+                    call_token(i, CallAct::Hangup),
+                );
+            }
         }
     }
 
@@ -365,10 +378,12 @@ impl Handset {
                 self.handshake(env, io, i, pdu.body, index);
             }
             (CallKind::Answer, true) => {
+                let outcome = c.plan.outcome;
                 if let Some(c) = self.calls.get_mut(&i) {
                     c.answered = true;
                 }
                 self.start_media(io, i);
+                self.schedule_hangup(io, i, outcome, true);
             }
             (CallKind::Busy, true) | (CallKind::Cancel, false) => {
                 if let Some(c) = self.calls.get_mut(&i) {
