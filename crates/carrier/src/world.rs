@@ -495,6 +495,18 @@ mod tests {
     }
 
     #[test]
+    fn every_shipped_topology_is_a_tree_so_routing_memory_is_linear() {
+        for (name, text) in scenario::BUILTIN_SCENARIOS {
+            let sc = scenario::parse(name, text).expect("parses");
+            let w = World::build(&sc, SeedTree::new(1), &capture::active::Unarmed).expect("builds");
+            assert!(
+                w.net.routes_by_interval(),
+                "{name}: the network is not a forest"
+            );
+        }
+    }
+
+    #[test]
     fn small_lab_delivers_every_message_intact() {
         let sc = small();
         let out = run(&sc, 7, &capture::active::Unarmed).expect("run");
