@@ -1,7 +1,8 @@
 //! Throughput of the `netsim` event engine, in events per second.
 //!
-//! - `timer_loop`: one node, `N` timers; every popped timer is re-armed a pseudo-random
-//!   distance ahead. Measures the (time, seq) queue and the poll loop alone.
+//! - `timer_loop`, `timer_loop_1m`: one node, 1,024 or 1,048,576 timers; every popped timer is
+//!   re-armed a pseudo-random distance ahead. Measures the (time, seq) queue and the poll loop
+//!   alone, with few and with a million events in flight.
 //! - `packet_chain`: a chain of routers over ideal links with 1 µs latency and many datagrams
 //!   in flight (`IN_FLIGHT` at once); every hop is one event (forwarding, routing lookup,
 //!   link fate), and each delivery is sent back the other way until `DATAGRAMS` were sent.
@@ -23,38 +24,44 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use netsim::{Event, LinkParams, NetworkBuilder, Packet};
 use simcore::{SeedTree, Timestamp};
 
-const TIMERS: u64 = 1_024;
 const TIMER_EVENTS: u64 = 1_000_000;
 
+/// `timer_loop` with 1,024 and with 1,048,576 timers in flight: the queue's cost per event
+/// should not grow much with what is pending.
 fn timer_loop(c: &mut Criterion) {
     let mut g = c.benchmark_group("netsim");
     g.throughput(Throughput::Elements(TIMER_EVENTS));
-    g.bench_function("timer_loop", |b| {
-        b.iter(|| {
-            let mut nb = NetworkBuilder::new();
-            let node = nb.add_node("clock", Ipv4Addr::new(10, 0, 0, 1));
-            let mut net = nb.build(&SeedTree::new(1)).expect("one node is valid");
-            for t in 0..TIMERS {
-                net.set_timer(node, Timestamp::from_nanos(t * 7), t);
-            }
-            let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-            for _ in 0..TIMER_EVENTS {
-                match net.poll() {
-                    Some(Event::Timer { node, token }) => {
-                        // xorshift: a cheap spread of re-arm distances (1..=4096 ns).
-                        x ^= x << 13;
-                        x ^= x >> 7;
-                        x ^= x << 17;
-                        let at = net.now().as_nanos() + 1 + (x & 4095);
-                        net.set_timer(node, Timestamp::from_nanos(at), black_box(token));
-                    }
-                    other => panic!("only timers are pending, got {other:?}"),
+    g.sample_size(10);
+    for (name, timers) in [("timer_loop", 1_024u64), ("timer_loop_1m", 1 << 20)] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let mut nb = NetworkBuilder::new();
+                let node = nb.add_node("clock", Ipv4Addr::new(10, 0, 0, 1));
+                let mut net = nb.build(&SeedTree::new(1)).expect("one node is valid");
+                for t in 0..timers {
+                    net.set_timer(node, Timestamp::from_nanos(t * 7), t);
                 }
-            }
-            assert_eq!(net.stats().events, TIMER_EVENTS);
-            black_box(net.now())
-        })
-    });
+                let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+                // Re-arm distances spread over about as many nanoseconds as timers pending,
+                // so the number in flight stays at `timers`.
+                let spread = (timers * 8).next_power_of_two() - 1;
+                for _ in 0..TIMER_EVENTS {
+                    match net.poll() {
+                        Some(Event::Timer { node, token }) => {
+                            x ^= x << 13;
+                            x ^= x >> 7;
+                            x ^= x << 17;
+                            let at = net.now().as_nanos() + 1 + (x & spread);
+                            net.set_timer(node, Timestamp::from_nanos(at), black_box(token));
+                        }
+                        other => panic!("only timers are pending, got {other:?}"),
+                    }
+                }
+                assert_eq!(net.stats().events, TIMER_EVENTS);
+                black_box(net.now())
+            })
+        });
+    }
     g.finish();
 }
 
