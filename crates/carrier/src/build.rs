@@ -393,6 +393,7 @@ impl<'s> World<'s> {
             stats: RunStats::default(),
             caps,
             key_server: KeyServer::default(),
+            session_texts: BTreeMap::new(),
             signal_failures: Vec::new(),
             mobility,
             pois,
@@ -474,7 +475,6 @@ impl<'s> World<'s> {
             };
             let ott = match app.kind {
                 AppKind::Noise { .. } | AppKind::Signal(_) => Some(OttClient {
-                    app: s.app,
                     tunnel: if app.server_tunnel() {
                         Some(NkTunnel::initiator(
                             ott_public,
@@ -483,13 +483,10 @@ impl<'s> World<'s> {
                     } else {
                         None
                     },
-                    sessions: BTreeMap::new(),
-                    outgoing: BTreeMap::new(),
-                    next_session: 0,
                 }),
                 _ => None,
             };
-            logic[node.0 as usize] = Logic::Sub(Box::new(Handset::new(
+            let mut handset = Handset::new(
                 s.index,
                 Endpoint::new(node, s.ip),
                 radio,
@@ -503,7 +500,13 @@ impl<'s> World<'s> {
                         receipts: cm_seeds.child("receipts").stream(&s.msisdn),
                     },
                 ),
-            )));
+            );
+            // The Noise app is installed here; Signal devices when they upload their keys
+            // (`signal_app.rs`).
+            if matches!(app.kind, AppKind::Noise { .. }) {
+                handset.app = Some(Box::new(crate::handset::noise::NoiseApp::default()));
+            }
+            logic[node.0 as usize] = Logic::Sub(Box::new(handset));
         }
         self.logic = logic;
         Ok(())
@@ -533,11 +536,7 @@ impl World<'_> {
             } else {
                 (ProtocolId::Sms, "sms (fallback)".to_string())
             };
-            let via = match (e2e, signal) {
-                (true, true) => Via::Signal,
-                (true, false) => Via::Noise,
-                (false, _) => Via::Carrier,
-            };
+            let via = if e2e { Via::App } else { Via::Carrier };
             self.truth.push(TruthMessage {
                 id,
                 from: p.from,

@@ -1,8 +1,6 @@
 //! The end of a run: the counters, the captures of every vantage point, the ground truth of
 //! on-path attacks (from the components' facts and the endpoints' reports), and the records.
 
-use std::collections::BTreeMap;
-
 use capture::{Captures, PacketCapture, VantagePoint};
 use scenario::{AppKind, VantageKind};
 
@@ -194,20 +192,8 @@ impl World<'_> {
     /// failure an endpoint reported, or a timeout (no delivery receipt) when frames were
     /// dropped.
     fn attack_truth(&mut self) -> Vec<capture::ActiveRecord> {
-        // Texts per session id, from the senders' session state.
-        let mut texts: BTreeMap<u64, Vec<String>> = BTreeMap::new();
-        for l in &self.logic {
-            if let Logic::Sub(sn) = l {
-                if let Some(o) = &sn.ott {
-                    for (sid, e) in &o.sessions {
-                        texts
-                            .entry(*sid)
-                            .or_default()
-                            .extend(e.texts.iter().cloned());
-                    }
-                }
-            }
-        }
+        // Texts per session id, as the senders reported them.
+        let texts = std::mem::take(&mut self.session_texts);
         // Every failed session: its undelivered texts failed with it (both directions).
         let failures: Vec<(u64, String)> = self
             .truth

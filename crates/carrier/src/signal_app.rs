@@ -31,13 +31,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use capture::{Owner, Secret, SignalDirectoryEntry, SignalSession, SignalState};
+use capture::{Owner, SignalDirectoryEntry, SignalSession, SignalState};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use rand_core::RngCore;
 use scenario::AppKind;
 use signal::{Device, DeviceConfig, PreKeyBundle, PreKeyStore, PreKeyUpload, StateSnapshot};
-use simcore::Timestamp;
 
 use crate::directory::Offline;
 use crate::handset::signal::Client;
@@ -65,6 +64,17 @@ pub(crate) struct KeyServer {
     by_address: BTreeMap<u64, usize>,
     /// `(fetcher, owner)` device addresses of every bundle handed out.
     fetched: BTreeSet<(u64, u64)>,
+    /// Per subscriber, its device's public identity as last uploaded.
+    identities: BTreeMap<usize, Identity>,
+}
+
+/// A device's public identity at the key server.
+#[derive(Clone, Copy)]
+struct Identity {
+    address: u64,
+    identity: [u8; 32],
+    /// The signed prekey's `(id, public)`.
+    signed_prekey: (u32, [u8; 32]),
 }
 
 impl KeyServer {
@@ -80,6 +90,14 @@ impl KeyServer {
 
     /// Stores subscriber `sub`'s upload.
     pub(crate) fn upload(&mut self, sub: usize, upload: PreKeyUpload) -> signal::Result<()> {
+        self.identities.insert(
+            sub,
+            Identity {
+                address: upload.device,
+                identity: upload.identity,
+                signed_prekey: (upload.signed_prekey.id, upload.signed_prekey.public),
+            },
+        );
         self.published
             .entry(sub)
             .or_default()
@@ -211,36 +229,9 @@ impl World<'_> {
                     self.caps.learn_privates(keys);
                 }
                 if let Some(h) = self.handset_mut(i) {
-                    h.signal = Some(Client::new(dev, opts.clone()));
+                    h.app = Some(Box::new(Client::new(dev, opts.clone())));
                 }
             }
-        }
-    }
-
-    /// The Signal device of subscriber `i`, if it has one.
-    fn device(&self, i: usize) -> Option<&Device> {
-        self.handset(i)?.signal.as_ref().map(|c| &c.device)
-    }
-
-    /// Device-state theft at `at` from the targeted subscribers of signal apps.
-    pub(crate) fn signal_steal_devices(&mut self, at: Timestamp) {
-        for i in 0..self.dir.subs.len() {
-            if !self.caps.steals_sessions_of(at, i) {
-                continue;
-            }
-            let Some(dev) = self.device(i) else { continue };
-            let snap = dev.export_state();
-            let stolen = capture::StolenSecret {
-                at,
-                owner: Owner::Subscriber(self.dir.subs[i].msisdn.clone()),
-                secret: Secret::SignalState(Box::new(stolen_state(&snap, true))),
-            };
-            // The adversary's on-path components get their loot too (signal takeovers).
-            for attacker in &self.attackers {
-                attacker.give(&stolen);
-            }
-            self.caps
-                .steal_signal(stolen.at, stolen.owner, stolen.secret);
         }
     }
 
@@ -269,27 +260,25 @@ impl World<'_> {
     }
 
     /// At the end: `static` thefts from signal apps (identity key and signed prekey, which
-    /// never change in a run) and the published prekeys.
+    /// never change in a run) and the key directory of published prekeys.
     pub(crate) fn signal_finish(&mut self) {
         for (at, i) in self.caps.signal_static_targets() {
-            if let Some(dev) = self.device(i) {
-                let state = stolen_state(&dev.export_state(), false);
-                self.caps.steal_signal(
-                    at,
-                    Owner::Subscriber(self.dir.subs[i].msisdn.clone()),
-                    Secret::SignalState(Box::new(state)),
-                );
+            let secrets = self
+                .handset(i)
+                .map(|h| h.app_secrets(false))
+                .unwrap_or_default();
+            for secret in secrets {
+                let owner = Owner::Subscriber(self.dir.subs[i].msisdn.clone());
+                self.caps.steal(at, owner, secret);
             }
         }
         let mut directory = Vec::new();
-        for i in 0..self.dir.subs.len() {
-            let Some(dev) = self.device(i) else { continue };
-            let snap = dev.export_state();
+        for (&i, id) in &self.key_server.identities {
             directory.push(SignalDirectoryEntry {
                 owner: Owner::Subscriber(self.dir.subs[i].msisdn.clone()),
-                address: dev.address(),
-                identity: snap.identity_public,
-                signed_prekeys: vec![(snap.signed_prekey.id, snap.signed_prekey.public)],
+                address: id.address,
+                identity: id.identity,
+                signed_prekeys: vec![id.signed_prekey],
                 one_time_prekeys: self
                     .key_server
                     .published

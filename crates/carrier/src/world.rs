@@ -135,6 +135,8 @@ pub(crate) struct World<'s> {
     pub(crate) caps: Capable,
     /// The OTT server's Signal key server ([`crate::signal_app`]).
     pub(crate) key_server: KeyServer,
+    /// The texts handed to each end-to-end session (for the truth of attacks on it).
+    pub(crate) session_texts: BTreeMap<u64, Vec<String>>,
     /// Every envelope a Signal device rejected: (subscriber, when, failure kind).
     pub(crate) signal_failures: Vec<(usize, Timestamp, String)>,
     /// Where every subscriber is over time.
@@ -168,8 +170,7 @@ pub fn run(scenario: &Scenario, seed: u64, arm: &dyn Arm) -> Result<RunOutput, C
         while let Some(ev) = w.net.poll_until(at.min(deadline)) {
             w.dispatch(ev);
         }
-        w.steal_sessions(at);
-        w.signal_steal_devices(at);
+        w.steal_state(at);
     }
     while let Some(ev) = w.net.poll_until(deadline) {
         w.dispatch(ev);
@@ -212,20 +213,29 @@ impl World<'_> {
         }
     }
 
-    /// Session-state theft at `at`: copies the transport keys of every established, live
-    /// end-to-end session of the targeted handsets.
-    fn steal_sessions(&mut self, at: Timestamp) {
-        for (i, s) in self.dir.subs.iter().enumerate() {
+    /// Session-state theft at `at`: copies the state of the end-to-end app of every targeted
+    /// handset (a Noise app's live sessions, a Signal device's whole state). On-path
+    /// components get a copy too (a Signal takeover continues a stolen ratchet).
+    fn steal_state(&mut self, at: Timestamp) {
+        for i in 0..self.dir.subs.len() {
             if !self.caps.steals_sessions_of(at, i) {
                 continue;
             }
             let Some(Logic::Sub(h)) = self.logic.get(self.sub_node[i].0 as usize) else {
                 continue;
             };
-            for (sid, e) in h.ott.iter().flat_map(|o| &o.sessions) {
-                if !e.session.is_dead() {
-                    self.caps.steal_session(at, &s.msisdn, *sid, &e.session);
+            for secret in h.app_secrets(true) {
+                let stolen = capture::StolenSecret {
+                    at,
+                    owner: capture::Owner::Subscriber(self.dir.subs[i].msisdn.clone()),
+                    secret,
+                };
+                if matches!(stolen.secret, capture::Secret::SignalState(_)) {
+                    for attacker in &self.attackers {
+                        attacker.give(&stolen);
+                    }
                 }
+                self.caps.steal(stolen.at, stolen.owner, stolen.secret);
             }
         }
     }
@@ -304,12 +314,15 @@ impl<'s> World<'s> {
                     self.signal_failures.push((sub, now, kind));
                 }
                 NodeEvent::PrekeysTaken { sub } => refills.push(sub),
+                NodeEvent::SessionText { session, text } => {
+                    self.session_texts.entry(session).or_default().push(text);
+                }
                 NodeEvent::Call { call, fact } => self.call_fact(call, fact, now),
             }
         }
         // The key server asks the devices whose prekeys were handed out to top them up.
         for sub in refills {
-            self.with_handset(sub, |h, env, io| h.signal_refill(env, io));
+            self.with_handset(sub, |h, env, io| h.prekeys_taken(env, io));
             self.apply_io();
         }
     }

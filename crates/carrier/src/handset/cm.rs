@@ -104,6 +104,11 @@ impl State {
         }
     }
 
+    /// The plaintext of a receipt with `content`, framed and padded.
+    pub(crate) fn receipt_frame(&self, content: &[u8]) -> Vec<u8> {
+        frame(KIND_RECEIPT, content, self.config.padding, TAG)
+    }
+
     /// Whether Signal receipts are held for a delay before they are sent.
     pub(crate) fn holds_receipts(&self) -> bool {
         self.config.receipts_delay.as_secs_f64() > 0.0
@@ -141,7 +146,9 @@ impl Handset {
     /// A held receipt (or held Signal envelopes) is due.
     pub(super) fn cm_release(&mut self, env: &mut Env<'_>, io: &mut Io, id: u64) {
         match self.cm.held.remove(&id) {
-            Some(Held::Receipt { sid, content }) => self.cm_send_receipt(env, io, sid, &content),
+            Some(Held::Receipt { sid, content }) => {
+                self.with_app(|app, h| app.receipt_due(h, env, io, sid, content));
+            }
             Some(Held::Signal { pdus }) => {
                 for p in pdus {
                     self.ott_send(io, p);
@@ -210,34 +217,23 @@ impl Handset {
         }
     }
 
-    /// Noise: after receiving a text in session `sid`, its receipt goes out now or later.
-    pub(super) fn cm_receipt(&mut self, env: &mut Env<'_>, io: &mut Io, sid: u64, text: &[u8]) {
+    /// Noise: after receiving a text in session `sid`, its receipt goes out now (the content
+    /// to send is returned) or is held for `receipts_delay`; `None` without receipts.
+    pub(super) fn cm_receipt(&mut self, io: &mut Io, sid: u64, text: &[u8]) -> Option<Vec<u8>> {
         if !self.cm.config.noise_receipts {
-            return;
+            return None;
         }
         let mean = self.cm.config.receipts_delay.as_secs_f64();
         // The receipt names the message by a hash of it (8 bytes, like a timestamp would).
         let content = fnv(text).to_le_bytes().to_vec();
         if mean <= 0.0 {
-            return self.cm_send_receipt(env, io, sid, &content);
+            return Some(content);
         }
         let d = exp(&mut self.cm.streams.receipts, mean);
         let id = self.cm.hold(Held::Receipt { sid, content });
         let at = io.now() + Duration::from_nanos((d * 1e9) as u64);
         io.set_timer(self.ep.node(), at, Timer::Release(id));
-    }
-
-    fn cm_send_receipt(&mut self, env: &mut Env<'_>, io: &mut Io, sid: u64, content: &[u8]) {
-        let plain = frame(KIND_RECEIPT, content, self.cm.config.padding, TAG);
-        let now = io.now();
-        let Some(e) = self.ott.as_mut().and_then(|o| o.sessions.get_mut(&sid)) else {
-            return;
-        };
-        if e.session.is_dead() || e.session.send(now, plain).is_err() {
-            return;
-        }
-        self.cm.receipts_sent += 1;
-        self.pump_session(env, io, sid);
+        None
     }
 
     /// Signal: holds `pdus` (the device's receipts) for an exponential delay of mean

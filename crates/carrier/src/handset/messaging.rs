@@ -1,18 +1,18 @@
-//! The handset's messaging: sending its planned messages (SMS through the radio path, Noise
-//! sessions through the OTT server), receiving PDUs, and running its end-to-end sessions.
+//! The handset's messaging: sending its planned messages (SMS through the radio path, or
+//! through its end-to-end app), receiving PDUs and handing the app's envelopes to it, the link
+//! to the OTT server, and the configuration of Noise sessions (the app's and the calls').
 
 use std::net::Ipv4Addr;
 
 use proto::keys::Psk;
-use proto::noise::{NoiseConfig, NoiseSession, SessionEvent};
-use proto::wire::{AppPdu, NoiseKind, OttEnvelope, SmsKind, SmsPdu};
+use proto::noise::NoiseConfig;
+use proto::wire::{AppPdu, SmsKind, SmsPdu};
 
-use super::{cm, Env, Handset};
+use super::{Env, Handset};
 use crate::attack::OTT_PROLOGUE;
 use crate::io::{Io, NodeEvent};
-use crate::nodes::{E2e, Outgoing, RadioPath, Via};
+use crate::nodes::{Outgoing, RadioPath, Via};
 use crate::topology::*;
-use crate::truth::SessionFailure;
 
 impl Handset {
     /// The user's planned message `id` is due.
@@ -27,10 +27,17 @@ impl Handset {
             via = ?via,
             "sent"
         );
-        match via {
-            Via::Signal => return self.signal_send(env, io, id),
-            Via::Noise => return self.e2e_send(env, io, to, text),
-            Via::Carrier => {}
+        if via == Via::App {
+            if self.app.is_none() {
+                io.emit(NodeEvent::Failed {
+                    text,
+                    why: "no end-to-end app on the handset".into(),
+                });
+                return;
+            }
+            let message = Outgoing { to, text, via };
+            self.with_app(|app, h| app.send(h, env, io, id, message));
+            return;
         }
         self.msg_ref = self.msg_ref.wrapping_add(1);
         let pdu = AppPdu::Sms(SmsPdu {
@@ -130,159 +137,6 @@ impl Handset {
         }
     }
 
-    fn e2e_send(&mut self, env: &mut Env<'_>, io: &mut Io, to: usize, text: String) {
-        let me = self.sub;
-        let existing = self.ott.as_ref().and_then(|o| {
-            o.outgoing
-                .get(&to)
-                .copied()
-                .filter(|sid| o.sessions.get(sid).is_some_and(|s| !s.session.is_dead()))
-        });
-        let sid = match existing {
-            Some(sid) => sid,
-            None => {
-                let Some(next) = self.ott.as_ref().map(|o| o.next_session) else {
-                    return;
-                };
-                let sid = ((me as u64) << 32) | u64::from(next);
-                let cfg = self.session_config(env, to, true, sid);
-                let Some(ott) = self.ott.as_mut() else { return };
-                ott.next_session += 1;
-                match NoiseSession::new(cfg) {
-                    Ok(session) => {
-                        let label = env.dir.apps[ott.app].label.clone();
-                        io.emit(NodeEvent::SessionOpened { label });
-                        ott.sessions.insert(
-                            sid,
-                            E2e {
-                                peer: to,
-                                session,
-                                texts: Vec::new(),
-                                failed: false,
-                            },
-                        );
-                        ott.outgoing.insert(to, sid);
-                        sid
-                    }
-                    Err(e) => {
-                        io.emit(NodeEvent::Failed {
-                            text: text.clone(),
-                            why: format!("session setup: {e}"),
-                        });
-                        return;
-                    }
-                }
-            }
-        };
-        let now = io.now();
-        let plain = self.cm.seal(text.as_bytes(), cm::TAG);
-        if let Some(e) = self.ott.as_mut().and_then(|o| o.sessions.get_mut(&sid)) {
-            e.texts.push(text.clone());
-            if let Err(err) = e.session.send(now, plain) {
-                io.emit(NodeEvent::Failed {
-                    text: text.clone(),
-                    why: format!("send: {err}"),
-                });
-            }
-        }
-        self.pump_session(env, io, sid);
-    }
-
-    /// Sends what session `sid` has ready and handles what it reports.
-    pub(super) fn pump_session(&mut self, env: &mut Env<'_>, io: &mut Io, sid: u64) {
-        let me = self.sub;
-        let mut out = Vec::new();
-        let mut failed = None;
-        let mut kind = None;
-        let mut receipts = Vec::new();
-        {
-            let Some(ott) = self.ott.as_mut() else { return };
-            let protocol = env.dir.apps[ott.app]
-                .protocol()
-                .unwrap_or_default()
-                .to_string();
-            let Some(e) = ott.sessions.get_mut(&sid) else {
-                return;
-            };
-            while let Some(m) = e.session.poll_transmit() {
-                let envelope = OttEnvelope {
-                    from: env.dir.subs[me].msisdn.clone(),
-                    to: env.dir.subs[e.peer].msisdn.clone(),
-                    session: sid,
-                    kind: m.kind,
-                    index: m.index,
-                    protocol: if m.kind == NoiseKind::Handshake {
-                        protocol.clone()
-                    } else {
-                        String::new()
-                    },
-                    body: m.bytes,
-                };
-                out.push(AppPdu::Ott(envelope));
-            }
-            while let Some(ev) = e.session.poll_event() {
-                match ev {
-                    SessionEvent::Received(bytes) => {
-                        let bytes = match self.cm.open(bytes) {
-                            cm::Opened::Text(b) => b,
-                            cm::Opened::Receipt => continue,
-                            cm::Opened::Bad => {
-                                io.emit(NodeEvent::IntegrityError);
-                                continue;
-                            }
-                        };
-                        match String::from_utf8(bytes) {
-                            Ok(text) => {
-                                io.emit(NodeEvent::Delivered {
-                                    to: me,
-                                    text: text.clone(),
-                                });
-                                receipts.push(text.into_bytes());
-                            }
-                            Err(_) => io.emit(NodeEvent::IntegrityError),
-                        }
-                    }
-                    SessionEvent::Failed(err) => {
-                        kind = Some(err.failure_kind());
-                        failed = Some(err.to_string());
-                    }
-                    SessionEvent::HandshakeComplete { .. } => {}
-                }
-            }
-            if e.session.is_dead() && !e.failed {
-                e.failed = true;
-                let why = failed.clone().unwrap_or_else(|| "session died".into());
-                for t in &e.texts {
-                    io.emit(NodeEvent::Failed {
-                        text: t.clone(),
-                        why: why.clone(),
-                    });
-                }
-                io.emit(NodeEvent::SessionFailed {
-                    session: sid,
-                    failure: SessionFailure {
-                        subscriber: me,
-                        kind: kind
-                            .unwrap_or(proto::noise::FailureKind::Other)
-                            .as_str()
-                            .to_string(),
-                        reason: why,
-                        at: io.now(),
-                    },
-                });
-            }
-        }
-        for pdu in out {
-            match pdu.to_bytes() {
-                Ok(b) => self.ott_send(io, b),
-                Err(_) => io.emit(NodeEvent::Undecodable),
-            }
-        }
-        for r in receipts {
-            self.cm_receipt(env, io, sid, &r);
-        }
-    }
-
     /// One PDU delivered by a reliable link (or decrypted from a tunnel) from `remote`.
     pub(super) fn receive_pdu(
         &mut self,
@@ -327,62 +181,13 @@ impl Handset {
                     self.receive_pdu(env, io, remote, &p);
                 }
             }
-            AppPdu::Ott(e) if e.is_signal() => self.signal_receive(env, io, e),
-            AppPdu::Ott(e) => self.receive_envelope(env, io, e),
+            AppPdu::Ott(e) => {
+                if self.app.is_none() {
+                    io.emit(NodeEvent::Undecodable);
+                }
+                self.with_app(|app, h| app.receive(h, env, io, e));
+            }
             AppPdu::Call(c) => self.receive_call(env, io, c),
         }
-    }
-
-    fn receive_envelope(&mut self, env: &mut Env<'_>, io: &mut Io, envelope: OttEnvelope) {
-        let Some(&peer) = env.dir.by_msisdn.get(&envelope.from) else {
-            io.emit(NodeEvent::Undecodable);
-            return;
-        };
-        let sid = envelope.session;
-        let known = self
-            .ott
-            .as_ref()
-            .is_some_and(|o| o.sessions.contains_key(&sid));
-        if !known {
-            if envelope.kind != NoiseKind::Handshake || envelope.index != 1 {
-                return;
-            }
-            let cfg = self.session_config(env, peer, false, sid);
-            let Some(ott) = self.ott.as_mut() else { return };
-            if env.dir.apps[ott.app].protocol() != Some(envelope.protocol.as_str()) {
-                io.emit(NodeEvent::SessionRefused {
-                    reason: "protocol mismatch".into(),
-                });
-                return;
-            }
-            match NoiseSession::new(cfg) {
-                Ok(session) => {
-                    ott.sessions.insert(
-                        sid,
-                        E2e {
-                            peer,
-                            session,
-                            texts: Vec::new(),
-                            failed: false,
-                        },
-                    );
-                    if !env.dir.apps[ott.app].one_way {
-                        ott.outgoing.entry(peer).or_insert(sid);
-                    }
-                }
-                Err(_) => return,
-            }
-        }
-        let now = io.now();
-        if let Some(e) = self.ott.as_mut().and_then(|o| o.sessions.get_mut(&sid)) {
-            let msg = proto::noise::NoiseMessage {
-                kind: envelope.kind,
-                index: envelope.index,
-                bytes: envelope.body,
-            };
-            // Errors surface as a Failed event, handled by pump_session.
-            let _ = e.session.handle_message(now, &msg);
-        }
-        self.pump_session(env, io, sid);
     }
 }

@@ -11,14 +11,18 @@
 //!
 //! Its parts, one module each:
 //! - [`messaging`]: the user's outbox, SMS through the radio path (plain or inside the carrier's
-//!   NK tunnel), and Noise sessions through the OTT server;
-//! - [`signal`]: the Signal-style device (X3DH/PQXDH, the Double Ratchet, sealed sender);
+//!   NK tunnel), and the link to the OTT server;
+//! - [`app`]: the trait an end-to-end protocol implements at the handset ([`app::E2eApp`]),
+//!   with [`noise`] (Noise sessions) and [`signal`] (the Signal-style device: X3DH/PQXDH, the
+//!   Double Ratchet, sealed sender);
 //! - [`voice`]: this party's leg of each voice call (signalling, the call's Noise handshake,
 //!   media);
 //! - [`cm`]: the handset's countermeasures (framing and padding, receipts, cover traffic).
 
+pub(crate) mod app;
 pub(crate) mod cm;
 pub(crate) mod messaging;
+pub(crate) mod noise;
 pub(crate) mod signal;
 pub(crate) mod voice;
 
@@ -81,8 +85,8 @@ pub(crate) struct Handset {
     msg_ref: u32,
     /// What the user will send, by message id (the [`Timer::Send`] payload).
     outbox: BTreeMap<usize, Outgoing>,
-    /// The Signal-style device, for subscribers of a signal app.
-    pub(crate) signal: Option<signal::Client>,
+    /// The end-to-end app, for subscribers of one.
+    pub(crate) app: Option<Box<dyn app::E2eApp>>,
     /// This party's leg of each planned call, by the call's index in the plan.
     calls: BTreeMap<usize, voice::Leg>,
     /// Countermeasure state.
@@ -106,7 +110,7 @@ impl Handset {
             static_key,
             msg_ref: 0,
             outbox: BTreeMap::new(),
-            signal: None,
+            app: None,
             calls: BTreeMap::new(),
             cm,
         }

@@ -9,16 +9,19 @@ use rand_chacha::ChaCha20Rng;
 use scenario::SignalOptions;
 use signal::{Device, Event, StateSnapshot};
 
+use capture::Secret;
+
+use super::app::E2eApp;
 use super::{cm, Env, Handset};
 use crate::io::{Io, NodeEvent};
 use crate::nodes::Outgoing;
-use crate::signal_app::address;
+use crate::signal_app::{address, stolen_state};
 use crate::timer::Timer;
 
 /// A subscriber's Signal-style app.
 pub(crate) struct Client {
     /// The device (its keys, sessions and ratchets).
-    pub(crate) device: Device<ChaCha20Rng>,
+    device: Device<ChaCha20Rng>,
     /// The app's options.
     options: SignalOptions,
     /// Messages deferred per peer until the device has the session the peer started (both
@@ -48,10 +51,9 @@ pub(crate) fn learn(env: &Env<'_>, s: &StateSnapshot) {
     env.exposure.learn_privates(keys);
 }
 
-impl Handset {
-    /// Planned message `id`, now (or when the device is next online).
-    pub(super) fn signal_send(&mut self, env: &mut Env<'_>, io: &mut Io, id: usize) {
-        let me = self.sub;
+impl E2eApp for Client {
+    fn send(&mut self, h: &mut Handset, env: &mut Env<'_>, io: &mut Io, id: usize, m: Outgoing) {
+        let me = h.sub;
         let now = io.now();
         if !env.dir.presence.online(me, now) {
             let at = env.dir.presence.next_online(me, now);
@@ -60,28 +62,18 @@ impl Handset {
                 until_ns = at.as_nanos(),
                 "held: device offline"
             );
-            io.set_timer(self.ep.node(), at, Timer::Send(id));
+            io.set_timer(h.ep.node(), at, Timer::Send(id));
             return;
         }
-        let Some(Outgoing { to, text, .. }) = self.outgoing(id).cloned() else {
-            return;
-        };
+        let Outgoing { to, text, .. } = m;
         let peer = address(&env.dir.subs[to].msisdn);
-        let Some(mut client) = self.signal.take() else {
-            io.emit(NodeEvent::Failed {
-                text,
-                why: "signal: no device".into(),
-            });
-            return;
-        };
-        let dev = &mut client.device;
+        let dev = &mut self.device;
         let my_address = dev.address();
         // The server knows whose bundle was fetched: a peer that fetched ours has started a
         // session with us, and its first message is on its way.
         let peer_started = env.key_server.fetched(peer, my_address);
         if !dev.has_session(peer) && peer_started {
-            client.waiting.entry(to).or_default().push(id);
-            self.signal = Some(client);
+            self.waiting.entry(to).or_default().push(id);
             return;
         }
         if !dev.has_session(peer) {
@@ -94,7 +86,6 @@ impl Handset {
                     text,
                     why: format!("signal session setup: {e}"),
                 });
-                self.signal = Some(client);
                 return;
             }
             io.emit(NodeEvent::SessionOpened {
@@ -103,7 +94,7 @@ impl Handset {
             // The server asks the recipient's device for more prekeys if it runs low.
             io.emit(NodeEvent::PrekeysTaken { sub: to });
         }
-        let plain = self.cm.seal(text.as_bytes(), 0);
+        let plain = h.cm.seal(text.as_bytes(), 0);
         match dev.send(now, peer, &plain) {
             Ok(_) => {
                 let snap = dev.export_state();
@@ -120,38 +111,87 @@ impl Handset {
                 why: format!("signal send: {e}"),
             }),
         }
-        let pdus = self.signal_transmits(env, &mut client.device);
-        self.signal = Some(client);
-        self.send_all(io, pdus);
+        let pdus = self.transmits(h.sub, env);
+        send_all(h, io, pdus);
+    }
+
+    fn receive(&mut self, h: &mut Handset, env: &mut Env<'_>, io: &mut Io, envelope: OttEnvelope) {
+        let now = io.now();
+        let dev = &mut self.device;
+        // Errors also come out as an Event::Failed.
+        let _ = dev.handle_envelope(now, &envelope.body);
+        while let Some(ev) = dev.poll_event() {
+            match ev {
+                Event::Received { plaintext, .. } => match h.cm.open(plaintext) {
+                    cm::Opened::Text(p) => match String::from_utf8(p) {
+                        Ok(text) => io.emit(NodeEvent::Delivered { to: h.sub, text }),
+                        Err(_) => io.emit(NodeEvent::IntegrityError),
+                    },
+                    cm::Opened::Receipt => {}
+                    cm::Opened::Bad => io.emit(NodeEvent::IntegrityError),
+                },
+                Event::Failed { kind, .. } => io.emit(NodeEvent::SignalRejected {
+                    sub: h.sub,
+                    kind: kind.as_str().to_string(),
+                }),
+                Event::ReceiptReceived { .. } => {}
+            }
+        }
+        if env.exposure.wants_keys() {
+            learn(env, &dev.export_state());
+        }
+        let pdus = self.transmits(h.sub, env);
+        if h.cm.holds_receipts() {
+            let pdus = pdus.into_iter().flatten().collect();
+            h.cm_hold_signal(io, pdus);
+        } else {
+            send_all(h, io, pdus);
+        }
+        // Messages deferred until this session arrived go out now, in order.
+        let ready: Vec<usize> = self
+            .waiting
+            .keys()
+            .filter(|b| self.device.has_session(address(&env.dir.subs[**b].msisdn)))
+            .copied()
+            .collect();
+        let mut ids = Vec::new();
+        for k in ready {
+            ids.extend(self.waiting.remove(&k).unwrap_or_default());
+        }
+        for id in ids {
+            if let Some(m) = h.outgoing(id).cloned() {
+                self.send(h, env, io, id, m);
+            }
+        }
     }
 
     /// The key server handed out some of this device's one-time prekeys: tops them up when
     /// fewer than a quarter of the batch is left.
-    pub(crate) fn signal_refill(&mut self, env: &mut Env<'_>, io: &mut Io) {
-        let Some(client) = self.signal.as_mut() else {
-            return;
-        };
-        let batch = client.options.one_time_prekeys;
-        let dev = &mut client.device;
+    fn prekeys_taken(&mut self, h: &mut Handset, env: &mut Env<'_>, io: &mut Io) {
+        let batch = self.options.one_time_prekeys;
+        let dev = &mut self.device;
         if batch == 0 || env.key_server.one_time_remaining(dev.address()) * 4 >= batch as usize {
             return;
         }
         let upload = dev.prekey_upload(batch);
-        if env.key_server.upload(self.sub, upload).is_err() {
+        if env.key_server.upload(h.sub, upload).is_err() {
             io.emit(NodeEvent::Undecodable);
         }
         learn(env, &dev.export_state());
     }
 
+    fn secrets(&self, full: bool) -> Vec<Secret> {
+        let snap = self.device.export_state();
+        vec![Secret::SignalState(Box::new(stolen_state(&snap, full)))]
+    }
+}
+
+impl Client {
     /// What the device queued, each as the bytes of the OTT envelope it travels in (`None` for
     /// an unknown recipient or an envelope the wire format cannot carry).
-    fn signal_transmits(
-        &self,
-        env: &Env<'_>,
-        dev: &mut Device<ChaCha20Rng>,
-    ) -> Vec<Option<Vec<u8>>> {
-        let me = self.sub;
+    fn transmits(&mut self, me: usize, env: &Env<'_>) -> Vec<Option<Vec<u8>>> {
         let label = &env.dir.apps[env.dir.subs[me].app].label;
+        let dev = &mut self.device;
         let sealed = dev.config().sealed_sender;
         let mut out = Vec::new();
         while let Some(t) = dev.poll_transmit() {
@@ -175,71 +215,13 @@ impl Handset {
         }
         out
     }
+}
 
-    fn send_all(&mut self, io: &mut Io, pdus: Vec<Option<Vec<u8>>>) {
-        for p in pdus {
-            match p {
-                Some(b) => self.ott_send(io, b),
-                None => io.emit(NodeEvent::Undecodable),
-            }
-        }
-    }
-
-    /// An envelope from the server.
-    pub(super) fn signal_receive(&mut self, env: &mut Env<'_>, io: &mut Io, envelope: OttEnvelope) {
-        let now = io.now();
-        let Some(mut client) = self.signal.take() else {
-            io.emit(NodeEvent::Undecodable);
-            return;
-        };
-        let dev = &mut client.device;
-        // Errors also come out as an Event::Failed.
-        let _ = dev.handle_envelope(now, &envelope.body);
-        while let Some(ev) = dev.poll_event() {
-            match ev {
-                Event::Received { plaintext, .. } => match self.cm.open(plaintext) {
-                    cm::Opened::Text(p) => match String::from_utf8(p) {
-                        Ok(text) => io.emit(NodeEvent::Delivered { to: self.sub, text }),
-                        Err(_) => io.emit(NodeEvent::IntegrityError),
-                    },
-                    cm::Opened::Receipt => {}
-                    cm::Opened::Bad => io.emit(NodeEvent::IntegrityError),
-                },
-                Event::Failed { kind, .. } => io.emit(NodeEvent::SignalRejected {
-                    sub: self.sub,
-                    kind: kind.as_str().to_string(),
-                }),
-                Event::ReceiptReceived { .. } => {}
-            }
-        }
-        if env.exposure.wants_keys() {
-            learn(env, &dev.export_state());
-        }
-        let pdus = self.signal_transmits(env, dev);
-        if self.cm.holds_receipts() {
-            let pdus = pdus.into_iter().flatten().collect();
-            self.cm_hold_signal(io, pdus);
-        } else {
-            self.send_all(io, pdus);
-        }
-        // Messages deferred until this session arrived go out now, in order.
-        let ready: Vec<usize> = client
-            .waiting
-            .keys()
-            .filter(|b| {
-                client
-                    .device
-                    .has_session(address(&env.dir.subs[**b].msisdn))
-            })
-            .copied()
-            .collect();
-        let mut ids = Vec::new();
-        for k in ready {
-            ids.extend(client.waiting.remove(&k).unwrap_or_default());
-        }
-        self.signal = Some(client);
-        for id in ids {
-            self.signal_send(env, io, id);
+fn send_all(h: &mut Handset, io: &mut Io, pdus: Vec<Option<Vec<u8>>>) {
+    for p in pdus {
+        match p {
+            Some(b) => h.ott_send(io, b),
+            None => io.emit(NodeEvent::Undecodable),
         }
     }
 }
