@@ -28,6 +28,8 @@
 //!   matches each Noise pattern's physics.
 //! - `sweep`           — `wiretap sweep` / `merge`: bytes independent of threads and shards,
 //!   merge refusals, bad sweep files located with hints.
+//! - `pcap`            — every pcap of every shipped scenario opens in tshark with no expert
+//!   error and no malformed packet.
 
 mod support;
 
@@ -40,6 +42,7 @@ mod golden;
 mod intercept;
 mod metadata;
 mod onpath;
+mod pcap;
 mod records;
 mod signal;
 mod signal_active;
