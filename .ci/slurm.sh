@@ -72,10 +72,14 @@ if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
     chown munge:munge /etc/munge/munge.key && chmod 600 /etc/munge/munge.key
     install -d -o munge -g munge -m 0755 /run/munge
     install -d -o munge -g munge -m 0700 /var/lib/munge /var/log/munge
-    runuser -u munge -- /usr/sbin/munged --pid-file="$work/munged.pid"
-    for _ in $(seq 50); do [ -s "$work/munged.pid" ] && break; sleep 0.1; done
-    started_pids+=("$(cat "$work/munged.pid")")
+    # munged runs as munge, so its pid file goes where munge may write.
+    runuser -u munge -- /usr/sbin/munged --pid-file=/run/munge/munged.pid
+    for _ in $(seq 50); do
+        if munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then break; fi
+        sleep 0.1
+    done
     munge -n | unmunge >/dev/null || fail "munged does not answer"
+    started_pids+=("$(cat /run/munge/munged.pid)")
 fi
 
 host=$(hostname -s)
