@@ -165,6 +165,10 @@ pub(crate) fn stolen_state(s: &StateSnapshot, device_state: bool) -> SignalState
                     nr: x.nr,
                     pn: x.pn,
                     header_encryption: x.header_encryption,
+                    hks: x.hks.clone(),
+                    hkr: x.hkr.clone(),
+                    nhks: x.nhks.clone(),
+                    nhkr: x.nhkr.clone(),
                     skipped: x
                         .skipped
                         .iter()

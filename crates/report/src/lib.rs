@@ -23,7 +23,7 @@ pub use attacks::AttackScore;
 pub use costs::CostScore;
 pub use metadata::MetadataScore;
 pub use score::{
-    score, AdversarySummary, ContactScore, Example, NetworkSummary, ProtocolScore, Report,
+    score, AdversarySummary, ContactScore, Example, NetworkSummary, ProtocolScore, Report, RowKey,
     UnreadableReason, WarrantScore,
 };
 pub use terminal::render_terminal;
