@@ -15,6 +15,7 @@ mod attacks;
 pub mod costs;
 pub mod export;
 pub mod metadata;
+mod protocols;
 mod score;
 mod terminal;
 mod theft;

@@ -52,10 +52,9 @@ impl RowKey {
     pub fn new(protocol: &capture::ProtocolId, app: &str) -> RowKey {
         RowKey {
             protocol: protocol.clone(),
-            app: match protocol.family() {
-                capture::Family::Signal => Some(app.to_owned()),
-                capture::Family::Carrier | capture::Family::Noise => None,
-            },
+            app: crate::protocols::scorer(protocol)
+                .row_per_app()
+                .then(|| app.to_owned()),
         }
     }
 
@@ -346,34 +345,18 @@ pub fn score(sc: &Scenario, seed: u64, run: &RunOutput, findings: &Findings) -> 
                  and neither end under a content warrant at a compromised mediation node"
                     .to_string()
             } else {
-                // One arm per protocol: no end-to-end message can fall through to a generic
-                // reason.
-                match &m.protocol {
-                    capture::ProtocolId::Noise { .. } => match sealed
-                        .get_mut(&(f.msisdn.as_str(), t.msisdn.as_str()))
-                        .and_then(VecDeque::pop_front)
-                    {
-                        Some(why) => format!("end-to-end encrypted: captured; {why}"),
-                        None => "end-to-end encrypted: captured, but every key needs a private \
-                             key the adversary does not hold"
-                            .to_string(),
-                    },
-                    capture::ProtocolId::Signal { .. } => "end-to-end encrypted (Signal): \
-                         captured and parsed, but no key the adversary holds opens it"
-                        .to_string(),
-                    capture::ProtocolId::CarrierEncrypted => "carrier-encrypted: captured only \
-                         on a radio hop the adversary does not see in the clear"
-                        .to_string(),
-                    capture::ProtocolId::Sms => {
-                        "captured in a form the adversary did not parse".to_string()
-                    }
-                }
+                // The adversary's own reason, matched per sender -> recipient pair in send
+                // order (only its capabilities give reasons; a pair uses one protocol).
+                let adversary = sealed
+                    .get_mut(&(f.msisdn.as_str(), t.msisdn.as_str()))
+                    .and_then(VecDeque::pop_front);
+                crate::protocols::scorer(&m.protocol).why_unread(adversary)
             };
             *why.entry(label).or_default().entry(reason).or_default() += 1;
         }
     }
     for (label, (row, p)) in &mut by_proto {
-        p.sessions = if row.protocol.family() == capture::Family::Noise {
+        p.sessions = if crate::protocols::scorer(&row.protocol).sessions_are_handshakes() {
             truth
                 .sessions
                 .get(&row.protocol.label())
