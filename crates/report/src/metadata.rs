@@ -13,9 +13,10 @@
 //!   (09:00–17:00) cells against the true most frequent cells in those hours;
 //! - **warrants**: precision and recall of targets, (target, agency) and (target, agency,
 //!   since);
-//! - **correlation**: per uplink, the true recipient is the recipient of the one end-to-end
-//!   message its sender had in flight (sent, not yet delivered) at that time; uplinks with none
-//!   or several are not scored. Top-1 accuracy, the probability given to the truth, the
+//! - **correlation**: each end-to-end message is scored at one uplink, its sender's first
+//!   uplink at or after it was sent and before its flight ended (the message, or the first
+//!   handshake message of its session: both go to its recipient); other uplinks (cover
+//!   messages, receipts, later handshake messages) are not scored. Top-1 accuracy, the probability given to the truth, the
 //!   anonymity set and the degree of anonymity; edges against end-to-end pairs;
 //! - **disclosure**: per target, the first snapshot whose top k (k = the target's true
 //!   end-to-end contacts that the adversary's packet vantages can see) holds all of them,
@@ -90,6 +91,9 @@ pub struct ContactGraphScore {
     pub records_exact: bool,
     /// Timing-correlated edges against end-to-end pairs.
     pub from_timing: Prf,
+    /// Peer-to-peer edges from data records (a data session to another subscriber's address)
+    /// against the pairs of peer-to-peer end-to-end calls.
+    pub from_peer_records: Prf,
     /// Subscribers seen talking to a server against the subscribers whose app is an
     /// end-to-end app.
     pub ott_users: Prf,
@@ -132,7 +136,9 @@ pub struct WarrantExposureScore {
 pub struct CorrelationScore {
     /// Encrypted uplinks the adversary saw.
     pub uplinks: usize,
-    /// Uplinks with a known true recipient (one end-to-end message in flight).
+    /// Uplinks of real end-to-end messages (each message's sender's first uplink after it was
+    /// sent, within its flight), whose true recipient is known; cover messages and receipts are
+    /// not scored.
     pub scored: usize,
     /// Of those, whose recipient's downlinks the adversary's packet vantages can see.
     pub scored_visible: usize,
@@ -180,6 +186,9 @@ pub struct DisclosureOutcome {
     pub messages_to_identify: Option<u32>,
     /// Messages it had sent when the top candidate was first a true contact, if ever.
     pub messages_to_first_contact: Option<u32>,
+    /// At the last snapshot, the share of its k visible contacts among the top k candidates
+    /// (recall at k; 0 when it has no visible contact).
+    pub recall_at_k: f64,
 }
 
 /// Statistical disclosure's score.
@@ -193,6 +202,9 @@ pub struct DisclosureScore {
     pub median_messages_to_identify: Option<u32>,
     /// Median messages-to-first-contact.
     pub median_messages_to_first_contact: Option<u32>,
+    /// Mean recall at k (k = each target's visible contacts) at the last snapshot, over
+    /// targets with at least one visible contact.
+    pub mean_recall_at_k: f64,
     /// Per target, sorted by name.
     pub per_target: Vec<DisclosureOutcome>,
 }
@@ -246,6 +258,8 @@ pub struct Truth {
     pub messages: Vec<TruthMsg>,
     /// Voice calls: (caller, callee, end-to-end over an OTT app?).
     pub calls: Vec<(usize, usize, bool)>,
+    /// Pairs (lower, higher) of peer-to-peer end-to-end calls (media handset to handset).
+    pub p2p_calls: BTreeSet<(usize, usize)>,
     /// Warrants: (target MSISDN, agency, since).
     pub warrants: Vec<(String, String, Timestamp)>,
     /// Subscribers whose app is an end-to-end (OTT) app.
@@ -333,6 +347,12 @@ impl Truth {
                 .calls
                 .iter()
                 .map(|c| (c.caller, c.callee, c.kind != "carrier"))
+                .collect(),
+            p2p_calls: t
+                .calls
+                .iter()
+                .filter(|c| c.kind == "ott-p2p")
+                .map(|c| (c.caller.min(c.callee), c.caller.max(c.callee)))
                 .collect(),
             ott_users: t
                 .subscribers
@@ -460,10 +480,18 @@ fn contacts(t: &Truth, r: &Resolver, m: &MetadataFindings) -> ContactGraphScore 
     let reported: BTreeSet<(usize, usize)> =
         m.contacts.iter().map(|e| r.pair(&e.a, &e.b)).collect();
     let has = |e: &adversary::metadata::ContactEdge, s: &str| e.sources.iter().any(|x| x == s);
+    let kind = |e: &adversary::metadata::ContactEdge, k: &str| e.kinds.iter().any(|x| x == k);
+    // Person-to-person record edges (SMS, carrier voice); peer-to-peer data sessions apart.
     let rec: BTreeSet<(usize, usize)> = m
         .contacts
         .iter()
-        .filter(|e| has(e, "call-records"))
+        .filter(|e| has(e, "call-records") && (kind(e, "sms") || kind(e, "voice")))
+        .map(|e| r.pair(&e.a, &e.b))
+        .collect();
+    let peer: BTreeSet<(usize, usize)> = m
+        .contacts
+        .iter()
+        .filter(|e| has(e, "call-records") && kind(e, "p2p"))
         .map(|e| r.pair(&e.a, &e.b))
         .collect();
     let timing: BTreeSet<(usize, usize)> = m
@@ -482,6 +510,7 @@ fn contacts(t: &Truth, r: &Resolver, m: &MetadataFindings) -> ContactGraphScore 
         from_records: Prf::of(&rec, &expected),
         records_exact: rec == expected,
         from_timing: Prf::of(&timing, &e2e),
+        from_peer_records: Prf::of(&peer, &t.p2p_calls),
         ott_users: Prf::of(&users, &t.ott_users),
     }
 }
@@ -584,19 +613,6 @@ fn flights(t: &Truth) -> Vec<Vec<(Timestamp, Timestamp, usize, usize)>> {
     v
 }
 
-/// The messages of `list` in flight at `time` (sent at or before, ended at or after).
-fn in_flight(
-    list: &[(Timestamp, Timestamp, usize, usize)],
-    time: Timestamp,
-) -> impl Iterator<Item = &(Timestamp, Timestamp, usize, usize)> {
-    let hi = list.partition_point(|x| x.0 <= time);
-    list[..hi]
-        .iter()
-        .rev()
-        .take(64)
-        .filter(move |x| x.1 >= time)
-}
-
 fn correlation(t: &Truth, r: &Resolver, m: &MetadataFindings) -> CorrelationScore {
     let c = &m.correlation;
     let fl = flights(t);
@@ -610,19 +626,44 @@ fn correlation(t: &Truth, r: &Resolver, m: &MetadataFindings) -> CorrelationScor
         population: c.recipients_seen,
         ..CorrelationScore::default()
     };
+    // The uplink of each real message: its sender's first uplink at or after it was sent and
+    // before its flight ended (the message itself, or the first handshake message of its
+    // session, which goes to the same recipient). Cover messages and receipts are never the
+    // first uplink after a real message is sent unless one leaves in that instant, and an
+    // uplink claimed by two messages is not scored.
+    let mut by_sender: BTreeMap<usize, Vec<(Timestamp, usize)>> = BTreeMap::new();
+    for (i, x) in c.messages.iter().enumerate() {
+        if let Some(a) = r.get(&x.sender) {
+            by_sender.entry(a).or_default().push((x.time, i));
+        }
+    }
+    for v in by_sender.values_mut() {
+        v.sort_unstable();
+    }
+    let mut truth_of: BTreeMap<usize, Option<usize>> = BTreeMap::new();
+    for (a, list) in fl.iter().enumerate() {
+        let Some(ups) = by_sender.get(&a) else {
+            continue;
+        };
+        for &(sent, end, to, _) in list {
+            let k = ups.partition_point(|u| u.0 < sent);
+            if let Some(&(_, i)) = ups.get(k).filter(|u| u.0 <= end) {
+                truth_of
+                    .entry(i)
+                    .and_modify(|e| *e = None)
+                    .or_insert(Some(to));
+            }
+        }
+    }
     let mut sets: Vec<u32> = Vec::with_capacity(c.messages.len());
     let (mut h, mut d, mut ptrue) = (0.0, 0.0, 0.0);
-    for x in &c.messages {
+    for (i, x) in c.messages.iter().enumerate() {
         sets.push(x.anonymity_set);
         h += x.entropy_bits;
         d += x.degree;
-        let Some(a) = r.get(&x.sender) else { continue };
-        let Some(list) = fl.get(a) else { continue };
-        let to: BTreeSet<usize> = in_flight(list, x.time).map(|f| f.2).collect();
-        if to.len() != 1 {
+        let Some(&Some(b)) = truth_of.get(&i) else {
             continue;
-        }
-        let Some(&b) = to.iter().next() else { continue };
+        };
         s.scored += 1;
         let best = x.top.first().and_then(|(n, _)| r.get(n));
         if x.claimed {
@@ -729,6 +770,15 @@ fn disclosure(t: &Truth, r: &Resolver, m: &MetadataFindings) -> DisclosureScore 
                 identify = Some(n);
             }
         }
+        let recall_at_k = d.snapshots.last().map_or(0.0, |snap| {
+            let hits = snap
+                .top
+                .iter()
+                .take(k)
+                .filter(|(n, _)| r.get(n).is_some_and(|c| seen.contains(&c)))
+                .count();
+            ratio(hits, k, 0.0)
+        });
         out.per_target.push(DisclosureOutcome {
             target: d.target.clone(),
             contacts: all.len(),
@@ -737,9 +787,21 @@ fn disclosure(t: &Truth, r: &Resolver, m: &MetadataFindings) -> DisclosureScore 
             messages: u32::try_from(sent.len()).unwrap_or(u32::MAX),
             messages_to_identify: identify,
             messages_to_first_contact: first,
+            recall_at_k,
         });
     }
     out.targets = out.per_target.len();
+    let with_contacts: Vec<f64> = out
+        .per_target
+        .iter()
+        .filter(|o| o.visible_contacts > 0)
+        .map(|o| o.recall_at_k)
+        .collect();
+    out.mean_recall_at_k = if with_contacts.is_empty() {
+        0.0
+    } else {
+        with_contacts.iter().sum::<f64>() / with_contacts.len() as f64
+    };
     let mut ids: Vec<u32> = out
         .per_target
         .iter()
@@ -864,6 +926,16 @@ pub fn render(o: &mut String, m: &MetadataScore) {
         "  OTT users seen talking to a server: {} of {} (the records show the server, not the peer)",
         c.ott_users.correct, c.ott_users.truth
     );
+    if c.from_peer_records.truth > 0 || c.from_peer_records.reported > 0 {
+        let _ = writeln!(
+            o,
+            "  peer-to-peer calls from data records (a session to another subscriber's address): \
+             {} of {} pairs, precision {}",
+            c.from_peer_records.correct,
+            c.from_peer_records.truth,
+            precision_text(c.from_peer_records.reported, c.from_peer_records.precision)
+        );
+    }
     let l = &m.locations;
     let _ = writeln!(
         o,
@@ -916,10 +988,12 @@ pub fn render(o: &mut String, m: &MetadataScore) {
     let d = &m.disclosure;
     let _ = writeln!(
         o,
-        "  statistical disclosure: {} targets, all visible contacts identified for {}; median \
-         messages to identify {}, to a first true contact {}",
+        "  statistical disclosure: {} targets, all visible contacts (top k, k = the target's \
+         visible contacts) identified for {}; mean recall at k {:.2}; median messages to \
+         identify {}, to a first true contact {}",
         d.targets,
         d.identified,
+        d.mean_recall_at_k,
         opt(d.median_messages_to_identify),
         opt(d.median_messages_to_first_contact)
     );
@@ -1023,6 +1097,64 @@ mod tests {
         assert_eq!((s.mean_entropy_bits, s.mean_degree), (1.5, 0.75));
         assert_eq!((s.edges.precision, s.edges.recall), (1.0, 1.0));
         assert_eq!((s.claimed, s.claimed_correct), (1, 1));
+    }
+
+    #[test]
+    fn cover_messages_in_flight_are_not_scored_as_the_message() {
+        // 0 sends one real message to 1 at 10 s (in flight until 11 s); its uplink is at
+        // 10.1 s. A cover message (and a receipt) leave 0 at 10.4 s and 10.8 s, inside the flight:
+        // they go to nobody, and must not be scored as 0's message to 1.
+        let link = |ms: u64, top: &str| MessageLink {
+            time: Timestamp::from_millis(ms),
+            sender: "10.0.0.1".into(),
+            size: 120,
+            anonymity_set: 1,
+            entropy_bits: 0.0,
+            degree: 0.0,
+            top: vec![(top.into(), 1.0)],
+            claimed: false,
+        };
+        let m = MetadataFindings {
+            correlation: CorrelationFindings {
+                recipients_seen: 4,
+                messages: vec![
+                    link(10_100, "10.0.0.2"),
+                    link(10_400, "10.0.0.3"),
+                    link(10_800, "10.0.0.4"),
+                ],
+                ..CorrelationFindings::default()
+            },
+            ..MetadataFindings::default()
+        };
+        let s = score_truth(&truth(), &m).correlation;
+        assert_eq!(s.uplinks, 3);
+        assert_eq!((s.scored, s.top1_correct), (1, 1), "{s:?}");
+        assert_eq!(s.top1_accuracy, 1.0);
+    }
+
+    #[test]
+    fn peer_to_peer_record_edges_are_scored_apart_from_sms_and_voice() {
+        let mut t = truth();
+        t.p2p_calls.insert((0, 3));
+        t.calls.push((0, 3, true));
+        t.records_held.insert(0);
+        let m = MetadataFindings {
+            contacts: vec![adversary::metadata::ContactEdge {
+                a: "+10000000000".into(),
+                b: "+10000000003".into(),
+                sources: vec!["call-records".into()],
+                kinds: vec!["p2p".into()],
+                evidence: 1,
+            }],
+            ..MetadataFindings::default()
+        };
+        let c = score_truth(&t, &m).contacts;
+        assert_eq!(
+            (c.from_peer_records.correct, c.from_peer_records.truth),
+            (1, 1)
+        );
+        // The SMS/voice record edges stay exact: no SMS or carrier voice, none reported.
+        assert!(c.records_exact, "{c:?}");
     }
 
     #[test]

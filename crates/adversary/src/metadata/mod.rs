@@ -49,7 +49,9 @@ pub struct MetadataConfig {
     pub correlation: CorrelationConfig,
     /// At most this many targets for statistical disclosure (busiest senders first).
     pub disclosure_targets: usize,
-    /// How many top-ranked candidates each disclosure snapshot keeps.
+    /// How many top-ranked candidates each disclosure snapshot keeps (every candidate with a
+    /// positive score, up to this many: far more than any target's contacts, so that a scorer
+    /// can look at the top k for a target with k contacts).
     pub disclosure_top: usize,
 }
 
@@ -58,7 +60,7 @@ impl Default for MetadataConfig {
         MetadataConfig {
             correlation: CorrelationConfig::default(),
             disclosure_targets: 24,
-            disclosure_top: 10,
+            disclosure_top: 256,
         }
     }
 }

@@ -74,6 +74,10 @@ pub struct Traffic {
     pub calls: Vec<(String, String)>,
     /// The most common MSISDN length (bytes) in clear traffic; 12 if none was seen.
     pub msisdn_len: usize,
+    /// Subscriber addresses: the subscriber side of every encrypted frame to or from a relay,
+    /// with the party's name (an MSISDN or the dotted address). A data record whose other
+    /// party is one of these is a peer-to-peer session between two subscribers.
+    pub subscriber_addrs: BTreeMap<Ipv4Addr, String>,
     /// Packets or records that did not parse, except UDP payloads on `FRAME_PORT` that are not
     /// frames (the traffic analyses never counted those).
     pub parse_errors: usize,
@@ -112,12 +116,14 @@ impl Traffic {
         let mut parties = Vec::new();
         let mut ups = Vec::new();
         let mut downs = Vec::new();
+        let mut subscriber_addrs = BTreeMap::new();
         for ((src, dst, _, len), time) in seen {
             let up = relays.contains(&dst);
             let addr = if up { src } else { dst };
             let name = roles
                 .name(addr)
                 .map_or_else(|| addr.to_string(), str::to_owned);
+            subscriber_addrs.entry(addr).or_insert_with(|| name.clone());
             let next = parties.len() as u32;
             let party = *party_ids.entry(name.clone()).or_insert_with(|| {
                 parties.push(name);
@@ -161,6 +167,7 @@ impl Traffic {
                 .map(|(a, b)| (a.to_owned(), b.to_owned()))
                 .collect(),
             msisdn_len: roles.msisdn_len(),
+            subscriber_addrs,
             parse_errors,
         }
     }
