@@ -86,6 +86,7 @@ use capture::Captures;
 pub struct Adversary {
     name: String,
     capabilities: Option<capture::Capabilities>,
+    metadata: metadata::MetadataConfig,
 }
 
 impl Adversary {
@@ -94,6 +95,7 @@ impl Adversary {
         Adversary {
             name: name.to_owned(),
             capabilities: None,
+            metadata: metadata::MetadataConfig::default(),
         }
     }
 
@@ -102,6 +104,13 @@ impl Adversary {
     /// transcripts they open, and fills [`Findings::key_theft`].
     pub fn with_capabilities(mut self, capabilities: capture::Capabilities) -> Self {
         self.capabilities = Some(capabilities);
+        self
+    }
+
+    /// The same adversary running its metadata analyses with `config` (its own parameters,
+    /// such as the size analysis' bucket width).
+    pub fn with_metadata_config(mut self, config: metadata::MetadataConfig) -> Self {
+        self.metadata = config;
         self
     }
 
@@ -122,7 +131,7 @@ impl Adversary {
         keys::analyze(&mut findings, &obs, caps);
         signal_read::analyze(&mut findings, &obs, caps);
         active::merge(&mut findings, &obs, &caps.active);
-        findings.metadata = metadata::analyze(&obs, &findings);
+        findings.metadata = metadata::analyze_with(&obs, &findings, &self.metadata);
         findings
     }
 }

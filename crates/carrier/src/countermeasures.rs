@@ -5,7 +5,7 @@
 //!   receipts, every end-to-end plaintext is *framed*: `kind (1 byte) ‖ content ‖ 0x80 ‖ 0x00…`
 //!   (ISO/IEC 7816-4 padding), kind 1 a text, 2 a receipt. Noise apps pad so that the
 //!   transport ciphertext (plaintext + 16-byte tag), the envelope `body` on the wire, is a
-//!   multiple of 160 bytes (`block`) or a Padmé length (`padme`); Signal apps pad the plaintext
+//!   multiple of `padding_block` bytes (`block`, 160 by default) or a Padmé length (`padme`); Signal apps pad the plaintext
 //!   itself to that length (the Signal envelope adds its own header). The receiver strips it.
 //! - **Receipts**: Noise apps with `receipts = true` answer every text with a receipt message
 //!   in the same session; `receipts_delay` holds a receipt (Noise or Signal) for an exponential
@@ -53,8 +53,8 @@ const KIND_RECEIPT: u8 = 2;
 const TAG: usize = 16;
 /// Signal apps' cover bodies: padded length plus this (an estimate of the envelope's header).
 const SIGNAL_OVERHEAD: usize = 120;
-/// Signal's padding block.
-pub const BLOCK: usize = 160;
+/// Signal's padding block, the default of `padding_block`.
+pub const BLOCK: usize = scenario::DEFAULT_PADDING_BLOCK as usize;
 
 /// Padmé (Nikitin et al., "Reducing Metadata Leakage from Encrypted Files and Communication
 /// with PURBs", PETS 2019): `len` rounded up to a multiple of 2^(E − ⌊log2 E⌋ − 1), E = ⌊log2
@@ -70,20 +70,27 @@ pub fn padme(len: usize) -> usize {
     (len + mask) & !mask
 }
 
-/// `len` padded under `p`.
-pub fn padded_len(p: Padding, len: usize) -> usize {
+/// `len` padded under `p` (`block`: the block of [`Padding::Block`]).
+pub fn padded_len(p: Padding, block: usize, len: usize) -> usize {
+    let block = block.max(1);
     match p {
         Padding::None => len,
-        Padding::Block => len.div_ceil(BLOCK).max(1) * BLOCK,
+        Padding::Block => len.div_ceil(block).max(1) * block,
         Padding::Padme => padme(len),
     }
 }
 
 /// Frames `content` as `kind` and pads it so that the frame plus `overhead` bytes is a padded
 /// length under `p`.
-pub(crate) fn frame(kind: u8, content: &[u8], p: Padding, overhead: usize) -> Vec<u8> {
+pub(crate) fn frame(
+    kind: u8,
+    content: &[u8],
+    p: Padding,
+    block: usize,
+    overhead: usize,
+) -> Vec<u8> {
     let base = content.len() + 2;
-    let target = padded_len(p, base + overhead) - overhead;
+    let target = padded_len(p, block, base + overhead) - overhead;
     let mut out = Vec::with_capacity(target);
     out.push(kind);
     out.extend_from_slice(content);
@@ -170,7 +177,13 @@ impl Cm {
     /// adds that padding should account for).
     pub(crate) fn seal(&self, app: usize, text: &[u8], overhead: usize) -> Vec<u8> {
         match self.apps.get(app) {
-            Some((c, true)) => frame(KIND_TEXT, text, c.padding, overhead),
+            Some((c, true)) => frame(
+                KIND_TEXT,
+                text,
+                c.padding,
+                c.padding_block as usize,
+                overhead,
+            ),
             _ => text.to_vec(),
         }
     }
@@ -318,7 +331,11 @@ impl World<'_> {
         );
         let (body_len, protocol, from) = match &self.dir.apps[app].kind {
             AppKind::Signal(o) => (
-                padded_len(c.padding, if framed { len + 2 } else { len }) + SIGNAL_OVERHEAD,
+                padded_len(
+                    c.padding,
+                    c.padding_block as usize,
+                    if framed { len + 2 } else { len },
+                ) + SIGNAL_OVERHEAD,
                 self.dir.apps[app].label.clone(),
                 if o.sealed_sender {
                     String::new()
@@ -328,7 +345,7 @@ impl World<'_> {
             ),
             _ => (
                 if framed {
-                    padded_len(c.padding, len + 2 + TAG)
+                    padded_len(c.padding, c.padding_block as usize, len + 2 + TAG)
                 } else {
                     len + TAG
                 },
@@ -388,7 +405,13 @@ impl World<'_> {
     fn cm_send_receipt(&mut self, sn: &mut SubNode, sid: u64, content: &[u8]) {
         let app = self.dir.subs[sn.sub].app;
         let plain = match self.cm.config(app) {
-            Some(c) => frame(KIND_RECEIPT, content, c.padding, TAG),
+            Some(c) => frame(
+                KIND_RECEIPT,
+                content,
+                c.padding,
+                c.padding_block as usize,
+                TAG,
+            ),
             None => return,
         };
         let now = self.io.now();
@@ -511,12 +534,23 @@ mod tests {
         for p in [Padding::None, Padding::Block, Padding::Padme] {
             for n in [0usize, 1, 17, 140, 141, 142, 159, 160, 500] {
                 let text: Vec<u8> = (0..n).map(|i| (i % 251) as u8 + 1).collect();
-                let f = frame(KIND_TEXT, &text, p, TAG);
-                assert_eq!(padded_len(p, f.len() + TAG), f.len() + TAG, "{p:?} {n}");
+                let f = frame(KIND_TEXT, &text, p, BLOCK, TAG);
+                assert_eq!(
+                    padded_len(p, BLOCK, f.len() + TAG),
+                    f.len() + TAG,
+                    "{p:?} {n}"
+                );
                 assert_eq!(unframe(f), Some((KIND_TEXT, text)));
             }
         }
-        assert_eq!(frame(KIND_TEXT, b"x", Padding::Block, TAG).len() + TAG, 160);
+        assert_eq!(
+            frame(KIND_TEXT, b"x", Padding::Block, BLOCK, TAG).len() + TAG,
+            160
+        );
+        assert_eq!(
+            frame(KIND_TEXT, b"x", Padding::Block, 64, TAG).len() + TAG,
+            64
+        );
         assert_eq!(unframe(vec![1, 2, 3]), None);
     }
 }

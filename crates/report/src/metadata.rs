@@ -24,8 +24,10 @@
 //!   receipts and handshakes, which the adversary also sees as uplinks, do not inflate it);
 //! - **sizes**: per end-to-end message whose sender's uplinks are visible and who had no other
 //!   message in flight, exactly one of the sender's uplinks during the flight carries the text
-//!   and the others are handshake messages; a length counts as recovered when exactly one of
-//!   them is labelled text, with that length.
+//!   and the others are handshake messages (or receipts); a length (bucket) counts as recovered
+//!   when exactly one of them is labelled text, with that length estimate (bucket estimate).
+//!   Beside each accuracy, the base rate: the share of the most common true length (bucket)
+//!   among the scored messages, the best score of a guess that ignores sizes.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
@@ -228,6 +230,13 @@ pub struct SizeScore {
     pub exact_correct: usize,
     /// exact_correct / scored_messages.
     pub exact_accuracy: f64,
+    /// Width of the length buckets, bytes (the adversary's `size_bucket`).
+    pub bucket_width: u32,
+    /// The best bucket accuracy without looking at sizes: the share of the most common true
+    /// bucket among the scored messages.
+    pub bucket_base_rate: f64,
+    /// The same for exact lengths: the share of the most common true length.
+    pub exact_base_rate: f64,
 }
 
 /// The report's `metadata` section.
@@ -819,18 +828,27 @@ fn disclosure(t: &Truth, r: &Resolver, m: &MetadataFindings) -> DisclosureScore 
 }
 
 fn sizes(t: &Truth, r: &Resolver, m: &MetadataFindings) -> SizeScore {
+    type Label = (Timestamp, SizeClass, Option<u32>, Option<u32>);
+    let width = m.sizes.bucket_width.max(1);
     // Uplink labels per sender, time-ordered.
-    let mut ups: BTreeMap<usize, Vec<(Timestamp, SizeClass, Option<u32>)>> = BTreeMap::new();
+    let mut ups: BTreeMap<usize, Vec<Label>> = BTreeMap::new();
     for l in m.sizes.labels.iter().filter(|l| l.uplink) {
         if let Some(i) = r.get(&l.party) {
-            ups.entry(i).or_default().push((l.time, l.class, l.length));
+            ups.entry(i)
+                .or_default()
+                .push((l.time, l.class, l.length, l.bucket));
         }
     }
     for v in ups.values_mut() {
         v.sort_unstable_by_key(|x| x.0);
     }
     let fl = flights(t);
-    let mut s = SizeScore::default();
+    let mut s = SizeScore {
+        bucket_width: width,
+        ..SizeScore::default()
+    };
+    let mut true_buckets: Vec<u32> = Vec::new();
+    let mut true_lengths: Vec<u32> = Vec::new();
     for (a, list) in fl.iter().enumerate() {
         let Some(labels) = ups.get(&a) else { continue };
         for (i, &(sent, end, _, len)) in list.iter().enumerate() {
@@ -846,32 +864,36 @@ fn sizes(t: &Truth, r: &Resolver, m: &MetadataFindings) -> SizeScore {
             if window.is_empty() {
                 continue;
             }
-            // One uplink carries the text; the others are the sender's handshake messages (in
-            // any order: the radio may reorder frames sent together).
-            let texts: Vec<&(Timestamp, SizeClass, Option<u32>)> =
-                window.iter().filter(|x| x.1 == SizeClass::Text).collect();
-            let handshakes = window
-                .iter()
-                .filter(|x| x.1 == SizeClass::Handshake)
-                .count();
+            // One uplink carries the text; the others are the sender's handshake messages or
+            // receipts (in any order: the radio may reorder frames sent together).
+            let texts: Vec<&Label> = window.iter().filter(|x| x.1 == SizeClass::Text).collect();
+            let not_text = window.len() - texts.len();
             s.scored_packets += window.len();
-            s.type_correct += handshakes.min(window.len() - 1) + texts.len().min(1);
+            s.type_correct += not_text.min(window.len() - 1) + texts.len().min(1);
             s.scored_messages += 1;
             let len = u32::try_from(len).unwrap_or(u32::MAX);
+            true_buckets.push(adversary::metadata::sizes::bucket_of(len, width));
+            true_lengths.push(len);
             if let [one] = texts.as_slice() {
-                if let Some(l) = one.2 {
-                    s.bucket_correct += usize::from(
-                        adversary::metadata::sizes::bucket(l)
-                            == adversary::metadata::sizes::bucket(len),
-                    );
-                    s.exact_correct += usize::from(l == len);
-                }
+                s.bucket_correct +=
+                    usize::from(one.3 == Some(adversary::metadata::sizes::bucket_of(len, width)));
+                s.exact_correct += usize::from(one.2 == Some(len));
             }
         }
     }
     s.type_accuracy = ratio(s.type_correct, s.scored_packets, 0.0);
     s.bucket_accuracy = ratio(s.bucket_correct, s.scored_messages, 0.0);
     s.exact_accuracy = ratio(s.exact_correct, s.scored_messages, 0.0);
+    // The base rates: always guessing the most common true bucket (length) of these messages.
+    let top = |v: &mut Vec<u32>| -> usize {
+        v.sort_unstable();
+        v.chunk_by(|a, b| a == b)
+            .map(<[u32]>::len)
+            .max()
+            .unwrap_or(0)
+    };
+    s.bucket_base_rate = ratio(top(&mut true_buckets), s.scored_messages, 0.0);
+    s.exact_base_rate = ratio(top(&mut true_lengths), s.scored_messages, 0.0);
     s
 }
 
@@ -1000,12 +1022,15 @@ pub fn render(o: &mut String, m: &MetadataScore) {
     let s = &m.sizes;
     let _ = writeln!(
         o,
-        "  sizes: packet type right {:.1}% of {}; message length bucket (20 B) right {:.1}%, \
-         exact {:.1}% of {}",
+        "  sizes: packet type right {:.1}% of {}; message length bucket ({} B) right {:.1}% \
+         (base rate {:.1}%), exact {:.1}% (base rate {:.1}%) of {}",
         100.0 * s.type_accuracy,
         s.scored_packets,
+        s.bucket_width,
         100.0 * s.bucket_accuracy,
+        100.0 * s.bucket_base_rate,
         100.0 * s.exact_accuracy,
+        100.0 * s.exact_base_rate,
         s.scored_messages
     );
 }
