@@ -220,12 +220,14 @@ fn correlation_recall_falls_as_the_mixing_delay_rises() {
     let mut last_recall = f64::INFINITY;
     let mut first_entropy = f64::INFINITY;
     let mut recalls = Vec::new();
+    let mut degrees = Vec::new();
     for mix in [0, 1_000, 4_000, 9_000] {
         let (captures, truth) = relay_captures(20, 12, mix);
         let findings = Adversary::new("t").analyze(&captures);
         let s = score_truth(&truth, &findings.metadata);
         let x = &s.correlation;
         recalls.push((mix, x.top1_accuracy, x.mean_entropy_bits));
+        degrees.push((mix, x.top1_accuracy, x.mean_entropy_bits, x.mean_degree));
         assert!(x.scored_visible > 200, "{x:?}");
         // Non-increasing, up to the sampling noise of chance-level accuracy (1 in 20 over
         // 240 uplinks: a standard deviation of 0.014).
@@ -253,6 +255,8 @@ fn correlation_recall_falls_as_the_mixing_delay_rises() {
         }
     }
     assert!(recalls[3].1 < recalls[0].1 - 0.3, "{recalls:?}");
+    // The figures of docs/analyses.md § 4 (`cargo test --test tests mixing_delay -- --nocapture`).
+    eprintln!("(mixing ms, top-1, entropy bits, degree): {degrees:?}");
 }
 
 #[test]
