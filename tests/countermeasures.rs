@@ -67,6 +67,36 @@ fn padded_bodies_on_the_wire_and_exact_delivery() {
     }
 }
 
+/// `padding_block` sets the block of block padding on the wire, and the size analysis finds it
+/// from sizes alone and reports lengths within it, in buckets of `[adversary] size_bucket`.
+#[test]
+fn the_padding_block_is_a_parameter_and_the_size_analysis_learns_it() {
+    let text = lab(&[("padding", "\"block\"\npadding_block = 64")]).replace(
+        "name = \"relay-watcher\"",
+        "name = \"relay-watcher\"\nsize_bucket = 32",
+    );
+    let r = run(parse(&text), 1);
+    let e = &r.findings.metadata.sizes.encodings["noise"];
+    assert_eq!((e.block, e.framed), (Some(64), true), "{e:?}");
+    let s = &r.report.metadata.sizes;
+    assert_eq!(s.bucket_width, 32);
+    assert!(s.scored_messages > 500, "{s:?}");
+    // Every text's interval is one 64-byte block of lengths: its true length lies inside.
+    assert!(r
+        .findings
+        .metadata
+        .sizes
+        .labels
+        .iter()
+        .filter_map(|l| l.interval)
+        .all(|(lo, hi)| hi - lo <= 63));
+    // Without padding the same lab gives every length exactly, receipts (framing) and all.
+    let plain = run(parse(&lab(&[])), 1);
+    let s = &plain.report.metadata.sizes;
+    assert!(s.exact_accuracy > 0.98, "{s:?}");
+    assert!(s.bucket_accuracy > s.bucket_base_rate, "{s:?}");
+}
+
 #[test]
 fn cover_traffic_is_never_delivered_and_costs_bytes() {
     let r = run(
@@ -115,7 +145,9 @@ fn correlation_recall_falls_as_the_mixing_delay_rises() {
         means.push(recall / seeds.len() as f64);
         latency.push(lat);
     }
-    assert!(means.windows(2).all(|w| w[1] <= w[0] + 1e-9), "{means:?}");
+    // Non-increasing down to the floor of chance claims (about 0.1 of ~90 visible pairs here,
+    // where three seeds differ by a few pairs).
+    assert!(means.windows(2).all(|w| w[1] <= w[0] + 0.05), "{means:?}");
     assert!(means[2] < means[0] - 0.3, "{means:?}");
     // Latency p50 and p99 rise with the delay.
     assert!(

@@ -220,14 +220,18 @@ fn correlation_recall_falls_as_the_mixing_delay_rises() {
     let mut last_recall = f64::INFINITY;
     let mut first_entropy = f64::INFINITY;
     let mut recalls = Vec::new();
+    let mut degrees = Vec::new();
     for mix in [0, 1_000, 4_000, 9_000] {
         let (captures, truth) = relay_captures(20, 12, mix);
         let findings = Adversary::new("t").analyze(&captures);
         let s = score_truth(&truth, &findings.metadata);
         let x = &s.correlation;
         recalls.push((mix, x.top1_accuracy, x.mean_entropy_bits));
+        degrees.push((mix, x.top1_accuracy, x.mean_entropy_bits, x.mean_degree));
         assert!(x.scored_visible > 200, "{x:?}");
-        assert!(x.top1_accuracy <= last_recall + 1e-9, "{recalls:?}");
+        // Non-increasing, up to the sampling noise of chance-level accuracy (1 in 20 over
+        // 240 uplinks: a standard deviation of 0.014).
+        assert!(x.top1_accuracy <= last_recall + 0.03, "{recalls:?}");
         if mix > 0 {
             // Entropy saturates near log2 of the window's population once mixing starts.
             assert!(x.mean_entropy_bits > first_entropy, "{recalls:?}");
@@ -237,11 +241,22 @@ fn correlation_recall_falls_as_the_mixing_delay_rises() {
             first_entropy = x.mean_entropy_bits;
         }
         if mix == 0 {
+            // Identified: the posterior is (nearly) certain.
+            assert!(x.mean_degree < 0.1, "{x:?}");
+        }
+        if mix == 9_000 {
+            // Top-1 at chance (1 in 20): the degree of anonymity of the posterior says so.
+            assert!(x.top1_accuracy < 0.15, "{x:?}");
+            assert!(x.mean_degree > 0.8, "{x:?}");
+        }
+        if mix == 0 {
             assert!(x.top1_accuracy > 0.95, "{x:?}");
             assert!(s.contacts.from_timing.recall > 0.95, "{:?}", s.contacts);
         }
     }
     assert!(recalls[3].1 < recalls[0].1 - 0.3, "{recalls:?}");
+    // The figures of docs/analyses.md § 4 (`cargo test --test tests mixing_delay -- --nocapture`).
+    eprintln!("(mixing ms, top-1, entropy bits, degree): {degrees:?}");
 }
 
 #[test]
@@ -261,6 +276,12 @@ fn record_edges_include_voice_calls_and_traces_follow_mobility() {
         .count();
     assert!(voice_edges > 0);
     assert!(m.contacts.records_exact, "{:?}", m.contacts);
+    // Peer-to-peer calls: the data records name the peer's address, which the core taps show
+    // on the subscriber side of relay traffic: every such pair whose data record is held is an
+    // edge, and no other.
+    let p = &m.contacts.from_peer_records;
+    assert!(p.truth > 0, "the scenario places peer-to-peer calls");
+    assert!(p.correct > 0 && p.precision == 1.0, "{p:?}");
     // Records stamp the serving cell of the moment: every traced hour names the true cell.
     assert!(m.locations.hours_with_points > 0);
     assert_eq!(m.locations.accuracy, 1.0, "{:?}", m.locations);

@@ -87,6 +87,7 @@ use capture::Captures;
 pub struct Adversary {
     name: String,
     capabilities: Option<capture::Capabilities>,
+    metadata: metadata::MetadataConfig,
 }
 
 impl Adversary {
@@ -95,6 +96,7 @@ impl Adversary {
         Adversary {
             name: name.to_owned(),
             capabilities: None,
+            metadata: metadata::MetadataConfig::default(),
         }
     }
 
@@ -103,6 +105,13 @@ impl Adversary {
     /// transcripts they open, and fills [`Findings::key_theft`].
     pub fn with_capabilities(mut self, capabilities: capture::Capabilities) -> Self {
         self.capabilities = Some(capabilities);
+        self
+    }
+
+    /// The same adversary running its metadata analyses with `config` (its own parameters,
+    /// such as the size analysis' bucket width).
+    pub fn with_metadata_config(mut self, config: metadata::MetadataConfig) -> Self {
+        self.metadata = config;
         self
     }
 
@@ -125,7 +134,7 @@ impl Adversary {
         // What stayed sealed, with the reasons of the messages left unread after every reader.
         findings.unreadable = sealed.summaries();
         active::merge(&mut findings, &obs, &caps.active);
-        findings.metadata = metadata::analyze(&obs, &findings);
+        findings.metadata = metadata::analyze_with(&obs, &findings, &self.metadata);
         findings
     }
 }

@@ -5,7 +5,8 @@
 //!   receipts, every end-to-end plaintext is *framed*: `kind (1 byte) ‖ content ‖ 0x80 ‖ 0x00…`
 //!   (ISO/IEC 7816-4 padding), kind 1 a text, 2 a receipt. Noise apps pad so that the
 //!   transport ciphertext (plaintext + 16-byte tag), the envelope `body` on the wire, is a
-//!   multiple of 160 bytes (`block`) or a Padmé length (`padme`); Signal apps pad the plaintext
+//!   multiple of `padding_block` bytes (`block`, 160 by default) or a Padmé length (`padme`);
+//!   Signal apps pad the plaintext
 //!   itself to that length (the Signal envelope adds its own header). The receiver strips it.
 //! - **Receipts**: Noise apps with `receipts = true` answer every text with a receipt message
 //!   in the same session; `receipts_delay` holds a receipt (Noise or Signal) for an exponential
@@ -37,8 +38,8 @@ use serde::Serialize;
 /// The session id of cover envelopes (no real session has it: ids are `sender << 32 | n`).
 pub const COVER_SESSION: u64 = u64::MAX;
 
-/// Signal's padding block.
-pub const BLOCK: usize = 160;
+/// Signal's padding block, the default of `padding_block`.
+pub const BLOCK: usize = scenario::DEFAULT_PADDING_BLOCK as usize;
 
 /// Padmé (Nikitin et al., "Reducing Metadata Leakage from Encrypted Files and Communication
 /// with PURBs", PETS 2019): `len` rounded up to a multiple of 2^(E − ⌊log2 E⌋ − 1), E = ⌊log2
@@ -54,20 +55,27 @@ pub fn padme(len: usize) -> usize {
     (len + mask) & !mask
 }
 
-/// `len` padded under `p`.
-pub fn padded_len(p: Padding, len: usize) -> usize {
+/// `len` padded under `p` (`block`: the block of [`Padding::Block`]).
+pub fn padded_len(p: Padding, block: usize, len: usize) -> usize {
+    let block = block.max(1);
     match p {
         Padding::None => len,
-        Padding::Block => len.div_ceil(BLOCK).max(1) * BLOCK,
+        Padding::Block => len.div_ceil(block).max(1) * block,
         Padding::Padme => padme(len),
     }
 }
 
 /// Frames `content` as `kind` and pads it so that the frame plus `overhead` bytes is a padded
 /// length under `p`.
-pub(crate) fn frame(kind: u8, content: &[u8], p: Padding, overhead: usize) -> Vec<u8> {
+pub(crate) fn frame(
+    kind: u8,
+    content: &[u8],
+    p: Padding,
+    block: usize,
+    overhead: usize,
+) -> Vec<u8> {
     let base = content.len() + 2;
-    let target = padded_len(p, base + overhead) - overhead;
+    let target = padded_len(p, block, base + overhead) - overhead;
     let mut out = Vec::with_capacity(target);
     out.push(kind);
     out.extend_from_slice(content);
@@ -182,12 +190,17 @@ mod tests {
         for p in [Padding::None, Padding::Block, Padding::Padme] {
             for n in [0usize, 1, 17, 140, 141, 142, 159, 160, 500] {
                 let text: Vec<u8> = (0..n).map(|i| (i % 251) as u8 + 1).collect();
-                let f = frame(1, &text, p, 16);
-                assert_eq!(padded_len(p, f.len() + 16), f.len() + 16, "{p:?} {n}");
+                let f = frame(1, &text, p, BLOCK, 16);
+                assert_eq!(
+                    padded_len(p, BLOCK, f.len() + 16),
+                    f.len() + 16,
+                    "{p:?} {n}"
+                );
                 assert_eq!(unframe(f), Some((1, text)));
             }
         }
-        assert_eq!(frame(1, b"x", Padding::Block, 16).len() + 16, 160);
+        assert_eq!(frame(1, b"x", Padding::Block, BLOCK, 16).len() + 16, 160);
+        assert_eq!(frame(1, b"x", Padding::Block, 64, 16).len() + 16, 64);
         assert_eq!(unframe(vec![1, 2, 3]), None);
     }
 }

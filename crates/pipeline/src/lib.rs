@@ -57,5 +57,9 @@ pub fn run(sc: &Scenario, seed: u64) -> Result<Run, PipelineError> {
 pub fn analyze(sc: &Scenario, output: &RunOutput) -> Findings {
     Adversary::new(&sc.adversary.name)
         .with_capabilities(output.capabilities.clone())
+        .with_metadata_config(adversary::metadata::MetadataConfig {
+            size_bucket: sc.adversary.size_bucket,
+            ..adversary::metadata::MetadataConfig::default()
+        })
         .analyze(&output.captures)
 }

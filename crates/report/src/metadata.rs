@@ -13,18 +13,25 @@
 //!   (09:00–17:00) cells against the true most frequent cells in those hours;
 //! - **warrants**: precision and recall of targets, (target, agency) and (target, agency,
 //!   since);
-//! - **correlation**: per uplink, the true recipient is the recipient of the one end-to-end
-//!   message its sender had in flight (sent, not yet delivered) at that time; uplinks with none
-//!   or several are not scored. Top-1 accuracy, the probability given to the truth, the
+//! - **correlation**: each end-to-end message is scored at one uplink, its sender's first
+//!   uplink at or after it was sent and before its flight ended (the message, or the first
+//!   handshake message of its session: both go to its recipient); other uplinks (cover
+//!   messages, receipts, later handshake messages) are not scored. Top-1 accuracy, the probability given to the truth, the
 //!   anonymity set and the degree of anonymity; edges against end-to-end pairs;
 //! - **disclosure**: per target, the first snapshot whose top k (k = the target's true
 //!   end-to-end contacts that the adversary's packet vantages can see) holds all of them,
 //!   counted in the target's true end-to-end messages sent before the snapshot (so that
 //!   receipts and handshakes, which the adversary also sees as uplinks, do not inflate it);
+//! - **k-hop expansion**: from each warrant target (or, without warrants, each disclosure
+//!   target), the subscribers within 1, 2 and 3 hops in the true contact graph (messages and
+//!   calls) and in the recovered one (every consolidated edge whose ends resolve): mean counts,
+//!   and recall and precision of the recovered neighbourhoods;
 //! - **sizes**: per end-to-end message whose sender's uplinks are visible and who had no other
 //!   message in flight, exactly one of the sender's uplinks during the flight carries the text
-//!   and the others are handshake messages; a length counts as recovered when exactly one of
-//!   them is labelled text, with that length.
+//!   and the others are handshake messages (or receipts); a length (bucket) counts as recovered
+//!   when exactly one of them is labelled text, with that length estimate (bucket estimate).
+//!   Beside each accuracy, the base rate: the share of the most common true length (bucket)
+//!   among the scored messages, the best score of a guess that ignores sizes.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
@@ -90,6 +97,9 @@ pub struct ContactGraphScore {
     pub records_exact: bool,
     /// Timing-correlated edges against end-to-end pairs.
     pub from_timing: Prf,
+    /// Peer-to-peer edges from data records (a data session to another subscriber's address)
+    /// against the pairs of peer-to-peer end-to-end calls.
+    pub from_peer_records: Prf,
     /// Subscribers seen talking to a server against the subscribers whose app is an
     /// end-to-end app.
     pub ott_users: Prf,
@@ -132,7 +142,9 @@ pub struct WarrantExposureScore {
 pub struct CorrelationScore {
     /// Encrypted uplinks the adversary saw.
     pub uplinks: usize,
-    /// Uplinks with a known true recipient (one end-to-end message in flight).
+    /// Uplinks of real end-to-end messages (each message's sender's first uplink after it was
+    /// sent, within its flight), whose true recipient is known; cover messages and receipts are
+    /// not scored.
     pub scored: usize,
     /// Of those, whose recipient's downlinks the adversary's packet vantages can see.
     pub scored_visible: usize,
@@ -180,6 +192,9 @@ pub struct DisclosureOutcome {
     pub messages_to_identify: Option<u32>,
     /// Messages it had sent when the top candidate was first a true contact, if ever.
     pub messages_to_first_contact: Option<u32>,
+    /// At the last snapshot, the share of its k visible contacts among the top k candidates
+    /// (recall at k; 0 when it has no visible contact).
+    pub recall_at_k: f64,
 }
 
 /// Statistical disclosure's score.
@@ -193,6 +208,9 @@ pub struct DisclosureScore {
     pub median_messages_to_identify: Option<u32>,
     /// Median messages-to-first-contact.
     pub median_messages_to_first_contact: Option<u32>,
+    /// Mean recall at k (k = each target's visible contacts) at the last snapshot, over
+    /// targets with at least one visible contact.
+    pub mean_recall_at_k: f64,
     /// Per target, sorted by name.
     pub per_target: Vec<DisclosureOutcome>,
 }
@@ -216,6 +234,42 @@ pub struct SizeScore {
     pub exact_correct: usize,
     /// exact_correct / scored_messages.
     pub exact_accuracy: f64,
+    /// Width of the length buckets, bytes (the adversary's `size_bucket`).
+    pub bucket_width: u32,
+    /// The best bucket accuracy without looking at sizes: the share of the most common true
+    /// bucket among the scored messages.
+    pub bucket_base_rate: f64,
+    /// The same for exact lengths: the share of the most common true length.
+    pub exact_base_rate: f64,
+}
+
+/// Subscribers within k hops of the targets, true and recovered.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct HopScore {
+    /// k.
+    pub hops: u32,
+    /// Mean number of subscribers within k hops of a target in the true contact graph.
+    pub true_mean: f64,
+    /// Mean number within k hops in the recovered contact graph.
+    pub recovered_mean: f64,
+    /// Σ (recovered ∩ true within k) / Σ true within k.
+    pub recall: f64,
+    /// Σ (recovered ∩ true within k) / Σ recovered within k (1 when nothing was recovered).
+    pub precision: f64,
+}
+
+/// k-hop expansion from the targets through the contact graph (the "two or three hops from a
+/// target" of bulk metadata programmes).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct KHopScore {
+    /// Whose neighbourhoods: `"warrant targets"`, or without warrants `"disclosure targets"`.
+    pub from: String,
+    /// How many targets.
+    pub targets: usize,
+    /// Subscribers in the true contact graph.
+    pub subscribers: usize,
+    /// k = 1, 2, 3.
+    pub by_hops: Vec<HopScore>,
 }
 
 /// The report's `metadata` section.
@@ -233,6 +287,8 @@ pub struct MetadataScore {
     pub disclosure: DisclosureScore,
     /// Size fingerprinting.
     pub sizes: SizeScore,
+    /// k-hop expansion from the targets through the recovered contact graph.
+    pub k_hops: KHopScore,
 }
 
 /// The ground truth this module needs, in plain values (so tests can build it by hand).
@@ -246,6 +302,8 @@ pub struct Truth {
     pub messages: Vec<TruthMsg>,
     /// Voice calls: (caller, callee, end-to-end over an OTT app?).
     pub calls: Vec<(usize, usize, bool)>,
+    /// Pairs (lower, higher) of peer-to-peer end-to-end calls (media handset to handset).
+    pub p2p_calls: BTreeSet<(usize, usize)>,
     /// Warrants: (target MSISDN, agency, since).
     pub warrants: Vec<(String, String, Timestamp)>,
     /// Subscribers whose app is an end-to-end (OTT) app.
@@ -334,6 +392,12 @@ impl Truth {
                 .iter()
                 .map(|c| (c.caller, c.callee, c.kind != "carrier"))
                 .collect(),
+            p2p_calls: t
+                .calls
+                .iter()
+                .filter(|c| c.kind == "ott-p2p")
+                .map(|c| (c.caller.min(c.callee), c.caller.max(c.callee)))
+                .collect(),
             ott_users: t
                 .subscribers
                 .iter()
@@ -421,6 +485,92 @@ pub fn score_truth(t: &Truth, m: &MetadataFindings) -> MetadataScore {
         correlation: correlation(t, &r, m),
         disclosure: disclosure(t, &r, m),
         sizes: sizes(t, &r, m),
+        k_hops: k_hops(t, &r, m),
+    }
+}
+
+/// The true contact graph (messages and calls) as adjacency lists over subscriber indices.
+fn true_graph(t: &Truth) -> Vec<BTreeSet<usize>> {
+    let mut g = vec![BTreeSet::new(); t.subscribers.len()];
+    let pairs = t
+        .messages
+        .iter()
+        .map(|x| (x.from, x.to))
+        .chain(t.calls.iter().map(|c| (c.0, c.1)));
+    for (a, b) in pairs {
+        if a != b && a < g.len() && b < g.len() {
+            g[a].insert(b);
+            g[b].insert(a);
+        }
+    }
+    g
+}
+
+/// Everyone within `k` hops of `from` (not `from` itself). O(V + E).
+fn within(g: &[BTreeSet<usize>], from: usize, k: u32) -> BTreeSet<usize> {
+    let mut seen: BTreeSet<usize> = [from].into_iter().collect();
+    let mut frontier = vec![from];
+    for _ in 0..k {
+        let mut next = Vec::new();
+        for &v in &frontier {
+            for &w in g.get(v).into_iter().flatten() {
+                if seen.insert(w) {
+                    next.push(w);
+                }
+            }
+        }
+        frontier = next;
+    }
+    seen.remove(&from);
+    seen
+}
+
+fn k_hops(t: &Truth, r: &Resolver, m: &MetadataFindings) -> KHopScore {
+    let truth = true_graph(t);
+    let mut found = vec![BTreeSet::new(); t.subscribers.len()];
+    for e in &m.contacts {
+        if let (Some(a), Some(b)) = (r.get(&e.a), r.get(&e.b)) {
+            if a != b {
+                found[a].insert(b);
+                found[b].insert(a);
+            }
+        }
+    }
+    let mut targets: BTreeSet<usize> = t.warrants.iter().filter_map(|w| r.get(&w.0)).collect();
+    let mut from = "warrant targets";
+    if targets.is_empty() {
+        targets = m
+            .disclosure
+            .iter()
+            .filter_map(|d| r.get(&d.target))
+            .collect();
+        from = "disclosure targets";
+    }
+    let n = targets.len();
+    let by_hops = (1..=3)
+        .map(|k| {
+            let (mut tru, mut rec, mut both) = (0usize, 0usize, 0usize);
+            for &x in &targets {
+                let a = within(&truth, x, k);
+                let b = within(&found, x, k);
+                tru += a.len();
+                rec += b.len();
+                both += a.intersection(&b).count();
+            }
+            HopScore {
+                hops: k,
+                true_mean: ratio(tru, n, 0.0),
+                recovered_mean: ratio(rec, n, 0.0),
+                recall: ratio(both, tru, 0.0),
+                precision: ratio(both, rec, 1.0),
+            }
+        })
+        .collect();
+    KHopScore {
+        from: from.to_owned(),
+        targets: n,
+        subscribers: t.subscribers.len(),
+        by_hops,
     }
 }
 
@@ -460,10 +610,18 @@ fn contacts(t: &Truth, r: &Resolver, m: &MetadataFindings) -> ContactGraphScore 
     let reported: BTreeSet<(usize, usize)> =
         m.contacts.iter().map(|e| r.pair(&e.a, &e.b)).collect();
     let has = |e: &adversary::metadata::ContactEdge, s: &str| e.sources.iter().any(|x| x == s);
+    let kind = |e: &adversary::metadata::ContactEdge, k: &str| e.kinds.iter().any(|x| x == k);
+    // Person-to-person record edges (SMS, carrier voice); peer-to-peer data sessions apart.
     let rec: BTreeSet<(usize, usize)> = m
         .contacts
         .iter()
-        .filter(|e| has(e, "call-records"))
+        .filter(|e| has(e, "call-records") && (kind(e, "sms") || kind(e, "voice")))
+        .map(|e| r.pair(&e.a, &e.b))
+        .collect();
+    let peer: BTreeSet<(usize, usize)> = m
+        .contacts
+        .iter()
+        .filter(|e| has(e, "call-records") && kind(e, "p2p"))
         .map(|e| r.pair(&e.a, &e.b))
         .collect();
     let timing: BTreeSet<(usize, usize)> = m
@@ -482,6 +640,7 @@ fn contacts(t: &Truth, r: &Resolver, m: &MetadataFindings) -> ContactGraphScore 
         from_records: Prf::of(&rec, &expected),
         records_exact: rec == expected,
         from_timing: Prf::of(&timing, &e2e),
+        from_peer_records: Prf::of(&peer, &t.p2p_calls),
         ott_users: Prf::of(&users, &t.ott_users),
     }
 }
@@ -584,19 +743,6 @@ fn flights(t: &Truth) -> Vec<Vec<(Timestamp, Timestamp, usize, usize)>> {
     v
 }
 
-/// The messages of `list` in flight at `time` (sent at or before, ended at or after).
-fn in_flight(
-    list: &[(Timestamp, Timestamp, usize, usize)],
-    time: Timestamp,
-) -> impl Iterator<Item = &(Timestamp, Timestamp, usize, usize)> {
-    let hi = list.partition_point(|x| x.0 <= time);
-    list[..hi]
-        .iter()
-        .rev()
-        .take(64)
-        .filter(move |x| x.1 >= time)
-}
-
 fn correlation(t: &Truth, r: &Resolver, m: &MetadataFindings) -> CorrelationScore {
     let c = &m.correlation;
     let fl = flights(t);
@@ -610,19 +756,44 @@ fn correlation(t: &Truth, r: &Resolver, m: &MetadataFindings) -> CorrelationScor
         population: c.recipients_seen,
         ..CorrelationScore::default()
     };
+    // The uplink of each real message: its sender's first uplink at or after it was sent and
+    // before its flight ended (the message itself, or the first handshake message of its
+    // session, which goes to the same recipient). Cover messages and receipts are never the
+    // first uplink after a real message is sent unless one leaves in that instant, and an
+    // uplink claimed by two messages is not scored.
+    let mut by_sender: BTreeMap<usize, Vec<(Timestamp, usize)>> = BTreeMap::new();
+    for (i, x) in c.messages.iter().enumerate() {
+        if let Some(a) = r.get(&x.sender) {
+            by_sender.entry(a).or_default().push((x.time, i));
+        }
+    }
+    for v in by_sender.values_mut() {
+        v.sort_unstable();
+    }
+    let mut truth_of: BTreeMap<usize, Option<usize>> = BTreeMap::new();
+    for (a, list) in fl.iter().enumerate() {
+        let Some(ups) = by_sender.get(&a) else {
+            continue;
+        };
+        for &(sent, end, to, _) in list {
+            let k = ups.partition_point(|u| u.0 < sent);
+            if let Some(&(_, i)) = ups.get(k).filter(|u| u.0 <= end) {
+                truth_of
+                    .entry(i)
+                    .and_modify(|e| *e = None)
+                    .or_insert(Some(to));
+            }
+        }
+    }
     let mut sets: Vec<u32> = Vec::with_capacity(c.messages.len());
     let (mut h, mut d, mut ptrue) = (0.0, 0.0, 0.0);
-    for x in &c.messages {
+    for (i, x) in c.messages.iter().enumerate() {
         sets.push(x.anonymity_set);
         h += x.entropy_bits;
         d += x.degree;
-        let Some(a) = r.get(&x.sender) else { continue };
-        let Some(list) = fl.get(a) else { continue };
-        let to: BTreeSet<usize> = in_flight(list, x.time).map(|f| f.2).collect();
-        if to.len() != 1 {
+        let Some(&Some(b)) = truth_of.get(&i) else {
             continue;
-        }
-        let Some(&b) = to.iter().next() else { continue };
+        };
         s.scored += 1;
         let best = x.top.first().and_then(|(n, _)| r.get(n));
         if x.claimed {
@@ -729,6 +900,15 @@ fn disclosure(t: &Truth, r: &Resolver, m: &MetadataFindings) -> DisclosureScore 
                 identify = Some(n);
             }
         }
+        let recall_at_k = d.snapshots.last().map_or(0.0, |snap| {
+            let hits = snap
+                .top
+                .iter()
+                .take(k)
+                .filter(|(n, _)| r.get(n).is_some_and(|c| seen.contains(&c)))
+                .count();
+            ratio(hits, k, 0.0)
+        });
         out.per_target.push(DisclosureOutcome {
             target: d.target.clone(),
             contacts: all.len(),
@@ -737,9 +917,21 @@ fn disclosure(t: &Truth, r: &Resolver, m: &MetadataFindings) -> DisclosureScore 
             messages: u32::try_from(sent.len()).unwrap_or(u32::MAX),
             messages_to_identify: identify,
             messages_to_first_contact: first,
+            recall_at_k,
         });
     }
     out.targets = out.per_target.len();
+    let with_contacts: Vec<f64> = out
+        .per_target
+        .iter()
+        .filter(|o| o.visible_contacts > 0)
+        .map(|o| o.recall_at_k)
+        .collect();
+    out.mean_recall_at_k = if with_contacts.is_empty() {
+        0.0
+    } else {
+        with_contacts.iter().sum::<f64>() / with_contacts.len() as f64
+    };
     let mut ids: Vec<u32> = out
         .per_target
         .iter()
@@ -757,18 +949,27 @@ fn disclosure(t: &Truth, r: &Resolver, m: &MetadataFindings) -> DisclosureScore 
 }
 
 fn sizes(t: &Truth, r: &Resolver, m: &MetadataFindings) -> SizeScore {
+    type Label = (Timestamp, SizeClass, Option<u32>, Option<u32>);
+    let width = m.sizes.bucket_width.max(1);
     // Uplink labels per sender, time-ordered.
-    let mut ups: BTreeMap<usize, Vec<(Timestamp, SizeClass, Option<u32>)>> = BTreeMap::new();
+    let mut ups: BTreeMap<usize, Vec<Label>> = BTreeMap::new();
     for l in m.sizes.labels.iter().filter(|l| l.uplink) {
         if let Some(i) = r.get(&l.party) {
-            ups.entry(i).or_default().push((l.time, l.class, l.length));
+            ups.entry(i)
+                .or_default()
+                .push((l.time, l.class, l.length, l.bucket));
         }
     }
     for v in ups.values_mut() {
         v.sort_unstable_by_key(|x| x.0);
     }
     let fl = flights(t);
-    let mut s = SizeScore::default();
+    let mut s = SizeScore {
+        bucket_width: width,
+        ..SizeScore::default()
+    };
+    let mut true_buckets: Vec<u32> = Vec::new();
+    let mut true_lengths: Vec<u32> = Vec::new();
     for (a, list) in fl.iter().enumerate() {
         let Some(labels) = ups.get(&a) else { continue };
         for (i, &(sent, end, _, len)) in list.iter().enumerate() {
@@ -784,32 +985,36 @@ fn sizes(t: &Truth, r: &Resolver, m: &MetadataFindings) -> SizeScore {
             if window.is_empty() {
                 continue;
             }
-            // One uplink carries the text; the others are the sender's handshake messages (in
-            // any order: the radio may reorder frames sent together).
-            let texts: Vec<&(Timestamp, SizeClass, Option<u32>)> =
-                window.iter().filter(|x| x.1 == SizeClass::Text).collect();
-            let handshakes = window
-                .iter()
-                .filter(|x| x.1 == SizeClass::Handshake)
-                .count();
+            // One uplink carries the text; the others are the sender's handshake messages or
+            // receipts (in any order: the radio may reorder frames sent together).
+            let texts: Vec<&Label> = window.iter().filter(|x| x.1 == SizeClass::Text).collect();
+            let not_text = window.len() - texts.len();
             s.scored_packets += window.len();
-            s.type_correct += handshakes.min(window.len() - 1) + texts.len().min(1);
+            s.type_correct += not_text.min(window.len() - 1) + texts.len().min(1);
             s.scored_messages += 1;
             let len = u32::try_from(len).unwrap_or(u32::MAX);
+            true_buckets.push(adversary::metadata::sizes::bucket_of(len, width));
+            true_lengths.push(len);
             if let [one] = texts.as_slice() {
-                if let Some(l) = one.2 {
-                    s.bucket_correct += usize::from(
-                        adversary::metadata::sizes::bucket(l)
-                            == adversary::metadata::sizes::bucket(len),
-                    );
-                    s.exact_correct += usize::from(l == len);
-                }
+                s.bucket_correct +=
+                    usize::from(one.3 == Some(adversary::metadata::sizes::bucket_of(len, width)));
+                s.exact_correct += usize::from(one.2 == Some(len));
             }
         }
     }
     s.type_accuracy = ratio(s.type_correct, s.scored_packets, 0.0);
     s.bucket_accuracy = ratio(s.bucket_correct, s.scored_messages, 0.0);
     s.exact_accuracy = ratio(s.exact_correct, s.scored_messages, 0.0);
+    // The base rates: always guessing the most common true bucket (length) of these messages.
+    let top = |v: &mut Vec<u32>| -> usize {
+        v.sort_unstable();
+        v.chunk_by(|a, b| a == b)
+            .map(<[u32]>::len)
+            .max()
+            .unwrap_or(0)
+    };
+    s.bucket_base_rate = ratio(top(&mut true_buckets), s.scored_messages, 0.0);
+    s.exact_base_rate = ratio(top(&mut true_lengths), s.scored_messages, 0.0);
     s
 }
 
@@ -864,6 +1069,16 @@ pub fn render(o: &mut String, m: &MetadataScore) {
         "  OTT users seen talking to a server: {} of {} (the records show the server, not the peer)",
         c.ott_users.correct, c.ott_users.truth
     );
+    if c.from_peer_records.truth > 0 || c.from_peer_records.reported > 0 {
+        let _ = writeln!(
+            o,
+            "  peer-to-peer calls from data records (a session to another subscriber's address): \
+             {} of {} pairs, precision {}",
+            c.from_peer_records.correct,
+            c.from_peer_records.truth,
+            precision_text(c.from_peer_records.reported, c.from_peer_records.precision)
+        );
+    }
     let l = &m.locations;
     let _ = writeln!(
         o,
@@ -916,22 +1131,53 @@ pub fn render(o: &mut String, m: &MetadataScore) {
     let d = &m.disclosure;
     let _ = writeln!(
         o,
-        "  statistical disclosure: {} targets, all visible contacts identified for {}; median \
-         messages to identify {}, to a first true contact {}",
+        "  statistical disclosure: {} targets, all visible contacts (top k, k = the target's \
+         visible contacts) identified for {}; mean recall at k {:.2}; median messages to \
+         identify {}, to a first true contact {}",
         d.targets,
         d.identified,
+        d.mean_recall_at_k,
         opt(d.median_messages_to_identify),
         opt(d.median_messages_to_first_contact)
     );
+    let k = &m.k_hops;
+    if k.targets > 0 {
+        let hops: Vec<String> = k
+            .by_hops
+            .iter()
+            .map(|h| {
+                format!(
+                    "{} hop{}: {:.1} true, {:.1} recovered (recall {:.2}, precision {})",
+                    h.hops,
+                    if h.hops == 1 { "" } else { "s" },
+                    h.true_mean,
+                    h.recovered_mean,
+                    h.recall,
+                    precision_text(usize::from(h.recovered_mean > 0.0), h.precision)
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            o,
+            "  k-hop expansion from {} {} (of {} subscribers), mean subscribers within: {}",
+            k.targets,
+            k.from,
+            k.subscribers,
+            hops.join("; ")
+        );
+    }
     let s = &m.sizes;
     let _ = writeln!(
         o,
-        "  sizes: packet type right {:.1}% of {}; message length bucket (20 B) right {:.1}%, \
-         exact {:.1}% of {}",
+        "  sizes: packet type right {:.1}% of {}; message length bucket ({} B) right {:.1}% \
+         (base rate {:.1}%), exact {:.1}% (base rate {:.1}%) of {}",
         100.0 * s.type_accuracy,
         s.scored_packets,
+        s.bucket_width,
         100.0 * s.bucket_accuracy,
+        100.0 * s.bucket_base_rate,
         100.0 * s.exact_accuracy,
+        100.0 * s.exact_base_rate,
         s.scored_messages
     );
 }
@@ -1023,6 +1269,98 @@ mod tests {
         assert_eq!((s.mean_entropy_bits, s.mean_degree), (1.5, 0.75));
         assert_eq!((s.edges.precision, s.edges.recall), (1.0, 1.0));
         assert_eq!((s.claimed, s.claimed_correct), (1, 1));
+    }
+
+    #[test]
+    fn cover_messages_in_flight_are_not_scored_as_the_message() {
+        // 0 sends one real message to 1 at 10 s (in flight until 11 s); its uplink is at
+        // 10.1 s. A cover message (and a receipt) leave 0 at 10.4 s and 10.8 s, inside the flight:
+        // they go to nobody, and must not be scored as 0's message to 1.
+        let link = |ms: u64, top: &str| MessageLink {
+            time: Timestamp::from_millis(ms),
+            sender: "10.0.0.1".into(),
+            size: 120,
+            anonymity_set: 1,
+            entropy_bits: 0.0,
+            degree: 0.0,
+            top: vec![(top.into(), 1.0)],
+            claimed: false,
+        };
+        let m = MetadataFindings {
+            correlation: CorrelationFindings {
+                recipients_seen: 4,
+                messages: vec![
+                    link(10_100, "10.0.0.2"),
+                    link(10_400, "10.0.0.3"),
+                    link(10_800, "10.0.0.4"),
+                ],
+                ..CorrelationFindings::default()
+            },
+            ..MetadataFindings::default()
+        };
+        let s = score_truth(&truth(), &m).correlation;
+        assert_eq!(s.uplinks, 3);
+        assert_eq!((s.scored, s.top1_correct), (1, 1), "{s:?}");
+        assert_eq!(s.top1_accuracy, 1.0);
+    }
+
+    #[test]
+    fn peer_to_peer_record_edges_are_scored_apart_from_sms_and_voice() {
+        let mut t = truth();
+        t.p2p_calls.insert((0, 3));
+        t.calls.push((0, 3, true));
+        t.records_held.insert(0);
+        let m = MetadataFindings {
+            contacts: vec![adversary::metadata::ContactEdge {
+                a: "+10000000000".into(),
+                b: "+10000000003".into(),
+                sources: vec!["call-records".into()],
+                kinds: vec!["p2p".into()],
+                evidence: 1,
+            }],
+            ..MetadataFindings::default()
+        };
+        let c = score_truth(&t, &m).contacts;
+        assert_eq!(
+            (c.from_peer_records.correct, c.from_peer_records.truth),
+            (1, 1)
+        );
+        // The SMS/voice record edges stay exact: no SMS or carrier voice, none reported.
+        assert!(c.records_exact, "{c:?}");
+    }
+
+    #[test]
+    fn k_hop_neighbourhoods_by_hand() {
+        // True graph: 2 - 0 - 1 - 3 (0→1 in truth(), plus 0–2 and 1–3 calls); warrant target 2.
+        let mut t = truth();
+        t.calls.push((0, 2, false));
+        t.calls.push((1, 3, false));
+        let edge = |a: &str, b: &str| adversary::metadata::ContactEdge {
+            a: a.into(),
+            b: b.into(),
+            sources: vec!["call-records".into()],
+            kinds: vec!["voice".into()],
+            evidence: 1,
+        };
+        // Recovered: 2–0 and 0–1, not 1–3.
+        let m = MetadataFindings {
+            contacts: vec![
+                edge("+10000000000", "+10000000002"),
+                edge("+10000000000", "+10000000001"),
+            ],
+            ..MetadataFindings::default()
+        };
+        let k = score_truth(&t, &m).k_hops;
+        assert_eq!((k.targets, k.from.as_str()), (1, "warrant targets"));
+        let h: Vec<(f64, f64, f64)> = k
+            .by_hops
+            .iter()
+            .map(|h| (h.true_mean, h.recovered_mean, h.recall))
+            .collect();
+        assert_eq!(
+            h,
+            vec![(1.0, 1.0, 1.0), (2.0, 2.0, 1.0), (3.0, 2.0, 2.0 / 3.0)]
+        );
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The countermeasure keys of end-to-end apps (`padding`, `receipts_delay`, `cover_traffic`,
+//! The countermeasure keys of end-to-end apps (`padding`, `padding_block`, `receipts_delay`,
+//! `cover_traffic`,
 //! `cover_interval`, `mixing_delay`; `receipts` on noise apps) and the traffic-realism keys of
 //! `[traffic]` (`community_size`, `community_mixing`, `diurnal`, `message_length.distribution`).
 //! References: `docs/countermeasures.md`, `docs/traffic.md`.
@@ -19,7 +20,8 @@ pub enum Padding {
     /// No padding: ciphertext length follows plaintext length byte for byte.
     #[default]
     None,
-    /// Pad to a multiple of 160 bytes, as Signal does.
+    /// Pad to a multiple of [`Countermeasures::padding_block`] bytes (160 by default, as
+    /// Signal does).
     Block,
     /// Padmé (Nikitin et al., PETS 2019): at most 12 % overhead, O(log log L) bits leak.
     Padme,
@@ -65,6 +67,8 @@ impl CoverTraffic {
 pub struct Countermeasures {
     /// Padding of end-to-end payloads, inside the encryption.
     pub padding: Padding,
+    /// The block of [`Padding::Block`], bytes (`padding_block`; 160, Signal's, by default).
+    pub padding_block: u32,
     /// Noise apps: the recipient answers every message with an end-to-end delivery receipt.
     /// (Signal apps: see [`crate::SignalOptions::receipts`].)
     pub noise_receipts: bool,
@@ -86,6 +90,7 @@ impl Default for Countermeasures {
     fn default() -> Self {
         Countermeasures {
             padding: Padding::None,
+            padding_block: DEFAULT_PADDING_BLOCK,
             noise_receipts: false,
             receipts_delay: Duration::ZERO,
             cover_traffic: CoverTraffic::None,
@@ -107,6 +112,11 @@ impl Countermeasures {
     }
 }
 
+/// Signal's padding block, bytes: the default of `padding_block`.
+pub const DEFAULT_PADDING_BLOCK: u32 = 160;
+/// Largest allowed `padding_block`, bytes (a message is at most 64 KiB).
+pub const MAX_PADDING_BLOCK: u32 = 65_536;
+
 /// Longest allowed mixing or receipt delay (a day): beyond, nothing would arrive in a run.
 const MAX_DELAY: Duration = Duration::from_secs(86_400);
 
@@ -119,6 +129,10 @@ pub(crate) fn app_countermeasures(
     let e2e = matches!(*app.kind.get_ref(), RawAppKind::Noise | RawAppKind::Signal);
     let keys = [
         ("padding", app.padding.as_ref().map(Spanned::span)),
+        (
+            "padding_block",
+            app.padding_block.as_ref().map(Spanned::span),
+        ),
         (
             "receipts_delay",
             app.receipts_delay.as_ref().map(Spanned::span),
@@ -154,6 +168,19 @@ pub(crate) fn app_countermeasures(
             RawPadding::Block => Padding::Block,
             RawPadding::Padme => Padding::Padme,
         };
+    }
+    if let Some(b) = &app.padding_block {
+        // Accepted with any padding (so a sweep can set it alone), used by "block" only; the
+        // report's scenario echo shows it.
+        let v = *b.get_ref();
+        if !(1..=MAX_PADDING_BLOCK).contains(&v) {
+            return Err(ctx.err(
+                b.span(),
+                format!("padding_block must be between 1 and {MAX_PADDING_BLOCK} bytes"),
+                Some("a block such as padding_block = 160 (Signal's)".into()),
+            ));
+        }
+        c.padding_block = v;
     }
     let (receipts, one_way) = match kind {
         crate::model::AppKind::Signal(o) => (o.receipts, false),

@@ -25,7 +25,10 @@ mod signal;
 mod units;
 mod validate;
 
-pub use countermeasures::{Countermeasures, CoverTraffic, Padding, DEFAULT_DIURNAL};
+pub use countermeasures::{
+    Countermeasures, CoverTraffic, Padding, DEFAULT_DIURNAL, DEFAULT_PADDING_BLOCK,
+    MAX_PADDING_BLOCK,
+};
 pub use error::{edit_distance, line_column, ScenarioError};
 pub use model::{
     Adversary, App, AppKind, Carrier, ExplicitWarrant, LengthDistribution, LinkSpec, Links,
@@ -129,6 +132,10 @@ pub const MAX_CARRIERS: usize = 200;
 /// 2-core reference machine, `salt-typhoon` asks for about 38,400 and runs in about 2 s, so
 /// the default allows runs of roughly four to five minutes.
 pub const DEFAULT_MAX_WORK: u64 = 5_000_000;
+/// Default width of the size analysis' length buckets, bytes (`[adversary] size_bucket`).
+pub const DEFAULT_SIZE_BUCKET: u32 = 20;
+/// Largest allowed `size_bucket`, bytes.
+pub const MAX_SIZE_BUCKET: u32 = 65_536;
 
 /// Limits a scenario is validated against, beyond its schema.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

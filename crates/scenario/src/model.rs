@@ -349,6 +349,9 @@ pub struct Adversary {
     pub vantage: Vec<Vantage>,
     /// It has a quantum computer: X25519 shared secrets from public keys alone (never ML-KEM).
     pub quantum: bool,
+    /// Width in bytes of the length buckets its size analysis reports (`size_bucket`, 20 by
+    /// default): an analysis parameter, swept to measure leakage against bucket width.
+    pub size_bucket: u32,
     /// Secrets it steals, in file order.
     pub theft: Vec<Theft>,
     /// Devices whose random number generators it can predict, in file order.

@@ -109,6 +109,7 @@ pub(crate) struct RawApp {
     pub offline_period: Option<Spanned<Dur>>,
     pub voice: Option<Spanned<RawVoiceMode>>,
     pub padding: Option<Spanned<RawPadding>>,
+    pub padding_block: Option<Spanned<u32>>,
     pub receipts_delay: Option<Spanned<Dur>>,
     pub cover_traffic: Option<Spanned<RawCover>>,
     pub cover_interval: Option<Spanned<Dur>>,
@@ -251,6 +252,7 @@ pub(crate) enum RawLengthDistribution {
 pub(crate) struct RawAdversary {
     pub name: Option<String>,
     pub quantum: Option<bool>,
+    pub size_bucket: Option<Spanned<u32>>,
     pub vantage: Spanned<Vec<RawVantage>>,
     #[serde(default)]
     pub theft: Vec<RawTheft>,

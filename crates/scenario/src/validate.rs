@@ -965,10 +965,25 @@ fn adversary(
         duration,
     };
     let theft = crate::capability::thefts(ctx, &raw.theft, &known)?;
+    let size_bucket = match &raw.size_bucket {
+        Some(b) if !(1..=crate::MAX_SIZE_BUCKET).contains(b.get_ref()) => {
+            return Err(ctx.err(
+                b.span(),
+                format!(
+                    "size_bucket must be between 1 and {} bytes",
+                    crate::MAX_SIZE_BUCKET
+                ),
+                Some("a bucket width such as size_bucket = 20".to_owned()),
+            ))
+        }
+        Some(b) => *b.get_ref(),
+        None => crate::DEFAULT_SIZE_BUCKET,
+    };
     Ok(Adversary {
         name: raw.name.unwrap_or_else(|| "adversary".to_owned()),
         vantage,
         quantum: raw.quantum.unwrap_or(false),
+        size_bucket,
         weak_rng: crate::capability::weak_rngs(ctx, &raw.weak_rng, &known)?,
         onpath: crate::capability::onpaths(ctx, &raw.onpath, &known, &theft)?,
         theft,

@@ -501,6 +501,43 @@ mod errors {
     }
 
     #[test]
+    fn padding_block_and_size_bucket_are_parameters_with_bounds() {
+        let noise = "name = \"sms\"\nkind = \"noise\"\npattern = \"XX\"\n";
+        let app = |extra: &str| {
+            base_with(
+                "name = \"sms\"\nkind = \"sms\"\n",
+                &format!("{noise}{extra}"),
+            )
+        };
+        // Defaults: Signal's block, 20-byte buckets.
+        let s = ok(&app(""));
+        assert_eq!(s.apps[0].countermeasures.padding_block, 160);
+        assert_eq!(s.adversary.size_bucket, 20);
+        let s = ok(&app("padding = \"block\"\npadding_block = 64\n")
+            .replace("[adversary]\n", "[adversary]\nsize_bucket = 50\n"));
+        assert_eq!(s.apps[0].countermeasures.padding_block, 64);
+        assert_eq!(s.adversary.size_bucket, 50);
+        // Accepted alone (a sweep sets it alone); used by block padding only.
+        let s = ok(&app("padding_block = 64\n"));
+        assert_eq!(s.apps[0].countermeasures.padding_block, 64);
+        let e = err(&app("padding = \"block\"\npadding_block = 0\n")).to_string();
+        assert!(e.contains("padding_block must be between 1 and"), "{e}");
+        let e =
+            err(&app("").replace("[adversary]\n", "[adversary]\nsize_bucket = 0\n")).to_string();
+        assert!(e.contains("size_bucket must be between 1 and"), "{e}");
+        // Not on apps the carrier reads.
+        let e = err(&base_with(
+            "kind = \"sms\"\n",
+            "kind = \"sms\"\npadding_block = 64\n",
+        ))
+        .to_string();
+        assert!(
+            e.contains("`padding_block` applies only to end-to-end apps"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn message_length_bounds() {
         let text = base_with(
             "mean_degree = 2.0",

@@ -10,15 +10,29 @@
 //!    coincidences spread evenly over the window; true pairs pile up at the network's delay. The
 //!    background is the median bin count, and the likelihood ratio of a delay in bin b is
 //!    `(count[b] + 1) / (background + 1)`: learned from the captures alone, no ground truth.
-//! 3. **Posterior.** A candidate's weight is the delay ratio times 1 (size matches the offset
-//!    within `size_tolerance`) or `1e-3` (it does not); weights of downlinks to the same party
-//!    add up, and normalise to a distribution over candidate recipients.
+//! 3. **Likelihoods.** True pairs are the histogram's excess over the background (bins above
+//!    the median by more than 3 Poisson standard deviations, at the resolution of 1, 10 or 100
+//!    merged bins that shows the most): `f_true(b)` = excess(b) / E.
+//!    Chance pairs follow the background, and match the size offset with probability `m`
+//!    (matched over all chance pairs). A size-matched candidate in bin b has likelihood ratio
+//!    `LR = f_true(b) / f_chance(b) / m`, a mismatched one `10⁻³` of that. The prior
+//!    probability that an uplink's true downlink is a visible one inside its window is
+//!    `q0 = min(1, E / uplinks)`.
+//! 4. **Posterior.** Given K window candidates, the true downlink is among them with
+//!    `P(in) = q0·mean(LR) / (q0·mean(LR) + 1 − q0)`, each in proportion to its LR; otherwise
+//!    the recipient is anyone, by the prior (each recipient's share of all downlinks). Every
+//!    party's probability is `P(in)·share + (1 − P(in))·prior`. When the delay histogram shows
+//!    no signal (heavy mixing), E ≈ 0 and the posterior is the prior: the adversary knows it
+//!    cannot tell, and says so.
 //!
-//! Per uplink it reports the **anonymity set** (candidates with non-zero probability), the
-//! Shannon entropy H of the distribution and the **degree of anonymity** d = H / log2(N) of
+//! Per uplink it reports the **anonymity set** (the distinct recipients in the window), the
+//! Shannon entropy H of the posterior over *all* recipients (the window's in O(K), everyone
+//! else's in O(1) from the prior's entropy) and the **degree of anonymity** d = H / log2(N) of
 //! Díaz, Seys, Claessens and Preneel (PET 2002), where N is the number of distinct recipients
 //! the adversary ever saw (the user population it can observe): d = 0 means identified, d = 1
-//! means any observed user is equally likely. An uplink is **claimed** (a contact edge) when its
+//! means any observed user is equally likely. Because H is the entropy of the posterior the
+//! adversary ranks with, d is consistent with its accuracy: near 1 when its top-1 accuracy is at
+//! chance, near 0 when it identifies every recipient. An uplink is **claimed** (a contact edge) when its
 //! best candidate has probability at least `claim_probability`, a matching size and a delay
 //! ratio of at least `min_ratio`; edges with at least `min_votes` claims are reported.
 //!
@@ -97,7 +111,7 @@ pub struct MessageLink {
 pub struct IdLink {
     /// Index of the uplink in the input.
     pub up: u32,
-    /// Candidates with non-zero probability.
+    /// Distinct recipients in the window.
     pub set: u32,
     /// Entropy, bits.
     pub entropy: f32,
@@ -144,6 +158,40 @@ pub struct CorrelationFindings {
     /// Claimed contact edges `(a, b, claims)` with `a < b`, sorted.
     pub edges: Vec<(String, String, u32)>,
 }
+
+/// Standard deviations of a Poisson background a delay bin must exceed to count as signal.
+const NOISE_Z: f64 = 3.0;
+
+/// Per bin, the count of true pairs the histogram shows above chance: at the resolution (the
+/// bins merged by 1, 10 or 100) where the total excess over the median, less `NOISE_Z` Poisson
+/// standard deviations, is largest, spread evenly over the bins merged. A relay's fixed delay
+/// shows at the finest resolution; a mixing delay spread over a second shows only when bins
+/// are merged; a delay spread over the whole window shows at none.
+fn excess_at_best_resolution(counts: &[u64]) -> Vec<f64> {
+    let mut best: (f64, Vec<f64>) = (0.0, vec![0.0; counts.len()]);
+    for f in [1usize, 10, 100] {
+        if f > 1 && counts.len() < 3 * f {
+            break;
+        }
+        let coarse: Vec<f64> = counts
+            .chunks(f)
+            .map(|c| c.iter().sum::<u64>() as f64 * f as f64 / c.len() as f64)
+            .collect();
+        let mut sorted = coarse.clone();
+        sorted.sort_unstable_by(f64::total_cmp);
+        let bg = sorted.get(sorted.len() / 2).copied().unwrap_or(0.0);
+        let noise = NOISE_Z * bg.sqrt();
+        let ex: Vec<f64> = coarse.iter().map(|&c| (c - bg - noise).max(0.0)).collect();
+        let total: f64 = ex.iter().sum();
+        if total > best.0 {
+            let per_bin = (0..counts.len()).map(|i| ex[i / f] / f as f64).collect();
+            best = (total, per_bin);
+        }
+    }
+    best.1
+}
+/// Likelihood factor of a candidate whose size does not match the learned offset.
+const MISMATCH: f64 = 1e-3;
 
 /// The downlinks in `[t + min, t + max]` of an uplink at `t`, at most `cap`, skipping `party`.
 fn window<'a>(
@@ -236,7 +284,54 @@ pub fn correlate_ids(
         .map(|&c| (c as f64 + 1.0) / (background + 1.0))
         .collect();
 
-    // 3. Posterior per uplink.
+    // 3. The likelihood model. True pairs are the excess over chance: per bin, the count above
+    //    the background by more than NOISE_Z standard deviations of a Poisson background.
+    //    `f_true(b)` = excess(b) / E, `f_chance(b)` ∝ min(count(b), background) + 1, and a
+    //    chance pair matches the size offset with probability `m` (matched chance pairs over
+    //    all chance pairs in windows). E / (uplinks) is the prior probability `q0` that an
+    //    uplink's true downlink is a visible one inside its window.
+    let excess = excess_at_best_resolution(&counts);
+    let e_total: f64 = excess.iter().sum();
+    let chance: Vec<f64> = counts
+        .iter()
+        .map(|&c| (c as f64).min(background) + 1.0)
+        .collect();
+    let c_total: f64 = chance.iter().sum();
+    let all_pairs: f64 = diffs.values().map(|&n| n as f64).sum();
+    let matched: f64 = counts.iter().map(|&n| n as f64).sum();
+    let m = ((matched - e_total).max(0.0) / (all_pairs - e_total).max(1.0)).clamp(1e-9, 1.0);
+    let q0 = if ups.is_empty() {
+        0.0
+    } else {
+        (e_total / ups.len() as f64).min(1.0)
+    };
+    let lr: Vec<f64> = (0..bins)
+        .map(|b| {
+            if e_total > 0.0 {
+                (excess[b] / e_total) / (chance[b] / c_total) / m
+            } else {
+                0.0
+            }
+        })
+        .collect();
+
+    // The prior over recipients: each one's share of all downlinks.
+    let mut prior_of: BTreeMap<u32, f64> = BTreeMap::new();
+    for d in downs {
+        *prior_of.entry(d.party).or_default() += 1.0;
+    }
+    let n_down = downs.len().max(1) as f64;
+    for v in prior_of.values_mut() {
+        *v /= n_down;
+    }
+    let g = |x: f64| if x > 0.0 { -x * x.log2() } else { 0.0 };
+    let h_prior: f64 = prior_of.values().map(|&p| g(p)).sum();
+    let mut by_prior: Vec<(u32, f64)> = prior_of.iter().map(|(&r, &p)| (r, p)).collect();
+    by_prior.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    by_prior.truncate(3);
+
+    // 4. Posterior per uplink: with P(in) the true downlink is one of the window's, each in
+    //    proportion to its likelihood ratio; otherwise the recipient is anyone, by the prior.
     let log_n = if recipients.len() > 1 {
         (recipients.len() as f64).log2()
     } else {
@@ -247,14 +342,15 @@ pub fn correlate_ids(
     for (i, (u, &lo)) in ups.iter().zip(&starts).enumerate() {
         cand.clear();
         for d in window(downs, lo, u, cfg) {
-            let r = ratio[bin_of(u, d)];
+            let b = bin_of(u, d);
             let (w, claim_r) = if matches(u, d) {
-                (r, r)
+                (lr[b], ratio[b])
             } else {
-                (r * 1e-3, 0.0)
+                (lr[b] * MISMATCH, 0.0)
             };
             cand.push((d.party, w, claim_r));
         }
+        let k = cand.len();
         cand.sort_unstable_by_key(|a| a.0);
         let mut merged: Vec<(u32, f64, f64)> = Vec::with_capacity(cand.len());
         for &(p, w, r) in &cand {
@@ -266,19 +362,40 @@ pub fn correlate_ids(
                 _ => merged.push((p, w, r)),
             }
         }
+        let window_set = merged.len();
         let total: f64 = merged.iter().map(|c| c.1).sum();
-        let mut entropy = 0.0;
-        if total > 0.0 {
-            for c in &mut merged {
-                c.1 /= total;
-                if c.1 > 0.0 {
-                    entropy -= c.1 * c.1.log2();
-                }
+        let p_in = if k > 0 && total > 0.0 {
+            let mean_lr = total / k as f64;
+            q0 * mean_lr / (q0 * mean_lr + (1.0 - q0))
+        } else {
+            0.0
+        };
+        let out = 1.0 - p_in;
+        // Window parties: p = P(in)·share + P(out)·prior.
+        let (mut h_in, mut prior_in, mut g_prior_in) = (0.0, 0.0, 0.0);
+        for c in &mut merged {
+            let pi = prior_of.get(&c.0).copied().unwrap_or(0.0);
+            prior_in += pi;
+            g_prior_in += g(pi);
+            let share = if total > 0.0 { c.1 / total } else { 0.0 };
+            c.1 = p_in * share + out * pi;
+            h_in += g(c.1);
+        }
+        // Everyone else: p = P(out)·prior, summed in O(1) from the prior's entropy.
+        let h_out = if out > 0.0 {
+            out * (h_prior - g_prior_in) - out * out.log2() * (1.0 - prior_in).max(0.0)
+        } else {
+            0.0
+        };
+        let entropy = (h_in + h_out).max(0.0);
+        for &(r, pi) in &by_prior {
+            if out > 0.0 && !merged.iter().any(|c| c.0 == r) {
+                merged.push((r, out * pi, 0.0));
             }
         }
         merged.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         let mut top = [(u32::MAX, 0.0f32); 3];
-        for (slot, c) in top.iter_mut().zip(&merged) {
+        for (slot, c) in top.iter_mut().zip(merged.iter().filter(|c| c.1 > 0.0)) {
             *slot = (c.0, c.1 as f32);
         }
         let claimed = merged
@@ -286,10 +403,10 @@ pub fn correlate_ids(
             .is_some_and(|c| c.1 >= cfg.claim_probability && c.2 >= cfg.min_ratio);
         links.push(IdLink {
             up: u32::try_from(i).unwrap_or(u32::MAX),
-            set: u32::try_from(merged.len()).unwrap_or(u32::MAX),
-            entropy: entropy.max(0.0) as f32,
+            set: u32::try_from(window_set).unwrap_or(u32::MAX),
+            entropy: entropy as f32,
             degree: if log_n > 0.0 {
-                (entropy.max(0.0) / log_n) as f32
+                (entropy / log_n).min(1.0) as f32
             } else {
                 0.0
             },
@@ -441,6 +558,30 @@ mod tests {
             c.links.iter().map(|l| f64::from(l.entropy)).sum::<f64>() / c.links.len() as f64
         };
         assert!(mean(&b) > mean(&a), "{} vs {}", mean(&b), mean(&a));
+    }
+
+    /// Uplinks and downlinks with nothing in common: downlinks go to pseudo-random parties at
+    /// pseudo-random times. Top-1 is at chance, so the degree of anonymity must be near 1.
+    #[test]
+    fn degree_is_near_one_at_chance_and_near_zero_when_identified() {
+        let (ups, downs) = trace(0);
+        let c = correlate_ids(&ups, &downs, &CorrelationConfig::default());
+        let mean = |c: &IdCorrelation| {
+            c.links.iter().map(|l| f64::from(l.degree)).sum::<f64>() / c.links.len() as f64
+        };
+        assert!(mean(&c) < 0.1, "identified: {}", mean(&c));
+        let mut ups = Vec::new();
+        let mut downs = Vec::new();
+        for k in 0..2_000u64 {
+            ups.push(s(k * 500 + (k * 7_919) % 300, (k % 20) as u32, 100));
+            let h = k.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40;
+            downs.push(s(k * 500 + h % 500, 20 + (h % 20) as u32, 100));
+        }
+        ups.sort_unstable();
+        downs.sort_unstable();
+        let c = correlate_ids(&ups, &downs, &CorrelationConfig::default());
+        assert!(mean(&c) > 0.9, "at chance: {}", mean(&c));
+        assert!(c.links.iter().all(|l| !l.claimed));
     }
 
     #[test]

@@ -237,6 +237,48 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_target_with_twelve_contacts_has_all_of_them_ranked() {
+        // Target 0 writes to contacts 1..=12 in turn, each receiving 70 ms later; parties
+        // 13..40 receive unrelated traffic. A fixed top 10 could never hold all 12.
+        let ms = 1_000_000u64;
+        let mut ups = Vec::new();
+        let mut downs = Vec::new();
+        for k in 0..240u64 {
+            let t = k * 20_000 * ms;
+            ups.push(Sighting {
+                time: t,
+                party: 0,
+                size: 100,
+            });
+            downs.push(Sighting {
+                time: t + 70 * ms,
+                party: 1 + (k % 12) as u32,
+                size: 100,
+            });
+            for j in 13..40u64 {
+                let off = (k * 7_919 + j * 104_729) % 20_000;
+                downs.push(Sighting {
+                    time: t + off * ms,
+                    party: j as u32,
+                    size: 100,
+                });
+            }
+        }
+        let tr = Traffic::synthetic(40, ups, downs);
+        let cfg = super::super::MetadataConfig::default();
+        let out = analyze(&tr, &cfg.correlation, &[], 1, cfg.disclosure_top);
+        let last = out[0].snapshots.last().expect("snapshots");
+        let top12: BTreeSet<&str> = last.top.iter().take(12).map(|c| c.0.as_str()).collect();
+        let want: BTreeSet<String> = (1..=12).map(|i| format!("p{i}")).collect();
+        assert_eq!(
+            top12,
+            want.iter().map(String::as_str).collect::<BTreeSet<&str>>(),
+            "{:?}",
+            last.top
+        );
+    }
+
+    #[test]
     fn checkpoints() {
         let v: Vec<u32> = (1..=200).filter(|&n| checkpoint(n)).collect();
         assert_eq!(&v[14..], &[15, 16, 24, 32, 48, 64, 96, 128, 192], "{v:?}");

@@ -13,7 +13,7 @@
 //! | warrant exposure | [`warrants`] | warrant lists, IRI/CC records | [`ExposedWarrant`]s |
 //! | traffic correlation | [`correlation`] | encrypted packets to/from an OTT relay | [`CorrelationFindings`] |
 //! | statistical disclosure | [`disclosure`] | the same packets, aggregated per target | [`DisclosureTarget`]s |
-//! | size fingerprinting | [`sizes`] | encrypted packet sizes | [`SizeFindings`] |
+//! | size fingerprinting | [`sizes`] | encrypted message sizes, clear envelope bodies | [`SizeFindings`] |
 //!
 //! **Parties.** The adversary names a subscriber by MSISDN when the captures tie its address to
 //! a number (a clear SMS PDU or OTT envelope it sent or received, or a CC copy under a warrant
@@ -39,7 +39,7 @@ pub mod warrants;
 pub use correlation::{CorrelationConfig, CorrelationFindings, MessageLink};
 pub use disclosure::{DisclosureSnapshot, DisclosureTarget};
 pub use records::{ContactEdge, LocationTrace, ServerEdge};
-pub use sizes::{SizeClass, SizeFindings, SizeLabel};
+pub use sizes::{Encoding, SizeClass, SizeFindings, SizeLabel};
 pub use warrants::ExposedWarrant;
 
 /// Tunable parameters of the metadata analyses (the adversary's choices, not the truth's).
@@ -49,7 +49,11 @@ pub struct MetadataConfig {
     pub correlation: CorrelationConfig,
     /// At most this many targets for statistical disclosure (busiest senders first).
     pub disclosure_targets: usize,
-    /// How many top-ranked candidates each disclosure snapshot keeps.
+    /// Width in bytes of the size analysis' length buckets.
+    pub size_bucket: u32,
+    /// How many top-ranked candidates each disclosure snapshot keeps (every candidate with a
+    /// positive score, up to this many: far more than any target's contacts, so that a scorer
+    /// can look at the top k for a target with k contacts).
     pub disclosure_top: usize,
 }
 
@@ -58,7 +62,8 @@ impl Default for MetadataConfig {
         MetadataConfig {
             correlation: CorrelationConfig::default(),
             disclosure_targets: 24,
-            disclosure_top: 10,
+            disclosure_top: 256,
+            size_bucket: sizes::BUCKET,
         }
     }
 }
@@ -127,7 +132,7 @@ pub fn analyze_with(
         config.disclosure_targets,
         config.disclosure_top,
     );
-    let sizes = sizes::analyze(&traffic);
+    let sizes = sizes::analyze(&traffic, config.size_bucket);
     MetadataFindings {
         contacts,
         server_edges,

@@ -40,6 +40,22 @@ pub struct Sighting {
     pub size: u32,
 }
 
+/// An end-to-end envelope seen in the clear between a subscriber and a relay (an app without a
+/// server tunnel): what its fields and body length say, for the size analysis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClearSighting {
+    /// Earliest capture time, nanoseconds.
+    pub time: u64,
+    /// The subscriber side, an index into [`Traffic::parties`].
+    pub party: u32,
+    /// Subscriber → relay.
+    pub uplink: bool,
+    /// IPv4 datagram length in bytes.
+    pub size: u32,
+    /// The envelope read with the protocols' public formats.
+    pub payload: super::sizes::ClearPayload,
+}
+
 /// An IRI record as the mediation function received it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IriSighting {
@@ -66,6 +82,8 @@ pub struct Traffic {
     pub ups: Vec<Sighting>,
     /// Relay → subscriber messages, sorted by (time, party, size).
     pub downs: Vec<Sighting>,
+    /// End-to-end envelopes in the clear to or from a relay, sorted by time.
+    pub clear: Vec<ClearSighting>,
     /// Relay addresses, sorted.
     pub relays: Vec<Ipv4Addr>,
     /// Every IRI record, in capture order.
@@ -74,6 +92,10 @@ pub struct Traffic {
     pub calls: Vec<(String, String)>,
     /// The most common MSISDN length (bytes) in clear traffic; 12 if none was seen.
     pub msisdn_len: usize,
+    /// Subscriber addresses: the subscriber side of every encrypted frame to or from a relay,
+    /// with the party's name (an MSISDN or the dotted address). A data record whose other
+    /// party is one of these is a peer-to-peer session between two subscribers.
+    pub subscriber_addrs: BTreeMap<Ipv4Addr, String>,
     /// Packets or records that did not parse, except UDP payloads on `FRAME_PORT` that are not
     /// frames (the traffic analyses never counted those).
     pub parse_errors: usize,
@@ -89,8 +111,22 @@ impl Traffic {
         // Messages, deduplicated by frame, earliest sighting.
         let mut seen: BTreeMap<(Ipv4Addr, Ipv4Addr, u32, u32), Timestamp> = BTreeMap::new();
         let mut calls: BTreeSet<(&str, &str)> = BTreeSet::new();
+        let mut clear: BTreeMap<(Ipv4Addr, Ipv4Addr, u32, u32), (Timestamp, _)> = BTreeMap::new();
         for f in obs.data_frames() {
             match f.pdu {
+                AppPdu::Ott(env) => {
+                    let (src, dst) = (*f.src.ip(), *f.dst.ip());
+                    let up = relays.contains(&dst) && !relays.contains(&src);
+                    let down = relays.contains(&src) && !relays.contains(&dst);
+                    if !(up || down) {
+                        continue;
+                    }
+                    let len = u32::try_from(f.obs.len()).unwrap_or(u32::MAX);
+                    let e = clear
+                        .entry((src, dst, f.seq, len))
+                        .or_insert_with(|| (f.obs.time, super::sizes::clear_payload(env)));
+                    e.0 = e.0.min(f.obs.time);
+                }
                 AppPdu::Tunnel(t) if t.kind == NoiseKind::Transport => {
                     let (src, dst) = (*f.src.ip(), *f.dst.ip());
                     let up = relays.contains(&dst) && !relays.contains(&src);
@@ -112,12 +148,14 @@ impl Traffic {
         let mut parties = Vec::new();
         let mut ups = Vec::new();
         let mut downs = Vec::new();
+        let mut subscriber_addrs = BTreeMap::new();
         for ((src, dst, _, len), time) in seen {
             let up = relays.contains(&dst);
             let addr = if up { src } else { dst };
             let name = roles
                 .name(addr)
                 .map_or_else(|| addr.to_string(), str::to_owned);
+            subscriber_addrs.entry(addr).or_insert_with(|| name.clone());
             let next = parties.len() as u32;
             let party = *party_ids.entry(name.clone()).or_insert_with(|| {
                 parties.push(name);
@@ -136,6 +174,27 @@ impl Traffic {
         }
         ups.sort_unstable();
         downs.sort_unstable();
+        let mut clear_sightings = Vec::with_capacity(clear.len());
+        for ((src, dst, _, len), (time, payload)) in clear {
+            let uplink = relays.contains(&dst);
+            let addr = if uplink { src } else { dst };
+            let name = roles
+                .name(addr)
+                .map_or_else(|| addr.to_string(), str::to_owned);
+            let next = parties.len() as u32;
+            let party = *party_ids.entry(name.clone()).or_insert_with(|| {
+                parties.push(name);
+                next
+            });
+            clear_sightings.push(ClearSighting {
+                time: time.as_nanos(),
+                party,
+                uplink,
+                size: len,
+                payload,
+            });
+        }
+        clear_sightings.sort_unstable_by_key(|c| (c.time, c.party, c.size, c.uplink));
         let iri = obs
             .iri()
             .map(|(_, record, iri)| IriSighting {
@@ -154,6 +213,7 @@ impl Traffic {
             parties,
             ups,
             downs,
+            clear: clear_sightings,
             relays: relays.iter().copied().collect(),
             iri,
             calls: calls
@@ -161,6 +221,7 @@ impl Traffic {
                 .map(|(a, b)| (a.to_owned(), b.to_owned()))
                 .collect(),
             msisdn_len: roles.msisdn_len(),
+            subscriber_addrs,
             parse_errors,
         }
     }

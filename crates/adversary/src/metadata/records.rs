@@ -11,7 +11,12 @@
 //!   true pairs with at least one end on a carrier whose records are held. Each call record
 //!   also gives the cell where the call ended (`end_cell`), a second location point. Data records and IRI about
 //!   data name a server address, not a person: over-the-top messaging shows only as a
-//!   subscriber ↔ server edge ([`ServerEdge`]). Cost: O(r log r) (one sort).
+//!   subscriber ↔ server edge ([`ServerEdge`]). A data record whose other party is an address
+//!   the packet captures show on the *subscriber* side of relay traffic
+//!   ([`Traffic::subscriber_addrs`]) is a peer-to-peer session between two subscribers (an
+//!   end-to-end call whose media goes handset to handset): it becomes a contact edge of kind
+//!   `p2p` to that subscriber (named by MSISDN when the captures tie the address to one).
+//!   Cost: O(r log r) (one sort).
 //! - **Location traces** ([`location_traces`]): every record carries the subscriber's serving
 //!   cell, so sorting by (subscriber, time) gives a trace of (time, cell) points, kept once per
 //!   cell change and per hour. The home cell is the most frequent cell between 22:00 and 06:00,
@@ -47,6 +52,9 @@ pub const KIND_VOICE: u8 = 2;
 pub const KIND_DATA: u8 = 4;
 /// Kind of a compact record: a location only (where a call or session ended), no edge.
 pub const KIND_LOCATION: u8 = 32;
+/// Kind of a compact record and edge: a data session whose other party is another
+/// subscriber's address (a peer-to-peer end-to-end call), not a server.
+pub const KIND_PEER: u8 = 64;
 /// Kind bit of an edge: end-to-end (over-the-top) messaging, from correlation.
 pub const KIND_OTT: u8 = 8;
 /// Kind bit of an edge: seen in clear, kind not told apart.
@@ -124,6 +132,23 @@ impl RecordTable {
                 if kind != KIND_DATA && !person {
                     continue;
                 }
+                // A data session to another subscriber's address: a peer-to-peer edge (no
+                // location point of its own: the data record below gives it).
+                let peer = (kind == KIND_DATA)
+                    .then(|| c.other_party.parse::<std::net::Ipv4Addr>().ok())
+                    .flatten()
+                    .and_then(|a| traffic.subscriber_addrs.get(&a));
+                if let Some(peer) = peer {
+                    let rec = CompactRecord {
+                        time: c.start.as_nanos(),
+                        subscriber: t.intern(&c.msisdn),
+                        other: t.intern(peer),
+                        cell: NO_CELL,
+                        kind: KIND_PEER,
+                        source: SRC_RECORDS,
+                    };
+                    t.records.push(rec);
+                }
                 let rec = CompactRecord {
                     time: c.start.as_nanos(),
                     subscriber: t.intern(&c.msisdn),
@@ -186,7 +211,7 @@ pub fn contact_graph(t: &RecordTable) -> Vec<IdEdge> {
     let mut v: Vec<IdEdge> = t
         .records
         .iter()
-        .filter(|r| r.kind & (KIND_SMS | KIND_VOICE) != 0 && r.subscriber != r.other)
+        .filter(|r| r.kind & (KIND_SMS | KIND_VOICE | KIND_PEER) != 0 && r.subscriber != r.other)
         .map(|r| IdEdge {
             a: r.subscriber.min(r.other),
             b: r.subscriber.max(r.other),
@@ -219,7 +244,8 @@ pub struct ContactEdge {
     pub b: String,
     /// Evidence: `"call-records"`, `"iri"`, `"clear"`, `"timing"`.
     pub sources: Vec<String>,
-    /// What kind of communication: `"sms"`, `"voice"`, `"ott"`, `"clear"`.
+    /// What kind of communication: `"sms"`, `"voice"`, `"ott"`, `"clear"`, `"p2p"` (a data
+    /// session between two subscribers' addresses: a peer-to-peer end-to-end call).
     pub kinds: Vec<String>,
     /// Records or claims supporting it.
     pub evidence: u32,
@@ -273,11 +299,12 @@ pub fn consolidate(
         (SRC_CLEAR, "clear"),
         (SRC_TIMING, "timing"),
     ];
-    const KIND: [(u8, &str); 4] = [
+    const KIND: [(u8, &str); 5] = [
         (KIND_SMS, "sms"),
         (KIND_VOICE, "voice"),
         (KIND_OTT, "ott"),
         (KIND_CLEAR, "clear"),
+        (KIND_PEER, "p2p"),
     ];
     m.into_iter()
         .map(|((a, b), (s, k, n))| ContactEdge {
@@ -482,6 +509,57 @@ mod tests {
             (0, 1, 2, KIND_SMS)
         );
         assert_eq!((g[1].a, g[1].b, g[1].kinds), (0, 2, KIND_VOICE));
+    }
+
+    #[test]
+    fn a_peer_to_peer_data_session_is_a_contact_edge_and_a_server_is_not() {
+        let record = |msisdn: &str, other: &str| capture::CallRecord {
+            record_id: 1,
+            kind: RecordKind::Data,
+            imsi: "001010000000001".into(),
+            imei: "3500000000000001".into(),
+            msisdn: msisdn.into(),
+            other_party: other.into(),
+            start: Timestamp::from_secs(10),
+            end: Timestamp::from_secs(70),
+            cell: 3,
+            bytes_up: 1000,
+            bytes_down: 1000,
+            end_cell: 3,
+            answer: None,
+            duration_ns: 60_000_000_000,
+            cause: capture::Cause::default(),
+            call_ref: 7,
+        };
+        let captures = Captures {
+            vantages: vec![capture::VantagePoint {
+                name: "lab.records".into(),
+                carrier: "lab".into(),
+                kind: capture::VantageKind::CallRecords,
+                packets: None,
+                warrants: Vec::new(),
+                call_records: vec![
+                    record("+15550000001", "10.0.0.7"),
+                    record("+15550000001", "203.0.113.10"),
+                ],
+            }],
+        };
+        let mut traffic = Traffic::default();
+        // 10.0.0.7 talks to the relay as a subscriber, named by its MSISDN; the relay does not.
+        traffic
+            .subscriber_addrs
+            .insert("10.0.0.7".parse().unwrap(), "+15550000007".into());
+        let t = RecordTable::from_captures(&captures, &traffic);
+        let edges = consolidate(&t, &contact_graph(&t), &[]);
+        assert_eq!(edges.len(), 1, "{edges:?}");
+        assert_eq!(
+            (edges[0].a.as_str(), edges[0].b.as_str()),
+            ("+15550000001", "+15550000007")
+        );
+        assert_eq!(edges[0].kinds, vec!["p2p".to_owned()]);
+        assert_eq!(edges[0].sources, vec!["call-records".to_owned()]);
+        // Both data sessions stay server/peer edges of the records as before.
+        assert_eq!(server_edges(&t, &[]).len(), 2);
     }
 
     #[test]

@@ -98,7 +98,7 @@ impl State {
     /// should account for).
     pub(crate) fn seal(&self, text: &[u8], overhead: usize) -> Vec<u8> {
         if self.framed {
-            frame(KIND_TEXT, text, self.config.padding, overhead)
+            frame(KIND_TEXT, text, self.config.padding, self.block(), overhead)
         } else {
             text.to_vec()
         }
@@ -106,7 +106,18 @@ impl State {
 
     /// The plaintext of a receipt with `content`, framed and padded.
     pub(crate) fn receipt_frame(&self, content: &[u8]) -> Vec<u8> {
-        frame(KIND_RECEIPT, content, self.config.padding, TAG)
+        frame(
+            KIND_RECEIPT,
+            content,
+            self.config.padding,
+            self.block(),
+            TAG,
+        )
+    }
+
+    /// The block of block padding (`padding_block`).
+    fn block(&self) -> usize {
+        self.config.padding_block as usize
     }
 
     /// Whether Signal receipts are held for a delay before they are sent.
@@ -169,7 +180,11 @@ impl Handset {
         let framed = self.cm.framed;
         let (body_len, protocol, from) = match &env.dir.apps[app].kind {
             AppKind::Signal(o) => (
-                padded_len(c.padding, if framed { len + 2 } else { len }) + SIGNAL_OVERHEAD,
+                padded_len(
+                    c.padding,
+                    c.padding_block as usize,
+                    if framed { len + 2 } else { len },
+                ) + SIGNAL_OVERHEAD,
                 env.dir.apps[app].label.clone(),
                 if o.sealed_sender {
                     String::new()
@@ -179,7 +194,7 @@ impl Handset {
             ),
             _ => (
                 if framed {
-                    padded_len(c.padding, len + 2 + TAG)
+                    padded_len(c.padding, c.padding_block as usize, len + 2 + TAG)
                 } else {
                     len + TAG
                 },
