@@ -69,6 +69,7 @@ pub mod noise;
 pub mod observe;
 mod passive;
 pub mod ratchet;
+mod readers;
 mod sealed;
 pub mod signal_read;
 
@@ -129,8 +130,9 @@ impl Adversary {
         // Without declared capabilities the engine still reads what public values alone open.
         let none = capture::Capabilities::default();
         let caps = self.capabilities.as_ref().unwrap_or(&none);
-        keys::analyze(&mut findings, &obs, caps, &mut sealed);
-        signal_read::analyze(&mut findings, &obs, caps, &mut sealed);
+        for reader in readers::READERS {
+            reader.read(&mut findings, &obs, caps, &mut sealed);
+        }
         // What stayed sealed, with the reasons of the messages left unread after every reader.
         findings.unreadable = sealed.summaries();
         active::merge(&mut findings, &obs, &caps.active);
