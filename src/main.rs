@@ -503,6 +503,12 @@ fn write_outputs(dir: &Path, report: &report::Report, output: &carrier::RunOutpu
             let f = fs::File::create(&path).with_context(|| unwritable(&path))?;
             capture::csv::write_call_records_csv(std::io::BufWriter::new(f), &v.call_records)
                 .with_context(|| unwritable(&path))?;
+            write_schema(
+                dir,
+                &format!("{}.csv", v.name),
+                &capture::csv::COLUMNS,
+                &capture::export::CALL_RECORD_TYPES,
+            )?;
         }
     }
     write_record_exports(dir, output)
@@ -556,6 +562,16 @@ fn write_record_exports(dir: &Path, output: &carrier::RunOutput) -> Result<()> {
         &output.truth.subscribers,
     )
     .with_context(|| unwritable(&dir.join("truth_calls.csv")))?;
+    use capture::export as x;
+    write_schema(dir, "records.csv", &x::RECORD_COLUMNS, &x::RECORD_TYPES)?;
+    write_schema(dir, "iri.csv", &x::INTERCEPT_COLUMNS, &x::INTERCEPT_TYPES)?;
+    write_schema(dir, "warrants.csv", &x::WARRANT_COLUMNS, &x::WARRANT_TYPES)?;
+    write_schema(
+        dir,
+        "truth_calls.csv",
+        &report::export::TRUTH_CALL_COLUMNS,
+        &report::export::TRUTH_CALL_TYPES,
+    )?;
     Ok(())
 }
 
@@ -577,6 +593,20 @@ fn plan_sweep(path: &Path, text: &str) -> std::result::Result<sweep::Plan, ExitC
         eprintln!("error: {e}");
         ExitCode::from(2)
     })
+}
+
+/// `<name>.schema.json` beside the CSV file `csv` of `dir`: its columns' types, for pandas and
+/// polars (docs/records.md).
+fn write_schema(
+    dir: &Path,
+    csv: &str,
+    columns: &[&str],
+    types: &[capture::export::ColumnType],
+) -> Result<()> {
+    let path = dir.join(capture::export::schema_file_name(csv));
+    let f = fs::File::create(&path).with_context(|| unwritable(&path))?;
+    capture::export::write_schema_json(std::io::BufWriter::new(f), csv, columns, types)
+        .with_context(|| unwritable(&path))
 }
 
 /// `wiretap sweep`: plan (every grid point validated), run on all cores, write the files.

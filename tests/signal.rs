@@ -273,3 +273,268 @@ fn stolen_skipped_keys_expose_messages_still_in_flight() {
         "every followed session still heals"
     );
 }
+
+/// A shipped scenario at another seed than its own.
+fn builtin_at(name: &str, seed: u64) -> Run {
+    run_with_capabilities(parse(scenario::builtin(name).expect("shipped")), seed)
+}
+
+#[test]
+fn skipped_keys_used_counts_messages_not_receipts() {
+    // At seed 1 the stolen states hold skipped keys of receipts as well as of messages: only
+    // messages count. Bound from ground truth: a message opened with a stolen skipped key was
+    // sent on a ratchet key of the stolen skipped keys, before the theft, and read.
+    let run = builtin_at("signal-skipped-keys", 1);
+    let t = &run.output.truth;
+    let read = read_texts(&run);
+    let mut skipped_chains: BTreeSet<Key> = BTreeSet::new();
+    let mut at = simcore::Timestamp::ZERO;
+    for s in &run.output.capabilities.stolen {
+        if let Secret::SignalState(st) = &s.secret {
+            at = s.at;
+            for sess in &st.sessions {
+                skipped_chains.extend(sess.skipped.iter().map(|(k, _, _)| *k));
+            }
+        }
+    }
+    let bound = t
+        .messages
+        .iter()
+        .filter(|m| m.sent_at < at && read.contains(m.text.as_str()))
+        .filter(|m| {
+            t.signal_ratchet_keys
+                .get(&m.id)
+                .is_some_and(|k| skipped_chains.contains(k))
+        })
+        .count();
+    let row = run
+        .report
+        .key_theft
+        .iter()
+        .find(|k| k.kind == "device-state")
+        .expect("a device-state theft row");
+    let s = row.signal.as_ref().expect("signal figures");
+    assert!(s.skipped_keys_used > 0, "{s:?}");
+    assert!(
+        s.skipped_keys_used <= bound && s.skipped_keys_used <= row.sent_before_theft,
+        "{} counted with stolen skipped keys; at most {bound} messages could be ({} sent before the theft)",
+        s.skipped_keys_used,
+        row.sent_before_theft
+    );
+}
+
+#[test]
+fn each_signal_app_has_its_own_row() {
+    // signal-prekeys: two X3DH apps, with and without one-time prekeys.
+    let run = builtin("signal-prekeys");
+    let t = &run.output.truth;
+    let read = read_texts(&run);
+    for app in ["signal-opk", "signal-no-opk"] {
+        let row = run
+            .report
+            .protocols
+            .iter()
+            .find(|p| p.app.as_deref() == Some(app))
+            .unwrap_or_else(|| panic!("no row for {app}"));
+        assert_eq!(row.row, format!("signal:{app}"));
+        assert_eq!(row.protocol, "signal");
+        let of_app: Vec<_> = t.messages.iter().filter(|m| m.app == app).collect();
+        assert_eq!(row.messages, of_app.len(), "{app}");
+        let read_of_app = of_app
+            .iter()
+            .filter(|m| read.contains(m.text.as_str()))
+            .count();
+        assert_eq!(row.messages_read_by_adversary, read_of_app, "{app}");
+        let unread: usize = row.why_unreadable.iter().map(|w| w.messages).sum();
+        assert_eq!(unread, of_app.len() - read_of_app, "{app}");
+    }
+    // Rows are unique, and the key-theft figures use the same rows.
+    let rows: BTreeSet<&str> = run
+        .report
+        .protocols
+        .iter()
+        .map(|p| p.row.as_str())
+        .collect();
+    assert_eq!(rows.len(), run.report.protocols.len());
+    for k in &run.report.key_theft {
+        for r in k.readable_after.keys() {
+            assert!(rows.contains(r.as_str()), "{r}");
+        }
+    }
+    let opk_read = run.report.key_theft[0]
+        .readable_after
+        .get("signal:signal-opk")
+        .copied()
+        .unwrap_or(0);
+    assert_eq!(opk_read, 0, "one-time prekeys keep the opk app closed");
+    let text = report::render_terminal(&run.report);
+    assert!(text.contains("signal:signal-no-opk"), "{text}");
+}
+
+#[test]
+fn sealed_signal_messages_are_never_called_unparsed() {
+    // X3DH and PQXDH apps, opened or not: a Signal message that stays sealed was parsed.
+    for name in ["signal-quantum", "signal-prekeys", "signal-quantum-theft"] {
+        let run = builtin(name);
+        for p in &run.report.protocols {
+            if !p.protocol.starts_with("signal") {
+                continue;
+            }
+            for w in &p.why_unreadable {
+                assert!(
+                    !w.reason.contains("did not parse"),
+                    "{name} {}: {}",
+                    p.row,
+                    w.reason
+                );
+            }
+        }
+        assert!(run
+            .report
+            .protocols
+            .iter()
+            .any(|p| p.protocol == "signal+pq" || name == "signal-prekeys"));
+    }
+    // With a quantum computer, the PQXDH envelopes left sealed say why: the ML-KEM secret.
+    let run = builtin("signal-quantum");
+    let pq: Vec<_> = run
+        .findings
+        .unreadable
+        .iter()
+        .filter(|u| u.channel.to_string() == "ott:signal+pq")
+        .collect();
+    assert!(!pq.is_empty());
+    for u in pq {
+        assert!(u.reason.contains("PQXDH"), "{u:?}");
+    }
+}
+
+/// Texts of messages sent at or after `at`, read by the adversary.
+fn read_after(run: &Run, at: simcore::Timestamp) -> BTreeSet<String> {
+    let read = read_texts(run);
+    run.output
+        .truth
+        .messages
+        .iter()
+        .filter(|m| m.sent_at >= at && read.contains(m.text.as_str()))
+        .map(|m| m.text.clone())
+        .collect()
+}
+
+#[test]
+fn device_state_theft_reads_through_header_encryption() {
+    // A thief of the device state holds the header keys too: with header encryption on it
+    // reads, after the theft, the messages the same theft reads without it.
+    let text = scenario::builtin("signal-state-theft").expect("shipped");
+    let he_text = text.replace(
+        "receipts = true",
+        "receipts = true\nheader_encryption = true",
+    );
+    assert_ne!(text, he_text);
+    let clear = run_with_capabilities(parse(text), 5);
+    let he = run_with_capabilities(parse(&he_text), 5);
+    let at = simcore::Timestamp::from_secs(30 * 60);
+    let (a, b) = (read_after(&clear, at), read_after(&he, at));
+    assert!(!a.is_empty());
+    // The traffic is the same text for text (header encryption changes no message).
+    let texts = |r: &Run| -> BTreeSet<String> {
+        r.output
+            .truth
+            .messages
+            .iter()
+            .map(|m| m.text.clone())
+            .collect()
+    };
+    assert_eq!(texts(&clear), texts(&he));
+    assert_eq!(
+        a, b,
+        "read after the theft, clear headers vs encrypted headers"
+    );
+    // What it could not read is explained by what it lacks, not "no device state held" for a
+    // victim's session, nor a reader that ignores header keys.
+    let victims: BTreeSet<u64> = he
+        .output
+        .capabilities
+        .stolen
+        .iter()
+        .filter_map(|s| match &s.secret {
+            Secret::SignalState(st) => Some(st.address),
+            _ => None,
+        })
+        .collect();
+    assert!(!victims.is_empty());
+    for u in &he.findings.unreadable {
+        assert!(!u.reason.contains("header keys"), "{u:?}");
+    }
+    assert!(
+        he.findings
+            .unreadable
+            .iter()
+            .any(|u| u.reason.contains("healed")),
+        "{:?}",
+        he.findings.unreadable
+    );
+    let row = he
+        .report
+        .key_theft
+        .iter()
+        .find(|k| k.kind == "device-state")
+        .expect("device-state row");
+    let s = row.signal.as_ref().expect("signal");
+    assert!(s.sessions_followed > 0 && s.healed > 0, "{s:?}");
+}
+
+#[test]
+fn quantum_and_device_state_together_read_strictly_more_than_either() {
+    let text = scenario::builtin("signal-quantum-theft").expect("shipped");
+    let theft_start = text.find("[[adversary.theft]]").expect("a theft");
+    let quantum_only = &text[..theft_start];
+    let theft_only = text.replace("\nquantum = true\n", "\n");
+    assert_ne!(theft_only, text);
+    let seed = parse(text).seed;
+    let both = run_with_capabilities(parse(text), seed);
+    let q = run_with_capabilities(parse(quantum_only), seed);
+    let d = run_with_capabilities(parse(&theft_only), seed);
+    let (rb, rq, rd) = (read_texts(&both), read_texts(&q), read_texts(&d));
+    // Same traffic in the three runs.
+    assert_eq!(
+        both.output.truth.messages.len(),
+        q.output.truth.messages.len()
+    );
+    assert_eq!(
+        both.output.truth.messages.len(),
+        d.output.truth.messages.len()
+    );
+    assert!(
+        rq.is_subset(&rb) && rd.is_subset(&rb),
+        "the combination loses nothing"
+    );
+    let union: BTreeSet<&str> = rq.union(&rd).copied().collect();
+    assert!(
+        rb.len() > union.len(),
+        "together {} > quantum {} + theft {} (union {})",
+        rb.len(),
+        rq.len(),
+        rd.len(),
+        union.len()
+    );
+    // The stolen sessions do not heal with the oracle; alone they do.
+    let signal = |r: &Run| {
+        r.report
+            .key_theft
+            .iter()
+            .find(|k| k.kind == "device-state")
+            .and_then(|k| k.signal.clone())
+            .expect("device-state row")
+    };
+    assert!(signal(&d).healed > 0);
+    assert_eq!(signal(&both).healed, 0, "{:?}", signal(&both));
+    assert_eq!(
+        both.report
+            .key_theft
+            .iter()
+            .map(|k| k.false_claims)
+            .sum::<usize>(),
+        0
+    );
+}

@@ -163,7 +163,9 @@ fn the_takeover_reads_past_healing_until_the_end_and_no_endpoint_notices() {
     assert_eq!(row.messages, all.len());
     assert_eq!(row.messages_read, all.len());
     assert_eq!(row.messages_delivered, all.len());
-    // The key-theft row keeps the passive figure: the tap records what the endpoints sent.
+    // The key-theft row: a session the takeover kept did not heal, whatever the passive reader
+    // of the tap lost (the tap records what the endpoints sent); the others heal as without
+    // the man in the middle.
     let theft = |r: &Run| {
         r.report
             .key_theft
@@ -172,7 +174,37 @@ fn the_takeover_reads_past_healing_until_the_end_and_no_endpoint_notices() {
             .and_then(|x| x.signal.clone())
             .expect("device-state row")
     };
-    assert_eq!(theft(&active).healed, theft(&passive).healed);
+    let (a, p) = (theft(&active), theft(&passive));
+    assert_eq!(a.sessions_followed, p.sessions_followed);
+    assert_eq!(p.kept_by_takeover, 0);
+    let account = |x: &str| -> u64 { x.trim_start_matches('+').parse().expect("digits") };
+    let followed: Vec<_> = passive
+        .findings
+        .key_theft
+        .iter()
+        .filter_map(|e| e.signal.as_ref())
+        .flat_map(|s| &s.healing)
+        .collect();
+    let taken = |h: &adversary::signal_read::SessionHealing| {
+        let (v, q) = (account(&h.victim), account(&h.peer));
+        st.contains_key(&(v.min(q), v.max(q)))
+    };
+    let kept = followed.iter().filter(|h| taken(h)).count();
+    let healed_elsewhere = followed
+        .iter()
+        .filter(|h| !taken(h) && h.lost_at.is_some())
+        .count();
+    assert!(kept > 0);
+    assert_eq!(a.kept_by_takeover, kept, "{a:?}");
+    assert_eq!(a.healed, healed_elsewhere, "{a:?}");
+    assert!(a.healed < p.healed, "{a:?} vs {p:?}");
+    let text = report::render_terminal(&active.report);
+    assert!(
+        text.contains(&format!(
+            "{kept} kept by the on-path takeover (never healed)"
+        )),
+        "{text}"
+    );
     assert_eq!(
         active
             .report

@@ -30,12 +30,17 @@
 //!   matches each Noise pattern's physics.
 //! - `sweep`           — `wiretap sweep` / `merge`: bytes independent of threads and shards,
 //!   merge refusals, bad sweep files located with hints.
+//! - `pcap`            — every pcap of every shipped scenario opens in tshark with no expert
+//!   error and no malformed packet.
+//! - `dataframes`      — every CSV of `--out` loads in pandas and polars the documented way with
+//!   identifiers intact, and joins across files match (`tests/dataframes.py`).
 
 mod support;
 
 mod cli;
 mod confidentiality;
 mod countermeasures;
+mod dataframes;
 mod delivery;
 mod determinism;
 mod faults;
@@ -43,6 +48,7 @@ mod golden;
 mod intercept;
 mod metadata;
 mod onpath;
+mod pcap;
 mod records;
 mod signal;
 mod signal_active;

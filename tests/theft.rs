@@ -253,3 +253,125 @@ fn same_seed_same_report() {
         serde_json::to_string(&b.findings.key_theft).unwrap()
     );
 }
+
+/// The account a method line credits: `stolen static of subscriber +1202… (the responder)`.
+fn credited_account(method: &str) -> Option<&str> {
+    let rest = method.strip_prefix("stolen static of subscriber ")?;
+    rest.split_whitespace().next()
+}
+
+#[test]
+fn a_theft_is_credited_to_the_key_that_opened_the_message() {
+    // N, X, K and IK's first message are encrypted to the responder's static key (es, ss): the
+    // only stolen key that opens them is the recipient's, whoever else's was stolen with it.
+    let run = builtin("harvest-now-decrypt-later");
+    let mut checked = 0;
+    for r in &run.findings.recovered {
+        let Some(account) = credited_account(&r.method) else {
+            continue;
+        };
+        checked += 1;
+        assert_eq!(
+            Some(account),
+            r.to.as_deref(),
+            "credited to a key that cannot open it: {} ({} -> {:?})",
+            r.method,
+            r.from.as_deref().unwrap_or("?"),
+            r.to
+        );
+        assert!(r.method.contains("(the responder)"), "{}", r.method);
+    }
+    assert!(checked > 300, "{checked} messages credited to a static key");
+}
+
+/// The destination property (0-5) of `pattern`'s transport payloads in the Noise specification
+/// excerpt, and its text.
+fn transport_destination(spec: &serde_json::Value, pattern: &str) -> (u64, String) {
+    let seq = spec["patterns"][pattern].as_array().expect("pattern");
+    let last = seq
+        .iter()
+        .rev()
+        .find(|r| r["kind"] == "transport")
+        .expect("a transport row");
+    let level = last["dst"].as_u64().expect("dst");
+    let text = spec["destination_levels"][level.to_string()]
+        .as_str()
+        .expect("level text")
+        .to_owned();
+    (level, text)
+}
+
+#[test]
+fn why_unreadable_after_theft_names_what_is_still_missing() {
+    // Checked against the specification's payload security properties (rev 34 §7.7), copied
+    // into tests/data from /work/shared/reference.
+    let spec: serde_json::Value =
+        serde_json::from_str(include_str!("data/noise-spec-rev34-7.7-excerpt.json")).unwrap();
+    let run = builtin("harvest-now-decrypt-later");
+    let by = per_protocol(&run);
+    // Every subscriber of these apps had its static key stolen.
+    for pattern in ["N", "K", "X", "IK", "XX"] {
+        let (level, text) = transport_destination(&spec, pattern);
+        let channel = |c: &adversary::Channel| c.to_string().contains(&format!("_{pattern}_"));
+        let sealed: Vec<&adversary::UnreadableSummary> = run
+            .findings
+            .unreadable
+            .iter()
+            .filter(|u| channel(&u.channel))
+            .collect();
+        let row = run
+            .report
+            .protocols
+            .iter()
+            .find(|p| p.protocol == format!("noise:{pattern}"))
+            .expect("row");
+        for u in &sealed {
+            assert!(
+                !u.reason.contains("no private key held")
+                    && !u.reason.contains("holds none of the private keys"),
+                "{pattern}: a passive reason after the theft: {u:?}"
+            );
+        }
+        if text.contains("ephemeral-ephemeral DH") {
+            // Forward secrecy: the statics do not open the transport payloads, and the reason
+            // says what does.
+            assert!(by[&format!("noise:{pattern}")].1 < by[&format!("noise:{pattern}")].0);
+            assert!(!sealed.is_empty(), "{pattern}");
+            let transport = sealed
+                .iter()
+                .filter(|u| u.reason.contains("ephemeral keys of the session"))
+                .count();
+            assert!(transport > 0, "{pattern} (level {level}): {sealed:?}");
+            for u in sealed.iter().filter(|u| u.reason.contains("DH ee")) {
+                assert!(u.reason.contains("forward secrecy"), "{u:?}");
+                assert!(u.reason.contains("static keys alone do not open"), "{u:?}");
+            }
+            assert!(
+                row.why_unreadable
+                    .iter()
+                    .any(|w| w.reason.contains("forward secrecy")),
+                "{pattern}: {:?}",
+                row.why_unreadable
+            );
+        } else {
+            // Encrypted to the recipient's static key only: "if the recipient's static private
+            // key is compromised, even at a later date, this payload can be decrypted".
+            assert!(text.contains("even at a later date"), "{pattern}: {text}");
+            let (sent, read) = by[&format!("noise:{pattern}")];
+            assert_eq!(read, sent, "{pattern}");
+            assert!(sealed.is_empty(), "{pattern}: read, yet listed: {sealed:?}");
+            assert!(
+                row.why_unreadable.is_empty(),
+                "{pattern}: {:?}",
+                row.why_unreadable
+            );
+        }
+    }
+    // NN and NK: no key of theirs was stolen: the passive reasons stay.
+    assert!(run
+        .findings
+        .unreadable
+        .iter()
+        .filter(|u| u.channel.to_string().contains("_NN_"))
+        .all(|u| !u.reason.contains("with every key")));
+}

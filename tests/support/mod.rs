@@ -221,3 +221,71 @@ pub fn tempdir(name: &str) -> PathBuf {
 pub fn run_with_capabilities(sc: Scenario, seed: u64) -> Run {
     run(sc, seed)
 }
+
+/// The shipped scenario files (`sim/*.toml`), sorted by name.
+pub fn shipped_scenarios() -> Vec<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("sim");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("read sim/")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// `wiretap run SCENARIO --seed 1 --out DIR` for every shipped scenario, once per test process
+/// (the tests that read these files share them): (scenario name, DIR), sorted by name.
+pub fn shipped_outputs() -> &'static [(String, PathBuf)] {
+    static OUTPUTS: std::sync::OnceLock<Vec<(String, PathBuf)>> = std::sync::OnceLock::new();
+    OUTPUTS.get_or_init(|| {
+        shipped_scenarios()
+            .iter()
+            .map(|file| {
+                let name = file
+                    .file_stem()
+                    .expect("a file name")
+                    .to_string_lossy()
+                    .into_owned();
+                let dir = tempdir(&format!("shipped-out/{name}"));
+                let out = wiretap([
+                    "run".as_ref(),
+                    file.as_os_str(),
+                    "--seed".as_ref(),
+                    "1".as_ref(),
+                    "--out".as_ref(),
+                    dir.as_os_str(),
+                ]);
+                assert!(
+                    out.status.success(),
+                    "wiretap run {} --out: {}",
+                    file.display(),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                (name, dir)
+            })
+            .collect()
+    })
+}
+
+/// Whether the outside program `program` runs (`program ARGS` exits 0). When it does not, a test
+/// that needs it says so on stderr and returns early, except under CI (`CI` set), whose
+/// `.ci/run` installs it: there a missing tool fails the test.
+pub fn tool_available(program: &str, args: &[&str], why: &str) -> bool {
+    let ok = std::process::Command::new(program)
+        .args(args)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install {program} ({why}): `{program} {}` did not run",
+            args.join(" ")
+        );
+        eprintln!(
+            "SKIPPED: `{program} {}` does not run on this machine, so {why} is not checked here (CI installs it)",
+            args.join(" ")
+        );
+    }
+    ok
+}

@@ -114,6 +114,22 @@ pub struct UnreadableSummary {
     pub first_seen: Timestamp,
 }
 
+/// An end-to-end message a capability bore on (a stolen key of one of its parties, a stolen
+/// session state, a quantum computer, a weak RNG) that stayed sealed, with what is still
+/// missing: the per-message form of the reasons in [`Findings::unreadable`], for the scorer
+/// to explain the messages it counts as unread.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SealedMessage {
+    /// The sender's account, as the envelope named it.
+    pub from: String,
+    /// The recipient's account.
+    pub to: String,
+    /// First capture.
+    pub first_seen: Timestamp,
+    /// What the adversary still lacks, e.g. "... needs the ephemeral keys of the session ...".
+    pub reason: String,
+}
+
 /// A warrant read from a mediation function's warrant list: who is being wiretapped.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct LearnedWarrant {
@@ -223,6 +239,9 @@ pub struct Findings {
     pub key_theft: Vec<TheftExposure>,
     /// What encryption did not hide: the metadata analyses ([`crate::metadata`]).
     pub metadata: crate::metadata::MetadataFindings,
+    /// End-to-end Noise messages a capability bore on that stayed sealed (transport messages
+    /// and handshake messages with a payload), in capture order.
+    pub sealed_messages: Vec<SealedMessage>,
 }
 
 /// What one capability made readable that was not readable before it: the messages decrypted

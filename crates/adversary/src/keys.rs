@@ -15,7 +15,15 @@
 //!
 //! A message counts only when decryption produced its text; each is attributed to the first
 //! capability that opened it and recorded as [`Recovered`] with a method naming that capability,
-//! and the per-capability totals form [`Findings::key_theft`]. Retransmissions and copies are
+//! and the per-capability totals form [`Findings::key_theft`]. Among the secrets stolen at one
+//! time, a message is credited to the one that opens it with what was held before (tried one
+//! by one: the responder's static for a message encrypted to it, never the sender's static
+//! that cannot open it), or to the few that open it only together, named in one method line.
+//!
+//! At the end, the messages still sealed in a session some capability bore on are filed under
+//! what is still missing with every key held (e.g. the session's ephemeral keys: static keys
+//! alone do not open `XX`), in [`Findings::unreadable`] and per message in
+//! [`Findings::sealed_messages`]. Retransmissions and copies are
 //! deduplicated by bytes; transport nonces are found by trying the unused positions of the
 //! direction, so a message missing from the captures does not hide the ones after it.
 
@@ -27,9 +35,11 @@ use proto::wire::NoiseKind;
 use simcore::Timestamp;
 use zeroize::Zeroizing;
 
-use crate::engine::{transport_decrypt, DhOracle, Engine, Keyring, Premessages};
-use crate::findings::{Channel, Findings, Recovered, TheftExposure};
+use crate::engine::{transport_decrypt, Blocked, DhOracle, Engine, Keyring, Premessages};
+use crate::findings::{Channel, Findings, Recovered, SealedMessage, TheftExposure};
+use crate::noise::Protocol;
 use crate::observe::Observations;
+use crate::sealed::Sealed;
 
 /// The prologue every OTT app of the simulation binds into its handshakes (a public constant of
 /// the app, like its protocol name).
@@ -77,7 +87,8 @@ impl Transcript<'_> {
 fn transcripts<'t>(obs: &'t Observations<'_>) -> Vec<Transcript<'t>> {
     let mut map: BTreeMap<((String, String), u64), Transcript<'t>> = BTreeMap::new();
     let mut seen: BTreeSet<(&str, u64, u8, &[u8])> = BTreeSet::new();
-    for (o, env) in obs.ott_envelopes() {
+    // Signal-style envelopes are `crate::signal_read`'s.
+    for (o, env) in obs.ott_envelopes().filter(|(_, e)| !e.is_signal()) {
         let (time, vantage) = (o.time, obs.vantage_name(o.vantage));
         let parties = if env.from <= env.to {
             (env.from.clone(), env.to.clone())
@@ -344,8 +355,221 @@ impl Timeline {
     }
 }
 
+/// The pre-shared key of `t`'s two parties among `psks`, if held.
+fn psk_for(psks: &[(&StolenSecret, [u8; 32])], t: &Transcript<'_>) -> Option<[u8; 32]> {
+    psks.iter().find_map(|(s, k)| match &s.secret {
+        Secret::Psk { peer, .. } => {
+            let a = owner_msisdn(&s.owner)?;
+            let b = owner_msisdn(peer)?;
+            (t.has_party(a) && t.has_party(b)).then_some(*k)
+        }
+        _ => None,
+    })
+}
+
+/// `s` named for a method line: "static of subscriber +1202… (the responder)".
+fn secret_name(t: &Transcript<'_>, s: &StolenSecret) -> String {
+    let role = match owner_msisdn(&s.owner) {
+        Some(m) if t.initiator.as_deref() == Some(m) => " (the initiator)",
+        Some(m) if t.responder() == Some(m) => " (the responder)",
+        _ => "",
+    };
+    format!("{} of {}{role}", s.secret.kind(), s.owner)
+}
+
+/// Credits `reads` (what `t` yields with every key held at `at`) to the secrets stolen at `at`
+/// that open them: each message to the one secret that opens it together with what was held
+/// before (`before`, `psks_before`), e.g. the responder's static for a K-pattern message to
+/// it, never a secret that cannot (the sender's static does not open a message encrypted to
+/// the responder's static). Messages that open only with several of them together are credited
+/// to all of them, named in one method line.
+#[allow(clippy::too_many_arguments)]
+fn credit_opening_secrets(
+    tl: &mut Timeline,
+    t: &Transcript<'_>,
+    at: Timestamp,
+    held_now: &[&StolenSecret],
+    before: &Keyring,
+    psks_before: &[(&StolenSecret, [u8; 32])],
+    reads: Vec<Read<'_>>,
+    directory: &BTreeMap<String, [u8; 32]>,
+) {
+    // Only the secrets of this session's own parties can take part in its key derivation.
+    let own: Vec<&StolenSecret> = held_now
+        .iter()
+        .copied()
+        .filter(|s| owner_msisdn(&s.owner).is_some_and(|m| t.has_party(m)))
+        .collect();
+    let key_of = |s: &StolenSecret| (at, s.secret.kind().to_owned(), Some(s.owner.clone()));
+    for s in &own {
+        let mut keys = before.clone();
+        let mut psks = psks_before.to_vec();
+        match &s.secret {
+            Secret::Static { private, .. } => {
+                keys.add_private(**private);
+            }
+            Secret::Psk { psk, .. } => psks.push((s, **psk)),
+            Secret::SessionState { .. } | Secret::SignalState(_) => continue,
+        }
+        let alone = read_with_keys(t, &keys, psk_for(&psks, t), directory);
+        if !alone.is_empty() {
+            let method = format!("stolen {} at {}", secret_name(t, s), human(at));
+            tl.credit(&key_of(s), &method, t, alone);
+        }
+    }
+    // The rest needs several of this time's secrets together (`credit` skips what is read).
+    let together: Vec<&StolenSecret> = if own.is_empty() {
+        held_now.to_vec()
+    } else {
+        own
+    };
+    let Some(first) = together.first() else {
+        return;
+    };
+    let names: Vec<String> = together.iter().map(|s| secret_name(t, s)).collect();
+    let method = format!("stolen {} together at {}", names.join(" and "), human(at));
+    tl.credit(&key_of(first), &method, t, reads);
+}
+
+/// A sealed message of `t` sent by `from`.
+fn sealed_message(
+    t: &Transcript<'_>,
+    from: Option<&str>,
+    first_seen: Timestamp,
+    reason: &str,
+) -> SealedMessage {
+    let from = from.unwrap_or_default().to_owned();
+    let to = if t.parties.0 == from {
+        t.parties.1.clone()
+    } else {
+        t.parties.0.clone()
+    };
+    SealedMessage {
+        from,
+        to,
+        first_seen,
+        reason: reason.to_owned(),
+    }
+}
+
+/// Whether stolen secret `s` belongs to a party of `t` (or, for a session state, to `t`).
+fn bears_on(s: &StolenSecret, t: &Transcript<'_>) -> bool {
+    let party = owner_msisdn(&s.owner).is_some_and(|m| t.has_party(m));
+    match &s.secret {
+        Secret::Static { .. } | Secret::Psk { .. } => party,
+        Secret::SessionState { session, .. } => party && *session == t.session,
+        Secret::SignalState(_) => false,
+    }
+}
+
+/// What a sealed message of a Noise `pattern` still needs when derivation stopped at `b`
+/// (wording after the payload security properties of the Noise specification, rev 34 §7.7:
+/// a payload encrypted after `ee` has forward secrecy, one encrypted only to the recipient's
+/// static key falls to that key).
+fn still_needs(pattern: &str, b: &Blocked) -> String {
+    let lead = "with every key the adversary holds, still sealed";
+    match b {
+        Blocked::MissingDh { message, token, .. } => {
+            let what = match *token {
+                "ee" => format!(
+                    "the ephemeral keys of the session (either ephemeral private key): static \
+                     keys alone do not open {pattern} (forward secrecy)"
+                ),
+                "es" => "the responder's static or the initiator's ephemeral private key".into(),
+                "se" => "the initiator's static or the responder's ephemeral private key".into(),
+                _ => "the static private key of either party".into(),
+            };
+            format!("{lead}: DH {token} of handshake message {message} needs {what}")
+        }
+        Blocked::MissingPsk { message } => format!(
+            "{lead}: the pre-shared key (psk token of handshake message {message}) is not held"
+        ),
+        Blocked::MissingKemSecret { message } => format!(
+            "{lead}: the initiator's ML-KEM decapsulation key (ekem1 of handshake message \
+             {message}) is not held; X25519 keys or a DH oracle do not open it"
+        ),
+        Blocked::EarlierBlock => format!("{lead}: key derivation stopped at an earlier message"),
+    }
+}
+
+/// Why the messages of `t` stay sealed with `keys` (and `psk`): per handshake index `None`
+/// when its payload decrypts, else the reason; and the reason for its transport messages.
+fn sealed_reasons(
+    t: &Transcript<'_>,
+    keys: &Keyring,
+    psk: Option<[u8; 32]>,
+    directory: &BTreeMap<String, [u8; 32]>,
+) -> (BTreeMap<u8, Option<String>>, String) {
+    let mut hs: BTreeMap<u8, Option<String>> = BTreeMap::new();
+    let (Some(protocol), Some(initiator), Some(responder)) =
+        (t.protocol.as_deref(), t.initiator.as_deref(), t.responder())
+    else {
+        let r = "the session's first handshake message was not captured: no key can be derived";
+        for i in t.handshake.keys() {
+            hs.insert(*i, Some(r.to_owned()));
+        }
+        return (hs, r.to_owned());
+    };
+    let pattern = protocol.split('_').nth(1).unwrap_or(protocol);
+    let pre = Premessages {
+        initiator_static: directory.get(initiator).copied(),
+        responder_static: directory.get(responder).copied(),
+    };
+    let mut engine = match Engine::new(protocol, OTT_PROLOGUE, &pre, psk) {
+        Ok(e) => e,
+        Err(e) => {
+            let r = format!("the adversary's engine does not run {protocol}: {e}");
+            for i in t.handshake.keys() {
+                hs.insert(*i, Some(r.clone()));
+            }
+            return (hs, r);
+        }
+    };
+    let mut stop: Option<String> = None;
+    let mut index = 1u8;
+    while !engine.handshake_finished() {
+        let (Some(role), Some((_, body))) =
+            (engine.next_handshake_sender(), t.handshake.get(&index))
+        else {
+            stop = Some(format!(
+                "handshake message {index} was not captured: the keys after it cannot be derived"
+            ));
+            break;
+        };
+        match engine.read(role, body, keys) {
+            Ok(o) => {
+                let reason = match (&o.payload, engine.blocked()) {
+                    (Some(_), _) => None,
+                    (None, Some(b)) => Some(still_needs(pattern, b)),
+                    (None, None) => Some(still_needs(pattern, &Blocked::EarlierBlock)),
+                };
+                hs.insert(index, reason);
+            }
+            Err(e) => {
+                stop = Some(format!("handshake message {index} does not verify: {e}"));
+                break;
+            }
+        }
+        index = index.saturating_add(1);
+    }
+    let transport = match (stop, engine.blocked()) {
+        (Some(s), _) => s,
+        (None, Some(b)) => still_needs(pattern, b),
+        (None, None) => "transport keys derived, but no nonce within reach opens it".to_owned(),
+    };
+    for i in t.handshake.keys() {
+        hs.entry(*i).or_insert_with(|| Some(transport.clone()));
+    }
+    (hs, transport)
+}
+
 /// Adds to `findings` everything `caps` makes readable in the captures of `obs`.
-pub(crate) fn analyze(findings: &mut Findings, obs: &Observations<'_>, caps: &Capabilities) {
+pub(crate) fn analyze<'t>(
+    findings: &mut Findings,
+    obs: &'t Observations<'_>,
+    caps: &Capabilities,
+    sealed: &mut Sealed<'t>,
+) {
     let ts = transcripts(obs);
     let directory: BTreeMap<String, [u8; 32]> = caps
         .directory
@@ -407,6 +631,10 @@ pub(crate) fn analyze(findings: &mut Findings, obs: &Observations<'_>, caps: &Ca
     let mut psks: Vec<(&StolenSecret, [u8; 32])> = Vec::new();
     for at in times {
         let now: Vec<&StolenSecret> = caps.stolen.iter().filter(|s| s.at == at).collect();
+        // What was held before this time: a message that opens only with one of the secrets
+        // stolen now is credited to that secret.
+        let before = keys.clone();
+        let psks_before = psks.clone();
         for s in &now {
             tl.entry((at, s.secret.kind().to_owned(), Some(s.owner.clone())));
             match &s.secret {
@@ -418,48 +646,27 @@ pub(crate) fn analyze(findings: &mut Findings, obs: &Observations<'_>, caps: &Ca
                 Secret::SessionState { .. } | Secret::SignalState(_) => {}
             }
         }
-        let statics_or_psks = now
+        let held_now: Vec<&StolenSecret> = now
             .iter()
-            .any(|s| matches!(s.secret, Secret::Static { .. } | Secret::Psk { .. }));
-        if statics_or_psks {
+            .copied()
+            .filter(|s| matches!(s.secret, Secret::Static { .. } | Secret::Psk { .. }))
+            .collect();
+        if !held_now.is_empty() {
             for t in &ts {
-                let psk = psks.iter().find_map(|(s, k)| match &s.secret {
-                    Secret::Psk { peer, .. } => {
-                        let a = owner_msisdn(&s.owner)?;
-                        let b = owner_msisdn(peer)?;
-                        (t.has_party(a) && t.has_party(b)).then_some(*k)
-                    }
-                    _ => None,
-                });
-                let reads = read_with_keys(t, &keys, psk, &directory);
+                let reads = read_with_keys(t, &keys, psk_for(&psks, t), &directory);
                 if reads.is_empty() {
                     continue;
                 }
-                // Credit the secret of this session's own parties stolen now, else the first.
-                let Some(owner) = now
-                    .iter()
-                    .filter(|s| matches!(s.secret, Secret::Static { .. } | Secret::Psk { .. }))
-                    .find(|s| owner_msisdn(&s.owner).is_some_and(|m| t.has_party(m)))
-                    .or_else(|| {
-                        now.iter().find(|s| {
-                            matches!(s.secret, Secret::Static { .. } | Secret::Psk { .. })
-                        })
-                    })
-                else {
-                    continue;
-                };
-                let key = (
+                credit_opening_secrets(
+                    &mut tl,
+                    t,
                     at,
-                    owner.secret.kind().to_owned(),
-                    Some(owner.owner.clone()),
+                    &held_now,
+                    &before,
+                    &psks_before,
+                    reads,
+                    &directory,
                 );
-                let method = format!(
-                    "stolen {} of {} at {}",
-                    owner.secret.kind(),
-                    owner.owner,
-                    human(at)
-                );
-                tl.credit(&key, &method, t, reads);
             }
         }
         for s in &now {
@@ -498,11 +705,64 @@ pub(crate) fn analyze(findings: &mut Findings, obs: &Observations<'_>, caps: &Ca
                     reads.extend(decrypt_direction(cipher, k, m, responder));
                 }
                 let key = (at, "session-state".to_owned(), Some(s.owner.clone()));
-                let method = format!("session state of {} at {}", s.owner, human(at));
+                let method = format!(
+                    "session state of {} stolen at {}: the session's transport keys",
+                    s.owner,
+                    human(at)
+                );
                 tl.credit(&key, &method, t, reads);
             }
         }
     }
+
+    // What stayed sealed: opened messages leave the passive table; the unread messages of a
+    // session some capability bore on are filed under what is still missing with everything
+    // held at the end (the other sessions keep the passive reading's reasons).
+    let quantum_or_weak = caps.quantum.is_some() || !weak.is_empty();
+    let mut sealed_messages = Vec::new();
+    for t in &ts {
+        let parties = &t.parties;
+        let opened = |id: &MessageId| tl.read.contains(&(parties.clone(), t.session, id.clone()));
+        let relevant = quantum_or_weak || caps.stolen.iter().any(|s| bears_on(s, t));
+        let reasons = relevant.then(|| sealed_reasons(t, &keys, psk_for(&psks, t), &directory));
+        let parsed = t.protocol.as_deref().and_then(|p| Protocol::parse(p).ok());
+        for (i, ((time, _), body)) in &t.handshake {
+            let id = MessageId::Handshake(*i);
+            match reasons.as_ref().map(|(hs, _)| hs.get(i)) {
+                _ if opened(&id) => sealed.opened(body),
+                Some(Some(None)) => sealed.opened(body),
+                Some(Some(Some(reason))) => {
+                    sealed.refile(body, reason.clone());
+                    // A handshake message is a message only if it carries a payload.
+                    let empty = parsed
+                        .as_ref()
+                        .and_then(|p| p.message_len(usize::from(*i), 0));
+                    if empty.is_some_and(|n| body.len() > n) {
+                        let from = if i % 2 == 1 {
+                            t.initiator.as_deref()
+                        } else {
+                            t.responder()
+                        };
+                        sealed_messages.push(sealed_message(t, from, *time, reason));
+                    }
+                }
+                Some(None) | None => {}
+            }
+        }
+        for (sender, msgs) in &t.transport {
+            for (pos, ((time, _), body)) in msgs.iter().enumerate() {
+                if opened(&MessageId::Transport(sender.clone(), pos)) {
+                    sealed.opened(body);
+                } else if let Some((_, reason)) = &reasons {
+                    sealed.refile(body, reason.clone());
+                    sealed_messages.push(sealed_message(t, Some(sender), *time, reason));
+                }
+            }
+        }
+    }
+    sealed_messages
+        .sort_by(|a, b| (a.first_seen, &a.from, &a.to).cmp(&(b.first_seen, &b.from, &b.to)));
+    findings.sealed_messages = sealed_messages;
 
     findings.recovered.extend(tl.recovered);
     findings

@@ -69,12 +69,13 @@ pub mod noise;
 pub mod observe;
 mod passive;
 pub mod ratchet;
+mod sealed;
 pub mod signal_read;
 
 pub use error::AdversaryError;
 pub use findings::{
     Channel, DataSessionObservation, Findings, FlowObservation, LearnedWarrant, Recovered,
-    StaticKeySighting, TheftExposure, UnknownChannel, UnreadableSummary,
+    SealedMessage, StaticKeySighting, TheftExposure, UnknownChannel, UnreadableSummary,
 };
 pub use keys::OTT_PROLOGUE;
 pub use passive::{looks_like_msisdn, TUNNEL_REASON};
@@ -115,12 +116,14 @@ impl Adversary {
     pub fn analyze(&self, captures: &Captures) -> Findings {
         // Every packet is dissected once; every analysis reads the table.
         let obs = observe::Observations::decode(captures);
-        let mut findings = passive::analyze(&self.name, &obs);
+        let (mut findings, mut sealed) = passive::analyze(&self.name, &obs);
         // Without declared capabilities the engine still reads what public values alone open.
         let none = capture::Capabilities::default();
         let caps = self.capabilities.as_ref().unwrap_or(&none);
-        keys::analyze(&mut findings, &obs, caps);
-        signal_read::analyze(&mut findings, &obs, caps);
+        keys::analyze(&mut findings, &obs, caps, &mut sealed);
+        signal_read::analyze(&mut findings, &obs, caps, &mut sealed);
+        // What stayed sealed, with the reasons of the messages left unread after every reader.
+        findings.unreadable = sealed.summaries();
         active::merge(&mut findings, &obs, &caps.active);
         findings.metadata = metadata::analyze(&obs, &findings);
         findings

@@ -1106,7 +1106,7 @@ mod tests {
             1,
             "only the IRI record's LI layer"
         );
-        let f = crate::passive::analyze("t", &obs);
+        let f = crate::passive::analyze("t", &obs).0;
         assert!(f.recovered.is_empty() && f.flows.is_empty() && f.contact_pairs.is_empty());
         assert_eq!((f.parse_errors, f.packets_ignored), (6, 2));
     }
@@ -1245,7 +1245,7 @@ mod tests {
         let roles = obs.roles();
 
         // Passive: flows oriented by the roles, the channel from the roles.
-        let f = crate::passive::analyze("t", &obs);
+        let f = crate::passive::analyze("t", &obs).0;
         let tunnel_flows: Vec<(Ipv4Addr, Ipv4Addr)> = f
             .flows
             .iter()

@@ -18,10 +18,11 @@ use simcore::Timestamp;
 
 use crate::findings::{
     Channel, DataSessionObservation, Findings, FlowObservation, LearnedWarrant, Recovered,
-    StaticKeySighting, UnreadableSummary,
+    StaticKeySighting,
 };
 use crate::noise::{patterns::Token, token_list, Payload as Reveals, Protocol};
 use crate::observe::{pair, Observations, Roles};
+use crate::sealed::Sealed;
 
 /// The reason reported for every tunnel PDU.
 pub const TUNNEL_REASON: &str = "Noise_NK tunnel: payload encrypted under a key agreed with the \
@@ -54,12 +55,6 @@ struct RecoveredAcc {
     method: String,
 }
 
-struct UnreadableAcc<'t> {
-    /// Distinct ciphertexts, borrowed from the observation table.
-    ciphertexts: BTreeSet<&'t [u8]>,
-    first_seen: Timestamp,
-}
-
 struct DataAcc {
     records: usize,
     bytes: u64,
@@ -71,7 +66,7 @@ struct DataAcc {
 #[derive(Default)]
 struct Reader<'t> {
     recovered: BTreeMap<String, RecoveredAcc>,
-    unreadable: BTreeMap<(Channel, String), UnreadableAcc<'t>>,
+    unreadable: Sealed<'t>,
     contacts: BTreeSet<(String, String)>,
     flows: BTreeMap<(usize, Ipv4Addr, Ipv4Addr, Channel), FlowAcc>,
     data: BTreeMap<(String, String, String, String), DataAcc>,
@@ -141,15 +136,7 @@ impl<'t> Reader<'t> {
         ciphertext: &'t [u8],
         time: Timestamp,
     ) {
-        let acc = self
-            .unreadable
-            .entry((channel, reason))
-            .or_insert_with(|| UnreadableAcc {
-                ciphertexts: BTreeSet::new(),
-                first_seen: time,
-            });
-        acc.first_seen = acc.first_seen.min(time);
-        acc.ciphertexts.insert(ciphertext);
+        self.unreadable.add(channel, reason, ciphertext, time);
     }
 
     fn flow(&mut self, o: &At, roles: &Roles, channel: Channel) {
@@ -335,7 +322,10 @@ type WarrantKey = (
 );
 
 /// Runs the passive analysis over the observation table.
-pub(crate) fn analyze(adversary: &str, obs: &Observations<'_>) -> Findings {
+/// Reads `obs` passively. [`Findings::unreadable`] is left empty: what stayed sealed is
+/// returned as a [`Sealed`] table for the readers with capabilities to amend (the caller writes
+/// its summaries last).
+pub(crate) fn analyze<'t>(adversary: &str, obs: &'t Observations<'_>) -> (Findings, Sealed<'t>) {
     let captures = obs.captures();
     let names: Vec<String> = captures.vantages.iter().map(|v| v.name.clone()).collect();
     let roles = obs.roles();
@@ -459,22 +449,14 @@ pub(crate) fn analyze(adversary: &str, obs: &Observations<'_>) -> Findings {
     recovered.sort_by(|a, b| (a.first_seen, &a.text).cmp(&(b.first_seen, &b.text)));
 
     let counts = obs.counts();
-    Findings {
+    let findings = Findings {
         key_theft: Vec::new(),
+        sealed_messages: Vec::new(),
         metadata: Default::default(),
         adversary: adversary.to_owned(),
         vantage_points: names.clone(),
         recovered,
-        unreadable: r
-            .unreadable
-            .into_iter()
-            .map(|((channel, reason), a)| UnreadableSummary {
-                channel,
-                reason,
-                count: a.ciphertexts.len(),
-                first_seen: a.first_seen,
-            })
-            .collect(),
+        unreadable: Vec::new(),
         warrant_targets_learned: warrants
             .into_iter()
             .map(
@@ -526,5 +508,6 @@ pub(crate) fn analyze(adversary: &str, obs: &Observations<'_>) -> Findings {
         packets_parsed: counts.packets_parsed,
         packets_ignored: counts.packets_ignored,
         parse_errors: counts.parse_errors,
-    }
+    };
+    (findings, r.unreadable)
 }

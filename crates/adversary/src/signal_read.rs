@@ -21,6 +21,15 @@
 //! - **Quantum computer**: every initial message in clear is tried with the X25519 oracle; X3DH
 //!   opens and every later ratchet step is computed, PQXDH does not (no ML-KEM secret).
 //!   Sealed envelopes are not opened with the oracle (not implemented).
+//! - **Capabilities combine**: a theft's readers also hold the quantum computer's X25519, if
+//!   declared. A stolen device state brings the PQ prekeys' ML-KEM decapsulation keys (the
+//!   last-resort one and unused one-time ones): with the oracle for the X25519 parts, PQXDH
+//!   initial messages made with them open, from the start of their sessions; and a session
+//!   followed from the stolen state never heals (every later ratchet step is an X25519 of two
+//!   public keys). The credit goes to the theft, whose method line names the oracle.
+//! - **Header encryption**: the stolen state's header keys open the headers
+//!   ([`crate::ratchet`]); what no reader opened is filed under the reason the reader gave
+//!   ([`crate::sealed`]).
 //!
 //! Each text is credited to the first capability that read it, as in [`crate::keys`], and added
 //! to [`Findings::key_theft`] (merged with the entry of the same time, kind and owner).
@@ -34,9 +43,10 @@ use simcore::Timestamp;
 use crate::findings::{Channel, Findings, Recovered, TheftExposure};
 use crate::observe::Observations;
 use crate::ratchet::{
-    open_envelope, parse_content, read_x3dh, CapturedContent, DhOracle, InitialData, RatchetReader,
-    Reading, ResponderPublic, Side, StolenSession, StolenState,
+    open_envelope, parse_content, read_x3dh, CapturedContent, DhOracle, HeaderKeys, InitialData,
+    RatchetReader, Reading, ResponderPublic, Side, StolenSession, StolenState,
 };
+use crate::sealed::Sealed;
 
 /// How one session stolen with a device's state healed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -102,6 +112,12 @@ fn stolen_state(s: &SignalState) -> StolenState {
                 ns: x.ns,
                 nr: x.nr,
                 header_encryption: x.header_encryption,
+                header_keys: HeaderKeys {
+                    hks: x.hks.clone(),
+                    hkr: x.hkr.clone(),
+                    nhks: x.nhks.clone(),
+                    nhkr: x.nhkr.clone(),
+                },
                 skipped: x.skipped.clone(),
             })
             .collect(),
@@ -119,13 +135,44 @@ type Opened = (
 );
 
 #[derive(Default)]
-struct Credits {
+struct Credits<'t> {
     texts: BTreeSet<String>,
     entries: BTreeMap<Key, Opened>,
     recovered: Vec<Recovered>,
+    /// Envelopes some reader decrypted (messages and receipts).
+    opened: BTreeSet<&'t [u8]>,
+    /// Envelopes of a followed session that a reader could not open: the first reason.
+    sealed: BTreeMap<&'t [u8], String>,
+    /// Sessions whose initial message stayed closed: (initiator, recipient, why).
+    refused: Vec<(u64, u64, String)>,
 }
 
-impl Credits {
+/// The reason a ratchet reader gave, as a line of the "captured but unreadable" table: the
+/// healing reasons (which name a step) are one line, so sessions that healed at different
+/// steps are counted together.
+fn sealed_reason(reason: &str) -> String {
+    if reason.contains("no private key for ratchet step") || reason.contains("root chain lost") {
+        "Signal envelope of a later ratchet step: the adversary holds neither of its two \
+         private ratchet keys (the session healed for a passive reader)"
+            .to_owned()
+    } else if reason.contains("no header key held") {
+        "Signal envelope with an encrypted header no held header key opens (a chain after the \
+         session healed, or one deleted before the theft)"
+            .to_owned()
+    } else if reason.contains("already used or unknown") {
+        "Signal envelope on a chain the stolen state had already passed (its message key was \
+         used and deleted before the theft)"
+            .to_owned()
+    } else if reason.contains("earlier key") || reason.contains("out of sequence") {
+        "Signal envelope under a ratchet key older than the stolen state (its chain was \
+         deleted before the theft)"
+            .to_owned()
+    } else {
+        format!("Signal envelope of a session the adversary follows: {reason}")
+    }
+}
+
+impl<'t> Credits<'t> {
     /// Credits `text` (sent by `from` to `to`) to `key`, unless it was read before.
     fn credit(
         &mut self,
@@ -160,22 +207,48 @@ impl Credits {
     }
 }
 
-/// Follows `reader` through `envs` (indices into `all`) and credits what it reads to `key`.
-/// Returns `(messages read, read at or after `since`, first loss after `since`)`.
+/// What [`follow`] saw of one session.
+#[derive(Default)]
+struct Followed {
+    /// Messages read (receipts and other frames without a text are not messages).
+    read: usize,
+    /// Of those, captured at or after `since`.
+    after: usize,
+    /// Of those, opened with a skipped message key that came with the stolen state.
+    with_stolen_skipped_key: usize,
+    /// The first loss at or after `since`: capture time and reason.
+    lost: Option<(Timestamp, String)>,
+}
+
+/// Follows `reader` through `all` and credits what it reads to `key`.
 #[allow(clippy::too_many_arguments)]
-fn follow(
+fn follow<'t>(
     reader: &mut RatchetReader<'_>,
     victim: u64,
     peer: u64,
-    all: &[Captured<'_>],
+    all: &[Captured<'t>],
     since: Timestamp,
     key: &Key,
     method: &str,
-    credits: &mut Credits,
-) -> (usize, usize, Option<(Timestamp, String)>) {
-    let (mut read, mut after, mut lost) = (0, 0, None);
+    credits: &mut Credits<'t>,
+) -> Followed {
+    let mut f = Followed::default();
     for c in all {
-        match reader.read(c.body) {
+        let skipped_before = reader.stolen_skipped_keys_used();
+        let reading = reader.read(c.body);
+        match &reading {
+            Reading::Plaintext { .. } => {
+                credits.opened.insert(c.body);
+            }
+            Reading::Unreadable { reason, .. } => {
+                credits
+                    .sealed
+                    .entry(c.body)
+                    .or_insert_with(|| sealed_reason(reason));
+            }
+            Reading::OtherSession => {}
+        }
+        match reading {
             Reading::Plaintext {
                 from,
                 body: Some(body),
@@ -187,26 +260,29 @@ fn follow(
                 };
                 if let Ok(text) = String::from_utf8(body) {
                     if !text.is_empty() {
-                        read += 1;
+                        f.read += 1;
                         if c.time >= since {
-                            after += 1;
+                            f.after += 1;
+                        }
+                        if reader.stolen_skipped_keys_used() > skipped_before {
+                            f.with_stolen_skipped_key += 1;
                         }
                         credits.credit(key, method, c, s, r, text);
                     }
                 }
             }
             Reading::Unreadable { reason, .. }
-                if lost.is_none()
+                if f.lost.is_none()
                     && c.time >= since
                     && (reason.contains("no private key for ratchet step")
                         || reason.contains("root chain lost")) =>
             {
-                lost = Some((c.time, reason));
+                f.lost = Some((c.time, reason));
             }
             _ => {}
         }
     }
-    (read, after, lost)
+    f
 }
 
 /// A captured initial message: who started which session, and its X3DH data.
@@ -232,7 +308,7 @@ fn initials(all: &[Captured<'_>], recipient: Option<(u64, &crate::ratchet::Key)>
         }
         let data = match parse_content(&content) {
             Some(CapturedContent::Clear(Some(d), _)) => d,
-            Some(CapturedContent::EncryptedHeader(Some(d))) => d,
+            Some(CapturedContent::EncryptedHeader(Some(d), _)) => d,
             _ => continue,
         };
         if seen.insert((from, to, data.ephemeral)) {
@@ -261,15 +337,15 @@ fn refusal(reason: &str) -> String {
 
 /// Opens the sessions of `inits` with `stolen` (and/or `oracle`), follows them, credits `key`.
 #[allow(clippy::too_many_arguments)]
-fn read_initials(
+fn read_initials<'t>(
     inits: &[Initial],
     stolen_for: &dyn Fn(u64) -> StolenState,
     caps: &Capabilities,
-    all: &[Captured<'_>],
+    all: &[Captured<'t>],
     oracle: Option<DhOracle<'_>>,
     key: &Key,
     method: &str,
-    credits: &mut Credits,
+    credits: &mut Credits<'t>,
 ) {
     for i in inits {
         let Some(dir) = caps
@@ -322,10 +398,14 @@ fn read_initials(
                 );
             }
             Err(reason) => {
+                let why = refusal(&reason);
+                credits
+                    .refused
+                    .push((i.initiator, i.recipient, why.clone()));
                 *credits
                     .exposure(key)
                     .initial_refused
-                    .entry(refusal(&reason))
+                    .entry(why)
                     .or_default() += 1;
             }
         }
@@ -342,7 +422,12 @@ fn human(at: Timestamp) -> String {
 }
 
 /// Adds to `findings` what the Signal capabilities in `caps` open in the captures of `obs`.
-pub(crate) fn analyze(findings: &mut Findings, obs: &Observations<'_>, caps: &Capabilities) {
+pub(crate) fn analyze<'t>(
+    findings: &mut Findings,
+    obs: &'t Observations<'_>,
+    caps: &Capabilities,
+    sealed: &mut Sealed<'t>,
+) {
     let signal_thefts: Vec<(&capture::StolenSecret, &SignalState)> = caps
         .stolen
         .iter()
@@ -383,9 +468,13 @@ pub(crate) fn analyze(findings: &mut Findings, obs: &Observations<'_>, caps: &Ca
     };
 
     // Time 0: a quantum computer against every initial message in clear.
-    if let Some(q) = &caps.quantum {
-        let f = |a: &[u8; 32], b: &[u8; 32]| q.x25519(a, b);
-        let oracle: DhOracle<'_> = &f;
+    // The quantum computer's X25519, also lent to every theft below: capabilities combine.
+    let quantum_dh = |a: &[u8; 32], b: &[u8; 32]| caps.quantum.as_ref()?.x25519(a, b);
+    let quantum: Option<DhOracle<'_>> = caps
+        .quantum
+        .is_some()
+        .then_some(&quantum_dh as DhOracle<'_>);
+    if let Some(oracle) = quantum {
         let key = (Timestamp::ZERO, "quantum".to_owned(), None);
         let inits = initials(&all, None);
         let empty = |a: u64| StolenState {
@@ -417,14 +506,26 @@ pub(crate) fn analyze(findings: &mut Findings, obs: &Observations<'_>, caps: &Ca
             .iter()
             .map(|(_, x)| (x.address, x.identity_private.clone()))
             .collect();
-        let method = format!("stolen {kind} of {} at {}", account(victim), human(at));
+        let method = format!(
+            "stolen {kind} of {} at {}{}",
+            account(victim),
+            human(at),
+            if quantum.is_some() {
+                ", with the quantum computer's X25519"
+            } else {
+                ""
+            }
+        );
         if st.device_state {
             for sess in &stolen.sessions {
                 let mut reader = RatchetReader::new(victim, stolen.identity_private.as_ref(), sess);
+                if let Some(o) = quantum {
+                    reader = reader.with_oracle(o);
+                }
                 if let Some(k) = identities.get(&sess.peer) {
                     reader.add_peer_identity(k);
                 }
-                let (read, after, lost) = follow(
+                let f = follow(
                     &mut reader,
                     victim,
                     sess.peer,
@@ -434,16 +535,16 @@ pub(crate) fn analyze(findings: &mut Findings, obs: &Observations<'_>, caps: &Ca
                     &method,
                     &mut credits,
                 );
-                let used = reader.stolen_skipped_keys_used();
                 let e = credits.exposure(&key);
-                e.skipped_keys_used += used;
+                // Messages only: a delivery receipt opened with a skipped key is no message.
+                e.skipped_keys_used += f.with_stolen_skipped_key;
                 e.healing.push(SessionHealing {
                     victim: account(victim),
                     peer: account(sess.peer),
-                    messages_read: read,
-                    read_after_theft: after,
-                    lost_at: lost.as_ref().map(|l| l.0),
-                    reason: lost.map(|l| l.1),
+                    messages_read: f.read,
+                    read_after_theft: f.after,
+                    lost_at: f.lost.as_ref().map(|l| l.0),
+                    reason: f.lost.map(|l| l.1),
                 });
             }
         }
@@ -458,11 +559,42 @@ pub(crate) fn analyze(findings: &mut Findings, obs: &Observations<'_>, caps: &Ca
             &move |_| this.clone(),
             caps,
             &all,
-            None,
+            quantum,
             &key,
             &method,
             &mut credits,
         );
+    }
+
+    // What stayed sealed: envelopes a reader opened leave the passive table; those of a
+    // followed session no reader opened are filed under the reason a reader gave.
+    // The envelopes between the parties of a session whose initial message stayed closed
+    // (with a clear sender) take its reason, unless a reader gave one.
+    let refused: BTreeMap<(u64, u64), &str> = credits
+        .refused
+        .iter()
+        .flat_map(|(a, b, why)| [((*a, *b), why.as_str()), ((*b, *a), why.as_str())])
+        .collect();
+    if !refused.is_empty() {
+        for c in &all {
+            let Some(env) = crate::ratchet::parse_envelope(c.body) else {
+                continue;
+            };
+            let Some(why) = env.sender.and_then(|s| refused.get(&(s, env.recipient))) else {
+                continue;
+            };
+            credits.sealed.entry(c.body).or_insert_with(|| {
+                format!("Signal envelope of a session whose initial message stayed closed: {why}")
+            });
+        }
+    }
+    for (body, reason) in core::mem::take(&mut credits.sealed) {
+        if !credits.opened.contains(body) {
+            sealed.refile(body, reason);
+        }
+    }
+    for body in &credits.opened {
+        sealed.opened(body);
     }
 
     // Merge into the findings.

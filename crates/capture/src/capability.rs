@@ -111,7 +111,16 @@ pub struct SignalSession {
     pub pn: u32,
     /// Whether the session encrypts headers.
     pub header_encryption: bool,
-    /// `MKSKIPPED`: (ratchet public key, N, message key).
+    /// Header encryption: `HKs`, the header key of the sending chain.
+    pub hks: Option<Zeroizing<[u8; 32]>>,
+    /// Header encryption: `HKr`, the header key of the receiving chain.
+    pub hkr: Option<Zeroizing<[u8; 32]>>,
+    /// Header encryption: `NHKs`, the header key of the next sending chain.
+    pub nhks: Option<Zeroizing<[u8; 32]>>,
+    /// Header encryption: `NHKr`, the header key of the next receiving chain.
+    pub nhkr: Option<Zeroizing<[u8; 32]>>,
+    /// `MKSKIPPED`: (ratchet public key, or under header encryption the chain's header key; N;
+    /// message key).
     pub skipped: Vec<([u8; 32], u32, Zeroizing<[u8; 32]>)>,
 }
 

@@ -10,6 +10,14 @@
 //!
 //! `docs/records.md` documents every column; the column lists are [`RECORD_COLUMNS`],
 //! [`INTERCEPT_COLUMNS`] and [`WARRANT_COLUMNS`].
+//!
+//! Beside each CSV file `--out` writes its schema, `<name>.schema.json` ([`write_schema_json`]):
+//! every column's name and [`ColumnType`], with the dtype names pandas and polars take, so that a
+//! data frame library reads identifiers as the text they are. Without it pandas reads the IMSI
+//! `001018345486815` as the integer `1018345486815` and `+15550001` as `15550001` wherever a
+//! column holds nothing else, and joins across files fail silently. The column types are
+//! [`RECORD_TYPES`], [`CALL_RECORD_TYPES`], [`INTERCEPT_TYPES`] and [`WARRANT_TYPES`]; the
+//! writers below emit integers exactly in the columns declared [`ColumnType::Integer`].
 
 use std::io::{self, Write};
 
@@ -29,6 +37,158 @@ pub const RECORD_COLUMNS: [&str; 17] = {
     }
     out
 };
+
+/// What a CSV column holds, as the schema file beside the CSV states it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColumnType {
+    /// Text, kept as written: names, kinds and every identifier (IMSI, IMEI, MSISDN, addresses),
+    /// however many digits it has.
+    Text,
+    /// A whole number (times in ns, counts, ids, cells); an empty field is a missing value.
+    Integer,
+}
+
+impl ColumnType {
+    /// The type's name in the schema file: `text` or `integer`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ColumnType::Text => "text",
+            ColumnType::Integer => "integer",
+        }
+    }
+
+    /// The pandas dtype that keeps it (nullable, so an empty field is `<NA>`).
+    pub fn pandas(self) -> &'static str {
+        match self {
+            ColumnType::Text => "string",
+            ColumnType::Integer => "Int64",
+        }
+    }
+
+    /// The polars data type that keeps it (the name of the `polars` attribute).
+    pub fn polars(self) -> &'static str {
+        match self {
+            ColumnType::Text => "String",
+            ColumnType::Integer => "Int64",
+        }
+    }
+}
+
+use ColumnType::{Integer as I, Text as T};
+
+/// Types of the columns of a carrier's `<carrier>.call-records.csv` ([`crate::csv::COLUMNS`]).
+pub const CALL_RECORD_TYPES: [ColumnType; 16] = [
+    I, // record_id
+    T, // kind
+    T, // imsi
+    T, // imei
+    T, // msisdn
+    T, // other_party
+    I, // start_ns
+    I, // end_ns
+    I, // cell
+    I, // bytes_up
+    I, // bytes_down
+    I, // end_cell
+    I, // answer_ns
+    I, // duration_ns
+    T, // cause
+    I, // call_ref
+];
+
+/// Types of the columns of `records.csv` ([`RECORD_COLUMNS`]): `carrier`, then
+/// [`CALL_RECORD_TYPES`].
+pub const RECORD_TYPES: [ColumnType; 17] = {
+    let mut out = [T; 17];
+    let mut i = 0;
+    while i < CALL_RECORD_TYPES.len() {
+        out[i + 1] = CALL_RECORD_TYPES[i];
+        i += 1;
+    }
+    out
+};
+
+/// Types of the columns of `iri.csv` ([`INTERCEPT_COLUMNS`]).
+pub const INTERCEPT_TYPES: [ColumnType; 12] = [T, T, T, I, I, T, T, T, T, T, I, I];
+
+/// Types of the columns of `warrants.csv` ([`WARRANT_COLUMNS`]).
+pub const WARRANT_TYPES: [ColumnType; 7] = [T, T, T, T, T, T, I];
+
+/// The schema file of a CSV file: `records.csv` → `records.schema.json`.
+pub fn schema_file_name(csv_file: &str) -> String {
+    format!(
+        "{}.schema.json",
+        csv_file.strip_suffix(".csv").unwrap_or(csv_file)
+    )
+}
+
+/// Writes the schema of the CSV file `csv_file` (a file name, as it is beside the schema):
+/// a pretty-printed JSON object
+///
+/// ```json
+/// {
+///   "format": "wiretap-csv-schema/1",
+///   "file": "records.csv",
+///   "columns": [
+///     { "name": "carrier", "type": "text", "pandas": "string", "polars": "String" },
+///     { "name": "record_id", "type": "integer", "pandas": "Int64", "polars": "Int64" }
+///   ]
+/// }
+/// ```
+///
+/// (each column object on its own lines), ended by a newline. `docs/records.md` shows the
+/// one-line loads that use it.
+///
+/// # Errors
+/// `InvalidInput` when `columns` and `types` differ in length; any error of `w`.
+pub fn write_schema_json<W: Write>(
+    mut w: W,
+    csv_file: &str,
+    columns: &[&str],
+    types: &[ColumnType],
+) -> io::Result<()> {
+    if columns.len() != types.len() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "{csv_file}: {} columns but {} types",
+                columns.len(),
+                types.len()
+            ),
+        ));
+    }
+    #[derive(Serialize)]
+    struct Col<'a> {
+        name: &'a str,
+        #[serde(rename = "type")]
+        ty: &'static str,
+        pandas: &'static str,
+        polars: &'static str,
+    }
+    #[derive(Serialize)]
+    struct Schema<'a> {
+        format: &'static str,
+        file: &'a str,
+        columns: Vec<Col<'a>>,
+    }
+    let schema = Schema {
+        format: "wiretap-csv-schema/1",
+        file: csv_file,
+        columns: columns
+            .iter()
+            .zip(types)
+            .map(|(name, t)| Col {
+                name,
+                ty: t.name(),
+                pandas: t.pandas(),
+                polars: t.polars(),
+            })
+            .collect(),
+    };
+    serde_json::to_writer_pretty(&mut w, &schema).map_err(io::Error::other)?;
+    w.write_all(b"\n")?;
+    w.flush()
+}
 
 /// Columns of `iri.csv`.
 pub const INTERCEPT_COLUMNS: [&str; 12] = [
@@ -112,10 +272,7 @@ fn record_values(r: &CarrierRecord<'_>) -> Vec<Value> {
     let texts = record_fields(c);
     let mut v = vec![text(r.carrier)];
     for (i, (name, f)) in COLUMNS.iter().zip(texts).enumerate() {
-        let numeric = !matches!(
-            *name,
-            "kind" | "imsi" | "imei" | "msisdn" | "other_party" | "cause"
-        );
+        let numeric = CALL_RECORD_TYPES[i] == ColumnType::Integer;
         v.push(if *name == "answer_ns" && c.answer.is_none() {
             Value::Absent
         } else if numeric {
@@ -401,5 +558,120 @@ mod tests {
                 WARRANT_COLUMNS.join(",")
             )
         );
+    }
+
+    /// Each value a writer emits has the kind its column's declared type says: integers only in
+    /// integer columns, text only in text columns (so the schema files tell the truth).
+    fn assert_values_typed(
+        table: &str,
+        columns: &[&str],
+        types: &[ColumnType],
+        rows: &[Vec<Value>],
+    ) {
+        assert_eq!(columns.len(), types.len(), "{table}");
+        for r in rows {
+            assert_eq!(r.len(), types.len(), "{table}");
+            for ((c, t), v) in columns.iter().zip(types).zip(r) {
+                match (t, v) {
+                    (_, Value::Absent)
+                    | (ColumnType::Integer, Value::Int(_))
+                    | (ColumnType::Text, Value::Text(_)) => {}
+                    _ => panic!("{table}.{c}: {v:?} in a {} column", t.name()),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_value_has_its_columns_declared_type() {
+        let r = rec();
+        let mut unanswered = r.clone();
+        unanswered.answer = None;
+        let rows: Vec<_> = [&r, &unanswered]
+            .into_iter()
+            .map(|record| {
+                record_values(&CarrierRecord {
+                    carrier: "east",
+                    record,
+                })
+            })
+            .collect();
+        assert_values_typed("records", &RECORD_COLUMNS, &RECORD_TYPES, &rows);
+        let iri = InterceptRecord {
+            carrier: "east".into(),
+            liid: "EAST-0001".into(),
+            kind: InterceptKind::Iri,
+            correlation: 4,
+            timestamp: Timestamp::from_nanos(5),
+            from_target: true,
+            target: "+15550001".into(),
+            event: Some(IriEventKind::Report),
+            service: Some(IriServiceKind::Sms),
+            other: "+15550002".into(),
+            cell: Some(7),
+            size: 12,
+        };
+        assert_values_typed(
+            "iri",
+            &INTERCEPT_COLUMNS,
+            &INTERCEPT_TYPES,
+            &[intercept_values(&iri)],
+        );
+        let w = Warrant {
+            liid: "EAST-0001".into(),
+            target_msisdn: "+15550001".into(),
+            target_imsi: "001010000000001".into(),
+            kind: WarrantKind::Iri,
+            agency: "FBI".into(),
+            since: Timestamp::from_nanos(9),
+        };
+        assert_values_typed(
+            "warrants",
+            &WARRANT_COLUMNS,
+            &WARRANT_TYPES,
+            &[warrant_values(&CarrierWarrant {
+                carrier: "east",
+                warrant: &w,
+            })],
+        );
+        // Identifiers are text even when they are all digits.
+        for (i, c) in RECORD_COLUMNS.iter().enumerate() {
+            if ["imsi", "imei", "msisdn", "other_party"].contains(c) {
+                assert_eq!(RECORD_TYPES[i], ColumnType::Text, "{c}");
+            }
+        }
+    }
+
+    #[test]
+    fn schema_lists_every_column_with_its_dtypes() {
+        let json = s(|o| write_schema_json(o, "records.csv", &RECORD_COLUMNS, &RECORD_TYPES));
+        assert!(json.ends_with("}\n"), "{json}");
+        let v: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+        assert_eq!(v["format"], "wiretap-csv-schema/1");
+        assert_eq!(v["file"], "records.csv");
+        let cols = v["columns"].as_array().expect("columns[]");
+        let names: Vec<&str> = cols.iter().filter_map(|c| c["name"].as_str()).collect();
+        assert_eq!(names, RECORD_COLUMNS);
+        let imsi = &cols[3];
+        assert_eq!(imsi["name"], "imsi");
+        assert_eq!(
+            (&imsi["type"], &imsi["pandas"], &imsi["polars"]),
+            (
+                &serde_json::json!("text"),
+                &serde_json::json!("string"),
+                &serde_json::json!("String")
+            )
+        );
+        assert_eq!(cols[1]["pandas"], "Int64");
+        assert_eq!(schema_file_name("records.csv"), "records.schema.json");
+        assert_eq!(
+            schema_file_name("east.call-records.csv"),
+            "east.call-records.schema.json"
+        );
+        let mut sink = Vec::new();
+        let err = write_schema_json(&mut sink, "x.csv", &["a", "b"], &[ColumnType::Text])
+            .expect_err("a type per column");
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        assert!(sink.is_empty());
     }
 }

@@ -16,7 +16,6 @@ use std::sync::Arc;
 
 use capture::{Capabilities, DirectoryEntry, Owner, Secret, StolenSecret, WeakRng, X25519Oracle};
 use proto::keys::{Psk, StaticKeypair};
-use proto::noise::NoiseSession;
 use proto::snow::params::DHChoice;
 use proto::snow::resolvers::CryptoResolver;
 use rand_core::RngCore;
@@ -267,12 +266,6 @@ impl Capable {
         }
     }
 
-    /// Records a secret copied out of a Signal-style device at `at`.
-    pub(crate) fn steal_signal(&mut self, at: Timestamp, owner: Owner, secret: Secret) {
-        self.stolen
-            .push((at, usize::MAX, StolenSecret { at, owner, secret }));
-    }
-
     /// `(time, subscriber)` of every `static` theft from subscribers.
     pub(crate) fn signal_static_targets(&self) -> Vec<(Timestamp, usize)> {
         self.signal_statics
@@ -320,37 +313,20 @@ impl Capable {
             .any(|t| t.at == at && t.subs.contains(&sub))
     }
 
-    /// Records the transport keys of one live session of `owner`, stolen at `at`.
-    pub(crate) fn steal_session(
-        &mut self,
-        at: Timestamp,
-        owner: &str,
-        sid: u64,
-        session: &NoiseSession,
-    ) {
-        let Some(keys) = session.transport_keys() else {
-            return;
+    /// Records a secret copied out of subscriber `owner`'s handset at `at` (a session-state
+    /// theft, or at the end a `static` theft from a Signal device). Session keys are ordered
+    /// by the theft they belong to.
+    pub(crate) fn steal(&mut self, at: Timestamp, owner: Owner, secret: Secret) {
+        let n = match secret {
+            Secret::SessionState { .. } => self
+                .session_thefts
+                .iter()
+                .position(|t| t.at == at)
+                .unwrap_or(usize::MAX),
+            _ => usize::MAX,
         };
-        let n = self
-            .session_thefts
-            .iter()
-            .position(|t| t.at == at)
-            .unwrap_or(usize::MAX);
-        self.stolen.push((
-            at,
-            n,
-            StolenSecret {
-                at,
-                owner: Owner::Subscriber(owner.to_owned()),
-                secret: Secret::SessionState {
-                    session: sid,
-                    protocol: session.protocol().to_owned(),
-                    initiator: session.is_initiator(),
-                    initiator_to_responder: keys.initiator_to_responder.clone(),
-                    responder_to_initiator: keys.responder_to_initiator.clone(),
-                },
-            },
-        ));
+        self.stolen
+            .push((at, n, StolenSecret { at, owner, secret }));
     }
 
     /// The capabilities handed to the adversary (on-path records are added by the caller).
@@ -409,6 +385,20 @@ impl X25519Oracle for WorldOracle {
         let mut out = [0u8; 32];
         dh.dh(public, &mut out).ok()?;
         Some(out)
+    }
+}
+
+impl crate::handset::Exposure for Capable {
+    fn session_seed(&self, sub: usize, strong: [u8; 32]) -> [u8; 32] {
+        Capable::session_seed(self, sub, strong)
+    }
+
+    fn wants_keys(&self) -> bool {
+        Capable::wants_keys(self)
+    }
+
+    fn learn_privates(&self, privates: Vec<&[u8; 32]>) {
+        Capable::learn_privates(self, privates)
     }
 }
 

@@ -1,14 +1,14 @@
 //! The end of a run: the counters, the captures of every vantage point, the ground truth of
 //! on-path attacks (from the components' facts and the endpoints' reports), and the records.
 
-use std::collections::BTreeMap;
-
 use capture::{Captures, PacketCapture, VantagePoint};
-use scenario::VantageKind;
+use scenario::{AppKind, VantageKind};
 
+use crate::countermeasures::{AppCosts, Costs};
 use crate::endpoint::LinkTotals;
 use crate::li::close_all;
 use crate::nodes::Logic;
+use crate::topology::OTT_ADDR;
 use crate::truth::AttackTruth;
 use crate::world::{RunOutput, World};
 
@@ -192,20 +192,8 @@ impl World<'_> {
     /// failure an endpoint reported, or a timeout (no delivery receipt) when frames were
     /// dropped.
     fn attack_truth(&mut self) -> Vec<capture::ActiveRecord> {
-        // Texts per session id, from the senders' session state.
-        let mut texts: BTreeMap<u64, Vec<String>> = BTreeMap::new();
-        for l in &self.logic {
-            if let Logic::Sub(sn) = l {
-                if let Some(o) = &sn.ott {
-                    for (sid, e) in &o.sessions {
-                        texts
-                            .entry(*sid)
-                            .or_default()
-                            .extend(e.texts.iter().cloned());
-                    }
-                }
-            }
-        }
+        // Texts per session id, as the senders reported them.
+        let texts = std::mem::take(&mut self.session_texts);
         // Every failed session: its undelivered texts failed with it (both directions).
         let failures: Vec<(u64, String)> = self
             .truth
@@ -276,5 +264,51 @@ impl World<'_> {
         }
         self.truth.attacks = attacks;
         active
+    }
+}
+
+impl World<'_> {
+    /// Per end-to-end app: the bytes its handsets exchanged with the OTT server and what the
+    /// countermeasures sent.
+    fn cm_costs(&self) -> Costs {
+        let mut apps: Vec<AppCosts> = Vec::new();
+        let mut settings = Vec::new();
+        for (a, app) in self.sc.apps.iter().enumerate() {
+            if !matches!(app.kind, AppKind::Noise { .. } | AppKind::Signal(_)) {
+                continue;
+            }
+            let mixed = match self.logic.get(self.ott_node.0 as usize) {
+                Some(Logic::Ott(o)) => o.mixed.get(&a).copied().unwrap_or(0),
+                _ => 0,
+            };
+            let mut c = AppCosts {
+                app: app.name.clone(),
+                protocol: app.kind.label(),
+                mixed,
+                ..AppCosts::default()
+            };
+            for s in self.dir.subs.iter().filter(|s| s.app == a) {
+                if let Some(h) = self.handset(s.index) {
+                    let (up, down) = h.ep.bytes_with(OTT_ADDR);
+                    c.wire_bytes_up += up;
+                    c.wire_bytes_down += down;
+                    c.cover_messages += h.cm.cover_sent;
+                    c.receipts += h.cm.receipts_sent;
+                }
+            }
+            for m in self.truth.messages.iter().filter(|m| m.app == app.name) {
+                if m.protocol.label() == c.protocol {
+                    c.payload_bytes += m.text.len() as u64;
+                    c.messages += 1;
+                }
+            }
+            apps.push(c);
+            settings.push((app.name.clone(), app.countermeasures.clone()));
+        }
+        Costs {
+            apps,
+            settings,
+            baseline: None,
+        }
     }
 }

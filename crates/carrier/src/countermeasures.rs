@@ -24,35 +24,19 @@
 //!   pair); Signal envelopes may overtake each other (the Double Ratchet's skipped message keys
 //!   absorb it).
 //!
+//! A handset's side of these is in [`crate::handset::cm`], the server's in [`crate::ott`].
 //! All draws come from the seed's `countermeasures` streams. Costs: per app, the IPv4 bytes its
 //! handsets exchanged with the OTT server on their radio links ([`AppCosts`]), and, when any
 //! countermeasure is on, the same run without countermeasures as the baseline ([`Baseline`]).
 
 use std::collections::BTreeMap;
 
-use proto::wire::{AppPdu, NoiseKind, OttEnvelope};
-use rand_core::RngCore;
-use scenario::{AppKind, CoverTraffic, Padding, Scenario};
+use scenario::{Padding, Scenario};
 use serde::Serialize;
-use simcore::{Duration, SeedTree, SimRng, Timestamp};
-
-use crate::nodes::{Logic, SubNode};
-use crate::timer::Timer;
-use crate::topology::OTT_ADDR;
-use crate::traffic::{draw_length, exp, unit};
-use crate::world::World;
 
 /// The session id of cover envelopes (no real session has it: ids are `sender << 32 | n`).
 pub const COVER_SESSION: u64 = u64::MAX;
 
-/// Frame kind of a text.
-const KIND_TEXT: u8 = 1;
-/// Frame kind of a receipt.
-const KIND_RECEIPT: u8 = 2;
-/// AEAD tag bytes of a Noise transport message.
-const TAG: usize = 16;
-/// Signal apps' cover bodies: padded length plus this (an estimate of the envelope's header).
-const SIGNAL_OVERHEAD: usize = 120;
 /// Signal's padding block.
 pub const BLOCK: usize = 160;
 
@@ -102,94 +86,6 @@ pub(crate) fn unframe(mut bytes: Vec<u8>) -> Option<(u8, Vec<u8>)> {
     }
     let kind = bytes.remove(0);
     Some((kind, bytes))
-}
-
-/// What a received end-to-end plaintext turned out to be.
-pub(crate) enum Opened {
-    /// A text for the user.
-    Text(Vec<u8>),
-    /// A receipt (no user-visible content).
-    Receipt,
-    /// Not a valid frame.
-    Bad,
-}
-
-/// Something held for later.
-enum Held {
-    /// A Noise receipt to send in session `sid`.
-    Receipt { sid: u64, content: Vec<u8> },
-    /// Signal envelopes (receipts) to send, encoded.
-    Signal { pdus: Vec<Vec<u8>> },
-}
-
-/// Countermeasure state of a run.
-pub(crate) struct Cm {
-    /// Per app index: its countermeasures, and whether plaintexts are framed.
-    apps: Vec<(scenario::Countermeasures, bool)>,
-    cover_rng: SimRng,
-    receipt_rng: SimRng,
-    held: BTreeMap<u64, Held>,
-    next: u64,
-    /// Per app: cover envelopes sent, receipts sent.
-    pub(crate) counts: BTreeMap<usize, (u64, u64)>,
-}
-
-impl Cm {
-    pub(crate) fn new(sc: &Scenario, seeds: &SeedTree) -> Cm {
-        let s = seeds.child("countermeasures");
-        Cm {
-            apps: sc
-                .apps
-                .iter()
-                .map(|a| {
-                    let c = a.countermeasures.clone();
-                    let framed = match a.kind {
-                        AppKind::Noise { .. } => c.padding != Padding::None || c.noise_receipts,
-                        AppKind::Signal(_) => c.padding != Padding::None,
-                        _ => false,
-                    };
-                    (c, framed)
-                })
-                .collect(),
-            cover_rng: s.stream("cover"),
-            receipt_rng: s.stream("receipts"),
-            held: BTreeMap::new(),
-            next: 0,
-            counts: BTreeMap::new(),
-        }
-    }
-
-    fn hold(&mut self, h: Held) -> u64 {
-        let id = crate::timer::hold_id(self.next);
-        self.next += 1;
-        self.held.insert(id, h);
-        id
-    }
-
-    /// The plaintext to encrypt for `text` in app `app` (`overhead`: bytes the encryption
-    /// adds that padding should account for).
-    pub(crate) fn seal(&self, app: usize, text: &[u8], overhead: usize) -> Vec<u8> {
-        match self.apps.get(app) {
-            Some((c, true)) => frame(KIND_TEXT, text, c.padding, overhead),
-            _ => text.to_vec(),
-        }
-    }
-
-    /// What a decrypted plaintext of app `app` is.
-    pub(crate) fn open(&self, app: usize, bytes: Vec<u8>) -> Opened {
-        match self.apps.get(app) {
-            Some((_, true)) => match unframe(bytes) {
-                Some((KIND_TEXT, t)) => Opened::Text(t),
-                Some((KIND_RECEIPT, _)) => Opened::Receipt,
-                _ => Opened::Bad,
-            },
-            _ => Opened::Text(bytes),
-        }
-    }
-
-    fn config(&self, app: usize) -> Option<&scenario::Countermeasures> {
-        self.apps.get(app).map(|a| &a.0)
-    }
 }
 
 /// One app's traffic costs in a run.
@@ -262,231 +158,6 @@ pub fn latencies(t: &crate::GroundTruth) -> BTreeMap<String, Vec<u64>> {
     out
 }
 
-impl World<'_> {
-    /// Schedules every handset's first cover envelope.
-    pub(crate) fn cm_start(&mut self) {
-        for i in 0..self.dir.subs.len() {
-            let app = self.dir.subs[i].app;
-            let Some(c) = self.cm.config(app).cloned() else {
-                continue;
-            };
-            let mean = c.cover_interval.as_secs_f64();
-            let first = match c.cover_traffic {
-                CoverTraffic::None => continue,
-                CoverTraffic::Constant => unit(&mut self.cm.cover_rng) * mean,
-                CoverTraffic::Poisson => exp(&mut self.cm.cover_rng, mean),
-            };
-            let at = Timestamp::ZERO + Duration::from_nanos((first * 1e9) as u64);
-            if at < Timestamp::ZERO + self.sc.duration {
-                self.io.set_timer(self.sub_node[i], at, Timer::Cover(i));
-            }
-        }
-    }
-
-    /// A countermeasure timer at a handset.
-    pub(crate) fn cm_sub_timer(&mut self, sn: &mut SubNode, timer: Timer) {
-        match timer {
-            Timer::Cover(_) => self.cm_cover(sn),
-            Timer::Release(id) => match self.cm.held.remove(&id) {
-                Some(Held::Receipt { sid, content }) => self.cm_send_receipt(sn, sid, &content),
-                Some(Held::Signal { pdus }) => {
-                    for p in pdus {
-                        self.ott_send(sn, p);
-                    }
-                }
-                _ => {}
-            },
-            _ => {}
-        }
-    }
-
-    /// Sends one cover envelope from `sn` and schedules the next.
-    fn cm_cover(&mut self, sn: &mut SubNode) {
-        let me = sn.sub;
-        let app = self.dir.subs[me].app;
-        let Some(c) = self.cm.config(app).cloned() else {
-            return;
-        };
-        let framed = self.cm.apps.get(app).is_some_and(|a| a.1);
-        let tl = &self.sc.traffic.message_length;
-        let len = draw_length(
-            &mut self.cm.cover_rng,
-            tl.median,
-            tl.sigma,
-            tl.min as usize,
-            tl.max as usize,
-        );
-        let (body_len, protocol, from) = match &self.dir.apps[app].kind {
-            AppKind::Signal(o) => (
-                padded_len(c.padding, if framed { len + 2 } else { len }) + SIGNAL_OVERHEAD,
-                self.dir.apps[app].label.clone(),
-                if o.sealed_sender {
-                    String::new()
-                } else {
-                    self.dir.subs[me].msisdn.clone()
-                },
-            ),
-            _ => (
-                if framed {
-                    padded_len(c.padding, len + 2 + TAG)
-                } else {
-                    len + TAG
-                },
-                String::new(),
-                self.dir.subs[me].msisdn.clone(),
-            ),
-        };
-        let mut body = vec![0u8; body_len];
-        for b in body.chunks_mut(8) {
-            let r = self.cm.cover_rng.next_u64().to_le_bytes();
-            b.copy_from_slice(&r[..b.len()]);
-        }
-        let env = OttEnvelope {
-            from,
-            to: self.dir.subs[me].msisdn.clone(),
-            session: COVER_SESSION,
-            kind: NoiseKind::Transport,
-            index: 0,
-            protocol,
-            body,
-        };
-        if let Ok(b) = AppPdu::Ott(env).to_bytes() {
-            self.ott_send(sn, b);
-            self.cm.counts.entry(app).or_default().0 += 1;
-        }
-        let mean = c.cover_interval.as_secs_f64();
-        let gap = match c.cover_traffic {
-            CoverTraffic::Poisson => exp(&mut self.cm.cover_rng, mean),
-            _ => mean,
-        };
-        let at = self.io.now() + Duration::from_nanos((gap.max(1e-3) * 1e9) as u64);
-        if at < Timestamp::ZERO + self.sc.duration {
-            self.io.set_timer(self.sub_node[me], at, Timer::Cover(me));
-        }
-    }
-
-    /// Noise: after `me` received a text in session `sid`, its receipt goes out now or later.
-    pub(crate) fn cm_receipt(&mut self, sn: &mut SubNode, sid: u64, text: &[u8]) {
-        let app = self.dir.subs[sn.sub].app;
-        let Some(c) = self.cm.config(app) else { return };
-        if !c.noise_receipts {
-            return;
-        }
-        let mean = c.receipts_delay.as_secs_f64();
-        // The receipt names the message by a hash of it (8 bytes, like a timestamp would).
-        let content = fnv(text).to_le_bytes().to_vec();
-        if mean <= 0.0 {
-            return self.cm_send_receipt(sn, sid, &content);
-        }
-        let d = exp(&mut self.cm.receipt_rng, mean);
-        let id = self.cm.hold(Held::Receipt { sid, content });
-        let at = self.io.now() + Duration::from_nanos((d * 1e9) as u64);
-        self.io
-            .set_timer(self.sub_node[sn.sub], at, Timer::Release(id));
-    }
-
-    fn cm_send_receipt(&mut self, sn: &mut SubNode, sid: u64, content: &[u8]) {
-        let app = self.dir.subs[sn.sub].app;
-        let plain = match self.cm.config(app) {
-            Some(c) => frame(KIND_RECEIPT, content, c.padding, TAG),
-            None => return,
-        };
-        let now = self.io.now();
-        let Some(e) = sn.ott.as_mut().and_then(|o| o.sessions.get_mut(&sid)) else {
-            return;
-        };
-        if e.session.is_dead() || e.session.send(now, plain).is_err() {
-            return;
-        }
-        self.cm.counts.entry(app).or_default().1 += 1;
-        self.pump_session(sn, sid);
-    }
-
-    /// Signal: holds the device's queued envelopes (its receipts) for `receipts_delay`;
-    /// `false` when the app sends them at once.
-    pub(crate) fn cm_hold_signal(&mut self, sn: &mut SubNode, dev: &mut signal::Device) -> bool {
-        let me = sn.sub;
-        let app = self.dir.subs[me].app;
-        let mean = self
-            .cm
-            .config(app)
-            .map_or(0.0, |c| c.receipts_delay.as_secs_f64());
-        if mean <= 0.0 {
-            return false;
-        }
-        let label = self.dir.apps[app].label.clone();
-        let sealed = dev.config().sealed_sender;
-        let mut pdus = Vec::new();
-        while let Some(t) = dev.poll_transmit() {
-            if let Some(b) = self.signal_envelope(me, t, sealed, &label) {
-                pdus.push(b);
-            }
-        }
-        if pdus.is_empty() {
-            return true;
-        }
-        let d = exp(&mut self.cm.receipt_rng, mean);
-        let id = self.cm.hold(Held::Signal { pdus });
-        let at = self.io.now() + Duration::from_nanos((d * 1e9) as u64);
-        self.io.set_timer(self.sub_node[me], at, Timer::Release(id));
-        true
-    }
-
-    /// Per end-to-end app: the bytes its handsets exchanged with the OTT server and what the
-    /// countermeasures sent.
-    pub(crate) fn cm_costs(&self) -> Costs {
-        let mut apps: Vec<AppCosts> = Vec::new();
-        let mut settings = Vec::new();
-        for (a, app) in self.sc.apps.iter().enumerate() {
-            if !matches!(app.kind, AppKind::Noise { .. } | AppKind::Signal(_)) {
-                continue;
-            }
-            let (cover, receipts) = self.cm.counts.get(&a).copied().unwrap_or_default();
-            let mixed = match self.logic.get(self.ott_node.0 as usize) {
-                Some(Logic::Ott(o)) => o.mixed.get(&a).copied().unwrap_or(0),
-                _ => 0,
-            };
-            let mut c = AppCosts {
-                app: app.name.clone(),
-                protocol: app.kind.label(),
-                cover_messages: cover,
-                receipts,
-                mixed,
-                ..AppCosts::default()
-            };
-            for s in self.dir.subs.iter().filter(|s| s.app == a) {
-                if let Some(crate::nodes::Logic::Sub(sn)) =
-                    self.logic.get(self.sub_node[s.index].0 as usize)
-                {
-                    let (up, down) = sn.ep.bytes_with(OTT_ADDR);
-                    c.wire_bytes_up += up;
-                    c.wire_bytes_down += down;
-                }
-            }
-            for m in self.truth.messages.iter().filter(|m| m.app == app.name) {
-                if m.protocol.label() == c.protocol {
-                    c.payload_bytes += m.text.len() as u64;
-                    c.messages += 1;
-                }
-            }
-            apps.push(c);
-            settings.push((app.name.clone(), app.countermeasures.clone()));
-        }
-        Costs {
-            apps,
-            settings,
-            baseline: None,
-        }
-    }
-}
-
-/// FNV-1a, 64 bits.
-fn fnv(b: &[u8]) -> u64 {
-    b.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &x| {
-        (h ^ u64::from(x)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -511,12 +182,12 @@ mod tests {
         for p in [Padding::None, Padding::Block, Padding::Padme] {
             for n in [0usize, 1, 17, 140, 141, 142, 159, 160, 500] {
                 let text: Vec<u8> = (0..n).map(|i| (i % 251) as u8 + 1).collect();
-                let f = frame(KIND_TEXT, &text, p, TAG);
-                assert_eq!(padded_len(p, f.len() + TAG), f.len() + TAG, "{p:?} {n}");
-                assert_eq!(unframe(f), Some((KIND_TEXT, text)));
+                let f = frame(1, &text, p, 16);
+                assert_eq!(padded_len(p, f.len() + 16), f.len() + 16, "{p:?} {n}");
+                assert_eq!(unframe(f), Some((1, text)));
             }
         }
-        assert_eq!(frame(KIND_TEXT, b"x", Padding::Block, TAG).len() + TAG, 160);
+        assert_eq!(frame(1, b"x", Padding::Block, 16).len() + 16, 160);
         assert_eq!(unframe(vec![1, 2, 3]), None);
     }
 }

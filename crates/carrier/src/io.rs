@@ -6,9 +6,7 @@
 //! today, real sockets in a live driver), in the same order, so the simulation is exactly what
 //! it was when handlers called the network directly.
 //!
-//! Outputs still name the node they come from: a few handlers act for more than one node (voice
-//! calls keep one state per call for both parties; the OTT server's mixing is scheduled from the
-//! server's handler). Those couplings are the next to go; the node field then becomes implicit.
+//! Outputs name the node they come from (a node's endpoint knows its node id).
 
 use netsim::{NodeId, Packet};
 use simcore::Timestamp;
@@ -55,6 +53,32 @@ pub(crate) enum NodeEvent {
     IntegrityError,
     /// A Signal message went out on the sender's ratchet key `key` (for healing figures).
     SignalRatchetKey { message: usize, key: [u8; 32] },
+    /// A handset refused to open a session (e.g. an unknown protocol), counted by reason.
+    SessionRefused { reason: String },
+    /// Subscriber `sub`'s Signal device rejected an envelope, with the failure kind.
+    SignalRejected { sub: usize, kind: String },
+    /// A handset handed `text` to its end-to-end session `session`.
+    SessionText { session: u64, text: String },
+    /// The key server handed out subscriber `sub`'s prekeys: its device may top them up.
+    PrekeysTaken { sub: usize },
+    /// What happened to call `call` (its index in the plan).
+    Call { call: usize, fact: CallFact },
+}
+
+/// What a handset reports about a call it is party to.
+#[derive(Debug)]
+pub(crate) enum CallFact {
+    /// The callee answered.
+    Answered,
+    /// The call ended (at the party that ended it), and why: `normal`, `no-answer`, `busy` or
+    /// `radio-loss`.
+    Ended { cause: &'static str },
+    /// A media packet of `bytes` IPv4 bytes went out from the caller or the callee.
+    MediaSent { caller: bool, bytes: u64 },
+    /// A media packet arrived intact (and, end to end, authenticated).
+    MediaReceived,
+    /// A media packet failed authentication.
+    MediaError,
 }
 
 /// The time of the input being handled and the outputs asked for so far.

@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 mod attack;
+mod build;
 mod capability;
 mod collect;
 pub mod countermeasures;

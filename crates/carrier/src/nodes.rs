@@ -1,11 +1,10 @@
-//! The state of each kind of endpoint node. Their behaviour is in [`crate::world`], which
-//! drives them from network events.
+//! What runs at each node ([`Logic`]), and state shared by several node kinds: the handset's
+//! radio path and OTT client, its outbox entries, and the responder side of NK tunnels.
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use proto::keys::StaticKeypair;
-use proto::noise::NoiseSession;
 use proto::tunnel::NkTunnel;
 
 use proto::wire::TunnelPdu;
@@ -23,24 +22,10 @@ pub(crate) enum RadioPath {
     Tunnel { pgw: Ipv4Addr, tunnel: NkTunnel },
 }
 
-/// One end-to-end session of a subscriber.
-pub(crate) struct E2e {
-    pub peer: usize,
-    pub session: NoiseSession,
-    /// Texts handed to this session, for failure accounting.
-    pub texts: Vec<String>,
-    /// Set once the session died and its texts were accounted for.
-    pub failed: bool,
-}
-
-/// A subscriber's OTT messaging client.
+/// A subscriber's link to the OTT server (for its end-to-end app).
 pub(crate) struct OttClient {
-    pub app: usize,
+    /// The NK tunnel to the server, if the app has one.
     pub tunnel: Option<NkTunnel>,
-    pub sessions: BTreeMap<u64, E2e>,
-    /// The session used to send to each peer.
-    pub outgoing: BTreeMap<usize, u64>,
-    pub next_session: u32,
 }
 
 /// How a handset sends one of its messages.
@@ -48,10 +33,8 @@ pub(crate) struct OttClient {
 pub(crate) enum Via {
     /// The carrier's messaging (plain SMS, or inside the carrier-encrypted radio tunnel).
     Carrier,
-    /// An end-to-end Noise session through the OTT server.
-    Noise,
-    /// A Signal-style session through the OTT server.
-    Signal,
+    /// The handset's end-to-end app, through the OTT server.
+    App,
 }
 
 /// A message a handset's user will send: its own outbox, not the ground truth.
@@ -60,17 +43,6 @@ pub(crate) struct Outgoing {
     pub to: usize,
     pub text: String,
     pub via: Via,
-}
-
-/// A handset.
-pub(crate) struct SubNode {
-    pub sub: usize,
-    pub ep: Endpoint,
-    pub radio: RadioPath,
-    pub ott: Option<OttClient>,
-    pub msg_ref: u32,
-    /// What the user will send, by message id (the [`crate::timer::Timer::Send`] payload).
-    pub outbox: BTreeMap<usize, Outgoing>,
 }
 
 /// The responder side of NK tunnels: a packet gateway's or the OTT server's.
@@ -142,7 +114,7 @@ pub(crate) enum Logic {
     /// Forwards only (cells, core, edge, ix); nothing is addressed to it.
     Router,
     /// A handset.
-    Sub(Box<SubNode>),
+    Sub(Box<crate::handset::Handset>),
     /// A packet gateway.
     Pgw(Box<crate::gateway::PgwNode>),
     /// An SMS centre.

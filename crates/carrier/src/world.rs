@@ -7,45 +7,39 @@
 //! ground truth, call records and counters. Only the driver (this file, `attack.rs`,
 //! `collect.rs`) touches the network.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
 
 use capture::active::Arm;
-use capture::ProtocolId;
-use capture::{CallRecord, Captures, Warrant, WarrantKind};
-use netsim::{Event, Network, NetworkBuilder, NodeId, Packet, TapId, TapPoint};
+use capture::{CallRecord, Captures, Warrant};
+use netsim::{Event, Network, NodeId, Packet, TapId};
 use proto::keys::StaticKeypair;
-use proto::tunnel::NkTunnel;
-use rand_core::RngCore;
-use scenario::{AppKind, Scenario, VantageKind};
+use scenario::Scenario;
 use serde::Serialize;
 use simcore::{Duration, SeedTree, Timestamp};
 
 use crate::attack::Attacker;
 use crate::capability::Capable;
 use crate::countermeasures;
-use crate::directory::{AppInfo, Directory};
-use crate::endpoint::{Endpoint, LinkTotals};
+use crate::directory::Directory;
+use crate::endpoint::LinkTotals;
 use crate::error::CarrierError;
-use crate::ids::{digits, imei, Subscriber};
-use crate::io::{Io, NodeEvent, Output};
-use crate::li::{Charged, Charging, Poi, PoiHook, RecordStore, Target};
-use crate::mediation::{LeaNode, MediationNode};
+use crate::handset::{Env, Handset};
+use crate::io::{CallFact, Io, NodeEvent, Output};
+use crate::li::{Charged, Poi, RecordStore};
 use crate::mobility::Mobility;
-use crate::nodes::{Logic, OttClient, Outgoing, RadioPath, SubNode, TunnelServer, Via};
-use crate::ott::OttNode;
-use crate::signal_app;
+use crate::nodes::Logic;
+use crate::signal_app::KeyServer;
 use crate::timer::Timer;
 use crate::topology::*;
-use crate::traffic::{plan, unit, Planned, TrafficParams};
-use crate::truth::{GroundTruth, TruthMessage};
-use crate::voice::{self, CallParams, CallState};
+use crate::traffic::Planned;
+use crate::truth::GroundTruth;
 
 /// After traffic stops, the run drains for this long (retransmissions back off to 60 s, so on
 /// links of ordinary quality anything deliverable arrives well within it; location traces and
 /// the end of the run are measured to here).
-const DRAIN: Duration = Duration::from_secs(6 * 3600);
+pub(crate) const DRAIN: Duration = Duration::from_secs(6 * 3600);
 
 /// The retry budget: while any message is neither delivered nor failed, the run keeps
 /// draining past [`DRAIN`], up to this long after the traffic stopped (loss and damage cost
@@ -121,7 +115,11 @@ pub(crate) struct World<'s> {
     /// What nodes may read ([`crate::directory`]).
     pub(crate) dir: Directory,
     pub(crate) sub_node: Vec<NodeId>,
+    /// Every subscriber's static key pair (for the capabilities and the attack site; each
+    /// handset holds its own).
     pub(crate) statics: Vec<Option<StaticKeypair>>,
+    /// The key directory: the published static public keys.
+    pub(crate) public_keys: Vec<Option<[u8; 32]>>,
     pub(crate) infra: Vec<Infra>,
     pub(crate) stores: Vec<Arc<Mutex<RecordStore>>>,
     pub(crate) charged: Vec<Arc<BTreeMap<Ipv4Addr, Charged>>>,
@@ -135,18 +133,18 @@ pub(crate) struct World<'s> {
     pub(crate) stats: RunStats,
     /// The adversary's declared capabilities, made real (see [`crate::capability`]).
     pub(crate) caps: Capable,
-    /// Signal-style apps: devices, key server, mailbox ([`signal_app`]).
-    pub(crate) signal: signal_app::SignalApps,
-    /// Every planned voice call and its state.
-    pub(crate) calls: Vec<CallState>,
+    /// The OTT server's Signal key server ([`crate::signal_app`]).
+    pub(crate) key_server: KeyServer,
+    /// The texts handed to each end-to-end session (for the truth of attacks on it).
+    pub(crate) session_texts: BTreeMap<u64, Vec<String>>,
+    /// Every envelope a Signal device rejected: (subscriber, when, failure kind).
+    pub(crate) signal_failures: Vec<(usize, Timestamp, String)>,
     /// Where every subscriber is over time.
     pub(crate) mobility: Arc<Mobility>,
     /// Points of interception, per carrier (for the final flush).
     pub(crate) pois: Vec<Arc<Mutex<Poi>>>,
     /// Edge-router taps per vantage entry (empty for other kinds).
     pub(crate) edge_taps: Vec<Vec<TapId>>,
-    /// Padding, receipts, cover traffic and mixing ([`countermeasures`]).
-    pub(crate) cm: countermeasures::Cm,
     /// The OTT server's node.
     pub(crate) ott_node: NodeId,
     /// What the node being handled asked of the network ([`crate::io`]); only the driver
@@ -172,8 +170,7 @@ pub fn run(scenario: &Scenario, seed: u64, arm: &dyn Arm) -> Result<RunOutput, C
         while let Some(ev) = w.net.poll_until(at.min(deadline)) {
             w.dispatch(ev);
         }
-        w.steal_sessions(at);
-        w.signal_steal_devices(at);
+        w.steal_state(at);
     }
     while let Some(ev) = w.net.poll_until(deadline) {
         w.dispatch(ev);
@@ -216,492 +213,35 @@ impl World<'_> {
         }
     }
 
-    /// Session-state theft at `at`: copies the transport keys of every established, live
-    /// end-to-end session of the targeted handsets.
-    fn steal_sessions(&mut self, at: Timestamp) {
-        for (i, s) in self.dir.subs.iter().enumerate() {
+    /// Session-state theft at `at`: copies the state of the end-to-end app of every targeted
+    /// handset (a Noise app's live sessions, a Signal device's whole state). On-path
+    /// components get a copy too (a Signal takeover continues a stolen ratchet).
+    fn steal_state(&mut self, at: Timestamp) {
+        for i in 0..self.dir.subs.len() {
             if !self.caps.steals_sessions_of(at, i) {
                 continue;
             }
-            let Some(Logic::Sub(sn)) = self.logic.get(self.sub_node[i].0 as usize) else {
+            let Some(Logic::Sub(h)) = self.logic.get(self.sub_node[i].0 as usize) else {
                 continue;
             };
-            for (sid, e) in sn.ott.iter().flat_map(|o| &o.sessions) {
-                if !e.session.is_dead() {
-                    self.caps.steal_session(at, &s.msisdn, *sid, &e.session);
+            for secret in h.app_secrets(true) {
+                let stolen = capture::StolenSecret {
+                    at,
+                    owner: capture::Owner::Subscriber(self.dir.subs[i].msisdn.clone()),
+                    secret,
+                };
+                if matches!(stolen.secret, capture::Secret::SignalState(_)) {
+                    for attacker in &self.attackers {
+                        attacker.give(&stolen);
+                    }
                 }
+                self.caps.steal(stolen.at, stolen.owner, stolen.secret);
             }
         }
     }
 }
 
 impl<'s> World<'s> {
-    fn build(sc: &'s Scenario, seeds: SeedTree, arm: &dyn Arm) -> Result<Self, CarrierError> {
-        let apps = sc
-            .apps
-            .iter()
-            .map(AppInfo::new)
-            .collect::<Result<Vec<_>, _>>()?;
-        if sc.carriers.len() > 200 {
-            return Err(CarrierError::TooLarge("more than 200 carriers".into()));
-        }
-        let mut b = NetworkBuilder::new();
-        let radio = link_params(&sc.links.radio);
-        let core = link_params(&sc.links.core);
-        let inter = link_params(&sc.links.interconnect);
-        let internet = link_params(&sc.links.internet);
-        let ix = b.add_node("ix", IX_ADDR);
-        let ott = b.add_node("ott", OTT_ADDR);
-        b.add_link(ix, ott, internet);
-
-        let mut id_rng = seeds.stream("identities");
-        let mut used_msisdn = BTreeSet::new();
-        let mut subs = Vec::new();
-        let mut sub_node = Vec::new();
-        let mut infra = Vec::new();
-        let mut mediation_links = Vec::new();
-        for (c, car) in sc.carriers.iter().enumerate() {
-            if car.subscribers as usize > 60_000 || car.cells > 250 {
-                return Err(CarrierError::TooLarge(format!(
-                    "carrier {}: at most 60000 subscribers and 250 cells",
-                    car.name
-                )));
-            }
-            let n = |s: &str| format!("{}.{s}", car.name);
-            let pgw = b.add_node(&n("pgw"), pgw_addr(c));
-            let corer = b.add_node(&n("core"), core_addr(c));
-            let smsc = b.add_node(&n("smsc"), smsc_addr(c));
-            let med = b.add_node(&n("mediation"), mediation_addr(c));
-            let edge = b.add_node(&n("edge"), edge_addr(c));
-            let lea = b.add_node(&n("lea"), lea_addr(c));
-            b.add_link(pgw, corer, core.clone());
-            b.add_link(corer, smsc, core.clone());
-            // LI delivery is internal and lossless: the intercept chain itself is not what
-            // the scenario's fault settings study.
-            mediation_links.push(b.add_link(corer, med, netsim::LinkParams::default()));
-            b.add_link(med, lea, inter.clone());
-            b.add_link(corer, edge, core.clone());
-            b.add_link(edge, ix, inter.clone());
-            let cells: Vec<NodeId> = (0..car.cells as usize)
-                .map(|j| {
-                    let id = b.add_node(&n(&format!("cell{j}")), cell_addr(c, j));
-                    b.add_link(id, pgw, core.clone());
-                    id
-                })
-                .collect();
-            // Apps in exact proportions, shuffled.
-            let total = car.subscribers as usize;
-            let mut app_of = Vec::with_capacity(total);
-            let mut cum = 0.0;
-            for (name, share) in &car.population {
-                cum += share;
-                let upto = ((cum * total as f64).round() as usize).min(total);
-                let idx = sc.apps.iter().position(|a| &a.name == name).unwrap_or(0);
-                while app_of.len() < upto {
-                    app_of.push(idx);
-                }
-            }
-            while app_of.len() < total {
-                app_of.push(app_of.last().copied().unwrap_or(0));
-            }
-            for i in (1..total).rev() {
-                let j = (id_rng.next_u64() % (i as u64 + 1)) as usize;
-                app_of.swap(i, j);
-            }
-            for (k, &app) in app_of.iter().enumerate() {
-                let mut imsi = format!("{}{}", car.mcc, car.mnc);
-                let msin = 15usize.saturating_sub(imsi.len());
-                digits(&mut id_rng, msin, &mut imsi);
-                let msisdn = loop {
-                    let mut m = format!("+{}", car.msisdn_prefix.trim_start_matches('+'));
-                    digits(&mut id_rng, 7, &mut m);
-                    if used_msisdn.insert(m.clone()) {
-                        break m;
-                    }
-                };
-                let cell = (id_rng.next_u32() % car.cells.max(1)) as usize;
-                let ip = subscriber_addr(c, k);
-                let node = b.add_node(&n(&format!("sub{k}")), ip);
-                b.add_link(node, cells[cell], radio.clone());
-                subs.push(Subscriber {
-                    index: subs.len(),
-                    carrier: c,
-                    imsi,
-                    msisdn,
-                    imei: imei(&mut id_rng),
-                    cell: cell as u32,
-                    app,
-                    ip,
-                });
-                sub_node.push(node);
-            }
-            infra.push(Infra {
-                name: car.name.clone(),
-                pgw,
-                core: corer,
-                smsc,
-                mediation: med,
-                lea,
-            });
-        }
-        // Scheduled partitions ([[faults.partition]]), by the names given above.
-        let names: Vec<String> = (0..)
-            .map(NodeId)
-            .map_while(|n| b.node_name(n).map(str::to_owned))
-            .collect();
-        let ends: Vec<_> = b.links().collect();
-        for o in partitions(sc, &names, &ends) {
-            match o {
-                Outage::Link(l, from, until) => b.add_link_outage(l, from, until),
-                Outage::Node(n, from, until) => b.add_node_outage(n, from, until),
-            }
-        }
-        let mut net = b.build(&seeds.child("net"))?;
-        let by_msisdn = subs.iter().map(|s| (s.msisdn.clone(), s.index)).collect();
-
-        // Static keys from the seed for every E2EE user (published in the key directory).
-        let statics: Vec<Option<StaticKeypair>> = subs
-            .iter()
-            .map(|s| {
-                matches!(apps[s.app].kind, AppKind::Noise { .. })
-                    .then(|| StaticKeypair::generate(seeds.child("static").child(&s.msisdn).key()))
-            })
-            .collect();
-
-        // Where everyone is over time.
-        let home: Vec<u32> = subs.iter().map(|s| s.cell).collect();
-        let cell_counts: Vec<u32> = subs.iter().map(|s| sc.carriers[s.carrier].cells).collect();
-        let mobility = Arc::new(Mobility::build(
-            &sc.mobility,
-            &home,
-            &cell_counts,
-            Timestamp::ZERO + sc.duration + DRAIN,
-            &seeds,
-        ));
-        let mut pois = Vec::new();
-
-        // Warrants, charging and interception per carrier.
-        let mut w_rng = seeds.stream("warrants");
-        let mut warrants = Vec::new();
-        let mut stores = Vec::new();
-        let mut charged_all = Vec::new();
-        let mut li_counts = Vec::new();
-        let mut first = 0usize;
-        for (c, car) in sc.carriers.iter().enumerate() {
-            let n = car.subscribers as usize;
-            let local = &subs[first..first + n];
-            let mut chosen: Vec<(usize, WarrantKind, String)> = Vec::new();
-            let mut taken = BTreeSet::new();
-            for e in &car.warrants.explicit {
-                let k = e.subscriber as usize;
-                if k < n && taken.insert(k) {
-                    let kind = match e.kind {
-                        scenario::WarrantKind::Iri => WarrantKind::Iri,
-                        scenario::WarrantKind::IriAndContent => WarrantKind::IriAndContent,
-                    };
-                    let agency = e.agency.clone().unwrap_or_else(|| agency(&mut w_rng));
-                    chosen.push((k, kind, agency));
-                }
-            }
-            let want = (car.warrants.count as usize).min(n.saturating_sub(taken.len()));
-            let mut added = 0;
-            while added < want {
-                let k = (w_rng.next_u64() % n as u64) as usize;
-                if taken.insert(k) {
-                    let kind = if unit(&mut w_rng) < car.warrants.content_share {
-                        WarrantKind::IriAndContent
-                    } else {
-                        WarrantKind::Iri
-                    };
-                    chosen.push((k, kind, agency(&mut w_rng)));
-                    added += 1;
-                }
-            }
-            let mut targets = Vec::new();
-            for (i, (k, kind, agency)) in chosen.into_iter().enumerate() {
-                let s = &local[k];
-                let liid = format!("{}-{:04}", car.name.to_uppercase(), i + 1);
-                warrants.push(Warrant {
-                    liid: liid.clone(),
-                    target_msisdn: s.msisdn.clone(),
-                    target_imsi: s.imsi.clone(),
-                    kind,
-                    agency,
-                    since: Timestamp::ZERO,
-                });
-                targets.push(Target {
-                    liid,
-                    msisdn: s.msisdn.clone(),
-                    ip: s.ip,
-                    sub: s.index,
-                    kind,
-                });
-            }
-            let count = Arc::new(Mutex::new(0u64));
-            let poi = Arc::new(Mutex::new(Poi::new(
-                car.name.clone(),
-                targets,
-                core_addr(c),
-                mediation_addr(c),
-                mobility.clone(),
-                count.clone(),
-            )));
-            net.add_hook(infra[c].core, Box::new(PoiHook(poi.clone())));
-            pois.push(poi);
-            li_counts.push(count);
-            let charged: Arc<BTreeMap<Ipv4Addr, Charged>> = Arc::new(
-                local
-                    .iter()
-                    .map(|s| {
-                        (
-                            s.ip,
-                            Charged {
-                                index: s.index,
-                                imsi: s.imsi.clone(),
-                                imei: s.imei.clone(),
-                                msisdn: s.msisdn.clone(),
-                            },
-                        )
-                    })
-                    .collect(),
-            );
-            let store = Arc::new(Mutex::new(RecordStore::new(mobility.clone())));
-            net.add_hook(
-                infra[c].pgw,
-                Box::new(Charging::new(c, charged.clone(), store.clone())),
-            );
-            stores.push(store);
-            charged_all.push(charged);
-            first += n;
-        }
-
-        // The adversary's vantage points.
-        let taps = sc
-            .adversary
-            .vantage
-            .iter()
-            .map(|v| {
-                let c = sc.carriers.iter().position(|x| x.name == v.carrier)?;
-                match v.kind {
-                    VantageKind::CoreTap => Some(net.add_tap(TapPoint::Node(infra[c].core))),
-                    VantageKind::Mediation => Some(net.add_tap(TapPoint::Link(mediation_links[c]))),
-                    VantageKind::CallRecords | VantageKind::EdgeRouter => None,
-                }
-            })
-            .collect();
-        // Edge routers: a seeded share of the carrier's subscribers, a tap on each handset.
-        let edge_taps = sc
-            .adversary
-            .vantage
-            .iter()
-            .map(|v| {
-                let Some(c) = sc.carriers.iter().position(|x| x.name == v.carrier) else {
-                    return Vec::new();
-                };
-                if v.kind != VantageKind::EdgeRouter {
-                    return Vec::new();
-                }
-                let mut rng = seeds.child("edge-router").stream(&v.carrier);
-                subs.iter()
-                    .filter(|s| s.carrier == c)
-                    .filter(|_| unit(&mut rng) < v.share)
-                    .map(|s| net.add_tap(TapPoint::Node(sub_node[s.index])))
-                    .collect()
-            })
-            .collect();
-
-        let app_of = |s: &Subscriber| (apps[s.app].name.as_str(), apps[s.app].server_tunnel());
-        let attackers = crate::attack::install(
-            &crate::attack::Site {
-                sc,
-                seeds: &seeds,
-                infra: &infra,
-                subs: &subs,
-                app_of: &app_of,
-                statics: &statics,
-            },
-            &mut net,
-            arm,
-        );
-
-        let traffic = &sc.traffic;
-        let params = TrafficParams {
-            mean_degree: traffic.mean_degree,
-            degree_exponent: traffic.degree_exponent,
-            cross_carrier: traffic.cross_carrier,
-            messages_per_contact_per_day: traffic.messages_per_contact_per_day,
-            reply_probability: traffic.reply_probability,
-            reply_delay: traffic.reply_delay,
-            min_len: traffic.message_length.min as usize,
-            max_len: traffic.message_length.max as usize,
-            duration: sc.duration,
-            lognormal: (traffic.message_length.distribution
-                == scenario::LengthDistribution::Lognormal)
-                .then_some((traffic.message_length.median, traffic.message_length.sigma)),
-            community_size: traffic.community_size as usize,
-            community_mixing: traffic.community_mixing,
-            diurnal: traffic.diurnal.clone(),
-        };
-        let carrier_of: Vec<usize> = subs.iter().map(|s| s.carrier).collect();
-        let planned = plan(
-            &carrier_of,
-            sc.carriers.len(),
-            &params,
-            &seeds.child("traffic"),
-        );
-
-        let planned_calls = voice::plan_calls(
-            &carrier_of,
-            sc.carriers.len(),
-            &params,
-            &CallParams {
-                calls_per_contact_per_day: traffic.calls_per_contact_per_day,
-                mean: traffic.call_duration,
-                answer: traffic.answer_probability,
-                busy: traffic.busy_probability,
-                drop: traffic.call_drop_probability,
-            },
-            &seeds.child("traffic"),
-        );
-        let contacts: Vec<(usize, usize)> = planned.iter().map(|p| (p.from, p.to)).collect();
-        let caps = Capable::new(sc, &seeds, &subs, &statics, &contacts);
-        let seeds_cm = seeds.clone();
-
-        let mut w = World {
-            sc,
-            seeds,
-            net,
-            logic: Vec::new(),
-            dir: Directory {
-                subs,
-                by_msisdn,
-                apps,
-                mobility: mobility.clone(),
-                presence: Default::default(),
-            },
-            sub_node,
-            statics,
-            infra,
-            stores,
-            charged: charged_all,
-            li_counts,
-            warrants,
-            taps,
-            attackers,
-            truth: GroundTruth::default(),
-            planned,
-            stats: RunStats::default(),
-            caps,
-            signal: signal_app::SignalApps::default(),
-            calls: Vec::new(),
-            mobility,
-            pois,
-            edge_taps,
-            cm: countermeasures::Cm::new(sc, &seeds_cm),
-            ott_node: NodeId(0),
-            io: Io::default(),
-        };
-        w.ott_node = w.net.node_by_addr(OTT_ADDR).unwrap_or(NodeId(0));
-        w.make_logic()?;
-        w.io.begin(w.net.now());
-        w.schedule_calls(planned_calls);
-        w.apply_io();
-        Ok(w)
-    }
-
-    fn make_logic(&mut self) -> Result<(), CarrierError> {
-        let nodes = self.net.node_count();
-        let mut logic: Vec<Logic> = (0..nodes).map(|_| Logic::Router).collect();
-        let ott_node = self.net.node_by_addr(OTT_ADDR).map(|n| n.0 as usize);
-        if let Some(i) = ott_node {
-            logic[i] = Logic::Ott(Box::new(OttNode::new(
-                NodeId(i as u32),
-                TunnelServer::new(StaticKeypair::generate(
-                    self.seeds.child("ott-static").key(),
-                )),
-                self.seeds.child("ott-server-tunnel"),
-                self.sc
-                    .apps
-                    .iter()
-                    .map(|a| a.countermeasures.mixing_delay.as_secs_f64())
-                    .collect(),
-                self.seeds.child("countermeasures").stream("mix"),
-            )));
-        }
-        for (c, inf) in self.infra.iter().enumerate() {
-            logic[inf.pgw.0 as usize] = Logic::Pgw(Box::new(crate::gateway::PgwNode {
-                carrier: c,
-                ep: Endpoint::new(inf.pgw, pgw_addr(c)),
-                server: TunnelServer::new(StaticKeypair::generate(
-                    self.seeds.child("pgw-static").child(&inf.name).key(),
-                )),
-                seeds: self.seeds.child("pgw-tunnel"),
-            }));
-            logic[inf.smsc.0 as usize] = Logic::Smsc(Box::new(crate::smsc::SmscNode {
-                carrier: c,
-                ep: Endpoint::new(inf.smsc, smsc_addr(c)),
-                calls: BTreeMap::new(),
-            }));
-            logic[inf.mediation.0 as usize] = Logic::Mediation(MediationNode {
-                lea: lea_addr(c),
-                node: inf.mediation,
-            });
-            logic[inf.lea.0 as usize] = Logic::Lea(LeaNode::default());
-        }
-        let ott_public = match ott_node.map(|i| &logic[i]) {
-            Some(Logic::Ott(o)) => o.server.key.public,
-            _ => [0; 32],
-        };
-        for s in &self.dir.subs {
-            let node = self.sub_node[s.index];
-            let app = &self.dir.apps[s.app];
-            let radio = if matches!(app.kind, AppKind::CarrierEncrypted) {
-                let pgw_public = match &logic[self.infra[s.carrier].pgw.0 as usize] {
-                    Logic::Pgw(p) => p.server.key.public,
-                    _ => [0; 32],
-                };
-                RadioPath::Tunnel {
-                    pgw: pgw_addr(s.carrier),
-                    tunnel: NkTunnel::initiator(
-                        pgw_public,
-                        self.seeds.child("radio-tunnel").child(&s.msisdn).key(),
-                    )?,
-                }
-            } else {
-                RadioPath::Sms {
-                    smsc: smsc_addr(s.carrier),
-                }
-            };
-            let ott = match app.kind {
-                AppKind::Noise { .. } | AppKind::Signal(_) => Some(OttClient {
-                    app: s.app,
-                    tunnel: if app.server_tunnel() {
-                        Some(NkTunnel::initiator(
-                            ott_public,
-                            self.seeds.child("ott-tunnel").child(&s.msisdn).key(),
-                        )?)
-                    } else {
-                        None
-                    },
-                    sessions: BTreeMap::new(),
-                    outgoing: BTreeMap::new(),
-                    next_session: 0,
-                }),
-                _ => None,
-            };
-            logic[node.0 as usize] = Logic::Sub(Box::new(SubNode {
-                sub: s.index,
-                ep: Endpoint::new(node, s.ip),
-                radio,
-                ott,
-                msg_ref: 0,
-                outbox: BTreeMap::new(),
-            }));
-        }
-        self.logic = logic;
-        Ok(())
-    }
-
     /// Attaches handsets (tunnel handshakes go out) and schedules every planned message.
     fn start(&mut self) {
         self.io.begin(self.net.now());
@@ -711,7 +251,7 @@ impl<'s> World<'s> {
 
     /// Carries out what the handled node asked for, in order, and turns what it reported into
     /// records and counters.
-    fn apply_io(&mut self) {
+    pub(crate) fn apply_io(&mut self) {
         for o in self.io.take() {
             match o {
                 Output::Transmit { from, packet } => {
@@ -727,7 +267,9 @@ impl<'s> World<'s> {
             }
         }
         let now = self.io.now();
-        for e in self.io.take_events() {
+        let mut refills = Vec::new();
+        let events: Vec<NodeEvent> = self.io.take_events().collect();
+        for e in events {
             match e {
                 NodeEvent::Undecodable => {
                     tracing::debug!("undecodable PDU");
@@ -760,73 +302,106 @@ impl<'s> World<'s> {
                 NodeEvent::SignalRatchetKey { message, key } => {
                     self.truth.signal_ratchet_keys.insert(message, key);
                 }
+                NodeEvent::SessionRefused { reason } => {
+                    *self.stats.session_failures.entry(reason).or_default() += 1;
+                }
+                NodeEvent::SignalRejected { sub, kind } => {
+                    *self
+                        .stats
+                        .session_failures
+                        .entry(format!("signal {kind}"))
+                        .or_default() += 1;
+                    self.signal_failures.push((sub, now, kind));
+                }
+                NodeEvent::PrekeysTaken { sub } => refills.push(sub),
+                NodeEvent::SessionText { session, text } => {
+                    self.session_texts.entry(session).or_default().push(text);
+                }
+                NodeEvent::Call { call, fact } => self.call_fact(call, fact, now),
             }
+        }
+        // The key server asks the devices whose prekeys were handed out to top them up.
+        for sub in refills {
+            self.with_handset(sub, |h, env, io| h.prekeys_taken(env, io));
+            self.apply_io();
         }
     }
 
-    fn start_nodes(&mut self) {
-        self.signal_start();
-        self.cm_start();
-        for i in 0..self.dir.subs.len() {
-            let node = self.sub_node[i];
-            let Logic::Sub(mut sn) =
-                std::mem::replace(&mut self.logic[node.0 as usize], Logic::Router)
-            else {
-                continue;
-            };
-            if let RadioPath::Tunnel { pgw, tunnel } = &mut sn.radio {
-                sn.ep.pump(&mut self.io, *pgw, tunnel);
+    /// What a handset reported about call `call` (its index in the plan), into the truth.
+    fn call_fact(&mut self, call: usize, fact: CallFact, now: Timestamp) {
+        let Some(tc) = self.truth.calls.get_mut(call) else {
+            return;
+        };
+        match fact {
+            CallFact::Answered => tc.answer = Some(now),
+            CallFact::Ended { cause } => {
+                tc.end = Some(now);
+                tc.cause = cause.into();
             }
-            if let Some(t) = sn.ott.as_mut().and_then(|o| o.tunnel.as_mut()) {
-                sn.ep.pump(&mut self.io, OTT_ADDR, t);
+            CallFact::MediaSent {
+                caller: true,
+                bytes,
+            } => {
+                tc.caller_packets += 1;
+                tc.caller_bytes += bytes;
             }
-            self.logic[node.0 as usize] = Logic::Sub(sn);
+            CallFact::MediaSent {
+                caller: false,
+                bytes,
+            } => {
+                tc.callee_packets += 1;
+                tc.callee_bytes += bytes;
+            }
+            CallFact::MediaReceived => tc.packets_received += 1,
+            CallFact::MediaError => tc.media_errors += 1,
         }
-        for (id, p) in self.planned.iter().enumerate() {
-            let (from, to) = (&self.dir.subs[p.from], &self.dir.subs[p.to]);
-            let fa = &self.dir.apps[from.app];
-            // End-to-end only when both use the same app; otherwise the sender's carrier
-            // messaging carries it (E2EE apps fall back to plain SMS, as phones do).
-            let signal = matches!(fa.kind, AppKind::Signal(_));
-            let e2e = (fa.protocol().is_some() || signal) && from.app == to.app;
-            let (protocol, app) = if e2e {
-                (fa.kind.protocol_id(), fa.name.clone())
-            } else if matches!(fa.kind, AppKind::CarrierEncrypted) {
-                (ProtocolId::CarrierEncrypted, fa.name.clone())
-            } else if matches!(fa.kind, AppKind::Sms) {
-                (ProtocolId::Sms, fa.name.clone())
-            } else {
-                (ProtocolId::Sms, "sms (fallback)".to_string())
-            };
-            let via = match (e2e, signal) {
-                (true, true) => Via::Signal,
-                (true, false) => Via::Noise,
-                (false, _) => Via::Carrier,
-            };
-            self.truth.push(TruthMessage {
-                id,
-                from: p.from,
-                to: p.to,
-                protocol,
-                app,
-                text: p.text.clone(),
-                sent_at: p.at,
-                delivered_at: None,
-                failure: None,
-            });
-            if let Some(Logic::Sub(sn)) = self.logic.get_mut(self.sub_node[p.from].0 as usize) {
-                sn.outbox.insert(
-                    id,
-                    Outgoing {
-                        to: p.to,
-                        text: p.text.clone(),
-                        via,
-                    },
-                );
-            }
-            self.io
-                .set_timer(self.sub_node[p.from], p.at, Timer::Send(id));
+    }
+
+    /// Subscriber `i`'s handset.
+    pub(crate) fn handset(&self, i: usize) -> Option<&Handset> {
+        match self.logic.get(self.sub_node.get(i)?.0 as usize)? {
+            Logic::Sub(h) => Some(h),
+            _ => None,
         }
+    }
+
+    /// Subscriber `i`'s handset, to change.
+    pub(crate) fn handset_mut(&mut self, i: usize) -> Option<&mut Handset> {
+        match self.logic.get_mut(self.sub_node.get(i)?.0 as usize)? {
+            Logic::Sub(h) => Some(h),
+            _ => None,
+        }
+    }
+
+    /// Runs `f` on subscriber `i`'s handset with its environment, then carries out what it
+    /// asked for.
+    pub(crate) fn with_handset(
+        &mut self,
+        i: usize,
+        f: impl FnOnce(&mut Handset, &mut Env<'_>, &mut Io),
+    ) {
+        let Some(node) = self.sub_node.get(i).map(|n| n.0 as usize) else {
+            return;
+        };
+        let Some(Logic::Sub(mut h)) = self
+            .logic
+            .get_mut(node)
+            .map(|l| std::mem::replace(l, Logic::Router))
+        else {
+            return;
+        };
+        {
+            let mut env = Env {
+                dir: &self.dir,
+                sc: self.sc,
+                seeds: &self.seeds,
+                keys: &self.public_keys,
+                key_server: &mut self.key_server,
+                exposure: &self.caps,
+            };
+            f(&mut h, &mut env, &mut self.io);
+        }
+        self.logic[node] = Logic::Sub(h);
     }
 
     /// Hands one network event to the node it concerns, inside a `node` span that names the node
@@ -881,20 +456,20 @@ impl<'s> World<'s> {
             }
         };
         match (&mut logic, ev) {
-            (Logic::Sub(sn), Input::Timer(Timer::Call { call, act })) => {
-                self.call_timer(sn, call, act);
+            (Logic::Sub(h), input) => {
+                let mut env = Env {
+                    dir: &self.dir,
+                    sc: self.sc,
+                    seeds: &self.seeds,
+                    keys: &self.public_keys,
+                    key_server: &mut self.key_server,
+                    exposure: &self.caps,
+                };
+                match input {
+                    Input::Timer(t) => h.handle_timer(&mut env, &mut self.io, t),
+                    Input::Datagram(packet) => h.handle_datagram(&mut env, &mut self.io, &packet),
+                }
             }
-            (Logic::Sub(sn), Input::Datagram(packet))
-                if packet.dst().port() == proto::wire::MEDIA_PORT =>
-            {
-                self.sub_media(sn.sub, &packet);
-            }
-            (Logic::Sub(sn), Input::Timer(t @ (Timer::Cover(_) | Timer::Release(_)))) => {
-                self.cm_sub_timer(sn, t);
-            }
-            (Logic::Sub(sn), Input::Timer(Timer::Send(id))) => self.sub_send(sn, id),
-            (Logic::Sub(sn), Input::Timer(Timer::Link(i))) => sn.ep.on_timer(&mut self.io, i),
-            (Logic::Sub(sn), Input::Datagram(packet)) => self.sub_receive(sn, &packet),
             (Logic::Pgw(p), Input::Timer(t)) => p.handle_timer(&mut self.io, t),
             (Logic::Pgw(p), Input::Datagram(packet)) => {
                 p.handle_datagram(&self.dir, &mut self.io, &packet);
@@ -923,14 +498,6 @@ fn short_reason(why: &str) -> String {
     why.split(':').next().unwrap_or(why).trim().to_string()
 }
 
-/// A law-enforcement agency name for a generated warrant.
-fn agency(rng: &mut simcore::SimRng) -> String {
-    const AGENCIES: &[&str] = &[
-        "FBI-NY", "FBI-DC", "FBI-LA", "DEA-MIA", "DEA-HOU", "USMS", "HSI-SEA", "ATF-CHI",
-    ];
-    AGENCIES[(rng.next_u32() as usize) % AGENCIES.len()].to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -938,6 +505,18 @@ mod tests {
     fn small() -> Scenario {
         let text = scenario::builtin("small-lab").expect("small-lab is built in");
         scenario::parse("sim/small-lab.toml", text).expect("small-lab parses")
+    }
+
+    #[test]
+    fn every_shipped_topology_is_a_tree_so_routing_memory_is_linear() {
+        for (name, text) in scenario::BUILTIN_SCENARIOS {
+            let sc = scenario::parse(name, text).expect("parses");
+            let w = World::build(&sc, SeedTree::new(1), &capture::active::Unarmed).expect("builds");
+            assert!(
+                w.net.routes_by_interval(),
+                "{name}: the network is not a forest"
+            );
+        }
     }
 
     #[test]

@@ -357,6 +357,12 @@ impl Network {
         self.links.len()
     }
 
+    /// Whether the network is a forest, so routing is interval routing with memory linear in
+    /// the nodes (see the `route` module); otherwise next-hop tables are cached per destination.
+    pub fn routes_by_interval(&self) -> bool {
+        self.routes.is_tree()
+    }
+
     /// The two ends of a link, in the order given to [`NetworkBuilder::add_link`].
     pub fn link_ends(&self, id: LinkId) -> Option<(NodeId, NodeId)> {
         self.links

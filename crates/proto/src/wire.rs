@@ -38,7 +38,9 @@ const PDU_SMS: u8 = 0x10;
 const PDU_TUNNEL: u8 = 0x20;
 const PDU_OTT: u8 = 0x30;
 const PDU_CALL: u8 = 0x40;
-const MEDIA_MAGIC: [u8; 2] = *b"WM";
+/// "WV": not "WM", which Wireshark's R-GOOSE heuristic takes for an ISO CLTP unit-data header
+/// (length 0x57, type 0x4_) on any UDP port, and then reports as malformed (docs/wire-format.md).
+const MEDIA_MAGIC: [u8; 2] = *b"WV";
 const MEDIA_VERSION: u8 = 1;
 const LI_MAGIC: [u8; 2] = *b"X3";
 
@@ -880,7 +882,7 @@ impl MediaPdu {
     }
 
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, WireError> {
-        r.magic(MEDIA_MAGIC, "the media magic \"WM\"")?;
+        r.magic(MEDIA_MAGIC, "the media magic \"WV\"")?;
         r.code("version", "media version 1", |v| {
             (v == MEDIA_VERSION).then_some(())
         })?;
@@ -1065,12 +1067,12 @@ mod tests {
             encrypted: false,
             payload: vec![0xAB, 0xCD],
         };
-        let mut want = vec![b'W', b'M', 1];
+        let mut want = vec![b'W', b'V', 1];
         want.extend_from_slice(&9u64.to_be_bytes());
         want.extend_from_slice(&[0, 0, 0, 3, 0, 0, 2, 0xAB, 0xCD]);
         assert_eq!(m.to_bytes().unwrap(), want);
         assert_eq!(MediaPdu::decode(&want).unwrap(), m);
-        let err = MediaPdu::decode(&[b'W', b'M', 2]).unwrap_err();
+        let err = MediaPdu::decode(&[b'W', b'V', 2]).unwrap_err();
         assert!(
             matches!(
                 err,

@@ -4,6 +4,7 @@
 
 use std::io::{self, Write};
 
+use capture::export::ColumnType::{self, Integer as I, Text as T};
 use carrier::{Subscriber, TruthCall};
 
 /// Columns of `truth_calls.csv`.
@@ -25,6 +26,29 @@ pub const TRUTH_CALL_COLUMNS: [&str; 17] = [
     "callee_bytes",
     "packets_received",
     "media_errors",
+];
+
+/// Types of the columns of `truth_calls.csv`, for its schema file (`truth_calls.schema.json`,
+/// [`capture::export::write_schema_json`]): the subscriber indices `caller` and `callee` are
+/// integers, their numbers text.
+pub const TRUTH_CALL_TYPES: [ColumnType; 17] = [
+    I, // call_id
+    T, // kind
+    T, // app
+    I, // caller
+    T, // caller_msisdn
+    I, // callee
+    T, // callee_msisdn
+    I, // start_ns
+    I, // answer_ns
+    I, // end_ns
+    T, // cause
+    I, // caller_packets
+    I, // caller_bytes
+    I, // callee_packets
+    I, // callee_bytes
+    I, // packets_received
+    I, // media_errors
 ];
 
 /// Writes `truth_calls.csv`: a header of [`TRUTH_CALL_COLUMNS`], then one row per call.

@@ -15,6 +15,7 @@ mod attacks;
 pub mod costs;
 pub mod export;
 pub mod metadata;
+mod protocols;
 mod score;
 mod terminal;
 mod theft;
@@ -23,7 +24,7 @@ pub use attacks::AttackScore;
 pub use costs::CostScore;
 pub use metadata::MetadataScore;
 pub use score::{
-    score, AdversarySummary, ContactScore, Example, NetworkSummary, ProtocolScore, Report,
+    score, AdversarySummary, ContactScore, Example, NetworkSummary, ProtocolScore, Report, RowKey,
     UnreadableReason, WarrantScore,
 };
 pub use terminal::render_terminal;

@@ -1,6 +1,6 @@
 //! Scoring findings against ground truth.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use adversary::Findings;
 use carrier::{GroundTruth, RunOutput, RunStats};
@@ -35,11 +35,56 @@ pub struct Report {
     pub costs: crate::costs::CostScore,
 }
 
-/// One protocol's line of the report.
+/// The row of the protocol table a message is counted in: its protocol and, for a Signal-style
+/// app, the app. Two Signal apps with the same key agreement (e.g. with and without one-time
+/// prekeys) are different experiments, so they get a row each; every other protocol has one row
+/// for all its apps.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RowKey {
+    /// The protocol.
+    pub protocol: capture::ProtocolId,
+    /// The app, for Signal-style apps only.
+    pub app: Option<String>,
+}
+
+impl RowKey {
+    /// The row of a message sent with `protocol` by app `app`.
+    pub fn new(protocol: &capture::ProtocolId, app: &str) -> RowKey {
+        RowKey {
+            protocol: protocol.clone(),
+            app: crate::protocols::scorer(protocol)
+                .row_per_app()
+                .then(|| app.to_owned()),
+        }
+    }
+
+    /// The row of a ground-truth message.
+    pub fn of(m: &carrier::TruthMessage) -> RowKey {
+        RowKey::new(&m.protocol, &m.app)
+    }
+
+    /// The row's name in the report: the protocol label (`sms`, `noise:XX`), and for a Signal
+    /// app `<label>:<app>` (`signal:signal-opk`, `signal+pq:signal-pqxdh`).
+    pub fn label(&self) -> String {
+        match &self.app {
+            Some(app) => format!("{}:{app}", self.protocol.label()),
+            None => self.protocol.label(),
+        }
+    }
+}
+
+/// One row of the protocol table: one protocol, or one Signal-style app ([`RowKey`]).
 #[derive(Clone, Debug, Serialize)]
 pub struct ProtocolScore {
-    /// `sms`, `carrier-encrypted` or `noise:<pattern>`.
+    /// The row's name, unique in the report: the protocol label, or `<label>:<app>` for a
+    /// Signal-style app ([`RowKey::label`]).
+    pub row: String,
+    /// `sms`, `carrier-encrypted`, `noise:<pattern>`, `signal` or `signal+pq` (several rows may
+    /// share it: one per Signal-style app).
     pub protocol: String,
+    /// The app of a Signal-style row (`None` for every other protocol, whose row covers all
+    /// its apps).
+    pub app: Option<String>,
     /// Sessions: Noise handshakes started; for SMS-based protocols, conversations
     /// (unordered pairs that exchanged messages).
     pub sessions: usize,
@@ -70,7 +115,8 @@ pub struct UnreadableReason {
 /// A recovered message shown as an example.
 #[derive(Clone, Debug, Serialize)]
 pub struct Example {
-    /// Protocol of the message (from ground truth).
+    /// The row of the message (from ground truth): its protocol label, `<label>:<app>` for a
+    /// Signal-style app ([`RowKey::label`]).
     pub protocol: String,
     /// The text the adversary produced.
     pub text: String,
@@ -213,10 +259,11 @@ pub fn score(sc: &Scenario, seed: u64, run: &RunOutput, findings: &Findings) -> 
                 if r.method.starts_with("mitm at ") {
                     mitm_read.insert(m.id);
                 }
-                let ex = examples.entry(m.protocol.label()).or_default();
+                let row = RowKey::of(m).label();
+                let ex = examples.entry(row.clone()).or_default();
                 if ex.len() < 3 {
                     ex.push(Example {
-                        protocol: m.protocol.label(),
+                        protocol: row,
                         text: r.text.clone(),
                         from: r.from.clone(),
                         to: r.to.clone(),
@@ -241,14 +288,27 @@ pub fn score(sc: &Scenario, seed: u64, run: &RunOutput, findings: &Findings) -> 
     }
 
     let (tapped, content_targets) = exposure(sc, run);
-    let mut by_proto: BTreeMap<String, ProtocolScore> = BTreeMap::new();
+    // What the adversary says is still missing for the sealed messages its capabilities bore
+    // on, per (sender, recipient) in capture order: matched in send order to the unread
+    // messages of the pair (the others keep the reason of a passive adversary).
+    let mut sealed: BTreeMap<(&str, &str), VecDeque<&str>> = BTreeMap::new();
+    for s in &findings.sealed_messages {
+        sealed
+            .entry((s.from.as_str(), s.to.as_str()))
+            .or_default()
+            .push_back(s.reason.as_str());
+    }
+    let mut by_proto: BTreeMap<String, (RowKey, ProtocolScore)> = BTreeMap::new();
     let mut convs: BTreeMap<String, BTreeSet<(usize, usize)>> = BTreeMap::new();
     let mut why: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
     for m in &truth.messages {
-        let p = by_proto
-            .entry(m.protocol.label())
-            .or_insert_with(|| ProtocolScore {
+        let row = RowKey::of(m);
+        let label = row.label();
+        let (_, p) = by_proto.entry(label.clone()).or_insert_with(|| {
+            let p = ProtocolScore {
+                row: label.clone(),
                 protocol: m.protocol.label(),
+                app: row.app.clone(),
                 sessions: 0,
                 messages: 0,
                 messages_delivered: 0,
@@ -256,7 +316,9 @@ pub fn score(sc: &Scenario, seed: u64, run: &RunOutput, findings: &Findings) -> 
                 messages_exposed_to_vantage: 0,
                 failures: BTreeMap::new(),
                 why_unreadable: Vec::new(),
-            });
+            };
+            (row, p)
+        });
         p.messages += 1;
         if m.delivered_at.is_some() {
             p.messages_delivered += 1;
@@ -264,7 +326,7 @@ pub fn score(sc: &Scenario, seed: u64, run: &RunOutput, findings: &Findings) -> 
             *p.failures.entry(f.clone()).or_default() += 1;
         }
         convs
-            .entry(m.protocol.label())
+            .entry(label.clone())
             .or_default()
             .insert((m.from.min(m.to), m.from.max(m.to)));
         let (f, t) = (&subs[m.from], &subs[m.to]);
@@ -282,32 +344,24 @@ pub fn score(sc: &Scenario, seed: u64, run: &RunOutput, findings: &Findings) -> 
                 "never crossed a vantage point: both ends on carriers whose core is not tapped, \
                  and neither end under a content warrant at a compromised mediation node"
                     .to_string()
-            } else if m.protocol.family() == capture::Family::Noise {
-                "end-to-end encrypted: captured, but every key needs a private key the adversary \
-                 does not hold"
-                    .to_string()
-            } else if m.protocol.family() == capture::Family::Signal {
-                "end-to-end encrypted (Signal): captured and parsed, but no key the adversary \
-                 holds opens it"
-                    .to_string()
-            } else if m.protocol == capture::ProtocolId::CarrierEncrypted {
-                "carrier-encrypted: captured only on a radio hop the adversary does not see in \
-                 the clear"
-                    .to_string()
             } else {
-                "captured in a form the adversary did not parse".to_string()
+                // The adversary's own reason, matched per sender -> recipient pair in send
+                // order (only its capabilities give reasons; a pair uses one protocol).
+                let adversary = sealed
+                    .get_mut(&(f.msisdn.as_str(), t.msisdn.as_str()))
+                    .and_then(VecDeque::pop_front);
+                crate::protocols::scorer(&m.protocol).why_unread(adversary)
             };
-            *why.entry(m.protocol.label())
-                .or_default()
-                .entry(reason)
-                .or_default() += 1;
+            *why.entry(label).or_default().entry(reason).or_default() += 1;
         }
     }
-    for (label, p) in &mut by_proto {
-        p.sessions = if capture::ProtocolId::from_label(label)
-            .is_some_and(|p| p.family() == capture::Family::Noise)
-        {
-            truth.sessions.get(label).copied().unwrap_or(0)
+    for (label, (row, p)) in &mut by_proto {
+        p.sessions = if crate::protocols::scorer(&row.protocol).sessions_are_handshakes() {
+            truth
+                .sessions
+                .get(&row.protocol.label())
+                .copied()
+                .unwrap_or(0)
         } else {
             convs.get(label).map_or(0, BTreeSet::len)
         };
@@ -368,7 +422,7 @@ pub fn score(sc: &Scenario, seed: u64, run: &RunOutput, findings: &Findings) -> 
         description: sc.description.clone(),
         seed,
         duration: scenario::format_duration(sc.duration),
-        protocols: by_proto.into_values().collect(),
+        protocols: by_proto.into_values().map(|(_, p)| p).collect(),
         adversary: AdversarySummary {
             name: sc.adversary.name.clone(),
             vantage_points: findings.vantage_points.clone(),

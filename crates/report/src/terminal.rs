@@ -51,7 +51,7 @@ pub fn render_terminal(r: &Report) -> String {
         let _ = writeln!(
             o,
             "{:<22} {:>9} {:>9} {:>10} {:>9} {:>9} {:>8}",
-            p.protocol,
+            p.row,
             p.sessions,
             p.messages,
             p.messages_delivered,
@@ -118,11 +118,7 @@ pub fn render_terminal(r: &Report) -> String {
     let _ = writeln!(o, "Why the rest stayed unreadable");
     for p in &r.protocols {
         for w in &p.why_unreadable {
-            let _ = writeln!(
-                o,
-                "  [{}] {} messages: {}",
-                p.protocol, w.messages, w.reason
-            );
+            let _ = writeln!(o, "  [{}] {} messages: {}", p.row, w.messages, w.reason);
         }
     }
     let mut reasons: Vec<_> = a.unreadable.iter().collect();

@@ -6,7 +6,7 @@
 //! Owners with identical kind and time are merged into one row (e.g. "static of 40 subscribers
 //! at 30d") so that a large theft stays one line.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use adversary::Findings;
 use carrier::RunOutput;
@@ -23,9 +23,11 @@ pub struct TheftScore {
     pub owners: String,
     /// End-to-end sessions with a message newly exposed.
     pub sessions: usize,
-    /// Messages newly exposed per protocol label (`noise:XX`), confirmed against ground truth.
+    /// Messages newly exposed per row of the protocol table (`noise:XX`, `signal:<app>`:
+    /// [`crate::RowKey::label`]), confirmed against ground truth.
     pub messages_by_protocol: BTreeMap<String, usize>,
-    /// Cumulative messages read per protocol label after this row (passive reading included).
+    /// Cumulative messages read per row of the protocol table after this row (passive reading
+    /// included).
     pub readable_after: BTreeMap<String, usize>,
     /// Messages the adversary claimed but ground truth does not contain (must be 0).
     pub false_claims: usize,
@@ -43,9 +45,15 @@ pub struct TheftScore {
 pub struct SignalTheftScore {
     /// Sessions followed from stolen device state.
     pub sessions_followed: usize,
-    /// Of those, lost by the adversary within the run (the session healed).
+    /// Of those, lost by the adversary within the run (the session healed): the passive reader
+    /// lost it and no on-path takeover kept it.
     pub healed: usize,
-    /// Messages read per followed session until it healed (or the run ended): mean.
+    /// Of those followed, sessions the adversary's on-path man in the middle took over with the
+    /// stolen state and kept to the end of the run unnoticed: they never healed, whatever the
+    /// passive reader of the core tap lost.
+    pub kept_by_takeover: usize,
+    /// Messages read per followed session (not kept by a takeover) until it healed (or the run
+    /// ended): mean.
     pub messages_until_healed_mean: f64,
     /// The same, maximum.
     pub messages_until_healed_max: usize,
@@ -67,9 +75,36 @@ fn seconds(ns: u64) -> String {
     format!("{:.1}s", ns as f64 / 1e9)
 }
 
+/// The unordered account pairs whose Signal session an on-path man in the middle took over and
+/// kept: attacked in `mitm` mode, and no endpoint noticed (a takeover the component loses
+/// passes an envelope it cannot decrypt, which the endpoint reports).
+fn kept_takeovers(run: &RunOutput) -> BTreeSet<(String, String)> {
+    let subs = &run.truth.subscribers;
+    run.truth
+        .attacks
+        .iter()
+        .filter(|a| {
+            a.mode == "mitm"
+                && a.detected.is_none()
+                && capture::ProtocolId::from_label(&a.protocol)
+                    .is_some_and(|p| p.family() == capture::Family::Signal)
+        })
+        .filter_map(|a| {
+            let m = run.truth.messages.get(*a.messages.first()?)?;
+            let (x, y) = (&subs[m.from].msisdn, &subs[m.to].msisdn);
+            Some(if x <= y {
+                (x.clone(), y.clone())
+            } else {
+                (y.clone(), x.clone())
+            })
+        })
+        .collect()
+}
+
 fn signal_score(
     at: simcore::Timestamp,
     parts: &[&adversary::signal_read::SignalExposure],
+    kept: &BTreeSet<(String, String)>,
 ) -> Option<SignalTheftScore> {
     if parts.is_empty() {
         return None;
@@ -85,6 +120,16 @@ fn signal_score(
         }
         for h in &p.healing {
             s.sessions_followed += 1;
+            let pair = if h.victim <= h.peer {
+                (h.victim.clone(), h.peer.clone())
+            } else {
+                (h.peer.clone(), h.victim.clone())
+            };
+            if kept.contains(&pair) {
+                // Its figures are the on-path row's: it did not heal.
+                s.kept_by_takeover += 1;
+                continue;
+            }
             read.push(h.messages_read);
             if let Some(t) = h.lost_at {
                 s.healed += 1;
@@ -114,6 +159,7 @@ type Row<'a> = (
 /// Scores `findings.key_theft` against the truth of `run`.
 pub(crate) fn score(run: &RunOutput, findings: &Findings) -> Vec<TheftScore> {
     let truth = &run.truth;
+    let kept = kept_takeovers(run);
     // Passive baseline: everything read by a method that is not a capability's.
     let exposed: std::collections::BTreeSet<&str> = findings
         .key_theft
@@ -127,7 +173,7 @@ pub(crate) fn score(run: &RunOutput, findings: &Findings) -> Vec<TheftScore> {
         }
         if let Some(m) = truth.message_by_text(&r.text) {
             if m.protocol.is_end_to_end() {
-                *cumulative.entry(m.protocol.label()).or_default() += 1;
+                *cumulative.entry(crate::RowKey::of(m).label()).or_default() += 1;
             }
         }
     }
@@ -153,8 +199,9 @@ pub(crate) fn score(run: &RunOutput, findings: &Findings) -> Vec<TheftScore> {
                     if m.sent_at < at {
                         sent_before_theft += 1;
                     }
-                    *by.entry(m.protocol.label()).or_default() += 1;
-                    *cumulative.entry(m.protocol.label()).or_default() += 1;
+                    let row = crate::RowKey::of(m).label();
+                    *by.entry(row.clone()).or_default() += 1;
+                    *cumulative.entry(row).or_default() += 1;
                 }
                 None => false_claims += 1,
             }
@@ -181,7 +228,7 @@ pub(crate) fn score(run: &RunOutput, findings: &Findings) -> Vec<TheftScore> {
             readable_after: cumulative.clone(),
             false_claims,
             sent_before_theft,
-            signal: signal_score(at, &signal),
+            signal: signal_score(at, &signal, &kept),
         });
     }
     out
@@ -191,15 +238,38 @@ pub(crate) fn score(run: &RunOutput, findings: &Findings) -> Vec<TheftScore> {
 pub(crate) fn render_signal(o: &mut String, t: &TheftScore, s: &SignalTheftScore) {
     use core::fmt::Write as _;
     if s.sessions_followed > 0 {
+        let kept = if s.kept_by_takeover > 0 {
+            format!(
+                ", {} kept by the on-path takeover (never healed)",
+                s.kept_by_takeover
+            )
+        } else {
+            String::new()
+        };
+        // Messages and time until healed, over the sessions no takeover kept.
+        let until = if s.sessions_followed > s.kept_by_takeover {
+            format!(
+                "; messages until healed mean {:.1}, max {}; time to heal mean {}, max {}",
+                s.messages_until_healed_mean,
+                s.messages_until_healed_max,
+                if s.time_to_heal_mean.is_empty() {
+                    "-"
+                } else {
+                    &s.time_to_heal_mean
+                },
+                if s.time_to_heal_max.is_empty() {
+                    "-"
+                } else {
+                    &s.time_to_heal_max
+                },
+            )
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             o,
-            "           signal: {} sessions followed, {} healed; messages until healed mean {:.1}, max {}; time to heal mean {}, max {}",
-            s.sessions_followed,
-            s.healed,
-            s.messages_until_healed_mean,
-            s.messages_until_healed_max,
-            if s.time_to_heal_mean.is_empty() { "-" } else { &s.time_to_heal_mean },
-            if s.time_to_heal_max.is_empty() { "-" } else { &s.time_to_heal_max },
+            "           signal: {} sessions followed, {} healed{kept}{until}",
+            s.sessions_followed, s.healed,
         );
         let _ = writeln!(
             o,

@@ -77,6 +77,10 @@ pub const BUILTIN_SCENARIOS: &[(&str, &str)] = &[
         "signal-active",
         include_str!("../../../sim/signal-active.toml"),
     ),
+    (
+        "signal-quantum-theft",
+        include_str!("../../../sim/signal-quantum-theft.toml"),
+    ),
     ("metadata", include_str!("../../../sim/metadata.toml")),
     (
         "countermeasures",

@@ -2,7 +2,7 @@
 //! (`adversary::ratchet`) against real sessions of this crate.
 
 use adversary::ratchet::{
-    parse_content, parse_envelope, read_x3dh, CapturedContent, RatchetReader, Reading,
+    parse_content, parse_envelope, read_x3dh, CapturedContent, HeaderKeys, RatchetReader, Reading,
     ResponderPublic, StolenSession, StolenState,
 };
 use rand_chacha::rand_core::{RngCore, SeedableRng};
@@ -45,6 +45,12 @@ fn stolen(s: &StateSnapshot) -> StolenState {
                 ns: x.ns,
                 nr: x.nr,
                 header_encryption: x.header_encryption,
+                header_keys: HeaderKeys {
+                    hks: x.hks.clone(),
+                    hkr: x.hkr.clone(),
+                    nhks: x.nhks.clone(),
+                    nhkr: x.nhkr.clone(),
+                },
                 skipped: x
                     .skipped
                     .iter()
@@ -186,7 +192,7 @@ fn stolen_at(k: usize) -> (Vec<Reading>, Vec<Vec<u8>>, Vec<[u8; 32]>, [u8; 32]) 
             let env = parse_envelope(e).unwrap();
             match parse_content(&env.body).unwrap() {
                 CapturedContent::Clear(_, m) => m.dh,
-                CapturedContent::EncryptedHeader(_) => unreachable!(),
+                CapturedContent::EncryptedHeader(..) => unreachable!(),
             }
         })
         .collect();

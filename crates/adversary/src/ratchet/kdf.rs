@@ -1,6 +1,6 @@
 //! The adversary's own copies of the Signal KDFs and ciphers, written from the specifications
 //! (and `docs/signal.md`), not shared with the `signal` crate: HKDF-SHA-256 from HMAC,
-//! `KDF_RK`, `KDF_CK`, the X3DH `KDF`, message decryption (AES-256-GCM keyed by HKDF of the
+//! `KDF_RK`, `KDF_RK_HE`, `KDF_CK`, the X3DH `KDF`, header decryption, message decryption (AES-256-GCM keyed by HKDF of the
 //! message key) and the sealed-sender layers.
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
@@ -51,6 +51,21 @@ pub fn kdf_rk(rk: &[u8; 32], dh_out: &[u8; 32]) -> (Key, Key) {
     let mut okm = Zeroizing::new([0u8; 64]);
     hkdf(rk, dh_out, b"WiretapRatchet", &mut okm[..]);
     (key(&okm[..32]), key(&okm[32..]))
+}
+
+/// `KDF_RK_HE(rk, dh_out)` (header encryption): the same HKDF with 96 bytes of output → (rk,
+/// ck, next header key).
+pub fn kdf_rk_he(rk: &[u8; 32], dh_out: &[u8; 32]) -> (Key, Key, Key) {
+    let mut okm = Zeroizing::new([0u8; 96]);
+    hkdf(rk, dh_out, b"WiretapRatchet", &mut okm[..]);
+    (key(&okm[..32]), key(&okm[32..64]), key(&okm[64..]))
+}
+
+/// `HDECRYPT(hk, enc_header)`: `enc_header` = nonce (12) ‖ AES-256-GCM ciphertext and tag of
+/// the 40-byte header under the header key itself, no associated data.
+pub fn hdecrypt(hk: &[u8; 32], enc_header: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+    let nonce: [u8; 12] = enc_header.get(..12)?.try_into().ok()?;
+    aead_open(hk, &nonce, enc_header.get(12..)?, &[])
 }
 
 /// `KDF_CK(ck)` = (HMAC(ck, 0x02), HMAC(ck, 0x01)) → (next chain key, message key).

@@ -16,8 +16,14 @@
 //! Model: the two parties' ratchet public keys form one alternating sequence; step `i`
 //! derives `(RK_i, CK_i) = KDF_RK(RK_{i-1}, DH(K_i, K_{i-1}))`, the chain of the new key's
 //! owner. Chains and skipped keys are kept, so late and reordered messages on known chains
-//! stay readable. Clear headers only: with header encryption the reader reports the message
-//! as unreadable (it does not follow header keys).
+//! stay readable.
+//!
+//! Header encryption (section 4): a stolen device state holds the header keys too (`HKs`,
+//! `HKr`, `NHKs`, `NHKr`). The reader opens each encrypted header with the header key of a
+//! known chain, of a chain of stolen skipped keys, or of the next chain of the sequence: step
+//! `i`'s `KDF_RK_HE` yields the header key of step `i + 2`'s chain, and at the theft the next
+//! two are `NHKr` (the peer's next key) and `NHKs` (the victim's). It then reads the message as
+//! with a clear header. A header no held key opens is reported as such.
 
 mod kdf;
 mod wire;
@@ -25,15 +31,40 @@ mod wire;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use zeroize::Zeroizing;
 
 pub use kdf::Key;
-pub use wire::{parse_content, parse_envelope, CapturedContent, CapturedEnvelope, InitialData};
+pub use wire::{
+    parse_content, parse_envelope, parse_header, CapturedContent, CapturedEnvelope,
+    EncryptedHeaderMessage, InitialData,
+};
+
+/// A ratchet message whose header the reader holds: ratchet key, N, the bytes authenticated
+/// after `AD` (the clear or the encrypted header), ciphertext.
+struct Message {
+    dh: [u8; 32],
+    n: u32,
+    header: Vec<u8>,
+    ciphertext: Vec<u8>,
+}
 
 /// A quantum DH oracle: given two X25519 public keys, their shared secret.
 pub type DhOracle<'a> = &'a dyn Fn(&[u8; 32], &[u8; 32]) -> Option<[u8; 32]>;
+
+/// The header keys of a stolen session with header encryption (all `None` without).
+#[derive(Clone, Default)]
+pub struct HeaderKeys {
+    /// `HKs`: header key of the sending chain.
+    pub hks: Option<Key>,
+    /// `HKr`: header key of the receiving chain.
+    pub hkr: Option<Key>,
+    /// `NHKs`: header key of the next sending chain.
+    pub nhks: Option<Key>,
+    /// `NHKr`: header key of the next receiving chain.
+    pub nhkr: Option<Key>,
+}
 
 /// One stolen session (Double Ratchet state; spec names in brackets).
 #[derive(Clone)]
@@ -58,7 +89,10 @@ pub struct StolenSession {
     pub nr: u32,
     /// Whether the session encrypts headers.
     pub header_encryption: bool,
-    /// `MKSKIPPED`: (ratchet public key, N, message key).
+    /// Its header keys (header encryption).
+    pub header_keys: HeaderKeys,
+    /// `MKSKIPPED`: (ratchet public key, or under header encryption the header key of its
+    /// chain; N; message key).
     pub skipped: Vec<([u8; 32], u32, Key)>,
 }
 
@@ -183,6 +217,13 @@ pub struct RatchetReader<'a> {
     /// Skipped message keys that came with the stolen state, not used yet.
     stolen_skipped: std::collections::BTreeSet<([u8; 32], u32)>,
     skipped_used: usize,
+    /// Header encryption: the header key of each known chain (with its ratchet public key).
+    hk_chains: Vec<(Key, [u8; 32])>,
+    /// Header encryption: the header keys of the chains of steps `step + 1` and `step + 2`.
+    hk_pending: VecDeque<Option<Key>>,
+    /// Header encryption: stolen skipped keys by header key, until a header they open names
+    /// their chain's ratchet key.
+    hk_skipped: Vec<(Key, u32, Key)>,
 }
 
 impl<'a> RatchetReader<'a> {
@@ -206,10 +247,30 @@ impl<'a> RatchetReader<'a> {
             chains: BTreeMap::new(),
             keys: BTreeMap::new(),
             oracle: None,
-            stolen_skipped: session.skipped.iter().map(|(k, n, _)| (*k, *n)).collect(),
+            stolen_skipped: std::collections::BTreeSet::new(),
             skipped_used: 0,
+            hk_chains: Vec::new(),
+            hk_pending: VecDeque::new(),
+            hk_skipped: Vec::new(),
         };
         reader.privates.insert(own, session.ratchet_private.clone());
+        if session.header_encryption {
+            let hk = &session.header_keys;
+            if let Some(k) = &hk.hks {
+                reader.hk_chains.push((k.clone(), own));
+            }
+            if let (Some(k), Some(remote)) = (&hk.hkr, session.remote_ratchet) {
+                reader.hk_chains.push((k.clone(), remote));
+            }
+            reader.hk_pending = VecDeque::from([hk.nhkr.clone(), hk.nhks.clone()]);
+            reader.hk_skipped = session
+                .skipped
+                .iter()
+                .map(|(k, n, mk)| (Zeroizing::new(*k), *n, mk.clone()))
+                .collect();
+        } else {
+            reader.stolen_skipped = session.skipped.iter().map(|(k, n, _)| (*k, *n)).collect();
+        }
         if let Some(ck) = &session.sending_chain {
             reader.chains.insert(
                 own,
@@ -228,8 +289,10 @@ impl<'a> RatchetReader<'a> {
                 },
             );
         }
-        for (k, n, mk) in &session.skipped {
-            reader.keys.insert((*k, *n), mk.clone());
+        if !session.header_encryption {
+            for (k, n, mk) in &session.skipped {
+                reader.keys.insert((*k, *n), mk.clone());
+            }
         }
         reader
     }
@@ -262,6 +325,9 @@ impl<'a> RatchetReader<'a> {
             oracle: None,
             stolen_skipped: std::collections::BTreeSet::new(),
             skipped_used: 0,
+            hk_chains: Vec::new(),
+            hk_pending: VecDeque::new(),
+            hk_skipped: Vec::new(),
         };
         if let Some(p) = spk_private {
             reader.privates.insert(spk_public, p.clone());
@@ -352,11 +418,30 @@ impl<'a> RatchetReader<'a> {
             }
         };
         let msg = match parse_content(&content) {
-            Some(CapturedContent::Clear(_, msg)) if !self.header_encryption => msg,
+            Some(CapturedContent::Clear(_, m)) if !self.header_encryption => Message {
+                dh: m.dh,
+                n: m.n,
+                header: m.header.to_vec(),
+                ciphertext: m.ciphertext,
+            },
+            Some(CapturedContent::EncryptedHeader(_, m)) if self.header_encryption => {
+                let Some((dh, n)) = self.open_header(&m.enc_header) else {
+                    return Reading::Unreadable {
+                        from: Some(from),
+                        reason: "encrypted header: no header key held opens it".into(),
+                    };
+                };
+                Message {
+                    dh,
+                    n,
+                    header: m.enc_header,
+                    ciphertext: m.ciphertext,
+                }
+            }
             Some(_) => {
                 return Reading::Unreadable {
                     from: Some(from),
-                    reason: "encrypted header: this reader does not follow header keys".into(),
+                    reason: "header encryption differs from the stolen session's".into(),
                 }
             }
             None => {
@@ -369,6 +454,7 @@ impl<'a> RatchetReader<'a> {
         // A ratchet step is only a trial until the message authenticates: an old key seen
         // late (captured before the theft) must not move the root chain.
         let saved = (self.root.clone(), self.newest, self.previous, self.step);
+        let saved_hk = (self.hk_chains.len(), self.hk_pending.clone());
         if let Err(reason) = self.ensure_chain(from, msg.dh) {
             return Reading::Unreadable {
                 from: Some(from),
@@ -386,6 +472,8 @@ impl<'a> RatchetReader<'a> {
         let Some(pt) = pt else {
             if stepped {
                 (self.root, self.newest, self.previous, self.step) = saved;
+                self.hk_chains.truncate(saved_hk.0);
+                self.hk_pending = saved_hk.1;
                 self.chains.remove(&msg.dh);
                 let stale: Vec<_> = self
                     .keys
@@ -464,13 +552,53 @@ impl<'a> RatchetReader<'a> {
         let Some(root) = self.root.take() else {
             return Err("no root key".into());
         };
-        let (rk, ck) = kdf::kdf_rk(&root, &shared);
+        let (rk, ck) = if self.header_encryption {
+            let (rk, ck, nhk) = kdf::kdf_rk_he(&root, &shared);
+            // This chain's header key was the pending one; the new one is step + 2's.
+            if let Some(hk) = self.hk_pending.pop_front().flatten() {
+                self.hk_chains.push((hk, dh));
+            }
+            self.hk_pending.push_back(Some(nhk));
+            (rk, ck)
+        } else {
+            kdf::kdf_rk(&root, &shared)
+        };
         self.root = Some(rk);
         self.chains.insert(dh, Chain { ck, next: 0 });
         self.previous = Some(other);
         self.newest = (dh, from);
         self.step = next_step;
         Ok(())
+    }
+
+    /// Opens an encrypted header with a held header key: `(ratchet key, N)`. Tried in order:
+    /// the header keys of known chains, those of stolen skipped keys (whose entries then move
+    /// under the ratchet key the header names), the next chain's.
+    fn open_header(&mut self, enc_header: &[u8]) -> Option<([u8; 32], u32)> {
+        let open = |hk: &Key| kdf::hdecrypt(hk, enc_header).and_then(|h| wire::parse_header(&h));
+        for (hk, _) in &self.hk_chains {
+            if let Some((dh, _, n)) = open(hk) {
+                return Some((dh, n));
+            }
+        }
+        let skipped_hit = self
+            .hk_skipped
+            .iter()
+            .find_map(|(hk, _, _)| open(hk).map(|h| (hk.clone(), h)));
+        if let Some((hk, (dh, _, n))) = skipped_hit {
+            let (mine, rest): (Vec<_>, Vec<_>) = core::mem::take(&mut self.hk_skipped)
+                .into_iter()
+                .partition(|(k, _, _)| **k == *hk);
+            self.hk_skipped = rest;
+            for (_, m, mk) in mine {
+                self.keys.insert((dh, m), mk);
+                self.stolen_skipped.insert((dh, m));
+            }
+            self.hk_chains.push((hk, dh));
+            return Some((dh, n));
+        }
+        let next = self.hk_pending.front().cloned().flatten()?;
+        open(&next).map(|(dh, _, n)| (dh, n))
     }
 
     fn message_key(&mut self, dh: [u8; 32], n: u32) -> Option<Key> {

@@ -42,13 +42,34 @@ pub struct ClearMessage {
     pub ciphertext: Vec<u8>,
 }
 
+/// A ratchet message with an encrypted header (Double Ratchet section 4).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EncryptedHeaderMessage {
+    /// Nonce (12) ‖ encrypted header (40) ‖ tag (16): authenticated as AD.
+    pub enc_header: Vec<u8>,
+    /// Ciphertext and tag.
+    pub ciphertext: Vec<u8>,
+}
+
+/// Length of an encrypted header: nonce, the 40 header bytes, tag.
+pub const ENC_HEADER_LEN: usize = 12 + 40 + 16;
+
 /// Parsed content.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CapturedContent {
     /// A ratchet message, with the initial data if it is a prekey message.
     Clear(Option<InitialData>, ClearMessage),
-    /// A message with an encrypted header (this reader does not follow header keys).
-    EncryptedHeader(Option<InitialData>),
+    /// A message with an encrypted header, with the initial data if it is a prekey message.
+    EncryptedHeader(Option<InitialData>, EncryptedHeaderMessage),
+}
+
+/// A decrypted or clear 40-byte header: `dh (32) | pn u32 | n u32`.
+pub fn parse_header(header: &[u8]) -> Option<([u8; 32], u32, u32)> {
+    if header.len() != 40 {
+        return None;
+    }
+    let mut r = R(header, 0);
+    Some((r.key()?, r.u32()?, r.u32()?))
 }
 
 struct R<'a>(&'a [u8], usize);
@@ -153,7 +174,17 @@ pub fn parse_content(bytes: &[u8]) -> Option<CapturedContent> {
                 },
             ))
         }
-        3 => Some(CapturedContent::EncryptedHeader(initial)),
+        3 => {
+            let enc_header = r.take(ENC_HEADER_LEN)?.to_vec();
+            let ciphertext = r.rest().to_vec();
+            (ciphertext.len() >= 16).then_some(CapturedContent::EncryptedHeader(
+                initial,
+                EncryptedHeaderMessage {
+                    enc_header,
+                    ciphertext,
+                },
+            ))
+        }
         _ => None,
     }
 }

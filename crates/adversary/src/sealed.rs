@@ -1,0 +1,132 @@
+//! What stayed sealed, and why, after every reader has run.
+//!
+//! The passive reading files each ciphertext it cannot open under a (channel, reason) pair, the
+//! reason being what a passive adversary lacks ("no private key held", "no device state
+//! held"). The readers with capabilities ([`crate::keys`], [`crate::signal_read`]) run after
+//! it: a ciphertext they open leaves the table ([`Sealed::opened`]), and one they tried and
+//! could not open is filed again under what is still missing with everything they held
+//! ([`Sealed::refile`]), e.g. the session's ephemeral keys when both static keys of an `XX`
+//! session were stolen. [`Findings::unreadable`](crate::Findings::unreadable) is written from
+//! this table last ([`Sealed::summaries`]), so its reasons are those of the messages left
+//! unread, not those of the passive reading.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use simcore::Timestamp;
+
+use crate::findings::{Channel, UnreadableSummary};
+
+/// A (channel, reason) group of sealed ciphertexts.
+type Group = (Channel, String);
+
+/// Every sealed ciphertext by group, with its first sighting; ciphertexts are borrowed from
+/// the observation table.
+#[derive(Default)]
+pub(crate) struct Sealed<'t> {
+    groups: BTreeMap<Group, BTreeMap<&'t [u8], Timestamp>>,
+    of: BTreeMap<&'t [u8], BTreeSet<Group>>,
+}
+
+impl<'t> Sealed<'t> {
+    /// Files `ciphertext`, seen at `time`, under (`channel`, `reason`).
+    pub(crate) fn add(
+        &mut self,
+        channel: Channel,
+        reason: String,
+        ciphertext: &'t [u8],
+        time: Timestamp,
+    ) {
+        let group = (channel, reason);
+        let first = self
+            .groups
+            .entry(group.clone())
+            .or_default()
+            .entry(ciphertext)
+            .or_insert(time);
+        *first = (*first).min(time);
+        self.of.entry(ciphertext).or_default().insert(group);
+    }
+
+    /// Takes `ciphertext` out of every group; returns its channel and first sighting if it
+    /// was filed.
+    fn take(&mut self, ciphertext: &[u8]) -> Option<(Channel, Timestamp)> {
+        let groups = self.of.remove(ciphertext)?;
+        let mut out: Option<(Channel, Timestamp)> = None;
+        for g in groups {
+            let Some(members) = self.groups.get_mut(&g) else {
+                continue;
+            };
+            if let Some(t) = members.remove(ciphertext) {
+                out = Some(match out {
+                    Some((c, first)) => (c, first.min(t)),
+                    None => (g.0.clone(), t),
+                });
+            }
+            if members.is_empty() {
+                self.groups.remove(&g);
+            }
+        }
+        out
+    }
+
+    /// A reader with capabilities opened `ciphertext`: it is no longer sealed.
+    pub(crate) fn opened(&mut self, ciphertext: &[u8]) {
+        self.take(ciphertext);
+    }
+
+    /// A reader with capabilities tried `ciphertext` and could not open it: `reason` says what
+    /// is still missing. Its channel stays; a ciphertext the passive reading never filed is
+    /// left alone.
+    pub(crate) fn refile(&mut self, ciphertext: &'t [u8], reason: String) {
+        if let Some((channel, time)) = self.take(ciphertext) {
+            self.add(channel, reason, ciphertext, time);
+        }
+    }
+
+    /// The table as [`UnreadableSummary`]s, in (channel, reason) order.
+    pub(crate) fn summaries(&self) -> Vec<UnreadableSummary> {
+        self.groups
+            .iter()
+            .filter_map(|((channel, reason), members)| {
+                Some(UnreadableSummary {
+                    channel: channel.clone(),
+                    reason: reason.clone(),
+                    count: members.len(),
+                    first_seen: *members.values().min()?,
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ch() -> Channel {
+        Channel::Ott {
+            protocol: "Noise_XX_25519_ChaChaPoly_BLAKE2s".into(),
+        }
+    }
+
+    #[test]
+    fn opened_and_refiled_ciphertexts_leave_their_passive_group() {
+        let (a, b, c) = (&b"a"[..], &b"b"[..], &b"c"[..]);
+        let mut s = Sealed::default();
+        for (x, t) in [(a, 3), (b, 1), (c, 2), (a, 0)] {
+            s.add(ch(), "no key".into(), x, Timestamp::from_nanos(t));
+        }
+        s.opened(b);
+        s.refile(c, "needs ee".into());
+        s.refile(&b"never filed"[..], "x".into());
+        let v = s.summaries();
+        assert_eq!(v.len(), 2, "{v:?}");
+        assert_eq!((v[0].reason.as_str(), v[0].count), ("needs ee", 1));
+        assert_eq!(v[0].first_seen, Timestamp::from_nanos(2));
+        assert_eq!((v[1].reason.as_str(), v[1].count), ("no key", 1));
+        assert_eq!(v[1].first_seen, Timestamp::from_nanos(0));
+        s.opened(a);
+        s.opened(c);
+        assert!(s.summaries().is_empty());
+    }
+}
