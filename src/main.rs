@@ -53,13 +53,17 @@ struct Cli {
 enum Command {
     /// Run a scenario (default: the embedded `salt-typhoon`) and print the report.
     Run(RunArgs),
-    /// Check a scenario file and print its errors with file:line:column.
+    /// Check a scenario file (or a sweep file: every grid point, and the sweep's work) and
+    /// print its errors with file:line:column.
     Validate {
-        /// A scenario file, or the name of a built-in scenario.
+        /// A scenario file, the name of a built-in scenario, or a sweep file (docs/sweep.md).
         scenario: String,
         /// Work budget: estimated messages plus voice media frames allowed (docs/scenario.md).
         #[arg(long, value_name = "N", default_value_t = scenario::DEFAULT_MAX_WORK)]
         max_work: u64,
+        /// Sweep files: work budget of the whole sweep, over all its runs (docs/sweep.md).
+        #[arg(long, value_name = "N", default_value_t = sweep::DEFAULT_MAX_SWEEP_WORK)]
+        max_sweep_work: u64,
     },
     /// List the built-in scenarios.
     List,
@@ -86,6 +90,10 @@ struct SweepArgs {
     /// join slices with `wiretap merge`.
     #[arg(long, value_name = "I/N", value_parser = parse_shard)]
     shard: Option<sweep::Shard>,
+    /// Work budget of the sweep (of the shard's share with --shard): estimated messages plus
+    /// voice media frames over all its runs, checked before the first run (docs/sweep.md).
+    #[arg(long, value_name = "N", default_value_t = sweep::DEFAULT_MAX_SWEEP_WORK)]
+    max_sweep_work: u64,
 }
 
 #[derive(clap::Args, Debug)]
@@ -165,7 +173,11 @@ fn main() -> ExitCode {
     };
     let result = match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
         Command::Run(args) => run(&args),
-        Command::Validate { scenario, max_work } => validate(&scenario, max_work),
+        Command::Validate {
+            scenario,
+            max_work,
+            max_sweep_work,
+        } => validate(&scenario, max_work, max_sweep_work),
         Command::Matrix(args) => matrix_cmd(&args),
         Command::Sweep(args) => sweep_cmd(&args),
         Command::Merge(args) => merge_cmd(&args),
@@ -382,8 +394,34 @@ fn load(spec: &str) -> Result<(String, String)> {
     ))))
 }
 
-fn validate(spec: &str, max_work: u64) -> Result<ExitCode> {
+fn validate(spec: &str, max_work: u64, max_sweep_work: u64) -> Result<ExitCode> {
     let (name, text) = load(spec)?;
+    if sweep::is_sweep_file(&text) {
+        let plan = match plan_sweep(Path::new(spec), &text) {
+            Ok(p) => p,
+            Err(code) => return Ok(code),
+        };
+        let def = plan.definition();
+        return Ok(match plan.check_work(None, max_sweep_work) {
+            Ok(est) => {
+                println!(
+                    "{name}: ok — sweep {}: {} runs, {} grid point{} x {} seed{}; about {:.0} messages and voice media frames in all (budget {max_sweep_work})",
+                    def.name,
+                    def.runs(),
+                    def.points(),
+                    if def.points() == 1 { "" } else { "s" },
+                    def.seeds.len(),
+                    if def.seeds.len() == 1 { "" } else { "s" },
+                    est.work
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        });
+    }
     match scenario::parse_with(&name, &text, scenario::Limits { max_work }) {
         Ok(s) => {
             let (messages, frames) = s.estimated_work();
@@ -537,6 +575,26 @@ fn write_record_exports(dir: &Path, output: &carrier::RunOutput) -> Result<()> {
     Ok(())
 }
 
+/// Plans a sweep file (its scenario resolved relative to it, every grid point validated);
+/// prints the error and gives exit code 2 when the file is refused.
+fn plan_sweep(path: &Path, text: &str) -> std::result::Result<sweep::Plan, ExitCode> {
+    let file = path.display().to_string();
+    let base = path.parent().unwrap_or(Path::new("")).to_path_buf();
+    let read_scenario = |spec: &str| -> sweep::ScenarioFile {
+        let path = base.join(spec);
+        if !path.is_file() {
+            return Ok(None);
+        }
+        fs::read_to_string(&path)
+            .map(|t| Some((path.display().to_string(), t)))
+            .map_err(|e| format!("{}: {e}", path.display()))
+    };
+    sweep::plan(&file, text, &read_scenario).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(2)
+    })
+}
+
 /// `<name>.schema.json` beside the CSV file `csv` of `dir`: its columns' types, for pandas and
 /// polars (docs/records.md).
 fn write_schema(
@@ -561,22 +619,9 @@ fn sweep_cmd(args: &SweepArgs) -> Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    let base = args.sweep.parent().unwrap_or(Path::new("")).to_path_buf();
-    let read_scenario = |spec: &str| -> sweep::ScenarioFile {
-        let path = base.join(spec);
-        if !path.is_file() {
-            return Ok(None);
-        }
-        fs::read_to_string(&path)
-            .map(|t| Some((path.display().to_string(), t)))
-            .map_err(|e| format!("{}: {e}", path.display()))
-    };
-    let plan = match sweep::plan(&file, &text, &read_scenario) {
+    let plan = match plan_sweep(&args.sweep, &text) {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Ok(ExitCode::from(2));
-        }
+        Err(code) => return Ok(code),
     };
     let def = plan.definition();
     if let Some(s) = args.shard {
@@ -592,6 +637,10 @@ fn sweep_cmd(args: &SweepArgs) -> Result<ExitCode> {
             );
             return Ok(ExitCode::from(2));
         }
+    }
+    if let Err(e) = plan.check_work(args.shard, args.max_sweep_work) {
+        eprintln!("error: {e}");
+        return Ok(ExitCode::from(2));
     }
     let threads = args.threads.map_or_else(
         || std::thread::available_parallelism().map_or(1, usize::from),

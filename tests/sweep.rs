@@ -451,3 +451,113 @@ fn shipped_sweep_files_plan_and_name_real_metrics() {
         );
     }
 }
+
+/// Issue 14: `sweep.json` records the SHA-256 of its `runs.csv`; a cell edited into another
+/// well-formed number passes every other check and is refused by the digest. Cells that are
+/// not finite numbers are refused at file:line:column.
+#[test]
+fn merge_refuses_a_digest_mismatch_and_non_finite_cells() {
+    let dir = setup("sweep-merge-digest", SWEEP);
+    sweep(&dir, "w", &[]);
+    let json = read(&dir, "w", "sweep.json");
+    assert!(json.contains("\"rows_sha256\": \""), "{json}");
+    assert!(json.contains("\"format\": \"wiretap-sweep/2\""), "{json}");
+    let csv = read(&dir, "w", "runs.csv");
+    let lines: Vec<&str> = csv.lines().collect();
+    // Row 0: run, point, the two grid values, seed, then the first metric (field 5).
+    let fields: Vec<&str> = lines[1].split(',').collect();
+    let column = fields[..5].iter().map(|f| f.len() + 1).sum::<usize>() + 1;
+    let with_cell = |cell: &str| {
+        let mut f = fields.clone();
+        f[5] = cell;
+        let mut l = lines.clone();
+        let row = f.join(",");
+        l[1] = &row;
+        l.join("\n") + "\n"
+    };
+    let write = |text: String| std::fs::write(dir.join("w").join("runs.csv"), text).expect("write");
+
+    // A different number that parses: only the digest tells.
+    let other = if fields[5] == "0.25" { "0.5" } else { "0.25" };
+    write(with_cell(other));
+    let out = merge(&dir, &["w"], "m");
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains("w/runs.csv:0: the rows do not match the digest sweep.json records"),
+        "{e}"
+    );
+    assert!(!dir.join("m").exists(), "nothing written");
+
+    for cell in ["NaN", "inf", "-inf", "1e400", "0.5.5", "twelve"] {
+        write(with_cell(cell));
+        let out = merge(&dir, &["w"], "m");
+        let e = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{cell}: {e}");
+        let at = format!("w/runs.csv:2:{column}: `{cell}` (metric `adversary.contacts.recall`)");
+        assert!(e.contains(&at), "{cell}: want {at}\n{e}");
+        assert!(e.contains("hint:") && !e.contains("panicked"), "{e}");
+    }
+    // The file as written merges again.
+    std::fs::write(dir.join("w").join("runs.csv"), &csv).expect("write");
+    assert_eq!(merge(&dir, &["w"], "m").status.code(), Some(0));
+}
+
+/// Issue 14: runs × estimated work per run is checked before a sweep starts and by
+/// `validate` on a sweep file; above the budget it is refused at the key that multiplies the
+/// runs most, with the estimate and the flag that raises it. A shard is checked for its share.
+#[test]
+fn a_sweep_above_its_work_budget_is_refused_before_it_runs() {
+    let dir = setup("sweep-work-budget", SWEEP);
+    let file = dir.join("sweep.toml").display().to_string();
+    let file = file.as_str();
+    let never = dir.join("never").display().to_string();
+    let (stdout, _) = ok(["validate", file]);
+    assert!(
+        stdout.contains("ok — sweep tiny-sweep: 12 runs"),
+        "{stdout}"
+    );
+
+    // seeds (3) multiplies the runs more than either grid key (2 values each).
+    let seeds_at = format!(
+        "{file}:{}:1:",
+        SWEEP
+            .lines()
+            .position(|l| l.starts_with("seeds"))
+            .expect("seeds")
+            + 1
+    );
+    for args in [
+        vec!["validate", file, "--max-sweep-work", "10"],
+        vec!["sweep", file, "--max-sweep-work", "10", "--out", &never],
+    ] {
+        let e = bad(&args);
+        assert!(e.contains(&seeds_at), "want {seeds_at}\n{e}");
+        assert!(e.contains("above the sweep work budget of 10"), "{e}");
+        assert!(e.contains("12 runs"), "{e}");
+        assert!(e.contains("`seeds` multiplies the runs most"), "{e}");
+        assert!(e.contains("--max-sweep-work N"), "{e}");
+    }
+    assert!(!dir.join("never").exists());
+
+    // The estimate, from the library: shards split it exactly.
+    let read = |_: &str| -> sweep::ScenarioFile { Ok(Some(("tiny.toml".into(), TINY.into()))) };
+    let plan = sweep::plan("sweep.toml", SWEEP, &read).expect("plans");
+    let whole = plan.estimate(None);
+    assert_eq!(whole.runs, 12);
+    assert!(whole.work > 0.0);
+    let mut parts = (0.0, 0);
+    for i in 0..5 {
+        let s = plan.estimate(Some(format!("{i}/5").parse().expect("shard")));
+        parts.0 += s.work;
+        parts.1 += s.runs;
+    }
+    assert_eq!(parts.1, 12);
+    assert!((parts.0 - whole.work).abs() < 1e-6 * whole.work);
+    // A shard's share passes a budget the whole sweep does not.
+    let budget = (whole.work * 0.6) as u64;
+    assert!(plan.check_work(None, budget).is_err());
+    assert!(plan
+        .check_work(Some("1/2".parse().expect("shard")), budget)
+        .is_ok());
+}

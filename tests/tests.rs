@@ -9,6 +9,8 @@
 //!   node; IRI-only targets yield records but no content.
 //! - `delivery`        — loss, duplication, reordering and corruption delay messages but never
 //!   lose or alter them (proptest).
+//! - `faults`          — issue 14's invariants under faults up to 0.5 on every link and scheduled
+//!   partitions (proptest; `examples/fault_campaign.rs` is the long campaign).
 //! - `onpath`          — on-path attacks at the core: what a man in the middle reads per Noise
 //!   pattern, and that endpoints detect tampering, replay, injection and drops.
 //! - `cli`             — `wiretap run` / `validate` as a user meets them, and the pcaps in tshark.
@@ -41,6 +43,7 @@ mod countermeasures;
 mod dataframes;
 mod delivery;
 mod determinism;
+mod faults;
 mod golden;
 mod intercept;
 mod metadata;

@@ -152,6 +152,18 @@ impl<'s> World<'s> {
                 lea,
             });
         }
+        // Scheduled partitions ([[faults.partition]]), by the names given above.
+        let names: Vec<String> = (0..)
+            .map(NodeId)
+            .map_while(|n| b.node_name(n).map(str::to_owned))
+            .collect();
+        let ends: Vec<_> = b.links().collect();
+        for o in partitions(sc, &names, &ends) {
+            match o {
+                Outage::Link(l, from, until) => b.add_link_outage(l, from, until),
+                Outage::Node(n, from, until) => b.add_node_outage(n, from, until),
+            }
+        }
         let mut net = b.build(&seeds.child("net"))?;
         let by_msisdn = subs.iter().map(|s| (s.msisdn.clone(), s.index)).collect();
 

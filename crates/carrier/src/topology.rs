@@ -14,8 +14,9 @@
 
 use std::net::Ipv4Addr;
 
-use netsim::{LinkParams, NodeId};
-use scenario::LinkSpec;
+use netsim::{LinkId, LinkParams, NodeId};
+use scenario::{LinkClass, LinkSpec, PartitionTarget, Scenario};
+use simcore::Timestamp;
 
 /// The address of the interconnect / internet exchange router.
 pub(crate) const IX_ADDR: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 1);
@@ -101,5 +102,171 @@ pub(crate) fn link_params(spec: &LinkSpec) -> LinkParams {
         reorder_delay: spec.reorder_delay,
         corrupt: spec.corrupt,
         undetected_corrupt: spec.undetected_corrupt,
+    }
+}
+
+/// A node's carrier (if any) and role, from the name the builder gave it: `ix`, `ott`, or
+/// `<carrier>.<role>` (carrier names have no `.`).
+fn role_of(name: &str) -> (Option<&str>, &str) {
+    match name.split_once('.') {
+        Some((c, r)) => (Some(c), r),
+        None => (None, name),
+    }
+}
+
+/// The `[links]` class of a link between nodes named `a` and `b`, and its carrier; `None` for
+/// the lawful-intercept link from core to mediation (internal, never faulted).
+fn link_class<'n>(a: &'n str, b: &'n str) -> Option<(LinkClass, Option<&'n str>)> {
+    let ((ca, ra), (cb, rb)) = (role_of(a), role_of(b));
+    let carrier = ca.or(cb);
+    let has = |r: &str| ra == r || rb == r;
+    let class = if ra.starts_with("sub") || rb.starts_with("sub") {
+        LinkClass::Radio
+    } else if has("ott") {
+        LinkClass::Internet
+    } else if has("ix") || has("lea") {
+        LinkClass::Interconnect
+    } else if has("mediation") {
+        return None;
+    } else {
+        LinkClass::Core
+    };
+    Some((class, carrier))
+}
+
+/// One scheduled outage, for the driver to put on the network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outage {
+    /// A link is down during `[from, until)`.
+    Link(LinkId, Timestamp, Timestamp),
+    /// A node is down during `[from, until)`.
+    Node(NodeId, Timestamp, Timestamp),
+}
+
+/// The outages of the scenario's `[[faults.partition]]`, given the nodes' names (indexed by
+/// node id) and the links' ends: links and nodes are recognised by the names `World::build`
+/// gives them (this module's docs).
+pub(crate) fn partitions(
+    sc: &Scenario,
+    names: &[String],
+    links: &[(LinkId, NodeId, NodeId)],
+) -> Vec<Outage> {
+    let at = |d| Timestamp::ZERO + d;
+    let name = |n: NodeId| names.get(n.0 as usize).map(String::as_str);
+    let mut out = Vec::new();
+    for p in &sc.faults.partitions {
+        let carrier = p.carrier.as_deref();
+        let (from, until) = (at(p.from), at(p.until));
+        match p.target {
+            PartitionTarget::Link(class) => {
+                for &(id, x, y) in links {
+                    let (Some(x), Some(y)) = (name(x), name(y)) else {
+                        continue;
+                    };
+                    let hit = link_class(x, y)
+                        .is_some_and(|(k, c)| k == class && (carrier.is_none() || c == carrier));
+                    if hit {
+                        out.push(Outage::Link(id, from, until));
+                    }
+                }
+            }
+            PartitionTarget::Node(role) => {
+                let want = match carrier {
+                    Some(c) => format!("{c}.{}", role.as_str()),
+                    None => role.as_str().to_owned(),
+                };
+                if let Some(i) = names.iter().position(|n| *n == want) {
+                    out.push(Outage::Node(NodeId(i as u32), from, until));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod partition_tests {
+    use super::*;
+
+    #[test]
+    fn links_are_classed_by_the_names_of_their_ends() {
+        let cases = [
+            (
+                "east.sub3",
+                "east.cell0",
+                Some((LinkClass::Radio, Some("east"))),
+            ),
+            (
+                "east.cell0",
+                "east.pgw",
+                Some((LinkClass::Core, Some("east"))),
+            ),
+            (
+                "east.pgw",
+                "east.core",
+                Some((LinkClass::Core, Some("east"))),
+            ),
+            (
+                "east.core",
+                "east.smsc",
+                Some((LinkClass::Core, Some("east"))),
+            ),
+            (
+                "east.core",
+                "east.edge",
+                Some((LinkClass::Core, Some("east"))),
+            ),
+            ("east.core", "east.mediation", None),
+            (
+                "east.mediation",
+                "east.lea",
+                Some((LinkClass::Interconnect, Some("east"))),
+            ),
+            (
+                "east.edge",
+                "ix",
+                Some((LinkClass::Interconnect, Some("east"))),
+            ),
+            ("ix", "ott", Some((LinkClass::Internet, None))),
+        ];
+        for (a, b, want) in cases {
+            assert_eq!(link_class(a, b), want, "{a} - {b}");
+        }
+    }
+
+    /// A link partition cuts the links of its class, a node partition finds its node by name
+    /// (that the names are the ones `World::build` gives is tested end to end in
+    /// `tests/faults.rs`: an SMS centre's and the OTT server's outages hold messages).
+    #[test]
+    fn partitions_pick_links_by_class_and_nodes_by_name() {
+        let base = scenario::builtin("small-lab").expect("built in");
+        let carrier = "lab";
+        assert!(
+            base.contains(&format!("name = \"{carrier}\"")),
+            "small-lab's carrier"
+        );
+        let text = format!(
+            "{base}\n[[faults.partition]]\nlink = \"radio\"\nfrom = \"1m\"\nuntil = \"2m\"\n\
+             [[faults.partition]]\nnode = \"smsc\"\ncarrier = \"{carrier}\"\nfrom = \"1m\"\nuntil = \"2m\"\n"
+        );
+        let sc = scenario::parse("t.toml", &text).expect("valid");
+        let names: Vec<String> = ["ix", "ott", "lab.smsc", "lab.sub0", "lab.cell0", "lab.sub1"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let links = [
+            (LinkId(0), NodeId(0), NodeId(1)),
+            (LinkId(1), NodeId(3), NodeId(4)),
+            (LinkId(2), NodeId(5), NodeId(4)),
+        ];
+        let t = |m: u64| Timestamp::from_nanos(m * 60_000_000_000);
+        assert_eq!(
+            partitions(&sc, &names, &links),
+            vec![
+                Outage::Link(LinkId(1), t(1), t(2)),
+                Outage::Link(LinkId(2), t(1), t(2)),
+                Outage::Node(NodeId(2), t(1), t(2)),
+            ]
+        );
     }
 }

@@ -48,6 +48,18 @@ pub enum NetError {
         /// Which parameter and why.
         reason: &'static str,
     },
+    /// API misuse: an outage was scheduled on a link that was never added.
+    #[error("an outage names {link:?}, which is not a link of this network")]
+    UnknownOutageLink {
+        /// The link named.
+        link: LinkId,
+    },
+    /// API misuse: an outage was scheduled on a node that was never added.
+    #[error("an outage names {node:?}, which is not a node of this network")]
+    UnknownOutageNode {
+        /// The node named.
+        node: NodeId,
+    },
     /// API misuse: more nodes or links than a `u32` id can name.
     #[error("too many {what} for 32-bit ids")]
     TooMany {

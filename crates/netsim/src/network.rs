@@ -82,6 +82,10 @@ pub struct NetStats {
     pub reordered: u64,
     /// Packets dropped because no node owns the destination address or no path leads there.
     pub unroutable: u64,
+    /// Packets dropped because the link they were put on, or a node at either end of it,
+    /// was down (a scheduled outage: [`NetworkBuilder::add_link_outage`],
+    /// [`NetworkBuilder::add_node_outage`]).
+    pub dropped_partition: u64,
     /// Packets dropped by a hook's [`Verdict::Drop`].
     pub hook_drops: u64,
     /// Packets held by a hook's [`Verdict::Delay`].
@@ -102,6 +106,10 @@ pub struct NetStats {
 pub struct NetworkBuilder {
     nodes: Vec<(String, Ipv4Addr)>,
     links: Vec<(NodeId, NodeId, LinkParams)>,
+    /// Scheduled outages `(link, from, until)` in nanoseconds, half-open.
+    link_outages: Vec<(LinkId, u64, u64)>,
+    /// Scheduled outages `(node, from, until)` in nanoseconds, half-open.
+    node_outages: Vec<(NodeId, u64, u64)>,
 }
 
 impl NetworkBuilder {
@@ -122,6 +130,37 @@ impl NetworkBuilder {
         let id = LinkId(u32::try_from(self.links.len()).unwrap_or(u32::MAX));
         self.links.push((a, b, params));
         id
+    }
+
+    /// The links added so far: `(id, first end, second end)` in insertion order.
+    pub fn links(&self) -> impl Iterator<Item = (LinkId, NodeId, NodeId)> + '_ {
+        self.links
+            .iter()
+            .enumerate()
+            .map(|(i, (a, b, _))| (LinkId(i as u32), *a, *b))
+    }
+
+    /// The name node `id` was added with, if it exists.
+    pub fn node_name(&self, id: NodeId) -> Option<&str> {
+        self.nodes.get(id.0 as usize).map(|(n, _)| n.as_str())
+    }
+
+    /// Schedules an outage of `link` during `[from, until)`: a frame put on the link in that
+    /// window, or due to arrive over it in that window, is dropped (counted in
+    /// [`NetStats::dropped_partition`]) before it uses the link's bandwidth or randomness.
+    /// Timers are not affected. Routes do not change: an outage is not a new topology.
+    /// An empty window (`until <= from`) schedules nothing; `build` refuses an unknown link.
+    pub fn add_link_outage(&mut self, link: LinkId, from: Timestamp, until: Timestamp) {
+        self.link_outages
+            .push((link, from.as_nanos(), until.as_nanos()));
+    }
+
+    /// Schedules an outage of `node` during `[from, until)`: every link with the node at one
+    /// end is down in that window (see [`NetworkBuilder::add_link_outage`]); the node's timers
+    /// still fire. `build` refuses an unknown node.
+    pub fn add_node_outage(&mut self, node: NodeId, from: Timestamp, until: Timestamp) {
+        self.node_outages
+            .push((node, from.as_nanos(), until.as_nanos()));
     }
 
     /// Validates the topology and creates the network at time zero. Link `i` draws from the
@@ -174,8 +213,31 @@ impl NetworkBuilder {
             });
             ends.push((a.0, b.0));
         }
+        let mut outages: Vec<Vec<(u64, u64)>> = vec![Vec::new(); links.len()];
+        for &(link, from, until) in &self.link_outages {
+            let slot = outages
+                .get_mut(link.0 as usize)
+                .ok_or(NetError::UnknownOutageLink { link })?;
+            if from < until {
+                slot.push((from, until));
+            }
+        }
+        for &(node, from, until) in &self.node_outages {
+            if node.0 as usize >= self.nodes.len() {
+                return Err(NetError::UnknownOutageNode { node });
+            }
+            for (i, &(a, b)) in ends.iter().enumerate() {
+                if (a == node.0 || b == node.0) && from < until {
+                    outages[i].push((from, until));
+                }
+            }
+        }
+        for o in &mut outages {
+            o.sort_unstable();
+        }
         let n = self.nodes.len();
         Ok(Network {
+            outages,
             now: 0,
             by_addr: by_addr
                 .into_iter()
@@ -228,6 +290,8 @@ enum Job {
 /// A running network in virtual time. See the [crate docs](crate) for how it is driven.
 pub struct Network {
     now: u64,
+    /// Per link, its scheduled outages `[from, until)` in ns, sorted (usually empty).
+    outages: Vec<Vec<(u64, u64)>>,
     nodes: Vec<(String, Ipv4Addr)>,
     /// `(address, node)` sorted by address.
     by_addr: Vec<(u32, u32)>,
@@ -600,6 +664,12 @@ impl Network {
             self.stats.unroutable += 1;
             return;
         };
+        let down = |outages: &[(u64, u64)], t: u64| outages.iter().any(|&(f, u)| f <= t && t < u);
+        let outages = &self.outages[l as usize];
+        if down(outages, self.now) {
+            self.stats.dropped_partition += 1;
+            return;
+        }
         let link = &mut self.links[l as usize];
         let (dir, to) = if link.a == at {
             (0, link.b)
@@ -630,16 +700,27 @@ impl Network {
                     packet.flip_bit(bit);
                 }
                 self.stats.reordered += u64::from(reordered);
+                let outages = &self.outages[l as usize];
                 let dup = dup_at.map(|t| (t, packet.clone()));
-                self.queue.push(
-                    at,
-                    Job::Arrive {
-                        node: to,
-                        dst,
-                        packet,
-                    },
-                );
-                if let Some((t, copy)) = dup {
+                if down(outages, at) {
+                    self.stats.dropped_partition += 1;
+                } else {
+                    self.queue.push(
+                        at,
+                        Job::Arrive {
+                            node: to,
+                            dst,
+                            packet,
+                        },
+                    );
+                }
+                if let Some((t, copy)) = dup.filter(|&(t, _)| {
+                    let cut = down(outages, t);
+                    if cut {
+                        self.stats.dropped_partition += 1;
+                    }
+                    !cut
+                }) {
                     self.stats.duplicated += 1;
                     self.queue.push(
                         t,

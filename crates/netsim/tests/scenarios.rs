@@ -8,6 +8,7 @@
 //! - `vantage`: node and link taps; hooks that drop, delay, replace and inject.
 //! - `engine`: timers interleave with packets, `poll_until`, determinism over seeds.
 //! - `api`: compile-time properties callers rely on.
+//! - `outages`: scheduled link and node outages (partitions).
 
 mod support {
     use std::net::{Ipv4Addr, SocketAddrV4};
@@ -1004,5 +1005,110 @@ mod api {
         fn assert_send<T: Send>() {}
         assert_send::<netsim::Network>();
         assert_send::<netsim::Event>();
+    }
+}
+
+/// Scheduled outages (issue 14's partitions): frames on a down link, or to or from a down
+/// node, are dropped and counted; timers still fire; the link carries frames again after.
+mod outages {
+    use netsim::{Event, LinkId, LinkParams, NetError, NetworkBuilder, NodeId};
+    use simcore::SeedTree;
+
+    use crate::support::*;
+
+    /// A chain a - b - c with 5 ms links; one outage on link `b - c` or on node `b`.
+    fn build(link: bool, from: u64, until: u64) -> netsim::Network {
+        let mut b = NetworkBuilder::new();
+        let n: Vec<NodeId> = (0..3)
+            .map(|i| b.add_node(&format!("n{i}"), ip(i as u8 + 1)))
+            .collect();
+        let params = LinkParams {
+            latency: ms(5),
+            ..LinkParams::default()
+        };
+        b.add_link(n[0], n[1], params.clone());
+        let bc = b.add_link(n[1], n[2], params);
+        if link {
+            b.add_link_outage(bc, at_ms(from), at_ms(until));
+        } else {
+            b.add_node_outage(n[1], at_ms(from), at_ms(until));
+        }
+        b.build(&SeedTree::new(1)).expect("valid")
+    }
+
+    /// Sends one datagram a -> c every 10 ms from 0 to 190 ms and sets a timer at node b at
+    /// 50 ms; returns (payloads delivered, timer fired).
+    fn run(net: &mut netsim::Network) -> (Vec<u8>, bool) {
+        let (mut got, mut timer) = (Vec::new(), false);
+        net.set_timer(NodeId(1), at_ms(50), 7);
+        for i in 0..20u8 {
+            while let Some(ev) = net.poll_until(at_ms(u64::from(i) * 10)) {
+                match ev {
+                    Event::Deliver { packet, .. } => got.push(packet.udp_payload()[0]),
+                    Event::Timer { token, .. } => timer |= token == 7,
+                }
+            }
+            net.send(NodeId(0), udp(1, 3, &[i]));
+        }
+        for ev in std::iter::from_fn(|| net.poll()) {
+            match ev {
+                Event::Deliver { packet, .. } => got.push(packet.udp_payload()[0]),
+                Event::Timer { token, .. } => timer |= token == 7,
+            }
+        }
+        (got, timer)
+    }
+
+    #[test]
+    fn a_down_link_drops_frames_in_its_window_and_heals() {
+        // Down from 42 to 100 ms: the frame sent at 40 ms crosses b - c at 45 ms (dropped),
+        // the one sent at 30 ms crosses at 35 ms and arrives at 40 ms (kept); the frame sent at
+        // 90 ms crosses at 95 ms (dropped), at 100 ms crosses at 105 ms (kept).
+        let mut net = build(true, 42, 100);
+        let (got, timer) = run(&mut net);
+        let want: Vec<u8> = (0..20).filter(|i| !(4..=9).contains(i)).collect();
+        assert_eq!(got, want);
+        assert!(timer, "timers fire during an outage");
+        assert_eq!(net.stats().dropped_partition, 6);
+        assert_eq!(net.stats().dropped_loss, 0);
+    }
+
+    #[test]
+    fn a_frame_due_to_arrive_inside_the_window_is_dropped() {
+        // The frame sent at 30 ms leaves b at 35 ms and would arrive at 40 ms: inside [38, 41)
+        // only its arrival is.
+        let mut net = build(true, 38, 41);
+        let (got, _) = run(&mut net);
+        assert!(!got.contains(&3), "{got:?}");
+        assert_eq!(net.stats().dropped_partition, 1);
+    }
+
+    #[test]
+    fn a_down_node_cuts_every_link_it_ends_and_keeps_its_timers() {
+        // b down from 0 to 55 ms: frames a -> b leaving before 55 ms are dropped on the first
+        // link (the one sent at 50 ms too), whichever link they were on.
+        let mut net = build(false, 0, 55);
+        let (got, timer) = run(&mut net);
+        assert_eq!(got, (6..20).collect::<Vec<u8>>());
+        assert!(timer);
+        assert_eq!(net.stats().dropped_partition, 6);
+    }
+
+    #[test]
+    fn an_outage_on_an_unknown_link_or_node_is_refused() {
+        let mut b = NetworkBuilder::new();
+        b.add_node("a", ip(1));
+        b.add_link_outage(LinkId(0), at_ms(0), at_ms(1));
+        assert!(matches!(
+            b.build(&SeedTree::new(1)),
+            Err(NetError::UnknownOutageLink { link: LinkId(0) })
+        ));
+        let mut b = NetworkBuilder::new();
+        b.add_node("a", ip(1));
+        b.add_node_outage(NodeId(4), at_ms(0), at_ms(1));
+        assert!(matches!(
+            b.build(&SeedTree::new(1)),
+            Err(NetError::UnknownOutageNode { node: NodeId(4) })
+        ));
     }
 }

@@ -19,6 +19,7 @@
 mod capability;
 mod countermeasures;
 mod error;
+mod faults;
 mod model;
 mod raw;
 mod signal;
@@ -30,6 +31,7 @@ pub use countermeasures::{
     MAX_PADDING_BLOCK,
 };
 pub use error::{edit_distance, line_column, ScenarioError};
+pub use faults::{Faults, LinkClass, NodeRole, Partition, PartitionTarget, MAX_PARTITIONS};
 pub use model::{
     Adversary, App, AppKind, Carrier, ExplicitWarrant, LengthDistribution, LinkSpec, Links,
     MessageLength, Mobility, OnPath, OnPathMode, Scenario, SecretKind, SignalOptions, Theft,

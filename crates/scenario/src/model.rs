@@ -29,6 +29,9 @@ pub struct Scenario {
     pub early_data: bool,
     /// The four kinds of links.
     pub links: Links,
+    /// Scheduled partitions (`[[faults.partition]]`); left out of the echo when there are none.
+    #[serde(skip_serializing_if = "crate::faults::Faults::is_empty")]
+    pub faults: crate::faults::Faults,
     /// Messaging apps, in file order; names are unique.
     pub apps: Vec<App>,
     /// Carriers, in file order; names are unique.

@@ -29,6 +29,8 @@ pub(crate) struct RawFile {
     #[serde(default)]
     pub links: RawLinks,
     #[serde(default)]
+    pub faults: crate::faults::RawFaults,
+    #[serde(default)]
     pub app: Option<Spanned<Vec<RawApp>>>,
     #[serde(default)]
     pub carrier: Option<Spanned<Vec<RawCarrier>>>,

@@ -112,6 +112,7 @@ pub(crate) fn validate(ctx: &Ctx<'_>, raw: RawFile) -> Result<Scenario> {
         ));
     }
     let carriers = carriers(ctx, raw.carrier, &apps)?;
+    let faults = crate::faults::faults(ctx, raw.faults, &carriers)?;
     let total: u64 = carriers.iter().map(|c| u64::from(c.subscribers)).sum();
     let traffic = traffic(ctx, raw.traffic, total)?;
     budget(ctx, &traffic, total, duration, &work_keys)?;
@@ -124,6 +125,7 @@ pub(crate) fn validate(ctx: &Ctx<'_>, raw: RawFile) -> Result<Scenario> {
         duration,
         early_data: header.early_data.unwrap_or(false),
         links,
+        faults,
         apps,
         carriers,
         traffic,

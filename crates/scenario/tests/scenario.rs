@@ -1379,3 +1379,103 @@ mod bounded {
         }
     }
 }
+
+/// `[[faults.partition]]`: scheduled outages parse into the model, and every mistake is
+/// refused at its key with a hint.
+mod partitions {
+    use super::*;
+    use scenario::{LinkClass, NodeRole, PartitionTarget};
+    use simcore::Duration;
+
+    fn with(table: &str) -> String {
+        format!("{BASE}\n[[faults.partition]]\n{table}\n")
+    }
+
+    #[test]
+    fn links_and_nodes_parse_with_their_windows() {
+        let s = ok(&format!(
+            "{}\n[[faults.partition]]\nnode = \"smsc\"\ncarrier = \"a\"\nfrom = \"1h\"\nuntil = \"3h\"\n",
+            with("link = \"radio\"\nfrom = \"10m\"\nuntil = \"40m\"")
+        ));
+        let p = &s.faults.partitions;
+        assert_eq!(p.len(), 2);
+        assert_eq!(p[0].target, PartitionTarget::Link(LinkClass::Radio));
+        assert_eq!(p[0].carrier, None);
+        assert_eq!(
+            (p[0].from, p[0].until),
+            (Duration::from_secs(600), Duration::from_secs(2400))
+        );
+        assert_eq!(p[1].target, PartitionTarget::Node(NodeRole::Smsc));
+        assert_eq!(p[1].carrier.as_deref(), Some("a"));
+        assert_eq!(s.faults.down_at(Duration::from_secs(700)).count(), 1);
+        assert_eq!(s.faults.down_at(Duration::from_secs(2400)).count(), 0);
+        // A scenario without partitions echoes no `faults` (reports keep their bytes).
+        let plain = serde_json::to_string(&ok(BASE)).expect("json");
+        assert!(!plain.contains("faults"), "{plain}");
+    }
+
+    #[test]
+    fn mistakes_are_refused_at_their_key_with_a_hint() {
+        let line_of = |text: &str, needle: &str| {
+            text.lines()
+                .position(|l| l.starts_with(needle))
+                .expect("line")
+                + 1
+        };
+        for (table, at, says) in [
+            (
+                "link = \"radio\"\nfrom = \"40m\"\nuntil = \"10m\"",
+                "until",
+                "after its `from`",
+            ),
+            (
+                "link = \"radio\"\nnode = \"ott\"\nfrom = \"1m\"\nuntil = \"2m\"",
+                "node",
+                "not both",
+            ),
+            ("from = \"1m\"\nuntil = \"2m\"", "from", "neither"),
+            (
+                "node = \"smsc\"\nfrom = \"1m\"\nuntil = \"2m\"",
+                "node",
+                "needs a `carrier`",
+            ),
+            (
+                "node = \"ott\"\ncarrier = \"a\"\nfrom = \"1m\"\nuntil = \"2m\"",
+                "carrier",
+                "belongs to no carrier",
+            ),
+            (
+                "link = \"internet\"\ncarrier = \"a\"\nfrom = \"1m\"\nuntil = \"2m\"",
+                "carrier",
+                "belongs to no carrier",
+            ),
+            (
+                "link = \"core\"\ncarrier = \"b\"\nfrom = \"1m\"\nuntil = \"2m\"",
+                "carrier",
+                "unknown carrier `b`",
+            ),
+            (
+                "link = \"radi\"\nfrom = \"1m\"\nuntil = \"2m\"",
+                "link",
+                "radi",
+            ),
+            (
+                "node = \"ott\"\nfrom = \"1m\"\nuntil = \"2m\"\nbogus = 1",
+                "bogus",
+                "bogus",
+            ),
+        ] {
+            let text = with(table);
+            let e = err(&text);
+            let want = line_of(&text[BASE.len()..], at) + BASE.lines().count();
+            assert_eq!(e.line, want, "{table}: {e}");
+            assert!(e.message.contains(says), "{table}: {e}");
+            assert!(e.hint.is_some(), "{table}: {e}");
+        }
+        let many: String = (0..=scenario::MAX_PARTITIONS)
+            .map(|_| "\n[[faults.partition]]\nnode = \"ott\"\nfrom = \"1m\"\nuntil = \"2m\"\n")
+            .collect();
+        let e = err(&format!("{BASE}{many}"));
+        assert!(e.message.contains("more than 64"), "{e}");
+    }
+}

@@ -58,6 +58,22 @@ pub enum SweepError {
         /// How to fix it.
         hint: String,
     },
+    /// A cell of a slice's `runs.csv` that is not what `wiretap sweep` writes there: not a
+    /// number, or not a finite one (NaN, inf), at `file:line:column` (1-based, the field's
+    /// first character).
+    #[error("{file}:{line}:{column}: {message}\n  hint: {hint}")]
+    Cell {
+        /// The file's name as given by the caller.
+        file: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column, in characters.
+        column: usize,
+        /// What is wrong.
+        message: String,
+        /// How to fix it.
+        hint: String,
+    },
     /// A simulation failed (a bug in the model, or a scenario it cannot build).
     #[error("run {run} (grid point {point}: {params}; seed {seed}) failed: {error}")]
     Run {

@@ -31,7 +31,14 @@ pub use error::SweepError;
 pub use merge::{merge, Merged, Slice};
 pub use metrics::{default_metrics, DEFAULT_METRICS};
 pub use output::{float_text, Definition, Files, GridParam, Metadata, Num, Row, Shard, FORMAT};
-pub use plan::{plan, Plan, ScenarioFile};
+pub use plan::{plan, Plan, ScenarioFile, WorkEstimate, DEFAULT_MAX_SWEEP_WORK};
+
+/// True when `text` is a sweep file (a TOML document with a `sweep` table and no `scenario`
+/// table), so `wiretap validate` can tell it from a scenario.
+pub fn is_sweep_file(text: &str) -> bool {
+    text.parse::<toml_edit::DocumentMut>()
+        .is_ok_and(|d| d.contains_key("sweep") && !d.contains_key("scenario"))
+}
 
 /// One run through the whole pipeline, exactly as `wiretap run` does it: simulate, let the
 /// adversary (with the run's declared capabilities) analyze the captures, score.

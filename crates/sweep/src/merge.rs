@@ -6,6 +6,8 @@
 
 use std::collections::BTreeMap;
 
+use sha2::{Digest, Sha256};
+
 use crate::csv;
 use crate::error::SweepError;
 use crate::output::{self, Files, Layout, Metadata, Num, Row, FORMAT};
@@ -32,12 +34,41 @@ pub struct Merged {
     pub runs: u64,
 }
 
+/// A bad cell of `file`, at its first character.
+fn cell_err(file: &str, (line, column): (usize, usize), message: String) -> SweepError {
+    SweepError::Cell {
+        file: file.to_owned(),
+        line,
+        column,
+        message,
+        hint: "runs.csv holds what `wiretap sweep` wrote: finite numbers or empty cells; rerun the shard if the file was damaged".into(),
+    }
+}
+
 fn slice_err(file: String, line: usize, message: impl Into<String>) -> SweepError {
     SweepError::Slice {
         file,
         line,
         message: message.into(),
         hint: "give the --out directories of `wiretap sweep` as written; rerun the shard if a file was damaged".into(),
+    }
+}
+
+/// The first 12 characters of a digest as written (it may be damaged, so never sliced).
+fn short(digest: &str) -> String {
+    if digest.is_empty() {
+        "none".to_owned()
+    } else {
+        digest.chars().take(12).collect()
+    }
+}
+
+/// A cell's text for a message: at most 40 characters.
+fn cut(cell: &str) -> String {
+    if cell.chars().count() > 40 {
+        format!("{}...", cell.chars().take(40).collect::<String>())
+    } else {
+        cell.to_owned()
     }
 }
 
@@ -157,9 +188,11 @@ pub fn merge(slices: &[Slice]) -> Result<Merged, SweepError> {
                 )));
             }
             let f = &rec.fields;
+            let at = |i: usize| rec.starts.get(i).copied().unwrap_or((line, 1));
             let int = |i: usize, what: &str| {
-                f[i].parse::<u64>()
-                    .map_err(|_| bad(&format!("`{}` is not a {what}", f[i])))
+                f[i].parse::<u64>().map_err(|_| {
+                    cell_err(&file, at(i), format!("`{}` is not a {what}", cut(&f[i])))
+                })
             };
             let run = int(0, "run index")?;
             let point = int(1, "grid point")?;
@@ -182,15 +215,31 @@ pub fn merge(slices: &[Slice]) -> Result<Merged, SweepError> {
                 )));
             }
             let mut metrics = Vec::with_capacity(metric_count);
-            for cell in &f[3 + grid_count..3 + grid_count + metric_count] {
+            for i in 3 + grid_count..3 + grid_count + metric_count {
+                let cell = &f[i];
                 if cell.is_empty() {
                     metrics.push(None);
-                } else {
-                    metrics.push(Some(
-                        Num::parse(cell)
-                            .ok_or_else(|| bad(&format!("`{cell}` is not a number")))?,
+                    continue;
+                }
+                let name = &header[i];
+                let num = Num::parse(cell).ok_or_else(|| {
+                    cell_err(
+                        &file,
+                        at(i),
+                        format!("`{}` (metric `{name}`) is not a number", cut(cell)),
+                    )
+                })?;
+                if !num.as_f64().is_finite() {
+                    return Err(cell_err(
+                        &file,
+                        at(i),
+                        format!(
+                            "`{}` (metric `{name}`) is not a finite number: a sweep never writes NaN or infinities",
+                            cut(cell)
+                        ),
                     ));
                 }
+                metrics.push(Some(num));
             }
             let events = int(header.len() - 1, "count of events")?;
             count += 1;
@@ -214,6 +263,18 @@ pub fn merge(slices: &[Slice]) -> Result<Merged, SweepError> {
                 format!(
                     "{count} runs, but sweep.json says {}: the file is truncated or was edited",
                     meta.runs_in_slice
+                ),
+            ));
+        }
+        let digest = output::hex(&Sha256::digest(s.runs_csv.as_bytes()));
+        if digest != meta.rows_sha256 {
+            return Err(slice_err(
+                file,
+                0,
+                format!(
+                    "the rows do not match the digest sweep.json records for them (SHA-256 {}, the file's is {}): runs.csv was damaged, cut or edited after the sweep",
+                    short(&meta.rows_sha256),
+                    &digest[..12]
                 ),
             ));
         }
@@ -372,5 +433,44 @@ mod tests {
         bad.runs_csv = bad.runs_csv.replacen("1000", "ten", 1);
         let e = merge(&[bad]).unwrap_err().to_string();
         assert!(e.contains("x/runs.csv:2:"), "{e}");
+    }
+
+    /// A cell edited into a well-formed number passes every other check; the digest of the
+    /// rows in sweep.json catches it.
+    #[test]
+    fn an_edited_cell_fails_the_digest() {
+        let d = def();
+        let mut s = slice(&d, None, "d");
+        let mut lines: Vec<String> = s.runs_csv.lines().map(str::to_owned).collect();
+        // Row 0's first metric is 1/3: write 0.5 instead.
+        assert!(lines[1].contains("0.3333333333333333"), "{}", lines[1]);
+        lines[1] = lines[1].replace("0.3333333333333333", "0.5");
+        s.runs_csv = lines.join("\n") + "\n";
+        let e = merge(&[s]).unwrap_err().to_string();
+        assert!(
+            e.starts_with("d/runs.csv:0: the rows do not match the digest"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn non_finite_and_malformed_cells_are_refused_at_line_and_column() {
+        let d = def();
+        for (cell, what) in [
+            ("NaN", "not a finite number"),
+            ("inf", "not a finite number"),
+            ("-inf", "not a finite number"),
+            ("1e999", "not a finite number"),
+            ("0.3x", "is not a number"),
+        ] {
+            let mut s = slice(&d, None, "n");
+            s.runs_csv = s.runs_csv.replacen("0.3333333333333333", cell, 1);
+            let e = merge(&[s]).unwrap_err();
+            assert!(e.is_bad_input());
+            let e = e.to_string();
+            // Row 0: `0,0,0.1,4,` then the first metric at column 11.
+            assert!(e.starts_with("n/runs.csv:2:11: "), "{cell}: {e}");
+            assert!(e.contains(what) && e.contains("metric `a`"), "{cell}: {e}");
+        }
     }
 }

@@ -12,8 +12,9 @@ use sha2::{Digest, Sha256};
 use crate::csv;
 use crate::stats;
 
-/// The version of the slice format in `sweep.json` (`format`).
-pub const FORMAT: &str = "wiretap-sweep/1";
+/// The version of the slice format in `sweep.json` (`format`). Version 2 added
+/// [`Metadata::rows_sha256`].
+pub const FORMAT: &str = "wiretap-sweep/2";
 
 /// A sweep's canonical content: everything that decides its rows, and nothing else (comments,
 /// formatting, `description` and the order of keys in `[sweep]` are left out). Its
@@ -122,6 +123,11 @@ pub struct Metadata {
     pub shard: Option<Shard>,
     /// Runs in this directory.
     pub runs_in_slice: u64,
+    /// SHA-256 (lowercase hex) of this directory's `runs.csv`, byte for byte: `merge` refuses
+    /// a `runs.csv` that does not match it (damaged, cut or edited after the sweep). Empty in
+    /// a file of an older format (which `merge` refuses by its `format`).
+    #[serde(default)]
+    pub rows_sha256: String,
     /// The sweep's canonical content.
     pub definition: Definition,
 }
@@ -473,6 +479,7 @@ pub(crate) fn render(
         runs_total: def.runs(),
         shard,
         runs_in_slice: rows.len() as u64,
+        rows_sha256: hex(&Sha256::digest(runs_csv.as_bytes())),
         definition: def.clone(),
     };
     let mut sweep_json = serde_json::to_string_pretty(&meta).unwrap_or_default();

@@ -5,7 +5,7 @@ use sha2::{Digest, Sha256};
 use toml_edit::DocumentMut;
 
 use crate::error::SweepError;
-use crate::output::{hex, Definition, GridParam, Layout};
+use crate::output::{hex, Definition, GridParam, Layout, Shard};
 use crate::spec::{self, RESERVED_COLUMNS};
 use crate::{metrics, overrides, path};
 
@@ -18,6 +18,29 @@ pub struct Plan {
     pub(crate) scenarios: Vec<scenario::Scenario>,
     /// Per grid point, `key = value, ...` for messages.
     pub(crate) labels: Vec<String>,
+    /// The sweep file's name and text, for the work budget's error.
+    file: String,
+    text: String,
+    /// What multiplies the runs, for the work budget's error: `(key, entries, offset)` for
+    /// `seeds` and each grid key, in file order.
+    factors: Vec<(String, u64, Option<usize>)>,
+}
+
+/// Default budget of a whole sweep (or of one `--shard`'s share of it): estimated messages plus
+/// voice media frames over all its runs, 100 times [`scenario::DEFAULT_MAX_WORK`], the default
+/// budget of one run. `--max-sweep-work N` raises it.
+pub const DEFAULT_MAX_SWEEP_WORK: u64 = 100 * scenario::DEFAULT_MAX_WORK;
+
+/// What a sweep (or one shard of it) asks for, from each grid point's
+/// [`scenario::Scenario::estimated_work`] times its runs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct WorkEstimate {
+    /// Runs counted (those of the shard, or all).
+    pub runs: u64,
+    /// Estimated messages plus voice media frames over those runs.
+    pub work: f64,
+    /// The largest estimate of one run, and its grid point.
+    pub largest_run: (f64, u64),
 }
 
 impl core::fmt::Debug for Layout {
@@ -35,6 +58,88 @@ impl Plan {
     /// `key = value, ...` of grid point `point` (empty for an empty grid).
     pub fn label(&self, point: u64) -> &str {
         self.labels.get(point as usize).map_or("", String::as_str)
+    }
+
+    /// The work the runs of `shard` (or all runs) ask for: for each grid point, its
+    /// scenario's estimated messages and voice media frames times its runs in the shard.
+    pub fn estimate(&self, shard: Option<Shard>) -> WorkEstimate {
+        let def = &self.definition;
+        let seeds = def.seeds.len() as u64;
+        let mut est = WorkEstimate {
+            runs: 0,
+            work: 0.0,
+            largest_run: (0.0, 0),
+        };
+        for (point, sc) in self.scenarios.iter().enumerate() {
+            let point = point as u64;
+            let (messages, frames) = sc.estimated_work();
+            let per_run = messages + frames;
+            let runs = match shard {
+                None => seeds,
+                // Runs point*seeds .. (point+1)*seeds with run % count == index.
+                Some(s) => {
+                    let (lo, hi) = (point * seeds, (point + 1) * seeds);
+                    let upto = |n: u64| n / s.count + u64::from(n % s.count > s.index);
+                    upto(hi) - upto(lo)
+                }
+            };
+            est.runs += runs;
+            est.work += per_run * runs as f64;
+            if runs > 0 && per_run > est.largest_run.0 {
+                est.largest_run = (per_run, point);
+            }
+        }
+        est
+    }
+
+    /// Refuses a sweep (or the share of `shard`) whose [`Plan::estimate`] is above `max_work`,
+    /// at the key of the sweep file that multiplies the runs most, with the estimate and the
+    /// flag that raises the budget.
+    pub fn check_work(
+        &self,
+        shard: Option<Shard>,
+        max_work: u64,
+    ) -> Result<WorkEstimate, SweepError> {
+        let est = self.estimate(shard);
+        if est.work <= max_work as f64 {
+            return Ok(est);
+        }
+        // The largest factor; the first in file order (`seeds`) on a tie.
+        let (key, n, offset) = self
+            .factors
+            .iter()
+            .fold(
+                None::<&(String, u64, Option<usize>)>,
+                |best, f| match best {
+                    Some(b) if b.1 >= f.1 => Some(b),
+                    _ => Some(f),
+                },
+            )
+            .cloned()
+            .unwrap_or_else(|| ("seeds".into(), 1, None));
+        let (largest, point) = est.largest_run;
+        let label = self.label(point);
+        let at_point = if label.is_empty() {
+            String::new()
+        } else {
+            format!(" at grid point {point} ({label})")
+        };
+        let whose = match shard {
+            Some(s) => format!("shard {}/{} of this sweep asks", s.index, s.count),
+            None => "this sweep asks".to_owned(),
+        };
+        Err(SweepError::at(
+            &self.file,
+            &self.text,
+            offset,
+            format!(
+                "{whose} for about {:.3e} messages and voice media frames ({} runs; at most {:.3e} a run{at_point}), above the sweep work budget of {max_work}",
+                est.work, est.runs, largest
+            ),
+            Some(format!(
+                "`{key}` multiplies the runs most ({n} entries): use fewer, split the sweep with --shard I/N (each shard is checked for its share), or raise the budget with --max-sweep-work N (docs/sweep.md#work-budget)"
+            )),
+        ))
     }
 }
 
@@ -204,10 +309,24 @@ pub fn plan(
         scenarios.push(sc);
         labels.push(label);
     }
+    let mut factors = vec![(
+        "seeds".to_owned(),
+        parsed.seeds.len() as u64,
+        parsed.seeds_span,
+    )];
+    factors.extend(
+        parsed
+            .grid
+            .iter()
+            .map(|p| (path::format(&p.path), p.values.len() as u64, p.key_span)),
+    );
     Ok(Plan {
         definition,
         layout,
         scenarios,
         labels,
+        file: file.to_owned(),
+        text: text.to_owned(),
+        factors,
     })
 }

@@ -37,6 +37,8 @@ pub(crate) struct Parsed {
     pub scenario: String,
     pub scenario_span: Option<usize>,
     pub seeds: Vec<u64>,
+    /// Offset of the `seeds` key, for the work budget's error.
+    pub seeds_span: Option<usize>,
     /// `None`: the default set.
     pub metrics: Option<Vec<String>>,
     pub grid: Vec<ParsedParam>,
@@ -157,6 +159,10 @@ pub(crate) fn parse(file: &str, text: &str) -> Result<Parsed, SweepError> {
             ),
         ));
     }
+    let seeds_span = sweep
+        .get_key_value("seeds")
+        .and_then(|(k, _)| k.span())
+        .map(|s| s.start);
     let seeds = parse_seeds(&cx, sweep, sweep_span)?;
     let metrics = match sweep.get("metrics") {
         None => None,
@@ -233,6 +239,7 @@ pub(crate) fn parse(file: &str, text: &str) -> Result<Parsed, SweepError> {
         scenario,
         scenario_span: scenario_span.map(|s| s.start),
         seeds,
+        seeds_span,
         metrics,
         grid,
         grid_span,
