@@ -111,7 +111,10 @@ fn a_partition_outlasting_the_budget_fails_messages_with_a_reason() {
     for m in &failed {
         assert_ne!(m.app, "sms", "{m:?}");
         let why = m.failure.as_deref().unwrap_or_default();
-        assert!(why.contains("retry budget"), "{why}");
+        assert!(
+            why.starts_with("partition outlasted the retry budget: node ott still down"),
+            "{why}"
+        );
     }
     assert_eq!(t.integrity_errors, 0);
     assert_eq!(r.report.adversary.false_recoveries, 0);

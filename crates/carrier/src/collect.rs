@@ -21,6 +21,7 @@ impl World<'_> {
         self.stats.packets_delivered = ns.packets_delivered;
         self.stats.packets_lost = ns.dropped_loss + ns.dropped_queue;
         self.stats.packets_damaged_dropped = ns.dropped_fcs;
+        self.stats.packets_partitioned = ns.dropped_partition;
         self.stats.packets_corrupt_dropped = ns.dropped_corrupt;
         self.stats.packets_duplicated = ns.duplicated;
         self.stats.packets_unroutable = ns.unroutable;
@@ -53,7 +54,30 @@ impl World<'_> {
         // Whatever is still open: the retry budget ran out while it was still being
         // retransmitted, or nothing was left in flight for it (a bug to look into: stated, not
         // hidden).
-        let why = if self.net.next_event_time().is_some() {
+        let budget_end = self.sc.duration + crate::world::MAX_DRAIN;
+        let cut: Vec<String> = self
+            .sc
+            .faults
+            .down_at(budget_end)
+            .map(|p| {
+                let what = match p.target {
+                    scenario::PartitionTarget::Link(l) => format!("link {}", l.as_str()),
+                    scenario::PartitionTarget::Node(n) => format!("node {}", n.as_str()),
+                };
+                match &p.carrier {
+                    Some(c) => format!("{what} of {c}"),
+                    None => what,
+                }
+            })
+            .collect();
+        let why = if !cut.is_empty() {
+            format!(
+                "partition outlasted the retry budget: {} still down {} days after the traffic \
+                 stopped",
+                cut.join(", "),
+                crate::world::MAX_DRAIN.as_secs() / 86_400
+            )
+        } else if self.net.next_event_time().is_some() {
             format!(
                 "retry budget spent: still undelivered {} days after the traffic stopped (loss, \
                  damage or an outage on its path)",

@@ -86,6 +86,8 @@ pub struct RunStats {
     pub packets_lost: u64,
     /// Frames damaged on a link and dropped by the next hop's frame check.
     pub packets_damaged_dropped: u64,
+    /// Frames dropped because their link or node was down (`[[faults.partition]]`).
+    pub packets_partitioned: u64,
     /// Datagrams dropped at their destination for a bad checksum (damage the frame check
     /// missed: `undetected_corrupt`).
     pub packets_corrupt_dropped: u64,

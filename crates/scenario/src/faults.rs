@@ -101,6 +101,18 @@ pub enum LinkClass {
     Internet,
 }
 
+impl LinkClass {
+    /// The name used in scenario files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkClass::Radio => "radio",
+            LinkClass::Core => "core",
+            LinkClass::Interconnect => "interconnect",
+            LinkClass::Internet => "internet",
+        }
+    }
+}
+
 /// A node a partition can take down.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
