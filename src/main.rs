@@ -138,6 +138,10 @@ struct RunArgs {
     /// Work budget: estimated messages plus voice media frames allowed (docs/scenario.md).
     #[arg(long, value_name = "N", default_value_t = scenario::DEFAULT_MAX_WORK)]
     max_work: u64,
+    /// Also write the report as one self-contained HTML page here (`--out` writes
+    /// `report.html` too).
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
 }
 
 /// `wiretap` with no subcommand: `wiretap run` with every flag at clap's default (written out:
@@ -150,6 +154,7 @@ impl Default for RunArgs {
             json: false,
             out: None,
             max_work: scenario::DEFAULT_MAX_WORK,
+            html: None,
         }
     }
 }
@@ -423,12 +428,26 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
     };
     let seed = args.seed.unwrap_or(sc.seed);
     tracing::info!(scenario = %sc.name, seed, "run starts");
-    let pipeline::Run { output, report, .. } =
-        pipeline::run(&sc, seed).context("running the simulation")?;
+    let pipeline::Run {
+        output,
+        report,
+        findings,
+    } = pipeline::run(&sc, seed).context("running the simulation")?;
     tracing::info!(events = output.stats.events, "run ends");
 
+    let html = (args.html.is_some() || args.out.is_some()).then(|| {
+        let extras = report::html::extras(&sc, &output, &findings);
+        report::html::render_html(&report, &extras)
+    });
     if let Some(dir) = &args.out {
         write_outputs(dir, &report, &output)?;
+        if let Some(page) = &html {
+            let path = dir.join("report.html");
+            fs::write(&path, page).with_context(|| unwritable(&path))?;
+        }
+    }
+    if let (Some(path), Some(page)) = (&args.html, &html) {
+        fs::write(path, page).with_context(|| unwritable(path))?;
     }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -440,7 +459,7 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
         if let Some(dir) = &args.out {
             writeln!(
                 out,
-                "\nWrote report.json, captures and call records to {}",
+                "\nWrote report.json, report.html, captures and call records to {}",
                 dir.display()
             )?;
         }

@@ -26,6 +26,8 @@
 //!   edge-router vantage points, documented and deterministic exports.
 //! - `theft`           — stolen keys, weak RNGs and the quantum oracle: what becomes readable
 //!   matches each Noise pattern's physics.
+//! - `html`            — the HTML report: deterministic, escaped, script-free; loaded in headless
+//!   Chromium (key elements in the DOM, no console errors, a screenshot).
 //! - `sweep`           — `wiretap sweep` / `merge`: bytes independent of threads and shards,
 //!   merge refusals, bad sweep files located with hints.
 
@@ -37,6 +39,7 @@ mod countermeasures;
 mod delivery;
 mod determinism;
 mod golden;
+mod html;
 mod intercept;
 mod metadata;
 mod onpath;
