@@ -13,6 +13,8 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use tracing_subscriber::prelude::*;
 
+mod explain;
+
 /// An error caused by the user's input (a scenario or sweep file, a flag, a pattern, an output
 /// path that cannot be written): the command exits with code 2. Every other error is a run
 /// failure, code 1. It is attached to an error as context, so the message reads
@@ -70,6 +72,16 @@ enum Command {
     Sweep(SweepArgs),
     /// Join the --out directories of `wiretap sweep --shard` into the files of one whole run.
     Merge(MergeArgs),
+    /// In plain words, what a Noise pattern's messages protect against (derived by attacking
+    /// it), or what a profile (sms, carrier-encrypted, signal, signal+pq) leaves to a tapped
+    /// core (measured by simulation).
+    Explain {
+        /// A Noise pattern (`XX`, `IK`, `NK1`, `XXpsk3`, `XXhfs`) or a profile.
+        name: String,
+        /// Seed of the experiments and simulations.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -174,6 +186,7 @@ fn main() -> ExitCode {
         Command::Matrix(args) => matrix_cmd(&args),
         Command::Sweep(args) => sweep_cmd(&args),
         Command::Merge(args) => merge_cmd(&args),
+        Command::Explain { name, seed } => explain_cmd(&name, seed),
         Command::List => {
             for (name, text) in scenario::BUILTIN_SCENARIOS {
                 let desc = scenario::parse(name, text)
@@ -339,6 +352,21 @@ fn matrix_cmd(args: &MatrixArgs) -> Result<ExitCode> {
         write!(w, "{}", matrix::render_terminal(&out))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `wiretap explain`: a pattern's derived matrix or a profile's measured runs, in plain words.
+fn explain_cmd(name: &str, seed: u64) -> Result<ExitCode> {
+    match explain::explain(name, seed).map_err(anyhow::Error::msg)? {
+        Some(text) => {
+            print!("{text}");
+            Ok(ExitCode::SUCCESS)
+        }
+        None => Err(anyhow::Error::new(BadInput(format!(
+            "`{name}` is neither a profile nor a Noise pattern\n  hint: one of: {}; or any pattern \
+             snow parses (NNpsk0+psk2, XXhfs, a full name such as Noise_XX_25519_ChaChaPoly_BLAKE2s)",
+            explain::valid_names()
+        )))),
+    }
 }
 
 /// The text of `path`: UTF-8, or an error naming the byte offset (and line and column) of the

@@ -26,6 +26,8 @@
 //!   edge-router vantage points, documented and deterministic exports.
 //! - `theft`           — stolen keys, weak RNGs and the quantum oracle: what becomes readable
 //!   matches each Noise pattern's physics.
+//! - `explain`         — `wiretap explain`: sentences follow the derived matrix; profiles quote
+//!   measured runs; unknown names exit 2 with the valid ones.
 //! - `html`            — the HTML report: deterministic, escaped, script-free; loaded in headless
 //!   Chromium (key elements in the DOM, no console errors, a screenshot).
 //! - `sweep`           — `wiretap sweep` / `merge`: bytes independent of threads and shards,
@@ -38,6 +40,7 @@ mod confidentiality;
 mod countermeasures;
 mod delivery;
 mod determinism;
+mod explain;
 mod golden;
 mod html;
 mod intercept;
