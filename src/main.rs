@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand};
 use tracing_subscriber::prelude::*;
 
 mod explain;
+mod progress;
 
 /// An error caused by the user's input (a scenario or sweep file, a flag, a pattern, an output
 /// path that cannot be written): the command exits with code 2. Every other error is a run
@@ -98,6 +99,9 @@ struct SweepArgs {
     /// join slices with `wiretap merge`.
     #[arg(long, value_name = "I/N", value_parser = parse_shard)]
     shard: Option<sweep::Shard>,
+    /// No progress bar and no summary line on stderr.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -154,6 +158,9 @@ struct RunArgs {
     /// `report.html` too).
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
+    /// No progress bar and no summary line on stderr.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 /// `wiretap` with no subcommand: `wiretap run` with every flag at clap's default (written out:
@@ -167,6 +174,7 @@ impl Default for RunArgs {
             out: None,
             max_work: scenario::DEFAULT_MAX_WORK,
             html: None,
+            quiet: false,
         }
     }
 }
@@ -456,6 +464,11 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
     };
     let seed = args.seed.unwrap_or(sc.seed);
     tracing::info!(scenario = %sc.name, seed, "run starts");
+    let activity = progress::Activity::start(
+        format!("simulating {} (seed {seed})", sc.name),
+        None,
+        args.quiet,
+    );
     let pipeline::Run {
         output,
         report,
@@ -492,6 +505,11 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
             )?;
         }
     }
+    let messages: usize = report.protocols.iter().map(|p| p.messages).sum();
+    activity.finish(&format!(
+        "wiretap: ran {} (seed {seed}): {messages} messages, {} read by the adversary",
+        report.scenario, report.adversary.messages_read
+    ));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -619,15 +637,15 @@ fn sweep_cmd(args: &SweepArgs) -> Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("sweep-{}", def.name)));
     tracing::info!(sweep = %def.name, runs = def.runs(), threads, "sweep starts");
-    let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let progress = |done: usize, total: usize| {
-        if tty {
-            eprint!("\r{done}/{total} runs");
-            if done == total {
-                eprintln!();
-            }
-        }
-    };
+    let total = args.shard.map_or(def.runs() as u64, |sh| {
+        (0..def.runs() as u64).filter(|r| sh.holds(*r)).count() as u64
+    });
+    let activity = progress::Activity::start(
+        format!("sweep {} on {threads} threads", def.name),
+        Some(total),
+        args.quiet,
+    );
+    let progress = |done: usize, _total: usize| activity.set(done as u64);
     let outcome = match sweep::execute(&plan, args.shard, threads, &progress) {
         Ok(o) => o,
         Err(e) => {
@@ -653,6 +671,10 @@ fn sweep_cmd(args: &SweepArgs) -> Result<ExitCode> {
         if def.seeds.len() == 1 { "" } else { "s" },
         out.display()
     );
+    activity.finish(&format!(
+        "wiretap: sweep {}: {} runs",
+        def.name, outcome.runs
+    ));
     Ok(ExitCode::SUCCESS)
 }
 

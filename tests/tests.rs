@@ -18,6 +18,8 @@
 //!   recall and latency against the mixing delay over seeds, determinism.
 //! - `signal_active` — a man in the middle with stolen Signal device state: takes the sessions
 //!   over, reads past healing until the end, silently; refused without the theft.
+//! - `progress`        — progress on stderr only: one summary line off a terminal, nothing with
+//!   `--quiet`, stdout and sweep files unchanged.
 //! - `golden`          — every `sim/*.toml` at seed 1: terminal report, report.json and a digest
 //!   of every `--out` file, byte for byte against `tests/golden/` (`WIRETAP_BLESS=1` rewrites).
 //! - `metadata`        — contact graph from records, warrant exposure, correlation against a
@@ -46,6 +48,7 @@ mod html;
 mod intercept;
 mod metadata;
 mod onpath;
+mod progress;
 mod records;
 mod signal;
 mod signal_active;
