@@ -22,6 +22,8 @@
 //!   `--quiet`, stdout and sweep files unchanged.
 //! - `golden`          — every `sim/*.toml` at seed 1: terminal report, report.json and a digest
 //!   of every `--out` file, byte for byte against `tests/golden/` (`WIRETAP_BLESS=1` rewrites).
+//! - `labs`            — every observation `docs/labs/` asks a student to make, on the lab's
+//!   scenario through the CLI.
 //! - `metadata`        — contact graph from records, warrant exposure, correlation against a
 //!   mixing delay on hand-built captures, determinism of the metadata section.
 //! - `records`         — call records and IRI shaped like real ones, voice in content copies,
@@ -46,6 +48,7 @@ mod explain;
 mod golden;
 mod html;
 mod intercept;
+mod labs;
 mod metadata;
 mod onpath;
 mod progress;
