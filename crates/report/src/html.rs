@@ -51,6 +51,9 @@ mod palette {
 /// neighbourhood of this size (the counts in the table are always over the whole run).
 pub const GRAPH_MAX_NODES: usize = 36;
 
+/// At most this many neighbours of each drawn subscriber join the sample.
+const GRAPH_FANOUT: usize = 4;
+
 /// What the page shows beyond the [`Report`]: the topology and the contact graphs.
 #[derive(Clone, Debug, Serialize)]
 pub struct PageExtras {
@@ -182,7 +185,8 @@ fn ordered(a: usize, b: usize) -> (usize, usize) {
 }
 
 /// The subscribers to draw: all of them in a small run, else a breadth-first neighbourhood in
-/// the true graph around the subscriber with the most contacts (ties: the lowest index).
+/// the true graph around the subscriber with the most contacts (ties: the lowest index), taking
+/// at most [`GRAPH_FANOUT`] new neighbours of each.
 fn sample(n: usize, adj: &BTreeMap<usize, BTreeSet<usize>>) -> BTreeSet<usize> {
     if n <= GRAPH_MAX_NODES {
         return (0..n).collect();
@@ -206,10 +210,15 @@ fn sample(n: usize, adj: &BTreeMap<usize, BTreeSet<usize>>) -> BTreeSet<usize> {
             if !chosen.insert(s) {
                 continue;
             }
-            for &p in adj.get(&s).into_iter().flatten() {
-                if !chosen.contains(&p) {
-                    queue.push_back(p);
-                }
+            // A few neighbours each, so a hub does not fill the sample with a star.
+            for &p in adj
+                .get(&s)
+                .into_iter()
+                .flatten()
+                .filter(|p| !chosen.contains(p))
+                .take(GRAPH_FANOUT)
+            {
+                queue.push_back(p);
             }
         }
     }
@@ -543,8 +552,8 @@ fn section_topology(o: &mut String, t: &Topology) {
     let col = 270.0;
     let w = (n as f64 * col + 40.0).max(600.0);
     let top = if t.ott_server { 90.0 } else { 20.0 };
-    let (r1, r2, r3, r4) = (top + 34.0, top + 98.0, top + 158.0, top + 236.0);
-    let h = r4 + 56.0;
+    let (r1, r2, r3, r4) = (top + 20.0, top + 84.0, top + 144.0, top + 222.0);
+    let h = r4 + 74.0;
     let mut label = format!(
         "Network diagram: {} carrier{}",
         n,
@@ -563,8 +572,8 @@ fn section_topology(o: &mut String, t: &Topology) {
     o.push_str("<figure>\n");
     svg_open(o, "topology-svg", w as u32, h as u32, &label);
     let x0 = (w - n as f64 * col) / 2.0;
-    let left = |i: usize| x0 + i as f64 * col + 14.0;
-    let bw = col - 28.0;
+    let left = |i: usize| x0 + i as f64 * col + 28.0;
+    let bw = col - 56.0;
     let mid = |i: usize| left(i) + bw / 2.0;
     if t.ott_server {
         for i in 0..t.carriers.len() {
@@ -627,7 +636,7 @@ fn section_topology(o: &mut String, t: &Topology) {
         text(
             o,
             mid(i),
-            top + 20.0,
+            r4 + 56.0,
             14,
             "middle",
             palette::BLACK,
@@ -1210,7 +1219,7 @@ fn graph_svg(
     id: &str,
     label: &str,
     g: &ContactGraph,
-    edges: &[(usize, usize, &str, bool)],
+    edges: &[(usize, usize, &str, &str)],
 ) {
     let size = 420.0;
     let c = size / 2.0;
@@ -1222,12 +1231,17 @@ fn graph_svg(
     };
     svg_open(o, id, size as u32, size as u32, label);
     for &(a, b, colour, dash) in edges {
+        let dash = if dash.is_empty() {
+            String::new()
+        } else {
+            format!(" stroke-dasharray=\"{dash}\"")
+        };
         let (x1, y1) = at(a);
         let (x2, y2) = at(b);
         let _ = writeln!(
             o,
             "<line x1=\"{x1:.1}\" y1=\"{y1:.1}\" x2=\"{x2:.1}\" y2=\"{y2:.1}\" stroke=\"{colour}\" stroke-width=\"1.6\" stroke-opacity=\"0.85\"{}><title>{} – {}</title></line>",
-            if dash { " stroke-dasharray=\"5 3\"" } else { "" },
+            dash,
             escape(&g.nodes[a].msisdn),
             escape(&g.nodes[b].msisdn)
         );
@@ -1265,7 +1279,7 @@ fn section_contacts(o: &mut String, r: &Report, g: &ContactGraph, t: &Topology) 
     let sampled = g.nodes.len() < g.subscribers;
     let scope = if sampled {
         format!(
-            "{} of {} subscribers: the neighbourhood of the best-connected subscriber",
+            "{} of {} subscribers: a neighbourhood of the best-connected subscriber",
             g.nodes.len(),
             g.subscribers
         )
@@ -1276,10 +1290,10 @@ fn section_contacts(o: &mut String, r: &Report, g: &ContactGraph, t: &Topology) 
     let wrong = g.reported_edges.len() - correct;
     let missed = g.true_edges.len().saturating_sub(correct);
     o.push_str("<div class=\"graphs\">\n<figure>\n");
-    let true_edges: Vec<(usize, usize, &str, bool)> = g
+    let true_edges: Vec<(usize, usize, &str, &str)> = g
         .true_edges
         .iter()
-        .map(|&(a, b)| (a, b, palette::BLUE, false))
+        .map(|&(a, b)| (a, b, palette::BLUE, ""))
         .collect();
     graph_svg(
         o,
@@ -1296,17 +1310,22 @@ fn section_contacts(o: &mut String, r: &Report, g: &ContactGraph, t: &Topology) 
         "<figcaption>The true graph: {} pairs among {scope} really exchanged messages.</figcaption>\n</figure>\n<figure>",
         g.true_edges.len()
     );
-    let rec: Vec<(usize, usize, &str, bool)> = g
-        .reported_edges
+    // Missed pairs first, in grey, so found and wrong pairs are drawn over them.
+    let found: BTreeSet<(usize, usize)> =
+        g.reported_edges.iter().map(|&(a, b, _)| (a, b)).collect();
+    let mut rec: Vec<(usize, usize, &str, &str)> = g
+        .true_edges
         .iter()
-        .map(|&(a, b, ok)| {
-            if ok {
-                (a, b, palette::GREEN, false)
-            } else {
-                (a, b, palette::VERMILION, true)
-            }
-        })
+        .filter(|e| !found.contains(e))
+        .map(|&(a, b)| (a, b, "#BBBBBB", "2 3"))
         .collect();
+    rec.extend(g.reported_edges.iter().map(|&(a, b, ok)| {
+        if ok {
+            (a, b, palette::GREEN, "")
+        } else {
+            (a, b, palette::VERMILION, "6 3")
+        }
+    }));
     graph_svg(
         o,
         "reconstructed-graph-svg",
@@ -1319,7 +1338,7 @@ fn section_contacts(o: &mut String, r: &Report, g: &ContactGraph, t: &Topology) 
     let _ = writeln!(
         o,
         "<figcaption>What the adversary reconstructed: <span class=\"key\" style=\"background:{}\"></span>{correct} real pairs found, \
-         <span class=\"key\" style=\"background:{}\"></span>{wrong} wrong pairs (dashed); {missed} real pairs missed.</figcaption>\n</figure>\n</div>",
+         <span class=\"key\" style=\"background:{}\"></span>{wrong} wrong pairs (dashed); <span class=\"key\" style=\"background:#BBBBBB\"></span>{missed} real pairs missed (grey, dotted).</figcaption>\n</figure>\n</div>",
         palette::GREEN,
         palette::VERMILION
     );
