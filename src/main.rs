@@ -13,6 +13,9 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use tracing_subscriber::prelude::*;
 
+mod explain;
+mod progress;
+
 /// An error caused by the user's input (a scenario or sweep file, a flag, a pattern, an output
 /// path that cannot be written): the command exits with code 2. Every other error is a run
 /// failure, code 1. It is attached to an error as context, so the message reads
@@ -74,6 +77,16 @@ enum Command {
     Sweep(SweepArgs),
     /// Join the --out directories of `wiretap sweep --shard` into the files of one whole run.
     Merge(MergeArgs),
+    /// In plain words, what a Noise pattern's messages protect against (derived by attacking
+    /// it), or what a profile (sms, carrier-encrypted, signal, signal+pq) leaves to a tapped
+    /// core (measured by simulation).
+    Explain {
+        /// A Noise pattern (`XX`, `IK`, `NK1`, `XXpsk3`, `XXhfs`) or a profile.
+        name: String,
+        /// Seed of the experiments and simulations.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -94,6 +107,9 @@ struct SweepArgs {
     /// voice media frames over all its runs, checked before the first run (docs/sweep.md).
     #[arg(long, value_name = "N", default_value_t = sweep::DEFAULT_MAX_SWEEP_WORK)]
     max_sweep_work: u64,
+    /// No progress bar and no summary line on stderr.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -146,6 +162,13 @@ struct RunArgs {
     /// Work budget: estimated messages plus voice media frames allowed (docs/scenario.md).
     #[arg(long, value_name = "N", default_value_t = scenario::DEFAULT_MAX_WORK)]
     max_work: u64,
+    /// Also write the report as one self-contained HTML page here (`--out` writes
+    /// `report.html` too).
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// No progress bar and no summary line on stderr.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 /// `wiretap` with no subcommand: `wiretap run` with every flag at clap's default (written out:
@@ -158,6 +181,8 @@ impl Default for RunArgs {
             json: false,
             out: None,
             max_work: scenario::DEFAULT_MAX_WORK,
+            html: None,
+            quiet: false,
         }
     }
 }
@@ -181,6 +206,7 @@ fn main() -> ExitCode {
         Command::Matrix(args) => matrix_cmd(&args),
         Command::Sweep(args) => sweep_cmd(&args),
         Command::Merge(args) => merge_cmd(&args),
+        Command::Explain { name, seed } => explain_cmd(&name, seed),
         Command::List => {
             for (name, text) in scenario::BUILTIN_SCENARIOS {
                 let desc = scenario::parse(name, text)
@@ -348,6 +374,21 @@ fn matrix_cmd(args: &MatrixArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `wiretap explain`: a pattern's derived matrix or a profile's measured runs, in plain words.
+fn explain_cmd(name: &str, seed: u64) -> Result<ExitCode> {
+    match explain::explain(name, seed).map_err(anyhow::Error::msg)? {
+        Some(text) => {
+            print!("{text}");
+            Ok(ExitCode::SUCCESS)
+        }
+        None => Err(anyhow::Error::new(BadInput(format!(
+            "`{name}` is neither a profile nor a Noise pattern\n  hint: one of: {}; or any pattern \
+             snow parses (NNpsk0+psk2, XXhfs, a full name such as Noise_XX_25519_ChaChaPoly_BLAKE2s)",
+            explain::valid_names()
+        )))),
+    }
+}
+
 /// The text of `path`: UTF-8, or an error naming the byte offset (and line and column) of the
 /// first byte that is not.
 fn read_text(path: &Path) -> std::io::Result<String> {
@@ -461,12 +502,31 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
     };
     let seed = args.seed.unwrap_or(sc.seed);
     tracing::info!(scenario = %sc.name, seed, "run starts");
-    let pipeline::Run { output, report, .. } =
-        pipeline::run(&sc, seed).context("running the simulation")?;
+    let activity = progress::Activity::start(
+        format!("simulating {} (seed {seed})", sc.name),
+        None,
+        args.quiet,
+    );
+    let pipeline::Run {
+        output,
+        report,
+        findings,
+    } = pipeline::run(&sc, seed).context("running the simulation")?;
     tracing::info!(events = output.stats.events, "run ends");
 
+    let html = (args.html.is_some() || args.out.is_some()).then(|| {
+        let extras = report::html::extras(&sc, &output, &findings);
+        report::html::render_html(&report, &extras)
+    });
     if let Some(dir) = &args.out {
         write_outputs(dir, &report, &output)?;
+        if let Some(page) = &html {
+            let path = dir.join("report.html");
+            fs::write(&path, page).with_context(|| unwritable(&path))?;
+        }
+    }
+    if let (Some(path), Some(page)) = (&args.html, &html) {
+        fs::write(path, page).with_context(|| unwritable(path))?;
     }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -478,11 +538,16 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
         if let Some(dir) = &args.out {
             writeln!(
                 out,
-                "\nWrote report.json, captures and call records to {}",
+                "\nWrote report.json, report.html, captures and call records to {}",
                 dir.display()
             )?;
         }
     }
+    let messages: usize = report.protocols.iter().map(|p| p.messages).sum();
+    activity.finish(&format!(
+        "wiretap: ran {} (seed {seed}): {messages} messages, {} read by the adversary",
+        report.scenario, report.adversary.messages_read
+    ));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -651,15 +716,15 @@ fn sweep_cmd(args: &SweepArgs) -> Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("sweep-{}", def.name)));
     tracing::info!(sweep = %def.name, runs = def.runs(), threads, "sweep starts");
-    let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let progress = |done: usize, total: usize| {
-        if tty {
-            eprint!("\r{done}/{total} runs");
-            if done == total {
-                eprintln!();
-            }
-        }
-    };
+    let total = args.shard.map_or(def.runs() as u64, |sh| {
+        (0..def.runs() as u64).filter(|r| sh.holds(*r)).count() as u64
+    });
+    let activity = progress::Activity::start(
+        format!("sweep {} on {threads} threads", def.name),
+        Some(total),
+        args.quiet,
+    );
+    let progress = |done: usize, _total: usize| activity.set(done as u64);
     let outcome = match sweep::execute(&plan, args.shard, threads, &progress) {
         Ok(o) => o,
         Err(e) => {
@@ -685,6 +750,10 @@ fn sweep_cmd(args: &SweepArgs) -> Result<ExitCode> {
         if def.seeds.len() == 1 { "" } else { "s" },
         out.display()
     );
+    activity.finish(&format!(
+        "wiretap: sweep {}: {} runs",
+        def.name, outcome.runs
+    ));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -20,14 +20,22 @@
 //!   recall and latency against the mixing delay over seeds, determinism.
 //! - `signal_active` — a man in the middle with stolen Signal device state: takes the sessions
 //!   over, reads past healing until the end, silently; refused without the theft.
+//! - `progress`        — progress on stderr only: one summary line off a terminal, nothing with
+//!   `--quiet`, stdout and sweep files unchanged.
 //! - `golden`          — every `sim/*.toml` at seed 1: terminal report, report.json and a digest
 //!   of every `--out` file, byte for byte against `tests/golden/` (`WIRETAP_BLESS=1` rewrites).
+//! - `labs`            — every observation `docs/labs/` asks a student to make, on the lab's
+//!   scenario through the CLI.
 //! - `metadata`        — contact graph from records, warrant exposure, correlation against a
 //!   mixing delay on hand-built captures, determinism of the metadata section.
 //! - `records`         — call records and IRI shaped like real ones, voice in content copies,
 //!   edge-router vantage points, documented and deterministic exports.
 //! - `theft`           — stolen keys, weak RNGs and the quantum oracle: what becomes readable
 //!   matches each Noise pattern's physics.
+//! - `explain`         — `wiretap explain`: sentences follow the derived matrix; profiles quote
+//!   measured runs; unknown names exit 2 with the valid ones.
+//! - `html`            — the HTML report: deterministic, escaped, script-free; loaded in headless
+//!   Chromium (key elements in the DOM, no console errors, a screenshot).
 //! - `sweep`           — `wiretap sweep` / `merge`: bytes independent of threads and shards,
 //!   merge refusals, bad sweep files located with hints.
 //! - `pcap`            — every pcap of every shipped scenario opens in tshark with no expert
@@ -43,12 +51,16 @@ mod countermeasures;
 mod dataframes;
 mod delivery;
 mod determinism;
+mod explain;
 mod faults;
 mod golden;
+mod html;
 mod intercept;
+mod labs;
 mod metadata;
 mod onpath;
 mod pcap;
+mod progress;
 mod records;
 mod signal;
 mod signal_active;

@@ -14,6 +14,7 @@
 mod attacks;
 pub mod costs;
 pub mod export;
+pub mod html;
 pub mod metadata;
 mod protocols;
 mod score;

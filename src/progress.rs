@@ -1,0 +1,114 @@
+//! Progress on stderr for `run` and `sweep` (indicatif), and the one-line summary at the end.
+//!
+//! The bar appears only for work that has lasted a second, only when stderr is a terminal, and
+//! never with `--quiet`. It is drawn by a thread of its own that reads a counter, so the work
+//! itself never waits on the terminal. Nothing here touches stdout or an output file: those stay
+//! byte-identical with or without a bar. The summary line (what was done, in how many seconds of
+//! wall time) goes to stderr unless `--quiet`.
+//!
+//! This is the one place that reads the wall clock (`Instant`, which clippy.toml bans from the
+//! simulation): the elapsed time is for the person watching and never reaches an output.
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)]
+
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// How long work runs before a bar is shown.
+const SHOW_AFTER: Duration = Duration::from_secs(1);
+/// How often the bar is redrawn.
+const TICK: Duration = Duration::from_millis(100);
+
+/// A piece of work with progress on stderr.
+pub struct Activity {
+    start: Instant,
+    quiet: bool,
+    done: Arc<AtomicU64>,
+    stop: Option<mpsc::Sender<()>>,
+    drawer: Option<JoinHandle<()>>,
+}
+
+impl Activity {
+    /// Starts timing `message`; `total` steps (a bar) or `None` (a spinner).
+    pub fn start(message: String, total: Option<u64>, quiet: bool) -> Activity {
+        let done = Arc::new(AtomicU64::new(0));
+        let mut a = Activity {
+            start: Instant::now(),
+            quiet,
+            done: Arc::clone(&done),
+            stop: None,
+            drawer: None,
+        };
+        if quiet || !std::io::stderr().is_terminal() {
+            return a;
+        }
+        let (tx, rx) = mpsc::channel::<()>();
+        let start = a.start;
+        a.stop = Some(tx);
+        a.drawer = Some(std::thread::spawn(move || {
+            if rx.recv_timeout(SHOW_AFTER) != Err(RecvTimeoutError::Timeout) {
+                return;
+            }
+            let (bar, template) = match total {
+                Some(n) => (
+                    ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::stderr()),
+                    "{msg} [{bar:30}] {pos}/{len} runs, {elapsed} (about {eta} left)",
+                ),
+                None => (
+                    ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
+                    "{spinner} {msg}, {elapsed}",
+                ),
+            };
+            // The bar appears a second in: its clock starts with the work, not with the bar.
+            let bar = bar.with_elapsed(start.elapsed());
+            if let Ok(style) = ProgressStyle::with_template(template) {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            bar.set_message(message);
+            loop {
+                bar.set_position(done.load(Ordering::Relaxed));
+                bar.tick();
+                if rx.recv_timeout(TICK) != Err(RecvTimeoutError::Timeout) {
+                    break;
+                }
+            }
+            bar.finish_and_clear();
+        }));
+        a
+    }
+
+    /// Records that `n` steps are done.
+    pub fn set(&self, n: u64) {
+        self.done.store(n, Ordering::Relaxed);
+    }
+
+    /// Clears the bar and, unless quiet, prints `summary` with the elapsed wall time.
+    pub fn finish(mut self, summary: &str) {
+        self.clear();
+        if !self.quiet {
+            eprintln!(
+                "{summary} ({:.1} s wall time)",
+                self.start.elapsed().as_secs_f64()
+            );
+        }
+    }
+
+    fn clear(&mut self) {
+        drop(self.stop.take());
+        if let Some(h) = self.drawer.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for Activity {
+    /// An error path clears the bar too, so the error message is not drawn over.
+    fn drop(&mut self) {
+        self.clear();
+    }
+}
