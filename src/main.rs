@@ -519,14 +519,14 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
         report::html::render_html(&report, &extras)
     });
     if let Some(dir) = &args.out {
-        write_outputs(dir, &report, &output)?;
+        fs::create_dir_all(dir).with_context(|| unwritable(dir))?;
         if let Some(page) = &html {
-            let path = dir.join("report.html");
-            fs::write(&path, page).with_context(|| unwritable(&path))?;
+            write_file_atomic(&dir.join("report.html"), page.as_bytes())?;
         }
+        write_outputs(dir, &report, &output)?;
     }
     if let (Some(path), Some(page)) = (&args.html, &html) {
-        fs::write(path, page).with_context(|| unwritable(path))?;
+        write_file_atomic(path, page.as_bytes())?;
     }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -551,23 +551,48 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Writes `path` whole or not at all: into a hidden `.NAME.partial` beside it, flushed, then
+/// renamed over it. An interrupted run (Ctrl-C, a full disk) leaves every output file either
+/// complete or absent, never cut short; a stale `.partial` file is all it can leave behind.
+fn write_atomic(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<fs::File>) -> std::io::Result<()>,
+) -> Result<()> {
+    use std::io::Write as _;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.partial"));
+    let f = fs::File::create(&tmp).with_context(|| unwritable(path))?;
+    let mut w = std::io::BufWriter::new(f);
+    let done = write(&mut w).and_then(|()| w.flush());
+    if let Err(e) = done {
+        let _ = fs::remove_file(&tmp);
+        return Err(e).with_context(|| unwritable(path));
+    }
+    drop(w);
+    fs::rename(&tmp, path).with_context(|| unwritable(path))
+}
+
+/// Writes `bytes` to `path` with [`write_atomic`].
+fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write as _;
+    write_atomic(path, |w| w.write_all(bytes))
+}
+
 fn write_outputs(dir: &Path, report: &report::Report, output: &carrier::RunOutput) -> Result<()> {
     fs::create_dir_all(dir).with_context(|| unwritable(dir))?;
-    let json = serde_json::to_vec_pretty(report)?;
-    let report_json = dir.join("report.json");
-    fs::write(&report_json, json).with_context(|| unwritable(&report_json))?;
     for v in &output.captures.vantages {
         if let Some(p) = &v.packets {
             let path = dir.join(format!("{}.pcap", v.name));
-            let f = fs::File::create(&path).with_context(|| unwritable(&path))?;
-            capture::pcap::write_pcap(std::io::BufWriter::new(f), &p.packets)
-                .with_context(|| unwritable(&path))?;
+            write_atomic(&path, |w| capture::pcap::write_pcap(w, &p.packets))?;
         }
         if v.kind == capture::VantageKind::CallRecords {
             let path = dir.join(format!("{}.csv", v.name));
-            let f = fs::File::create(&path).with_context(|| unwritable(&path))?;
-            capture::csv::write_call_records_csv(std::io::BufWriter::new(f), &v.call_records)
-                .with_context(|| unwritable(&path))?;
+            write_atomic(&path, |w| {
+                capture::csv::write_call_records_csv(w, &v.call_records)
+            })?;
             write_schema(
                 dir,
                 &format!("{}.csv", v.name),
@@ -576,7 +601,10 @@ fn write_outputs(dir: &Path, report: &report::Report, output: &carrier::RunOutpu
             )?;
         }
     }
-    write_record_exports(dir, output)
+    write_record_exports(dir, output)?;
+    // Last: a directory with report.json holds every file of the run.
+    let json = serde_json::to_vec_pretty(report)?;
+    write_file_atomic(&dir.join("report.json"), &json)
 }
 
 /// `records.csv/.jsonl`, `iri.csv/.jsonl`, `warrants.csv`, `truth_calls.csv` (docs/records.md).
@@ -606,27 +634,24 @@ fn write_record_exports(dir: &Path, output: &carrier::RunOutput) -> Result<()> {
             warrant,
         })
         .collect();
-    let file = |name: &str| -> Result<std::io::BufWriter<fs::File>> {
-        let path = dir.join(name);
-        let f = fs::File::create(&path).with_context(|| unwritable(&path))?;
-        Ok(std::io::BufWriter::new(f))
-    };
-    capture::export::write_records_csv(file("records.csv")?, &records)
-        .with_context(|| unwritable(&dir.join("records.csv")))?;
-    capture::export::write_records_jsonl(file("records.jsonl")?, &records)
-        .with_context(|| unwritable(&dir.join("records.jsonl")))?;
-    capture::export::write_intercepts_csv(file("iri.csv")?, &output.intercepts)
-        .with_context(|| unwritable(&dir.join("iri.csv")))?;
-    capture::export::write_intercepts_jsonl(file("iri.jsonl")?, &output.intercepts)
-        .with_context(|| unwritable(&dir.join("iri.jsonl")))?;
-    capture::export::write_warrants_csv(file("warrants.csv")?, &warrants)
-        .with_context(|| unwritable(&dir.join("warrants.csv")))?;
-    report::export::write_truth_calls_csv(
-        file("truth_calls.csv")?,
-        &output.truth.calls,
-        &output.truth.subscribers,
-    )
-    .with_context(|| unwritable(&dir.join("truth_calls.csv")))?;
+    write_atomic(&dir.join("records.csv"), |w| {
+        capture::export::write_records_csv(w, &records)
+    })?;
+    write_atomic(&dir.join("records.jsonl"), |w| {
+        capture::export::write_records_jsonl(w, &records)
+    })?;
+    write_atomic(&dir.join("iri.csv"), |w| {
+        capture::export::write_intercepts_csv(w, &output.intercepts)
+    })?;
+    write_atomic(&dir.join("iri.jsonl"), |w| {
+        capture::export::write_intercepts_jsonl(w, &output.intercepts)
+    })?;
+    write_atomic(&dir.join("warrants.csv"), |w| {
+        capture::export::write_warrants_csv(w, &warrants)
+    })?;
+    write_atomic(&dir.join("truth_calls.csv"), |w| {
+        report::export::write_truth_calls_csv(w, &output.truth.calls, &output.truth.subscribers)
+    })?;
     use capture::export as x;
     write_schema(dir, "records.csv", &x::RECORD_COLUMNS, &x::RECORD_TYPES)?;
     write_schema(dir, "iri.csv", &x::INTERCEPT_COLUMNS, &x::INTERCEPT_TYPES)?;
@@ -669,9 +694,9 @@ fn write_schema(
     types: &[capture::export::ColumnType],
 ) -> Result<()> {
     let path = dir.join(capture::export::schema_file_name(csv));
-    let f = fs::File::create(&path).with_context(|| unwritable(&path))?;
-    capture::export::write_schema_json(std::io::BufWriter::new(f), csv, columns, types)
-        .with_context(|| unwritable(&path))
+    write_atomic(&path, |w| {
+        capture::export::write_schema_json(w, csv, columns, types)
+    })
 }
 
 /// `wiretap sweep`: plan (every grid point validated), run on all cores, write the files.
@@ -840,9 +865,10 @@ fn merge_cmd(args: &MergeArgs) -> Result<ExitCode> {
 
 fn write_sweep_files(dir: &Path, files: &sweep::Files) -> Result<()> {
     fs::create_dir_all(dir).with_context(|| unwritable(dir))?;
+    // sweep.json (the digest of runs.csv) comes last in `entries`: each file is whole or absent,
+    // and `merge` refuses a slice whose runs.csv does not match its sweep.json.
     for (name, text) in files.entries() {
-        let path = dir.join(name);
-        fs::write(&path, text).with_context(|| unwritable(&path))?;
+        write_file_atomic(&dir.join(name), text.as_bytes())?;
     }
     Ok(())
 }

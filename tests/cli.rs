@@ -96,6 +96,71 @@ fn validate_accepts_every_shipped_scenario() {
     }
 }
 
+/// Output files are written whole or not at all (a hidden `.NAME.partial`, then a rename), and
+/// `report.json` last, so an interrupted run never leaves a file cut short: after a run, no
+/// partial file is left and every file the report names is there; a write into a directory that
+/// cannot be written leaves nothing behind and exits 2.
+#[test]
+fn out_files_are_written_whole_with_report_json_last() {
+    let dir = tempdir("cli-atomic");
+    let out = wiretap([
+        OsStr::new("run"),
+        "small-lab".as_ref(),
+        "--out".as_ref(),
+        dir.as_ref(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("out dir")
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect();
+    names.sort();
+    assert!(!names.iter().any(|n| n.ends_with(".partial")), "{names:?}");
+    // report.json is the newest file: written after every other.
+    let modified = |n: &str| {
+        std::fs::metadata(dir.join(n))
+            .and_then(|m| m.modified())
+            .expect("mtime")
+    };
+    let last = modified("report.json");
+    for n in &names {
+        assert!(modified(n) <= last, "{n} was written after report.json");
+    }
+    for n in [
+        "records.csv",
+        "records.schema.json",
+        "iri.jsonl",
+        "report.html",
+    ] {
+        assert!(names.iter().any(|x| x == n), "{n} missing: {names:?}");
+    }
+    // A directory that cannot be written: the run fails with 2 and leaves no partial file.
+    let ro = tempdir("cli-atomic-ro");
+    let mut perm = std::fs::metadata(&ro).expect("dir").permissions();
+    perm.set_readonly(true);
+    std::fs::set_permissions(&ro, perm).expect("chmod");
+    let denied = std::fs::File::create(ro.join("probe")).is_err();
+    if denied {
+        let out = wiretap([
+            OsStr::new("run"),
+            "small-lab".as_ref(),
+            "--out".as_ref(),
+            ro.as_ref(),
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(std::fs::read_dir(&ro).expect("dir").count(), 0);
+    }
+}
+
 /// tshark must open every pcap with zero malformed packets. CI installs tshark; on a machine
 /// without it this test says so and checks only the pcap header, unless `CI` is set, where a
 /// missing tshark fails.
