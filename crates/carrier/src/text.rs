@@ -122,13 +122,24 @@ fn pick<'a>(rng: &mut SimRng, list: &[&'a str]) -> &'a str {
 /// Generates unique message texts.
 #[derive(Debug, Default)]
 pub(crate) struct TextGen {
-    used: BTreeSet<String>,
+    /// Every text returned, keyed first by [`fnv1a`] so that a lookup compares 64-bit numbers
+    /// and reaches the (exact) text comparison only on a hash match.
+    used: BTreeSet<(u64, String)>,
+}
+
+/// FNV-1a, 64 bits: a fixed hash, so the set's order (never iterated into an output) and its
+/// cost are the same on every run.
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 impl TextGen {
     /// A new message of `min..=max` characters (ASCII), never returned before by this generator.
     pub(crate) fn message(&mut self, rng: &mut SimRng, min: usize, max: usize) -> String {
         let mut s = self.sentence(rng);
+        let mut key;
         loop {
             while s.len() < min {
                 s.push(' ');
@@ -142,9 +153,11 @@ impl TextGen {
                     .unwrap_or(max);
                 s.truncate(cut);
             }
-            if !self.used.contains(&s) {
+            key = (fnv1a(&s), s);
+            if !self.used.contains(&key) {
                 break;
             }
+            s = key.1;
             // Already used: extend with another word and try again (bounded by the number of
             // possible texts, which vastly exceeds any run's message count).
             if s.len() + 12 > max {
@@ -155,8 +168,9 @@ impl TextGen {
                 s.push_str(pick(rng, FILLERS));
             }
         }
-        self.used.insert(s.clone());
-        s
+        let text = key.1.clone();
+        self.used.insert(key);
+        text
     }
 
     fn sentence(&self, rng: &mut SimRng) -> String {
