@@ -187,6 +187,29 @@ impl Default for RunArgs {
     }
 }
 
+/// Shared by the command under way and the Ctrl-C handler: the run publishes its progress here,
+/// and the handler asks it to stop.
+static WATCH: simcore::Watch = simcore::Watch::new();
+
+/// Exit code of a command stopped by Ctrl-C (128 + SIGINT, as shells report it).
+const INTERRUPTED: u8 = 130;
+
+/// Installs the Ctrl-C handler for a long command: the first Ctrl-C asks the run (or sweep) to
+/// stop at its next check, so it ends with no output files rather than cut ones (every file is
+/// written whole or not at all, `write_atomic`); a second one quits at once.
+fn interrupt_on_ctrl_c() {
+    let installed = ctrlc::set_handler(|| {
+        if WATCH.stop_requested() {
+            std::process::exit(i32::from(INTERRUPTED));
+        }
+        WATCH.request_stop();
+        eprintln!("\nwiretap: stopping (press Ctrl-C again to quit at once)");
+    });
+    if let Err(e) = installed {
+        tracing::warn!("no Ctrl-C handler: {e}");
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let trace = match init_tracing(cli.trace.as_deref()) {
@@ -196,7 +219,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let result = match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
+    let command = cli.command.unwrap_or(Command::Run(RunArgs::default()));
+    if matches!(command, Command::Run(_) | Command::Sweep(_)) {
+        interrupt_on_ctrl_c();
+    }
+    let result = match command {
         Command::Run(args) => run(&args),
         Command::Validate {
             scenario,
@@ -502,16 +529,28 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
     };
     let seed = args.seed.unwrap_or(sc.seed);
     tracing::info!(scenario = %sc.name, seed, "run starts");
-    let activity = progress::Activity::start(
+    let activity = progress::Activity::simulation(
         format!("simulating {} (seed {seed})", sc.name),
-        None,
+        sc.duration,
+        &WATCH,
         args.quiet,
     );
     let pipeline::Run {
         output,
         report,
         findings,
-    } = pipeline::run(&sc, seed).context("running the simulation")?;
+    } = match pipeline::run_watched(&sc, seed, &WATCH) {
+        Ok(run) => run,
+        Err(e) if e.is_interrupted() => {
+            drop(activity);
+            eprintln!(
+                "wiretap: {e} (the traffic lasts {}); no output written",
+                scenario::format_duration(sc.duration)
+            );
+            return Ok(ExitCode::from(INTERRUPTED));
+        }
+        Err(e) => return Err(e).context("running the simulation"),
+    };
     tracing::info!(events = output.stats.events, "run ends");
 
     let html = (args.html.is_some() || args.out.is_some()).then(|| {
@@ -750,8 +789,13 @@ fn sweep_cmd(args: &SweepArgs) -> Result<ExitCode> {
         args.quiet,
     );
     let progress = |done: usize, _total: usize| activity.set(done as u64);
-    let outcome = match sweep::execute(&plan, args.shard, threads, &progress) {
+    let outcome = match sweep::execute_watched(&plan, args.shard, threads, &progress, &WATCH) {
         Ok(o) => o,
+        Err(e @ sweep::SweepError::Interrupted { .. }) => {
+            drop(activity);
+            eprintln!("wiretap: sweep {} {e}; no files written (a sweep writes its files when all its runs are done: rerun it, or split it with --shard)", def.name);
+            return Ok(ExitCode::from(INTERRUPTED));
+        }
         Err(e) => {
             eprintln!("error: {e}");
             return Ok(ExitCode::from(if e.is_bad_input() { 2 } else { 1 }));

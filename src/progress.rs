@@ -82,6 +82,81 @@ impl Activity {
         a
     }
 
+    /// Starts timing a simulation of `duration` of traffic that publishes its progress to
+    /// `watch`: a bar of simulated time reached (it can pass 100 % while the network drains),
+    /// with the events handled, events per second and the resident memory.
+    pub fn simulation(
+        message: String,
+        duration: Duration,
+        watch: &'static simcore::Watch,
+        quiet: bool,
+    ) -> Activity {
+        let mut a = Activity {
+            start: Instant::now(),
+            quiet,
+            done: Arc::new(AtomicU64::new(0)),
+            stop: None,
+            drawer: None,
+        };
+        if quiet || !std::io::stderr().is_terminal() {
+            return a;
+        }
+        let (tx, rx) = mpsc::channel::<()>();
+        let start = a.start;
+        a.stop = Some(tx);
+        a.drawer = Some(std::thread::spawn(move || {
+            if rx.recv_timeout(SHOW_AFTER) != Err(RecvTimeoutError::Timeout) {
+                return;
+            }
+            let total = duration.as_secs().max(1);
+            let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
+                .with_elapsed(start.elapsed());
+            if let Ok(style) = ProgressStyle::with_template("{prefix} [{bar:20}] {msg}, {elapsed}")
+            {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            bar.set_prefix(message);
+            // Events per second, smoothed over the last second or so of ticks.
+            let (mut last, mut last_at, mut rate) = (watch.events(), Instant::now(), 0.0f64);
+            loop {
+                let reached = watch.sim_time();
+                let events = watch.events();
+                let dt = last_at.elapsed().as_secs_f64();
+                if dt > 0.0 {
+                    let now_rate = events.saturating_sub(last) as f64 / dt;
+                    rate = if rate == 0.0 {
+                        now_rate
+                    } else {
+                        0.8 * rate + 0.2 * now_rate
+                    };
+                }
+                (last, last_at) = (events, Instant::now());
+                bar.set_position((reached.as_nanos() / 1_000_000_000).min(total));
+                let memory = resident_bytes()
+                    .map(|b| format!(", {:.2} GB", b as f64 / 1e9))
+                    .unwrap_or_default();
+                let stage = match watch.stage() {
+                    simcore::Stage::Building => "building the world".to_owned(),
+                    simcore::Stage::Simulating => format!(
+                        "{reached} of {}, {:.1}M events ({:.2}M/s)",
+                        scenario::format_duration(duration),
+                        events as f64 / 1e6,
+                        rate / 1e6
+                    ),
+                    simcore::Stage::Analysing => "the adversary analyses its captures".to_owned(),
+                    _ => "scoring".to_owned(),
+                };
+                bar.set_message(format!("{stage}{memory}"));
+                bar.tick();
+                if rx.recv_timeout(TICK) != Err(RecvTimeoutError::Timeout) {
+                    break;
+                }
+            }
+            bar.finish_and_clear();
+        }));
+        a
+    }
+
     /// Records that `n` steps are done.
     pub fn set(&self, n: u64) {
         self.done.store(n, Ordering::Relaxed);
@@ -104,6 +179,13 @@ impl Activity {
             let _ = h.join();
         }
     }
+}
+
+/// The process's resident memory, from `/proc/self/statm` (Linux; `None` elsewhere).
+fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
 }
 
 impl Drop for Activity {

@@ -16,7 +16,7 @@ use proto::keys::StaticKeypair;
 use proto::tunnel::NkTunnel;
 use rand_core::RngCore;
 use scenario::{AppKind, Scenario, VantageKind};
-use simcore::{SeedTree, Timestamp};
+use simcore::{SeedTree, Timestamp, Watch};
 
 use crate::capability::Capable;
 use crate::directory::{AppInfo, Directory};
@@ -40,10 +40,14 @@ use crate::voice::{self, CallParams, PlannedCall, TruthCall};
 use crate::world::{RunStats, World, DRAIN};
 
 impl<'s> World<'s> {
+    /// Builds the world: network, subscribers, keys, traffic plan, nodes. Stops with
+    /// [`CarrierError::Interrupted`] when `watch` asks (planning a large scenario's traffic takes
+    /// seconds).
     pub(crate) fn build(
         sc: &'s Scenario,
         seeds: SeedTree,
         arm: &dyn Arm,
+        watch: &Watch,
     ) -> Result<Self, CarrierError> {
         let apps = sc
             .apps
@@ -356,7 +360,11 @@ impl<'s> World<'s> {
             sc.carriers.len(),
             &params,
             &seeds.child("traffic"),
-        );
+            watch,
+        )
+        .ok_or(CarrierError::Interrupted {
+            at: Timestamp::ZERO,
+        })?;
 
         let planned_calls = voice::plan_calls(
             &carrier_of,

@@ -21,4 +21,11 @@ pub enum CarrierError {
          component builder (run it through the pipeline, which passes onpath::Armory)"
     )]
     Unarmed,
+    /// The run was asked to stop (`simcore::Watch::request_stop`, e.g. Ctrl-C) before it
+    /// finished; it produced nothing.
+    #[error("interrupted at simulated time {at}")]
+    Interrupted {
+        /// The simulated time reached.
+        at: simcore::Timestamp,
+    },
 }

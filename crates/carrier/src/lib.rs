@@ -47,4 +47,4 @@ pub use ids::Subscriber;
 pub use mobility::LocationTrace;
 pub use truth::{AttackTruth, GroundTruth, SessionFailure, TruthMessage};
 pub use voice::{clear_frame, TruthCall, FRAME_MARKER};
-pub use world::{run, RunOutput, RunStats, MAX_DRAIN};
+pub use world::{run, run_watched, RunOutput, RunStats, MAX_DRAIN};

@@ -25,7 +25,7 @@
 use std::collections::BTreeSet;
 
 use rand_core::RngCore;
-use simcore::{Duration, SeedTree, SimRng, Timestamp};
+use simcore::{Duration, SeedTree, SimRng, Timestamp, Watch};
 
 use crate::text::TextGen;
 
@@ -188,13 +188,15 @@ pub(crate) fn social_graph(
     edges.into_iter().collect()
 }
 
-/// Plans every message of the run, sorted by time (ties by sender, then recipient).
+/// Plans every message of the run, sorted by time (ties by sender, then recipient); `None` if
+/// `watch` asked to stop before the plan was complete.
 pub(crate) fn plan(
     carrier_of: &[usize],
     carriers: usize,
     p: &TrafficParams,
     seeds: &SeedTree,
-) -> Vec<Planned> {
+    watch: &Watch,
+) -> Option<Vec<Planned>> {
     let mut graph_rng = seeds.stream("graph");
     let edges = social_graph(carrier_of, carriers, p, &mut graph_rng);
     let mut rng = seeds.stream("conversations");
@@ -204,7 +206,7 @@ pub(crate) fn plan(
     let rate_per_sec = p.messages_per_contact_per_day / 86_400.0;
     let mut out = Vec::new();
     if rate_per_sec <= 0.0 {
-        return out;
+        return Some(out);
     }
     // Diurnal thinning: candidates at the peak rate, kept with weight / peak.
     let peak = p.diurnal.iter().copied().fold(0.0f64, f64::max);
@@ -214,7 +216,10 @@ pub(crate) fn plan(
     } else {
         1.0 / rate_per_sec
     };
-    for &(a, b) in &edges {
+    for (k, &(a, b)) in edges.iter().enumerate() {
+        if k % 1024 == 0 && watch.stop_requested() {
+            return None;
+        }
         let mut t = exp(&mut rng, gap);
         while t < horizon {
             if thin {
@@ -253,7 +258,7 @@ pub(crate) fn plan(
         }
     }
     out.sort_by_key(|x| (x.at, x.from, x.to));
-    out
+    Some(out)
 }
 
 #[cfg(test)]
@@ -305,9 +310,12 @@ mod tests {
     #[test]
     fn plan_is_deterministic_sorted_and_within_horizon() {
         let carrier_of: Vec<usize> = (0..200).map(|i| i % 2).collect();
-        let a = plan(&carrier_of, 2, &params(), &SeedTree::new(9));
-        let b = plan(&carrier_of, 2, &params(), &SeedTree::new(9));
-        let c = plan(&carrier_of, 2, &params(), &SeedTree::new(10));
+        let a =
+            plan(&carrier_of, 2, &params(), &SeedTree::new(9), &Watch::new()).expect("not stopped");
+        let b =
+            plan(&carrier_of, 2, &params(), &SeedTree::new(9), &Watch::new()).expect("not stopped");
+        let c = plan(&carrier_of, 2, &params(), &SeedTree::new(10), &Watch::new())
+            .expect("not stopped");
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert!(a.windows(2).all(|w| w[0].at <= w[1].at));

@@ -17,7 +17,7 @@ use netsim::{Event, Network, NodeId, Packet, TapId};
 use proto::keys::StaticKeypair;
 use scenario::Scenario;
 use serde::Serialize;
-use simcore::{Duration, SeedTree, Timestamp};
+use simcore::{Duration, SeedTree, Timestamp, Watch};
 
 use crate::attack::Attacker;
 use crate::capability::Capable;
@@ -161,21 +161,38 @@ pub(crate) struct World<'s> {
 /// entries (the pipeline passes `onpath::Armory`); a scenario with entries is refused when it
 /// is [`capture::active::Unarmed`].
 pub fn run(scenario: &Scenario, seed: u64, arm: &dyn Arm) -> Result<RunOutput, CarrierError> {
+    run_watched(scenario, seed, arm, &Watch::new())
+}
+
+/// Events handled between two looks at the [`Watch`]: progress is published and a stop request
+/// noticed within this many events (a few milliseconds of work).
+const WATCH_EVERY: u64 = 1 << 14;
+
+/// [`run`], publishing its progress (simulated time, events) to `watch` and stopping with
+/// [`CarrierError::Interrupted`] soon after `watch` is asked to stop. What the run computes does
+/// not depend on the watch.
+pub fn run_watched(
+    scenario: &Scenario,
+    seed: u64,
+    arm: &dyn Arm,
+    watch: &Watch,
+) -> Result<RunOutput, CarrierError> {
     if !scenario.adversary.onpath.is_empty() && !arm.armed() {
         return Err(CarrierError::Unarmed);
     }
     let seeds = SeedTree::new(seed);
-    let mut w = World::build(scenario, seeds, arm)?;
+    let mut w = World::build(scenario, seeds, arm, watch)?;
     w.start();
+    let watch = &mut Watched { watch, next: 0 };
     let deadline = Timestamp::ZERO + scenario.duration + DRAIN;
     for at in w.caps.session_theft_times() {
         while let Some(ev) = w.net.poll_until(at.min(deadline)) {
-            w.dispatch(ev);
+            w.dispatch_watched(ev, watch)?;
         }
         w.steal_state(at);
     }
     while let Some(ev) = w.net.poll_until(deadline) {
-        w.dispatch(ev);
+        w.dispatch_watched(ev, watch)?;
     }
     // Messages still in flight: keep going while there is work, within the retry budget (the
     // end of the run moves only if something happens).
@@ -184,23 +201,48 @@ pub fn run(scenario: &Scenario, seed: u64, arm: &dyn Arm) -> Result<RunOutput, C
         let Some(ev) = w.net.poll_until_or_idle(budget) else {
             break;
         };
-        w.dispatch(ev);
+        w.dispatch_watched(ev, watch)?;
     }
     // Sessions still open at the end: the points of interception report their END.
     w.flush_intercepts();
     let tail = w.net.now() + Duration::from_secs(60);
     while let Some(ev) = w.net.poll_until(tail) {
-        w.dispatch(ev);
+        w.dispatch_watched(ev, watch)?;
     }
+    watch.watch.publish(w.net.now(), w.net.stats().events);
     let mut out = w.finish();
     if scenario.apps.iter().any(|a| a.countermeasures.any()) {
-        let base = run(&countermeasures::strip(scenario), seed, arm)?;
+        let base = run_watched(&countermeasures::strip(scenario), seed, arm, watch.watch)?;
         out.costs.baseline = Some(countermeasures::Baseline {
             apps: base.costs.apps,
             latency_ns: countermeasures::latencies(&base.truth),
         });
     }
     Ok(out)
+}
+
+/// A [`Watch`] and the event count at which the run next looks at it.
+struct Watched<'a> {
+    watch: &'a Watch,
+    next: u64,
+}
+
+impl World<'_> {
+    /// [`World::dispatch`], and every [`WATCH_EVERY`] events: publish progress to the watch, and
+    /// stop if it asks.
+    fn dispatch_watched(&mut self, ev: Event, w: &mut Watched<'_>) -> Result<(), CarrierError> {
+        self.dispatch(ev);
+        let events = self.net.stats().events;
+        if events >= w.next {
+            w.next = events + WATCH_EVERY;
+            let now = self.net.now();
+            w.watch.publish(now, events);
+            if w.watch.stop_requested() {
+                return Err(CarrierError::Interrupted { at: now });
+            }
+        }
+        Ok(())
+    }
 }
 
 impl World<'_> {
@@ -513,7 +555,13 @@ mod tests {
     fn every_shipped_topology_is_a_tree_so_routing_memory_is_linear() {
         for (name, text) in scenario::BUILTIN_SCENARIOS {
             let sc = scenario::parse(name, text).expect("parses");
-            let w = World::build(&sc, SeedTree::new(1), &capture::active::Unarmed).expect("builds");
+            let w = World::build(
+                &sc,
+                SeedTree::new(1),
+                &capture::active::Unarmed,
+                &Watch::new(),
+            )
+            .expect("builds");
             assert!(
                 w.net.routes_by_interval(),
                 "{name}: the network is not a forest"

@@ -15,6 +15,7 @@ use adversary::{Adversary, Findings};
 use carrier::RunOutput;
 use report::Report;
 use scenario::Scenario;
+use simcore::{Stage, Watch};
 
 /// Why a run could not be carried out.
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +24,24 @@ pub enum PipelineError {
     /// The simulation failed (a scenario the model cannot build or set up).
     #[error("running the simulation: {0}")]
     Simulation(#[from] carrier::CarrierError),
+    /// The run was asked to stop (`simcore::Watch::request_stop`, e.g. Ctrl-C) before it
+    /// finished; it produced nothing.
+    #[error("interrupted at simulated time {at}")]
+    Interrupted {
+        /// The simulated time reached.
+        at: simcore::Timestamp,
+    },
+}
+
+impl PipelineError {
+    /// Whether the run stopped because it was asked to, not because it failed.
+    pub fn is_interrupted(&self) -> bool {
+        matches!(
+            self,
+            PipelineError::Interrupted { .. }
+                | PipelineError::Simulation(carrier::CarrierError::Interrupted { .. })
+        )
+    }
 }
 
 /// Everything one run produced.
@@ -42,8 +61,31 @@ pub struct Run {
 /// # Errors
 /// [`PipelineError::Simulation`] if the world cannot be built or a session cannot be set up.
 pub fn run(sc: &Scenario, seed: u64) -> Result<Run, PipelineError> {
-    let output = carrier::run(sc, seed, &onpath::Armory)?;
+    run_watched(sc, seed, &Watch::new())
+}
+
+/// [`run`], publishing the simulation's progress to `watch` and stopping with an error that
+/// [`PipelineError::is_interrupted`] soon after `watch` is asked to stop (between events, and
+/// between the stages). What the run computes does not depend on the watch.
+///
+/// # Errors
+/// As [`run`], and [`PipelineError::Interrupted`] when stopped.
+pub fn run_watched(sc: &Scenario, seed: u64, watch: &Watch) -> Result<Run, PipelineError> {
+    let output = carrier::run_watched(sc, seed, &onpath::Armory, watch)?;
+    let stopped = || {
+        watch.stop_requested().then(|| PipelineError::Interrupted {
+            at: watch.sim_time(),
+        })
+    };
+    if let Some(e) = stopped() {
+        return Err(e);
+    }
+    watch.enter(Stage::Analysing);
     let findings = analyze(sc, &output);
+    if let Some(e) = stopped() {
+        return Err(e);
+    }
+    watch.enter(Stage::Scoring);
     let report = report::score(sc, seed, &output, &findings);
     Ok(Run {
         output,

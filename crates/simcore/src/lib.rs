@@ -4,13 +4,17 @@
 //! [`Timestamp`] in virtual nanoseconds handed in by the caller; randomness comes from a
 //! [`SeedTree`], which splits one scenario seed into independent, named per-component streams so
 //! that adding a consumer of randomness in one component never shifts the numbers another sees.
+//! A [`Watch`] lets a long run publish its progress and be asked to stop, without either
+//! changing what it computes.
 #![warn(missing_docs)]
 
 mod rng;
 mod time;
+mod watch;
 
 pub use rng::{SeedTree, SimRng};
 pub use time::Timestamp;
+pub use watch::{Stage, Watch};
 
 /// Re-exported so that every crate names durations the same way.
 pub use core::time::Duration;

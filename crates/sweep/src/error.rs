@@ -88,13 +88,25 @@ pub enum SweepError {
         /// What the simulator said.
         error: pipeline::PipelineError,
     },
+    /// The sweep was asked to stop (`simcore::Watch::request_stop`, e.g. Ctrl-C) before all its
+    /// runs were done; it produced no files.
+    #[error("interrupted after {done} of {total} runs")]
+    Interrupted {
+        /// Runs finished before the stop.
+        done: usize,
+        /// Runs the sweep (or its shard) has.
+        total: usize,
+    },
 }
 
 impl SweepError {
     /// True when the input (sweep file, flags, slice directories) is at fault: exit code 2.
     /// False for a run that failed: exit code 1.
     pub fn is_bad_input(&self) -> bool {
-        !matches!(self, SweepError::Run { .. })
+        !matches!(
+            self,
+            SweepError::Run { .. } | SweepError::Interrupted { .. }
+        )
     }
 
     /// An error at byte range start `offset` of `text` (`None`: the start of the file).

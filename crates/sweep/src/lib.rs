@@ -27,6 +27,8 @@ pub mod stats;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+use simcore::Watch;
+
 pub use error::SweepError;
 pub use merge::{merge, Merged, Slice};
 pub use metrics::{default_metrics, DEFAULT_METRICS};
@@ -46,7 +48,16 @@ pub fn run_report(
     sc: &scenario::Scenario,
     seed: u64,
 ) -> Result<(report::Report, carrier::RunOutput), pipeline::PipelineError> {
-    let run = pipeline::run(sc, seed)?;
+    run_report_watched(sc, seed, &Watch::new())
+}
+
+/// [`run_report`], stopping soon after `watch` is asked to stop.
+pub fn run_report_watched(
+    sc: &scenario::Scenario,
+    seed: u64,
+    watch: &Watch,
+) -> Result<(report::Report, carrier::RunOutput), pipeline::PipelineError> {
+    let run = pipeline::run_watched(sc, seed, watch)?;
     Ok((run.report, run.output))
 }
 
@@ -110,6 +121,18 @@ pub fn execute(
     threads: usize,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Outcome, SweepError> {
+    execute_watched(plan, shard, threads, progress, &Watch::new())
+}
+
+/// [`execute`], stopping with [`SweepError::Interrupted`] soon after `watch` is asked to stop:
+/// no new run starts, the runs under way stop at their next check, and no files are rendered.
+pub fn execute_watched(
+    plan: &Plan,
+    shard: Option<Shard>,
+    threads: usize,
+    progress: &(dyn Fn(usize, usize) + Sync),
+    watch: &Watch,
+) -> Result<Outcome, SweepError> {
     let def = &plan.definition;
     let runs: Vec<u64> = (0..def.runs())
         .filter(|r| shard.is_none_or(|s| s.holds(*r)))
@@ -127,14 +150,14 @@ pub fn execute(
     let work = || -> Vec<Result<Done, SweepError>> {
         let mut out = Vec::new();
         loop {
-            if failed.load(Ordering::Relaxed) {
+            if failed.load(Ordering::Relaxed) || watch.stop_requested() {
                 break;
             }
             let k = next.fetch_add(1, Ordering::Relaxed);
             let Some(&run) = runs.get(k) else { break };
             let (point, seed) = def.run_of(run);
             let sc = &plan.scenarios[point as usize];
-            let result = match run_report(sc, seed) {
+            let result = match run_report_watched(sc, seed, watch) {
                 Ok((report, output)) => {
                     let json = serde_json::to_value(&report).unwrap_or_default();
                     let mut metrics = Vec::with_capacity(metric_paths.len());
@@ -171,6 +194,7 @@ pub fn execute(
                         missing,
                     })
                 }
+                Err(error) if error.is_interrupted() => break,
                 Err(error) => {
                     failed.store(true, Ordering::Relaxed);
                     Err(SweepError::Run {
@@ -218,6 +242,12 @@ pub fn execute(
     }
     if let Some(e) = first_error {
         return Err(e);
+    }
+    if done.len() < runs.len() {
+        return Err(SweepError::Interrupted {
+            done: done.len(),
+            total: runs.len(),
+        });
     }
     done.sort_by_key(|d| d.row.run);
 
