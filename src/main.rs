@@ -492,15 +492,23 @@ fn validate(spec: &str, max_work: u64, max_sweep_work: u64) -> Result<ExitCode> 
     }
     match scenario::parse_with(&name, &text, scenario::Limits { max_work }) {
         Ok(s) => {
-            let (messages, frames) = s.estimated_work();
+            let work = s.estimated_work();
+            let retries = if work.retries > 0.0 {
+                format!(
+                    " and at most {:.0} retransmissions while partitions are down",
+                    work.retries
+                )
+            } else {
+                String::new()
+            };
             println!(
-                "{name}: ok — {} carriers, {} subscribers, {} apps, {} vantage points; about {:.0} messages and {:.0} voice media frames (budget {max_work})",
+                "{name}: ok — {} carriers, {} subscribers, {} apps, {} vantage points; about {:.0} messages and {:.0} voice media frames{retries} (budget {max_work})",
                 s.carriers.len(),
                 s.total_subscribers(),
                 s.apps.len(),
                 s.adversary.vantage.len(),
-                messages,
-                frames
+                work.messages,
+                work.frames
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -118,6 +118,32 @@ fn a_partition_outlasting_the_budget_fails_messages_with_a_reason() {
     }
     assert_eq!(t.integrity_errors, 0);
     assert_eq!(r.report.adversary.false_recoveries, 0);
+    // `validate`'s work estimate bounds what the outage cost: it counts the retransmissions of
+    // every message sent while the server is down, until the retry budget ends.
+    let sc = crate::support::parse(&text);
+    let work = sc.estimated_work();
+    let retransmissions = r.report.network.stats.links.retransmissions;
+    assert!(retransmissions > 0);
+    assert!(
+        (retransmissions as f64) <= work.retries,
+        "{retransmissions} retransmissions, estimated at most {work:?}"
+    );
+}
+
+/// The constants `validate` estimates retransmissions with are the simulator's.
+#[test]
+fn the_work_estimate_uses_the_simulators_retry_timing() {
+    let reliable = proto::reliable::ReliableConfig::default();
+    assert_eq!(reliable.max_rto, scenario::RETRANSMISSION_CAP);
+    assert_eq!(carrier::MAX_DRAIN, scenario::RETRY_BUDGET);
+    // 1, 2, 4, 8, 16, 32 s: six retransmissions before the back-off reaches the cap.
+    let mut rto = reliable.initial_rto;
+    let mut before_cap = 0;
+    while rto < reliable.max_rto {
+        before_cap += 1;
+        rto = (rto * 2).min(reliable.max_rto);
+    }
+    assert_eq!(before_cap, 6);
 }
 
 proptest! {

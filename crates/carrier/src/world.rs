@@ -44,7 +44,7 @@ pub(crate) const DRAIN: Duration = Duration::from_secs(6 * 3600);
 /// The retry budget: while any message is neither delivered nor failed, the run keeps
 /// draining past [`DRAIN`], up to this long after the traffic stopped (loss and damage cost
 /// time, never messages). A message still undelivered then fails with that reason.
-pub const MAX_DRAIN: Duration = Duration::from_secs(7 * 86_400);
+pub const MAX_DRAIN: Duration = scenario::RETRY_BUDGET;
 
 /// Everything a run produced.
 #[derive(Debug)]

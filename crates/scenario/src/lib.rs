@@ -38,6 +38,7 @@ pub use model::{
     Traffic, Vantage, VantageKind, VoiceMode, WarrantKind, Warrants, WeakRngSpec, Who,
 };
 pub use units::{format_duration, parse_duration, parse_rate};
+pub use validate::{RETRANSMISSION_CAP, RETRY_BUDGET};
 
 /// The scenario run when none is named: `sim/salt-typhoon.toml`.
 pub const DEFAULT_SCENARIO_NAME: &str = "salt-typhoon";
@@ -155,9 +156,33 @@ impl Default for Limits {
 }
 
 impl Scenario {
-    /// The work the scenario asks for, as [`parse`] estimates it: (messages with replies,
-    /// voice media frames).
-    pub fn estimated_work(&self) -> (f64, f64) {
-        validate::estimate(&self.traffic, self.total_subscribers(), self.duration)
+    /// The work the scenario asks for, as [`parse`] estimates it.
+    pub fn estimated_work(&self) -> Work {
+        validate::estimate(
+            &self.traffic,
+            self.total_subscribers(),
+            self.duration,
+            &self.faults,
+        )
+    }
+}
+
+/// The work a scenario asks for ([`Scenario::estimated_work`]), which the budget
+/// ([`Limits::max_work`]) bounds.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Work {
+    /// Messages, replies included.
+    pub messages: f64,
+    /// Voice media frames, both directions of every answered call.
+    pub frames: f64,
+    /// Retransmissions while `[[faults.partition]]` outages are down: an upper bound, as if
+    /// every message sent during an outage crossed it and was retransmitted until it ends.
+    pub retries: f64,
+}
+
+impl Work {
+    /// Messages, frames and retransmissions together: what the budget bounds.
+    pub fn total(&self) -> f64 {
+        self.messages + self.frames + self.retries
     }
 }

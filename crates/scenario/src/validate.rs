@@ -10,6 +10,7 @@ use simcore::Duration;
 use toml::Spanned;
 
 use crate::error::{line_column, suggest, ScenarioError};
+use crate::faults::{Faults, Partition};
 use crate::model::{
     Adversary, App, AppKind, Carrier, ExplicitWarrant, LengthDistribution, LinkSpec, Links,
     MessageLength, Mobility, Scenario, Traffic, Vantage, VantageKind, VoiceMode, WarrantKind,
@@ -19,6 +20,7 @@ use crate::raw::{
     RawAdversary, RawApp, RawAppKind, RawCarrier, RawFile, RawLengthDistribution, RawLink,
     RawLinks, RawMobility, RawTraffic, RawVantageKind, RawVoiceMode, RawWarrantKind,
 };
+use crate::Work;
 
 /// Tolerance on the sum of population shares.
 const SHARE_TOLERANCE: f64 = 1e-9;
@@ -112,10 +114,17 @@ pub(crate) fn validate(ctx: &Ctx<'_>, raw: RawFile) -> Result<Scenario> {
         ));
     }
     let carriers = carriers(ctx, raw.carrier, &apps)?;
+    let until_spans: Vec<Range<usize>> = raw
+        .faults
+        .partition
+        .iter()
+        .map(|p| p.until.span())
+        .collect();
     let faults = crate::faults::faults(ctx, raw.faults, &carriers)?;
     let total: u64 = carriers.iter().map(|c| u64::from(c.subscribers)).sum();
     let traffic = traffic(ctx, raw.traffic, total)?;
-    budget(ctx, &traffic, total, duration, &work_keys)?;
+    let work = estimate(&traffic, total, duration, &faults);
+    budget(ctx, &work, &faults, duration, &until_spans, &work_keys)?;
     let mobility = mobility(ctx, raw.mobility)?;
     let adversary = adversary(ctx, raw.adversary, &apps, &carriers, duration)?;
     Ok(Scenario {
@@ -134,9 +143,15 @@ pub(crate) fn validate(ctx: &Ctx<'_>, raw: RawFile) -> Result<Scenario> {
     })
 }
 
-/// The work a scenario asks for, estimated from its traffic parameters: messages (with
-/// replies) plus voice media frames (both directions of every answered call).
-pub(crate) fn estimate(traffic: &Traffic, subscribers: u64, duration: Duration) -> (f64, f64) {
+/// The work a scenario asks for, estimated from its traffic parameters and faults: messages
+/// (with replies), voice media frames (both directions of every answered call), and the
+/// retransmissions its partitions cause ([`partition_retries`]).
+pub(crate) fn estimate(
+    traffic: &Traffic,
+    subscribers: u64,
+    duration: Duration,
+    faults: &Faults,
+) -> Work {
     let days = duration.as_secs_f64() / 86_400.0;
     let n = subscribers as f64 * traffic.mean_degree * days;
     let messages = n * traffic.messages_per_contact_per_day * (1.0 + traffic.reply_probability);
@@ -144,22 +159,59 @@ pub(crate) fn estimate(traffic: &Traffic, subscribers: u64, duration: Duration) 
     let frames_per_call = 2.0 * traffic.call_duration.as_secs_f64() / interval;
     let frames =
         n * traffic.calls_per_contact_per_day * traffic.answer_probability * frames_per_call;
-    (messages, frames)
+    let retries = faults
+        .partitions
+        .iter()
+        .map(|p| partition_retries(p, messages, duration))
+        .sum();
+    Work {
+        messages,
+        frames,
+        retries,
+    }
+}
+
+/// The reliable layer's back-off (`proto::reliable::ReliableConfig`'s defaults, which
+/// `tests/faults.rs` checks these against): first retransmission after 1 s, doubling to a cap.
+pub const RETRANSMISSION_CAP: Duration = Duration::from_secs(60);
+/// How long after the traffic stops a run keeps retrying messages not yet delivered (the
+/// simulator's retry budget, `carrier::MAX_DRAIN`); a message still open then fails.
+pub const RETRY_BUDGET: Duration = Duration::from_secs(7 * 86_400);
+/// Retransmissions of a frame before its back-off reaches [`RETRANSMISSION_CAP`] (1, 2, 4, 8,
+/// 16 and 32 s).
+const RETRIES_BEFORE_CAP: f64 = 6.0;
+
+/// The retransmissions a partition can cause: as if every message sent while it is down
+/// crossed it (an upper bound), each one retransmitted until the partition ends (or the
+/// [`RETRY_BUDGET`] runs out) — a few times
+/// while its back-off grows, then once a [`RETRANSMISSION_CAP`]. `messages` are spread evenly
+/// over `duration`.
+fn partition_retries(p: &Partition, messages: f64, duration: Duration) -> f64 {
+    let rate = messages / duration.as_secs_f64().max(1e-9);
+    // Retransmissions stop when the run gives up, at the end of the retry budget.
+    let until = p.until.min(duration + RETRY_BUDGET).as_secs_f64();
+    let (a, b) = (p.from.as_secs_f64(), until.min(duration.as_secs_f64()));
+    if b <= a {
+        return 0.0;
+    }
+    // Each message sent at t in [a, b) waits until - t: the integral of that over the window.
+    let waiting = ((until - a).powi(2) - (until - b).powi(2)) / 2.0;
+    rate * ((b - a) * RETRIES_BEFORE_CAP + waiting / RETRANSMISSION_CAP.as_secs_f64())
 }
 
 /// Refuses a scenario whose estimated work is beyond [`crate::Limits`], at the key furthest
-/// above its default, with the estimate and how to raise the budget.
+/// above its default (or the `until` of the partition whose retransmissions weigh most, when
+/// they outweigh the traffic), with the estimate and how to raise the budget.
 fn budget(
     ctx: &Ctx<'_>,
-    traffic: &Traffic,
-    subscribers: u64,
+    work: &Work,
+    faults: &Faults,
     duration: Duration,
+    until_spans: &[Range<usize>],
     keys: &[(Range<usize>, f64, &str)],
 ) -> Result<()> {
-    let (messages, frames) = estimate(traffic, subscribers, duration);
-    let work = messages + frames;
     let max = ctx.limits.max_work as f64;
-    if work <= max {
+    if work.total() <= max {
         return Ok(());
     }
     let (span, _, key) = keys
@@ -167,16 +219,43 @@ fn budget(
         .max_by(|a, b| a.1.total_cmp(&b.1))
         .cloned()
         .unwrap_or((0..0, 0.0, "duration"));
+    let traffic = work.messages + work.frames;
+    let heaviest = faults
+        .partitions
+        .iter()
+        .zip(until_spans)
+        .map(|(p, span)| (partition_retries(p, work.messages, duration), span))
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    let (span, hint) = match heaviest {
+        Some((_, until)) if work.retries > traffic => (
+            until.clone(),
+            "end this outage earlier (`until`), or raise the budget with --max-work N \
+             (docs/scenario.md#work-budget)"
+                .to_owned(),
+        ),
+        _ => (
+            span,
+            format!(
+                "lower `{key}`, or raise the budget with --max-work N (docs/scenario.md#work-budget)"
+            ),
+        ),
+    };
+    let retries = if work.retries > 0.0 {
+        format!(
+            " and {:.3e} retransmissions while partitions are down",
+            work.retries
+        )
+    } else {
+        String::new()
+    };
     Err(ctx.err(
         span,
         format!(
-            "this scenario asks for about {:.3e} messages and {:.3e} voice media frames, above \
-             the work budget of {} (the default allows runs of about 4-5 minutes on 2 cores)",
-            messages, frames, ctx.limits.max_work
+            "this scenario asks for about {:.3e} messages and {:.3e} voice media frames{retries}, \
+             above the work budget of {} (the default allows runs of about 4-5 minutes on 2 cores)",
+            work.messages, work.frames, ctx.limits.max_work
         ),
-        Some(format!(
-            "lower `{key}`, or raise the budget with --max-work N (docs/scenario.md#work-budget)"
-        )),
+        Some(hint),
     ))
 }
 

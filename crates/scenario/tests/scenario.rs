@@ -1347,8 +1347,54 @@ mod bounded {
         let text = base_with("duration = \"1h\"", "duration = \"100000d\"");
         let sc = scenario::parse_with("test.toml", &text, scenario::Limits { max_work: u64::MAX })
             .expect("within a raised budget");
-        let (messages, frames) = sc.estimated_work();
-        assert!(messages > 5e6 && frames == 0.0, "{messages} {frames}");
+        let w = sc.estimated_work();
+        assert!(
+            w.messages > 5e6 && w.frames == 0.0 && w.retries == 0.0,
+            "{w:?}"
+        );
+    }
+
+    #[test]
+    fn a_long_partition_counts_its_retransmissions_and_is_refused_at_its_until() {
+        // A day of 1,000 subscribers' traffic with the OTT server down from 1h for 30 days:
+        // every message sent in the outage may be retransmitted once a minute until the run's
+        // retry budget (7 days after the traffic) runs out.
+        let day = base_with("duration = \"1h\"", "duration = \"24h\"").replacen(
+            "subscribers = 10",
+            "subscribers = 1000",
+            1,
+        );
+        let long = format!(
+            "{day}\n[[faults.partition]]\nnode = \"ott\"\nfrom = \"1h\"\nuntil = \"30d\"\n"
+        );
+        let lines = long.lines().count();
+        let e = err(&long).to_string();
+        assert!(e.starts_with(&format!("test.toml:{lines}:")), "{e}");
+        assert!(
+            e.contains("retransmissions while partitions are down"),
+            "{e}"
+        );
+        assert!(e.contains("end this outage earlier (`until`)"), "{e}");
+        // The same outage over ten minutes is cheap, and counted.
+        let short = format!(
+            "{day}\n[[faults.partition]]\nnode = \"ott\"\nfrom = \"1h\"\nuntil = \"70m\"\n"
+        );
+        let w = ok(&short).estimated_work();
+        assert!(w.retries > 0.0 && w.retries < w.messages, "{w:?}");
+        // A raised budget lets the long one through, with its estimate above the traffic.
+        let sc = scenario::parse_with("test.toml", &long, scenario::Limits { max_work: u64::MAX })
+            .expect("within a raised budget");
+        let w = sc.estimated_work();
+        assert!(w.retries > 100.0 * w.messages, "{w:?}");
+        // Past the retry budget an outage adds nothing: the run has given up by then.
+        let longer = long.replacen("until = \"30d\"", "until = \"300d\"", 1);
+        let sc = scenario::parse_with(
+            "test.toml",
+            &longer,
+            scenario::Limits { max_work: u64::MAX },
+        )
+        .expect("within a raised budget");
+        assert_eq!(sc.estimated_work(), w);
     }
 
     #[test]
@@ -1371,10 +1417,10 @@ mod bounded {
     fn every_shipped_scenario_is_within_the_default_budget() {
         for (name, text) in scenario::BUILTIN_SCENARIOS {
             let sc = parse(name, text).unwrap_or_else(|e| panic!("{e}"));
-            let (m, f) = sc.estimated_work();
+            let w = sc.estimated_work();
             assert!(
-                m + f <= scenario::DEFAULT_MAX_WORK as f64,
-                "{name}: {m} {f}"
+                w.total() <= scenario::DEFAULT_MAX_WORK as f64,
+                "{name}: {w:?}"
             );
         }
     }

@@ -72,8 +72,7 @@ impl Plan {
         };
         for (point, sc) in self.scenarios.iter().enumerate() {
             let point = point as u64;
-            let (messages, frames) = sc.estimated_work();
-            let per_run = messages + frames;
+            let per_run = sc.estimated_work().total();
             let runs = match shard {
                 None => seeds,
                 // Runs point*seeds .. (point+1)*seeds with run % count == index.
