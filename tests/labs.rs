@@ -80,3 +80,122 @@ fn lab1_sms_versus_e2ee_under_a_compromised_wiretap() {
         );
     }
 }
+
+/// A file of `sim/labs/`.
+fn lab(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("sim/labs")
+        .join(name)
+}
+
+/// Runs `wiretap ARGS`, which must succeed, and returns its stdout.
+fn ok<I, S>(args: I) -> Vec<u8>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let out = wiretap(args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// `wiretap run FILE --json EXTRA...`: the report.
+fn run_json(file: &Path, extra: &[&std::ffi::OsStr]) -> serde_json::Value {
+    let mut args: Vec<&std::ffi::OsStr> = vec!["run".as_ref(), file.as_os_str(), "--json".as_ref()];
+    args.extend_from_slice(extra);
+    serde_json::from_slice(&ok(args)).expect("json report")
+}
+
+/// The `protocols` entry whose `row` is `row` (Signal apps have one row each).
+fn row<'a>(report: &'a serde_json::Value, row: &str) -> &'a serde_json::Value {
+    report["protocols"]
+        .as_array()
+        .expect("protocols")
+        .iter()
+        .find(|p| p["row"] == row)
+        .unwrap_or_else(|| panic!("no {row} row"))
+}
+
+fn n(v: &serde_json::Value) -> u64 {
+    v.as_u64().unwrap_or_else(|| panic!("not a count: {v}"))
+}
+
+fn f(v: &serde_json::Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+#[test]
+fn lab2_metadata_from_stolen_call_records() {
+    let dir = tempdir("lab2");
+    let r = run_json(&lab("lab2.toml"), &["--out".as_ref(), dir.as_os_str()]);
+
+    // 1. Nothing read, nothing exposed: records carry no content.
+    for label in ["sms", "noise:XX"] {
+        let p = row(&r, label);
+        assert!(n(&p["messages"]) > 0, "{label}");
+        assert_eq!(n(&p["messages_read_by_adversary"]), 0, "{label}");
+        assert_eq!(n(&p["messages_exposed_to_vantage"]), 0, "{label}");
+    }
+    assert_eq!(n(&r["adversary"]["messages_read"]), 0);
+    let c = &r["metadata"]["contacts"];
+    // 2. Every SMS/carrier-voice pair from the records, and no false pair.
+    let rec = &c["from_records"];
+    assert!(n(&rec["truth"]) > 0);
+    assert_eq!(c["records_exact"], true);
+    assert_eq!(rec["correct"], rec["truth"]);
+    assert_eq!(rec["reported"], rec["truth"]);
+    // 3. The only pairs missed are those that talked through the end-to-end app.
+    let all = &c["all"];
+    assert_eq!(all["reported"], all["correct"]);
+    assert_eq!(all["correct"], rec["correct"]);
+    let app_pairs = n(&c["from_timing"]["truth"]);
+    assert!(app_pairs > 0);
+    assert_eq!(n(&c["from_timing"]["reported"]), 0);
+    assert_eq!(n(&all["truth"]) - n(&all["correct"]), app_pairs);
+    // 4. Every app user seen talking to a server; every data record names the server.
+    let ott = &c["ott_users"];
+    assert!(n(&ott["truth"]) > 0);
+    assert_eq!(ott["correct"], ott["truth"]);
+    assert_eq!(ott["reported"], ott["truth"]);
+    let csv = std::fs::read_to_string(dir.join("metro.call-records.csv")).expect("records");
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).expect(name);
+    let (kind, other) = (col("kind"), col("other_party"));
+    let data: Vec<Vec<&str>> = lines
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|f| f[kind] == "data")
+        .collect();
+    assert!(!data.is_empty());
+    assert!(data.iter().all(|f| f[other] == "203.0.113.10"));
+    // 5. Home and work cells inferred for most subscribers, every one right.
+    let loc = &r["metadata"]["locations"];
+    assert_eq!(f(&loc["accuracy"]), 1.0);
+    assert!(f(&loc["fraction"]) > 0.0);
+    for place in ["home", "work"] {
+        let p = &loc[place];
+        assert_eq!(p["correct"], p["reported"], "{place}");
+        assert!(2 * n(&p["reported"]) > n(&p["truth"]), "{place}: {p}");
+    }
+    // 6. Two hops from the warrant targets: part of the true neighbourhood, no wrong name.
+    let k = &r["metadata"]["k_hops"];
+    assert_eq!(k["from"], "warrant targets");
+    assert_eq!(n(&k["targets"]), 3);
+    let two = k["by_hops"]
+        .as_array()
+        .expect("by_hops")
+        .iter()
+        .find(|h| h["hops"] == 2)
+        .expect("2 hops");
+    assert_eq!(f(&two["precision"]), 1.0);
+    assert!(f(&two["recall"]) > 0.0 && f(&two["recall"]) < 1.0, "{two}");
+    assert!(f(&two["recovered_mean"]) < f(&two["true_mean"]), "{two}");
+    // The page draws both graphs.
+    let page = std::fs::read_to_string(dir.join("report.html")).expect("report.html");
+    assert!(page.contains("id=\"true-graph-svg\""));
+    assert!(page.contains("id=\"reconstructed-graph-svg\""));
+}
