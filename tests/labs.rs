@@ -199,3 +199,87 @@ fn lab2_metadata_from_stolen_call_records() {
     assert!(page.contains("id=\"true-graph-svg\""));
     assert!(page.contains("id=\"reconstructed-graph-svg\""));
 }
+
+#[test]
+fn lab3_harvest_now_decrypt_later_and_forward_secrecy() {
+    // Part 1: static keys stolen 30 days after the recording.
+    let dir = tempdir("lab3");
+    let html = dir.join("lab3.html");
+    let r = run_json(&lab("lab3.toml"), &["--html".as_ref(), html.as_os_str()]);
+    let theft = r["key_theft"].as_array().expect("key_theft");
+    assert_eq!(theft.len(), 1, "{theft:?}");
+    let t = &theft[0];
+    assert_eq!(
+        (t["at"].as_str(), t["kind"].as_str()),
+        (Some("30d"), Some("static"))
+    );
+    assert_eq!(n(&t["false_claims"]), 0);
+    // 1. The one-way patterns are read in full by the theft, all sent before it.
+    let mut one_way = 0;
+    for label in ["noise:N", "noise:K", "noise:X"] {
+        let p = row(&r, label);
+        let m = n(&p["messages"]);
+        assert!(m > 0, "{label}");
+        assert_eq!(n(&p["messages_read_by_adversary"]), m, "{label}");
+        assert_eq!(n(&t["messages_by_protocol"][label]), m, "{label}");
+        one_way += m;
+    }
+    assert_eq!(n(&t["sent_before_theft"]), one_way);
+    // 2. IK and XX: exposed in full, none read, for forward secrecy.
+    for label in ["noise:IK", "noise:XX"] {
+        let p = row(&r, label);
+        let m = n(&p["messages"]);
+        assert!(m > 0, "{label}");
+        assert_eq!(n(&p["messages_exposed_to_vantage"]), m, "{label}");
+        assert_eq!(n(&p["messages_read_by_adversary"]), 0, "{label}");
+        assert!(t["messages_by_protocol"].get(label).is_none(), "{label}");
+        let why = &p["why_unreadable"][0];
+        assert!(
+            why["reason"]
+                .as_str()
+                .unwrap()
+                .contains("(forward secrecy)"),
+            "{why}"
+        );
+        assert_eq!(n(&why["messages"]), m, "{label}");
+    }
+    let page = std::fs::read_to_string(&html).expect("lab3.html");
+    assert!(page.contains("id=\"key-theft\""));
+
+    // Part 2: a quantum computer.
+    let q = run_json(&lab("lab3-quantum.toml"), &[]);
+    // 3. Every classic message opens, Signal's X3DH included.
+    for label in ["noise:XX", "signal:signal-x3dh"] {
+        let p = row(&q, label);
+        assert!(n(&p["messages"]) > 0, "{label}");
+        assert_eq!(p["messages_read_by_adversary"], p["messages"], "{label}");
+    }
+    let how = q["adversary"]["examples"]
+        .as_array()
+        .expect("examples")
+        .iter()
+        .find(|e| e["protocol"] == "signal:signal-x3dh")
+        .expect("an X3DH example");
+    assert!(
+        how["method"].as_str().unwrap().starts_with("quantum"),
+        "{how}"
+    );
+    // 4. The hybrid apps stay sealed; every PQXDH initial message is refused for ML-KEM.
+    for label in ["noise:XXhfs", "signal+pq:signal-pqxdh"] {
+        let p = row(&q, label);
+        assert!(n(&p["messages"]) > 0, "{label}");
+        assert_eq!(p["messages_exposed_to_vantage"], p["messages"], "{label}");
+        assert_eq!(n(&p["messages_read_by_adversary"]), 0, "{label}");
+    }
+    let qt = &q["key_theft"][0];
+    assert_eq!(qt["kind"], "quantum");
+    let refused: u64 = qt["signal"]["initial_refused"]
+        .as_object()
+        .expect("initial_refused")
+        .iter()
+        .filter(|(why, _)| why.contains("ML-KEM"))
+        .map(|(_, c)| n(c))
+        .sum();
+    assert_eq!(refused, n(&row(&q, "signal+pq:signal-pqxdh")["sessions"]));
+    assert!(n(&qt["signal"]["initial_opened"]) > 0);
+}
