@@ -128,6 +128,18 @@ fn f(v: &serde_json::Value) -> f64 {
     v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
 }
 
+/// The `on_path` line of `app`'s man in the middle, which must have attacked something.
+fn mitm<'a>(report: &'a serde_json::Value, app: &str) -> &'a serde_json::Value {
+    let a = report["on_path"]
+        .as_array()
+        .expect("on_path")
+        .iter()
+        .find(|a| a["app"] == app && a["mode"] == "mitm")
+        .unwrap_or_else(|| panic!("no mitm line for {app}"));
+    assert!(n(&a["attempted"]) > 0, "{a}");
+    a
+}
+
 #[test]
 fn lab2_metadata_from_stolen_call_records() {
     let dir = tempdir("lab2");
@@ -282,4 +294,62 @@ fn lab3_harvest_now_decrypt_later_and_forward_secrecy() {
         .sum();
     assert_eq!(refused, n(&row(&q, "signal+pq:signal-pqxdh")["sessions"]));
     assert!(n(&qt["signal"]["initial_opened"]) > 0);
+}
+
+#[test]
+fn lab4_an_active_intercept_node_and_key_verification() {
+    let dir = tempdir("lab4");
+    let html = dir.join("lab4.html");
+    let r = run_json(&lab("lab4.toml"), &["--html".as_ref(), html.as_os_str()]);
+    // 1. No identity keys, or unchecked ones: read silently, everything delivered.
+    for app in ["chat-nn", "chat-open"] {
+        let a = mitm(&r, app);
+        assert_eq!(a["succeeded_silently"], a["attempted"], "{a}");
+        assert!(n(&a["messages"]) > 0, "{a}");
+        assert_eq!(a["messages_read"], a["messages"], "{a}");
+        assert_eq!(a["messages_delivered"], a["messages"], "{a}");
+    }
+    // 2. Pinned keys, the adversary's own key shown: every attempt caught by the key check,
+    //    nothing read, the attacked messages not delivered.
+    let a = mitm(&r, "chat-pinned");
+    assert_eq!(a["detected"], a["attempted"], "{a}");
+    assert_eq!(
+        a["detected_by"],
+        serde_json::json!({ "unexpected-remote-static": a["attempted"] })
+    );
+    assert!(n(&a["messages"]) > 0, "{a}");
+    assert_eq!(n(&a["messages_read"]), 0, "{a}");
+    assert_eq!(n(&a["messages_delivered"]), 0, "{a}");
+    // 3. Pinned keys, the real owner's public key shown: es cannot be computed, nothing read.
+    let b = mitm(&r, "chat-pinned-b");
+    assert_eq!(b["detected"], b["attempted"], "{b}");
+    assert_eq!(n(&b["messages_read"]), 0, "{b}");
+    assert_eq!(n(&b["succeeded_silently"]), 0, "{b}");
+    assert!(
+        b["example_outcome"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("could not compute es"),
+        "{b}"
+    );
+    // 4. Stolen device state: the Signal takeover is silent, reads every message of the
+    //    sessions it took over, and keeps every session it follows (none heals).
+    let s = mitm(&r, "signal");
+    assert_eq!(s["succeeded_silently"], s["attempted"], "{s}");
+    assert_eq!(n(&s["detected"]), 0, "{s}");
+    assert!(n(&s["messages"]) > 0, "{s}");
+    assert_eq!(s["messages_read"], s["messages"], "{s}");
+    let theft = r["key_theft"]
+        .as_array()
+        .expect("key_theft")
+        .iter()
+        .find(|t| t["kind"] == "device-state")
+        .expect("the device-state theft");
+    let sig = &theft["signal"];
+    assert!(n(&sig["sessions_followed"]) > 0, "{sig}");
+    assert_eq!(n(&sig["healed"]), 0, "{sig}");
+    assert_eq!(sig["kept_by_takeover"], sig["sessions_followed"], "{sig}");
+    assert_eq!(n(&r["adversary"]["false_recoveries"]), 0);
+    let page = std::fs::read_to_string(&html).expect("lab4.html");
+    assert!(page.contains("id=\"on-path\""));
 }
