@@ -353,3 +353,99 @@ fn lab4_an_active_intercept_node_and_key_verification() {
     let page = std::fs::read_to_string(&html).expect("lab4.html");
     assert!(page.contains("id=\"on-path\""));
 }
+
+/// `summary.csv` of a sweep: (grid values joined by '/', metric) -> mean.
+fn summary_means(csv: &str) -> std::collections::BTreeMap<(String, String), f64> {
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).expect(name);
+    let (metric, mean) = (col("metric"), col("mean"));
+    let grid: Vec<usize> = (1..metric).collect();
+    lines
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            let point = grid.iter().map(|&i| f[i]).collect::<Vec<_>>().join("/");
+            let m: f64 = f[mean].parse().expect("mean");
+            ((point, f[metric].to_owned()), m)
+        })
+        .collect()
+}
+
+#[test]
+fn lab5_traffic_analysis_and_what_countermeasures_cost() {
+    // 1. No countermeasure: nothing read, yet every visible recipient ranked first and every
+    //    scored length exact (far above the base rate).
+    let r = run_json(&lab("lab5.toml"), &[]);
+    let p = row(&r, "noise:XX");
+    assert!(n(&p["messages"]) > 0);
+    assert_eq!(n(&p["messages_read_by_adversary"]), 0);
+    let c = &r["metadata"]["correlation"];
+    assert!(n(&c["scored_visible"]) > 0);
+    assert_eq!(c["top1_correct"], c["scored_visible"]);
+    let s = &r["metadata"]["sizes"];
+    assert!(n(&s["scored_messages"]) > 0);
+    assert_eq!(s["exact_correct"], s["scored_messages"]);
+    assert!(f(&s["exact_accuracy"]) > f(&s["exact_base_rate"]));
+
+    // 2-5. The sweep, from its summary.
+    let dir = tempdir("lab5-sweep");
+    ok([
+        "sweep".as_ref(),
+        lab("lab5-sweep.toml").as_os_str(),
+        "--out".as_ref(),
+        dir.as_os_str(),
+        "--quiet".as_ref(),
+    ]);
+    let means = summary_means(&std::fs::read_to_string(dir.join("summary.csv")).expect("csv"));
+    let get = |point: &str, metric: &str| -> f64 {
+        *means
+            .get(&(point.to_owned(), metric.to_owned()))
+            .unwrap_or_else(|| panic!("no {metric} at {point}"))
+    };
+    let top1 = |p: &str| get(p, "metadata.correlation.top1_accuracy");
+    let degree = |p: &str| get(p, "metadata.correlation.mean_degree");
+    let exact = |p: &str| get(p, "metadata.sizes.exact_accuracy");
+    let base_rate = |p: &str| get(p, "metadata.sizes.exact_base_rate");
+    let bytes = |p: &str| get(p, "costs.apps.chat.bytes_overhead");
+    let p50 = |p: &str| get(p, "costs.latency.noise:XX.p50_s");
+    let (none, pad, cover, mix, all) = (
+        "none/none/0",
+        "block/none/0",
+        "none/poisson/0",
+        "none/none/30s",
+        "block/poisson/30s",
+    );
+    assert_eq!(top1(none), 1.0);
+    assert_eq!(exact(none), 1.0);
+    assert_eq!(bytes(none), 0.0);
+    // 2. Padding: the exact length at or below the base rate, for bytes, no delay; timing
+    //    untouched.
+    assert!(
+        exact(pad) <= base_rate(pad),
+        "{} {}",
+        exact(pad),
+        base_rate(pad)
+    );
+    assert!(bytes(pad) > 0.0);
+    assert!((p50(pad) - p50(none)).abs() < 0.05);
+    assert!(top1(pad) >= 0.99);
+    // 3. Cover traffic: more uncertainty over all uplinks, the most bytes of one countermeasure,
+    //    no delay, and every real message still linked.
+    assert!(degree(cover) > degree(none) + 0.3);
+    assert!(bytes(cover) > bytes(pad));
+    assert!((p50(cover) - p50(none)).abs() < 0.05);
+    assert!(top1(cover) >= 0.99);
+    // 4. Mixing: breaks the link, costs delay, few bytes.
+    assert!(top1(mix) < 0.5, "{}", top1(mix));
+    assert!(get(mix, "metadata.correlation.edges_visible.recall") < 0.5);
+    assert!(p50(mix) > p50(none) + 10.0);
+    assert!(bytes(mix) < bytes(pad));
+    // 5. All three: no more linked and no cheaper than any one alone.
+    for one in [pad, cover, mix] {
+        assert!(top1(all) <= top1(one), "{one}");
+        assert!(degree(all) >= degree(one), "{one}");
+        assert!(bytes(all) >= bytes(one), "{one}");
+    }
+    assert!(exact(all) <= base_rate(all));
+    assert!(p50(all) > p50(none) + 10.0);
+}
