@@ -141,6 +141,41 @@ fn mitm<'a>(report: &'a serde_json::Value, app: &str) -> &'a serde_json::Value {
 }
 
 #[test]
+fn every_lab_file_validates_and_is_commented_line_by_line() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("sim/labs");
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .expect("sim/labs")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 6, "{files:?}");
+    for file in files {
+        ok(["validate".as_ref(), file.as_os_str()]);
+        // For a reader who has never seen TOML: every header and every setting says what it
+        // is (the free-text description excepted), and the file says which guide it belongs to.
+        let text = std::fs::read_to_string(&file).expect("lab file");
+        assert!(
+            text.contains("docs/labs/lab"),
+            "{}: no guide",
+            file.display()
+        );
+        for (i, line) in text.lines().enumerate() {
+            let t = line.trim();
+            if t.is_empty() || t.starts_with('#') || t == "]" || t.starts_with("description =") {
+                continue;
+            }
+            assert!(
+                t.contains(" # "),
+                "{}:{}: a line without a comment: {t}",
+                file.display(),
+                i + 1
+            );
+        }
+    }
+}
+
+#[test]
 fn lab2_metadata_from_stolen_call_records() {
     let dir = tempdir("lab2");
     let r = run_json(&lab("lab2.toml"), &["--out".as_ref(), dir.as_os_str()]);
