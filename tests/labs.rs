@@ -203,6 +203,11 @@ fn lab2_metadata_from_stolen_call_records() {
     assert!(app_pairs > 0);
     assert_eq!(n(&c["from_timing"]["reported"]), 0);
     assert_eq!(n(&all["truth"]) - n(&all["correct"]), app_pairs);
+    // The summary line under "What the adversary learned" scores against the same true graph
+    // (messages and calls): a pair that only phoned is a real contact, not a wrong one.
+    let summary = &r["adversary"]["contacts"];
+    assert_eq!(summary["true_pairs"], all["truth"]);
+    assert_eq!(summary["reported"], summary["correct"]);
     // 4. Every app user seen talking to a server; every data record names the server.
     let ott = &c["ott_users"];
     assert!(n(&ott["truth"]) > 0);

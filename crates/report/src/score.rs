@@ -144,7 +144,7 @@ pub struct WarrantScore {
 /// How well the adversary knows who talks to whom.
 #[derive(Clone, Debug, Serialize)]
 pub struct ContactScore {
-    /// Pairs that really exchanged messages.
+    /// Pairs that really exchanged messages or calls.
     pub true_pairs: usize,
     /// Pairs the adversary reported.
     pub reported: usize,
@@ -375,11 +375,15 @@ pub fn score(sc: &Scenario, seed: u64, run: &RunOutput, findings: &Findings) -> 
         }
     }
 
-    // Contacts.
+    // Contacts: who exchanged messages or calls (the same true graph as the metadata
+    // section's), so a pair that only phoned is a real contact when the adversary reports it.
     let true_pairs: BTreeSet<(String, String)> = truth
         .messages
         .iter()
-        .map(|m| pair(&subs[m.from].msisdn, &subs[m.to].msisdn))
+        .map(|m| (m.from, m.to))
+        .chain(truth.calls.iter().map(|c| (c.caller, c.callee)))
+        .filter(|(a, b)| a != b)
+        .map(|(a, b)| pair(&subs[a].msisdn, &subs[b].msisdn))
         .collect();
     let reported: BTreeSet<(String, String)> = findings
         .contact_pairs
