@@ -5,7 +5,12 @@
 //! sealed sender and receipts on) through `Device::handle_envelope`, which unseals, runs
 //! X3DH/PQXDH and the Double Ratchet on what it decodes. Nothing panics; every value decoded
 //! re-encodes to exactly its input (the formats are canonical).
+//!
+//! Bob and the stranger are set up once and forked (`Device: Clone`) for each input: key
+//! generation (ML-KEM prekeys included) would otherwise dominate every execution.
 #![no_main]
+
+use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use rand_chacha::rand_core::SeedableRng;
@@ -13,9 +18,21 @@ use rand_chacha::ChaCha20Rng;
 use signal::wire::{Content, Envelope, Frame, Header};
 use simcore::Timestamp;
 
+/// The stranger's identity, generated once.
+fn stranger() -> &'static signal::IdentityKeyPair {
+    static S: OnceLock<signal::IdentityKeyPair> = OnceLock::new();
+    S.get_or_init(|| signal::IdentityKeyPair::generate(&mut ChaCha20Rng::seed_from_u64(7)))
+}
+
+/// Bob as `wiretap_fuzz::bob` sets him up, generated once; each input gets a fork.
+fn bob() -> signal::Device {
+    static B: OnceLock<signal::Device> = OnceLock::new();
+    B.get_or_init(|| wiretap_fuzz::bob().0).clone()
+}
+
 fuzz_target!(|data: &[u8]| {
     let parts = wiretap_fuzz::chunks(data, 4);
-    let stranger = signal::IdentityKeyPair::generate(&mut ChaCha20Rng::seed_from_u64(7));
+    let stranger = stranger();
     for bytes in &parts {
         if let Ok(env) = Envelope::decode(bytes) {
             assert_eq!(
@@ -24,7 +41,7 @@ fuzz_target!(|data: &[u8]| {
                 "Envelope: the encoding is not the input"
             );
             if env.sender.is_none() {
-                let _ = signal::sealed::unseal(&stranger, &env.body);
+                let _ = signal::sealed::unseal(stranger, &env.body);
             }
         }
         if let Ok(content) = Content::decode(bytes) {
@@ -48,10 +65,10 @@ fuzz_target!(|data: &[u8]| {
                 "Header: the encoding is not the input"
             );
         }
-        let _ = signal::sealed::unseal(&stranger, bytes);
+        let _ = signal::sealed::unseal(stranger, bytes);
     }
 
-    let (mut bob, _) = wiretap_fuzz::bob();
+    let mut bob = bob();
     for (i, bytes) in parts.iter().enumerate() {
         let now = Timestamp::from_millis(i as u64);
         if let Err(e) = bob.handle_envelope(now, bytes) {

@@ -131,6 +131,7 @@ pub enum Event {
     },
 }
 
+#[derive(Clone)]
 struct Session {
     peer_identity: [u8; 32],
     ratchet: RatchetState,
@@ -141,12 +142,14 @@ struct Session {
     base_key: Option<[u8; 32]>,
 }
 
+#[derive(Clone)]
 struct SignedPreKeyPair {
     id: u32,
     secret: StaticSecret,
     public: SignedPreKey,
 }
 
+#[derive(Clone)]
 struct PqKey {
     id: u32,
     pair: KemKeyPair,
@@ -154,6 +157,11 @@ struct PqKey {
 }
 
 /// One device: identity, prekeys, sessions, queues. See the module docs.
+///
+/// `Clone` forks the whole device, secrets included (each copy wipes its keys on drop): the
+/// fuzz target starts every input from one fork of a device set up once, instead of paying for
+/// its key generation each time.
+#[derive(Clone)]
 pub struct Device<R: RngCore + CryptoRng = ChaCha20Rng> {
     config: DeviceConfig,
     rng: R,
