@@ -5,7 +5,7 @@
 use std::net::Ipv4Addr;
 
 use capture::ip;
-use proto::wire::{AppPdu, Frame};
+use proto::wire::{AppPdu, Frame, MEDIA_PORT};
 
 use crate::support::{parse, run};
 
@@ -44,8 +44,12 @@ fn the_server_vantage_captures_the_servers_view_only() {
             (s == server) != (d == server),
             "{s} -> {d}: not the server's own traffic"
         );
-        // Each is one DATA frame holding an envelope, never a tunnel record: the server's end
-        // of the tunnel is removed.
+        // Relayed call media, as relayed.
+        if udp.src.port() == MEDIA_PORT {
+            continue;
+        }
+        // Each other one is a DATA frame holding an envelope or call signalling, never a tunnel
+        // record: the server's end of the tunnel is removed.
         let Ok(Frame::Data { payload, .. }) = Frame::decode(udp.payload) else {
             panic!("not a DATA frame");
         };
@@ -92,6 +96,8 @@ fn sealed_sender_disclosure_beats_chance_and_grows_with_duration() {
         short.disclosure_chance
     );
     assert!(a.mean_recall_at_k < 1.0, "{a:?}");
+    // The calls it relays: signalling and both media legs.
+    assert!(long.call_pdus > 0 && long.media_packets > 0, "{long:?}");
     assert!(
         b.mean_recall_at_k > a.mean_recall_at_k,
         "{} then {}",
