@@ -40,6 +40,9 @@
 //!   merge refusals, bad sweep files located with hints.
 //! - `pcap`            — every pcap of every shipped scenario opens in tshark with no expert
 //!   error and no malformed packet.
+//! - `ott_server`      — the messaging provider's server as a vantage: its log holds only its own
+//!   traffic with the tunnel removed; contacts read without sealed sender, disclosure with it
+//!   above chance and growing with duration; nothing end-to-end read; a bad vantage located.
 //! - `dataframes`      — every CSV of `--out` loads in pandas and polars the documented way with
 //!   identifiers intact, and joins across files match (`tests/dataframes.py`).
 
@@ -59,6 +62,7 @@ mod intercept;
 mod labs;
 mod metadata;
 mod onpath;
+mod ott_server;
 mod pcap;
 mod progress;
 mod records;

@@ -262,17 +262,24 @@ pub enum VantageKind {
     /// subscribers behind them, at their access link.
     #[serde(rename = "edge-router")]
     EdgeRouter,
+    /// The over-the-top messaging provider's own server, compromised: every application PDU it
+    /// accepts from or sends to a client, after its end of any server tunnel is removed (the
+    /// end-to-end layer stays sealed), each logged as a UDP datagram between the client's
+    /// address and the server's; media it relays for calls, as relayed. Belongs to no carrier.
+    #[serde(rename = "ott-server")]
+    OttServer,
 }
 
 impl VantageKind {
-    /// The name used in serialized form: `"mediation"`, `"core-tap"`, `"call-records"` or
-    /// `"edge-router"`.
+    /// The name used in serialized form: `"mediation"`, `"core-tap"`, `"call-records"`,
+    /// `"edge-router"` or `"ott-server"`.
     pub fn as_str(self) -> &'static str {
         match self {
             VantageKind::Mediation => "mediation",
             VantageKind::CoreTap => "core-tap",
             VantageKind::CallRecords => "call-records",
             VantageKind::EdgeRouter => "edge-router",
+            VantageKind::OttServer => "ott-server",
         }
     }
 }
@@ -361,7 +368,7 @@ pub struct InterceptRecord {
 pub struct VantagePoint {
     /// The vantage point's name, e.g. `"atlantic.mediation"`.
     pub name: String,
-    /// The carrier it is inside.
+    /// The carrier it is inside (empty for the OTT server, which is no carrier's).
     pub carrier: String,
     /// What kind of system it is.
     pub kind: VantageKind,
@@ -419,5 +426,10 @@ mod tests {
         assert_eq!(WarrantKind::Iri.to_string(), "iri");
         assert_eq!(RecordKind::SmsMo.to_string(), "sms-mo");
         assert_eq!(VantageKind::Mediation.to_string(), "mediation");
+        assert_eq!(
+            serde_json::to_string(&VantageKind::OttServer).expect("serializes"),
+            r#""ott-server""#
+        );
+        assert_eq!(VantageKind::OttServer.to_string(), "ott-server");
     }
 }

@@ -297,7 +297,9 @@ impl<'s> World<'s> {
                 match v.kind {
                     VantageKind::CoreTap => Some(net.add_tap(TapPoint::Node(infra[c].core))),
                     VantageKind::Mediation => Some(net.add_tap(TapPoint::Link(mediation_links[c]))),
-                    VantageKind::CallRecords | VantageKind::EdgeRouter => None,
+                    VantageKind::CallRecords | VantageKind::EdgeRouter | VantageKind::OttServer => {
+                        None
+                    }
                 }
             })
             .collect();
@@ -447,6 +449,17 @@ impl<'s> World<'s> {
                     .collect(),
                 self.seeds.child("countermeasures").stream("mix"),
             )));
+            if let Logic::Ott(o) = &mut logic[i] {
+                if self
+                    .sc
+                    .adversary
+                    .vantage
+                    .iter()
+                    .any(|v| v.kind == VantageKind::OttServer)
+                {
+                    o.log = Some(crate::ott::ServerLog::default());
+                }
+            }
         }
         for (c, inf) in self.infra.iter().enumerate() {
             logic[inf.pgw.0 as usize] = Logic::Pgw(Box::new(crate::gateway::PgwNode {

@@ -13,6 +13,32 @@ use crate::truth::AttackTruth;
 use crate::world::{RunOutput, World};
 
 impl World<'_> {
+    /// The compromised OTT server's log as a packet vantage point (`ott.server`).
+    fn server_vantage(&mut self) -> VantagePoint {
+        let packets = self
+            .logic
+            .iter_mut()
+            .find_map(|l| match l {
+                Logic::Ott(o) => o.log.take(),
+                _ => None,
+            })
+            .map(|log| log.packets)
+            .unwrap_or_default();
+        VantagePoint {
+            name: "ott.server".to_owned(),
+            carrier: String::new(),
+            kind: capture::VantageKind::OttServer,
+            packets: Some(PacketCapture {
+                name: "ott.server".to_owned(),
+                packets,
+            }),
+            warrants: Vec::new(),
+            call_records: Vec::new(),
+        }
+    }
+}
+
+impl World<'_> {
     pub(crate) fn finish(mut self) -> RunOutput {
         let ns = self.net.stats().clone();
         self.stats.events = ns.events;
@@ -100,7 +126,13 @@ impl World<'_> {
 
         let mut vantages = Vec::new();
         let mut edge_taps = std::mem::take(&mut self.edge_taps).into_iter();
+        let mut server = Some(self.server_vantage());
         for (v, tap) in self.sc.adversary.vantage.iter().zip(&self.taps) {
+            if v.kind == VantageKind::OttServer {
+                edge_taps.next();
+                vantages.extend(server.take());
+                continue;
+            }
             let Some(c) = self.sc.carriers.iter().position(|x| x.name == v.carrier) else {
                 continue;
             };
@@ -109,6 +141,7 @@ impl World<'_> {
                 VantageKind::Mediation => format!("{}.mediation", v.carrier),
                 VantageKind::CallRecords => format!("{}.call-records", v.carrier),
                 VantageKind::EdgeRouter => format!("{}.edge-routers", v.carrier),
+                VantageKind::OttServer => continue,
             };
             let mut packets = tap.map(|t| PacketCapture {
                 name: name.clone(),
@@ -147,6 +180,7 @@ impl World<'_> {
                 VantageKind::Mediation => capture::VantageKind::Mediation,
                 VantageKind::CallRecords => capture::VantageKind::CallRecords,
                 VantageKind::EdgeRouter => capture::VantageKind::EdgeRouter,
+                VantageKind::OttServer => capture::VantageKind::OttServer,
             };
             let prefix = format!("{}-", v.carrier.to_uppercase());
             let warrants = if v.kind == VantageKind::Mediation {

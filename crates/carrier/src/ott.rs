@@ -12,12 +12,17 @@
 //! - otherwise it is sent on to the recipient, inside its server tunnel when its app uses one.
 //!
 //! It also relays end-to-end call signalling and media between the two parties of a call.
+//!
+//! When the adversary holds the server (an `ott-server` vantage), the server keeps a [`ServerLog`]:
+//! every application PDU it accepted from a client and every one it sent to a client, after its
+//! own end of the server tunnel (each PDU exactly as it handled it: the end-to-end layer inside
+//! stays sealed), and every media packet it relayed. The driver hands the log to the capture.
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 use netsim::{NodeId, Packet};
-use proto::wire::{AppPdu, CallPdu, MediaPdu, MEDIA_PORT};
+use proto::wire::{AppPdu, CallPdu, Frame, MediaPdu, FRAME_PORT, MEDIA_PORT};
 use simcore::{Duration, SeedTree, SimRng, Timestamp};
 
 use crate::countermeasures::COVER_SESSION;
@@ -28,6 +33,50 @@ use crate::nodes::TunnelServer;
 use crate::timer::Timer;
 use crate::topology::OTT_ADDR;
 use crate::traffic::exp;
+
+/// What a compromised server records: each PDU it handled as a UDP datagram between the
+/// client's address and its own, carrying one DATA frame (numbered per direction and client),
+/// and each media packet it relayed as it was. In handling order, so in time order.
+#[derive(Default)]
+pub(crate) struct ServerLog {
+    /// The records.
+    pub packets: Vec<capture::CapturedPacket>,
+    /// Next frame number per (source, destination).
+    seq: BTreeMap<(Ipv4Addr, Ipv4Addr), u32>,
+}
+
+impl ServerLog {
+    /// Records `pdu` from `src` to `dst` at `now`.
+    fn pdu(&mut self, now: Timestamp, src: Ipv4Addr, dst: Ipv4Addr, pdu: &[u8]) {
+        let next = self.seq.entry((src, dst)).or_default();
+        let frame = Frame::Data {
+            seq: *next,
+            payload: pdu.to_vec(),
+        };
+        *next = next.wrapping_add(1);
+        let bytes = frame.to_bytes().ok().and_then(|f| {
+            capture::ip::build_udp(
+                SocketAddrV4::new(src, FRAME_PORT),
+                SocketAddrV4::new(dst, FRAME_PORT),
+                &f,
+            )
+            .ok()
+        });
+        // Only a PDU over 64 KiB could fail to frame; the server never accepts one.
+        if let Some(bytes) = bytes {
+            self.packets
+                .push(capture::CapturedPacket { time: now, bytes });
+        }
+    }
+
+    /// Records a datagram as it is.
+    fn raw(&mut self, now: Timestamp, bytes: &[u8]) {
+        self.packets.push(capture::CapturedPacket {
+            time: now,
+            bytes: bytes.to_vec(),
+        });
+    }
+}
 
 /// An envelope held for mixing.
 struct Held {
@@ -61,6 +110,8 @@ pub(crate) struct OttNode {
     last_release: BTreeMap<(Ipv4Addr, usize), Timestamp>,
     /// Per app index: envelopes mixed.
     pub mixed: BTreeMap<usize, u64>,
+    /// What it records when the adversary holds it (`None`: it is not compromised).
+    pub log: Option<ServerLog>,
 }
 
 impl OttNode {
@@ -86,6 +137,7 @@ impl OttNode {
             next_hold: 0,
             last_release: BTreeMap::new(),
             mixed: BTreeMap::new(),
+            log: None,
         }
     }
 
@@ -104,6 +156,11 @@ impl OttNode {
                 }
                 Ok(AppPdu::Ott(_) | AppPdu::Call(_)) => envelopes.push(raw),
                 _ => io.emit(NodeEvent::Undecodable),
+            }
+        }
+        if let Some(log) = &mut self.log {
+            for raw in &envelopes {
+                log.pdu(io.now(), remote, OTT_ADDR, raw);
             }
         }
         for raw in envelopes {
@@ -151,6 +208,9 @@ impl OttNode {
     fn deliver(&mut self, dir: &Directory, io: &mut Io, to: usize, raw: Vec<u8>) {
         tracing::debug!(to = %dir.subs[to].msisdn, bytes = raw.len(), "relayed");
         let ip = dir.ip(to);
+        if let Some(log) = &mut self.log {
+            log.pdu(io.now(), OTT_ADDR, ip, &raw);
+        }
         if dir.app_of(to).server_tunnel() {
             self.server.send(&mut self.ep, io, ip, raw);
         } else {
@@ -286,6 +346,10 @@ impl OttNode {
         let me = SocketAddrV4::new(OTT_ADDR, MEDIA_PORT);
         let dst = SocketAddrV4::new(dir.ip(to), MEDIA_PORT);
         if let Ok(p) = Packet::udp(me, dst, packet.udp_payload()) {
+            if let Some(log) = &mut self.log {
+                log.raw(io.now(), packet.bytes());
+                log.raw(io.now(), p.bytes());
+            }
             io.transmit(self.node, p);
         }
     }

@@ -72,6 +72,8 @@ pub struct Topology {
     pub ott_server: bool,
     /// Whether the adversary stole the OTT server's tunnel key.
     pub ott_key_stolen: bool,
+    /// Whether the adversary holds the OTT server itself (an `ott-server` vantage).
+    pub ott_server_held: bool,
 }
 
 /// One carrier and what the adversary holds in it.
@@ -177,6 +179,11 @@ fn topology(sc: &Scenario) -> Topology {
             )
         }),
         ott_key_stolen: sc.adversary.theft.iter().any(|t| t.who == Who::OttServer),
+        ott_server_held: sc
+            .adversary
+            .vantage
+            .iter()
+            .any(|v| v.kind == VantageKind::OttServer),
     }
 }
 
@@ -534,6 +541,10 @@ fn held_list(t: &Topology) -> Vec<String> {
             }
             v
         })
+        .chain(
+            t.ott_server_held
+                .then(|| "the OTT messaging server".to_string()),
+        )
         .chain(t.ott_key_stolen.then(|| "the OTT server's key".to_string()))
         .collect()
 }
@@ -586,8 +597,10 @@ fn section_topology(o: &mut String, t: &Topology) {
             20.0,
             220.0,
             "OTT messaging server",
-            t.ott_key_stolen,
-            if t.ott_key_stolen {
+            t.ott_key_stolen || t.ott_server_held,
+            if t.ott_server_held {
+                "held: it logs every envelope it relays"
+            } else if t.ott_key_stolen {
                 "its tunnel key was stolen"
             } else {
                 "relays the end-to-end apps' messages"
@@ -1430,11 +1443,36 @@ fn section_metadata(o: &mut String, r: &Report) {
             ),
         ),
     ];
-    for (k, v) in rows {
+    let x = &m.server;
+    let server_rows = [
+        (
+            "the messaging server: envelopes",
+            format!(
+                "{} accepted ({} with sealed sender), {} delivered; {} client addresses, {} tied to one account",
+                x.envelopes_in, x.sealed_in, x.envelopes_out, x.clients, x.clients_named
+            ),
+        ),
+        (
+            "the messaging server: contacts",
+            format!(
+                "{} of {} pairs without sealed sender read from envelopes; {} of {} sealed-sender pairs named by the connection's address",
+                x.direct.correct, x.direct.truth, x.linked.correct, x.linked.truth
+            ),
+        ),
+        (
+            "the messaging server: sealed-sender disclosure",
+            format!(
+                "{} targets; mean recall at k {:.2} (chance {:.2}) from recipients and times alone",
+                x.disclosure.targets, x.disclosure.mean_recall_at_k, x.disclosure_chance
+            ),
+        ),
+    ];
+    let held = if x.held { &server_rows[..] } else { &[] };
+    for (k, v) in rows.iter().chain(held) {
         let _ = writeln!(
             o,
             "<tr><th scope=\"row\">{k}</th><td>{}</td></tr>",
-            escape(&v)
+            escape(v)
         );
     }
     o.push_str("</tbody>\n</table>\n");

@@ -227,7 +227,7 @@ fn exposure(sc: &Scenario, run: &RunOutput) -> (BTreeSet<usize>, BTreeSet<String
             VantageKind::Mediation => {
                 mediated.insert(c);
             }
-            VantageKind::CallRecords | VantageKind::EdgeRouter => {}
+            VantageKind::CallRecords | VantageKind::EdgeRouter | VantageKind::OttServer => {}
         }
     }
     let mut content_targets = BTreeSet::new();
@@ -288,6 +288,12 @@ pub fn score(sc: &Scenario, seed: u64, run: &RunOutput, findings: &Findings) -> 
     }
 
     let (tapped, content_targets) = exposure(sc, run);
+    // The messaging server relays every end-to-end message.
+    let server_held = sc
+        .adversary
+        .vantage
+        .iter()
+        .any(|v| v.kind == VantageKind::OttServer);
     // What the adversary says is still missing for the sealed messages its capabilities bore
     // on, per (sender, recipient) in capture order: matched in send order to the unread
     // messages of the pair (the others keep the reason of a passive adversary).
@@ -330,7 +336,8 @@ pub fn score(sc: &Scenario, seed: u64, run: &RunOutput, findings: &Findings) -> 
             .or_default()
             .insert((m.from.min(m.to), m.from.max(m.to)));
         let (f, t) = (&subs[m.from], &subs[m.to]);
-        let exposed = tapped.contains(&f.carrier)
+        let exposed = (server_held && m.protocol.is_end_to_end())
+            || tapped.contains(&f.carrier)
             || tapped.contains(&t.carrier)
             || content_targets.contains(&f.msisdn)
             || content_targets.contains(&t.msisdn);

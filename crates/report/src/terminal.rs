@@ -60,7 +60,12 @@ pub fn render_terminal(r: &Report) -> String {
             pct(p.messages_read_by_adversary, p.messages)
         );
     }
-    let _ = writeln!(o, "  (exposed = crossed a tapped core or a content warrant; read = exact plaintext produced by the adversary)");
+    let server = if r.metadata.server.held {
+        ", or (end-to-end apps) the held messaging server"
+    } else {
+        ""
+    };
+    let _ = writeln!(o, "  (exposed = crossed a tapped core or a content warrant{server}; read = exact plaintext produced by the adversary)");
     let _ = writeln!(o);
     let _ = writeln!(o, "What the adversary learned");
     let _ = writeln!(

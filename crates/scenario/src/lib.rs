@@ -86,6 +86,7 @@ pub const BUILTIN_SCENARIOS: &[(&str, &str)] = &[
         include_str!("../../../sim/signal-quantum-theft.toml"),
     ),
     ("metadata", include_str!("../../../sim/metadata.toml")),
+    ("ott-server", include_str!("../../../sim/ott-server.toml")),
     (
         "countermeasures",
         include_str!("../../../sim/countermeasures.toml"),

@@ -469,7 +469,8 @@ pub struct OnPath {
 pub struct Vantage {
     /// Which system.
     pub kind: VantageKind,
-    /// Name of a carrier in [`Scenario::carriers`].
+    /// Name of a carrier in [`Scenario::carriers`] (empty for `ott-server`, which belongs to
+    /// no carrier).
     pub carrier: String,
     /// `edge-router` only: the share of the carrier's subscribers whose customer router the
     /// adversary holds, chosen with the seed; 1 for the other kinds.

@@ -331,8 +331,9 @@ pub(crate) enum RawOnPathMode {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawVantage {
-    pub kind: RawVantageKind,
-    pub carrier: Spanned<String>,
+    pub kind: Spanned<RawVantageKind>,
+    /// Required for every kind but `ott-server` (which belongs to no carrier).
+    pub carrier: Option<Spanned<String>>,
     pub share: Option<Spanned<Prob>>,
 }
 
@@ -344,6 +345,7 @@ pub(crate) enum RawVantageKind {
     CoreTap,
     CallRecords,
     EdgeRouter,
+    OttServer,
 }
 
 /// A name: non-empty `[a-z0-9-]+`, at most 64 characters.

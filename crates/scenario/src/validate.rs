@@ -991,21 +991,42 @@ fn adversary(
     }
     let mut vantage: Vec<Vantage> = Vec::new();
     for v in raw.vantage.get_ref() {
-        let carrier = v.carrier.get_ref();
-        if !names.contains(&carrier.as_str()) {
-            let hint =
-                suggest(carrier, &names).map(|h| format!("{h}; a vantage names a [[carrier]]"));
-            return Err(ctx.err(
-                v.carrier.span(),
-                format!("unknown carrier `{carrier}`"),
-                hint,
-            ));
-        }
-        let kind = match v.kind {
+        let kind = match *v.kind.get_ref() {
             RawVantageKind::Mediation => VantageKind::Mediation,
             RawVantageKind::CoreTap => VantageKind::CoreTap,
             RawVantageKind::CallRecords => VantageKind::CallRecords,
             RawVantageKind::EdgeRouter => VantageKind::EdgeRouter,
+            RawVantageKind::OttServer => VantageKind::OttServer,
+        };
+        let carrier = match (&v.carrier, kind) {
+            (Some(c), VantageKind::OttServer) => {
+                return Err(ctx.err(
+                    c.span(),
+                    "an ott-server vantage belongs to no carrier: it is the messaging \
+                     provider's own server",
+                    Some("remove `carrier` from this [[adversary.vantage]]".to_owned()),
+                ))
+            }
+            (None, VantageKind::OttServer) => String::new(),
+            (None, _) => {
+                return Err(ctx.err(
+                    v.kind.span(),
+                    format!("a {} vantage needs `carrier`", kind.as_str()),
+                    Some(format!(
+                        "add carrier = \"{}\": the carrier whose system is compromised",
+                        names[0]
+                    )),
+                ))
+            }
+            (Some(c), _) => {
+                let carrier = c.get_ref();
+                if !names.contains(&carrier.as_str()) {
+                    let hint = suggest(carrier, &names)
+                        .map(|h| format!("{h}; a vantage names a [[carrier]]"));
+                    return Err(ctx.err(c.span(), format!("unknown carrier `{carrier}`"), hint));
+                }
+                carrier.clone()
+            }
         };
         let share =
             match (&v.share, kind) {
@@ -1026,17 +1047,23 @@ fn adversary(
             };
         if vantage
             .iter()
-            .any(|x| x.kind == kind && x.carrier == *carrier)
+            .any(|x| x.kind == kind && x.carrier == carrier)
         {
+            let span = v.carrier.as_ref().map_or(v.kind.span(), Spanned::span);
+            let what = if carrier.is_empty() {
+                format!("vantage {} is listed twice", kind.as_str())
+            } else {
+                format!("vantage {} of `{carrier}` is listed twice", kind.as_str())
+            };
             return Err(ctx.err(
-                v.carrier.span(),
-                format!("vantage {} of `{carrier}` is listed twice", kind.as_str()),
+                span,
+                what,
                 Some("list each (kind, carrier) once".to_owned()),
             ));
         }
         vantage.push(Vantage {
             kind,
-            carrier: carrier.clone(),
+            carrier,
             share,
         });
     }
