@@ -129,7 +129,7 @@ pub(crate) struct TextGen {
 
 /// FNV-1a, 64 bits: a fixed hash, so the set's order (never iterated into an output) and its
 /// cost are the same on every run.
-fn fnv1a(text: &str) -> u64 {
+pub(crate) fn fnv1a(text: &str) -> u64 {
     text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     })

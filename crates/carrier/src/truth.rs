@@ -1,7 +1,7 @@
 //! Ground truth: what was really sent, by whom, to whom, over which protocol, and whether it
 //! arrived intact. Only the scorer reads it; the adversary crate cannot depend on this crate.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use simcore::Timestamp;
@@ -96,8 +96,10 @@ pub struct GroundTruth {
     /// Signal apps: the sender's ratchet public key under which each message (by id) was
     /// encrypted. Never given to the adversary.
     pub signal_ratchet_keys: BTreeMap<usize, [u8; 32]>,
+    /// Every message by (FNV-1a hash of its text, id): a lookup compares numbers, then the one
+    /// text it points at, and no text is stored twice.
     #[serde(skip)]
-    by_text: BTreeMap<String, usize>,
+    by_text: BTreeSet<(u64, usize)>,
     /// Messages neither delivered nor failed yet (kept as deliveries and failures are
     /// recorded, so the driver can drain while any is open).
     #[serde(skip)]
@@ -108,7 +110,7 @@ impl GroundTruth {
     pub(crate) fn push(&mut self, mut m: TruthMessage) -> usize {
         let id = self.messages.len();
         m.id = id;
-        self.by_text.insert(m.text.clone(), id);
+        self.by_text.insert((crate::text::fnv1a(&m.text), id));
         if m.delivered_at.is_none() && m.failure.is_none() {
             self.open += 1;
         }
@@ -118,7 +120,7 @@ impl GroundTruth {
 
     /// Records that subscriber `to` received `text` at `now`.
     pub(crate) fn delivered(&mut self, to: usize, text: &str, now: Timestamp) {
-        match self.by_text.get(text).copied() {
+        match self.id_by_text(text) {
             Some(id) if self.messages[id].to == to => {
                 let m = &mut self.messages[id];
                 if m.delivered_at.is_some() {
@@ -149,7 +151,7 @@ impl GroundTruth {
 
     /// Records why a message could not be delivered.
     pub(crate) fn failed(&mut self, text: &str, why: &str) {
-        if let Some(&id) = self.by_text.get(text) {
+        if let Some(id) = self.id_by_text(text) {
             let m = &mut self.messages[id];
             if m.delivered_at.is_none() && m.failure.is_none() {
                 tracing::debug!(message_id = id, reason = why, "failed");
@@ -166,7 +168,17 @@ impl GroundTruth {
 
     /// The id of the message with exactly this text, if any.
     pub fn message_by_text(&self, text: &str) -> Option<&TruthMessage> {
-        self.by_text.get(text).map(|&i| &self.messages[i])
+        self.id_by_text(text).map(|i| &self.messages[i])
+    }
+
+    /// The id of the message with this text (the latest, were a text ever pushed twice).
+    fn id_by_text(&self, text: &str) -> Option<usize> {
+        let h = crate::text::fnv1a(text);
+        self.by_text
+            .range((h, 0)..=(h, usize::MAX))
+            .rev()
+            .map(|&(_, id)| id)
+            .find(|&id| self.messages[id].text == text)
     }
 
     /// Protocol labels in first-use order of the scenario's apps would be nicer for reports,
