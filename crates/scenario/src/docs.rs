@@ -199,7 +199,7 @@ fn scan(line: &str, mut in_ml: Option<&'static str>, depth: &mut i64) -> Option<
     let mut i = 0;
     while i < b.len() {
         if let Some(q) = in_ml {
-            if line[i..].starts_with(q) {
+            if b[i..].starts_with(q.as_bytes()) {
                 in_ml = None;
                 i += 3;
             } else {
@@ -212,7 +212,7 @@ fn scan(line: &str, mut in_ml: Option<&'static str>, depth: &mut i64) -> Option<
             b'"' | b'\'' => {
                 let q = b[i];
                 let triple = if q == b'"' { "\"\"\"" } else { "'''" };
-                if line[i..].starts_with(triple) {
+                if b[i..].starts_with(triple.as_bytes()) {
                     in_ml = Some(triple);
                     i += 3;
                     continue;
@@ -384,5 +384,15 @@ mod tests {
         );
         assert_eq!(at("sms").0, ["carrier", "population", "sms"]);
         assert_eq!(at("\"y\"").0, ["traffic", "message_length", "distribution"]);
+        // Multi-byte characters inside a multi-line string (found in review: the scanner
+        // sliced inside them).
+        let text = "[scenario]\ndescription = \"\"\"é—ü [x\nmore ]\"\"\"\nduration = 1\n";
+        assert_eq!(
+            key_path(text, text.find("duration").unwrap()).0,
+            ["scenario", "duration"]
+        );
+        for offset in 0..=text.len() {
+            let _ = key_path(text, offset);
+        }
     }
 }
