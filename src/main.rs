@@ -73,7 +73,8 @@ enum Command {
     /// Derive the Noise security levels (spec rev 34, 7.7 and 7.8) by attacking each pattern.
     Matrix(MatrixArgs),
     /// Run a grid of scenario parameters × seeds in parallel (docs/sweep.md); write runs.csv,
-    /// runs.jsonl, summary.csv, summary.jsonl and sweep.json.
+    /// runs.jsonl, summary.csv, summary.jsonl, SVG charts with 95% intervals, sweep.html and
+    /// sweep.json.
     Sweep(SweepArgs),
     /// Join the --out directories of `wiretap sweep --shard` into the files of one whole run.
     Merge(MergeArgs),
@@ -818,13 +819,15 @@ fn sweep_cmd(args: &SweepArgs) -> Result<ExitCode> {
         None => String::new(),
     };
     println!(
-        "sweep {}: {} runs{part}, {} grid point{} x {} seed{}; wrote runs.csv, runs.jsonl, summary.csv, summary.jsonl, sweep.json to {}",
+        "sweep {}: {} runs{part}, {} grid point{} x {} seed{}; wrote runs.csv, runs.jsonl, summary.csv, summary.jsonl, {} chart{} (charts/*.svg), sweep.html, sweep.json to {}",
         def.name,
         outcome.runs,
         def.points(),
         if def.points() == 1 { "" } else { "s" },
         def.seeds.len(),
         if def.seeds.len() == 1 { "" } else { "s" },
+        outcome.files.charts.len(),
+        if outcome.files.charts.len() == 1 { "" } else { "s" },
         out.display()
     );
     activity.finish(&format!(
@@ -919,8 +922,13 @@ fn write_sweep_files(dir: &Path, files: &sweep::Files) -> Result<()> {
     fs::create_dir_all(dir).with_context(|| unwritable(dir))?;
     // sweep.json (the digest of runs.csv) comes last in `entries`: each file is whole or absent,
     // and `merge` refuses a slice whose runs.csv does not match its sweep.json.
+    // Charts go under charts/; each file is written whole or not at all, like the others.
     for (name, text) in files.entries() {
-        write_file_atomic(&dir.join(name), text.as_bytes())?;
+        let path = dir.join(name);
+        if let Some(parent) = path.parent().filter(|p| *p != dir) {
+            fs::create_dir_all(parent).with_context(|| unwritable(parent))?;
+        }
+        write_file_atomic(&path, text.as_bytes())?;
     }
     Ok(())
 }

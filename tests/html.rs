@@ -269,3 +269,76 @@ fn the_page_is_deterministic_script_free_and_escapes_scenario_text() {
     assert!(out.status.success());
     assert_eq!(fs::read_to_string(out_dir.join("report.html")).unwrap(), a);
 }
+
+/// Issue 10: `wiretap sweep` writes sweep.html with its charts inline; it loads in headless
+/// Chromium with no console output, with its sections, one accessible SVG per chart, and the
+/// trade-off plots of a sweep with a cost metric.
+#[test]
+fn sweep_page_loads_in_headless_chromium_with_its_charts() {
+    let dir = tempdir("html-sweep");
+    let file = dir.join("pad.toml");
+    // small-lab with padding off and on, 2 seeds, a leakage and a cost metric.
+    fs::write(
+        &file,
+        r#"[sweep]
+name = "pad"
+scenario = "small-lab"
+seeds = [1, 2]
+metrics = ["metadata.sizes.bucket_accuracy", "adversary.contacts.recall", "costs.apps.chat-xx.bytes_overhead"]
+[grid]
+"app.chat-xx.padding" = ["none", "padme", "block"]
+"#,
+    )
+    .unwrap();
+    let out_dir = dir.join("out");
+    let out = wiretap([
+        "sweep".as_ref(),
+        file.as_os_str(),
+        "--quiet".as_ref(),
+        "--out".as_ref(),
+        out_dir.as_os_str(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page_path = out_dir.join("sweep.html");
+    let page = fs::read_to_string(&page_path).unwrap();
+    // 3 metrics x 1 key, then 2 trade-offs against the cost.
+    let charts = fs::read_dir(out_dir.join("charts")).unwrap().count();
+    assert_eq!(charts, 5);
+    assert!(!page.to_lowercase().contains("<script"));
+    for attr in ["src=\"http", "href=\"http", "url(http", "@import"] {
+        assert!(!page.contains(attr), "the page fetches something: {attr}");
+    }
+    let Some(chrome) = chromium() else {
+        return;
+    };
+    let dom = load_in_browser(&chrome, &dir, &page_path);
+    for needle in [
+        "<h1>",
+        "<code>pad</code>",
+        "id=\"grid\"",
+        "id=\"trade-offs\"",
+        "id=\"metric-0\"",
+        "id=\"metric-2\"",
+        "<figcaption>",
+        "role=\"img\"",
+        "<th scope=\"col\">point</th>",
+        "class=\"point\"",
+    ] {
+        assert!(
+            dom.contains(needle),
+            "`{needle}` missing from the sweep page's DOM"
+        );
+    }
+    let svgs = dom.matches("<svg").count();
+    assert_eq!(svgs, charts, "one inline svg per chart");
+    assert_eq!(
+        dom.matches("<title id=").count(),
+        svgs,
+        "an svg without a title"
+    );
+    assert!(dom.matches("aria-label=").count() >= svgs);
+}

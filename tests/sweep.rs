@@ -123,6 +123,25 @@ fn read(dir: &Path, sub: &str, file: &str) -> String {
     std::fs::read_to_string(dir.join(sub).join(file)).expect("read output")
 }
 
+/// Every file under `dir/sub` (charts/ included), by path relative to it.
+fn all_files(dir: &Path, sub: &str) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let root = dir.join(sub);
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![root.clone()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("read dir") {
+            let path = entry.expect("dir entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path.strip_prefix(&root).unwrap().display().to_string();
+                out.insert(rel, std::fs::read(&path).expect("read file"));
+            }
+        }
+    }
+    out
+}
+
 #[test]
 fn rows_do_not_depend_on_the_thread_count() {
     let dir = setup("sweep-threads", SWEEP);
@@ -131,6 +150,20 @@ fn rows_do_not_depend_on_the_thread_count() {
     for f in FILES {
         assert_eq!(read(&dir, "t1", f), read(&dir, "t2", f), "{f}");
     }
+    // Charts and the page too: every file, byte for byte.
+    let (t1, t2) = (all_files(&dir, "t1"), all_files(&dir, "t2"));
+    assert_eq!(t1.keys().collect::<Vec<_>>(), t2.keys().collect::<Vec<_>>());
+    for (name, bytes) in &t1 {
+        assert!(*bytes == t2[name], "{name} differs between 1 and 2 threads");
+    }
+    // 3 metrics x 2 grid keys.
+    assert_eq!(
+        t1.keys().filter(|k| k.starts_with("charts")).count(),
+        6,
+        "{:?}",
+        t1.keys()
+    );
+    assert!(t1.contains_key("sweep.html"));
     let csv = read(&dir, "t1", "runs.csv");
     let mut lines = csv.lines();
     assert_eq!(
@@ -179,6 +212,18 @@ fn shards_merge_into_the_bytes_of_one_run() {
     );
     for f in FILES {
         assert_eq!(read(&dir, "all", f), read(&dir, "merged", f), "{f}");
+    }
+    // The merge writes the charts and the page of the unsharded sweep, byte for byte.
+    let (all, merged) = (all_files(&dir, "all"), all_files(&dir, "merged"));
+    assert_eq!(
+        all.keys().collect::<Vec<_>>(),
+        merged.keys().collect::<Vec<_>>()
+    );
+    for (name, bytes) in &all {
+        assert!(
+            *bytes == merged[name],
+            "{name}: merged differs from the unsharded sweep"
+        );
     }
     // Merging a whole sweep again changes nothing.
     let out = merge(&dir, &["all"], "again");
@@ -560,4 +605,111 @@ fn a_sweep_above_its_work_budget_is_refused_before_it_runs() {
     assert!(plan
         .check_work(Some("1/2".parse().expect("shard")), budget)
         .is_ok());
+}
+
+/// Issue 10: the charts draw summary.csv's numbers: each marker sits at its mean on one
+/// decreasing affine y scale, x grows with the grid value, and an error bar is drawn exactly
+/// where summary.csv has an interval.
+#[test]
+fn charts_draw_the_summary_with_confidence_intervals() {
+    let dir = setup("sweep-charts", SWEEP);
+    sweep(&dir, "out", &[]);
+    let summary = read(&dir, "out", "summary.csv");
+    // (point, metric) -> [n, mean, ci95_low, ci95_high] (no quoted cells in this sweep).
+    let mut cells = std::collections::BTreeMap::new();
+    for line in summary.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        cells.insert(
+            (f[0].to_owned(), f[3].to_owned()),
+            [
+                f[4].to_owned(),
+                f[5].to_owned(),
+                f[7].to_owned(),
+                f[8].to_owned(),
+            ],
+        );
+    }
+    let charts: Vec<(String, Vec<u8>)> = all_files(&dir, "out")
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("charts"))
+        .collect();
+    let mut bars = 0;
+    for (name, bytes) in &charts {
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        let doc = roxmltree::Document::parse(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let svg = doc.root_element();
+        assert_eq!(svg.attribute("role"), Some("img"), "{name}");
+        assert!(svg.children().any(|c| c.has_tag_name("title")), "{name}");
+        let metric = [
+            "adversary.contacts.recall",
+            "adversary.messages_read",
+            "protocols.noise_XX.messages",
+        ]
+        .into_iter()
+        .find(|m| name.contains(&format!("{m}--vs--")))
+        .unwrap_or_else(|| panic!("{name}"))
+        .replace("noise_XX", "noise:XX");
+        let num = |n: roxmltree::Node<'_, '_>, a: &str| -> f64 {
+            n.attribute(a).unwrap().parse().unwrap()
+        };
+        let mut marks = Vec::new();
+        for p in doc
+            .descendants()
+            .filter(|n| n.attribute("class") == Some("point"))
+        {
+            let point = p.attribute("data-point").unwrap().to_owned();
+            let c = &cells[&(point.clone(), metric.clone())];
+            assert_eq!(
+                p.attribute("data-mean"),
+                Some(c[1].as_str()),
+                "{name} point {point}"
+            );
+            assert_eq!(p.attribute("data-n"), Some(c[0].as_str()));
+            let ci = p
+                .children()
+                .filter(|n| n.attribute("class") == Some("ci"))
+                .count();
+            assert_eq!(
+                ci,
+                usize::from(!c[2].is_empty()),
+                "{name} point {point}: bar iff interval"
+            );
+            bars += ci;
+            marks.push((
+                c[1].parse::<f64>().unwrap(),
+                num(p, "data-cy"),
+                point.parse::<u64>().unwrap(),
+                num(p, "data-cx"),
+            ));
+        }
+        assert!(!marks.is_empty(), "{name}");
+        // One decreasing affine map from value to y.
+        if let Some(b) = marks.iter().find(|m| (m.0 - marks[0].0).abs() > 1e-9) {
+            let slope = (b.1 - marks[0].1) / (b.0 - marks[0].0);
+            assert!(slope < 0.0, "{name}");
+            for m in &marks {
+                assert!(
+                    (marks[0].1 + slope * (m.0 - marks[0].0) - m.1).abs() < 0.05,
+                    "{name}: {m:?}"
+                );
+            }
+        }
+        // x grows with traffic.mean_degree (1.0 at points 0 and 1, 3.0 at 2 and 3).
+        if name.contains("--vs--traffic.mean_degree") {
+            for (lo, hi) in [(0, 2), (1, 3)] {
+                let x = |p: u64| marks.iter().find(|m| m.2 == p).map(|m| m.3);
+                if let (Some(a), Some(b)) = (x(lo), x(hi)) {
+                    assert!(a < b, "{name}: point {lo} at {a}, point {hi} at {b}");
+                }
+            }
+        }
+    }
+    assert!(bars > 0, "3 seeds: intervals exist and are drawn");
+    let page = read(&dir, "out", "sweep.html");
+    for (name, _) in &charts {
+        assert!(
+            page.contains(&format!("href=\"{name}\"")),
+            "the page links {name}"
+        );
+    }
 }

@@ -18,6 +18,7 @@ pub mod html;
 pub mod metadata;
 mod protocols;
 mod score;
+pub mod svg;
 mod terminal;
 mod theft;
 

@@ -1,11 +1,13 @@
 //! [`ScenarioError`]: one problem in a scenario file, located at `file:line:column`.
 //!
 //! Every error points at the offending value (or key, for an unknown key) so that an editor can
-//! jump to it, and carries a hint where one helps: the closest known name for a typo, or the
-//! allowed values.
+//! jump to it, and carries a hint: the closest known name for a typo, or the allowed values, and
+//! always where the key is documented (`see docs/scenario.md#ANCHOR`, found by `docs.rs`).
 
 use core::fmt;
 use core::ops::Range;
+
+use crate::docs::{self, DOC_PATH};
 
 /// Separates a message from its hint inside a serde custom error, so that checks made while
 /// deserializing (durations, names, ...) can carry hints through `toml`'s error type.
@@ -26,7 +28,8 @@ pub struct ScenarioError {
     pub column: usize,
     /// What is wrong.
     pub message: String,
-    /// How to fix it, when there is something useful to say.
+    /// How to fix it; every error of [`crate::parse`] has one, ending with the entry of its
+    /// key in the reference: `see docs/scenario.md#ANCHOR` (a GitHub heading anchor).
     pub hint: Option<String>,
 }
 
@@ -51,13 +54,15 @@ impl ScenarioError {
         message: impl Into<String>,
         hint: Option<String>,
     ) -> Self {
-        let (line, column) = line_column(text, span.map_or(0, |s| s.start));
+        let offset = span.as_ref().map(|s| s.start);
+        let (line, column) = line_column(text, offset.unwrap_or(0));
+        let message = message.into();
         ScenarioError {
             file: file.to_owned(),
             line,
             column,
-            message: message.into(),
-            hint,
+            hint: Some(with_docs_link(hint, text, offset, &message)),
+            message,
         }
     }
 
@@ -81,8 +86,7 @@ impl ScenarioError {
         let hint = hint.or_else(|| type_hint(&message, key)).or_else(|| {
             // Anything else toml reports is syntax.
             Some(
-                "TOML syntax: check the brackets, quotes and `key = value` form of this line; \
-                 docs/scenario.md shows the layout"
+                "TOML syntax: check the brackets, quotes and `key = value` form of this line"
                     .to_owned(),
             )
         });
@@ -96,6 +100,30 @@ impl ScenarioError {
             clip(&message),
             hint.map(|h| clip(&h)),
         )
+    }
+}
+
+/// `hint` ending with `see docs/scenario.md#ANCHOR`, the entry of the key the error is at
+/// (`docs.rs`); a hint that already links a section of the reference is kept as it is.
+fn with_docs_link(
+    hint: Option<String>,
+    text: &str,
+    offset: Option<usize>,
+    message: &str,
+) -> String {
+    let prefix = format!("{DOC_PATH}#");
+    match hint {
+        Some(h) if h.contains(&prefix) => h,
+        Some(h) => {
+            let link = format!("see {prefix}{}", docs::anchor(text, offset, message));
+            let h = h.trim_end().trim_end_matches(';');
+            if h.contains('\n') {
+                format!("{h}\n    {link}")
+            } else {
+                format!("{h}; {link}")
+            }
+        }
+        None => format!("see {prefix}{}", docs::anchor(text, offset, message)),
     }
 }
 
@@ -140,12 +168,12 @@ fn improve_serde_message(raw: &str, top_level: bool) -> (String, Option<String>)
             if top_level {
                 return (
                     format!("missing required table `[{name}]`"),
-                    Some(format!("add a `[{name}]` section; see docs/scenario.md")),
+                    Some(format!("add a `[{name}]` section")),
                 );
             }
             return (
                 format!("missing required key `{name}` in this table"),
-                Some(format!("add `{name} = ...`; see docs/scenario.md")),
+                Some(format!("add `{name} = ...`")),
             );
         }
     }
@@ -192,8 +220,8 @@ fn type_hint(message: &str, key: Option<&str>) -> Option<String> {
         other => other,
     };
     Some(match key {
-        Some(k) => format!("`{k}` takes {plain}; see `{k}` in docs/scenario.md"),
-        None => format!("this value must be {plain}; see docs/scenario.md"),
+        Some(k) => format!("`{k}` takes {plain}"),
+        None => format!("this value must be {plain}"),
     })
 }
 

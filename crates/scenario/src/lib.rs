@@ -18,6 +18,7 @@
 
 mod capability;
 mod countermeasures;
+mod docs;
 mod error;
 mod faults;
 mod model;

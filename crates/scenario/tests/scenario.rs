@@ -5,7 +5,8 @@
 //! - `errors`: each semantic and syntax error lands on the exact line:column, with a hint.
 //! - `no_panic`: property tests: arbitrary and mutated text never panics, errors point inside.
 //! - `hostile`: deep nesting and empty input.
-//! - `docs`: the example in docs/scenario.md parses.
+//! - `docs`: the example in docs/scenario.md parses; every key is documented; every error
+//!   links the entry of its key (`docs_links`).
 //! - `bounded`: runaway work and the model's limits are refused by validation, at their key.
 
 use scenario::{parse, AppKind, Scenario, ScenarioError, VantageKind, WarrantKind};
@@ -47,8 +48,64 @@ fn ok(text: &str) -> Scenario {
 fn err(text: &str) -> ScenarioError {
     match parse("test.toml", text) {
         Ok(_) => panic!("expected an error for\n{text}"),
-        Err(e) => e,
+        Err(e) => {
+            docs_link(&e);
+            e
+        }
     }
+}
+
+/// The anchors GitHub gives the headings of docs/scenario.md (outside code blocks): the
+/// heading's text lower-cased, characters other than letters, digits, spaces, `-` and `_`
+/// dropped, spaces as `-`; a repeated anchor gets `-1`, `-2`, ...
+fn doc_anchors() -> Vec<String> {
+    let doc = include_str!("../../../docs/scenario.md");
+    let mut out: Vec<String> = Vec::new();
+    let mut fence = false;
+    for line in doc.lines() {
+        if line.starts_with("```") {
+            fence = !fence;
+        }
+        if fence || !line.starts_with('#') {
+            continue;
+        }
+        let text = line.trim_start_matches('#').trim();
+        let base: String = text
+            .to_lowercase()
+            .chars()
+            .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+            .map(|c| if c == ' ' { '-' } else { c })
+            .collect();
+        let n = out
+            .iter()
+            .filter(|a| {
+                **a == base
+                    || a.strip_prefix(&format!("{base}-"))
+                        .is_some_and(|r| r.parse::<u32>().is_ok())
+            })
+            .count();
+        out.push(if n == 0 { base } else { format!("{base}-{n}") });
+    }
+    out
+}
+
+/// Issue 10: every scenario error's hint ends with `see docs/scenario.md#ANCHOR` (or links an
+/// entry of the reference inside it), and ANCHOR is a heading of docs/scenario.md. Returns the
+/// anchor.
+fn docs_link(e: &ScenarioError) -> String {
+    let hint = e.hint.as_deref().unwrap_or_else(|| panic!("no hint: {e}"));
+    let (_, rest) = hint
+        .split_once("docs/scenario.md#")
+        .unwrap_or_else(|| panic!("the hint links no entry of docs/scenario.md: {e}"));
+    let anchor: String = rest
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || matches!(c, '-' | '_'))
+        .collect();
+    assert!(
+        doc_anchors().contains(&anchor),
+        "#{anchor} is not a heading of docs/scenario.md: {e}"
+    );
+    anchor
 }
 
 /// `BASE` with the first `from` replaced by `to` (which must exist).
@@ -657,7 +714,7 @@ mod errors {
         let text = base_with("carrier = \"a\"\n", "carrier = \"b\"\n");
         assert_eq!(
             err(&text).to_string(),
-            "test.toml:27:11: unknown carrier `b`\n  hint: allowed: `a`; a vantage names a [[carrier]]"
+            "test.toml:27:11: unknown carrier `b`\n  hint: allowed: `a`; a vantage names a [[carrier]]; see docs/scenario.md#adversary-required"
         );
     }
 
@@ -681,6 +738,7 @@ mod no_panic {
         // Issue 14: every error says something and hints at the fix, and echoes no huge value.
         assert!(!e.message.trim().is_empty(), "empty message: {e}");
         assert!(e.hint.is_some(), "no hint: {e}");
+        docs_link(e);
         assert!(e.message.chars().count() <= 300, "message too long: {e}");
         let lines: Vec<&str> = text.split('\n').collect();
         assert!(e.line <= lines.len().max(1), "line beyond text: {e}");
@@ -1523,5 +1581,108 @@ mod partitions {
             .collect();
         let e = err(&format!("{BASE}{many}"));
         assert!(e.message.contains("more than 64"), "{e}");
+    }
+}
+
+/// Issue 10: `wiretap validate` errors point to the field's entry in docs/scenario.md. Every
+/// error of this file is checked by `err` (and the property tests by `assert_inside`) to link an
+/// existing heading; these check that the heading is the one documenting the key.
+mod docs_links {
+    use super::*;
+
+    const NOISE: &str = "[[app]]\nname = \"chat\"\nkind = \"noise\"\npattern = \"XX\"\n";
+    const SIGNAL: &str = "[[app]]\nname = \"sig\"\nkind = \"signal\"\n";
+
+    fn anchor_of(text: &str) -> String {
+        docs_link(&err(text))
+    }
+
+    #[test]
+    fn each_mistake_links_the_section_of_its_key() {
+        let app = |extra: &str, app: &str| {
+            base_with("[[carrier]]", &format!("{app}{extra}\n\n[[carrier]]"))
+        };
+        let cases: Vec<(String, &str)> = vec![
+            (base_with("duration = \"1h\"", "duration = \"1x\""), "scenario-required"),
+            (base_with("description = \"d\"", "description = \"d\"\nseeed = 1"), "scenario-required"),
+            (base_with("mean_degree = 2.0", "mean_degree = \"six\""), "traffic-optional"),
+            (base_with("mean_degree = 2.0", "mean_degree = 2.0\nreply_probability = 2.0"), "traffic-optional"),
+            (
+                base_with("[traffic]", "[links.radio]\nlatncy = \"1ms\"\n\n[traffic]"),
+                "links-optional",
+            ),
+            (
+                base_with("[traffic]", "[links.core]\nloss = 1.0\n\n[traffic]"),
+                "links-optional",
+            ),
+            (base_with("sms = 1.0", "sms = 0.5\nsmss = 0.5"), "carrierpopulation-required"),
+            (base_with("sms = 1.0", "sms = 0.5"), "carrierpopulation-required"),
+            (
+                base_with("msisdn_prefix = \"+1555\"", "msisdn_prefix = \"+1555\"\nwarrants = { count = 99 }"),
+                "carrierwarrants-optional",
+            ),
+            (
+                base_with(
+                    "msisdn_prefix = \"+1555\"",
+                    "msisdn_prefix = \"+1555\"\nwarrants = { explicit = [{ subscriber = 3, kind = \"irri\" }] }",
+                ),
+                "carrierwarrants-optional",
+            ),
+            (base_with("subscribers = 10", "subscribers = 1"), "carrier-at-least-one"),
+            (base_with("kind = \"sms\"", "kind = \"smss\""), "app-at-least-one"),
+            (app("pin_keys = 3", NOISE), "app-at-least-one"),
+            (app("one_time_prekeys = 5000", SIGNAL), "signal-apps-kind--signal"),
+            (app("sealed_sender = 1", SIGNAL), "signal-apps-kind--signal"),
+            (app("padding = \"bogus\"", NOISE), "countermeasures-of-end-to-end-apps"),
+            (base_with("kind = \"mediation\"", "kind = \"mediator\""), "adversary-required"),
+            (base_with("carrier = \"a\"\n", "carrier = \"b\"\n"), "adversary-required"),
+            (
+                format!("{BASE}\n[mobility]\ncommute_cells = 99\n"),
+                "mobility-optional",
+            ),
+            (
+                format!("{BASE}\n[mobility]\njitter = \"1x\"\n"),
+                "mobility-optional",
+            ),
+            (
+                format!("{BASE}\n[[adversary.theft]]\nat = \"1h\"\nsecret = \"bogus\"\nwho = \"subscribers\"\n"),
+                "capabilities-beyond-the-taps-optional",
+            ),
+            (
+                format!("{BASE}\n[[adversary.weak_rng]]\napp = \"sms\"\nentropy_bits = 99\n"),
+                "capabilities-beyond-the-taps-optional",
+            ),
+            (
+                format!("{BASE}\n[[faults.partition]]\nlink = \"radioo\"\nfrom = \"1m\"\nuntil = \"2m\"\n"),
+                "faultspartition-optional",
+            ),
+            (
+                base_with("mean_degree = 2.0", "mean_degree = 2.0\nmessages_per_contact_per_day = 1e9"),
+                "work-budget",
+            ),
+            (base_with("[[app]]\nname = \"sms\"\nkind = \"sms\"\n", ""), "app-at-least-one"),
+            (String::new(), "scenario-required"),
+        ];
+        let mut wrong = Vec::new();
+        for (text, want) in &cases {
+            let got = anchor_of(text);
+            if got != *want {
+                wrong.push(format!("want #{want}, got #{got}: {}", err(text)));
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));
+    }
+
+    #[test]
+    fn the_link_ends_the_hint_and_keeps_the_fix_first() {
+        let e = err(&base_with("mean_degree = 2.0", "mean_degree = \"six\""));
+        let hint = e.hint.unwrap();
+        assert!(hint.starts_with("`mean_degree` takes a number"), "{hint}");
+        assert!(
+            hint.ends_with("; see docs/scenario.md#traffic-optional"),
+            "{hint}"
+        );
+        // Exactly one link.
+        assert_eq!(hint.matches("docs/scenario.md").count(), 1, "{hint}");
     }
 }

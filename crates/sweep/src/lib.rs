@@ -10,10 +10,15 @@
 //! Determinism: each run is a pure function of (scenario, seed); rows are sorted by run index
 //! before anything is written, so the files are the same bytes for any thread count or sharding.
 //!
+//! It also draws the summary: one SVG chart per metric and grid key with the 95 % intervals,
+//! trade-off scatters of each metric against each cost metric, and an HTML page with all of
+//! them (`chart.rs`).
+//!
 //! This crate reads and writes no files: the CLI hands it text and writes the [`Files`] it
 //! returns.
 #![warn(missing_docs)]
 
+mod chart;
 mod csv;
 mod error;
 mod merge;

@@ -1,5 +1,6 @@
 //! What a sweep writes: the [`Definition`] and its fingerprint, the rows, the summary, and the
-//! text of `runs.csv`, `runs.jsonl`, `summary.csv`, `summary.jsonl` and `sweep.json`.
+//! text of `runs.csv`, `runs.jsonl`, `summary.csv`, `summary.jsonl`, the charts, `sweep.html`
+//! and `sweep.json`.
 //!
 //! Every file is a function of the definition and the rows sorted by run index, so a sweep
 //! writes the same bytes whatever the thread count, and a merge of slices writes the bytes of a
@@ -9,6 +10,7 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::chart;
 use crate::csv;
 use crate::stats;
 
@@ -257,6 +259,11 @@ impl Layout {
             .collect()
     }
 
+    /// The CSV text and JSON value of value `value` of grid key `key`.
+    pub(crate) fn value(&self, key: usize, value: usize) -> &(String, serde_json::Value) {
+        &self.cells[key][value]
+    }
+
     /// The CSV cells of `point`, one per grid key.
     pub(crate) fn point_texts(&self, def: &Definition, point: u64) -> Vec<String> {
         self.point_cells(def, point)
@@ -298,7 +305,7 @@ impl<V: Serialize> Serialize for Ordered<'_, V> {
     }
 }
 
-/// The five files of a sweep directory, as text.
+/// The files of a sweep directory, as text.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Files {
     /// `runs.csv`: one row per run.
@@ -309,20 +316,30 @@ pub struct Files {
     pub summary_csv: String,
     /// `summary.jsonl`: the same, one JSON object a line.
     pub summary_jsonl: String,
+    /// `charts/<name>.svg`: each chart of the summary ([`crate::chart`]), as `(path relative
+    /// to the directory, SVG text)`, in page order.
+    pub charts: Vec<(String, String)>,
+    /// `sweep.html`: the summary page with every chart inline.
+    pub sweep_html: String,
     /// `sweep.json`: [`Metadata`], pretty-printed.
     pub sweep_json: String,
 }
 
 impl Files {
-    /// `(file name, contents)` in a fixed order.
-    pub fn entries(&self) -> [(&'static str, &str); 5] {
-        [
-            ("runs.csv", &self.runs_csv),
-            ("runs.jsonl", &self.runs_jsonl),
-            ("summary.csv", &self.summary_csv),
-            ("summary.jsonl", &self.summary_jsonl),
-            ("sweep.json", &self.sweep_json),
-        ]
+    /// `(path relative to the directory, contents)` in a fixed order, `sweep.json` last: a
+    /// writer that stops part way leaves a directory without `sweep.json`, which `merge`
+    /// refuses. Chart paths are under `charts/`.
+    pub fn entries(&self) -> Vec<(&str, &str)> {
+        let mut e = vec![
+            ("runs.csv", self.runs_csv.as_str()),
+            ("runs.jsonl", self.runs_jsonl.as_str()),
+            ("summary.csv", self.summary_csv.as_str()),
+            ("summary.jsonl", self.summary_jsonl.as_str()),
+        ];
+        e.extend(self.charts.iter().map(|(p, t)| (p.as_str(), t.as_str())));
+        e.push(("sweep.html", self.sweep_html.as_str()));
+        e.push(("sweep.json", self.sweep_json.as_str()));
+        e
     }
 }
 
@@ -344,6 +361,45 @@ fn summary_header(def: &Definition) -> Vec<String> {
         h.push(c.to_owned());
     }
     h
+}
+
+/// One grid point's summary: a [`stats::Summary`] per metric in definition order, then one
+/// of `events`. These are the numbers of `summary.csv`, and the numbers the charts draw.
+#[derive(Clone, Debug)]
+pub(crate) struct PointSummary {
+    /// The grid point.
+    pub point: u64,
+    /// Per metric, then `events`.
+    pub summaries: Vec<stats::Summary>,
+}
+
+/// The summary of each grid point that has rows (`rows` sorted by run index, so by point).
+pub(crate) fn summarize_points(def: &Definition, rows: &[Row]) -> Vec<PointSummary> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < rows.len() {
+        let point = rows[i].point;
+        let mut j = i;
+        while j < rows.len() && rows[j].point == point {
+            j += 1;
+        }
+        let group = &rows[i..j];
+        let summaries = (0..=def.metrics.len())
+            .map(|m| {
+                let values: Vec<f64> = group
+                    .iter()
+                    .filter_map(|r| match r.metrics.get(m) {
+                        Some(v) => v.map(Num::as_f64),
+                        None => Some(r.events as f64),
+                    })
+                    .collect();
+                stats::summarize(&values)
+            })
+            .collect();
+        out.push(PointSummary { point, summaries });
+        i = j;
+    }
+    out
 }
 
 /// Renders every file. `rows` must be sorted by run index (they are sorted again here).
@@ -403,30 +459,16 @@ pub(crate) fn render(
         runs_jsonl.push('\n');
     }
 
+    let points = summarize_points(def, rows);
     let mut summary_csv = String::new();
     csv::write_record(&mut summary_csv, &summary_header(def));
     let mut summary_jsonl = String::new();
-    let mut i = 0;
-    while i < rows.len() {
-        let point = rows[i].point;
-        let mut j = i;
-        while j < rows.len() && rows[j].point == point {
-            j += 1;
-        }
-        let group = &rows[i..j];
-        let cells = layout.point_cells(def, point);
+    for p in &points {
+        let cells = layout.point_cells(def, p.point);
         let names = def.metrics.iter().map(String::as_str).chain(["events"]);
-        for (m, name) in names.enumerate() {
-            let values: Vec<f64> = group
-                .iter()
-                .filter_map(|r| match r.metrics.get(m) {
-                    Some(v) => v.map(Num::as_f64),
-                    None => Some(r.events as f64),
-                })
-                .collect();
-            let s = stats::summarize(&values);
+        for (name, s) in names.zip(&p.summaries) {
             let opt = |x: Option<f64>| x.map(float_text).unwrap_or_default();
-            let mut rec: Vec<String> = vec![point.to_string()];
+            let mut rec: Vec<String> = vec![p.point.to_string()];
             rec.extend(cells.iter().map(|c| c.0.clone()));
             rec.extend([
                 name.to_owned(),
@@ -450,7 +492,7 @@ pub(crate) fn render(
                 ci95_high: Option<f64>,
             }
             let line = SummaryLine {
-                point,
+                point: p.point,
                 params: Ordered(
                     def.grid
                         .iter()
@@ -468,8 +510,10 @@ pub(crate) fn render(
             summary_jsonl.push_str(&serde_json::to_string(&line).unwrap_or_default());
             summary_jsonl.push('\n');
         }
-        i = j;
     }
+    let charts = chart::charts(def, layout, &points);
+    let sweep_html = chart::page(def, layout, shard, rows.len() as u64, &points, &charts);
+    let charts = charts.into_iter().map(|c| (c.path, c.svg)).collect();
 
     let meta = Metadata {
         format: FORMAT.to_owned(),
@@ -489,6 +533,8 @@ pub(crate) fn render(
         runs_jsonl,
         summary_csv,
         summary_jsonl,
+        charts,
+        sweep_html,
         sweep_json,
     }
 }
