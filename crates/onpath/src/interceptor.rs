@@ -20,11 +20,18 @@
 //! is out of reach, which is recorded as such (a man in the middle tries the tunnel handshake
 //! and is blocked at `es`, because the client knows the server key as a pre-message).
 //!
-//! **Modes.** `drop` deletes the session's frames; `tamper` flips one byte of its first
-//! transport message; `replay` sends its first transport message again; `inject` sends a
+//! **Modes.** `drop` drops every `drop_every`-th envelope of the session (all of them by
+//! default): `delete` removes the frame and acknowledges it to the sender (below), `once` holds
+//! its first transmission back unacknowledged so the sender's reliable layer resends it and the
+//! resend passes, `always` holds back every transmission; `tamper` flips one byte of its first
+//! transport message; `replay` sends its first transport message again; `replay-0rtt` sends its
+//! handshake message 1 (with any early data) again after it, under a fresh session id with
+//! [`REPLAY_SESSION_BIT`] set, so the responder takes it for a new session (the session id is
+//! not bound into the handshake), and leaves the sessions so marked alone; `inject` sends a
 //! forged transport message (a payload encrypted under a key the adversary made up); `mitm`
 //! answers each side's handshake itself (responder toward the initiator, initiator toward the
-//! responder) and re-encrypts every message, reading the plaintext.
+//! responder) and re-encrypts every message, reading the plaintext. Signal envelopes carry no
+//! session id: a non-`mitm` attack on them is recorded per (sender, recipient) pair.
 //!
 //! **The reliable layer.** Frames are numbered per hop and retransmitted until acknowledged. A
 //! replaced message keeps its frame's sequence number, and the replacement is cached per
