@@ -37,7 +37,7 @@ fn config(initiator: bool, seed: u8) -> NoiseConfig {
         expected_remote_static: None,
         psk: None,
         prologue: Vec::new(),
-        early_data: false,
+        early_data: proto::noise::EarlyData::Off,
         rng_seed: [seed.wrapping_add(100); 32],
     }
 }

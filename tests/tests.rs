@@ -9,6 +9,8 @@
 //!   node; IRI-only targets yield records but no content.
 //! - `delivery`        — loss, duplication, reordering and corruption delay messages but never
 //!   lose or alter them (proptest).
+//! - `early_data`      — `early_data = "last"`: XX's message 3 carries the first text and opens
+//!   only with a stolen static and a predictable ephemeral (`sim/early-data-xx3.toml`).
 //! - `faults`          — issue 14's invariants under faults up to 0.5 on every link and scheduled
 //!   partitions (proptest; `examples/fault_campaign.rs` is the long campaign).
 //! - `onpath`          — on-path attacks at the core: what a man in the middle reads per Noise
@@ -54,6 +56,7 @@ mod countermeasures;
 mod dataframes;
 mod delivery;
 mod determinism;
+mod early_data;
 mod explain;
 mod faults;
 mod golden;

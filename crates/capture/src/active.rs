@@ -40,10 +40,15 @@ pub enum OnPathMode {
     Drop,
     /// Inject forged messages.
     Inject,
+    /// Replay a session's first handshake message (with its early data) to the responder as
+    /// the first message of a fresh session: the 0-RTT replay.
+    #[serde(rename = "replay-0rtt")]
+    Replay0Rtt,
 }
 
 impl OnPathMode {
-    /// The name used in scenario files: `mitm`, `tamper`, `replay`, `drop`, `inject`.
+    /// The name used in scenario files: `mitm`, `tamper`, `replay`, `drop`, `inject`,
+    /// `replay-0rtt`.
     pub fn as_str(self) -> &'static str {
         match self {
             OnPathMode::Mitm => "mitm",
@@ -51,6 +56,52 @@ impl OnPathMode {
             OnPathMode::Replay => "replay",
             OnPathMode::Drop => "drop",
             OnPathMode::Inject => "inject",
+            OnPathMode::Replay0Rtt => "replay-0rtt",
+        }
+    }
+}
+
+/// `drop` mode: which of a session's envelopes the component drops, and how.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DropPlan {
+    /// Drop every `every`-th envelope of the session on the leg where the component acts
+    /// (counted from 1 in first-transmission order; 1 = every envelope).
+    pub every: u32,
+    /// How a chosen envelope's frame is dropped.
+    pub how: DropHow,
+}
+
+impl Default for DropPlan {
+    fn default() -> Self {
+        DropPlan {
+            every: 1,
+            how: DropHow::Delete,
+        }
+    }
+}
+
+/// How a `drop` component drops a chosen frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DropHow {
+    /// Delete it and acknowledge it to the sender with a forged ACK (renumbering the hop), so
+    /// the sender's reliable layer believes it delivered: the message is gone for good.
+    Delete,
+    /// Drop its first transmission only, unacknowledged: the sender's reliable layer
+    /// retransmits it after its timeout, and the retransmission passes (delivered late).
+    Once,
+    /// Drop every transmission of it: the reliable layer retries until the run's retry budget
+    /// is spent, holding the hop's later frames behind it.
+    Always,
+}
+
+impl DropHow {
+    /// The name used in scenario files: `delete`, `once`, `always`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DropHow::Delete => "delete",
+            DropHow::Once => "once",
+            DropHow::Always => "always",
         }
     }
 }
@@ -89,6 +140,8 @@ pub struct OnPathOrder {
     pub from: Timestamp,
     /// mitm: send its own static key (else the impersonated party's directory key).
     pub own_static: bool,
+    /// drop: which envelopes, and how.
+    pub drop: DropPlan,
 }
 
 /// Everything a component at one node knows before the first packet: the insider's view of
@@ -145,8 +198,14 @@ pub struct AttackFacts {
     pub at: Timestamp,
     /// Whether any byte of the session was changed, dropped or injected.
     pub acted: bool,
-    /// Frames deleted.
+    /// Frames deleted (first transmissions dropped, for `drop_how = "once"` / `"always"`).
     pub dropped: u64,
+    /// `drop` with `once` / `always`: transmissions dropped in all (retransmissions included).
+    pub transmissions_dropped: u64,
+    /// `drop` with `once`: dropped frames whose retransmission the component let through.
+    pub passed_after_drop: u64,
+    /// `replay-0rtt`: the fresh session id under which the first message was replayed.
+    pub replayed_session: Option<u64>,
 }
 
 /// An on-path component of the adversary: a sans-IO machine.

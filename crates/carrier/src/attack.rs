@@ -113,6 +113,10 @@ pub(crate) fn install(site: &Site<'_>, net: &mut Network, arm: &dyn Arm) -> Vec<
                     share: o.share,
                     from: Timestamp::ZERO + o.from,
                     own_static: o.own_static,
+                    drop: capture::active::DropPlan {
+                        every: o.drop_every,
+                        how: o.drop_how,
+                    },
                 }
             })
             .collect();

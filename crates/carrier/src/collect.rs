@@ -291,12 +291,49 @@ impl World<'_> {
                     .copied()
                     .filter(|&i| self.truth.messages[i].delivered_at.is_none())
                     .collect();
-                if detected.is_none() && a.dropped > 0 && !undelivered.is_empty() {
+                // A drop an endpoint noticed by its timeout: no delivery receipt came back (and
+                // the reliable layer got no ACK for a frame held back). A drop session that lost
+                // nothing itself but whose frames waited behind another session's dropped frame
+                // on the same hop counts too; its messages fail with the end-of-run reason.
+                let drop_mode = a.mode == capture::OnPathMode::Drop;
+                if detected.is_none() && (a.dropped > 0 || drop_mode) && !undelivered.is_empty() {
                     detected = Some(proto::noise::FailureKind::Timeout.as_str().to_string());
-                    for &i in &undelivered {
-                        let t = self.truth.messages[i].text.clone();
-                        self.truth
-                            .failed(&t, "timeout: no delivery receipt (frames dropped on path)");
+                    let always = self
+                        .sc
+                        .adversary
+                        .onpath
+                        .get(a.entry)
+                        .is_some_and(|o| o.drop_how == scenario::DropHow::Always);
+                    let why = if always {
+                        "timeout: no delivery receipt (every transmission of a frame dropped on \
+                         path: the sender's reliable layer retried until the run's retry budget \
+                         was spent)"
+                    } else {
+                        "timeout: no delivery receipt (frames dropped on path)"
+                    };
+                    if a.dropped > 0 {
+                        for &i in &undelivered {
+                            let t = self.truth.messages[i].text.clone();
+                            self.truth.failed(&t, why);
+                        }
+                    }
+                }
+                // A 0-RTT replay accepted: the fresh session delivered a message again. That
+                // is the replay's doing, not a duplicate the simulator made.
+                let mut replayed_deliveries = 0;
+                if let Some(fresh) = a.replayed_session {
+                    let redelivered = std::mem::take(&mut self.truth.redelivered);
+                    let (ours, rest): (Vec<usize>, Vec<usize>) =
+                        redelivered.into_iter().partition(|i| ids.contains(i));
+                    replayed_deliveries = ours.len();
+                    self.truth.redelivered = rest;
+                    self.truth.duplicate_deliveries -= replayed_deliveries;
+                    if detected.is_none() {
+                        detected = self
+                            .truth
+                            .session_failures
+                            .get(&fresh)
+                            .map(|f| f.kind.clone());
                     }
                 }
                 let protocol = self
@@ -317,6 +354,9 @@ impl World<'_> {
                     detected,
                     delivered: ids.len() - undelivered.len(),
                     messages: ids,
+                    envelopes_dropped: a.dropped,
+                    envelopes_retransmitted: a.passed_after_drop,
+                    replayed_deliveries,
                 });
             }
         }

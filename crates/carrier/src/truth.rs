@@ -69,6 +69,14 @@ pub struct AttackTruth {
     pub messages: Vec<usize>,
     /// Of those, delivered to the recipient exactly.
     pub delivered: usize,
+    /// `drop`: envelopes the component chose and dropped (first transmissions).
+    pub envelopes_dropped: u64,
+    /// `drop` with `drop_how = "once"`: of those, let through on retransmission.
+    pub envelopes_retransmitted: u64,
+    /// `replay-0rtt`: deliveries of the session's messages a second time, to the fresh
+    /// responder session the replay opened (taken out of
+    /// [`GroundTruth::duplicate_deliveries`]: they are the replay's doing, not a new message).
+    pub replayed_deliveries: usize,
 }
 
 /// Everything that really happened in a run.
@@ -82,7 +90,8 @@ pub struct GroundTruth {
     pub sessions: BTreeMap<String, usize>,
     /// Deliveries whose text matched no sent message or the wrong recipient (must stay 0).
     pub integrity_errors: usize,
-    /// Deliveries of a message already delivered (must stay 0).
+    /// Deliveries of a message already delivered (must stay 0), replays an on-path component
+    /// got accepted excepted ([`AttackTruth::replayed_deliveries`]).
     pub duplicate_deliveries: usize,
     /// Every session or flow the adversary's on-path components attacked, and whether an
     /// endpoint noticed, in order of the attacks.
@@ -100,6 +109,9 @@ pub struct GroundTruth {
     /// text it points at, and no text is stored twice.
     #[serde(skip)]
     by_text: BTreeSet<(u64, usize)>,
+    /// Ids of messages delivered again, one entry per extra delivery (for the attack truth).
+    #[serde(skip)]
+    pub(crate) redelivered: Vec<usize>,
     /// Messages neither delivered nor failed yet (kept as deliveries and failures are
     /// recorded, so the driver can drain while any is open).
     #[serde(skip)]
@@ -126,6 +138,7 @@ impl GroundTruth {
                 if m.delivered_at.is_some() {
                     tracing::debug!(message_id = id, to, "delivered again (duplicate)");
                     self.duplicate_deliveries += 1;
+                    self.redelivered.push(id);
                 } else {
                     tracing::debug!(
                         message_id = id,

@@ -20,11 +20,18 @@
 //! is out of reach, which is recorded as such (a man in the middle tries the tunnel handshake
 //! and is blocked at `es`, because the client knows the server key as a pre-message).
 //!
-//! **Modes.** `drop` deletes the session's frames; `tamper` flips one byte of its first
-//! transport message; `replay` sends its first transport message again; `inject` sends a
+//! **Modes.** `drop` drops every `drop_every`-th envelope of the session (all of them by
+//! default): `delete` removes the frame and acknowledges it to the sender (below), `once` holds
+//! its first transmission back unacknowledged so the sender's reliable layer resends it and the
+//! resend passes, `always` holds back every transmission; `tamper` flips one byte of its first
+//! transport message; `replay` sends its first transport message again; `replay-0rtt` sends its
+//! handshake message 1 (with any early data) again after it, under a fresh session id with
+//! [`REPLAY_SESSION_BIT`] set, so the responder takes it for a new session (the session id is
+//! not bound into the handshake), and leaves the sessions so marked alone; `inject` sends a
 //! forged transport message (a payload encrypted under a key the adversary made up); `mitm`
 //! answers each side's handshake itself (responder toward the initiator, initiator toward the
-//! responder) and re-encrypts every message, reading the plaintext.
+//! responder) and re-encrypts every message, reading the plaintext. Signal envelopes carry no
+//! session id: a non-`mitm` attack on them is recorded per (sender, recipient) pair.
 //!
 //! **The reliable layer.** Frames are numbered per hop and retransmitted until acknowledged. A
 //! replaced message keeps its frame's sequence number, and the replacement is cached per
@@ -39,7 +46,9 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 use adversary::engine::{Blocked, Engine, EngineError, Keyring, Premessages, Role};
-use capture::active::{AttackFacts, Interceptor as Component, OnPathBrief, OnPathOrder, Verdict};
+use capture::active::{
+    AttackFacts, DropHow, DropPlan, Interceptor as Component, OnPathBrief, OnPathOrder, Verdict,
+};
 use capture::{ActiveRecord, OnPathMode, Secret, StolenSecret};
 use proto::wire::{AppPdu, Frame, NoiseKind, OttEnvelope, TunnelPdu, FRAME_PORT};
 use rand_core::RngCore;
@@ -47,6 +56,11 @@ use simcore::{Duration, SimRng, Timestamp};
 use zeroize::Zeroizing;
 
 use crate::signal_mitm;
+
+/// `replay-0rtt`: the bit set in a replayed first message's session id, so that the fresh
+/// session is one no endpoint has used (session ids count up from 0 in their low 32 bits) and the
+/// component recognises its own replays and leaves them alone.
+pub(crate) const REPLAY_SESSION_BIT: u64 = 1 << 31;
 
 /// An injected frame is sent again after this long without an acknowledgement.
 const INJECT_RTO: Duration = Duration::from_secs(2);
@@ -90,6 +104,9 @@ impl Attack {
                 at,
                 acted: false,
                 dropped: 0,
+                transmissions_dropped: 0,
+                passed_after_drop: 0,
+                replayed_session: None,
             },
             injected: 0,
             replaced: 0,
@@ -267,6 +284,8 @@ struct Session {
     done: bool,
     /// mitm gave up: pass everything on.
     aborted: bool,
+    /// drop: envelopes of the session counted so far (first transmissions on the acting leg).
+    seen: u32,
     mitm: Option<Box<Mitm>>,
 }
 
@@ -291,6 +310,8 @@ pub(crate) struct Place {
     pub(crate) gap: bool,
     /// Head of the flow: frames may be inserted or deleted here.
     pub(crate) head: bool,
+    /// The frame's sender sequence number.
+    pub(crate) seq: u32,
 }
 
 /// The core's on-path component: a sans-IO machine behind [`capture::active::Interceptor`].
@@ -309,6 +330,9 @@ pub struct Interceptor {
     pub(crate) cache: BTreeMap<(Ipv4Addr, Ipv4Addr, u32), Option<Vec<u8>>>,
     /// Datagrams to send from the node, in order.
     pub(crate) outbox: VecDeque<Vec<u8>>,
+    /// drop with `once` / `always`: frames chosen for dropping, by (src, dst, sender seq), and
+    /// the attack they belong to.
+    held: BTreeMap<(Ipv4Addr, Ipv4Addr, u32), Option<usize>>,
     pub(crate) log: OnPathLog,
 }
 
@@ -328,6 +352,37 @@ pub enum Refusal {
     /// A message carried no payload to re-encrypt.
     #[error("no payload")]
     NoPayload,
+}
+
+/// The component's account of a drop attack so far.
+fn drop_outcome(a: &Attack, plan: DropPlan) -> String {
+    let n = plan.every;
+    let which = if n <= 1 {
+        "every envelope".to_owned()
+    } else {
+        let suffix = match (n % 10, n % 100) {
+            (_, 11..=13) => "th",
+            (1, _) => "st",
+            (2, _) => "nd",
+            (3, _) => "rd",
+            _ => "th",
+        };
+        format!("every {n}{suffix} envelope")
+    };
+    match plan.how {
+        DropHow::Delete => format!(
+            "dropped {which}: {} frame(s) deleted and acknowledged to the sender",
+            a.facts.dropped
+        ),
+        DropHow::Once => format!(
+            "dropped {which} once: {} frame(s) held back, {} let through on retransmission",
+            a.facts.dropped, a.facts.passed_after_drop
+        ),
+        DropHow::Always => format!(
+            "dropped {which} and every retransmission of it: {} frame(s), {} transmissions",
+            a.facts.dropped, a.facts.transmissions_dropped
+        ),
+    }
 }
 
 fn blocked_text(b: &Blocked) -> String {
@@ -367,6 +422,7 @@ impl Interceptor {
             signal: signal_mitm::SignalMitm::default(),
             cache: BTreeMap::new(),
             outbox: VecDeque::new(),
+            held: BTreeMap::new(),
             log,
         }
     }
@@ -456,6 +512,10 @@ impl Interceptor {
             env.from.clone().min(env.to.clone()),
             env.from.clone().max(env.to.clone()),
         );
+        // The component's own replayed sessions (`replay-0rtt`) are left alone.
+        if !env.is_signal() && env.session & REPLAY_SESSION_BIT != 0 {
+            return Act::Forward(raw.to_vec());
+        }
         if !self.sessions.contains_key(&key) {
             let first = env.kind == NoiseKind::Handshake && env.index == 1;
             // Entries in file order; the session goes to the first whose draw succeeds.
@@ -464,6 +524,10 @@ impl Interceptor {
             let mut chosen = None;
             for i in 0..self.brief.orders.len() {
                 let s = &self.brief.orders[i];
+                // A 0-RTT replay needs the session's first message.
+                if s.mode == OnPathMode::Replay0Rtt && !first {
+                    continue;
+                }
                 if now >= s.from
                     && (s.msisdns.contains(&env.from) || s.msisdns.contains(&env.to))
                     && self.draw(self.brief.orders[i].share)
@@ -481,7 +545,13 @@ impl Interceptor {
                     } else {
                         "targeted".to_string()
                     };
-                    let a = Attack::new(s, Some(env.session), None, now, outcome);
+                    // Signal envelopes carry no session id: the pair names the conversation.
+                    let a = if env.is_signal() {
+                        let pair = (env.from.clone(), env.to.clone());
+                        Attack::new(s, None, Some(pair), now, outcome)
+                    } else {
+                        Attack::new(s, Some(env.session), None, now, outcome)
+                    };
                     attack = self.new_attack(a);
                 }
             }
@@ -496,6 +566,7 @@ impl Interceptor {
                 spec: si,
                 done: false,
                 aborted: false,
+                seen: 0,
                 mitm: None,
             };
             if attack.is_some() && self.brief.orders[si].mode == OnPathMode::Mitm {
@@ -527,7 +598,7 @@ impl Interceptor {
         } else if at.gap {
             Act::Hold
         } else {
-            self.attack(now, &mut sess, env, raw, at.head)
+            self.attack(now, &mut sess, env, raw, at)
         };
         self.sessions.insert(key, sess);
         act
@@ -573,24 +644,45 @@ impl Interceptor {
         sess: &mut Session,
         env: &OttEnvelope,
         raw: &[u8],
-        head: bool,
+        at: Place,
     ) -> Act {
+        let head = at.head;
         let spec = &self.brief.orders[sess.spec];
         let mode = spec.mode;
         let own_static = spec.own_static;
+        let plan = spec.drop;
         let idx = sess.attack;
         match mode {
-            // Frames can only be removed or added at the head of the flow; try again later.
-            OnPathMode::Drop | OnPathMode::Replay | OnPathMode::Inject if !head => {
+            OnPathMode::Drop => self.drop(sess, plan, raw, at),
+            // Frames can only be added at the head of the flow; try again later.
+            OnPathMode::Replay | OnPathMode::Inject | OnPathMode::Replay0Rtt if !head => {
                 Act::Forward(raw.to_vec())
             }
-            OnPathMode::Drop => {
+            OnPathMode::Replay0Rtt
+                if sess.done || env.kind != NoiseKind::Handshake || env.index != 1 =>
+            {
+                Act::Forward(raw.to_vec())
+            }
+            OnPathMode::Replay0Rtt => {
+                sess.done = true;
+                let mut copy = env.clone();
+                copy.session = env.session | REPLAY_SESSION_BIT;
+                let fresh = copy.session;
+                let Ok(bytes) = AppPdu::Ott(copy).to_bytes() else {
+                    return Act::Forward(raw.to_vec());
+                };
+                let to = env.to.clone();
                 self.update(idx, |a| {
                     a.facts.acted = true;
-                    a.facts.dropped += 1;
-                    a.outcome = format!("dropped {} frame(s) of the session", a.facts.dropped);
+                    a.facts.replayed_session = Some(fresh);
+                    a.injected += 1;
+                    a.outcome = format!(
+                        "replayed handshake message 1 ({} bytes, with whatever early data it \
+                         carries) to {to} as the first message of a fresh session",
+                        env.body.len()
+                    );
                 });
-                Act::Delete
+                Act::ForwardThen(raw.to_vec(), vec![bytes])
             }
             OnPathMode::Tamper | OnPathMode::Replay | OnPathMode::Inject
                 if sess.done || env.kind != NoiseKind::Transport =>
@@ -652,6 +744,50 @@ impl Interceptor {
                 }
                 self.mitm(now, sess, env, raw, own_static)
             }
+        }
+    }
+
+    /// `drop`: counts the session's envelope and drops it when the plan chooses it — deleted
+    /// with a forged ACK (`delete`, only at the head of the flow), or held back unacknowledged
+    /// so that the sender's reliable layer retransmits it (`once` lets the first
+    /// retransmission through, `always` none).
+    fn drop(&mut self, sess: &mut Session, plan: DropPlan, raw: &[u8], at: Place) -> Act {
+        let idx = sess.attack;
+        let key = (at.flow.0, at.flow.1, at.seq);
+        if self.held.contains_key(&key) {
+            // A retransmission of a frame chosen before.
+            if plan.how == DropHow::Always {
+                self.update(idx, |a| a.facts.transmissions_dropped += 1);
+                return Act::Hold;
+            }
+            self.held.remove(&key);
+            self.update(idx, |a| {
+                a.facts.passed_after_drop += 1;
+                a.outcome = drop_outcome(a, plan);
+            });
+            return Act::Forward(raw.to_vec());
+        }
+        if plan.how == DropHow::Delete && !at.head {
+            // Frames can only be removed at the head of the flow: this one passes, uncounted.
+            return Act::Forward(raw.to_vec());
+        }
+        sess.seen += 1;
+        if !sess.seen.is_multiple_of(plan.every.max(1)) {
+            return Act::Forward(raw.to_vec());
+        }
+        self.update(idx, |a| {
+            a.facts.acted = true;
+            a.facts.dropped += 1;
+            if plan.how != DropHow::Delete {
+                a.facts.transmissions_dropped += 1;
+            }
+            a.outcome = drop_outcome(a, plan);
+        });
+        if plan.how == DropHow::Delete {
+            Act::Delete
+        } else {
+            self.held.insert(key, idx);
+            Act::Hold
         }
     }
 
@@ -832,6 +968,7 @@ impl Interceptor {
             new,
             gap,
             head,
+            seq,
         };
         let decoded = AppPdu::decode(payload);
         let signal = match &decoded {

@@ -33,6 +33,7 @@ fn brief(mode: OnPathMode) -> OnPathBrief {
             share: 1.0,
             from: Timestamp::ZERO,
             own_static: true,
+            drop: Default::default(),
         }],
         seeds: SeedTree::new(7),
     }
@@ -114,4 +115,121 @@ fn sessions_of_subscribers_not_targeted_pass() {
     let d = uplink(Ipv4Addr::new(10, 0, 0, 9), "+12025550009", 0);
     assert_eq!(m.handle_datagram(at(1), &d), Verdict::Pass);
     assert!(m.facts().is_empty());
+}
+
+/// A DATA frame `seq` from Alice to the OTT server carrying envelope `(kind, index)` of session
+/// 42 with `body`.
+fn alice_frame(seq: u32, kind: NoiseKind, index: u8, body: Vec<u8>) -> Vec<u8> {
+    let env = OttEnvelope {
+        from: ALICE.into(),
+        to: BOB.into(),
+        session: 42,
+        kind,
+        index,
+        protocol: if kind == NoiseKind::Handshake {
+            "Noise_IK_25519_ChaChaPoly_BLAKE2s".into()
+        } else {
+            String::new()
+        },
+        body,
+    };
+    let payload = AppPdu::Ott(env).to_bytes().expect("encodes");
+    let frame = Frame::Data { seq, payload }.to_bytes().expect("encodes");
+    capture::ip::build_udp(
+        SocketAddrV4::new(ALICE_IP, FRAME_PORT),
+        SocketAddrV4::new(OTT, FRAME_PORT),
+        &frame,
+    )
+    .expect("fits")
+}
+
+fn with_drop(every: u32, how: capture::active::DropHow) -> OnPathBrief {
+    let mut b = brief(OnPathMode::Drop);
+    b.orders[0].drop = capture::active::DropPlan { every, how };
+    b
+}
+
+#[test]
+fn drop_every_second_once_holds_the_frame_back_and_lets_its_retransmission_through() {
+    use capture::active::DropHow;
+    let mut m = Interceptor::new(with_drop(2, DropHow::Once));
+    assert_eq!(
+        m.handle_datagram(at(1), &uplink(ALICE_IP, ALICE, 0)),
+        Verdict::Pass
+    );
+    // The second envelope is dropped, and nothing is acknowledged in its place.
+    assert_eq!(
+        m.handle_datagram(at(2), &uplink(ALICE_IP, ALICE, 1)),
+        Verdict::Drop
+    );
+    assert!(m.poll_transmit().is_none(), "no forged ACK");
+    // A later frame waits behind the gap (the hop stays in order).
+    assert_eq!(
+        m.handle_datagram(at(3), &uplink(ALICE_IP, ALICE, 2)),
+        Verdict::Drop
+    );
+    // The retransmission passes; the next one counts as the session's third envelope.
+    assert_eq!(
+        m.handle_datagram(at(1000), &uplink(ALICE_IP, ALICE, 1)),
+        Verdict::Pass
+    );
+    assert_eq!(
+        m.handle_datagram(at(1001), &uplink(ALICE_IP, ALICE, 2)),
+        Verdict::Pass
+    );
+    let f = &m.facts()[0];
+    assert_eq!(
+        (f.dropped, f.transmissions_dropped, f.passed_after_drop),
+        (1, 1, 1)
+    );
+    // The fourth envelope is dropped again.
+    assert_eq!(
+        m.handle_datagram(at(1002), &uplink(ALICE_IP, ALICE, 3)),
+        Verdict::Drop
+    );
+}
+
+#[test]
+fn drop_always_drops_every_retransmission() {
+    use capture::active::DropHow;
+    let mut m = Interceptor::new(with_drop(1, DropHow::Always));
+    for t in [1, 1000, 3000, 7000] {
+        assert_eq!(
+            m.handle_datagram(at(t), &uplink(ALICE_IP, ALICE, 0)),
+            Verdict::Drop
+        );
+        assert!(m.poll_transmit().is_none());
+    }
+    let f = &m.facts()[0];
+    assert_eq!(
+        (f.dropped, f.transmissions_dropped, f.passed_after_drop),
+        (1, 4, 0)
+    );
+}
+
+#[test]
+fn replay_0rtt_sends_message_1_again_as_a_fresh_session() {
+    let mut m = Interceptor::new(brief(OnPathMode::Replay0Rtt));
+    let first = alice_frame(0, NoiseKind::Handshake, 1, vec![0x5a; 96]);
+    assert_eq!(m.handle_datagram(at(1), &first), Verdict::Pass);
+    let copy = m.poll_transmit().expect("the replayed message 1");
+    let udp = capture::ip::parse_udp(&copy).expect("a UDP datagram");
+    assert_eq!((*udp.src.ip(), *udp.dst.ip()), (ALICE_IP, OTT));
+    let Ok(Frame::Data { seq, payload }) = Frame::decode(udp.payload) else {
+        panic!("a DATA frame");
+    };
+    assert_eq!(seq, 1, "the next sequence number of the hop");
+    let Ok(AppPdu::Ott(env)) = AppPdu::decode(&payload) else {
+        panic!("an envelope");
+    };
+    assert_eq!((env.kind, env.index), (NoiseKind::Handshake, 1));
+    assert_eq!(env.body, vec![0x5a; 96], "the same bytes");
+    assert_ne!(env.session, 42, "a fresh session id");
+    let f = &m.facts()[0];
+    assert_eq!(f.replayed_session, Some(env.session));
+    assert!(f.acted);
+    // Transport messages of the session pass (renumbered after the injected frame).
+    let t = alice_frame(1, NoiseKind::Transport, 0, vec![1; 40]);
+    assert!(matches!(m.handle_datagram(at(2), &t), Verdict::Replace(_)));
+    assert!(m.poll_transmit().is_none());
 }

@@ -316,7 +316,7 @@ mod tests {
             expected_remote_static: None,
             psk: None,
             prologue: b"hfs".to_vec(),
-            early_data: false,
+            early_data: crate::noise::EarlyData::Off,
             rng_seed: [seed; 32],
         };
         let mut r = cfg(false, 0x51);

@@ -15,12 +15,15 @@
 //! * **Strict alternation.** A party writes its next handshake message only after reading every
 //!   earlier one. The responder (and the initiator, for its later messages) answers handshake
 //!   messages automatically, with empty payloads.
-//! * **Early data** (`early_data: true` on both sides): the initiator's first queued plaintext
-//!   becomes the payload of handshake message 1, and the responder delivers it as
-//!   [`SessionEvent::Received`] on reading that message. For patterns whose first message has no
-//!   key yet (`NN`, `XX`, `IX`, ...), that payload travels **in clear**; a warning is traced.
-//!   Without early data every handshake payload must be empty, and a non-empty one kills the
-//!   session.
+//! * **Early data** ([`EarlyData`], the same on both sides): the initiator's first queued
+//!   plaintext becomes the payload of one of its handshake messages, and the responder delivers
+//!   it as [`SessionEvent::Received`] on reading that message. [`EarlyData::First`] uses
+//!   message 1: for patterns whose first message has no key yet (`NN`, `XX`, `IX`, ...), that
+//!   payload travels **in clear** (traced at debug). [`EarlyData::Last`] uses the initiator's
+//!   last handshake message ([`initiator_last_message`]: message 3 of `XX`, `XK`, `IX1`, ...;
+//!   message 1 of two-message and one-way patterns), which in `XX` is encrypted after `ee`,
+//!   `es` and `se` and carries the initiator's static to the responder only. Every other
+//!   handshake payload must be empty, and a non-empty one kills the session.
 //! * **Transport messages** carry application plaintext once the handshake completes, with
 //!   implicit in-order nonces: the reliable layer below guarantees order, so a replayed or
 //!   reordered message fails authentication ([`ProtoError::BadTag`]). A message whose bytes
@@ -55,6 +58,72 @@ pub use crate::wire::NoiseKind;
 /// The largest plaintext [`NoiseSession::send`] accepts: a Noise message is at most 65 535
 /// bytes, and handshake message 1 may need 96 of them for keys and tags around early data.
 pub const MAX_PLAINTEXT: usize = 65_535 - 96;
+
+/// Which of the initiator's handshake messages carries its first plaintext (0-RTT / early
+/// data), instead of waiting for the handshake to finish.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum EarlyData {
+    /// None: every handshake payload is empty.
+    #[default]
+    Off,
+    /// Handshake message 1.
+    First,
+    /// The initiator's last handshake message ([`initiator_last_message`]).
+    Last,
+}
+
+impl From<bool> for EarlyData {
+    /// `true` is [`EarlyData::First`], as the scenario key `early_data = true` always was.
+    fn from(on: bool) -> Self {
+        if on {
+            EarlyData::First
+        } else {
+            EarlyData::Off
+        }
+    }
+}
+
+impl EarlyData {
+    /// The index (1-based) of the handshake message that carries the early plaintext in
+    /// `pattern`, or `None` when off.
+    pub fn message_index(self, pattern: HandshakePattern) -> Option<u8> {
+        match self {
+            EarlyData::Off => None,
+            EarlyData::First => Some(1),
+            EarlyData::Last => Some(initiator_last_message(pattern)),
+        }
+    }
+}
+
+/// The index (1-based) of the last handshake message the initiator writes in `pattern`. Noise
+/// patterns alternate starting with the initiator, so it is the message count if odd, else one
+/// less. A pattern has 4 messages when the initiator's static is deferred past an `X` (`X1N`,
+/// `X1K`, `X1X`, `X1K1`, `X1X1`), 3 when the initiator sends its static in message 3 (`X`...) or
+/// defers its DH (`K1`, `I1`), or the responder defers an `X` (`NX1`, `KX1`, `IX1`), and 2
+/// otherwise; one-way patterns have 1. Checked against snow for every supported pattern.
+pub fn initiator_last_message(pattern: HandshakePattern) -> u8 {
+    if pattern.is_oneway() {
+        return 1;
+    }
+    let name = pattern.as_str();
+    let (init, resp) = if name.as_bytes().get(1) == Some(&b'1') {
+        name.split_at(2)
+    } else {
+        name.split_at(1)
+    };
+    let count = if init == "X1" {
+        4
+    } else if init == "X" || init.ends_with('1') || resp == "X1" {
+        3
+    } else {
+        2
+    };
+    if count >= 3 {
+        3
+    } else {
+        1
+    }
+}
 
 /// Authentication tag length of both AEADs.
 const TAG_LEN: usize = 16;
@@ -121,8 +190,8 @@ pub struct NoiseConfig {
     pub psk: Option<Psk>,
     /// Prologue bytes both parties must agree on.
     pub prologue: Vec<u8>,
-    /// Whether handshake message 1 carries the initiator's first plaintext.
-    pub early_data: bool,
+    /// Which handshake message, if any, carries the initiator's first plaintext.
+    pub early_data: EarlyData,
     /// Seed of the session's RNG (ephemeral keys). Use a distinct seed per session and party.
     pub rng_seed: [u8; 32],
 }
@@ -256,7 +325,8 @@ pub struct NoiseSession {
     protocol: String,
     initiator: bool,
     one_way: bool,
-    early_data: bool,
+    /// The handshake message carrying the initiator's first plaintext ([`EarlyData`]).
+    early_index: Option<u8>,
     /// The initiator has started the handshake (first `send` or `start`).
     started: bool,
     /// Handshake messages written or read so far.
@@ -450,7 +520,7 @@ impl NoiseSession {
             protocol: cfg.protocol.clone(),
             initiator,
             one_way: pattern.is_oneway(),
-            early_data: cfg.early_data,
+            early_index: cfg.early_data.message_index(pattern),
             started: false,
             handshake_messages: 0,
             pin,
@@ -507,7 +577,7 @@ impl NoiseSession {
                 "only the initiator starts a handshake",
             ));
         }
-        if self.early_data {
+        if self.early_index.is_some() {
             return Err(ProtoError::ApiMisuse(
                 "with early_data the handshake starts with the first send",
             ));
@@ -657,7 +727,7 @@ impl NoiseSession {
                         return Err(ProtoError::UnexpectedRemoteStatic { expected, got });
                     }
                 }
-                if next == 1 && self.early_data && !self.initiator {
+                if Some(next) == self.early_index && !self.initiator {
                     // Complete the handshake first (one-way patterns end here) so the owner
                     // sees `HandshakeComplete` before the early plaintext.
                     self.pump()?;
@@ -704,7 +774,8 @@ impl NoiseSession {
                         return Ok(());
                     }
                     let index = self.handshake_messages.saturating_add(1);
-                    let payload = if index == 1 && self.early_data {
+                    let early = Some(index) == self.early_index;
+                    let payload = if early {
                         self.outgoing.pop_front().unwrap_or_default()
                     } else {
                         Zeroizing::new(Vec::new())
@@ -717,11 +788,11 @@ impl NoiseSession {
                     let mut buf = vec![0u8; (payload.len() + overhead).min(MAX_MESSAGE)];
                     let n = hs.write_message(&payload, &mut buf).map_err(|e| match e {
                         snow::Error::Input => {
-                            ProtoError::ApiMisuse("early data too long for handshake message 1")
+                            ProtoError::ApiMisuse("early data too long for its handshake message")
                         }
                         e => ProtoError::Snow(e),
                     })?;
-                    if index == 1 && self.early_data && !hs.was_write_payload_encrypted() {
+                    if early && !hs.was_write_payload_encrypted() {
                         // Debug, not warn: a scenario with early data does this in every session
                         // of such a pattern, by design; the report says what it exposed.
                         tracing::debug!(
@@ -803,7 +874,7 @@ mod tests {
             expected_remote_static: None,
             psk: None,
             prologue: vec![],
-            early_data: false,
+            early_data: EarlyData::Off,
             rng_seed: [seed; 32],
         })
         .expect("NN session")
@@ -848,7 +919,7 @@ mod tests {
             expected_remote_static: None,
             psk: Some(Psk::new([0x22; 32])),
             prologue: vec![],
-            early_data: false,
+            early_data: EarlyData::Off,
             rng_seed: [0x33; 32],
         };
         let s = format!("{cfg:?}");

@@ -39,7 +39,7 @@ impl NkTunnel {
             expected_remote_static: None,
             psk: None,
             prologue: Vec::new(),
-            early_data: false,
+            early_data: crate::noise::EarlyData::Off,
             rng_seed,
         })?;
         session.start(Timestamp::ZERO)?;
@@ -59,7 +59,7 @@ impl NkTunnel {
             expected_remote_static: None,
             psk: None,
             prologue: Vec::new(),
-            early_data: false,
+            early_data: crate::noise::EarlyData::Off,
             rng_seed,
         })?;
         Ok(NkTunnel { session })

@@ -84,7 +84,7 @@ mod tests {
             expected_remote_static: None,
             psk: None,
             prologue: b"weak".to_vec(),
-            early_data: false,
+            early_data: crate::noise::EarlyData::Off,
             rng_seed: seed,
         }
     }

@@ -39,7 +39,7 @@ mod support {
     /// Options of one test run.
     #[derive(Clone, Copy, Default)]
     pub struct Opts {
-        pub early_data: bool,
+        pub early_data: proto::noise::EarlyData,
         /// Seeds of (initiator, responder).
         pub seeds: ([u8; 32], [u8; 32]),
         /// Pin this key on the initiator (checked against the responder's transmitted static).
@@ -272,7 +272,7 @@ fn early_data_rides_in_message_1(protocol: &str) {
     let mut p = Pair::new(
         protocol,
         &Opts {
-            early_data: true,
+            early_data: proto::noise::EarlyData::First,
             ..opts()
         },
     );
@@ -507,6 +507,58 @@ suite! {
     nk_chachapoly_sha512 => "Noise_NK_25519_ChaChaPoly_SHA512",
 }
 
+/// `EarlyData::Last` puts the first plaintext into the last handshake message the initiator
+/// writes, for every pattern snow supports: this checks `initiator_last_message` against snow's
+/// own pattern table, and that the responder delivers the text on that message and only once.
+#[test]
+fn early_data_last_rides_in_the_initiators_last_handshake_message() {
+    use proto::noise::{initiator_last_message, EarlyData};
+    for pat in snow::params::SUPPORTED_HANDSHAKE_PATTERNS {
+        let protocol = format!("Noise_{}_25519_ChaChaPoly_BLAKE2s", pat.as_str());
+        let mut p = Pair::new(
+            &protocol,
+            &Opts {
+                early_data: EarlyData::Last,
+                ..opts()
+            },
+        );
+        p.a.send(NOW, b"EARLY-LAST".to_vec()).unwrap();
+        p.run();
+        assert!(p.errors.is_empty(), "{protocol}: {:?}", p.errors);
+        let last = p
+            .transcript
+            .iter()
+            .filter(|(from_a, m)| *from_a && m.kind == NoiseKind::Handshake)
+            .map(|(_, m)| m.index)
+            .max()
+            .unwrap();
+        assert_eq!(initiator_last_message(*pat), last, "{protocol}");
+        assert_eq!(
+            received(&p.b_events),
+            [b"EARLY-LAST".to_vec()],
+            "{protocol}"
+        );
+        // The text rode in the handshake: no transport message from the initiator.
+        assert!(
+            !p.transcript
+                .iter()
+                .any(|(from_a, m)| *from_a && m.kind == NoiseKind::Transport),
+            "{protocol}"
+        );
+        // In XX it is encrypted (message 3 follows ee, es, se).
+        if pat.as_str() == "XX" {
+            assert_eq!(last, 3);
+            let carrier = &p
+                .transcript
+                .iter()
+                .find(|(a, m)| *a && m.index == 3)
+                .unwrap()
+                .1;
+            assert!(!carrier.bytes.windows(10).any(|w| w == b"EARLY-LAST"));
+        }
+    }
+}
+
 #[test]
 fn every_snow_pattern_is_in_the_suite() {
     for p in snow::params::SUPPORTED_HANDSHAKE_PATTERNS {
@@ -665,7 +717,7 @@ mod misuse {
         let keys = Keys::new();
         let protocol = "Noise_NK_25519_ChaChaPoly_BLAKE2s";
         let early = Opts {
-            early_data: true,
+            early_data: proto::noise::EarlyData::First,
             ..opts()
         };
         let mut a = NoiseSession::new(config(protocol, true, &keys, &early)).unwrap();
@@ -685,7 +737,7 @@ mod misuse {
             let mut p = Pair::new(
                 protocol,
                 &Opts {
-                    early_data: true,
+                    early_data: proto::noise::EarlyData::First,
                     ..opts()
                 },
             );

@@ -2,6 +2,14 @@
 //! how many attacks succeeded without any endpoint noticing, how many an endpoint detected (and
 //! how), and how many failed without detection; and how many messages a man in the middle read.
 //!
+//! What counts as achieving something depends on the mode: a man in the middle must read a
+//! message; `replay-0rtt` must get a replayed first message accepted (its text delivered a
+//! second time, by a fresh responder session); `drop` must make a message fail — a dropped
+//! envelope the reliable layer retransmitted and delivered late achieved only a delay, and a
+//! message that failed because of a drop an endpoint noticed is counted as detected, never as
+//! silent. Every message of an attacked session is delivered or failed with a reason
+//! (`messages_delivered + messages_failed = messages`).
+//!
 //! The facts come from the ground truth ([`carrier::AttackTruth`]: whether the component
 //! modified the session, whether an endpoint's session failed and with which kind); the
 //! messages read come from the adversary's findings, compared with the truth like every other
@@ -38,8 +46,18 @@ pub struct AttackScore {
     pub messages: usize,
     /// Of those, delivered intact.
     pub messages_delivered: usize,
+    /// Of those, failed (each with its reason in the ground truth).
+    pub messages_failed: usize,
     /// Of those, read by the adversary's man in the middle (exact text, scored).
     pub messages_read: usize,
+    /// `drop`: envelopes the component dropped (first transmissions of the chosen ones).
+    pub envelopes_dropped: u64,
+    /// `drop` with `drop_how = "once"`: of those, let through when the sender's reliable layer
+    /// retransmitted them (delivered late).
+    pub envelopes_retransmitted: u64,
+    /// `replay-0rtt`: messages a fresh responder session delivered a second time from a
+    /// replayed first handshake message (replays accepted).
+    pub messages_replayed: usize,
     /// The adversary's own account of the line's first attack (from its log).
     pub example_outcome: Option<String>,
 }
@@ -69,18 +87,37 @@ pub(crate) fn score(run: &RunOutput, mitm_read: &BTreeSet<usize>) -> Vec<AttackS
                 detected_by: BTreeMap::new(),
                 messages: 0,
                 messages_delivered: 0,
+                messages_failed: 0,
                 messages_read: 0,
+                envelopes_dropped: 0,
+                envelopes_retransmitted: 0,
+                messages_replayed: 0,
                 example_outcome: None,
             });
         row.attempted += 1;
         let read = a.messages.iter().filter(|m| mitm_read.contains(m)).count();
         row.messages += a.messages.len();
         row.messages_delivered += a.delivered;
+        let failed = a
+            .messages
+            .iter()
+            .filter(|&&m| truth.messages[m].delivered_at.is_none())
+            .count();
+        row.messages_failed += failed;
         row.messages_read += read;
+        row.envelopes_dropped += a.envelopes_dropped;
+        row.envelopes_retransmitted += a.envelopes_retransmitted;
+        row.messages_replayed += a.replayed_deliveries;
+        let achieved = match a.mode.as_str() {
+            "mitm" => read > 0,
+            "replay-0rtt" => a.replayed_deliveries > 0,
+            "drop" => failed > 0,
+            _ => a.modified,
+        };
         if let Some(kind) = &a.detected {
             row.detected += 1;
             *row.detected_by.entry(kind.clone()).or_default() += 1;
-        } else if (a.mode == "mitm" && read > 0) || (a.mode != "mitm" && a.modified) {
+        } else if achieved {
             row.succeeded_silently += 1;
         } else {
             row.failed_undetected += 1;

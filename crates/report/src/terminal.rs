@@ -205,10 +205,10 @@ fn render_on_path(o: &mut String, r: &Report) {
     let _ = writeln!(o, "On-path attacks (the adversary's active components)");
     let _ = writeln!(
         o,
-        "{:<14} {:<10} {:<7} {:>9} {:>7} {:>9} {:>7} {:>6}  detected by",
+        "{:<14} {:<10} {:<11} {:>9} {:>7} {:>9} {:>7} {:>6}  detected by",
         "app", "protocol", "mode", "attempted", "silent", "detected", "failed", "read"
     );
-    let _ = writeln!(o, "{}", "-".repeat(96));
+    let _ = writeln!(o, "{}", "-".repeat(100));
     for a in &r.on_path {
         let by: Vec<String> = a
             .detected_by
@@ -217,7 +217,7 @@ fn render_on_path(o: &mut String, r: &Report) {
             .collect();
         let _ = writeln!(
             o,
-            "{:<14} {:<10} {:<7} {:>9} {:>7} {:>9} {:>7} {:>6}  {}",
+            "{:<14} {:<10} {:<11} {:>9} {:>7} {:>9} {:>7} {:>6}  {}",
             clip(&a.app, 14),
             clip(&a.protocol, 10),
             a.mode,
@@ -238,6 +238,32 @@ fn render_on_path(o: &mut String, r: &Report) {
         "  (silent = no endpoint noticed and the attack achieved something; failed = achieved \
          nothing, unnoticed; read = messages of the attacked sessions the adversary read)"
     );
+    for a in &r.on_path {
+        match a.mode.as_str() {
+            "drop" => {
+                let _ = writeln!(
+                    o,
+                    "  {} drop: {} envelopes dropped, {} of them let through on retransmission; \
+                     of {} messages {} delivered, {} failed",
+                    a.app,
+                    a.envelopes_dropped,
+                    a.envelopes_retransmitted,
+                    a.messages,
+                    a.messages_delivered,
+                    a.messages_failed
+                );
+            }
+            "replay-0rtt" => {
+                let _ = writeln!(
+                    o,
+                    "  {} replay-0rtt: {} sessions' first message replayed to a fresh responder \
+                     session; {} texts delivered a second time (replays accepted), {} rejected",
+                    a.app, a.attempted, a.messages_replayed, a.detected
+                );
+            }
+            _ => {}
+        }
+    }
     for a in &r.on_path {
         if let Some(x) = &a.example_outcome {
             let _ = writeln!(o, "  {} {}: {}", a.app, a.mode, clip(x, 150));

@@ -12,9 +12,11 @@ use toml::Spanned;
 
 use crate::error::{suggest, ScenarioError};
 use crate::model::{
-    App, AppKind, Carrier, OnPath, OnPathMode, SecretKind, Theft, WeakRngSpec, Who,
+    App, AppKind, Carrier, DropHow, OnPath, OnPathMode, SecretKind, Theft, WeakRngSpec, Who,
 };
-use crate::raw::{RawOnPath, RawOnPathMode, RawSecretKind, RawTheft, RawWeakRng, RawWho};
+use crate::raw::{
+    RawDropHow, RawOnPath, RawOnPathMode, RawSecretKind, RawTheft, RawWeakRng, RawWho,
+};
 use crate::units::format_duration;
 use crate::validate::Ctx;
 
@@ -359,6 +361,7 @@ pub(crate) fn onpaths(
     raw: &[RawOnPath],
     known: &Known<'_>,
     thefts: &[Theft],
+    early_data: crate::model::EarlyData,
 ) -> Result<Vec<OnPath>> {
     let mut out = Vec::with_capacity(raw.len());
     for o in raw {
@@ -369,6 +372,7 @@ pub(crate) fn onpaths(
             RawOnPathMode::Replay => OnPathMode::Replay,
             RawOnPathMode::Drop => OnPathMode::Drop,
             RawOnPathMode::Inject => OnPathMode::Inject,
+            RawOnPathMode::Replay0Rtt => OnPathMode::Replay0Rtt,
         };
         let app = if mode == OnPathMode::Mitm
             && matches!(known.app(ctx, &o.app)?.kind, AppKind::Signal(_))
@@ -382,6 +386,27 @@ pub(crate) fn onpaths(
                     "a man in the middle attacks end-to-end Noise handshakes",
                 )?
                 .0
+        } else if mode == OnPathMode::Replay0Rtt {
+            let app = known
+                .noise_app(
+                    ctx,
+                    &o.app,
+                    "replay-0rtt replays a Noise handshake's first message",
+                )?
+                .0;
+            if early_data != crate::model::EarlyData::First {
+                return Err(ctx.err(
+                    o.mode.span(),
+                    "replay-0rtt replays the early data of handshake message 1, but no app \
+                     sends any there",
+                    Some(
+                        "set early_data = true (or \"first\") in [scenario], so that message 1 \
+                         carries each session's first text"
+                            .to_owned(),
+                    ),
+                ));
+            }
+            app
         } else {
             known.app(ctx, &o.app)?
         };
@@ -395,9 +420,43 @@ pub(crate) fn onpaths(
                 ));
             }
         }
+        if mode != OnPathMode::Drop {
+            let extra = [
+                ("drop_every", o.drop_every.as_ref().map(Spanned::span)),
+                ("drop_how", o.drop_how.as_ref().map(Spanned::span)),
+            ];
+            if let Some((key, Some(span))) = extra.into_iter().find(|(_, s)| s.is_some()) {
+                return Err(not_here(
+                    ctx,
+                    span,
+                    key,
+                    &format!("to mode = \"{}\", only to \"drop\"", mode.as_str()),
+                ));
+            }
+        }
+        let drop_every =
+            match &o.drop_every {
+                Some(n) if *n.get_ref() == 0 => return Err(ctx.err(
+                    n.span(),
+                    "drop_every must be at least 1",
+                    Some(
+                        "1 drops every envelope of the session, 3 every third (the 3rd, 6th, ...)"
+                            .to_owned(),
+                    ),
+                )),
+                Some(n) => *n.get_ref(),
+                None => 1,
+            };
+        let drop_how = match o.drop_how.as_ref().map(|h| *h.get_ref()) {
+            None | Some(RawDropHow::Delete) => DropHow::Delete,
+            Some(RawDropHow::Once) => DropHow::Once,
+            Some(RawDropHow::Always) => DropHow::Always,
+        };
         out.push(OnPath {
             carrier,
             mode,
+            drop_every,
+            drop_how,
             app: app.name.clone(),
             share: o.share.map_or(1.0, |p| p.0),
             from: o.from.as_ref().map_or(Duration::ZERO, |d| d.0),

@@ -34,9 +34,10 @@ pub use countermeasures::{
 pub use error::{edit_distance, line_column, ScenarioError};
 pub use faults::{Faults, LinkClass, NodeRole, Partition, PartitionTarget, MAX_PARTITIONS};
 pub use model::{
-    Adversary, App, AppKind, Carrier, ExplicitWarrant, LengthDistribution, LinkSpec, Links,
-    MessageLength, Mobility, OnPath, OnPathMode, Scenario, SecretKind, SignalOptions, Theft,
-    Traffic, Vantage, VantageKind, VoiceMode, WarrantKind, Warrants, WeakRngSpec, Who,
+    Adversary, App, AppKind, Carrier, DropHow, EarlyData, ExplicitWarrant, LengthDistribution,
+    LinkSpec, Links, MessageLength, Mobility, OnPath, OnPathMode, Scenario, SecretKind,
+    SignalOptions, Theft, Traffic, Vantage, VantageKind, VoiceMode, WarrantKind, Warrants,
+    WeakRngSpec, Who,
 };
 pub use units::{format_duration, parse_duration, parse_rate};
 pub use validate::{RETRANSMISSION_CAP, RETRY_BUDGET};
@@ -54,9 +55,18 @@ pub const BUILTIN_SCENARIOS: &[(&str, &str)] = &[
     ("lossy-radio", include_str!("../../../sim/lossy-radio.toml")),
     ("early-data", include_str!("../../../sim/early-data.toml")),
     (
+        "early-data-xx3",
+        include_str!("../../../sim/early-data-xx3.toml"),
+    ),
+    (
         "active-intercept",
         include_str!("../../../sim/active-intercept.toml"),
     ),
+    (
+        "selective-drop",
+        include_str!("../../../sim/selective-drop.toml"),
+    ),
+    ("replay-0rtt", include_str!("../../../sim/replay-0rtt.toml")),
     (
         "harvest-now-decrypt-later",
         include_str!("../../../sim/harvest-now-decrypt-later.toml"),

@@ -11,6 +11,7 @@ use crate::units::serialize_duration;
 
 /// Kinds shared with the capture types (one definition each): what a warrant authorises, where
 /// a vantage point sits, and what an on-path component does.
+pub use capture::active::DropHow;
 pub use capture::{OnPathMode, VantageKind, WarrantKind};
 
 /// A whole scenario: network, apps, carriers, traffic and adversary.
@@ -25,8 +26,9 @@ pub struct Scenario {
     /// Simulated time during which traffic is generated (the run then drains).
     #[serde(serialize_with = "serialize_duration")]
     pub duration: Duration,
-    /// End-to-end apps send the first message as a handshake payload.
-    pub early_data: bool,
+    /// Which handshake message, if any, carries an end-to-end session's first text
+    /// (`early_data`).
+    pub early_data: EarlyData,
     /// The four kinds of links.
     pub links: Links,
     /// Scheduled partitions (`[[faults.partition]]`); left out of the echo when there are none.
@@ -445,6 +447,28 @@ pub struct WeakRngSpec {
     pub entropy_bits: u8,
 }
 
+/// `early_data`: which of the initiator's Noise handshake messages carries the session's first
+/// text instead of a transport message after the handshake.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EarlyData {
+    /// `false`: none (the text waits for the handshake to finish).
+    #[default]
+    Off,
+    /// `true` or `"first"`: handshake message 1.
+    First,
+    /// `"last"`: the initiator's last handshake message (message 3 of `XX`, `XK`, `IX1`...;
+    /// message 1 of two-message and one-way patterns).
+    Last,
+}
+
+impl EarlyData {
+    /// Whether any handshake message carries the first text.
+    pub fn is_on(self) -> bool {
+        self != EarlyData::Off
+    }
+}
+
 /// An active component of the adversary at a carrier's core (`[[adversary.onpath]]`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct OnPath {
@@ -462,6 +486,12 @@ pub struct OnPath {
     /// [`OnPathMode::Mitm`]: present the adversary's own static where a static is sent (`false`:
     /// the impersonated party's directory key). Always `true` for other modes.
     pub own_static: bool,
+    /// [`OnPathMode::Drop`]: drop every `drop_every`-th envelope of a session (1 for the other
+    /// modes).
+    pub drop_every: u32,
+    /// [`OnPathMode::Drop`]: how a chosen frame is dropped ([`DropHow::Delete`] for the other
+    /// modes).
+    pub drop_how: DropHow,
 }
 
 /// One compromised system.

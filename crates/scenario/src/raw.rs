@@ -64,7 +64,15 @@ pub(crate) struct RawHeader {
     pub seed: Option<u64>,
     pub duration: Spanned<Dur>,
     #[serde(default)]
-    pub early_data: Option<bool>,
+    pub early_data: Option<Spanned<RawEarlyData>>,
+}
+
+/// `early_data`: `true`/`false`, or `"first"`/`"last"`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub(crate) enum RawEarlyData {
+    Bool(bool),
+    Named(String),
 }
 
 /// `[links]`.
@@ -314,6 +322,8 @@ pub(crate) struct RawOnPath {
     pub share: Option<Prob>,
     pub from: Option<Dur>,
     pub own_static: Option<Spanned<bool>>,
+    pub drop_every: Option<Spanned<u32>>,
+    pub drop_how: Option<Spanned<RawDropHow>>,
 }
 
 /// `mode` of an on-path component.
@@ -325,6 +335,17 @@ pub(crate) enum RawOnPathMode {
     Replay,
     Drop,
     Inject,
+    #[serde(rename = "replay-0rtt")]
+    Replay0Rtt,
+}
+
+/// `drop_how` of a drop component.
+#[derive(Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum RawDropHow {
+    Delete,
+    Once,
+    Always,
 }
 
 /// One `[[adversary.vantage]]`.

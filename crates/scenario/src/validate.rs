@@ -76,6 +76,7 @@ pub(crate) fn validate(ctx: &Ctx<'_>, raw: RawFile) -> Result<Scenario> {
             Some("traffic is generated for this long, e.g. \"1h\" or \"24h\"".to_owned()),
         ));
     }
+    let early_data = early_data(ctx, header.early_data)?;
     let links = links(ctx, raw.links)?;
     let apps = apps(ctx, raw.app)?;
     // Where the work a scenario asks for is set: (span, how far above its default).
@@ -126,13 +127,13 @@ pub(crate) fn validate(ctx: &Ctx<'_>, raw: RawFile) -> Result<Scenario> {
     let work = estimate(&traffic, total, duration, &faults);
     budget(ctx, &work, &faults, duration, &until_spans, &work_keys)?;
     let mobility = mobility(ctx, raw.mobility)?;
-    let adversary = adversary(ctx, raw.adversary, &apps, &carriers, duration)?;
+    let adversary = adversary(ctx, raw.adversary, &apps, &carriers, duration, early_data)?;
     Ok(Scenario {
         name: header.name.0,
         description: header.description,
         seed: header.seed.unwrap_or(1),
         duration,
-        early_data: header.early_data.unwrap_or(false),
+        early_data,
         links,
         faults,
         apps,
@@ -141,6 +142,35 @@ pub(crate) fn validate(ctx: &Ctx<'_>, raw: RawFile) -> Result<Scenario> {
         mobility,
         adversary,
     })
+}
+
+/// `early_data`: `false` (the default), `true` (= `"first"`), `"first"` or `"last"`.
+fn early_data(
+    ctx: &Ctx<'_>,
+    raw: Option<Spanned<crate::raw::RawEarlyData>>,
+) -> Result<crate::model::EarlyData> {
+    use crate::model::EarlyData;
+    use crate::raw::RawEarlyData;
+    let Some(raw) = raw else {
+        return Ok(EarlyData::Off);
+    };
+    let span = raw.span();
+    match raw.into_inner() {
+        RawEarlyData::Bool(b) => Ok(if b { EarlyData::First } else { EarlyData::Off }),
+        RawEarlyData::Named(n) => match n.as_str() {
+            "first" => Ok(EarlyData::First),
+            "last" => Ok(EarlyData::Last),
+            _ => Err(ctx.err(
+                span,
+                format!("unknown early_data `{n}`"),
+                Some(
+                    "use true or \"first\" (handshake message 1), \"last\" (the initiator's \
+                     last handshake message, e.g. message 3 of XX) or false"
+                        .to_owned(),
+                ),
+            )),
+        },
+    }
 }
 
 /// The work a scenario asks for, estimated from its traffic parameters and faults: messages
@@ -977,6 +1007,7 @@ fn adversary(
     apps: &[App],
     carriers: &[Carrier],
     duration: Duration,
+    early_data: crate::model::EarlyData,
 ) -> Result<Adversary> {
     let names: Vec<&str> = carriers.iter().map(|c| c.name.as_str()).collect();
     if raw.vantage.get_ref().is_empty() {
@@ -1093,7 +1124,7 @@ fn adversary(
         quantum: raw.quantum.unwrap_or(false),
         size_bucket,
         weak_rng: crate::capability::weak_rngs(ctx, &raw.weak_rng, &known)?,
-        onpath: crate::capability::onpaths(ctx, &raw.onpath, &known, &theft)?,
+        onpath: crate::capability::onpaths(ctx, &raw.onpath, &known, &theft, early_data)?,
         theft,
     })
 }

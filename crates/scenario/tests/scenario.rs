@@ -260,7 +260,7 @@ mod shipped {
     #[test]
     fn early_data_covers_each_pattern_without_tunnel() {
         let s = load("early-data");
-        assert!(s.early_data);
+        assert!(s.early_data.is_on());
         let mut patterns = Vec::new();
         for app in &s.apps {
             let AppKind::Noise {
@@ -291,7 +291,7 @@ mod defaults {
     fn absent_keys_take_documented_defaults() {
         let s = ok(BASE);
         assert_eq!(s.seed, 1);
-        assert!(!s.early_data);
+        assert!(!s.early_data.is_on());
         let r = &s.links.radio;
         assert_eq!(
             (r.latency, r.jitter, r.bandwidth_bps, r.loss),

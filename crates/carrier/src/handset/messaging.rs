@@ -126,7 +126,11 @@ impl Handset {
                 .psk
                 .then(|| Psk::new(env.seeds.child("psk").child(&format!("{a}-{b}")).key())),
             prologue: OTT_PROLOGUE.to_vec(),
-            early_data: env.sc.early_data,
+            early_data: match env.sc.early_data {
+                scenario::EarlyData::Off => proto::noise::EarlyData::Off,
+                scenario::EarlyData::First => proto::noise::EarlyData::First,
+                scenario::EarlyData::Last => proto::noise::EarlyData::Last,
+            },
             rng_seed: env.exposure.session_seed(
                 me,
                 env.seeds
