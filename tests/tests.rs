@@ -30,6 +30,9 @@
 //!   mixing delay on hand-built captures, determinism of the metadata section.
 //! - `records`         — call records and IRI shaped like real ones, voice in content copies,
 //!   edge-router vantage points, documented and deterministic exports.
+//! - `ratchet`         — what clear Double Ratchet headers reveal (turns, chain lengths,
+//!   conversations) scored against the true chains, removed by header encryption and sealed
+//!   sender.
 //! - `theft`           — stolen keys, weak RNGs and the quantum oracle: what becomes readable
 //!   matches each Noise pattern's physics.
 //! - `explain`         — `wiretap explain`: sentences follow the derived matrix; profiles quote
@@ -61,6 +64,7 @@ mod metadata;
 mod onpath;
 mod pcap;
 mod progress;
+mod ratchet;
 mod records;
 mod signal;
 mod signal_active;

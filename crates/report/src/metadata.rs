@@ -289,6 +289,8 @@ pub struct MetadataScore {
     pub sizes: SizeScore,
     /// k-hop expansion from the targets through the recovered contact graph.
     pub k_hops: KHopScore,
+    /// What clear Double Ratchet headers revealed ([`crate::ratchet`]).
+    pub ratchet: crate::ratchet::RatchetScore,
 }
 
 /// The ground truth this module needs, in plain values (so tests can build it by hand).
@@ -314,6 +316,8 @@ pub struct Truth {
     pub packets_seen: BTreeSet<usize>,
     /// Hours of the run.
     pub hours: u64,
+    /// Signal apps: every true sending chain by ratchet public key ([`crate::ratchet`]).
+    pub signal_chains: BTreeMap<[u8; 32], crate::ratchet::ChainTruth>,
 }
 
 /// One message of the truth.
@@ -416,6 +420,11 @@ impl Truth {
             records_held,
             packets_seen,
             hours: sc.duration.as_secs().div_ceil(3600),
+            signal_chains: t
+                .signal_chains
+                .iter()
+                .map(|(k, c)| (*k, (c.from, c.to, c.messages)))
+                .collect(),
         }
     }
 
@@ -486,6 +495,7 @@ pub fn score_truth(t: &Truth, m: &MetadataFindings) -> MetadataScore {
         disclosure: disclosure(t, &r, m),
         sizes: sizes(t, &r, m),
         k_hops: k_hops(t, &r, m),
+        ratchet: crate::ratchet::score(&m.ratchet, &t.signal_chains, &|a| r.get(a)),
     }
 }
 

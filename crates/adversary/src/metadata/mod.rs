@@ -14,6 +14,7 @@
 //! | traffic correlation | [`correlation`] | encrypted packets to/from an OTT relay | [`CorrelationFindings`] |
 //! | statistical disclosure | [`disclosure`] | the same packets, aggregated per target | [`DisclosureTarget`]s |
 //! | size fingerprinting | [`sizes`] | encrypted message sizes, clear envelope bodies | [`SizeFindings`] |
+//! | ratchet headers | [`ratchet`] | clear Double Ratchet headers of Signal envelopes | [`RatchetFindings`] |
 //!
 //! **Parties.** The adversary names a subscriber by MSISDN when the captures tie its address to
 //! a number (a clear SMS PDU or OTT envelope it sent or received, or a CC copy under a warrant
@@ -32,12 +33,14 @@ use crate::observe::Observations;
 pub mod correlation;
 pub mod disclosure;
 pub mod packets;
+pub mod ratchet;
 pub mod records;
 pub mod sizes;
 pub mod warrants;
 
 pub use correlation::{CorrelationConfig, CorrelationFindings, MessageLink};
 pub use disclosure::{DisclosureSnapshot, DisclosureTarget};
+pub use ratchet::{RatchetChain, RatchetConversation, RatchetFindings};
 pub use records::{ContactEdge, LocationTrace, ServerEdge};
 pub use sizes::{Encoding, SizeClass, SizeFindings, SizeLabel};
 pub use warrants::ExposedWarrant;
@@ -85,6 +88,8 @@ pub struct MetadataFindings {
     pub disclosure: Vec<DisclosureTarget>,
     /// What encrypted packet sizes reveal.
     pub sizes: SizeFindings,
+    /// What clear ratchet headers reveal: turns, messages per turn, conversations linked.
+    pub ratchet: RatchetFindings,
 }
 
 /// Runs every metadata analysis with the default configuration over the observation table.
@@ -133,6 +138,7 @@ pub fn analyze_with(
         config.disclosure_top,
     );
     let sizes = sizes::analyze(&traffic, config.size_bucket);
+    let ratchet = ratchet::analyze(obs);
     MetadataFindings {
         contacts,
         server_edges,
@@ -141,6 +147,7 @@ pub fn analyze_with(
         correlation: corr,
         disclosure,
         sizes,
+        ratchet,
     }
 }
 
