@@ -15,7 +15,8 @@
 //!   pattern, and that endpoints detect tampering, replay, injection and drops.
 //! - `cli`             — `wiretap run` / `validate` as a user meets them, and the pcaps in tshark.
 //! - `signal`          — Signal-style apps: mailbox delivery, healing after a device-state
-//!   theft, one-time prekeys, quantum X3DH vs PQXDH, sealed sender, determinism.
+//!   theft, one-time prekeys, quantum X3DH vs PQXDH, sealed sender, determinism; the
+//!   Signal rows' "why the rest stayed unreadable" names what the adversary lacks.
 //! - `countermeasures` — padding on the wire, cover traffic out of ground truth, correlation
 //!   recall and latency against the mixing delay over seeds, determinism.
 //! - `signal_active` — a man in the middle with stolen Signal device state: takes the sessions
