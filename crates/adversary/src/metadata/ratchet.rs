@@ -16,10 +16,11 @@
 //!   envelopes) has as many turns as chains.
 //! - **Messages per turn.** A chain carried at least `max n + 1` ratchet messages (data
 //!   messages and delivery receipts alike: both are ratchet messages). The sender's next chain
-//!   says exactly how many: its `pn`. When that `pn` is at least `max n + 1`, the chain's length
-//!   is `pn`, *exact*; otherwise (no later chain of the sender seen, or a `pn` smaller than what
-//!   was seen: a chain in between was missed, or a new session started) it is `max n + 1`, a
-//!   lower bound.
+//!   says exactly how many: its `pn`. When that `pn` is at least `max n + 1` and a chain of the
+//!   peer was seen between the two (so they are consecutive chains of the sender), the chain's
+//!   length is `pn`, *exact*; otherwise (no later chain of the sender seen, no peer chain
+//!   between, or a `pn` smaller than what was seen: a chain was missed, or a new session
+//!   started) it is `max n + 1`, a lower bound.
 //! - **Messages inferred but not seen** per chain: its length minus the distinct `n` captured.
 //!
 //! What hides it: **header encryption** (content type 3: the header is encrypted under a header
@@ -186,17 +187,25 @@ pub fn analyze(obs: &Observations<'_>) -> RatchetFindings {
             });
     }
     for ((a, b), mut chains) in convs {
-        // A sender's next chain's pn is the length of its previous one: walk back, keeping the
-        // pn of each sender's next chain.
-        let mut next_pn: BTreeMap<String, u32> = BTreeMap::new();
+        // A sender's next chain's pn is the length of its previous one, if the two are
+        // consecutive chains of the sender: a chain of the peer was seen between them (the
+        // sender ratchets only after hearing the peer's new key, which crossed the vantage
+        // first). Walk back, keeping the pn of each sender's next chain and whether a peer's
+        // chain came between.
+        let mut next: BTreeMap<String, (u32, bool)> = BTreeMap::new();
         for c in chains.iter_mut().rev() {
-            if let Some(&pn) = next_pn.get(&c.from) {
-                if pn >= c.messages {
+            if let Some(&(pn, peer_between)) = next.get(&c.from) {
+                if peer_between && pn >= c.messages {
                     c.messages = pn;
                     c.exact = true;
                 }
             }
-            next_pn.insert(c.from.clone(), c.pn);
+            for (sender, (_, between)) in next.iter_mut() {
+                if *sender != c.from {
+                    *between = true;
+                }
+            }
+            next.insert(c.from.clone(), (c.pn, false));
         }
         f.conversations.push(RatchetConversation {
             a: account(a),
