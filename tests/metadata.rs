@@ -291,3 +291,56 @@ fn record_edges_include_voice_calls_and_traces_follow_mobility() {
         serde_json::to_string(&again.report.metadata).expect("json")
     );
 }
+
+/// Issue 15: the variant sweeps of docs/analyses.md (`sim/sweeps/variants/`, kept out of
+/// `sim/sweeps/` because each is a whole measurement) plan, every grid point validated, and
+/// every metric they ask for is a number in a report (salt-typhoon's golden report.json).
+#[test]
+fn variant_sweep_files_plan_and_name_real_metrics() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(root.join("sim/sweeps/variants"))
+        .expect("sim/sweeps/variants")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 4, "{files:?}");
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("tests/golden/salt-typhoon/report.json"))
+            .expect("golden report"),
+    )
+    .expect("json");
+    for f in files {
+        let out = crate::support::wiretap(["validate".as_ref(), f.as_os_str()]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains(": ok — sweep"),
+            "{}: {stdout}{}",
+            f.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // The metrics: one quoted path a line between `metrics = [` and `]`.
+        let text = std::fs::read_to_string(&f).expect("sweep file");
+        let list = text
+            .split_once("metrics = [")
+            .and_then(|(_, rest)| rest.split_once(']'))
+            .map(|(list, _)| list)
+            .expect("a metrics list");
+        let metrics: Vec<&str> = list
+            .lines()
+            .filter_map(|l| l.trim().trim_end_matches(',').strip_prefix('"'))
+            .filter_map(|l| l.strip_suffix('"'))
+            .collect();
+        assert!(metrics.len() > 10, "{}: {metrics:?}", f.display());
+        for path in metrics {
+            let mut v = &report;
+            for step in path.split('.') {
+                v = match v {
+                    serde_json::Value::Array(a) => &a[step.parse::<usize>().expect("index")],
+                    other => &other[step],
+                };
+            }
+            assert!(v.is_number(), "{}: {path} is {v}", f.display());
+        }
+    }
+}

@@ -538,3 +538,52 @@ fn quantum_and_device_state_together_read_strictly_more_than_either() {
         0
     );
 }
+
+/// The reasons of a protocol row.
+fn reasons<'r>(run: &'r Run, row_prefix: &str) -> Vec<(&'r str, usize)> {
+    run.report
+        .protocols
+        .iter()
+        .filter(|p| p.row.starts_with(row_prefix))
+        .flat_map(|p| &p.why_unreadable)
+        .map(|w| (w.reason.as_str(), w.messages))
+        .collect()
+}
+
+#[test]
+fn signal_rows_say_what_the_adversary_lacks_per_message() {
+    // Device state stolen: the messages after healing are unread for want of the new ratchet
+    // keys, not for want of "a key".
+    let run = builtin("signal-state-theft");
+    let r = reasons(&run, "signal:");
+    let healed = r
+        .iter()
+        .find(|(why, _)| {
+            why.contains("the ratchet healed: the new DH ratchet keys of a later step are not held")
+        })
+        .unwrap_or_else(|| panic!("{r:#?}"));
+    assert!(healed.1 > 10, "{r:#?}");
+    assert!(
+        r.iter()
+            .all(|(why, _)| !why.contains("no key the adversary holds opens it")),
+        "{r:#?}"
+    );
+
+    // Identity and signed prekey stolen later: sessions with a one-time prekey stay closed.
+    let run = builtin("signal-prekeys");
+    let r = reasons(&run, "signal:");
+    assert!(
+        r.iter().any(|(why, n)| *n > 0
+            && why.contains("X3DH: one-time prekey used and deleted before the theft")),
+        "{r:#?}"
+    );
+
+    // A quantum computer against PQXDH: the ML-KEM secret is missing.
+    let run = builtin("signal-quantum");
+    let r = reasons(&run, "signal+pq:");
+    assert!(
+        r.iter()
+            .any(|(why, n)| *n > 0 && why.contains("PQXDH: the ML-KEM prekey secret is not held")),
+        "{r:#?}"
+    );
+}

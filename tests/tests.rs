@@ -17,7 +17,8 @@
 //!   pattern, and that endpoints detect tampering, replay, injection and drops.
 //! - `cli`             — `wiretap run` / `validate` as a user meets them, and the pcaps in tshark.
 //! - `signal`          — Signal-style apps: mailbox delivery, healing after a device-state
-//!   theft, one-time prekeys, quantum X3DH vs PQXDH, sealed sender, determinism.
+//!   theft, one-time prekeys, quantum X3DH vs PQXDH, sealed sender, determinism; the
+//!   Signal rows' "why the rest stayed unreadable" names what the adversary lacks.
 //! - `countermeasures` — padding on the wire, cover traffic out of ground truth, correlation
 //!   recall and latency against the mixing delay over seeds, determinism.
 //! - `signal_active` — a man in the middle with stolen Signal device state: takes the sessions
@@ -32,6 +33,9 @@
 //!   mixing delay on hand-built captures, determinism of the metadata section.
 //! - `records`         — call records and IRI shaped like real ones, voice in content copies,
 //!   edge-router vantage points, documented and deterministic exports.
+//! - `ratchet`         — what clear Double Ratchet headers reveal (turns, chain lengths,
+//!   conversations) scored against the true chains, removed by header encryption and sealed
+//!   sender.
 //! - `theft`           — stolen keys, weak RNGs and the quantum oracle: what becomes readable
 //!   matches each Noise pattern's physics.
 //! - `explain`         — `wiretap explain`: sentences follow the derived matrix; profiles quote
@@ -68,6 +72,7 @@ mod onpath;
 mod ott_server;
 mod pcap;
 mod progress;
+mod ratchet;
 mod records;
 mod signal;
 mod signal_active;

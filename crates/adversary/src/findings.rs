@@ -239,8 +239,9 @@ pub struct Findings {
     pub key_theft: Vec<TheftExposure>,
     /// What encryption did not hide: the metadata analyses ([`crate::metadata`]).
     pub metadata: crate::metadata::MetadataFindings,
-    /// End-to-end Noise messages a capability bore on that stayed sealed (transport messages
-    /// and handshake messages with a payload), in capture order.
+    /// End-to-end messages a capability bore on that stayed sealed, in capture order: Noise
+    /// transport messages and handshake messages with a payload ([`crate::keys`]), and Signal
+    /// envelopes other than receipts ([`crate::signal_read`]; `from` empty under sealed sender).
     pub sealed_messages: Vec<SealedMessage>,
 }
 

@@ -40,7 +40,7 @@ use capture::{Capabilities, Owner, Secret, SignalState};
 use serde::Serialize;
 use simcore::Timestamp;
 
-use crate::findings::{Channel, Findings, Recovered, TheftExposure};
+use crate::findings::{Channel, Findings, Recovered, SealedMessage, TheftExposure};
 use crate::observe::Observations;
 use crate::ratchet::{
     open_envelope, parse_content, read_x3dh, CapturedContent, DhOracle, HeaderKeys, InitialData,
@@ -323,6 +323,74 @@ fn initials(all: &[Captured<'_>], recipient: Option<(u64, &crate::ratchet::Key)>
     out
 }
 
+/// Bytes of a delivery receipt's plaintext (`2 ‖ id u64`, `docs/signal.md`) plus the AEAD tag:
+/// its ratchet ciphertext. A data frame carries at least one byte more.
+const RECEIPT_CIPHERTEXT: usize = 9 + 16;
+
+/// Whether a captured envelope is a delivery receipt, from its size alone (public format): a
+/// plain envelope by its ratchet ciphertext; a sealed one by the sealed body of a receipt
+/// with a clear or an encrypted header (`E`, `enc_static`, the sealed sender address and tag
+/// around the content).
+fn is_receipt(env: &crate::ratchet::CapturedEnvelope) -> bool {
+    match env.sender {
+        Some(_) => match parse_content(&env.body) {
+            Some(CapturedContent::Clear(_, m)) => m.ciphertext.len() == RECEIPT_CIPHERTEXT,
+            Some(CapturedContent::EncryptedHeader(_, m)) => {
+                m.ciphertext.len() == RECEIPT_CIPHERTEXT
+            }
+            None => false,
+        },
+        None => {
+            let around = 32 + 48 + 8 + 16;
+            let clear = 1 + 40 + RECEIPT_CIPHERTEXT;
+            let encrypted = 1 + crate::ratchet::ENC_HEADER_LEN + RECEIPT_CIPHERTEXT;
+            [around + clear, around + encrypted].contains(&env.body.len())
+        }
+    }
+}
+
+/// The reason a sealed message stayed unread, in the words of the protocol table: from the
+/// reason it is filed under in the unreadable table (`table`), for an app labelled `protocol`
+/// (`signal` runs X3DH, `signal+pq` PQXDH).
+fn message_reason(table: &str, protocol: &str) -> String {
+    let setup = if protocol.contains("pq") {
+        "PQXDH"
+    } else {
+        "X3DH"
+    };
+    if let Some(why) =
+        table.strip_prefix("Signal envelope of a session whose initial message stayed closed: ")
+    {
+        return if why.starts_with("PQXDH") {
+            why.to_owned()
+        } else {
+            format!("{setup}: {why}")
+        };
+    }
+    if table.contains("holds neither of its two private ratchet keys") {
+        "the ratchet healed: the new DH ratchet keys of a later step are not held".to_owned()
+    } else if table.contains("encrypted header no held header key opens") {
+        "encrypted header: no held header key opens it (a chain after the session healed, or \
+         one deleted before the theft)"
+            .to_owned()
+    } else if table.contains("already passed") {
+        "sent before the theft: its message key was used and deleted before the state was \
+         stolen"
+            .to_owned()
+    } else if table.contains("older than the stolen state") {
+        "sent before the theft, on a chain deleted before the state was stolen".to_owned()
+    } else if table.contains("sealed sender: no identity private key of the recipient") {
+        "sealed sender: the recipient's identity key is not held".to_owned()
+    } else if table.contains("sealed sender: envelope does not open") {
+        "sealed sender: the envelope does not open with the identity key held".to_owned()
+    } else {
+        table
+            .strip_prefix("Signal envelope of a session the adversary follows: ")
+            .unwrap_or(table)
+            .to_owned()
+    }
+}
+
 fn refusal(reason: &str) -> String {
     if reason.contains("DH4") {
         "one-time prekey used and deleted before the theft".to_owned()
@@ -588,11 +656,30 @@ pub(crate) fn analyze<'t>(
             });
         }
     }
+    // Per message (receipts left out by size), what is still missing, for the scorer's "why
+    // the rest stayed unreadable" lines.
+    let captured: BTreeMap<&[u8], &Captured<'_>> = all.iter().map(|c| (c.body, c)).collect();
+    let mut sealed_messages = Vec::new();
     for (body, reason) in core::mem::take(&mut credits.sealed) {
-        if !credits.opened.contains(body) {
-            sealed.refile(body, reason);
+        if credits.opened.contains(body) {
+            continue;
         }
+        if let (Some(c), Some(env)) = (captured.get(body), crate::ratchet::parse_envelope(body)) {
+            if !is_receipt(&env) {
+                sealed_messages.push(SealedMessage {
+                    from: env.sender.map(account).unwrap_or_default(),
+                    to: account(env.recipient),
+                    first_seen: c.time,
+                    reason: message_reason(&reason, c.protocol),
+                });
+            }
+        }
+        sealed.refile(body, reason);
     }
+    findings.sealed_messages.extend(sealed_messages);
+    findings
+        .sealed_messages
+        .sort_by(|a, b| (a.first_seen, &a.from, &a.to).cmp(&(b.first_seen, &b.from, &b.to)));
     for body in &credits.opened {
         sealed.opened(body);
     }

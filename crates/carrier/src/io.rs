@@ -53,6 +53,14 @@ pub(crate) enum NodeEvent {
     IntegrityError,
     /// A Signal message went out on the sender's ratchet key `key` (for healing figures).
     SignalRatchetKey { message: usize, key: [u8; 32] },
+    /// Subscriber `from`'s Signal device sent a ratchet message to `to` on the chain of ratchet
+    /// key `key`, which has now carried `sent` messages (data and receipts).
+    SignalChain {
+        from: usize,
+        to: usize,
+        key: [u8; 32],
+        sent: u32,
+    },
     /// A handset refused to open a session (e.g. an unknown protocol), counted by reason.
     SessionRefused { reason: String },
     /// Subscriber `sub`'s Signal device rejected an envelope, with the failure kind.

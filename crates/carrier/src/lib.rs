@@ -45,6 +45,6 @@ pub use countermeasures::{
 pub use error::CarrierError;
 pub use ids::Subscriber;
 pub use mobility::LocationTrace;
-pub use truth::{AttackTruth, GroundTruth, SessionFailure, TruthMessage};
+pub use truth::{AttackTruth, GroundTruth, SessionFailure, TruthChain, TruthMessage};
 pub use voice::{clear_frame, TruthCall, FRAME_MARKER};
 pub use world::{run, run_watched, RunOutput, RunStats, MAX_DRAIN};

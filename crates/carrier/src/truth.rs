@@ -32,6 +32,20 @@ pub struct TruthMessage {
     pub failure: Option<String>,
 }
 
+/// One sending chain of a Signal-style session as it really was: every ratchet message (data
+/// message or delivery receipt) its sender sent under one ratchet public key.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct TruthChain {
+    /// Sender's subscriber index.
+    pub from: usize,
+    /// Recipient's subscriber index.
+    pub to: usize,
+    /// When its first message went out.
+    pub first_sent: Timestamp,
+    /// Ratchet messages sent on it (the sender's `Ns` when the chain ended).
+    pub messages: u32,
+}
+
 /// How an endpoint noticed that a session failed.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct SessionFailure {
@@ -105,6 +119,10 @@ pub struct GroundTruth {
     /// Signal apps: the sender's ratchet public key under which each message (by id) was
     /// encrypted. Never given to the adversary.
     pub signal_ratchet_keys: BTreeMap<usize, [u8; 32]>,
+    /// Signal apps: every sending chain by its ratchet public key (data messages and receipts),
+    /// for scoring what clear ratchet headers reveal. Never given to the adversary.
+    #[serde(skip)]
+    pub signal_chains: BTreeMap<[u8; 32], TruthChain>,
     /// Every message by (FNV-1a hash of its text, id): a lookup compares numbers, then the one
     /// text it points at, and no text is stored twice.
     #[serde(skip)]

@@ -346,6 +346,24 @@ impl<'s> World<'s> {
                 NodeEvent::SignalRatchetKey { message, key } => {
                     self.truth.signal_ratchet_keys.insert(message, key);
                 }
+                NodeEvent::SignalChain {
+                    from,
+                    to,
+                    key,
+                    sent,
+                } => {
+                    let c = self
+                        .truth
+                        .signal_chains
+                        .entry(key)
+                        .or_insert(crate::TruthChain {
+                            from,
+                            to,
+                            first_sent: now,
+                            messages: 0,
+                        });
+                    c.messages = c.messages.max(sent);
+                }
                 NodeEvent::SessionRefused { reason } => {
                     *self.stats.session_failures.entry(reason).or_default() += 1;
                 }

@@ -1314,6 +1314,25 @@ fn section_metadata(o: &mut String, r: &Report) {
             ),
         ),
         (
+            "ratchet headers",
+            match (&m.ratchet.why_nothing, m.ratchet.envelopes) {
+                (_, 0) => "no Signal envelope captured".to_owned(),
+                (Some(why), _) => format!("nothing revealed: {why}"),
+                (None, _) => format!(
+                    "{} of {} Signal envelopes with a clear header: {} conversations linked ({} correctly), turns exact for {}; {} chains, messages per chain exact for {} of {} claimed; {} messages inferred but not captured",
+                    m.ratchet.clear_headers,
+                    m.ratchet.envelopes,
+                    m.ratchet.conversations,
+                    m.ratchet.conversations_correct,
+                    m.ratchet.turns_exact,
+                    m.ratchet.chains,
+                    m.ratchet.chains_exact_right,
+                    m.ratchet.chains_claimed_exact,
+                    m.ratchet.messages_inferred_unseen
+                ),
+            },
+        ),
+        (
             "intercept records",
             format!(
                 "{} IRI events, {} content copies, {} static keys seen in the clear",

@@ -17,6 +17,7 @@ pub mod export;
 pub mod html;
 pub mod metadata;
 mod protocols;
+pub mod ratchet;
 mod score;
 pub mod svg;
 mod terminal;

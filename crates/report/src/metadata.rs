@@ -341,6 +341,8 @@ pub struct MetadataScore {
     /// not hold the server).
     #[serde(skip_serializing_if = "ServerScore::not_held")]
     pub server: ServerScore,
+    /// What clear Double Ratchet headers revealed ([`crate::ratchet`]).
+    pub ratchet: crate::ratchet::RatchetScore,
 }
 
 /// The ground truth this module needs, in plain values (so tests can build it by hand).
@@ -370,6 +372,8 @@ pub struct Truth {
     pub server_held: bool,
     /// Hours of the run.
     pub hours: u64,
+    /// Signal apps: every true sending chain by ratchet public key ([`crate::ratchet`]).
+    pub signal_chains: BTreeMap<[u8; 32], crate::ratchet::ChainTruth>,
 }
 
 /// One message of the truth.
@@ -487,6 +491,11 @@ impl Truth {
                 .iter()
                 .any(|v| v.kind == VantageKind::OttServer),
             hours: sc.duration.as_secs().div_ceil(3600),
+            signal_chains: t
+                .signal_chains
+                .iter()
+                .map(|(k, c)| (*k, (c.from, c.to, c.messages)))
+                .collect(),
         }
     }
 
@@ -558,6 +567,7 @@ pub fn score_truth(t: &Truth, m: &MetadataFindings) -> MetadataScore {
         sizes: sizes(t, &r, m),
         k_hops: k_hops(t, &r, m),
         server: server(t, &r, m),
+        ratchet: crate::ratchet::score(&m.ratchet, &t.signal_chains, &|a| r.get(a)),
     }
 }
 

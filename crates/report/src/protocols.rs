@@ -71,10 +71,13 @@ impl ProtocolScorer for Signal {
         true
     }
 
-    fn why_unread(&self, _adversary: Option<&str>) -> String {
-        "end-to-end encrypted (Signal): captured and parsed, but no key the adversary holds \
-         opens it"
-            .to_string()
+    fn why_unread(&self, adversary: Option<&str>) -> String {
+        match adversary {
+            Some(why) => format!("end-to-end encrypted (Signal): captured and parsed; {why}"),
+            None => "end-to-end encrypted (Signal): captured and parsed, but the adversary holds \
+                     no device state or private key of either party"
+                .to_string(),
+        }
     }
 }
 

@@ -354,9 +354,15 @@ pub fn score(sc: &Scenario, seed: u64, run: &RunOutput, findings: &Findings) -> 
             } else {
                 // The adversary's own reason, matched per sender -> recipient pair in send
                 // order (only its capabilities give reasons; a pair uses one protocol).
+                // Under sealed sender the adversary names only the recipient.
                 let adversary = sealed
                     .get_mut(&(f.msisdn.as_str(), t.msisdn.as_str()))
-                    .and_then(VecDeque::pop_front);
+                    .and_then(VecDeque::pop_front)
+                    .or_else(|| {
+                        sealed
+                            .get_mut(&("", t.msisdn.as_str()))
+                            .and_then(VecDeque::pop_front)
+                    });
                 crate::protocols::scorer(&m.protocol).why_unread(adversary)
             };
             *why.entry(label).or_default().entry(reason).or_default() += 1;

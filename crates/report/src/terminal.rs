@@ -137,6 +137,7 @@ pub fn render_terminal(r: &Report) -> String {
     render_on_path(&mut o, r);
     render_key_theft(&mut o, r);
     crate::metadata::render(&mut o, &r.metadata);
+    crate::ratchet::render(&mut o, &r.metadata.ratchet);
     crate::costs::render(&mut o, &r.costs);
     let n = &r.network;
     let _ = writeln!(o);

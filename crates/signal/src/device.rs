@@ -257,6 +257,13 @@ impl<R: RngCore + CryptoRng> Device<R> {
         self.sessions.contains_key(&peer)
     }
 
+    /// The session with `peer`'s current sending ratchet public key and the number of messages
+    /// (data and receipts) sent on that chain so far; `None` without a session. Cheap (no
+    /// snapshot): the simulator's ground truth of ratchet chains reads it after each transmit.
+    pub fn sending_chain(&self, peer: u64) -> Option<([u8; 32], u32)> {
+        self.sessions.get(&peer).map(|s| s.ratchet.sending_chain())
+    }
+
     /// Generates `count` new one-time prekeys (and as many one-time PQ prekeys with
     /// `post_quantum`) and returns the upload for the server.
     pub fn prekey_upload(&mut self, count: u32) -> PreKeyUpload {

@@ -162,6 +162,12 @@ impl RatchetState {
         self.cks.is_some() && (!self.header_encryption || self.hks.is_some())
     }
 
+    /// The current sending ratchet public key and `Ns`, the number of messages sent on its
+    /// chain so far: what the next header will carry (its `dh` and `n`).
+    pub fn sending_chain(&self) -> ([u8; 32], u32) {
+        (self.dhs_pub, self.ns)
+    }
+
     /// The associated data of the session (`Encode(IK_A) || Encode(IK_B)`).
     pub fn associated_data(&self) -> &[u8] {
         &self.ad

@@ -15,6 +15,7 @@
 //! | statistical disclosure | [`disclosure`] | the same packets, aggregated per target | [`DisclosureTarget`]s |
 //! | size fingerprinting | [`sizes`] | encrypted message sizes, clear envelope bodies | [`SizeFindings`] |
 //! | the messaging server's view | [`server`] | the `ott-server` vantage's log of envelopes | [`ServerFindings`] |
+//! | ratchet headers | [`ratchet`] | clear Double Ratchet headers of Signal envelopes | [`RatchetFindings`] |
 //!
 //! **Parties.** The adversary names a subscriber by MSISDN when the captures tie its address to
 //! a number (a clear SMS PDU or OTT envelope it sent or received, or a CC copy under a warrant
@@ -33,6 +34,7 @@ use crate::observe::Observations;
 pub mod correlation;
 pub mod disclosure;
 pub mod packets;
+pub mod ratchet;
 pub mod records;
 pub mod server;
 pub mod sizes;
@@ -40,6 +42,7 @@ pub mod warrants;
 
 pub use correlation::{CorrelationConfig, CorrelationFindings, MessageLink};
 pub use disclosure::{DisclosureSnapshot, DisclosureTarget};
+pub use ratchet::{RatchetChain, RatchetConversation, RatchetFindings};
 pub use records::{ContactEdge, LocationTrace, ServerEdge};
 pub use server::ServerFindings;
 pub use sizes::{Encoding, SizeClass, SizeFindings, SizeLabel};
@@ -90,6 +93,8 @@ pub struct MetadataFindings {
     pub sizes: SizeFindings,
     /// What the messaging provider's own server saw (an `ott-server` vantage).
     pub server: ServerFindings,
+    /// What clear ratchet headers reveal: turns, messages per turn, conversations linked.
+    pub ratchet: RatchetFindings,
 }
 
 /// Runs every metadata analysis with the default configuration over the observation table.
@@ -139,6 +144,7 @@ pub fn analyze_with(
     );
     let sizes = sizes::analyze(&traffic, config.size_bucket);
     let server = server::analyze(obs, config);
+    let ratchet = ratchet::analyze(obs);
     MetadataFindings {
         contacts,
         server_edges,
@@ -148,6 +154,7 @@ pub fn analyze_with(
         disclosure,
         sizes,
         server,
+        ratchet,
     }
 }
 

@@ -38,7 +38,7 @@ use zeroize::Zeroizing;
 pub use kdf::Key;
 pub use wire::{
     parse_content, parse_envelope, parse_header, CapturedContent, CapturedEnvelope,
-    EncryptedHeaderMessage, InitialData,
+    EncryptedHeaderMessage, InitialData, ENC_HEADER_LEN,
 };
 
 /// A ratchet message whose header the reader holds: ratchet key, N, the bytes authenticated

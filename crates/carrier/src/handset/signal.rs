@@ -111,7 +111,7 @@ impl E2eApp for Client {
                 why: format!("signal send: {e}"),
             }),
         }
-        let pdus = self.transmits(h.sub, env);
+        let pdus = self.transmits(h.sub, env, io);
         send_all(h, io, pdus);
     }
 
@@ -140,7 +140,7 @@ impl E2eApp for Client {
         if env.exposure.wants_keys() {
             learn(env, &dev.export_state());
         }
-        let pdus = self.transmits(h.sub, env);
+        let pdus = self.transmits(h.sub, env, io);
         if h.cm.holds_receipts() {
             let pdus = pdus.into_iter().flatten().collect();
             h.cm_hold_signal(io, pdus);
@@ -188,13 +188,25 @@ impl E2eApp for Client {
 
 impl Client {
     /// What the device queued, each as the bytes of the OTT envelope it travels in (`None` for
-    /// an unknown recipient or an envelope the wire format cannot carry).
-    fn transmits(&mut self, me: usize, env: &Env<'_>) -> Vec<Option<Vec<u8>>> {
+    /// an unknown recipient or an envelope the wire format cannot carry). Reports each sending
+    /// chain it went out on to the ground truth ([`NodeEvent::SignalChain`]).
+    fn transmits(&mut self, me: usize, env: &Env<'_>, io: &mut Io) -> Vec<Option<Vec<u8>>> {
         let label = &env.dir.apps[env.dir.subs[me].app].label;
         let dev = &mut self.device;
         let sealed = dev.config().sealed_sender;
         let mut out = Vec::new();
         while let Some(t) = dev.poll_transmit() {
+            if let (Some(to), Some((key, sent))) = (
+                env.key_server.subscriber(t.recipient),
+                dev.sending_chain(t.recipient),
+            ) {
+                io.emit(NodeEvent::SignalChain {
+                    from: me,
+                    to,
+                    key,
+                    sent,
+                });
+            }
             let envelope = env
                 .key_server
                 .subscriber(t.recipient)
