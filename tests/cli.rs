@@ -460,3 +460,31 @@ fn no_arguments_runs_the_default_scenario() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("scenario `salt-typhoon`"), "{text}");
 }
+
+/// Every shipped scenario has its row in docs/scenario.md's table and is named in the README, so
+/// the lists cannot fall behind `sim/` again (issue 15: 9 of 14 were listed).
+#[test]
+fn every_shipped_scenario_is_listed_in_the_docs_and_the_readme() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let docs = std::fs::read_to_string(format!("{root}/docs/scenario.md")).unwrap();
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
+    let mut missing = Vec::new();
+    for entry in std::fs::read_dir(format!("{root}/sim")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        if !docs.contains(&format!("| `{name}.toml` |")) {
+            missing.push(format!("docs/scenario.md: {name}.toml"));
+        }
+        if !readme.contains(&format!("`{name}`")) {
+            missing.push(format!("README.md: {name}"));
+        }
+        assert!(
+            scenario::builtin(&name).is_some(),
+            "{name} is not compiled in (scenario::BUILTIN_SCENARIOS)"
+        );
+    }
+    assert!(missing.is_empty(), "not listed: {missing:?}");
+}
