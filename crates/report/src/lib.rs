@@ -19,6 +19,7 @@ pub mod metadata;
 mod protocols;
 pub mod ratchet;
 mod score;
+pub mod server;
 pub mod svg;
 mod terminal;
 mod theft;
