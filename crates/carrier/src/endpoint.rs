@@ -25,7 +25,8 @@ struct Peer {
 pub(crate) struct Endpoint {
     node: NodeId,
     addr: Ipv4Addr,
-    index: BTreeMap<Ipv4Addr, usize>,
+    /// Peer by address, keyed as a `u32` (integer comparisons; same order as the address).
+    index: BTreeMap<u32, usize>,
     peers: Vec<Peer>,
     /// Datagrams that were not valid frames (corruption that slipped past checksums, bugs), and
     /// PDUs that could not be framed.
@@ -49,7 +50,7 @@ impl Endpoint {
     }
 
     fn peer(&mut self, remote: Ipv4Addr) -> usize {
-        if let Some(&i) = self.index.get(&remote) {
+        if let Some(&i) = self.index.get(&u32::from(remote)) {
             return i;
         }
         let i = self.peers.len();
@@ -59,7 +60,7 @@ impl Endpoint {
             timer: None,
             bytes: (0, 0),
         });
-        self.index.insert(remote, i);
+        self.index.insert(u32::from(remote), i);
         i
     }
 
@@ -146,7 +147,7 @@ impl Endpoint {
     /// IPv4 bytes `(sent, received)` exchanged with `remote` (0 if never).
     pub(crate) fn bytes_with(&self, remote: Ipv4Addr) -> (u64, u64) {
         self.index
-            .get(&remote)
+            .get(&u32::from(remote))
             .map_or((0, 0), |&i| self.peers[i].bytes)
     }
 

@@ -81,7 +81,8 @@ struct VoiceTap {
 pub(crate) struct Poi {
     carrier: String,
     targets: Vec<Target>,
-    by_ip: BTreeMap<Ipv4Addr, usize>,
+    /// Target by address, keyed as a `u32` (integer comparisons on every packet).
+    by_ip: BTreeMap<u32, usize>,
     by_msisdn: BTreeMap<String, usize>,
     from: SocketAddrV4,
     to: SocketAddrV4,
@@ -109,7 +110,11 @@ impl Poi {
         mobility: Arc<Mobility>,
         records: Arc<Mutex<u64>>,
     ) -> Self {
-        let by_ip = targets.iter().enumerate().map(|(i, t)| (t.ip, i)).collect();
+        let by_ip = targets
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (u32::from(t.ip), i))
+            .collect();
         let by_msisdn = targets
             .iter()
             .enumerate()
@@ -445,7 +450,10 @@ impl Poi {
         if packet.dst().port() == MEDIA_PORT || packet.src().port() == MEDIA_PORT {
             if let Ok(m) = MediaPdu::decode(packet.udp_payload()) {
                 if !m.encrypted {
-                    let hit = match (self.by_ip.get(&src), self.by_ip.get(&dst)) {
+                    let hit = match (
+                        self.by_ip.get(&u32::from(src)),
+                        self.by_ip.get(&u32::from(dst)),
+                    ) {
                         (Some(&t), _) => Some((t, LiDirection::FromTarget)),
                         (_, Some(&t)) => Some((t, LiDirection::ToTarget)),
                         _ => None,
@@ -461,9 +469,9 @@ impl Poi {
             Some(AppPdu::Sms(s)) => Some(s),
             _ => None,
         };
-        let hit = if let Some(&t) = self.by_ip.get(&src) {
+        let hit = if let Some(&t) = self.by_ip.get(&u32::from(src)) {
             Some((t, LiDirection::FromTarget, dst))
-        } else if let Some(&t) = self.by_ip.get(&dst) {
+        } else if let Some(&t) = self.by_ip.get(&u32::from(dst)) {
             Some((t, LiDirection::ToTarget, src))
         } else {
             sms.as_ref().and_then(|s| {
@@ -681,11 +689,14 @@ impl OnPathHook for Charging {
             return Verdict::Pass;
         };
         let key = (sub, remote);
-        if let Some(s) = store.open.remove(&key) {
-            if now.saturating_duration_since(s.last) >= IDLE {
+        // A session idle for IDLE is closed; a live one is updated in place below.
+        let idle = store
+            .open
+            .get(&key)
+            .is_some_and(|s| now.saturating_duration_since(s.last) >= IDLE);
+        if idle {
+            if let Some(s) = store.open.remove(&key) {
                 store.close(key, s, who, capture::Cause::IdleTimeout);
-            } else {
-                store.open.insert(key, s);
             }
         }
         if !store.open.contains_key(&key) {

@@ -48,9 +48,10 @@ pub(crate) struct Outgoing {
 /// The responder side of NK tunnels: a packet gateway's or the OTT server's.
 pub(crate) struct TunnelServer {
     pub key: StaticKeypair,
-    tunnels: BTreeMap<Ipv4Addr, NkTunnel>,
+    /// Tunnels by client address as a `u32` (integer comparisons, the address's order).
+    tunnels: BTreeMap<u32, NkTunnel>,
     /// PDUs waiting for a handset's tunnel to come up.
-    pending: BTreeMap<Ipv4Addr, Vec<Vec<u8>>>,
+    pending: BTreeMap<u32, Vec<Vec<u8>>>,
 }
 
 impl TunnelServer {
@@ -74,22 +75,22 @@ impl TunnelServer {
         t: &TunnelPdu,
     ) -> Vec<Vec<u8>> {
         let now = io.now();
-        if !self.tunnels.contains_key(&remote) {
+        if !self.tunnels.contains_key(&u32::from(remote)) {
             match NkTunnel::responder(&self.key, seed) {
                 Ok(tun) => {
-                    self.tunnels.insert(remote, tun);
+                    self.tunnels.insert(u32::from(remote), tun);
                 }
                 Err(_) => return Vec::new(),
             }
         }
         let mut inner = Vec::new();
-        if let Some(tun) = self.tunnels.get_mut(&remote) {
+        if let Some(tun) = self.tunnels.get_mut(&u32::from(remote)) {
             if tun.handle_pdu(now, t).is_ok() {
                 while let Some(x) = tun.poll_received() {
                     inner.push(x);
                 }
             }
-            for x in self.pending.remove(&remote).unwrap_or_default() {
+            for x in self.pending.remove(&u32::from(remote)).unwrap_or_default() {
                 let _ = tun.send(now, x);
             }
             ep.pump(io, remote, tun);
@@ -99,12 +100,12 @@ impl TunnelServer {
 
     /// Sends `pdu` to `remote` through its tunnel, or queues it until the tunnel is up.
     pub(crate) fn send(&mut self, ep: &mut Endpoint, io: &mut Io, remote: Ipv4Addr, pdu: Vec<u8>) {
-        match self.tunnels.get_mut(&remote) {
+        match self.tunnels.get_mut(&u32::from(remote)) {
             Some(tun) if tun.is_established() => {
                 let _ = tun.send(io.now(), pdu);
                 ep.pump(io, remote, tun);
             }
-            _ => self.pending.entry(remote).or_default().push(pdu),
+            _ => self.pending.entry(u32::from(remote)).or_default().push(pdu),
         }
     }
 }
