@@ -1,7 +1,7 @@
 //! Ground truth: what was really sent, by whom, to whom, over which protocol, and whether it
 //! arrived intact. Only the scorer reads it; the adversary crate cannot depend on this crate.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 use simcore::Timestamp;
@@ -123,10 +123,14 @@ pub struct GroundTruth {
     /// for scoring what clear ratchet headers reveal. Never given to the adversary.
     #[serde(skip)]
     pub signal_chains: BTreeMap<[u8; 32], TruthChain>,
-    /// Every message by (FNV-1a hash of its text, id): a lookup compares numbers, then the one
-    /// text it points at, and no text is stored twice.
+    /// Every message by the FNV-1a hash of its text (the latest message with that text): a
+    /// lookup compares numbers, then the one text it points at, and no text is stored twice.
     #[serde(skip)]
-    by_text: BTreeSet<(u64, usize)>,
+    by_text: BTreeMap<u64, usize>,
+    /// Texts whose hash another text already holds in `by_text` (a 64-bit collision: kept
+    /// exact, never expected in practice).
+    #[serde(skip)]
+    collided: BTreeMap<String, usize>,
     /// Ids of messages delivered again, one entry per extra delivery (for the attack truth).
     #[serde(skip)]
     pub(crate) redelivered: Vec<usize>,
@@ -140,7 +144,15 @@ impl GroundTruth {
     pub(crate) fn push(&mut self, mut m: TruthMessage) -> usize {
         let id = self.messages.len();
         m.id = id;
-        self.by_text.insert((crate::text::fnv1a(&m.text), id));
+        let h = crate::text::fnv1a(&m.text);
+        match self.by_text.get(&h) {
+            Some(&other) if self.messages[other].text != m.text => {
+                self.collided.insert(m.text.clone(), id);
+            }
+            _ => {
+                self.by_text.insert(h, id);
+            }
+        }
         if m.delivered_at.is_none() && m.failure.is_none() {
             self.open += 1;
         }
@@ -204,12 +216,11 @@ impl GroundTruth {
 
     /// The id of the message with this text (the latest, were a text ever pushed twice).
     fn id_by_text(&self, text: &str) -> Option<usize> {
-        let h = crate::text::fnv1a(text);
-        self.by_text
-            .range((h, 0)..=(h, usize::MAX))
-            .rev()
-            .map(|&(_, id)| id)
-            .find(|&id| self.messages[id].text == text)
+        match self.by_text.get(&crate::text::fnv1a(text)) {
+            Some(&id) if self.messages[id].text == text => Some(id),
+            Some(_) => self.collided.get(text).copied(),
+            None => None,
+        }
     }
 
     /// Protocol labels in first-use order of the scenario's apps would be nicer for reports,
