@@ -396,6 +396,9 @@ pub fn score(sc: &Scenario, seed: u64, run: &RunOutput, findings: &Findings) -> 
         .map(|m| (m.from, m.to))
         .chain(truth.calls.iter().map(|c| (c.caller, c.callee)))
         .filter(|(a, b)| a != b)
+        .map(|(a, b)| (a.min(b), a.max(b)))
+        .collect::<BTreeSet<(usize, usize)>>()
+        .into_iter()
         .map(|(a, b)| pair(&subs[a].msisdn, &subs[b].msisdn))
         .collect();
     let reported: BTreeSet<(String, String)> = findings
