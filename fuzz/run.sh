@@ -117,6 +117,9 @@ for t in "${targets[@]}"; do
     if ((rc == 0)); then
         crashes=0
         line="$t: ${execs:-?} execs, ${took}s, cov ${cov:-?}, corpus $units, 0 crashes"
+    elif [[ -z "$artifact" ]] && grep -q "libFuzzer: run interrupted" "$log"; then
+        # Stopped from outside (SIGINT, e.g. to end a long campaign early): no input failed.
+        line="$t: ${execs:-?} execs, ${took}s, cov ${cov:-?}, corpus $units, 0 crashes (interrupted)"
     else
         crashes=1
         crashed=1
