@@ -72,7 +72,7 @@ else
     fuzz=(cargo fuzz)
 fi
 # Release with debug assertions and overflow checks, AddressSanitizer (cargo-fuzz's default).
-# FUZZ_SANITIZER=none drops AddressSanitizer: wiretap's crates have no `unsafe`, so what the
+# FUZZ_SANITIZER=none drops AddressSanitizer: the library crates forbid `unsafe`, so what the
 # fuzzers look for (panics, overflow, failed assertions, hangs, memory blow-ups) is still
 # caught, at several times the executions a second — for long campaigns.
 sanitizer="${FUZZ_SANITIZER:-address}"
