@@ -211,6 +211,8 @@ impl World<'_> {
         }
         self.truth.subscribers = std::mem::take(&mut self.dir.subs);
         self.truth.locations = self.mobility.traces.clone();
+        // The stores are not read after this (the vantages' copies are made above): their
+        // records move into the output instead of being copied a second time.
         let records = self
             .sc
             .carriers
@@ -219,7 +221,9 @@ impl World<'_> {
             .map(|(car, st)| {
                 (
                     car.name.clone(),
-                    st.lock().map(|s| s.records.clone()).unwrap_or_default(),
+                    st.lock()
+                        .map(|mut s| std::mem::take(&mut s.records))
+                        .unwrap_or_default(),
                 )
             })
             .collect();
