@@ -37,48 +37,31 @@ impl Activity {
     /// Starts timing `message`; `total` steps (a bar) or `None` (a spinner).
     pub fn start(message: String, total: Option<u64>, quiet: bool) -> Activity {
         let done = Arc::new(AtomicU64::new(0));
-        let mut a = Activity {
-            start: Instant::now(),
+        let seen = Arc::clone(&done);
+        let mut a = Activity::drawn(
             quiet,
-            done: Arc::clone(&done),
-            stop: None,
-            drawer: None,
-        };
-        if quiet || !std::io::stderr().is_terminal() {
-            return a;
-        }
-        let (tx, rx) = mpsc::channel::<()>();
-        let start = a.start;
-        a.stop = Some(tx);
-        a.drawer = Some(std::thread::spawn(move || {
-            if rx.recv_timeout(SHOW_AFTER) != Err(RecvTimeoutError::Timeout) {
-                return;
-            }
-            let (bar, template) = match total {
-                Some(n) => (
-                    ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::stderr()),
-                    "{msg} [{bar:30}] {pos}/{len} runs, {elapsed} (about {eta} left)",
-                ),
-                None => (
-                    ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
-                    "{spinner} {msg}, {elapsed}",
-                ),
-            };
-            // The bar appears a second in: its clock starts with the work, not with the bar.
-            let bar = bar.with_elapsed(start.elapsed());
-            if let Ok(style) = ProgressStyle::with_template(template) {
-                bar.set_style(style.progress_chars("=> "));
-            }
-            bar.set_message(message);
-            loop {
-                bar.set_position(done.load(Ordering::Relaxed));
-                bar.tick();
-                if rx.recv_timeout(TICK) != Err(RecvTimeoutError::Timeout) {
-                    break;
+            move |start| {
+                let (bar, template) = match total {
+                    Some(n) => (
+                        ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::stderr()),
+                        "{msg} [{bar:30}] {pos}/{len} runs, {elapsed} (about {eta} left)",
+                    ),
+                    None => (
+                        ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
+                        "{spinner} {msg}, {elapsed}",
+                    ),
+                };
+                // The bar appears a second in: its clock starts with the work, not with the bar.
+                let bar = bar.with_elapsed(start.elapsed());
+                if let Ok(style) = ProgressStyle::with_template(template) {
+                    bar.set_style(style.progress_chars("=> "));
                 }
-            }
-            bar.finish_and_clear();
-        }));
+                bar.set_message(message);
+                bar
+            },
+            move |bar| bar.set_position(seen.load(Ordering::Relaxed)),
+        );
+        a.done = done;
         a
     }
 
@@ -91,34 +74,23 @@ impl Activity {
         watch: &'static simcore::Watch,
         quiet: bool,
     ) -> Activity {
-        let mut a = Activity {
-            start: Instant::now(),
+        let total = duration.as_secs().max(1);
+        // Events per second, smoothed over the last second or so of ticks.
+        let (mut last, mut last_at, mut rate) = (0u64, Instant::now(), 0.0f64);
+        Activity::drawn(
             quiet,
-            done: Arc::new(AtomicU64::new(0)),
-            stop: None,
-            drawer: None,
-        };
-        if quiet || !std::io::stderr().is_terminal() {
-            return a;
-        }
-        let (tx, rx) = mpsc::channel::<()>();
-        let start = a.start;
-        a.stop = Some(tx);
-        a.drawer = Some(std::thread::spawn(move || {
-            if rx.recv_timeout(SHOW_AFTER) != Err(RecvTimeoutError::Timeout) {
-                return;
-            }
-            let total = duration.as_secs().max(1);
-            let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
-                .with_elapsed(start.elapsed());
-            if let Ok(style) = ProgressStyle::with_template("{prefix} [{bar:20}] {msg}, {elapsed}")
-            {
-                bar.set_style(style.progress_chars("=> "));
-            }
-            bar.set_prefix(message);
-            // Events per second, smoothed over the last second or so of ticks.
-            let (mut last, mut last_at, mut rate) = (watch.events(), Instant::now(), 0.0f64);
-            loop {
+            move |start| {
+                let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
+                    .with_elapsed(start.elapsed());
+                if let Ok(style) =
+                    ProgressStyle::with_template("{prefix} [{bar:20}] {msg}, {elapsed}")
+                {
+                    bar.set_style(style.progress_chars("=> "));
+                }
+                bar.set_prefix(message);
+                bar
+            },
+            move |bar| {
                 let reached = watch.sim_time();
                 let events = watch.events();
                 let dt = last_at.elapsed().as_secs_f64();
@@ -147,6 +119,38 @@ impl Activity {
                     _ => "scoring".to_owned(),
                 };
                 bar.set_message(format!("{stage}{memory}"));
+            },
+        )
+    }
+
+    /// The part both kinds share: time the work and, when stderr is a terminal and not
+    /// `quiet`, draw a bar from a thread of its own once the work has lasted [`SHOW_AFTER`]:
+    /// `make` builds it (given when the work started), `update` refreshes it every [`TICK`].
+    fn drawn(
+        quiet: bool,
+        make: impl FnOnce(Instant) -> ProgressBar + Send + 'static,
+        mut update: impl FnMut(&ProgressBar) + Send + 'static,
+    ) -> Activity {
+        let mut a = Activity {
+            start: Instant::now(),
+            quiet,
+            done: Arc::new(AtomicU64::new(0)),
+            stop: None,
+            drawer: None,
+        };
+        if quiet || !std::io::stderr().is_terminal() {
+            return a;
+        }
+        let (tx, rx) = mpsc::channel::<()>();
+        let start = a.start;
+        a.stop = Some(tx);
+        a.drawer = Some(std::thread::spawn(move || {
+            if rx.recv_timeout(SHOW_AFTER) != Err(RecvTimeoutError::Timeout) {
+                return;
+            }
+            let bar = make(start);
+            loop {
+                update(&bar);
                 bar.tick();
                 if rx.recv_timeout(TICK) != Err(RecvTimeoutError::Timeout) {
                     break;
