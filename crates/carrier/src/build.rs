@@ -35,7 +35,7 @@ use crate::timer::Timer;
 use crate::topology::*;
 use crate::traffic::{plan, unit, TrafficParams};
 use crate::truth::{GroundTruth, TruthMessage};
-use crate::voice::{self, CallParams, PlannedCall, TruthCall};
+use crate::voice::{self, CallParams, TruthCall};
 
 use crate::world::{RunStats, World, DRAIN};
 
@@ -412,6 +412,7 @@ impl<'s> World<'s> {
             attackers,
             truth: GroundTruth::default(),
             planned,
+            planned_calls,
             stats: RunStats::default(),
             caps,
             key_server: KeyServer::default(),
@@ -425,9 +426,6 @@ impl<'s> World<'s> {
         };
         w.ott_node = w.net.node_by_addr(OTT_ADDR).unwrap_or(NodeId(0));
         w.make_logic()?;
-        w.io.begin(w.net.now());
-        w.schedule_calls(planned_calls);
-        w.apply_io();
         Ok(w)
     }
 
@@ -594,7 +592,8 @@ impl World<'_> {
     }
 
     /// Sets up every planned call: a truth entry, a leg at each party, and the start timer.
-    pub(crate) fn schedule_calls(&mut self, calls: Vec<PlannedCall>) {
+    pub(crate) fn schedule_calls(&mut self) {
+        let calls = std::mem::take(&mut self.planned_calls);
         for (i, plan) in calls.into_iter().enumerate() {
             let (a, b) = (&self.dir.subs[plan.caller], &self.dir.subs[plan.callee]);
             let app = &self.dir.apps[a.app];

@@ -41,6 +41,7 @@ struct SessionTheft {
 
 /// The capability state of a run: built with the world, consulted when sessions are made,
 /// acted on at theft times, turned into [`Capabilities`] at the end.
+#[derive(Default)]
 pub(crate) struct Capable {
     /// Weak-RNG subscribers and their entropy bits.
     weak: BTreeMap<usize, u8>,

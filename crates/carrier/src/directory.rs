@@ -14,6 +14,7 @@ use crate::ids::Subscriber;
 use crate::mobility::Mobility;
 
 /// The read-only directory of a run.
+#[derive(Clone)]
 pub(crate) struct Directory {
     /// Every subscriber, by index.
     pub subs: Vec<Subscriber>,

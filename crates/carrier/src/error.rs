@@ -21,6 +21,9 @@ pub enum CarrierError {
          component builder (run it through the pipeline, which passes onpath::Armory)"
     )]
     Unarmed,
+    /// A live driver named a node the world does not have (`carrier::live`).
+    #[error("no node {0} in this world")]
+    NoSuchNode(u32),
     /// The run was asked to stop (`simcore::Watch::request_stop`, e.g. Ctrl-C) before it
     /// finished; it produced nothing.
     #[error("interrupted at simulated time {at}")]

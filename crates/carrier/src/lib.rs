@@ -24,6 +24,7 @@ mod gateway;
 mod handset;
 mod ids;
 mod io;
+pub mod live;
 mod li;
 mod mediation;
 mod mobility;

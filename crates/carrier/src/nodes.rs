@@ -127,3 +127,41 @@ pub(crate) enum Logic {
     /// A law-enforcement collection function: a sink.
     Lea(crate::mediation::LeaNode),
 }
+
+/// What a node is handed: a datagram or one of its typed timers.
+pub(crate) enum Input {
+    /// A datagram addressed to the node.
+    Datagram(netsim::Packet),
+    /// One of the node's timers came due.
+    Timer(crate::timer::Timer),
+}
+
+impl Logic {
+    /// Hands `input` to the node: the one implementation of what each kind of node does, which
+    /// every driver (the simulator's world, the live driver) calls. What the node asks for goes
+    /// into `io`.
+    pub(crate) fn handle(&mut self, env: &mut crate::handset::Env<'_>, io: &mut Io, input: Input) {
+        match &input {
+            Input::Timer(t) => tracing::trace!(timer = ?t, "timer"),
+            Input::Datagram(packet) => tracing::trace!(
+                src = %packet.src(),
+                dst = %packet.dst(),
+                bytes = packet.len(),
+                "packet received"
+            ),
+        }
+        match (self, input) {
+            (Logic::Sub(h), Input::Timer(t)) => h.handle_timer(env, io, t),
+            (Logic::Sub(h), Input::Datagram(packet)) => h.handle_datagram(env, io, &packet),
+            (Logic::Pgw(p), Input::Timer(t)) => p.handle_timer(io, t),
+            (Logic::Pgw(p), Input::Datagram(packet)) => p.handle_datagram(env.dir, io, &packet),
+            (Logic::Smsc(s), Input::Timer(t)) => s.handle_timer(io, t),
+            (Logic::Smsc(s), Input::Datagram(packet)) => s.handle_datagram(env.dir, io, &packet),
+            (Logic::Ott(o), Input::Timer(t)) => o.handle_timer(env.dir, io, t),
+            (Logic::Ott(o), Input::Datagram(packet)) => o.handle_datagram(env.dir, io, &packet),
+            (Logic::Mediation(m), Input::Datagram(packet)) => m.handle_datagram(io, &packet),
+            (Logic::Lea(l), Input::Datagram(packet)) => l.handle_datagram(&packet),
+            _ => {}
+        }
+    }
+}

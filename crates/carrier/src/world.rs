@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use capture::active::Arm;
 use capture::{CallRecord, Captures, Warrant};
-use netsim::{Event, Network, NodeId, Packet, TapId};
+use netsim::{Event, Network, NodeId, TapId};
 use proto::keys::StaticKeypair;
 use scenario::Scenario;
 use serde::Serialize;
@@ -29,7 +29,7 @@ use crate::handset::{Env, Handset};
 use crate::io::{CallFact, Io, NodeEvent, Output};
 use crate::li::{Charged, Poi, RecordStore};
 use crate::mobility::Mobility;
-use crate::nodes::Logic;
+use crate::nodes::{Input, Logic};
 use crate::signal_app::KeyServer;
 use crate::timer::Timer;
 use crate::topology::*;
@@ -132,6 +132,8 @@ pub(crate) struct World<'s> {
     pub(crate) attackers: Vec<Attacker>,
     pub(crate) truth: GroundTruth,
     pub(crate) planned: Vec<Planned>,
+    /// The planned calls, until [`World::start`] sets them up.
+    pub(crate) planned_calls: Vec<crate::voice::PlannedCall>,
     pub(crate) stats: RunStats,
     /// The adversary's declared capabilities, made real (see [`crate::capability`]).
     pub(crate) caps: Capable,
@@ -247,7 +249,7 @@ impl World<'_> {
 
 impl World<'_> {
     /// Sends the END records of sessions still open to the mediation nodes.
-    fn flush_intercepts(&mut self) {
+    pub(crate) fn flush_intercepts(&mut self) {
         let now = self.net.now();
         for (c, poi) in self.pois.clone().iter().enumerate() {
             let out = poi.lock().map(|mut p| p.flush(now)).unwrap_or_default();
@@ -268,27 +270,36 @@ impl World<'_> {
             let Some(Logic::Sub(h)) = self.logic.get(self.sub_node[i].0 as usize) else {
                 continue;
             };
-            for secret in h.app_secrets(true) {
-                let stolen = capture::StolenSecret {
-                    at,
-                    owner: capture::Owner::Subscriber(self.dir.subs[i].msisdn.clone()),
-                    secret,
-                };
-                if matches!(stolen.secret, capture::Secret::SignalState(_)) {
-                    for attacker in &self.attackers {
-                        attacker.give(&stolen);
-                    }
+            let secrets = h.app_secrets(true);
+            self.stolen(at, i, secrets);
+        }
+    }
+
+    /// Session state `secrets` copied from subscriber `i`'s handset at `at`: to the adversary's
+    /// capabilities, and to its on-path components (a Signal takeover continues a stolen ratchet).
+    pub(crate) fn stolen(&mut self, at: Timestamp, i: usize, secrets: Vec<capture::Secret>) {
+        for secret in secrets {
+            let stolen = capture::StolenSecret {
+                at,
+                owner: capture::Owner::Subscriber(self.dir.subs[i].msisdn.clone()),
+                secret,
+            };
+            if matches!(stolen.secret, capture::Secret::SignalState(_)) {
+                for attacker in &self.attackers {
+                    attacker.give(&stolen);
                 }
-                self.caps.steal(stolen.at, stolen.owner, stolen.secret);
             }
+            self.caps.steal(stolen.at, stolen.owner, stolen.secret);
         }
     }
 }
 
 impl<'s> World<'s> {
-    /// Attaches handsets (tunnel handshakes go out) and schedules every planned message.
+    /// Sets up every planned call, attaches handsets (tunnel handshakes go out) and schedules
+    /// every planned message.
     fn start(&mut self) {
         self.io.begin(self.net.now());
+        self.schedule_calls();
         self.start_nodes();
         self.apply_io();
     }
@@ -311,8 +322,18 @@ impl<'s> World<'s> {
             }
         }
         let now = self.io.now();
-        let mut refills = Vec::new();
         let events: Vec<NodeEvent> = self.io.take_events().collect();
+        // The key server asks the devices whose prekeys were handed out to top them up.
+        for sub in self.apply_events(now, events) {
+            self.with_handset(sub, |h, env, io| h.prekeys_taken(env, io));
+            self.apply_io();
+        }
+    }
+
+    /// Turns what nodes reported at `now` into ground truth, records and counters; returns the
+    /// subscribers whose devices must top up their prekeys (the driver asks them).
+    pub(crate) fn apply_events(&mut self, now: Timestamp, events: Vec<NodeEvent>) -> Vec<usize> {
+        let mut refills = Vec::new();
         for e in events {
             match e {
                 NodeEvent::Undecodable => {
@@ -382,11 +403,7 @@ impl<'s> World<'s> {
                 NodeEvent::Call { call, fact } => self.call_fact(call, fact, now),
             }
         }
-        // The key server asks the devices whose prekeys were handed out to top them up.
-        for sub in refills {
-            self.with_handset(sub, |h, env, io| h.prekeys_taken(env, io));
-            self.apply_io();
-        }
+        refills
     }
 
     /// What a handset reported about call `call` (its index in the plan), into the truth.
@@ -482,11 +499,6 @@ impl<'s> World<'s> {
     }
 
     fn dispatch_in_span(&mut self, ev: Event) {
-        /// What a node is handed: a datagram or one of its typed timers.
-        enum Input {
-            Datagram(Packet),
-            Timer(Timer),
-        }
         let node = match &ev {
             Event::Deliver { node, .. } | Event::Timer { node, .. } => *node,
         };
@@ -494,61 +506,25 @@ impl<'s> World<'s> {
         if idx >= self.logic.len() {
             return;
         }
+        let input = match ev {
+            Event::Timer { token, .. } => match Timer::from_token(token) {
+                Some(t) => Input::Timer(t),
+                None => return,
+            },
+            Event::Deliver { packet, .. } => Input::Datagram(packet),
+        };
         self.io.begin(self.net.now());
         let mut logic = std::mem::replace(&mut self.logic[idx], Logic::Router);
-        let ev = match ev {
-            Event::Timer { token, .. } => match Timer::from_token(token) {
-                Some(t) => {
-                    tracing::trace!(timer = ?t, "timer");
-                    Input::Timer(t)
-                }
-                None => {
-                    self.logic[idx] = logic;
-                    return;
-                }
-            },
-            Event::Deliver { packet, .. } => {
-                tracing::trace!(
-                    src = %packet.src(),
-                    dst = %packet.dst(),
-                    bytes = packet.len(),
-                    "packet received"
-                );
-                Input::Datagram(packet)
-            }
-        };
-        match (&mut logic, ev) {
-            (Logic::Sub(h), input) => {
-                let mut env = Env {
-                    dir: &self.dir,
-                    sc: self.sc,
-                    seeds: &self.seeds,
-                    keys: &self.public_keys,
-                    key_server: &mut self.key_server,
-                    exposure: &self.caps,
-                };
-                match input {
-                    Input::Timer(t) => h.handle_timer(&mut env, &mut self.io, t),
-                    Input::Datagram(packet) => h.handle_datagram(&mut env, &mut self.io, &packet),
-                }
-            }
-            (Logic::Pgw(p), Input::Timer(t)) => p.handle_timer(&mut self.io, t),
-            (Logic::Pgw(p), Input::Datagram(packet)) => {
-                p.handle_datagram(&self.dir, &mut self.io, &packet);
-            }
-            (Logic::Smsc(s), Input::Timer(t)) => s.handle_timer(&mut self.io, t),
-            (Logic::Smsc(s), Input::Datagram(packet)) => {
-                s.handle_datagram(&self.dir, &mut self.io, &packet);
-            }
-            (Logic::Ott(o), Input::Timer(t)) => o.handle_timer(&self.dir, &mut self.io, t),
-            (Logic::Ott(o), Input::Datagram(packet)) => {
-                o.handle_datagram(&self.dir, &mut self.io, &packet);
-            }
-            (Logic::Mediation(m), Input::Datagram(packet)) => {
-                m.handle_datagram(&mut self.io, &packet)
-            }
-            (Logic::Lea(l), Input::Datagram(packet)) => l.handle_datagram(&packet),
-            _ => {}
+        {
+            let mut env = Env {
+                dir: &self.dir,
+                sc: self.sc,
+                seeds: &self.seeds,
+                keys: &self.public_keys,
+                key_server: &mut self.key_server,
+                exposure: &self.caps,
+            };
+            logic.handle(&mut env, &mut self.io, input);
         }
         self.logic[idx] = logic;
         self.apply_io();
