@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand};
 use tracing_subscriber::prelude::*;
 
 mod explain;
+mod live_cmd;
 mod progress;
 
 /// An error caused by the user's input (a scenario or sweep file, a flag, a pattern, an output
@@ -21,7 +22,7 @@ mod progress;
 /// failure, code 1. It is attached to an error as context, so the message reads
 /// "<this>: <the cause>".
 #[derive(Debug)]
-struct BadInput(String);
+pub(crate) struct BadInput(pub(crate) String);
 
 impl std::fmt::Display for BadInput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -32,7 +33,7 @@ impl std::fmt::Display for BadInput {
 impl std::error::Error for BadInput {}
 
 /// `BadInput` context for an output that could not be created or written.
-fn unwritable(path: &Path) -> BadInput {
+pub(crate) fn unwritable(path: &Path) -> BadInput {
     BadInput(format!(
         "cannot write {} (hint: choose a directory you can write to, on a disk with space)",
         path.display()
@@ -56,6 +57,10 @@ struct Cli {
 enum Command {
     /// Run a scenario (default: the embedded `salt-typhoon`) and print the report.
     Run(RunArgs),
+    /// Run a scenario live, in real time: every node a tokio task with its own UDP socket on
+    /// 127.0.0.1, the modelled network an intercepting proxy between them (docs/live.md);
+    /// print the same report as `run` (default: the embedded `salt-typhoon-live`).
+    Live(live_cmd::LiveArgs),
     /// Check a scenario file (or a sweep file: every grid point, and the sweep's work) and
     /// print its errors with file:line:column.
     Validate {
@@ -190,10 +195,10 @@ impl Default for RunArgs {
 
 /// Shared by the command under way and the Ctrl-C handler: the run publishes its progress here,
 /// and the handler asks it to stop.
-static WATCH: simcore::Watch = simcore::Watch::new();
+pub(crate) static WATCH: simcore::Watch = simcore::Watch::new();
 
 /// Exit code of a command stopped by Ctrl-C (128 + SIGINT, as shells report it).
-const INTERRUPTED: u8 = 130;
+pub(crate) const INTERRUPTED: u8 = 130;
 
 /// Installs the Ctrl-C handler for a long command: the first Ctrl-C asks the run (or sweep) to
 /// stop at its next check, so it ends with no output files rather than cut ones (every file is
@@ -221,11 +226,15 @@ fn main() -> ExitCode {
         }
     };
     let command = cli.command.unwrap_or(Command::Run(RunArgs::default()));
-    if matches!(command, Command::Run(_) | Command::Sweep(_)) {
+    if matches!(
+        command,
+        Command::Run(_) | Command::Sweep(_) | Command::Live(_)
+    ) {
         interrupt_on_ctrl_c();
     }
     let result = match command {
         Command::Run(args) => run(&args),
+        Command::Live(args) => live_cmd::live(&args),
         Command::Validate {
             scenario,
             max_work,
@@ -437,7 +446,7 @@ fn read_text(path: &Path) -> std::io::Result<String> {
 }
 
 /// Reads a scenario: a path to a file, or the name of a built-in one.
-fn load(spec: &str) -> Result<(String, String)> {
+pub(crate) fn load(spec: &str) -> Result<(String, String)> {
     let path = Path::new(spec);
     if path.exists() {
         if path.is_dir() {
@@ -624,12 +633,16 @@ fn write_atomic(
 }
 
 /// Writes `bytes` to `path` with [`write_atomic`].
-fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write as _;
     write_atomic(path, |w| w.write_all(bytes))
 }
 
-fn write_outputs(dir: &Path, report: &report::Report, output: &carrier::RunOutput) -> Result<()> {
+pub(crate) fn write_outputs(
+    dir: &Path,
+    report: &report::Report,
+    output: &carrier::RunOutput,
+) -> Result<()> {
     fs::create_dir_all(dir).with_context(|| unwritable(dir))?;
     for v in &output.captures.vantages {
         if let Some(p) = &v.packets {

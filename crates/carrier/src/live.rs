@@ -463,6 +463,12 @@ impl<'s> Plant<'s> {
         self.w.truth.open
     }
 
+    /// Whether a session-state theft is still to come (a live run waits for it, as the
+    /// simulator's run does).
+    pub fn thefts_pending(&self) -> bool {
+        !self.thefts.is_empty()
+    }
+
     /// Messages planned in all.
     pub fn messages(&self) -> usize {
         self.w.truth.messages.len()

@@ -94,6 +94,18 @@ pub fn run_watched(sc: &Scenario, seed: u64, watch: &Watch) -> Result<Run, Pipel
     })
 }
 
+/// The adversary's and the scorer's stages on a run some other driver produced (the live
+/// driver, `crates/live`): the same analysis and scoring as [`run`].
+pub fn score_output(sc: &Scenario, seed: u64, output: RunOutput) -> Run {
+    let findings = analyze(sc, &output);
+    let report = report::score(sc, seed, &output, &findings);
+    Run {
+        output,
+        findings,
+        report,
+    }
+}
+
 /// The adversary's stage alone: the captures of `output`, read with every capability the run
 /// handed over.
 pub fn analyze(sc: &Scenario, output: &RunOutput) -> Findings {

@@ -28,8 +28,8 @@ pub use attacks::AttackScore;
 pub use costs::CostScore;
 pub use metadata::MetadataScore;
 pub use score::{
-    score, AdversarySummary, ContactScore, Example, NetworkSummary, ProtocolScore, Report, RowKey,
-    UnreadableReason, WarrantScore,
+    score, verdicts, AdversarySummary, ContactScore, Example, NetworkSummary, ProtocolScore,
+    Report, RowKey, UnreadableReason, Verdict, WarrantScore,
 };
 pub use terminal::render_terminal;
 pub use theft::{SignalTheftScore, TheftScore};

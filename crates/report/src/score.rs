@@ -244,18 +244,94 @@ fn exposure(sc: &Scenario, run: &RunOutput) -> (BTreeSet<usize>, BTreeSet<String
     (tapped, content_targets)
 }
 
+/// The scorer's verdict on one message of the ground truth.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    /// The message's id in the ground truth.
+    pub message: usize,
+    /// Whether the message crossed a vantage point of the adversary (a tapped core, a content
+    /// warrant at a compromised mediation node, the messaging server).
+    pub exposed: bool,
+    /// `None` when the adversary produced the message's exact text; otherwise why it did not,
+    /// in plain words.
+    pub why_unread: Option<String>,
+}
+
+/// Per message of the ground truth, in id order: did the adversary read it, and if not, why.
+/// [`score`] counts these; a parity check of two drivers compares them.
+pub fn verdicts(sc: &Scenario, run: &RunOutput, findings: &Findings) -> Vec<Verdict> {
+    let truth: &GroundTruth = &run.truth;
+    let subs = &truth.subscribers;
+    let mut read = vec![false; truth.messages.len()];
+    for r in &findings.recovered {
+        if let Some(m) = truth.message_by_text(&r.text) {
+            read[m.id] = true;
+        }
+    }
+    let (tapped, content_targets) = exposure(sc, run);
+    // The messaging server relays every end-to-end message.
+    let server_held = sc
+        .adversary
+        .vantage
+        .iter()
+        .any(|v| v.kind == VantageKind::OttServer);
+    // What the adversary says is still missing for the sealed messages its capabilities bore
+    // on, per (sender, recipient) in capture order: matched in send order to the unread
+    // messages of the pair (the others keep the reason of a passive adversary).
+    let mut sealed: BTreeMap<(&str, &str), VecDeque<&str>> = BTreeMap::new();
+    for s in &findings.sealed_messages {
+        sealed
+            .entry((s.from.as_str(), s.to.as_str()))
+            .or_default()
+            .push_back(s.reason.as_str());
+    }
+    let mut out = Vec::with_capacity(truth.messages.len());
+    for m in &truth.messages {
+        let (f, t) = (&subs[m.from], &subs[m.to]);
+        let exposed = (server_held && m.protocol.is_end_to_end())
+            || tapped.contains(&f.carrier)
+            || tapped.contains(&t.carrier)
+            || content_targets.contains(&f.msisdn)
+            || content_targets.contains(&t.msisdn);
+        let why_unread = (!read[m.id]).then(|| {
+            if !exposed {
+                "never crossed a vantage point: both ends on carriers whose core is not tapped, \
+                 and neither end under a content warrant at a compromised mediation node"
+                    .to_string()
+            } else {
+                // The adversary's own reason, matched per sender -> recipient pair in send
+                // order (only its capabilities give reasons; a pair uses one protocol).
+                // Under sealed sender the adversary names only the recipient.
+                let adversary = sealed
+                    .get_mut(&(f.msisdn.as_str(), t.msisdn.as_str()))
+                    .and_then(VecDeque::pop_front)
+                    .or_else(|| {
+                        sealed
+                            .get_mut(&("", t.msisdn.as_str()))
+                            .and_then(VecDeque::pop_front)
+                    });
+                crate::protocols::scorer(&m.protocol).why_unread(adversary)
+            }
+        });
+        out.push(Verdict {
+            message: m.id,
+            exposed,
+            why_unread,
+        });
+    }
+    out
+}
+
 /// Scores `findings` against the run's ground truth.
 pub fn score(sc: &Scenario, seed: u64, run: &RunOutput, findings: &Findings) -> Report {
     let truth: &GroundTruth = &run.truth;
     let subs = &truth.subscribers;
-    let mut read = vec![false; truth.messages.len()];
     let mut false_recoveries = 0;
     let mut mitm_read = BTreeSet::new();
     let mut examples: BTreeMap<String, Vec<Example>> = BTreeMap::new();
     for r in &findings.recovered {
         match truth.message_by_text(&r.text) {
             Some(m) => {
-                read[m.id] = true;
                 if r.method.starts_with("mitm at ") {
                     mitm_read.insert(m.id);
                 }
@@ -287,23 +363,7 @@ pub fn score(sc: &Scenario, seed: u64, run: &RunOutput, findings: &Findings) -> 
         }
     }
 
-    let (tapped, content_targets) = exposure(sc, run);
-    // The messaging server relays every end-to-end message.
-    let server_held = sc
-        .adversary
-        .vantage
-        .iter()
-        .any(|v| v.kind == VantageKind::OttServer);
-    // What the adversary says is still missing for the sealed messages its capabilities bore
-    // on, per (sender, recipient) in capture order: matched in send order to the unread
-    // messages of the pair (the others keep the reason of a passive adversary).
-    let mut sealed: BTreeMap<(&str, &str), VecDeque<&str>> = BTreeMap::new();
-    for s in &findings.sealed_messages {
-        sealed
-            .entry((s.from.as_str(), s.to.as_str()))
-            .or_default()
-            .push_back(s.reason.as_str());
-    }
+    let verdicts = verdicts(sc, run, findings);
     let mut by_proto: BTreeMap<String, (RowKey, ProtocolScore)> = BTreeMap::new();
     let mut convs: BTreeMap<String, BTreeSet<(usize, usize)>> = BTreeMap::new();
     let mut why: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
@@ -335,37 +395,18 @@ pub fn score(sc: &Scenario, seed: u64, run: &RunOutput, findings: &Findings) -> 
             .entry(label.clone())
             .or_default()
             .insert((m.from.min(m.to), m.from.max(m.to)));
-        let (f, t) = (&subs[m.from], &subs[m.to]);
-        let exposed = (server_held && m.protocol.is_end_to_end())
-            || tapped.contains(&f.carrier)
-            || tapped.contains(&t.carrier)
-            || content_targets.contains(&f.msisdn)
-            || content_targets.contains(&t.msisdn);
-        if exposed {
+        let v = &verdicts[m.id];
+        if v.exposed {
             p.messages_exposed_to_vantage += 1;
         }
-        if read[m.id] {
-            p.messages_read_by_adversary += 1;
-        } else {
-            let reason = if !exposed {
-                "never crossed a vantage point: both ends on carriers whose core is not tapped, \
-                 and neither end under a content warrant at a compromised mediation node"
-                    .to_string()
-            } else {
-                // The adversary's own reason, matched per sender -> recipient pair in send
-                // order (only its capabilities give reasons; a pair uses one protocol).
-                // Under sealed sender the adversary names only the recipient.
-                let adversary = sealed
-                    .get_mut(&(f.msisdn.as_str(), t.msisdn.as_str()))
-                    .and_then(VecDeque::pop_front)
-                    .or_else(|| {
-                        sealed
-                            .get_mut(&("", t.msisdn.as_str()))
-                            .and_then(VecDeque::pop_front)
-                    });
-                crate::protocols::scorer(&m.protocol).why_unread(adversary)
-            };
-            *why.entry(label).or_default().entry(reason).or_default() += 1;
+        match &v.why_unread {
+            None => p.messages_read_by_adversary += 1,
+            Some(reason) => {
+                *why.entry(label)
+                    .or_default()
+                    .entry(reason.clone())
+                    .or_default() += 1
+            }
         }
     }
     for (label, (row, p)) in &mut by_proto {
@@ -435,7 +476,7 @@ pub fn score(sc: &Scenario, seed: u64, run: &RunOutput, findings: &Findings) -> 
         .filter(|w| real.contains(&(w.liid.as_str(), w.target_msisdn.as_str())))
         .count();
 
-    let messages_read = read.iter().filter(|&&r| r).count();
+    let messages_read = verdicts.iter().filter(|v| v.why_unread.is_none()).count();
     let metadata = crate::metadata::score(sc, run, findings);
     Report {
         scenario: sc.name.clone(),

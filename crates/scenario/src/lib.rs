@@ -45,11 +45,19 @@ pub use validate::{RETRANSMISSION_CAP, RETRY_BUDGET};
 /// The scenario run when none is named: `sim/salt-typhoon.toml`.
 pub const DEFAULT_SCENARIO_NAME: &str = "salt-typhoon";
 
+/// The built-in scenario `wiretap live` runs when given none: the default scenario's small
+/// variant, which runs in real time.
+pub const DEFAULT_LIVE_SCENARIO_NAME: &str = "salt-typhoon-live";
+
 /// The shipped scenarios, `(name, TOML text)`, in the order a lab sheet introduces them.
 pub const BUILTIN_SCENARIOS: &[(&str, &str)] = &[
     (
         "salt-typhoon",
         include_str!("../../../sim/salt-typhoon.toml"),
+    ),
+    (
+        "salt-typhoon-live",
+        include_str!("../../../sim/salt-typhoon-live.toml"),
     ),
     ("small-lab", include_str!("../../../sim/small-lab.toml")),
     ("lossy-radio", include_str!("../../../sim/lossy-radio.toml")),
