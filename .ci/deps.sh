@@ -35,6 +35,7 @@ require adversary capture
 require report carrier
 require matrix adversary
 require carrier signal
+require live tokio
 
 # And `forbid` fails when the edge is there: each of these edges exists, so each must fail.
 for edge in "carrier netsim" "onpath adversary" "pipeline carrier"; do
@@ -75,6 +76,10 @@ forbid proto carrier  "protocol code does not know the carrier model"
 for c in simcore netsim proto carrier capture adversary onpath pipeline scenario report matrix signal sweep; do
     forbid "$c" tokio "simulation and protocol crates have no async runtime"
 done
+# Live mode: tokio in crates/live and the binary only; the live driver produces a run's output
+# as the simulator does and knows neither the adversary nor the scorer.
+forbid live adversary "the live driver produces captures; the adversary reads them afterwards"
+forbid live report    "the live driver produces a run's output; the scorer is separate"
 
 # One clippy configuration: a crate's own clippy.toml would replace the root one (clippy does
 # not merge them) and silently drop the determinism bans for that crate.
@@ -96,11 +101,11 @@ if [ -z "$(net_uses crates/carrier/src/world.rs)" ]; then
     exit 1
 fi
 for f in $(find crates/carrier/src -name '*.rs' | sort); do
-    case "$f" in */world.rs|*/build.rs|*/attack.rs|*/collect.rs) continue ;; esac
+    case "$f" in */world.rs|*/build.rs|*/attack.rs|*/collect.rs|*/live.rs) continue ;; esac
     if [ -n "$(net_uses "$f")" ]; then
-        echo "ARCHITECTURE VIOLATION: node code in $f touches the network (only the driver: world.rs, build.rs, attack.rs, collect.rs):" >&2
+        echo "ARCHITECTURE VIOLATION: node code in $f touches the network (only the drivers: world.rs, build.rs, attack.rs, collect.rs; live.rs, the live driver's plant):" >&2
         net_uses "$f" >&2
         exit 1
     fi
 done
-echo "ok: only the carrier's driver (world.rs, build.rs, attack.rs, collect.rs) touches the network"
+echo "ok: only the carrier's drivers (world.rs, build.rs, attack.rs, collect.rs; live.rs's plant) touch the network"

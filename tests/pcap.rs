@@ -10,7 +10,7 @@ use crate::support::{shipped_outputs, tool_available};
 
 /// Frames in `pcap`, and of them those tshark marks malformed and those with an expert item of
 /// severity error or worse, from one pass of `tshark -z io,stat`.
-fn tshark_counts(pcap: &Path) -> (u64, u64, u64) {
+pub(crate) fn tshark_counts(pcap: &Path) -> (u64, u64, u64) {
     let out = Command::new("tshark")
         .arg("-r")
         .arg(pcap)

@@ -27,6 +27,8 @@
 //!   `--quiet`, stdout and sweep files unchanged.
 //! - `golden`          — every `sim/*.toml` at seed 1: terminal report, report.json and a digest
 //!   of every `--out` file, byte for byte against `tests/golden/` (`WIRETAP_BLESS=1` rewrites).
+//! - `live`            — `wiretap live`: the simulator and the live driver give every message the
+//!   same verdict; live pcaps open in tshark; the JSON is the run's plus `live`; Ctrl-C stops.
 //! - `labs`            — every observation `docs/labs/` asks a student to make, on the lab's
 //!   scenario through the CLI.
 //! - `metadata`        — contact graph from records, warrant exposure, correlation against a
@@ -67,6 +69,7 @@ mod golden;
 mod html;
 mod intercept;
 mod labs;
+mod live;
 mod metadata;
 mod onpath;
 mod ott_server;

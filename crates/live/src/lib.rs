@@ -23,7 +23,7 @@
 //! test in `tests/live.rs`).
 #![warn(missing_docs)]
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use capture::active::Arm;
@@ -280,7 +280,7 @@ async fn drive(
         start: Instant::now(),
     };
     let (report_tx, mut report_rx) = mpsc::unbounded_channel::<Vec<Report>>();
-    let mut by_addr: HashMap<SocketAddr, NodeId> = HashMap::new();
+    let mut by_addr: BTreeMap<SocketAddr, NodeId> = BTreeMap::new();
     let mut addr_of: BTreeMap<NodeId, SocketAddr> = BTreeMap::new();
     let mut inbox: BTreeMap<NodeId, mpsc::UnboundedSender<ToNode>> = BTreeMap::new();
     let mut tasks = Vec::new();
@@ -422,6 +422,38 @@ fn percentile_ms(sorted: &[u64], p: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Open file descriptors of this process (sockets included).
+    #[cfg(target_os = "linux")]
+    fn open_fds() -> usize {
+        std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
+    }
+
+    /// The only test of this crate that opens sockets: tests run on threads of one process, so
+    /// a second one would make the descriptor count race.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_run_delivers_and_leaves_no_socket_open() {
+        let text = scenario::builtin("small-lab").expect("built in");
+        let sc = scenario::parse("sim/small-lab.toml", text).expect("parses");
+        let before = open_fds();
+        let opts = Options {
+            duration: Some(std::time::Duration::from_secs(2)),
+            ..Options::default()
+        };
+        let run = run(&sc, 1, &capture::active::Unarmed, &opts, &Watch::new()).expect("runs");
+        assert_eq!(open_fds(), before, "a socket or descriptor was left open");
+        assert!(run.stats.nodes > 10, "{} node tasks", run.stats.nodes);
+        assert!(run.stats.datagrams_to_proxy > 0);
+        assert_eq!(run.stats.malformed + run.stats.strangers, 0);
+        assert!(run.stats.wall_ms >= 2000, "{} ms", run.stats.wall_ms);
+        let t = &run.output.truth;
+        assert!(t
+            .messages
+            .iter()
+            .all(|m| m.delivered_at.is_some() || m.failure.is_some()));
+        assert_eq!(t.integrity_errors, 0);
+    }
 
     #[test]
     fn percentiles_use_the_nearest_rank() {
