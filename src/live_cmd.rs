@@ -118,10 +118,17 @@ pub(crate) fn live(args: &LiveArgs) -> Result<ExitCode> {
         report,
         findings,
     } = pipeline::score_output(&scored_sc, seed, run.output);
-    let mut json = serde_json::to_value(&report)?;
-    if let Some(obj) = json.as_object_mut() {
-        obj.insert("live".into(), serde_json::to_value(&stats)?);
+    // The report's fields in their order, then `live`.
+    #[derive(serde::Serialize)]
+    struct LiveReport<'a> {
+        #[serde(flatten)]
+        report: &'a report::Report,
+        live: &'a live::LiveStats,
     }
+    let json = LiveReport {
+        report: &report,
+        live: &stats,
+    };
     if let Some(dir) = &args.out {
         std::fs::create_dir_all(dir).with_context(|| unwritable(dir))?;
         let extras = report::html::extras(&scored_sc, &output, &findings);

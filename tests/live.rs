@@ -122,6 +122,55 @@ fn live_and_simulated_runs_give_every_message_the_same_verdict() {
     assert!(protocol_read(&live.report, "signal") > 0, "{methods:?}");
 }
 
+/// `sim/active-intercept.toml` compressed into 10 s (60 subscribers, the rate and reply delay
+/// scaled to match).
+fn active_intercept_in_10s() -> Scenario {
+    let text = scenario::builtin("active-intercept").expect("built in");
+    let text = text
+        .replace("duration = \"1h\"", "duration = \"10s\"")
+        .replace(
+            "messages_per_contact_per_day = 96.0",
+            "messages_per_contact_per_day = 34560.0",
+        )
+        .replace("subscribers = 200", "subscribers = 60")
+        .replace("reply_delay = \"1m\"", "reply_delay = \"2s\"");
+    assert!(text.contains("duration = \"10s\""), "the template changed");
+    parse(&text)
+}
+
+#[test]
+fn on_path_attacks_work_live_as_in_simulation() {
+    let sc = active_intercept_in_10s();
+    let seed = 1;
+    let sim = pipeline::run(&sc, seed).expect("simulated run");
+    let live_run = live::run(
+        &sc,
+        seed,
+        &onpath::Armory,
+        &live::Options::default(),
+        &Watch::new(),
+    )
+    .expect("live run");
+    let live = pipeline::score_output(&sc, seed, live_run.output);
+    assert_eq!(
+        report::verdicts(&sc, &sim.output, &sim.findings),
+        report::verdicts(&sc, &live.output, &live.findings)
+    );
+    // Every attack's outcome: attempted, silent successes, detections and by what, messages
+    // read, envelopes dropped.
+    let on_path = |r: &report::Report| serde_json::to_value(&r.on_path).expect("JSON");
+    assert_eq!(on_path(&sim.report), on_path(&live.report));
+    assert!(
+        live.report.on_path.iter().any(|a| a.messages_read > 0),
+        "the man in the middle read nothing live"
+    );
+    assert!(live
+        .report
+        .on_path
+        .iter()
+        .any(|a| a.detected > 0 || a.envelopes_dropped > 0));
+}
+
 #[test]
 fn wiretap_live_writes_pcaps_tshark_opens_and_the_run_json_schema() {
     let dir = tempdir("live-out");
