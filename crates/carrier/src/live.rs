@@ -54,6 +54,23 @@ struct Shared {
     caps: RefCell<Capable>,
 }
 
+impl Shared {
+    /// Runs `f` with the environment a handset reads while it handles one input.
+    fn with_env<R>(&self, f: impl FnOnce(&mut Env<'_>) -> R) -> R {
+        let caps = self.caps.borrow();
+        let mut key_server = self.key_server.borrow_mut();
+        let mut env = Env {
+            dir: &self.dir,
+            sc: &self.sc,
+            seeds: &self.seeds,
+            keys: &self.keys,
+            key_server: &mut key_server,
+            exposure: &*caps,
+        };
+        f(&mut env)
+    }
+}
+
 /// Something a node reported, with the time it happened.
 pub struct Report {
     at: Timestamp,
@@ -187,20 +204,8 @@ impl LiveNode {
         match cmd.0 {
             Cmd::PrekeysTaken => {
                 self.io.begin(now);
-                {
-                    let sh = &*self.shared;
-                    let caps = sh.caps.borrow();
-                    let mut key_server = sh.key_server.borrow_mut();
-                    let mut env = Env {
-                        dir: &sh.dir,
-                        sc: &sh.sc,
-                        seeds: &sh.seeds,
-                        keys: &sh.keys,
-                        key_server: &mut key_server,
-                        exposure: &*caps,
-                    };
-                    h.prekeys_taken(&mut env, &mut self.io);
-                }
+                let io = &mut self.io;
+                self.shared.with_env(|env| h.prekeys_taken(env, io));
                 self.collect(now);
             }
             Cmd::StealState { at } => {
@@ -220,20 +225,8 @@ impl LiveNode {
         let span = tracing::debug_span!("node", node = %self.name, t_ns = now.as_nanos());
         let _entered = span.enter();
         self.io.begin(now);
-        {
-            let sh = &*self.shared;
-            let caps = sh.caps.borrow();
-            let mut key_server = sh.key_server.borrow_mut();
-            let mut env = Env {
-                dir: &sh.dir,
-                sc: &sh.sc,
-                seeds: &sh.seeds,
-                keys: &sh.keys,
-                key_server: &mut key_server,
-                exposure: &*caps,
-            };
-            self.logic.handle(&mut env, &mut self.io, input);
-        }
+        let (logic, io) = (&mut self.logic, &mut self.io);
+        self.shared.with_env(|env| logic.handle(env, io, input));
         self.collect(now);
     }
 

@@ -21,9 +21,10 @@ use simcore::{Stage, Watch};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PipelineError {
-    /// The simulation failed (a scenario the model cannot build or set up).
+    /// The simulation failed (a scenario the model cannot build or set up). Never
+    /// `CarrierError::Interrupted`: an interrupted simulation is [`PipelineError::Interrupted`].
     #[error("running the simulation: {0}")]
-    Simulation(#[from] carrier::CarrierError),
+    Simulation(carrier::CarrierError),
     /// The run was asked to stop (`simcore::Watch::request_stop`, e.g. Ctrl-C) before it
     /// finished; it produced nothing.
     #[error("interrupted at simulated time {at}")]
@@ -33,14 +34,20 @@ pub enum PipelineError {
     },
 }
 
+/// One representation of an interruption: the simulation's becomes the pipeline's.
+impl From<carrier::CarrierError> for PipelineError {
+    fn from(e: carrier::CarrierError) -> Self {
+        match e {
+            carrier::CarrierError::Interrupted { at } => PipelineError::Interrupted { at },
+            other => PipelineError::Simulation(other),
+        }
+    }
+}
+
 impl PipelineError {
     /// Whether the run stopped because it was asked to, not because it failed.
     pub fn is_interrupted(&self) -> bool {
-        matches!(
-            self,
-            PipelineError::Interrupted { .. }
-                | PipelineError::Simulation(carrier::CarrierError::Interrupted { .. })
-        )
+        matches!(self, PipelineError::Interrupted { .. })
     }
 }
 
@@ -116,4 +123,23 @@ pub fn analyze(sc: &Scenario, output: &RunOutput) -> Findings {
             ..adversary::metadata::MetadataConfig::default()
         })
         .analyze(&output.captures)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_interrupted_simulation_is_the_pipelines_interruption() {
+        let text = scenario::builtin("small-lab").expect("built in");
+        let sc = scenario::parse("sim/small-lab.toml", text).expect("parses");
+        let watch = Watch::new();
+        watch.request_stop();
+        match run_watched(&sc, 1, &watch) {
+            Err(PipelineError::Interrupted { .. }) => {}
+            other => panic!("expected PipelineError::Interrupted, got {other:?}"),
+        }
+        let e = PipelineError::from(carrier::CarrierError::Unarmed);
+        assert!(matches!(e, PipelineError::Simulation(_)) && !e.is_interrupted());
+    }
 }
