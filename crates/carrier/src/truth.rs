@@ -141,10 +141,15 @@ pub struct GroundTruth {
 }
 
 impl GroundTruth {
-    pub(crate) fn push(&mut self, mut m: TruthMessage) -> usize {
+    pub(crate) fn push(&mut self, m: TruthMessage) -> usize {
+        let h = crate::text::fnv1a(&m.text);
+        self.push_hashed(m, h)
+    }
+
+    /// [`GroundTruth::push`] with the text's hash `h` given (tests force collisions with it).
+    fn push_hashed(&mut self, mut m: TruthMessage, h: u64) -> usize {
         let id = self.messages.len();
         m.id = id;
-        let h = crate::text::fnv1a(&m.text);
         match self.by_text.get(&h) {
             Some(&other) if self.messages[other].text != m.text => {
                 self.collided.insert(m.text.clone(), id);
@@ -216,7 +221,12 @@ impl GroundTruth {
 
     /// The id of the message with this text (the latest, were a text ever pushed twice).
     fn id_by_text(&self, text: &str) -> Option<usize> {
-        match self.by_text.get(&crate::text::fnv1a(text)) {
+        self.id_by_hash(text, crate::text::fnv1a(text))
+    }
+
+    /// [`GroundTruth::id_by_text`] with the text's hash `h` given.
+    fn id_by_hash(&self, text: &str, h: u64) -> Option<usize> {
+        match self.by_text.get(&h) {
             Some(&id) if self.messages[id].text == text => Some(id),
             Some(_) => self.collided.get(text).copied(),
             None => None,
@@ -230,5 +240,57 @@ impl GroundTruth {
         v.sort();
         v.dedup();
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(text: &str, to: usize) -> TruthMessage {
+        TruthMessage {
+            id: 0,
+            from: 0,
+            to,
+            protocol: capture::ProtocolId::Sms,
+            app: "sms".into(),
+            text: text.into(),
+            sent_at: Timestamp::ZERO,
+            delivered_at: None,
+            failure: None,
+        }
+    }
+
+    /// Two texts with the same 64-bit hash (forced: no FNV-1a collision of short texts is
+    /// known) stay apart: each is found by its own text, and a third text with that hash is
+    /// found by none.
+    #[test]
+    fn texts_whose_hashes_collide_are_kept_apart() {
+        let mut t = GroundTruth::default();
+        let a = t.push_hashed(message("meet at the boat at 7", 1), 42);
+        let b = t.push_hashed(message("the boat leaves at 9", 2), 42);
+        assert_ne!(a, b);
+        assert_eq!(t.id_by_hash("meet at the boat at 7", 42), Some(a));
+        assert_eq!(t.id_by_hash("the boat leaves at 9", 42), Some(b));
+        assert_eq!(t.id_by_hash("a text never sent", 42), None);
+        assert_eq!(t.id_by_hash("meet at the boat at 7", 43), None);
+        assert_eq!(t.open, 2);
+    }
+
+    #[test]
+    fn delivery_and_failure_close_a_message_once() {
+        let mut t = GroundTruth::default();
+        t.push(message("hello there", 1));
+        t.push(message("see you", 2));
+        t.delivered(1, "hello there", Timestamp::from_secs(1));
+        t.delivered(1, "hello there", Timestamp::from_secs(2));
+        t.failed("see you", "because");
+        t.failed("see you", "again");
+        t.delivered(3, "see you", Timestamp::from_secs(3));
+        assert_eq!(t.open, 0);
+        assert_eq!(t.duplicate_deliveries, 1);
+        assert_eq!(t.integrity_errors, 1);
+        assert_eq!(t.messages[1].failure.as_deref(), Some("because"));
+        assert_eq!(t.messages[0].delivered_at, Some(Timestamp::from_secs(1)));
     }
 }
