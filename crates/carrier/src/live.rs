@@ -502,6 +502,22 @@ impl<'s> Plant<'s> {
         };
         self.w.key_server = shared.key_server.into_inner();
         self.w.caps = shared.caps.into_inner();
+        // A live run ends on the wall clock, not on the simulator's retry budget: what is still
+        // open failed for that reason, said as such.
+        let open: Vec<String> = self
+            .w
+            .truth
+            .messages
+            .iter()
+            .filter(|m| m.delivered_at.is_none() && m.failure.is_none())
+            .map(|m| m.text.clone())
+            .collect();
+        for text in open {
+            self.w.truth.failed(
+                &text,
+                "live run ended with it still in flight (the drain after the traffic ran out)",
+            );
+        }
         self.w.finish()
     }
 }
@@ -529,9 +545,19 @@ mod tests {
         assert!(plant
             .handle_transmit(now, NodeId(u32::MAX), vec![0; 28])
             .is_err());
-        // The world still runs to the end afterwards.
+        // The world still finishes afterwards; ended at once, every message failed with the
+        // live run's reason.
         let out = plant.finish(nodes);
         assert_eq!(out.truth.integrity_errors, 0);
+        assert!(!out.truth.messages.is_empty());
+        for m in &out.truth.messages {
+            assert!(
+                m.failure
+                    .as_deref()
+                    .is_some_and(|f| f.starts_with("live run ended with it still in flight")),
+                "{m:?}"
+            );
+        }
     }
 
     /// Pumping the halves by hand, without sockets, in virtual time: every message arrives, as
