@@ -44,6 +44,10 @@ use scenario::{AppKind, Scenario, VantageKind};
 use serde::Serialize;
 use simcore::Timestamp;
 
+mod contacts;
+
+pub use contacts::ContactGraphScore;
+
 /// Precision and recall of a reported set against a true set.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Prf {
@@ -84,26 +88,6 @@ pub(crate) fn ratio(n: usize, d: usize, empty: f64) -> f64 {
     } else {
         n as f64 / d as f64
     }
-}
-
-/// The contact graph's score.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct ContactGraphScore {
-    /// Every consolidated edge against every true pair.
-    pub all: Prf,
-    /// Edges with call-record evidence against the person-to-person pairs (SMS,
-    /// carrier-encrypted, voice) with an end on a carrier whose records are held.
-    pub from_records: Prf,
-    /// Whether those two sets are equal.
-    pub records_exact: bool,
-    /// Timing-correlated edges against end-to-end pairs.
-    pub from_timing: Prf,
-    /// Peer-to-peer edges from data records (a data session to another subscriber's address)
-    /// against the pairs of peer-to-peer end-to-end calls.
-    pub from_peer_records: Prf,
-    /// Subscribers seen talking to a server against the subscribers whose app is an
-    /// end-to-end app.
-    pub ott_users: Prf,
 }
 
 /// Location traces' score.
@@ -512,7 +496,7 @@ pub fn score(sc: &Scenario, run: &RunOutput, findings: &Findings) -> MetadataSco
 pub fn score_truth(t: &Truth, m: &MetadataFindings) -> MetadataScore {
     let r = Resolver::new(t);
     MetadataScore {
-        contacts: contacts(t, &r, m),
+        contacts: contacts::contacts(t, &r, m),
         locations: locations(t, &r, m),
         warrants: warrants(t, m),
         correlation: correlation(t, &r, m),
@@ -611,73 +595,6 @@ fn k_hops(t: &Truth, r: &Resolver, m: &MetadataFindings) -> KHopScore {
 
 fn unordered(a: usize, b: usize) -> (usize, usize) {
     (a.min(b), a.max(b))
-}
-
-fn contacts(t: &Truth, r: &Resolver, m: &MetadataFindings) -> ContactGraphScore {
-    let mut all_true = BTreeSet::new();
-    let mut person = BTreeSet::new();
-    let mut e2e = BTreeSet::new();
-    for x in &t.messages {
-        let p = unordered(x.from, x.to);
-        all_true.insert(p);
-        if x.e2e {
-            e2e.insert(p);
-        } else {
-            person.insert(p);
-        }
-    }
-    for &(a, b, ott) in &t.calls {
-        all_true.insert(unordered(a, b));
-        if ott {
-            e2e.insert(unordered(a, b));
-        } else {
-            person.insert(unordered(a, b));
-        }
-    }
-    let carrier = |i: usize| t.subscribers.get(i).map_or(usize::MAX, |s| s.2);
-    let expected: BTreeSet<(usize, usize)> = person
-        .iter()
-        .copied()
-        .filter(|&(a, b)| {
-            t.records_held.contains(&carrier(a)) || t.records_held.contains(&carrier(b))
-        })
-        .collect();
-    let reported: BTreeSet<(usize, usize)> =
-        m.contacts.iter().map(|e| r.pair(&e.a, &e.b)).collect();
-    let has = |e: &adversary::metadata::ContactEdge, s: &str| e.sources.iter().any(|x| x == s);
-    let kind = |e: &adversary::metadata::ContactEdge, k: &str| e.kinds.iter().any(|x| x == k);
-    // Person-to-person record edges (SMS, carrier voice); peer-to-peer data sessions apart.
-    let rec: BTreeSet<(usize, usize)> = m
-        .contacts
-        .iter()
-        .filter(|e| has(e, "call-records") && (kind(e, "sms") || kind(e, "voice")))
-        .map(|e| r.pair(&e.a, &e.b))
-        .collect();
-    let peer: BTreeSet<(usize, usize)> = m
-        .contacts
-        .iter()
-        .filter(|e| has(e, "call-records") && kind(e, "p2p"))
-        .map(|e| r.pair(&e.a, &e.b))
-        .collect();
-    let timing: BTreeSet<(usize, usize)> = m
-        .contacts
-        .iter()
-        .filter(|e| has(e, "timing"))
-        .map(|e| r.pair(&e.a, &e.b))
-        .collect();
-    let users: BTreeSet<usize> = m
-        .server_edges
-        .iter()
-        .map(|e| r.get(&e.subscriber).unwrap_or(usize::MAX))
-        .collect();
-    ContactGraphScore {
-        all: Prf::of(&reported, &all_true),
-        from_records: Prf::of(&rec, &expected),
-        records_exact: rec == expected,
-        from_timing: Prf::of(&timing, &e2e),
-        from_peer_records: Prf::of(&peer, &t.p2p_calls),
-        ott_users: Prf::of(&users, &t.ott_users),
-    }
 }
 
 fn locations(t: &Truth, r: &Resolver, m: &MetadataFindings) -> LocationScore {
@@ -1087,48 +1004,7 @@ pub fn render(o: &mut String, m: &MetadataScore) {
     use std::fmt::Write;
     let _ = writeln!(o);
     let _ = writeln!(o, "Metadata: what encryption did not hide");
-    let c = &m.contacts;
-    let from_records = if c.from_records.truth == 0 && c.from_records.reported == 0 {
-        "from records: none (no call records read, or no SMS/voice between visible parties)"
-            .to_owned()
-    } else {
-        format!(
-            "from records {} of {} expected SMS/voice pairs ({})",
-            c.from_records.correct,
-            c.from_records.truth,
-            if c.records_exact {
-                "exact"
-            } else {
-                "NOT exact"
-            }
-        )
-    };
-    let _ = writeln!(
-        o,
-        "  contact graph with every analysis (records, IRI, clear signalling, OTT timing): \
-         precision {}, recall {:.2} of {} true pairs; {}; timing: {} OTT pairs found, precision {}",
-        precision_text(c.all.reported, c.all.precision),
-        c.all.recall,
-        c.all.truth,
-        from_records,
-        c.from_timing.correct,
-        precision_text(c.from_timing.reported, c.from_timing.precision)
-    );
-    let _ = writeln!(
-        o,
-        "  OTT users seen talking to a server: {} of {} (the records show the server, not the peer)",
-        c.ott_users.correct, c.ott_users.truth
-    );
-    if c.from_peer_records.truth > 0 || c.from_peer_records.reported > 0 {
-        let _ = writeln!(
-            o,
-            "  peer-to-peer calls from data records (a session to another subscriber's address): \
-             {} of {} pairs, precision {}",
-            c.from_peer_records.correct,
-            c.from_peer_records.truth,
-            precision_text(c.from_peer_records.reported, c.from_peer_records.precision)
-        );
-    }
+    contacts::render(o, &m.contacts);
     let l = &m.locations;
     let _ = writeln!(
         o,
@@ -1241,12 +1117,12 @@ mod tests {
         MessageLink,
     };
 
-    fn ts(s: u64) -> Timestamp {
+    pub(super) fn ts(s: u64) -> Timestamp {
         Timestamp::from_secs(s)
     }
 
     /// Four subscribers on one carrier; 0 messages 1 (e2e) at 10 s, in flight until 11 s.
-    fn truth() -> Truth {
+    pub(super) fn truth() -> Truth {
         Truth {
             subscribers: (0..4)
                 .map(|i| {
@@ -1353,31 +1229,6 @@ mod tests {
         assert_eq!(s.uplinks, 3);
         assert_eq!((s.scored, s.top1_correct), (1, 1), "{s:?}");
         assert_eq!(s.top1_accuracy, 1.0);
-    }
-
-    #[test]
-    fn peer_to_peer_record_edges_are_scored_apart_from_sms_and_voice() {
-        let mut t = truth();
-        t.p2p_calls.insert((0, 3));
-        t.calls.push((0, 3, true));
-        t.records_held.insert(0);
-        let m = MetadataFindings {
-            contacts: vec![adversary::metadata::ContactEdge {
-                a: "+10000000000".into(),
-                b: "+10000000003".into(),
-                sources: vec!["call-records".into()],
-                kinds: vec!["p2p".into()],
-                evidence: 1,
-            }],
-            ..MetadataFindings::default()
-        };
-        let c = score_truth(&t, &m).contacts;
-        assert_eq!(
-            (c.from_peer_records.correct, c.from_peer_records.truth),
-            (1, 1)
-        );
-        // The SMS/voice record edges stay exact: no SMS or carrier voice, none reported.
-        assert!(c.records_exact, "{c:?}");
     }
 
     #[test]
