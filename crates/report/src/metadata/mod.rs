@@ -1095,7 +1095,7 @@ mod tests {
     }
 
     #[test]
-    fn locations_warrants_and_disclosure_by_hand() {
+    fn locations_by_hand() {
         let m = MetadataFindings {
             locations: vec![LocationTrace {
                 msisdn: "+10000000001".into(),
@@ -1117,6 +1117,22 @@ mod tests {
                 home_cell: Some(2),
                 work_cell: None,
             }],
+            ..MetadataFindings::default()
+        };
+        let s = score_truth(&truth(), &m);
+        let l = &s.locations;
+        assert_eq!(
+            (l.subscriber_hours, l.hours_with_points, l.recovered),
+            (8, 2, 1)
+        );
+        assert_eq!((l.fraction, l.accuracy), (0.125, 0.5));
+        // Hours 0 and 1 are night hours: true cells 2 and 3, a tie broken by the lower cell.
+        assert_eq!((l.home.reported, l.home.correct), (1, 1));
+    }
+
+    #[test]
+    fn warrants_by_hand() {
+        let m = MetadataFindings {
             warrants: vec![
                 ExposedWarrant {
                     target: "+10000000002".into(),
@@ -1133,6 +1149,21 @@ mod tests {
                     source: "iri".into(),
                 },
             ],
+            ..MetadataFindings::default()
+        };
+        let s = score_truth(&truth(), &m);
+        let w = &s.warrants;
+        assert_eq!(
+            (w.targets.correct, w.targets.precision, w.targets.recall),
+            (1, 0.5, 1.0)
+        );
+        assert_eq!((w.target_agency.reported, w.target_agency.correct), (1, 1));
+        assert_eq!(w.target_agency_since.correct, 0, "since is 5 s, truth 0 s");
+    }
+
+    #[test]
+    fn disclosure_by_hand() {
+        let m = MetadataFindings {
             disclosure: vec![DisclosureTarget {
                 target: "10.0.0.1".into(),
                 chosen: "busy".into(),
@@ -1162,21 +1193,6 @@ mod tests {
             ..MetadataFindings::default()
         };
         let s = score_truth(&truth(), &m);
-        let l = &s.locations;
-        assert_eq!(
-            (l.subscriber_hours, l.hours_with_points, l.recovered),
-            (8, 2, 1)
-        );
-        assert_eq!((l.fraction, l.accuracy), (0.125, 0.5));
-        // Hours 0 and 1 are night hours: true cells 2 and 3, a tie broken by the lower cell.
-        assert_eq!((l.home.reported, l.home.correct), (1, 1));
-        let w = &s.warrants;
-        assert_eq!(
-            (w.targets.correct, w.targets.precision, w.targets.recall),
-            (1, 0.5, 1.0)
-        );
-        assert_eq!((w.target_agency.reported, w.target_agency.correct), (1, 1));
-        assert_eq!(w.target_agency_since.correct, 0, "since is 5 s, truth 0 s");
         let d = &s.disclosure;
         assert_eq!(d.per_target[0].visible_contacts, 1);
         // One true message, sent at 10 s: the snapshots at 5 s and 8 s count 0 messages and rank
