@@ -47,10 +47,12 @@ use simcore::Timestamp;
 mod contacts;
 mod khop;
 mod locations;
+mod warrants;
 
 pub use contacts::ContactGraphScore;
 pub use khop::{HopScore, KHopScore};
 pub use locations::LocationScore;
+pub use warrants::WarrantExposureScore;
 
 /// Precision and recall of a reported set against a true set.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -92,17 +94,6 @@ pub(crate) fn ratio(n: usize, d: usize, empty: f64) -> f64 {
     } else {
         n as f64 / d as f64
     }
-}
-
-/// Warrant exposure's score.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct WarrantExposureScore {
-    /// Targets.
-    pub targets: Prf,
-    /// (target, agency).
-    pub target_agency: Prf,
-    /// (target, agency, since).
-    pub target_agency_since: Prf,
 }
 
 /// Traffic correlation's score.
@@ -437,7 +428,7 @@ pub fn score_truth(t: &Truth, m: &MetadataFindings) -> MetadataScore {
     MetadataScore {
         contacts: contacts::contacts(t, &r, m),
         locations: locations::locations(t, &r, m),
-        warrants: warrants(t, m),
+        warrants: warrants::warrants(t, m),
         correlation: correlation(t, &r, m),
         disclosure: disclosure(t, &r, m),
         sizes: sizes(t, &r, m),
@@ -449,36 +440,6 @@ pub fn score_truth(t: &Truth, m: &MetadataFindings) -> MetadataScore {
 
 fn unordered(a: usize, b: usize) -> (usize, usize) {
     (a.min(b), a.max(b))
-}
-
-fn warrants(t: &Truth, m: &MetadataFindings) -> WarrantExposureScore {
-    let truth1: BTreeSet<&str> = t.warrants.iter().map(|w| w.0.as_str()).collect();
-    let truth2: BTreeSet<(&str, &str)> = t
-        .warrants
-        .iter()
-        .map(|w| (w.0.as_str(), w.1.as_str()))
-        .collect();
-    let truth3: BTreeSet<(&str, &str, Timestamp)> = t
-        .warrants
-        .iter()
-        .map(|w| (w.0.as_str(), w.1.as_str(), w.2))
-        .collect();
-    let rep1: BTreeSet<&str> = m.warrants.iter().map(|w| w.target.as_str()).collect();
-    let rep2: BTreeSet<(&str, &str)> = m
-        .warrants
-        .iter()
-        .filter_map(|w| Some((w.target.as_str(), w.agency.as_deref()?)))
-        .collect();
-    let rep3: BTreeSet<(&str, &str, Timestamp)> = m
-        .warrants
-        .iter()
-        .filter_map(|w| Some((w.target.as_str(), w.agency.as_deref()?, w.since)))
-        .collect();
-    WarrantExposureScore {
-        targets: Prf::of(&rep1, &truth1),
-        target_agency: Prf::of(&rep2, &truth2),
-        target_agency_since: Prf::of(&rep3, &truth3),
-    }
 }
 
 /// End-to-end messages per sender, sorted by send time: (sent_at, end, to, len).
@@ -806,17 +767,7 @@ pub fn render(o: &mut String, m: &MetadataScore) {
     let _ = writeln!(o, "Metadata: what encryption did not hide");
     contacts::render(o, &m.contacts);
     locations::render(o, &m.locations);
-    let w = &m.warrants;
-    let _ = writeln!(
-        o,
-        "  warrant list: {} of {} targets (precision {}); with agency {}, with agency and \
-         start date {}",
-        w.targets.correct,
-        w.targets.truth,
-        precision_text(w.targets.reported, w.targets.precision),
-        w.target_agency.correct,
-        w.target_agency_since.correct
-    );
+    warrants::render(o, &m.warrants);
     let x = &m.correlation;
     let _ = writeln!(
         o,
@@ -875,7 +826,7 @@ pub fn render(o: &mut String, m: &MetadataScore) {
 mod tests {
     use super::*;
     use adversary::metadata::{
-        CorrelationFindings, DisclosureSnapshot, DisclosureTarget, ExposedWarrant, MessageLink,
+        CorrelationFindings, DisclosureSnapshot, DisclosureTarget, MessageLink,
     };
 
     pub(super) fn ts(s: u64) -> Timestamp {
@@ -990,37 +941,6 @@ mod tests {
         assert_eq!(s.uplinks, 3);
         assert_eq!((s.scored, s.top1_correct), (1, 1), "{s:?}");
         assert_eq!(s.top1_accuracy, 1.0);
-    }
-
-    #[test]
-    fn warrants_by_hand() {
-        let m = MetadataFindings {
-            warrants: vec![
-                ExposedWarrant {
-                    target: "+10000000002".into(),
-                    liid: "X-1".into(),
-                    agency: Some("FBI-NY".into()),
-                    since: ts(5),
-                    source: "warrant-list".into(),
-                },
-                ExposedWarrant {
-                    target: "+10000000003".into(),
-                    liid: "X-2".into(),
-                    agency: None,
-                    since: ts(0),
-                    source: "iri".into(),
-                },
-            ],
-            ..MetadataFindings::default()
-        };
-        let s = score_truth(&truth(), &m);
-        let w = &s.warrants;
-        assert_eq!(
-            (w.targets.correct, w.targets.precision, w.targets.recall),
-            (1, 0.5, 1.0)
-        );
-        assert_eq!((w.target_agency.reported, w.target_agency.correct), (1, 1));
-        assert_eq!(w.target_agency_since.correct, 0, "since is 5 s, truth 0 s");
     }
 
     #[test]
