@@ -2,42 +2,32 @@
 //!
 //! The adversary's `metadata` findings name subscribers by MSISDN or by address; this module
 //! resolves both through the ground truth's subscriber list (an unresolvable name counts as
-//! wrong) and compares:
+//! wrong) and compares each analysis with the truth. It holds what they share — the report's
+//! [`MetadataScore`], the [`Truth`] they read, the resolver, [`Prf`] and the terminal section's
+//! outline — and each analysis is a file of its own with its score struct, its scoring function,
+//! its lines of the terminal section and its tests:
 //!
-//! - **contacts**: edges against the true pairs (messages of any protocol, and voice calls once
-//!   the truth has them); the record-derived edges against the person-to-person pairs with at
-//!   least one end on a carrier whose records the adversary holds (they must be *equal*); the
-//!   timing-correlated edges against the end-to-end pairs; server edges against the OTT users;
-//! - **locations**: a (subscriber, hour) is recovered when the trace has a point in that hour
-//!   naming the subscriber's true cell at that point's time; home (22:00–06:00) and work
-//!   (09:00–17:00) cells against the true most frequent cells in those hours;
-//! - **warrants**: precision and recall of targets, (target, agency) and (target, agency,
-//!   since);
-//! - **correlation**: each end-to-end message is scored at one uplink, its sender's first
-//!   uplink at or after it was sent and before its flight ended (the message, or the first
-//!   handshake message of its session: both go to its recipient); other uplinks (cover
-//!   messages, receipts, later handshake messages) are not scored. Top-1 accuracy, the probability given to the truth, the
-//!   anonymity set and the degree of anonymity; edges against end-to-end pairs;
-//! - **disclosure**: per target, the first snapshot whose top k (k = the target's true
-//!   end-to-end contacts that the adversary's packet vantages can see) holds all of them,
-//!   counted in the target's true end-to-end messages sent before the snapshot (so that
-//!   receipts and handshakes, which the adversary also sees as uplinks, do not inflate it);
-//! - **k-hop expansion**: from each warrant target (or, without warrants, each disclosure
-//!   target), the subscribers within 1, 2 and 3 hops in the true contact graph (messages and
-//!   calls) and in the recovered one (every consolidated edge whose ends resolve): mean counts,
-//!   and recall and precision of the recovered neighbourhoods;
-//! - **sizes**: per end-to-end message whose sender's uplinks are visible and who had no other
-//!   message in flight, exactly one of the sender's uplinks during the flight carries the text
-//!   and the others are handshake messages (or receipts); a length (bucket) counts as recovered
-//!   when exactly one of them is labelled text, with that length estimate (bucket estimate).
-//!   Beside each accuracy, the base rate: the share of the most common true length (bucket)
-//!   among the scored messages, the best score of a guess that ignores sizes;
-//! - **the messaging server**: see [`crate::server`].
+//! - `contacts.rs` — **contacts** ([`ContactGraphScore`]): edges against the true pairs; the
+//!   record-derived edges against the person-to-person pairs on carriers whose records the
+//!   adversary holds (they must be *equal*); timing edges against the end-to-end pairs;
+//! - `locations.rs` — **locations** ([`LocationScore`]): (subscriber, hour) cells, home and work;
+//! - `warrants.rs` — **warrants** ([`WarrantExposureScore`]): targets, (target, agency) and
+//!   (target, agency, since);
+//! - `correlation.rs` — **correlation** ([`CorrelationScore`]): each end-to-end message scored
+//!   at its sender's first uplink within its flight; top-1 accuracy, anonymity set, degree of
+//!   anonymity, edges;
+//! - `disclosure.rs` — **disclosure** ([`DisclosureScore`]): per target, the messages it took
+//!   until the top k candidates were its visible contacts;
+//! - `khop.rs` — **k-hop expansion** ([`KHopScore`]): the true and the recovered neighbourhoods
+//!   within 1, 2 and 3 hops of the targets;
+//! - `sizes.rs` — **sizes** ([`SizeScore`]): packet types and message lengths from sizes, beside
+//!   the base rates of a guess that ignores sizes;
+//! - **the messaging server**: see [`crate::server`]; **ratchet headers**: [`crate::ratchet`].
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
-use adversary::metadata::{MetadataFindings, SizeClass};
+use adversary::metadata::MetadataFindings;
 use adversary::Findings;
 use carrier::RunOutput;
 use scenario::{AppKind, Scenario, VantageKind};
@@ -49,6 +39,7 @@ mod correlation;
 mod disclosure;
 mod khop;
 mod locations;
+mod sizes;
 mod warrants;
 
 pub use contacts::ContactGraphScore;
@@ -57,6 +48,7 @@ pub(crate) use disclosure::score_disclosure;
 pub use disclosure::{DisclosureOutcome, DisclosureScore};
 pub use khop::{HopScore, KHopScore};
 pub use locations::LocationScore;
+pub use sizes::SizeScore;
 pub use warrants::WarrantExposureScore;
 
 /// Precision and recall of a reported set against a true set.
@@ -99,34 +91,6 @@ pub(crate) fn ratio(n: usize, d: usize, empty: f64) -> f64 {
     } else {
         n as f64 / d as f64
     }
-}
-
-/// Size fingerprinting's score.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct SizeScore {
-    /// Uplinks with a known type.
-    pub scored_packets: usize,
-    /// Of those, labelled correctly (text vs handshake vs other).
-    pub type_correct: usize,
-    /// type_correct / scored_packets.
-    pub type_accuracy: f64,
-    /// Messages scored for length.
-    pub scored_messages: usize,
-    /// Length bucket right.
-    pub bucket_correct: usize,
-    /// bucket_correct / scored_messages.
-    pub bucket_accuracy: f64,
-    /// Exact length right.
-    pub exact_correct: usize,
-    /// exact_correct / scored_messages.
-    pub exact_accuracy: f64,
-    /// Width of the length buckets, bytes (the adversary's `size_bucket`).
-    pub bucket_width: u32,
-    /// The best bucket accuracy without looking at sizes: the share of the most common true
-    /// bucket among the scored messages.
-    pub bucket_base_rate: f64,
-    /// The same for exact lengths: the share of the most common true length.
-    pub exact_base_rate: f64,
 }
 
 /// The report's `metadata` section.
@@ -358,7 +322,7 @@ pub fn score_truth(t: &Truth, m: &MetadataFindings) -> MetadataScore {
         warrants: warrants::warrants(t, m),
         correlation: correlation::correlation(t, &r, m),
         disclosure: disclosure::disclosure(t, &r, m),
-        sizes: sizes(t, &r, m),
+        sizes: sizes::sizes(t, &r, m),
         k_hops: khop::k_hops(t, &r, m),
         server: crate::server::score(t, &r, m),
         ratchet: crate::ratchet::score(&m.ratchet, &t.signal_chains, &|a| r.get(a)),
@@ -367,76 +331,6 @@ pub fn score_truth(t: &Truth, m: &MetadataFindings) -> MetadataScore {
 
 fn unordered(a: usize, b: usize) -> (usize, usize) {
     (a.min(b), a.max(b))
-}
-
-fn sizes(t: &Truth, r: &Resolver, m: &MetadataFindings) -> SizeScore {
-    type Label = (Timestamp, SizeClass, Option<u32>, Option<u32>);
-    let width = m.sizes.bucket_width.max(1);
-    // Uplink labels per sender, time-ordered.
-    let mut ups: BTreeMap<usize, Vec<Label>> = BTreeMap::new();
-    for l in m.sizes.labels.iter().filter(|l| l.uplink) {
-        if let Some(i) = r.get(&l.party) {
-            ups.entry(i)
-                .or_default()
-                .push((l.time, l.class, l.length, l.bucket));
-        }
-    }
-    for v in ups.values_mut() {
-        v.sort_unstable_by_key(|x| x.0);
-    }
-    let fl = correlation::flights(t);
-    let mut s = SizeScore {
-        bucket_width: width,
-        ..SizeScore::default()
-    };
-    let mut true_buckets: Vec<u32> = Vec::new();
-    let mut true_lengths: Vec<u32> = Vec::new();
-    for (a, list) in fl.iter().enumerate() {
-        let Some(labels) = ups.get(&a) else { continue };
-        for (i, &(sent, end, _, len)) in list.iter().enumerate() {
-            // Alone in flight: the previous message ended before, the next starts after.
-            let prev_ok = i == 0 || list[..i].iter().all(|p| p.1 < sent);
-            let next_ok = list.get(i + 1).is_none_or(|n| n.0 > end);
-            if !(prev_ok && next_ok) {
-                continue;
-            }
-            let lo = labels.partition_point(|x| x.0 < sent);
-            let hi = labels.partition_point(|x| x.0 <= end);
-            let window = &labels[lo..hi];
-            if window.is_empty() {
-                continue;
-            }
-            // One uplink carries the text; the others are the sender's handshake messages or
-            // receipts (in any order: the radio may reorder frames sent together).
-            let texts: Vec<&Label> = window.iter().filter(|x| x.1 == SizeClass::Text).collect();
-            let not_text = window.len() - texts.len();
-            s.scored_packets += window.len();
-            s.type_correct += not_text.min(window.len() - 1) + texts.len().min(1);
-            s.scored_messages += 1;
-            let len = u32::try_from(len).unwrap_or(u32::MAX);
-            true_buckets.push(adversary::metadata::sizes::bucket_of(len, width));
-            true_lengths.push(len);
-            if let [one] = texts.as_slice() {
-                s.bucket_correct +=
-                    usize::from(one.3 == Some(adversary::metadata::sizes::bucket_of(len, width)));
-                s.exact_correct += usize::from(one.2 == Some(len));
-            }
-        }
-    }
-    s.type_accuracy = ratio(s.type_correct, s.scored_packets, 0.0);
-    s.bucket_accuracy = ratio(s.bucket_correct, s.scored_messages, 0.0);
-    s.exact_accuracy = ratio(s.exact_correct, s.scored_messages, 0.0);
-    // The base rates: always guessing the most common true bucket (length) of these messages.
-    let top = |v: &mut Vec<u32>| -> usize {
-        v.sort_unstable();
-        v.chunk_by(|a, b| a == b)
-            .map(<[u32]>::len)
-            .max()
-            .unwrap_or(0)
-    };
-    s.bucket_base_rate = ratio(top(&mut true_buckets), s.scored_messages, 0.0);
-    s.exact_base_rate = ratio(top(&mut true_lengths), s.scored_messages, 0.0);
-    s
 }
 
 pub(crate) fn opt(v: Option<u32>) -> String {
@@ -465,20 +359,7 @@ pub fn render(o: &mut String, m: &MetadataScore) {
     disclosure::render(o, &m.disclosure);
     khop::render(o, &m.k_hops);
     crate::server::render(o, &m.server);
-    let s = &m.sizes;
-    let _ = writeln!(
-        o,
-        "  sizes: packet type right {:.1}% of {}; message length bucket ({} B) right {:.1}% \
-         (base rate {:.1}%), exact {:.1}% (base rate {:.1}%) of {}",
-        100.0 * s.type_accuracy,
-        s.scored_packets,
-        s.bucket_width,
-        100.0 * s.bucket_accuracy,
-        100.0 * s.bucket_base_rate,
-        100.0 * s.exact_accuracy,
-        100.0 * s.exact_base_rate,
-        s.scored_messages
-    );
+    sizes::render(o, &m.sizes);
 }
 
 #[cfg(test)]
