@@ -14,16 +14,23 @@
 //! is also in a table or its caption, so nothing is told by colour alone. All text is escaped
 //! (message texts come from the scenario). The page depends only on (scenario, seed): no wall
 //! time, no map iteration order, so two runs give byte-identical files.
+//!
+//! This file holds the page's skeleton (head, header and section index, summary cards, footer)
+//! and the small helpers the sections share; `extras.rs` builds [`PageExtras`]; each section of
+//! the page is a file of its own, in page order: `topology.rs` (the network), `messages.rs`
+//! (read or sealed), `on_path.rs`, `theft.rs` (key-theft timeline), `contacts.rs` (who talks to
+//! whom) and `metadata.rs` (what encryption did not hide).
 
-use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use crate::score::Report;
 pub use crate::svg::escape;
-use crate::svg::{marker, palette, svg_open, PAGE_STYLE};
+use crate::svg::PAGE_STYLE;
 
+mod contacts;
 mod extras;
 mod messages;
+mod metadata;
 mod on_path;
 mod theft;
 mod topology;
@@ -32,6 +39,7 @@ pub use extras::{
     extras, CarrierView, ContactGraph, GraphNode, PageExtras, Topology, GRAPH_MAX_NODES,
 };
 
+/// `n / d` as a percentage with one decimal (`–` when `d` is 0).
 fn pct(n: usize, d: usize) -> String {
     if d == 0 {
         "–".into()
@@ -96,8 +104,8 @@ pub fn render_html(r: &Report, x: &PageExtras) -> String {
     messages::section_messages(&mut o, r);
     on_path::section_on_path(&mut o, r);
     theft::section_theft(&mut o, r);
-    section_contacts(&mut o, r, &x.contacts, &x.topology);
-    section_metadata(&mut o, r);
+    contacts::section_contacts(&mut o, r, &x.contacts, &x.topology);
+    metadata::section_metadata(&mut o, r);
     let n = &r.network;
     let _ = write!(
         o,
@@ -153,298 +161,13 @@ fn cards(o: &mut String, r: &Report) {
     o.push_str("</section>\n");
 }
 
+/// A straight SVG line, 2 px wide, dashed or solid.
 fn line(o: &mut String, x1: f64, y1: f64, x2: f64, y2: f64, stroke: &str, dash: bool) {
     let _ = writeln!(
         o,
         "<line x1=\"{x1:.1}\" y1=\"{y1:.1}\" x2=\"{x2:.1}\" y2=\"{y2:.1}\" stroke=\"{stroke}\" stroke-width=\"2\"{}/>",
         if dash { " stroke-dasharray=\"6 4\"" } else { "" }
     );
-}
-
-/// One circular graph drawing: nodes around a circle coloured by carrier, edges as lines.
-fn graph_svg(
-    o: &mut String,
-    id: &str,
-    label: &str,
-    g: &ContactGraph,
-    edges: &[(usize, usize, &str, &str)],
-) {
-    let size = 420.0;
-    let c = size / 2.0;
-    let radius = size / 2.0 - 30.0;
-    let n = g.nodes.len().max(1);
-    let at = |i: usize| {
-        let a = std::f64::consts::TAU * i as f64 / n as f64 - std::f64::consts::FRAC_PI_2;
-        (c + radius * a.cos(), c + radius * a.sin())
-    };
-    svg_open(o, id, size as u32, size as u32, label);
-    for &(a, b, colour, dash) in edges {
-        let dash = if dash.is_empty() {
-            String::new()
-        } else {
-            format!(" stroke-dasharray=\"{dash}\"")
-        };
-        let (x1, y1) = at(a);
-        let (x2, y2) = at(b);
-        let _ = writeln!(
-            o,
-            "<line x1=\"{x1:.1}\" y1=\"{y1:.1}\" x2=\"{x2:.1}\" y2=\"{y2:.1}\" stroke=\"{colour}\" stroke-width=\"1.6\" stroke-opacity=\"0.85\"{}><title>{} – {}</title></line>",
-            dash,
-            escape(&g.nodes[a].msisdn),
-            escape(&g.nodes[b].msisdn)
-        );
-    }
-    let shapes = ["circle", "square", "diamond", "triangle"];
-    for (i, node) in g.nodes.iter().enumerate() {
-        let (x, y) = at(i);
-        marker(
-            o,
-            shapes[node.carrier % shapes.len()],
-            x,
-            y,
-            "#ffffff",
-            &node.msisdn,
-        );
-    }
-    o.push_str("</svg>\n");
-}
-
-fn section_contacts(o: &mut String, r: &Report, g: &ContactGraph, t: &Topology) {
-    o.push_str("<section id=\"contacts\">\n<h2>Who talks to whom</h2>\n");
-    let m = &r.metadata.contacts;
-    let _ = writeln!(
-        o,
-        "<p>Encryption hides what people say, not to whom. From call records, intercept records, \
-         clear signalling and the timing of traffic at the OTT server, the adversary reported \
-         <strong>{}</strong> contact pairs, <strong>{}</strong> of them real (precision {:.2}); \
-         it found {:.0}% of the <strong>{}</strong> pairs that really exchanged messages.</p>",
-        m.all.reported,
-        m.all.correct,
-        m.all.precision,
-        100.0 * m.all.recall,
-        m.all.truth
-    );
-    let sampled = g.nodes.len() < g.subscribers;
-    let scope = if sampled {
-        format!(
-            "{} of {} subscribers: a neighbourhood of the best-connected subscriber",
-            g.nodes.len(),
-            g.subscribers
-        )
-    } else {
-        format!("all {} subscribers", g.subscribers)
-    };
-    let correct = g.reported_edges.iter().filter(|e| e.2).count();
-    let wrong = g.reported_edges.len() - correct;
-    let missed = g.true_edges.len().saturating_sub(correct);
-    o.push_str("<div class=\"graphs\">\n<figure>\n");
-    let true_edges: Vec<(usize, usize, &str, &str)> = g
-        .true_edges
-        .iter()
-        .map(|&(a, b)| (a, b, palette::BLUE, ""))
-        .collect();
-    graph_svg(
-        o,
-        "true-graph-svg",
-        &format!(
-            "True contact graph over {scope}: {} pairs exchanged messages",
-            g.true_edges.len()
-        ),
-        g,
-        &true_edges,
-    );
-    let _ = writeln!(
-        o,
-        "<figcaption>The true graph: {} pairs among {scope} really exchanged messages.</figcaption>\n</figure>\n<figure>",
-        g.true_edges.len()
-    );
-    // Missed pairs first, in grey, so found and wrong pairs are drawn over them.
-    let found: BTreeSet<(usize, usize)> =
-        g.reported_edges.iter().map(|&(a, b, _)| (a, b)).collect();
-    let mut rec: Vec<(usize, usize, &str, &str)> = g
-        .true_edges
-        .iter()
-        .filter(|e| !found.contains(e))
-        .map(|&(a, b)| (a, b, "#BBBBBB", "2 3"))
-        .collect();
-    rec.extend(g.reported_edges.iter().map(|&(a, b, ok)| {
-        if ok {
-            (a, b, palette::GREEN, "")
-        } else {
-            (a, b, palette::VERMILION, "6 3")
-        }
-    }));
-    graph_svg(
-        o,
-        "reconstructed-graph-svg",
-        &format!(
-            "Contact graph reconstructed by the adversary over the same subscribers: {correct} correct pairs, {wrong} wrong, {missed} missed"
-        ),
-        g,
-        &rec,
-    );
-    let _ = writeln!(
-        o,
-        "<figcaption>What the adversary reconstructed: <span class=\"key\" style=\"background:{}\"></span>{correct} real pairs found, \
-         <span class=\"key\" style=\"background:{}\"></span>{wrong} wrong pairs (dashed); <span class=\"key\" style=\"background:#BBBBBB\"></span>{missed} real pairs missed (grey, dotted).</figcaption>\n</figure>\n</div>",
-        palette::GREEN,
-        palette::VERMILION
-    );
-    let shapes = ["circle", "square", "diamond", "triangle"];
-    let legend: Vec<String> = t
-        .carriers
-        .iter()
-        .enumerate()
-        .map(|(i, c)| format!("{} = {}", shapes[i % shapes.len()], escape(&c.name)))
-        .collect();
-    let _ = writeln!(
-        o,
-        "<p>Subscribers sit around the circle, ordered by carrier and number; the marker shape \
-         tells the carrier ({}). Hover a line or a marker for the numbers.</p>",
-        legend.join(", ")
-    );
-    o.push_str("<table>\n<caption>Contact pairs by source of evidence (whole run)</caption>\n<thead><tr><th scope=\"col\">from</th>\
-                <th scope=\"col\" class=\"num\">true</th><th scope=\"col\" class=\"num\">reported</th>\
-                <th scope=\"col\" class=\"num\">correct</th><th scope=\"col\" class=\"num\">precision</th>\
-                <th scope=\"col\" class=\"num\">recall</th></tr></thead>\n<tbody>\n");
-    for (name, p) in [
-        ("every analysis", &m.all),
-        ("call records", &m.from_records),
-        ("timing at the OTT server", &m.from_timing),
-    ] {
-        let _ = writeln!(
-            o,
-            "<tr><th scope=\"row\">{name}</th><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{:.2}</td><td class=\"num\">{:.2}</td></tr>",
-            p.truth, p.reported, p.correct, p.precision, p.recall
-        );
-    }
-    o.push_str("</tbody>\n</table>\n</section>\n");
-}
-
-fn section_metadata(o: &mut String, r: &Report) {
-    let m = &r.metadata;
-    let a = &r.adversary;
-    o.push_str("<section id=\"metadata\">\n<h2>What encryption did not hide</h2>\n<table>\n<thead><tr><th scope=\"col\">what</th><th scope=\"col\">what the adversary got</th></tr></thead>\n<tbody>\n");
-    let rows = [
-        (
-            "warrant list",
-            format!(
-                "{} of {} court-ordered targets: who is under investigation, and by which agency",
-                a.warrants.learned, a.warrants.total
-            ),
-        ),
-        (
-            "locations",
-            format!(
-                "{} subscribers traced; {:.1}% of subscriber-hours recovered; home cell right for {} of {}, work cell {} of {}",
-                m.locations.subscribers_traced,
-                100.0 * m.locations.fraction,
-                m.locations.home.correct,
-                m.locations.home.reported,
-                m.locations.work.correct,
-                m.locations.work.reported
-            ),
-        ),
-        (
-            "OTT users",
-            format!(
-                "{} of {} users of end-to-end apps seen talking to the server",
-                m.contacts.ott_users.correct, m.contacts.ott_users.truth
-            ),
-        ),
-        (
-            "timing and size at the OTT relay",
-            format!(
-                "{} encrypted uplinks; recipient ranked first for {} of {} whose recipient is visible; mean anonymity set {:.1}",
-                m.correlation.uplinks,
-                m.correlation.top1_correct,
-                m.correlation.scored_visible,
-                m.correlation.mean_anonymity_set
-            ),
-        ),
-        (
-            "message sizes",
-            format!(
-                "length bucket (20 bytes) right for {:.1}% of {} messages",
-                100.0 * m.sizes.bucket_accuracy,
-                m.sizes.scored_messages
-            ),
-        ),
-        (
-            "ratchet headers",
-            match (&m.ratchet.why_nothing, m.ratchet.envelopes) {
-                (_, 0) => "no Signal envelope captured".to_owned(),
-                (Some(why), _) => format!("nothing revealed: {why}"),
-                (None, _) => format!(
-                    "{} of {} Signal envelopes with a clear header: {} conversations linked ({} correctly), turns exact for {}; {} chains, messages per chain exact for {} of {} claimed; {} messages inferred but not captured",
-                    m.ratchet.clear_headers,
-                    m.ratchet.envelopes,
-                    m.ratchet.conversations,
-                    m.ratchet.conversations_correct,
-                    m.ratchet.turns_exact,
-                    m.ratchet.chains,
-                    m.ratchet.chains_exact_right,
-                    m.ratchet.chains_claimed_exact,
-                    m.ratchet.messages_inferred_unseen
-                ),
-            },
-        ),
-        (
-            "intercept records",
-            format!(
-                "{} IRI events, {} content copies, {} static keys seen in the clear",
-                a.iri_events, a.cc_packets, a.static_keys_seen
-            ),
-        ),
-    ];
-    let x = &m.server;
-    let server_rows = [
-        (
-            "the messaging server: envelopes",
-            format!(
-                "{} accepted ({} with sealed sender), {} delivered; {} client addresses, {} tied to one account",
-                x.envelopes_in, x.sealed_in, x.envelopes_out, x.clients, x.clients_named
-            ),
-        ),
-        (
-            "the messaging server: contacts",
-            format!(
-                "{} of {} pairs without sealed sender read from envelopes; {} of {} sealed-sender pairs named by the connection's address",
-                x.direct.correct, x.direct.truth, x.linked.correct, x.linked.truth
-            ),
-        ),
-        (
-            "the messaging server: sealed-sender disclosure",
-            format!(
-                "{} targets; mean recall at k {:.2} (chance {:.2}) from recipients and times alone",
-                x.disclosure.targets, x.disclosure.mean_recall_at_k, x.disclosure_chance
-            ),
-        ),
-    ];
-    let held = if x.held { &server_rows[..] } else { &[] };
-    for (k, v) in rows.iter().chain(held) {
-        let _ = writeln!(
-            o,
-            "<tr><th scope=\"row\">{k}</th><td>{}</td></tr>",
-            escape(v)
-        );
-    }
-    o.push_str("</tbody>\n</table>\n");
-    if !a.warrants.entries.is_empty() {
-        o.push_str("<h3>The warrant list it copied</h3>\n<table>\n<thead><tr><th scope=\"col\">LIID</th><th scope=\"col\">target</th><th scope=\"col\">kind</th><th scope=\"col\">agency</th></tr></thead>\n<tbody>\n");
-        for w in &a.warrants.entries {
-            let _ = writeln!(
-                o,
-                "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td></tr>",
-                escape(&w.liid),
-                escape(&w.target_msisdn),
-                escape(&w.kind.to_string()),
-                escape(&w.agency)
-            );
-        }
-        o.push_str("</tbody>\n</table>\n");
-    }
-    o.push_str("</section>\n");
 }
 
 #[cfg(test)]
