@@ -18,7 +18,7 @@ pub const GRAPH_MAX_NODES: usize = 36;
 /// At most this many neighbours of each drawn subscriber join the sample.
 const GRAPH_FANOUT: usize = 4;
 
-/// What the page shows beyond the [`Report`]: the topology and the contact graphs.
+/// What the page shows beyond the [`Report`](crate::Report): the topology and the contact graphs.
 #[derive(Clone, Debug, Serialize)]
 pub struct PageExtras {
     /// The carriers and the OTT server, with the adversary's footholds.
