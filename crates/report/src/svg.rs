@@ -1,4 +1,4 @@
-//! Shared pieces of wiretap's HTML pages and SVG charts: the report page (`html.rs`) and the
+//! Shared pieces of wiretap's HTML pages and SVG charts: the report page (`html/`) and the
 //! sweep charts (`crates/sweep`) use the same colours, escaping, style sheet and accessible SVG
 //! elements.
 //!
