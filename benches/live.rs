@@ -162,6 +162,12 @@ struct Samples {
     span: Vec<Duration>,
     /// The median of every message's `delivered_at - sent_at` in each run (the run's clock).
     message_latency: Vec<Duration>,
+    /// From the first message's `sent_at` to the first packet the core tap saw at or after it
+    /// (the handset's send timer firing and its first datagram reaching the core).
+    to_first_packet: Vec<Duration>,
+    /// From that packet to the first message's `delivered_at`: the handshake and the message
+    /// on the (modelled) wire.
+    on_wire: Vec<Duration>,
 }
 
 impl Samples {
@@ -186,6 +192,19 @@ impl Samples {
         self.first_latency
             .push(delivered.saturating_duration_since(m.sent_at));
         self.span.push(last.saturating_duration_since(m.sent_at));
+        let first_packet = out
+            .captures
+            .vantages
+            .iter()
+            .filter_map(|v| v.packets.as_ref())
+            .flat_map(|c| c.packets.iter().map(|p| p.time))
+            .filter(|&t| t >= m.sent_at)
+            .min();
+        if let Some(p) = first_packet {
+            self.to_first_packet
+                .push(p.saturating_duration_since(m.sent_at));
+            self.on_wire.push(delivered.saturating_duration_since(p));
+        }
     }
 }
 
@@ -243,12 +262,15 @@ fn handshake(c: &mut Criterion) {
     let sim_wall = median(&sim.wall);
     eprintln!(
         "xx_handshake: {} live runs, {} sim runs; handshake+message latency over loopback \
-         (median, the run's truth): {:.3} ms; simulator: {:.3} ms of virtual time, {:.3} ms \
-         of wall time per run (median); live wall time per run (median) {:.3} ms; \
-         live latency / sim wall = {:.1}",
+         (median, the run's truth): {:.3} ms, of which sent_at to the first packet at the core \
+         tap {:.3} ms and that packet to delivery {:.3} ms; simulator: {:.3} ms of virtual \
+         time, {:.3} ms of wall time per run (median); live wall time per run (median) {:.3} \
+         ms; live latency / sim wall = {:.1}",
         live.wall.len(),
         sim.wall.len(),
         ms(live_lat),
+        ms(median(&live.to_first_packet)),
+        ms(median(&live.on_wire)),
         ms(median(&sim.first_latency)),
         ms(sim_wall),
         ms(median(&live.wall)),
