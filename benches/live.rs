@@ -88,7 +88,8 @@ struct Workload {
 impl Workload {
     /// `rate` is messages per contact per day: the generator draws one Poisson stream per
     /// contact pair at that rate (`carrier/src/traffic.rs`), so `rate / 86,400,000` messages
-    /// per millisecond.
+    /// per millisecond. (`wiretap validate` estimates twice that: it counts `subscribers ×
+    /// mean_degree` contacts, each pair once from each end.)
     fn new(name: &'static str, duration: &str, rate: f64, length: u32, seed: u64) -> Self {
         let text = TOPOLOGY
             .replace("{duration}", duration)
@@ -281,6 +282,10 @@ fn handshake(c: &mut Criterion) {
 fn messages_200b(c: &mut Criterion) {
     // 1,728,000,000 a day: 20 messages per millisecond; seed 4's plan has 203 in 10 ms.
     let w = Workload::new("xx_200B_messages", "10ms", 1_728_000_000.0, 200, 4);
+    assert_eq!(
+        w.messages, 203,
+        "the plan the docs describe (update them with it)"
+    );
     let (live, sim) = (RefCell::default(), RefCell::default());
     bench_driver(c, "live", &w, &live, Workload::live);
     bench_driver(c, "sim", &w, &sim, Workload::sim);
