@@ -127,7 +127,8 @@ impl Workload {
         assert_eq!(t.duplicate_deliveries, 0, "{driver}: duplicate deliveries");
     }
 
-    fn live(&self) -> RunOutput {
+    /// A live run: its output and the real UDP datagrams through the proxy (both ways).
+    fn live(&self) -> (RunOutput, Option<u64>) {
         let opts = live::Options {
             duration: None,
             drain: Duration::from_secs(5),
@@ -142,13 +143,15 @@ impl Workload {
         )
         .expect("the live run completes");
         self.check(&run.output, "live");
-        run.output
+        let datagrams = run.stats.datagrams_to_proxy + run.stats.datagrams_from_proxy;
+        (run.output, Some(datagrams))
     }
 
-    fn sim(&self) -> RunOutput {
+    /// A simulated run: its output (no real datagrams).
+    fn sim(&self) -> (RunOutput, Option<u64>) {
         let out = carrier::run(&self.sc, self.seed, &onpath::Armory).expect("the simulator runs");
         self.check(&out, "sim");
-        out
+        (out, None)
     }
 }
 
@@ -169,6 +172,8 @@ struct Samples {
     /// From that packet to the first message's `delivered_at`: the handshake and the message
     /// on the (modelled) wire.
     on_wire: Vec<Duration>,
+    /// Live runs: real UDP datagrams through the proxy, to it and from it.
+    datagrams: Vec<u64>,
 }
 
 impl Samples {
@@ -209,8 +214,8 @@ impl Samples {
     }
 }
 
-/// The median (the lower middle for an even count); zero when empty.
-fn median(v: &[Duration]) -> Duration {
+/// The median (the lower middle for an even count); the default (zero) when empty.
+fn median<T: Ord + Copy + Default>(v: &[T]) -> T {
     let mut v = v.to_vec();
     v.sort_unstable();
     v.get(v.len().saturating_sub(1) / 2)
@@ -228,7 +233,7 @@ fn bench_driver(
     group: &str,
     w: &Workload,
     samples: &RefCell<Samples>,
-    run: impl Fn(&Workload) -> RunOutput,
+    run: impl Fn(&Workload) -> (RunOutput, Option<u64>),
 ) {
     let mut g = c.benchmark_group(group);
     g.sample_size(10);
@@ -240,10 +245,12 @@ fn bench_driver(
             let mut total = Duration::ZERO;
             for _ in 0..iters {
                 let start = Instant::now();
-                let out = black_box(run(w));
+                let (out, datagrams) = black_box(run(w));
                 let wall = start.elapsed();
                 total += wall;
-                samples.borrow_mut().record(wall, &out);
+                let mut s = samples.borrow_mut();
+                s.record(wall, &out);
+                s.datagrams.extend(datagrams);
             }
             total
         })
@@ -266,7 +273,7 @@ fn handshake(c: &mut Criterion) {
          (median, the run's truth): {:.3} ms, of which sent_at to the first packet at the core \
          tap {:.3} ms and that packet to delivery {:.3} ms; simulator: {:.3} ms of virtual \
          time, {:.3} ms of wall time per run (median); live wall time per run (median) {:.3} \
-         ms; live latency / sim wall = {:.1}",
+         ms, {} real datagrams through the proxy (median); live latency / sim wall = {:.1}",
         live.wall.len(),
         sim.wall.len(),
         ms(live_lat),
@@ -275,6 +282,7 @@ fn handshake(c: &mut Criterion) {
         ms(median(&sim.first_latency)),
         ms(sim_wall),
         ms(median(&live.wall)),
+        median(&live.datagrams),
         live_lat.as_secs_f64() / sim_wall.as_secs_f64().max(f64::MIN_POSITIVE),
     );
 }
@@ -293,12 +301,14 @@ fn messages_200b(c: &mut Criterion) {
     let per_sec = |d: Duration| w.messages as f64 / d.as_secs_f64().max(f64::MIN_POSITIVE);
     let (live_wall, sim_wall) = (median(&live.wall), median(&sim.wall));
     eprintln!(
-        "xx_200B_messages: {} messages of 200 B per run; {} live runs, {} sim runs; wall time \
+        "xx_200B_messages: {} messages of 200 B per run, {} real datagrams through the proxy \
+         (median); {} live runs, {} sim runs; wall time \
          per run (median): live {:.3} ms, sim {:.3} ms; messages per second of wall time: \
          live {:.0}, sim {:.0}; sim / live = {:.1}; first sent to last delivered (median, \
          the run's clock): live {:.3} ms real, sim {:.3} ms virtual; per-message latency (median of \
          the runs' medians): live {:.3} ms real, sim {:.3} ms virtual",
         w.messages,
+        median(&live.datagrams),
         live.wall.len(),
         sim.wall.len(),
         ms(live_wall),
