@@ -154,13 +154,14 @@ pub(crate) fn live(args: &LiveArgs) -> Result<ExitCode> {
         )?;
         writeln!(
             out,
-            "  datagrams: {} to the proxy ({} bytes), {} from it ({} bytes); {} malformed, {} from strangers",
+            "  datagrams: {} to the proxy ({} bytes), {} from it ({} bytes); {} malformed, {} from strangers; {} dropped by the kernel (full receive buffers, machine-wide)",
             stats.datagrams_to_proxy,
             stats.bytes_to_proxy,
             stats.datagrams_from_proxy,
             stats.bytes_from_proxy,
             stats.malformed,
-            stats.strangers
+            stats.strangers,
+            stats.kernel_drops
         )?;
         writeln!(
             out,

@@ -103,6 +103,10 @@ pub struct LiveStats {
     pub malformed: u64,
     /// Datagrams that reached the proxy from a socket that is no node's (dropped).
     pub strangers: u64,
+    /// UDP datagrams the kernel dropped for a full receive buffer during the run, on the whole
+    /// machine (`RcvbufErrors` of `/proc/net/snmp`; 0 where it cannot be read): a loaded
+    /// machine drops loopback datagrams, which the reliable layer retransmits a second later.
+    pub kernel_drops: u64,
     /// Messages still in flight when the drain ended.
     pub open_at_end: usize,
     /// Delivered messages' latency from the moment they were due to the recipient's screen:
@@ -177,6 +181,36 @@ struct NodeDone {
 
 /// The largest datagram a node or the proxy receives (IPv4's limit).
 const MAX_DATAGRAM: usize = 65_535;
+
+/// Receive buffer asked for the proxy's socket, which every node sends to (the kernel caps it
+/// at `net.core.rmem_max`).
+const PROXY_RCVBUF: usize = 4 << 20;
+
+/// Receive buffer asked for each node's socket.
+const NODE_RCVBUF: usize = 1 << 20;
+
+/// A UDP socket bound to an ephemeral port of 127.0.0.1, with a receive buffer of `rcvbuf`
+/// bytes where the kernel allows it (best effort: a smaller buffer only means earlier drops).
+fn bind_loopback(rcvbuf: usize) -> std::io::Result<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+    if let Err(e) = s.set_recv_buffer_size(rcvbuf) {
+        tracing::debug!(error = %e, "receive buffer left at the default");
+    }
+    s.set_nonblocking(true)?;
+    s.bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())?;
+    UdpSocket::from_std(s.into())
+}
+
+/// The kernel's count of UDP datagrams dropped for a full receive buffer, machine-wide
+/// (`RcvbufErrors` in `/proc/net/snmp`), where it can be read.
+fn kernel_rcvbuf_errors() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/net/snmp").ok()?;
+    let mut udp = text.lines().filter(|l| l.starts_with("Udp:"));
+    let (names, values) = (udp.next()?, udp.next()?);
+    let i = names.split_whitespace().position(|n| n == "RcvbufErrors")?;
+    values.split_whitespace().nth(i)?.parse().ok()
+}
 
 /// One node: its machine, its socket (connected to the proxy, so the kernel drops datagrams
 /// from anyone else), and its inbox of commands.
@@ -256,9 +290,8 @@ async fn drive(
     watch: &Watch,
 ) -> Result<LiveRun, LiveError> {
     let (mut plant, nodes) = Plant::new(sc, seed, arm)?;
-    let proxy = UdpSocket::bind("127.0.0.1:0")
-        .await
-        .map_err(io("binding the proxy's socket on 127.0.0.1"))?;
+    let proxy =
+        bind_loopback(PROXY_RCVBUF).map_err(io("binding the proxy's socket on 127.0.0.1"))?;
     let proxy_addr = proxy.local_addr().map_err(io("the proxy's address"))?;
     let mut stats = LiveStats {
         nodes: nodes.len(),
@@ -267,15 +300,15 @@ async fn drive(
     // Bind every node's socket before the clock starts.
     let mut bound = Vec::with_capacity(nodes.len());
     for node in nodes {
-        let sock = UdpSocket::bind("127.0.0.1:0")
-            .await
-            .map_err(io("binding a node's socket on 127.0.0.1"))?;
+        let sock =
+            bind_loopback(NODE_RCVBUF).map_err(io("binding a node's socket on 127.0.0.1"))?;
         sock.connect(proxy_addr)
             .await
             .map_err(io("connecting a node's socket to the proxy"))?;
         let addr = sock.local_addr().map_err(io("a node's address"))?;
         bound.push((node, sock, addr));
     }
+    let drops_before = kernel_rcvbuf_errors();
     let clock = Clock {
         start: Instant::now(),
     };
@@ -376,6 +409,9 @@ async fn drive(
     };
     let at = clock.now();
     stats.wall_ms = clock.start.elapsed().as_millis() as u64;
+    if let (Some(a), Some(b)) = (drops_before, kernel_rcvbuf_errors()) {
+        stats.kernel_drops = b.saturating_sub(a);
+    }
     // Shut every node down and take it back; then every socket is closed.
     for tx in inbox.values() {
         let _ = tx.send(ToNode::Shutdown);
