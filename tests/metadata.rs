@@ -196,7 +196,7 @@ fn relay_captures(n: usize, per_pair: u64, mix_ms: u64) -> (Captures, Truth) {
                 packets: pkts,
             }),
             warrants: Vec::new(),
-            call_records: Vec::new(),
+            call_records: Default::default(),
         }],
     };
     let truth = Truth {

@@ -30,7 +30,7 @@ fn every_call_has_one_record_per_leg_with_the_parties_the_carrier_sees() {
     assert!(t.calls.len() > 50, "{} calls", t.calls.len());
     let mut by_ref: BTreeMap<u64, Vec<(&str, &capture::CallRecord)>> = BTreeMap::new();
     for (carrier, recs) in &r.output.records {
-        for rec in recs {
+        for rec in recs.iter() {
             if matches!(rec.kind, RecordKind::VoiceMo | RecordKind::VoiceMt) {
                 by_ref.entry(rec.call_ref).or_default().push((carrier, rec));
             }
@@ -120,7 +120,7 @@ fn sms_records_name_both_parties_and_ott_records_name_only_the_server() {
     let msisdn: BTreeSet<&str> = t.subscribers.iter().map(|s| s.msisdn.as_str()).collect();
     let mut mo = BTreeSet::new();
     for (_, recs) in &r.output.records {
-        for rec in recs {
+        for rec in recs.iter() {
             match rec.kind {
                 RecordKind::SmsMo => {
                     assert!(msisdn.contains(rec.other_party.as_str()), "{rec:?}");

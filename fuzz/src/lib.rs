@@ -127,7 +127,7 @@ pub fn captures(data: &[u8], max_packets: usize) -> Captures {
                 } else {
                     Vec::new()
                 },
-                call_records: Vec::new(),
+                call_records: Default::default(),
             }
         })
         .collect();

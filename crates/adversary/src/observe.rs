@@ -897,7 +897,7 @@ mod tests {
                     .collect(),
             }),
             warrants: vec![],
-            call_records: vec![],
+            call_records: Default::default(),
         }
     }
 

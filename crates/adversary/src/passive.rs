@@ -410,7 +410,7 @@ pub(crate) fn analyze<'t>(adversary: &str, obs: &'t Observations<'_>) -> (Findin
                 .or_default()
                 .insert(v.name.clone());
         }
-        for c in &v.call_records {
+        for c in v.call_records.iter() {
             match c.kind {
                 RecordKind::SmsMo
                 | RecordKind::SmsMt

@@ -376,8 +376,9 @@ pub struct VantagePoint {
     pub packets: Option<PacketCapture>,
     /// The warrant list, if it holds one (a mediation function does).
     pub warrants: Vec<Warrant>,
-    /// Call-detail records, if it can read them.
-    pub call_records: Vec<CallRecord>,
+    /// Call-detail records, if it can read them: the carrier's own store, shared (the run's
+    /// output holds the same records for `records.csv`; one copy in memory, not two).
+    pub call_records: std::sync::Arc<Vec<CallRecord>>,
 }
 
 /// Everything the adversary captured, from all its vantage points, in the order they were

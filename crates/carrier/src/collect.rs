@@ -33,7 +33,7 @@ impl World<'_> {
                 packets,
             }),
             warrants: Vec::new(),
-            call_records: Vec::new(),
+            call_records: Default::default(),
         }
     }
 }
@@ -124,6 +124,20 @@ impl World<'_> {
             self.truth.failed(&text, &why);
         }
 
+        // The stores are not read after this: their records move out, once, into one shared
+        // vector per carrier that the output (`records.csv`) and a call-records vantage point
+        // both hold.
+        let shared_records: Vec<std::sync::Arc<Vec<capture::CallRecord>>> = self
+            .stores
+            .iter()
+            .map(|st| {
+                std::sync::Arc::new(
+                    st.lock()
+                        .map(|mut s| std::mem::take(&mut s.records))
+                        .unwrap_or_default(),
+                )
+            })
+            .collect();
         let mut vantages = Vec::new();
         let mut edge_taps = std::mem::take(&mut self.edge_taps).into_iter();
         let mut server = Some(self.server_vantage());
@@ -193,12 +207,9 @@ impl World<'_> {
                 Vec::new()
             };
             let call_records = if v.kind == VantageKind::CallRecords {
-                self.stores[c]
-                    .lock()
-                    .map(|s| s.records.clone())
-                    .unwrap_or_default()
+                shared_records[c].clone()
             } else {
-                Vec::new()
+                Default::default()
             };
             vantages.push(VantagePoint {
                 name,
@@ -211,21 +222,12 @@ impl World<'_> {
         }
         self.truth.subscribers = std::mem::take(&mut self.dir.subs);
         self.truth.locations = self.mobility.traces.clone();
-        // The stores are not read after this (the vantages' copies are made above): their
-        // records move into the output instead of being copied a second time.
         let records = self
             .sc
             .carriers
             .iter()
-            .zip(&self.stores)
-            .map(|(car, st)| {
-                (
-                    car.name.clone(),
-                    st.lock()
-                        .map(|mut s| std::mem::take(&mut s.records))
-                        .unwrap_or_default(),
-                )
-            })
+            .map(|car| car.name.clone())
+            .zip(shared_records)
             .collect();
         let intercepts = self
             .pois

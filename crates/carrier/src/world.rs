@@ -57,7 +57,7 @@ pub struct RunOutput {
     pub warrants: Vec<Warrant>,
     /// Every carrier's call-record store, whether or not the adversary reads it:
     /// `(carrier name, records)` in scenario order (for `records.csv`).
-    pub records: Vec<(String, Vec<CallRecord>)>,
+    pub records: Vec<(String, Arc<Vec<CallRecord>>)>,
     /// Every record every point of interception delivered, decoded, per carrier in scenario
     /// order (for `iri.csv`).
     pub intercepts: Vec<capture::InterceptRecord>,

@@ -339,7 +339,7 @@ mod tests {
                     packets,
                 }),
                 warrants: vec![],
-                call_records: vec![],
+                call_records: Default::default(),
             }],
         }
     }

@@ -120,7 +120,7 @@ impl RecordTable {
     pub fn from_captures(captures: &Captures, traffic: &Traffic) -> RecordTable {
         let mut t = RecordTable::default();
         for v in &captures.vantages {
-            for c in &v.call_records {
+            for c in v.call_records.iter() {
                 let person = looks_like_msisdn(&c.other_party);
                 let kind = if matches!(c.kind, RecordKind::SmsMo | RecordKind::SmsMt) {
                     KIND_SMS
@@ -538,10 +538,10 @@ mod tests {
                 kind: capture::VantageKind::CallRecords,
                 packets: None,
                 warrants: Vec::new(),
-                call_records: vec![
+                call_records: std::sync::Arc::new(vec![
                     record("+15550000001", "10.0.0.7"),
                     record("+15550000001", "203.0.113.10"),
-                ],
+                ]),
             }],
         };
         let mut traffic = Traffic::default();

@@ -279,7 +279,7 @@ mod tests {
                     packets,
                 }),
                 warrants: Vec::new(),
-                call_records: Vec::new(),
+                call_records: Default::default(),
             }],
         }
     }
