@@ -34,6 +34,22 @@ fn lossless(secs: u64) -> Scenario {
     parse(&text)
 }
 
+/// `sc` with `seed` through the simulator and through the live driver, each analysed and
+/// scored by the pipeline; and the live run's own counters.
+fn both(sc: &Scenario, seed: u64) -> (pipeline::Run, pipeline::Run, live::LiveStats) {
+    let sim = pipeline::run(sc, seed).expect("simulated run");
+    let live_run = live::run(
+        sc,
+        seed,
+        &onpath::Armory,
+        &live::Options::default(),
+        &Watch::new(),
+    )
+    .expect("live run");
+    let live = pipeline::score_output(sc, seed, live_run.output);
+    (sim, live, live_run.stats)
+}
+
 fn protocol_read(r: &report::Report, protocol: &str) -> usize {
     r.protocols
         .iter()
@@ -48,16 +64,7 @@ fn live_and_simulated_runs_give_every_message_the_same_verdict() {
     // Seed 1 of this variant has every kind of read (SMS, XX after the session theft, Signal
     // after the device theft): `wiretap run` on it shows them.
     let seed = 1;
-    let sim = pipeline::run(&sc, seed).expect("simulated run");
-    let live_run = live::run(
-        &sc,
-        seed,
-        &onpath::Armory,
-        &live::Options::default(),
-        &Watch::new(),
-    )
-    .expect("live run");
-    let live = pipeline::score_output(&sc, seed, live_run.output);
+    let (sim, live, live_stats) = both(&sc, seed);
 
     // The same messages were planned and every one was delivered in both.
     let (ts, tl) = (&sim.output.truth, &live.output.truth);
@@ -70,9 +77,9 @@ fn live_and_simulated_runs_give_every_message_the_same_verdict() {
     }
     assert_eq!(tl.integrity_errors, 0);
     assert_eq!(tl.duplicate_deliveries, 0);
-    assert_eq!(live_run.stats.malformed, 0);
-    assert_eq!(live_run.stats.strangers, 0);
-    assert!(live_run.stats.datagrams_to_proxy > 100);
+    assert_eq!(live_stats.malformed, 0);
+    assert_eq!(live_stats.strangers, 0);
+    assert!(live_stats.datagrams_to_proxy > 100);
 
     // Every message: read or not, and why.
     let vs = report::verdicts(&sc, &sim.output, &sim.findings);
@@ -142,16 +149,8 @@ fn active_intercept_in_10s() -> Scenario {
 fn on_path_attacks_work_live_as_in_simulation() {
     let sc = active_intercept_in_10s();
     let seed = 1;
-    let sim = pipeline::run(&sc, seed).expect("simulated run");
-    let live_run = live::run(
-        &sc,
-        seed,
-        &onpath::Armory,
-        &live::Options::default(),
-        &Watch::new(),
-    )
-    .expect("live run");
-    let live = pipeline::score_output(&sc, seed, live_run.output);
+    let (sim, live, stats) = both(&sc, seed);
+    assert_eq!(stats.malformed + stats.strangers, 0);
     assert_eq!(
         report::verdicts(&sc, &sim.output, &sim.findings),
         report::verdicts(&sc, &live.output, &live.findings)

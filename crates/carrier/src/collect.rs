@@ -113,16 +113,7 @@ impl World<'_> {
             "never delivered: nothing was left in flight for it when the network went idle"
                 .to_owned()
         };
-        let open: Vec<String> = self
-            .truth
-            .messages
-            .iter()
-            .filter(|m| m.delivered_at.is_none() && m.failure.is_none())
-            .map(|m| m.text.clone())
-            .collect();
-        for text in open {
-            self.truth.failed(&text, &why);
-        }
+        self.truth.fail_open(&why);
 
         // The stores are not read after this: their records move out, once, into one shared
         // vector per carrier that the output (`records.csv`) and a call-records vantage point

@@ -504,20 +504,9 @@ impl<'s> Plant<'s> {
         self.w.caps = shared.caps.into_inner();
         // A live run ends on the wall clock, not on the simulator's retry budget: what is still
         // open failed for that reason, said as such.
-        let open: Vec<String> = self
-            .w
-            .truth
-            .messages
-            .iter()
-            .filter(|m| m.delivered_at.is_none() && m.failure.is_none())
-            .map(|m| m.text.clone())
-            .collect();
-        for text in open {
-            self.w.truth.failed(
-                &text,
-                "live run ended with it still in flight (the drain after the traffic ran out)",
-            );
-        }
+        self.w.truth.fail_open(
+            "live run ended with it still in flight (the drain after the traffic ran out)",
+        );
         self.w.finish()
     }
 }

@@ -209,6 +209,22 @@ impl GroundTruth {
         }
     }
 
+    /// Fails every message still neither delivered nor failed, with reason `why`.
+    pub(crate) fn fail_open(&mut self, why: &str) {
+        let open: Vec<usize> = self
+            .messages
+            .iter()
+            .filter(|m| m.delivered_at.is_none() && m.failure.is_none())
+            .map(|m| m.id)
+            .collect();
+        for id in open {
+            let m = &mut self.messages[id];
+            tracing::debug!(message_id = id, reason = why, "failed");
+            m.failure = Some(why.to_string());
+            self.open -= 1;
+        }
+    }
+
     /// Records the first failure of end-to-end session `session`.
     pub(crate) fn session_failed(&mut self, session: u64, failure: SessionFailure) {
         self.session_failures.entry(session).or_insert(failure);

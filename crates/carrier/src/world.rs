@@ -462,25 +462,24 @@ impl<'s> World<'s> {
         let Some(node) = self.sub_node.get(i).map(|n| n.0 as usize) else {
             return;
         };
-        let Some(Logic::Sub(mut h)) = self
-            .logic
-            .get_mut(node)
-            .map(|l| std::mem::replace(l, Logic::Router))
-        else {
-            return;
-        };
-        {
-            let mut env = Env {
-                dir: &self.dir,
-                sc: self.sc,
-                seeds: &self.seeds,
-                keys: &self.public_keys,
-                key_server: &mut self.key_server,
-                exposure: &self.caps,
-            };
-            f(&mut h, &mut env, &mut self.io);
+        let (logic, mut env, io) = self.split();
+        if let Some(Logic::Sub(h)) = logic.get_mut(node) {
+            f(h, &mut env, io);
         }
-        self.logic[node] = Logic::Sub(h);
+    }
+
+    /// The nodes, the environment a node reads while it handles one input, and the [`Io`] it
+    /// answers through: disjoint borrows of the world, so a node is handled in place.
+    fn split(&mut self) -> (&mut [Logic], Env<'_>, &mut Io) {
+        let env = Env {
+            dir: &self.dir,
+            sc: self.sc,
+            seeds: &self.seeds,
+            keys: &self.public_keys,
+            key_server: &mut self.key_server,
+            exposure: &self.caps,
+        };
+        (&mut self.logic, env, &mut self.io)
     }
 
     /// Hands one network event to the node it concerns, inside a `node` span that names the node
@@ -514,19 +513,8 @@ impl<'s> World<'s> {
             Event::Deliver { packet, .. } => Input::Datagram(packet),
         };
         self.io.begin(self.net.now());
-        let mut logic = std::mem::replace(&mut self.logic[idx], Logic::Router);
-        {
-            let mut env = Env {
-                dir: &self.dir,
-                sc: self.sc,
-                seeds: &self.seeds,
-                keys: &self.public_keys,
-                key_server: &mut self.key_server,
-                exposure: &self.caps,
-            };
-            logic.handle(&mut env, &mut self.io, input);
-        }
-        self.logic[idx] = logic;
+        let (logic, mut env, io) = self.split();
+        logic[idx].handle(&mut env, io, input);
         self.apply_io();
     }
 }
