@@ -244,15 +244,7 @@ fn main() -> ExitCode {
         Command::Sweep(args) => sweep_cmd(&args),
         Command::Merge(args) => merge_cmd(&args),
         Command::Explain { name, seed } => explain_cmd(&name, seed),
-        Command::List => {
-            for (name, text) in scenario::BUILTIN_SCENARIOS {
-                let desc = scenario::parse(name, text)
-                    .map(|s| s.description)
-                    .unwrap_or_default();
-                println!("{name:<14} {}", desc.lines().next().unwrap_or(""));
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::List => list_cmd(),
     };
     // A trace that could not be written fails the command, whatever it did otherwise.
     let result = match (result, trace.map(|t| t.finish())) {
@@ -411,11 +403,30 @@ fn matrix_cmd(args: &MatrixArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `wiretap list`: the built-in scenarios, names aligned, with the first line of each
+/// description. (`println!` would panic when the reader closes the pipe: `wiretap list | head`.)
+fn list_cmd() -> Result<ExitCode> {
+    let width = scenario::BUILTIN_SCENARIOS
+        .iter()
+        .map(|(n, _)| n.len())
+        .max()
+        .unwrap_or(0);
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for (name, text) in scenario::BUILTIN_SCENARIOS {
+        let desc = scenario::parse(name, text)
+            .map(|s| s.description)
+            .unwrap_or_default();
+        writeln!(out, "{name:<width$} {}", desc.lines().next().unwrap_or(""))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `wiretap explain`: a pattern's derived matrix or a profile's measured runs, in plain words.
 fn explain_cmd(name: &str, seed: u64) -> Result<ExitCode> {
     match explain::explain(name, seed).map_err(anyhow::Error::msg)? {
         Some(text) => {
-            print!("{text}");
+            write!(std::io::stdout(), "{text}")?;
             Ok(ExitCode::SUCCESS)
         }
         None => Err(anyhow::Error::new(BadInput(format!(
@@ -482,7 +493,8 @@ fn validate(spec: &str, max_work: u64, max_sweep_work: u64) -> Result<ExitCode> 
         let def = plan.definition();
         return Ok(match plan.check_work(None, max_sweep_work) {
             Ok(est) => {
-                println!(
+                writeln!(
+                    std::io::stdout(),
                     "{name}: ok — sweep {}: {} runs, {} grid point{} x {} seed{}; about {:.0} messages and voice media frames in all (budget {max_sweep_work})",
                     def.name,
                     def.runs(),
@@ -491,7 +503,7 @@ fn validate(spec: &str, max_work: u64, max_sweep_work: u64) -> Result<ExitCode> 
                     def.seeds.len(),
                     if def.seeds.len() == 1 { "" } else { "s" },
                     est.work
-                );
+                )?;
                 ExitCode::SUCCESS
             }
             Err(e) => {
@@ -511,7 +523,8 @@ fn validate(spec: &str, max_work: u64, max_sweep_work: u64) -> Result<ExitCode> 
             } else {
                 String::new()
             };
-            println!(
+            writeln!(
+                std::io::stdout(),
                 "{name}: ok — {} carriers, {} subscribers, {} apps, {} vantage points; about {:.0} messages and {:.0} voice media frames{retries} (budget {max_work})",
                 s.carriers.len(),
                 s.total_subscribers(),
@@ -519,7 +532,7 @@ fn validate(spec: &str, max_work: u64, max_sweep_work: u64) -> Result<ExitCode> 
                 s.adversary.vantage.len(),
                 work.messages,
                 work.frames
-            );
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {

@@ -488,3 +488,23 @@ fn every_shipped_scenario_is_listed_in_the_docs_and_the_readme() {
     }
     assert!(missing.is_empty(), "not listed: {missing:?}");
 }
+
+/// A reader that closes the pipe early (`wiretap list | head -1`) is not an error and never a
+/// panic: the commands that print several lines stop quietly with exit 0.
+#[test]
+fn a_closed_stdout_pipe_ends_a_command_quietly() {
+    for args in [&["list"][..], &["explain", "XX"][..]] {
+        let mut child = std::process::Command::new(crate::support::bin())
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn wiretap");
+        // Close the read end before the command writes anything.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("wait");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "wiretap {args:?}: {err}");
+        assert_eq!(out.status.code(), Some(0), "wiretap {args:?}: {err}");
+    }
+}
