@@ -182,10 +182,45 @@ pub fn run_watched(
     if !scenario.adversary.onpath.is_empty() && !arm.armed() {
         return Err(CarrierError::Unarmed);
     }
+    if !scenario.apps.iter().any(|a| a.countermeasures.any()) {
+        return simulate(scenario, seed, arm, watch, true);
+    }
+    // The same run without countermeasures is the costs' baseline: an independent world (its
+    // own seed tree, network and nodes; nothing shared but read-only inputs), so it runs on a
+    // second core beside the main one, and the output is what running the two one after the
+    // other gives. Only the main run publishes progress; both stop when the watch asks.
+    let stripped = countermeasures::strip(scenario);
+    let (main, base) = std::thread::scope(|s| {
+        let base = s.spawn(|| simulate(&stripped, seed, arm, watch, false));
+        let main = simulate(scenario, seed, arm, watch, true);
+        (main, base.join())
+    });
+    let base = base.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    let mut out = main?;
+    let base = base?;
+    out.costs.baseline = Some(countermeasures::Baseline {
+        apps: base.costs.apps,
+        latency_ns: countermeasures::latencies(&base.truth),
+    });
+    Ok(out)
+}
+
+/// One world from build to output; publishes its progress to `watch` when `publish`.
+fn simulate(
+    scenario: &Scenario,
+    seed: u64,
+    arm: &dyn Arm,
+    watch: &Watch,
+    publish: bool,
+) -> Result<RunOutput, CarrierError> {
     let seeds = SeedTree::new(seed);
     let mut w = World::build(scenario, seeds, arm, watch)?;
     w.start();
-    let watch = &mut Watched { watch, next: 0 };
+    let watch = &mut Watched {
+        watch,
+        next: 0,
+        publish,
+    };
     let deadline = Timestamp::ZERO + scenario.duration + DRAIN;
     for at in w.caps.session_theft_times() {
         while let Some(ev) = w.net.poll_until(at.min(deadline)) {
@@ -211,22 +246,18 @@ pub fn run_watched(
     while let Some(ev) = w.net.poll_until(tail) {
         w.dispatch_watched(ev, watch)?;
     }
-    watch.watch.publish(w.net.now(), w.net.stats().events);
-    let mut out = w.finish();
-    if scenario.apps.iter().any(|a| a.countermeasures.any()) {
-        let base = run_watched(&countermeasures::strip(scenario), seed, arm, watch.watch)?;
-        out.costs.baseline = Some(countermeasures::Baseline {
-            apps: base.costs.apps,
-            latency_ns: countermeasures::latencies(&base.truth),
-        });
+    if publish {
+        watch.watch.publish(w.net.now(), w.net.stats().events);
     }
-    Ok(out)
+    Ok(w.finish())
 }
 
 /// A [`Watch`] and the event count at which the run next looks at it.
 struct Watched<'a> {
     watch: &'a Watch,
     next: u64,
+    /// Whether this run publishes its progress (a baseline run beside the main one does not).
+    publish: bool,
 }
 
 impl World<'_> {
@@ -238,7 +269,9 @@ impl World<'_> {
         if events >= w.next {
             w.next = events + WATCH_EVERY;
             let now = self.net.now();
-            w.watch.publish(now, events);
+            if w.publish {
+                w.watch.publish(now, events);
+            }
             if w.watch.stop_requested() {
                 return Err(CarrierError::Interrupted { at: now });
             }
