@@ -53,9 +53,12 @@
 //!   above chance and growing with duration; nothing end-to-end read; a bad vantage located.
 //! - `dataframes`      — every CSV of `--out` loads in pandas and polars the documented way with
 //!   identifiers intact, and joins across files match (`tests/dataframes.py`).
+//! - `addressing`      — a carrier past 65,535 subscribers: the rest numbered in 100.64.0.0/10,
+//!   routed, tapped at the core, intercepted under warrant and delivered.
 
 mod support;
 
+mod addressing;
 mod cli;
 mod confidentiality;
 mod countermeasures;

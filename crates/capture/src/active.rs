@@ -152,8 +152,8 @@ pub struct OnPathBrief {
     pub node: String,
     /// The carrier's MSISDN prefix (its own numbering plan), e.g. `"+1202"`.
     pub msisdn_prefix: String,
-    /// The carrier's subscriber address block: (network, prefix length).
-    pub subscriber_net: (Ipv4Addr, u8),
+    /// The carrier's subscriber address blocks: (network, prefix length) each.
+    pub subscriber_nets: Vec<(Ipv4Addr, u8)>,
     /// The over-the-top messaging server's address (public).
     pub ott_addr: Ipv4Addr,
     /// The OTT server's static public key (public).
@@ -169,15 +169,16 @@ pub struct OnPathBrief {
 }
 
 impl OnPathBrief {
-    /// Whether `addr` is in the carrier's subscriber block.
+    /// Whether `addr` is in one of the carrier's subscriber blocks.
     pub fn is_local_subscriber(&self, addr: Ipv4Addr) -> bool {
-        let (net, len) = self.subscriber_net;
-        let mask = if len == 0 {
-            0
-        } else {
-            u32::MAX << (32 - u32::from(len.min(32)))
-        };
-        u32::from(addr) & mask == u32::from(net) & mask
+        self.subscriber_nets.iter().any(|&(net, len)| {
+            let mask = if len == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(len.min(32)))
+            };
+            u32::from(addr) & mask == u32::from(net) & mask
+        })
     }
 }
 
@@ -278,7 +279,10 @@ mod tests {
         let b = OnPathBrief {
             node: "x.core".into(),
             msisdn_prefix: "+1202".into(),
-            subscriber_net: (Ipv4Addr::new(10, 3, 0, 0), 16),
+            subscriber_nets: vec![
+                (Ipv4Addr::new(10, 3, 0, 0), 16),
+                (Ipv4Addr::new(100, 70, 0, 0), 16),
+            ],
             ott_addr: Ipv4Addr::new(198, 51, 100, 10),
             ott_public: [0; 32],
             prologue: Vec::new(),
@@ -289,5 +293,8 @@ mod tests {
         assert!(b.is_local_subscriber(Ipv4Addr::new(10, 3, 200, 7)));
         assert!(!b.is_local_subscriber(Ipv4Addr::new(10, 4, 0, 7)));
         assert!(!b.is_local_subscriber(Ipv4Addr::new(11, 3, 0, 7)));
+        // A carrier's overflow block (100.64.0.0/10) is as local as its own /16.
+        assert!(b.is_local_subscriber(Ipv4Addr::new(100, 70, 1, 2)));
+        assert!(!b.is_local_subscriber(Ipv4Addr::new(100, 71, 1, 2)));
     }
 }

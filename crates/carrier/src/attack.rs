@@ -73,6 +73,8 @@ pub(crate) struct Site<'a> {
     /// Each subscriber's app name and whether it tunnels to its server, by subscriber index.
     pub app_of: &'a dyn Fn(&Subscriber) -> (&'a str, bool),
     pub statics: &'a [Option<StaticKeypair>],
+    /// Where the subscribers are numbered.
+    pub addresses: &'a crate::topology::AddressPlan,
 }
 
 /// Arms one component at the core of every carrier named by an `[[adversary.onpath]]` entry.
@@ -84,6 +86,7 @@ pub(crate) fn install(site: &Site<'_>, net: &mut Network, arm: &dyn Arm) -> Vec<
         subs,
         app_of,
         statics,
+        addresses,
     } = site;
     let directory: BTreeMap<String, [u8; 32]> = subs
         .iter()
@@ -127,7 +130,7 @@ pub(crate) fn install(site: &Site<'_>, net: &mut Network, arm: &dyn Arm) -> Vec<
         let brief = OnPathBrief {
             node: node.clone(),
             msisdn_prefix: format!("+{}", car.msisdn_prefix.trim_start_matches('+')),
-            subscriber_net: (crate::topology::subscriber_net(c), 16),
+            subscriber_nets: addresses.subscriber_nets(c),
             ott_addr: OTT_ADDR,
             ott_public,
             prologue: OTT_PROLOGUE.to_vec(),

@@ -66,6 +66,13 @@ impl<'s> World<'s> {
         let ott = b.add_node("ott", OTT_ADDR);
         b.add_link(ix, ott, internet);
 
+        let addresses =
+            AddressPlan::new(sc.carriers.iter().map(|c| c.subscribers)).map_err(|c| {
+                CarrierError::TooLarge(format!(
+                    "carrier {}: no address block of 100.64.0.0/10 left for its subscribers",
+                    sc.carriers[c].name
+                ))
+            })?;
         let mut id_rng = seeds.stream("identities");
         let mut used_msisdn = BTreeSet::new();
         let mut subs = Vec::new();
@@ -73,10 +80,14 @@ impl<'s> World<'s> {
         let mut infra = Vec::new();
         let mut mediation_links = Vec::new();
         for (c, car) in sc.carriers.iter().enumerate() {
-            if car.subscribers as usize > 60_000 || car.cells > 250 {
+            if car.subscribers > scenario::MAX_SUBSCRIBERS_PER_CARRIER
+                || car.cells > scenario::MAX_CELLS_PER_CARRIER
+            {
                 return Err(CarrierError::TooLarge(format!(
-                    "carrier {}: at most 60000 subscribers and 250 cells",
-                    car.name
+                    "carrier {}: at most {} subscribers and {} cells",
+                    car.name,
+                    scenario::MAX_SUBSCRIBERS_PER_CARRIER,
+                    scenario::MAX_CELLS_PER_CARRIER
                 )));
             }
             let n = |s: &str| format!("{}.{s}", car.name);
@@ -132,7 +143,7 @@ impl<'s> World<'s> {
                     }
                 };
                 let cell = (id_rng.next_u32() % car.cells.max(1)) as usize;
-                let ip = subscriber_addr(c, k);
+                let ip = addresses.subscriber_addr(c, k);
                 let node = b.add_node(&n(&format!("sub{k}")), ip);
                 b.add_link(node, cells[cell], radio.clone());
                 subs.push(Subscriber {
@@ -333,6 +344,7 @@ impl<'s> World<'s> {
                 subs: &subs,
                 app_of: &app_of,
                 statics: &statics,
+                addresses: &addresses,
             },
             &mut net,
             arm,

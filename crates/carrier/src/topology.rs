@@ -8,7 +8,8 @@
 //!   core ──core── edge 172.16.c.5 ──interconnect── ix 198.51.100.1 ──internet── ott 203.0.113.10
 //! ```
 //!
-//! Routes are shortest paths, so SMS between carriers goes SMS centre → core → edge → ix →
+//! A carrier's subscribers beyond the 65,535 of `10.c.0.0/16` are numbered in blocks of
+//! `100.64.0.0/10` ([`AddressPlan`]). Routes are shortest paths, so SMS between carriers goes SMS centre → core → edge → ix →
 //! edge → core → SMS centre, and all OTT traffic of a carrier's subscribers crosses its
 //! packet gateway and core router, where charging and the point of interception sit.
 
@@ -67,15 +68,57 @@ pub(crate) fn lea_addr(c: usize) -> Ipv4Addr {
 pub(crate) fn cell_addr(c: usize, j: usize) -> Ipv4Addr {
     Ipv4Addr::new(172, 17, c as u8, j as u8 + 1)
 }
-/// Subscriber with local index `k` of carrier `c`.
-/// Carrier `c`'s subscriber address block, `10.c.0.0/16`.
-pub(crate) fn subscriber_net(c: usize) -> Ipv4Addr {
-    Ipv4Addr::new(10, c as u8, 0, 0)
+/// Where every carrier's subscribers are numbered.
+///
+/// Carrier `c`'s first [`scenario::SUBSCRIBERS_PER_BLOCK`] subscribers are `10.c.0.1` to
+/// `10.c.255.255`; the rest take further `/16` blocks of the shared address space
+/// `100.64.0.0/10` (RFC 6598, where carriers number subscribers behind carrier-grade NAT), handed
+/// out in carrier order, each numbered from `.0.1` the same way. `validate` refuses scenarios
+/// that need more than the [`scenario::OVERFLOW_BLOCKS`] blocks there are.
+#[derive(Clone, Debug)]
+pub(crate) struct AddressPlan {
+    /// Per carrier: the first overflow block it takes (an index into 100.64.0.0/10's `/16`s),
+    /// and how many.
+    overflow: Vec<(u32, u32)>,
 }
 
-pub(crate) fn subscriber_addr(c: usize, k: usize) -> Ipv4Addr {
-    let n = k + 1;
-    Ipv4Addr::new(10, c as u8, (n >> 8) as u8, (n & 0xff) as u8)
+impl AddressPlan {
+    /// The plan for carriers of these sizes, or the index of the first carrier that finds no
+    /// overflow block left.
+    pub(crate) fn new(subscribers: impl IntoIterator<Item = u32>) -> Result<AddressPlan, usize> {
+        let mut overflow = Vec::new();
+        let mut next = 0u32;
+        for (c, n) in subscribers.into_iter().enumerate() {
+            let extra = scenario::address_blocks(n) - 1;
+            if next + extra > scenario::OVERFLOW_BLOCKS {
+                return Err(c);
+            }
+            overflow.push((next, extra));
+            next += extra;
+        }
+        Ok(AddressPlan { overflow })
+    }
+
+    /// The address of carrier `c`'s subscriber with local index `k`.
+    pub(crate) fn subscriber_addr(&self, c: usize, k: usize) -> Ipv4Addr {
+        let per = scenario::SUBSCRIBERS_PER_BLOCK as usize;
+        let (block, host) = (k / per, k % per + 1);
+        let [_, _, hi, lo] = (host as u32).to_be_bytes();
+        if block == 0 {
+            Ipv4Addr::new(10, c as u8, hi, lo)
+        } else {
+            let b = self.overflow[c].0 as usize + block - 1;
+            Ipv4Addr::new(100, 64 + b as u8, hi, lo)
+        }
+    }
+
+    /// Carrier `c`'s subscriber blocks: its own `10.c.0.0/16`, then its overflow blocks.
+    pub(crate) fn subscriber_nets(&self, c: usize) -> Vec<(Ipv4Addr, u8)> {
+        let (first, n) = self.overflow[c];
+        std::iter::once((Ipv4Addr::new(10, c as u8, 0, 0), 16))
+            .chain((first..first + n).map(|b| (Ipv4Addr::new(100, 64 + b as u8, 0, 0), 16)))
+            .collect()
+    }
 }
 
 /// Whether `addr` is one of carrier `c`'s infrastructure hosts.
@@ -84,9 +127,11 @@ pub(crate) fn is_infra_of(addr: Ipv4Addr, c: usize) -> bool {
     o[0] == 172 && o[1] == 16 && usize::from(o[2]) == c
 }
 
-/// Whether `addr` is a subscriber address (of any carrier).
+/// Whether `addr` is a subscriber address (of any carrier): in `10.0.0.0/8` or in the
+/// overflow blocks of `100.64.0.0/10` ([`AddressPlan`]).
 pub(crate) fn is_subscriber(addr: Ipv4Addr) -> bool {
-    addr.octets()[0] == 10
+    let o = addr.octets();
+    o[0] == 10 || (o[0] == 100 && o[1] & 0xc0 == 64)
 }
 
 /// netsim link parameters from a scenario link class.
@@ -268,5 +313,68 @@ mod partition_tests {
                 Outage::Node(NodeId(2), t(1), t(2)),
             ]
         );
+    }
+}
+
+#[cfg(test)]
+mod address_tests {
+    use super::*;
+
+    /// Every subscriber of every carrier gets its own address, in its carrier's blocks, seen
+    /// as a subscriber; the first 65,535 keep the `10.c.x.y` numbering shipped scenarios use.
+    #[test]
+    fn subscribers_are_numbered_uniquely_in_their_carriers_blocks() {
+        let sizes = [3u32, 200_000, 65_535, 65_536];
+        let plan = AddressPlan::new(sizes).expect("4 overflow blocks");
+        let mut seen = std::collections::BTreeSet::new();
+        for (c, &n) in sizes.iter().enumerate() {
+            let nets = plan.subscriber_nets(c);
+            assert_eq!(nets.len() as u32, scenario::address_blocks(n));
+            for k in 0..n as usize {
+                let a = plan.subscriber_addr(c, k);
+                assert!(seen.insert(a), "{a} given twice");
+                assert!(is_subscriber(a), "{a}");
+                assert!(!is_infra_of(a, c));
+                let in_nets = nets.iter().filter(|(net, len)| {
+                    let mask = u32::MAX << (32 - u32::from(*len));
+                    u32::from(a) & mask == u32::from(*net)
+                });
+                assert_eq!(in_nets.count(), 1, "{a} in {nets:?}");
+                let o = a.octets();
+                assert!(
+                    !(o[2] == 0 && o[3] == 0),
+                    "{a} is a block's network address"
+                );
+            }
+        }
+        assert_eq!(plan.subscriber_addr(0, 0), Ipv4Addr::new(10, 0, 0, 1));
+        assert_eq!(plan.subscriber_addr(1, 255), Ipv4Addr::new(10, 1, 1, 0));
+        assert_eq!(
+            plan.subscriber_addr(1, 65_534),
+            Ipv4Addr::new(10, 1, 255, 255)
+        );
+        assert_eq!(
+            plan.subscriber_addr(1, 65_535),
+            Ipv4Addr::new(100, 64, 0, 1)
+        );
+        // Carrier 1 takes blocks 0-2 (200,000 is 3.05 blocks: its own and 3 more); carrier 3
+        // the next.
+        assert_eq!(
+            plan.subscriber_addr(1, 199_999),
+            Ipv4Addr::new(100, 66, 13, 67)
+        );
+        assert_eq!(
+            plan.subscriber_addr(3, 65_535),
+            Ipv4Addr::new(100, 67, 0, 1)
+        );
+        assert!(!is_subscriber(Ipv4Addr::new(100, 128, 0, 1)));
+        assert!(!is_subscriber(Ipv4Addr::new(172, 16, 0, 1)));
+    }
+
+    #[test]
+    fn the_plan_refuses_the_carrier_that_finds_no_block_left() {
+        let per = scenario::SUBSCRIBERS_PER_BLOCK;
+        assert!(AddressPlan::new([per * 65]).is_ok());
+        assert_eq!(AddressPlan::new([per * 33, per * 34]).err(), Some(1));
     }
 }

@@ -19,7 +19,7 @@ fn brief(mode: OnPathMode) -> OnPathBrief {
     OnPathBrief {
         node: "east.core".into(),
         msisdn_prefix: "+1202".into(),
-        subscriber_net: (Ipv4Addr::new(10, 0, 0, 0), 16),
+        subscriber_nets: vec![(Ipv4Addr::new(10, 0, 0, 0), 16)],
         ott_addr: OTT,
         ott_public: [9; 32],
         prologue: b"wiretap-ott-v1".to_vec(),

@@ -145,8 +145,22 @@ pub fn parse_with(
     validate::validate(&ctx, raw)
 }
 
-/// Most subscribers one carrier may have (its subscriber block is `10.<carrier>.0.0/16`).
-pub const MAX_SUBSCRIBERS_PER_CARRIER: u32 = 60_000;
+/// Subscribers one address block holds: a `/16` with hosts `.0.1` to `.255.255`.
+///
+/// Carrier `c`'s first block is `10.c.0.0/16`; a carrier with more subscribers takes further
+/// blocks from the shared address space `100.64.0.0/10` (RFC 6598, where real carriers number
+/// their subscribers behind carrier-grade NAT), handed out in carrier order.
+pub const SUBSCRIBERS_PER_BLOCK: u32 = 65_535;
+/// The `/16` blocks of `100.64.0.0/10` that carriers' subscribers beyond their first block share.
+pub const OVERFLOW_BLOCKS: u32 = 64;
+/// Most subscribers one carrier may have: its own block and every overflow block.
+pub const MAX_SUBSCRIBERS_PER_CARRIER: u32 = SUBSCRIBERS_PER_BLOCK * (1 + OVERFLOW_BLOCKS);
+
+/// The address blocks a carrier of `subscribers` subscribers takes: its own `10.c.0.0/16` and
+/// then `blocks - 1` overflow blocks of `100.64.0.0/10`.
+pub fn address_blocks(subscribers: u32) -> u32 {
+    subscribers.div_ceil(SUBSCRIBERS_PER_BLOCK).max(1)
+}
 /// Most cells one carrier may have.
 pub const MAX_CELLS_PER_CARRIER: u32 = 250;
 /// Most carriers a scenario may have.

@@ -573,8 +573,29 @@ fn carriers(
     let mut out: Vec<Carrier> = Vec::with_capacity(raw.len());
     // (name span, mnc span, prefix span) of earlier carriers, for duplicate hints.
     let mut spans: Vec<(Range<usize>, Range<usize>, Range<usize>)> = Vec::new();
+    // Overflow address blocks (of 100.64.0.0/10) taken by the carriers so far.
+    let mut overflow = 0u32;
     for c in raw {
         let carrier = carrier(ctx, &c, apps)?;
+        overflow += crate::address_blocks(carrier.subscribers) - 1;
+        if overflow > crate::OVERFLOW_BLOCKS {
+            return Err(ctx.err(
+                c.subscribers.span(),
+                format!(
+                    "with carrier `{}`, the carriers' subscribers beyond the first {} of each need {overflow} address blocks of 100.64.0.0/10; the model has {}",
+                    carrier.name,
+                    crate::SUBSCRIBERS_PER_BLOCK,
+                    crate::OVERFLOW_BLOCKS
+                ),
+                Some(format!(
+                    "every carrier numbers {} subscribers in its own 10.c.0.0/16 and takes a further block of 100.64.0.0/10 for every {} more; all carriers together have {} such blocks ({} subscribers): give the large carriers fewer subscribers",
+                    crate::SUBSCRIBERS_PER_BLOCK,
+                    crate::SUBSCRIBERS_PER_BLOCK,
+                    crate::OVERFLOW_BLOCKS,
+                    crate::OVERFLOW_BLOCKS * crate::SUBSCRIBERS_PER_BLOCK
+                )),
+            ));
+        }
         for (earlier, (name_span, mnc_span, prefix_span)) in out.iter().zip(&spans) {
             if earlier.name == carrier.name {
                 return Err(ctx.err(
@@ -633,8 +654,8 @@ fn carrier(ctx: &Ctx<'_>, c: &RawCarrier, apps: &[App]) -> Result<Carrier> {
             Some("set cells = 1 or more".to_owned()),
         ));
     }
-    // The model's addressing (10.<carrier>.x.y for subscribers, one /24 of cells per carrier)
-    // bounds these; the simulator enforces them too.
+    // The model's addressing (10.<carrier>.x.y and blocks of 100.64.0.0/10 for subscribers, one
+    // /24 of cells per carrier) bounds these; the simulator enforces them too.
     if subscribers > crate::MAX_SUBSCRIBERS_PER_CARRIER {
         return Err(ctx.err(
             c.subscribers.span(),
@@ -642,7 +663,10 @@ fn carrier(ctx: &Ctx<'_>, c: &RawCarrier, apps: &[App]) -> Result<Carrier> {
                 "carrier `{name}` has {subscribers} subscribers; the model addresses at most {} per carrier",
                 crate::MAX_SUBSCRIBERS_PER_CARRIER
             ),
-            Some("split them over several [[carrier]] tables".to_owned()),
+            Some(format!(
+                "a carrier numbers its subscribers in its own /16 and at most {} blocks of 100.64.0.0/10; split them over several [[carrier]] tables",
+                crate::OVERFLOW_BLOCKS
+            )),
         ));
     }
     if *c.cells.get_ref() > crate::MAX_CELLS_PER_CARRIER {

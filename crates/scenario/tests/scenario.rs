@@ -1458,9 +1458,9 @@ mod bounded {
     #[test]
     fn limits_the_simulator_enforces_are_checked_here() {
         refused(
-            &base_with("subscribers = 10", "subscribers = 70000"),
+            &base_with("subscribers = 10", "subscribers = 5000000"),
             12,
-            "at most 60000 per carrier",
+            "at most 4259775 per carrier",
             "hint:",
         );
         refused(
@@ -1468,6 +1468,57 @@ mod bounded {
             13,
             "at most 250",
             "hint:",
+        );
+    }
+
+    /// Beyond its own `10.c.0.0/16`, a carrier numbers subscribers in blocks of
+    /// 100.64.0.0/10 that all carriers share: 64 blocks, refused at the carrier that runs out.
+    #[test]
+    fn the_shared_overflow_blocks_are_counted_over_all_carriers() {
+        let carriers = |subscribers: &[u32]| {
+            let mut text = BASE.replacen(
+                "subscribers = 10",
+                &format!("subscribers = {}", subscribers[0]),
+                1,
+            );
+            for (i, n) in subscribers.iter().enumerate().skip(1) {
+                text.push_str(&format!(
+                    "\n[[carrier]]\nname = \"c{i}\"\nsubscribers = {n}\ncells = 1\nmcc = \"001\"\nmnc = \"{:02}\"\nmsisdn_prefix = \"+1{:03}\"\n[carrier.population]\nsms = 1.0\n",
+                    i + 10,
+                    i + 600
+                ));
+            }
+            text
+        };
+        let raised = |text: &str| {
+            scenario::parse_with("test.toml", text, scenario::Limits { max_work: u64::MAX })
+        };
+        // 65,535 fit in a carrier's own block; one more takes an overflow block.
+        assert_eq!(scenario::address_blocks(65_535), 1);
+        assert_eq!(scenario::address_blocks(65_536), 2);
+        // Four carriers of 1,000,000 take 4 x 15 = 60 blocks: accepted.
+        raised(&carriers(&[1_000_000; 4])).unwrap_or_else(|e| panic!("{e}"));
+        // A fifth needs 75: refused at its `subscribers`, with what the blocks are.
+        let text = carriers(&[1_000_000; 5]);
+        let e = raised(&text).expect_err("75 overflow blocks").to_string();
+        let line = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| l.starts_with("subscribers"))
+            .nth(4)
+            .map(|(i, _)| i + 1);
+        assert!(
+            e.starts_with(&format!("test.toml:{}:", line.unwrap_or(0))),
+            "{e}"
+        );
+        assert!(
+            e.contains("with carrier `c4`")
+                && e.contains("need 75 address blocks of 100.64.0.0/10"),
+            "{e}"
+        );
+        assert!(
+            e.contains("hint: every carrier numbers 65535 subscribers"),
+            "{e}"
         );
     }
 
