@@ -72,6 +72,10 @@ enum Command {
         /// Sweep files: work budget of the whole sweep, over all its runs (docs/sweep.md).
         #[arg(long, value_name = "N", default_value_t = sweep::DEFAULT_MAX_SWEEP_WORK)]
         max_sweep_work: u64,
+        /// Check the scenario with every carrier's subscribers (and random warrant count)
+        /// multiplied by F, as `run --scale F` runs it.
+        #[arg(long, value_name = "F", value_parser = parse_scale)]
+        scale: Option<f64>,
     },
     /// List the built-in scenarios.
     List,
@@ -128,6 +132,24 @@ struct MergeArgs {
     out: PathBuf,
 }
 
+/// `--scale F`: a finite factor above 0 and at most 10,000.
+fn parse_scale(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(f) if f.is_finite() && f > 0.0 && f <= 10_000.0 => Ok(f),
+        _ => Err(format!(
+            "the scale must be a number above 0 and at most 10000, not `{s}`\n  hint: e.g. --scale 0.5 for half the subscribers, --scale 5 for five times as many"
+        )),
+    }
+}
+
+/// The scenario text at `--scale`, if given.
+fn scaled(text: String, scale: Option<f64>) -> String {
+    match scale {
+        Some(f) => sweep::scale_subscribers(&text, f),
+        None => text,
+    }
+}
+
 fn parse_shard(s: &str) -> Result<sweep::Shard, String> {
     s.parse().map_err(|e: sweep::SweepError| {
         // clap prints "invalid value 'x' for '--shard <I/N>': <this>".
@@ -168,6 +190,10 @@ struct RunArgs {
     /// Work budget: estimated messages plus voice media frames allowed (docs/scenario.md).
     #[arg(long, value_name = "N", default_value_t = scenario::DEFAULT_MAX_WORK)]
     max_work: u64,
+    /// Multiply every carrier's subscribers (and random warrant count) by F: the same scenario
+    /// at another size (`--scale 0.002` runs `carrier-scale` at 2,000 subscribers).
+    #[arg(long, value_name = "F", value_parser = parse_scale)]
+    scale: Option<f64>,
     /// Also write the report as one self-contained HTML page here (`--out` writes
     /// `report.html` too).
     #[arg(long, value_name = "FILE")]
@@ -187,6 +213,7 @@ impl Default for RunArgs {
             json: false,
             out: None,
             max_work: scenario::DEFAULT_MAX_WORK,
+            scale: None,
             html: None,
             quiet: false,
         }
@@ -239,7 +266,8 @@ fn main() -> ExitCode {
             scenario,
             max_work,
             max_sweep_work,
-        } => validate(&scenario, max_work, max_sweep_work),
+            scale,
+        } => validate(&scenario, max_work, max_sweep_work, scale),
         Command::Matrix(args) => matrix_cmd(&args),
         Command::Sweep(args) => sweep_cmd(&args),
         Command::Merge(args) => merge_cmd(&args),
@@ -414,7 +442,8 @@ fn list_cmd() -> Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     for (name, text) in scenario::BUILTIN_SCENARIOS {
-        let desc = scenario::parse(name, text)
+        // Described whatever its size (`carrier-scale` is above the default budget).
+        let desc = scenario::parse_with(name, text, scenario::Limits { max_work: u64::MAX })
             .map(|s| s.description)
             .unwrap_or_default();
         writeln!(out, "{name:<width$} {}", desc.lines().next().unwrap_or(""))?;
@@ -483,9 +512,19 @@ pub(crate) fn load(spec: &str) -> Result<(String, String)> {
     ))))
 }
 
-fn validate(spec: &str, max_work: u64, max_sweep_work: u64) -> Result<ExitCode> {
+fn validate(
+    spec: &str,
+    max_work: u64,
+    max_sweep_work: u64,
+    scale: Option<f64>,
+) -> Result<ExitCode> {
     let (name, text) = load(spec)?;
     if sweep::is_sweep_file(&text) {
+        if scale.is_some() {
+            return Err(anyhow::Error::new(BadInput(format!(
+                "{name} is a sweep file; --scale applies to scenarios\n  hint: sweep a carrier's size with a grid key such as \"carrier.0.subscribers\" (docs/sweep.md)"
+            ))));
+        }
         let plan = match plan_sweep(Path::new(spec), &text) {
             Ok(p) => p,
             Err(code) => return Ok(code),
@@ -512,6 +551,7 @@ fn validate(spec: &str, max_work: u64, max_sweep_work: u64) -> Result<ExitCode> 
             }
         });
     }
+    let text = scaled(text, scale);
     match scenario::parse_with(&name, &text, scenario::Limits { max_work }) {
         Ok(s) => {
             let work = s.estimated_work();
@@ -548,6 +588,7 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
         .as_deref()
         .unwrap_or(scenario::DEFAULT_SCENARIO_NAME);
     let (name, text) = load(spec)?;
+    let text = scaled(text, args.scale);
     let limits = scenario::Limits {
         max_work: args.max_work,
     };

@@ -87,7 +87,9 @@ fn an_unknown_scenario_name_says_what_exists() {
 fn validate_accepts_every_shipped_scenario() {
     for (name, _) in scenario::BUILTIN_SCENARIOS {
         let path = format!("{}/sim/{name}.toml", env!("CARGO_MANIFEST_DIR"));
-        let out = wiretap(["validate", &path]);
+        let mut args = vec!["validate", &path];
+        args.extend(crate::support::test_flags(name));
+        let out = wiretap(args);
         assert!(
             out.status.success(),
             "{name}: {}",
@@ -507,4 +509,68 @@ fn a_closed_stdout_pipe_ends_a_command_quietly() {
         assert!(!err.contains("panicked"), "wiretap {args:?}: {err}");
         assert_eq!(out.status.code(), Some(0), "wiretap {args:?}: {err}");
     }
+}
+
+/// `--scale F`: the same scenario with every carrier's subscribers (and random warrant count)
+/// multiplied by F; `carrier-scale` (a million subscribers) is refused at the default budget,
+/// checked whole with a raised one, and runs at `salt-typhoon`'s size with `--scale 0.002`.
+#[test]
+fn scale_resizes_every_carrier_and_bad_factors_are_refused() {
+    let stdout = |args: &[&str]| {
+        let out = wiretap(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let refused = wiretap(["validate", "carrier-scale"]);
+    assert_eq!(refused.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("sim/carrier-scale.toml:") && err.contains("--max-work"),
+        "{err}"
+    );
+    let whole = stdout(&["validate", "carrier-scale", "--max-work", "100000000"]);
+    assert!(whole.contains("3 carriers, 1000000 subscribers"), "{whole}");
+    let small = stdout(&["validate", "carrier-scale", "--scale", "0.002"]);
+    assert!(small.contains("3 carriers, 2000 subscribers"), "{small}");
+    let doubled = stdout(&["validate", "small-lab", "--scale", "2"]);
+    assert!(doubled.contains("1 carriers, 40 subscribers"), "{doubled}");
+
+    // A scaled run is the scenario at that size: twice the subscribers send about twice the
+    // messages (the social graph is redrawn, so not exactly).
+    let size = |args: &[&str]| -> (u64, u64) {
+        let json: serde_json::Value =
+            serde_json::from_str(&stdout(args)).expect("the report is JSON");
+        let rows = json["protocols"].as_array().expect("protocol rows");
+        let messages = rows.iter().filter_map(|r| r["messages"].as_u64()).sum();
+        (
+            json["network"]["subscribers"].as_u64().unwrap_or(0),
+            messages,
+        )
+    };
+    let (subs1, one) = size(&["run", "small-lab", "--json", "--quiet"]);
+    let (subs2, two) = size(&["run", "small-lab", "--json", "--quiet", "--scale", "2"]);
+    assert_eq!((subs1, subs2), (20, 40));
+    let ratio = two as f64 / one as f64;
+    assert!((1.4..2.6).contains(&ratio), "{one} then {two} messages");
+
+    for bad in ["0", "-1", "nan", "inf", "abc", "20000"] {
+        let out = wiretap(["run", "small-lab", &format!("--scale={bad}")]);
+        assert_eq!(out.status.code(), Some(2), "--scale={bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("above 0 and at most 10000") && err.contains("hint"),
+            "{err}"
+        );
+    }
+    let sweep = format!(
+        "{}/sim/sweeps/sweep-example.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let out = wiretap(["validate", &sweep, "--scale", "2"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--scale applies to scenarios"));
 }

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::support::{tempdir, wiretap};
+use crate::support::{tempdir, test_flags, wiretap};
 
 /// The shipped scenario files, sorted by name.
 fn scenarios() -> Vec<PathBuf> {
@@ -83,22 +83,18 @@ fn snapshot(file: &Path) -> Vec<(&'static str, Vec<u8>)> {
         .expect("stem")
         .to_string_lossy()
         .into_owned();
-    let terminal = run_ok(&[
+    let flags = test_flags(&name).iter().map(OsStr::new);
+    let mut args = vec![
         OsStr::new("run"),
         file.as_os_str(),
         OsStr::new("--seed"),
         OsStr::new("1"),
-    ]);
+    ];
+    args.extend(flags);
+    let terminal = run_ok(&args);
     let out = tempdir(&format!("golden-{name}"));
-    run_ok(&[
-        OsStr::new("run"),
-        file.as_os_str(),
-        OsStr::new("--seed"),
-        OsStr::new("1"),
-        OsStr::new("--json"),
-        OsStr::new("--out"),
-        out.as_os_str(),
-    ]);
+    args.extend([OsStr::new("--json"), OsStr::new("--out"), out.as_os_str()]);
+    run_ok(&args);
     let report = fs::read(out.join("report.json")).expect("report.json written");
     let sums = digests(&out).into_bytes();
     let _ = fs::remove_dir_all(&out);

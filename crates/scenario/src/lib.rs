@@ -110,6 +110,10 @@ pub const BUILTIN_SCENARIOS: &[(&str, &str)] = &[
         "countermeasures",
         include_str!("../../../sim/countermeasures.toml"),
     ),
+    (
+        "carrier-scale",
+        include_str!("../../../sim/carrier-scale.toml"),
+    ),
 ];
 
 /// The text of the shipped scenario called `name` (`sim/<name>.toml`), if there is one.

@@ -38,6 +38,7 @@ pub use error::SweepError;
 pub use merge::{merge, Merged, Slice};
 pub use metrics::{default_metrics, DEFAULT_METRICS};
 pub use output::{float_text, Definition, Files, GridParam, Metadata, Num, Row, Shard, FORMAT};
+pub use overrides::scale_subscribers;
 pub use plan::{plan, Plan, ScenarioFile, WorkEstimate, DEFAULT_MAX_SWEEP_WORK};
 
 /// True when `text` is a sweep file (a TOML document with a `sweep` table and no `scenario`

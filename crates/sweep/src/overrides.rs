@@ -362,3 +362,90 @@ mean_degree = 3.0
         assert!(e.message.contains("wrong type"), "{}", e.message);
     }
 }
+
+/// `text` with every carrier's `subscribers` multiplied by `factor` (rounded, at least 2) and
+/// its random warrant `count` with it (rounded; at least 1 where it was at least 1): the same
+/// scenario at another size, for `wiretap run --scale` and the scale curve (BENCHMARKING.md).
+///
+/// Everything else stays as written, so positions in the scaled text are those of the file
+/// (only the changed numbers' widths differ). A document that does not parse, or a value that is
+/// not an integer, is left as it is: the scenario's own validation then reports it at its place.
+pub fn scale_subscribers(text: &str, factor: f64) -> String {
+    let Ok(mut doc) = text.parse::<DocumentMut>() else {
+        return text.to_owned();
+    };
+    let scaled = |n: i64, floor: i64| ((n as f64 * factor).round() as i64).max(floor);
+    let Some(carriers) = doc
+        .get_mut("carrier")
+        .and_then(Item::as_array_of_tables_mut)
+    else {
+        return text.to_owned();
+    };
+    for carrier in carriers.iter_mut() {
+        if let Some(item) = carrier.get_mut("subscribers") {
+            if let Some(n) = item.as_integer() {
+                set_integer(item, scaled(n, 2));
+            }
+        }
+        let count = carrier
+            .get_mut("warrants")
+            .and_then(Item::as_table_like_mut)
+            .and_then(|w| w.get_mut("count"));
+        if let Some(item) = count {
+            if let Some(n) = item.as_integer() {
+                set_integer(item, scaled(n, n.min(1)));
+            }
+        }
+    }
+    doc.to_string()
+}
+
+/// Replaces an integer value, keeping its comment and spacing.
+fn set_integer(item: &mut Item, n: i64) {
+    if let Some(v) = item.as_value_mut() {
+        let decor = v.decor().clone();
+        *v = Value::from(n);
+        *v.decor_mut() = decor;
+    }
+}
+
+#[cfg(test)]
+mod scale_tests {
+    use super::scale_subscribers;
+
+    const TEXT: &str = "[scenario]\nname = \"x\" # kept\n\n[[carrier]]\nname = \"a\"\nsubscribers = 800   # the big one\n\n[carrier.warrants]\ncount = 4\n\n[[carrier]]\nname = \"b\"\nsubscribers = 3\nwarrants = { count = 1 }\n";
+
+    #[test]
+    fn subscribers_and_warrant_counts_scale_and_the_rest_stays_as_written() {
+        let up = scale_subscribers(TEXT, 5.0);
+        assert!(up.contains("subscribers = 4000   # the big one\n"), "{up}");
+        assert!(up.contains("count = 20\n"), "{up}");
+        assert!(up.contains("subscribers = 15\n"), "{up}");
+        assert!(up.contains("warrants = { count = 5 }"), "{up}");
+        assert!(up.contains("name = \"x\" # kept"), "{up}");
+        assert_eq!(up.lines().count(), TEXT.lines().count());
+        // Down: never below 2 subscribers, never from some warrants to none.
+        let down = scale_subscribers(TEXT, 0.001);
+        assert!(
+            !down.contains("subscribers = 1   # the big one\n"),
+            "{down}"
+        );
+        assert!(down.contains("subscribers = 2   # the big one\n"), "{down}");
+        assert!(
+            down.contains("count = 1\n") && down.contains("warrants = { count = 1 }"),
+            "{down}"
+        );
+        // Scale 1 is the identity.
+        assert_eq!(scale_subscribers(TEXT, 1.0), TEXT);
+    }
+
+    #[test]
+    fn what_does_not_parse_is_left_for_validation_to_report() {
+        for text in [
+            "[[carrier]\nsubscribers = 3",
+            "[[carrier]]\nsubscribers = \"many\"\n",
+        ] {
+            assert_eq!(scale_subscribers(text, 2.0), text);
+        }
+    }
+}
