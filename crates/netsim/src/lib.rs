@@ -54,6 +54,7 @@ mod hook;
 mod link;
 mod network;
 mod packet;
+pub mod partition;
 mod queue;
 mod route;
 

@@ -1,0 +1,282 @@
+//! One simulation split into logical processes that run in parallel and give the same result.
+//!
+//! The first piece of docs/distributed.md's design, at the network level: conservative parallel
+//! discrete-event simulation as ns-3's distributed simulator does it. Each logical process (LP)
+//! is a [`Network`] of its own with the [`Process`] that drives its nodes. The LPs are joined at
+//! one *portal* node each (a router): a packet that reaches an LP's portal addressed to a node of
+//! another LP leaves through the cut, and arrives at that LP's portal `lookahead` later (the cut
+//! link's latency, with no jitter, loss or bandwidth limit), from where it is routed on as if it
+//! had come over a link. So every LP knows a portal-to-portal delay of at least `lookahead`, and
+//! the run proceeds in windows: all LPs agree on `T`, the earliest pending event anywhere, each
+//! handles its events in `[T, T + lookahead)` (on its own thread), and the packets that crossed
+//! the cut are exchanged at a barrier before the next window.
+//!
+//! Determinism (the project's invariant 4): what an LP does in a window depends only on its own
+//! queue and the packets it imports, and imports enter its queue in the order (arrival time,
+//! sending LP, the sender's export sequence), whatever the thread that computed them or the
+//! moment they were handed over. A run is therefore the same for any number of threads, and the
+//! same as one [`Network`] holding the whole topology with a link of `lookahead` between the
+//! portals, up to the order of events at the same nanosecond (tested in
+//! `crates/netsim/tests/partition.rs`).
+//!
+//! To route a packet for another LP to its portal, an LP's network holds a *stub* node (any
+//! leaf, e.g. a host with no process) for each remote address, behind its portal; the portal's
+//! hook takes the packet before it reaches the stub. (A carrier-sized version would route the
+//! other LPs' prefixes to the portal instead; docs/distributed.md.)
+
+use std::net::Ipv4Addr;
+use std::sync::{Arc, Barrier, Mutex, PoisonError};
+
+use simcore::{Duration, Timestamp};
+
+use crate::hook::{HookCtx, Verdict};
+use crate::network::{Event, Network, NodeId};
+use crate::packet::Packet;
+
+/// Timer tokens at or above this value are the partition driver's own (imported packets); a
+/// [`Process`] must use tokens below it.
+pub const IMPORT_TOKEN_BASE: u64 = 1 << 63;
+
+/// What drives the nodes of one logical process: a sans-IO machine fed the events of its
+/// network, which may send packets and set timers on it.
+pub trait Process: Send {
+    /// Handles one event of this LP's network at [`Network::now`].
+    fn handle(&mut self, net: &mut Network, event: Event);
+}
+
+/// Which LP owns an address (`None`: no LP, the packet stays where it is).
+pub type Owner = Arc<dyn Fn(Ipv4Addr) -> Option<usize> + Send + Sync>;
+
+/// A packet leaving through the cut.
+#[derive(Debug)]
+struct Export {
+    to: usize,
+    at: Timestamp,
+    bytes: Vec<u8>,
+}
+
+/// An imported packet, ordered by (arrival, sending LP, the sender's sequence).
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Import {
+    at: Timestamp,
+    from: usize,
+    seq: u64,
+    bytes: Vec<u8>,
+}
+
+/// One logical process: its network, its portal and its process.
+pub struct Lp<P> {
+    net: Network,
+    portal: NodeId,
+    process: P,
+    outbox: Arc<Mutex<Vec<Export>>>,
+    /// Imported packets waiting for their arrival timer, by token offset.
+    pending: Vec<Option<Vec<u8>>>,
+    /// Packets exported so far (the sequence of the next one).
+    exported: u64,
+}
+
+impl<P: Process> Lp<P> {
+    /// LP number `index` of a partitioned run: `net` with its `portal` router, driven by
+    /// `process`. A hook at the portal takes every packet whose destination `owner` gives to
+    /// another LP.
+    pub fn new(
+        index: usize,
+        mut net: Network,
+        portal: NodeId,
+        process: P,
+        owner: Owner,
+        lookahead: Duration,
+    ) -> Lp<P> {
+        let outbox = Arc::new(Mutex::new(Vec::new()));
+        let out = Arc::clone(&outbox);
+        net.add_hook(
+            portal,
+            Box::new(
+                move |ctx: &mut HookCtx<'_>, p: &Packet| match owner(*p.dst().ip()) {
+                    Some(to) if to != index => {
+                        out.lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .push(Export {
+                                to,
+                                at: ctx.now() + lookahead,
+                                bytes: p.bytes().to_vec(),
+                            });
+                        Verdict::Drop
+                    }
+                    _ => Verdict::Pass,
+                },
+            ),
+        );
+        Lp {
+            net,
+            portal,
+            process,
+            outbox,
+            pending: Vec::new(),
+            exported: 0,
+        }
+    }
+
+    /// This LP's network.
+    pub fn net(&self) -> &Network {
+        &self.net
+    }
+
+    /// This LP's process.
+    pub fn process(&self) -> &P {
+        &self.process
+    }
+
+    /// Handles every event before `end` (exclusive); returns the packets that left through
+    /// the cut, numbered in export order.
+    fn window(&mut self, me: usize, end: Timestamp) -> Vec<(usize, Import)> {
+        let last = Timestamp::from_nanos(end.as_nanos().saturating_sub(1));
+        while let Some(ev) = self.net.poll_until_or_idle(last) {
+            match ev {
+                Event::Timer { node, token } if token >= IMPORT_TOKEN_BASE => {
+                    let slot = (token - IMPORT_TOKEN_BASE) as usize;
+                    let bytes = self.pending.get_mut(slot).and_then(Option::take);
+                    if let Some(packet) = bytes.and_then(|b| Packet::from_bytes(b).ok()) {
+                        debug_assert_eq!(node, self.portal);
+                        self.net.send(self.portal, packet);
+                    }
+                }
+                ev => self.process.handle(&mut self.net, ev),
+            }
+        }
+        let exports =
+            std::mem::take(&mut *self.outbox.lock().unwrap_or_else(PoisonError::into_inner));
+        exports
+            .into_iter()
+            .map(|e| {
+                self.exported += 1;
+                let import = Import {
+                    at: e.at,
+                    from: me,
+                    seq: self.exported,
+                    bytes: e.bytes,
+                };
+                (e.to, import)
+            })
+            .collect()
+    }
+
+    /// Schedules imported packets (already in their canonical order) at their arrival.
+    fn import(&mut self, imports: Vec<Import>) {
+        for i in imports {
+            let token = IMPORT_TOKEN_BASE + self.pending.len() as u64;
+            self.pending.push(Some(i.bytes));
+            self.net.set_timer(self.portal, i.at, token);
+        }
+    }
+}
+
+/// What a partitioned run did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PartitionStats {
+    /// Windows run (barriers passed).
+    pub windows: u64,
+    /// Packets that crossed the cut.
+    pub boundary_packets: u64,
+}
+
+/// Runs the LPs to the end (no event left anywhere) on `threads` threads (LP `i` on thread
+/// `i % threads`; 1 runs them in turn on the caller's thread). The result does not depend on
+/// `threads`.
+pub fn run<P: Process>(lps: &mut [Lp<P>], lookahead: Duration, threads: usize) -> PartitionStats {
+    assert!(
+        lookahead.as_nanos() > 0,
+        "a partitioned run needs a positive lookahead"
+    );
+    let n = lps.len();
+    let threads = threads.clamp(1, n.max(1));
+    let mut stats = PartitionStats::default();
+    if threads == 1 {
+        while let Some(t) = earliest(lps.iter().map(|lp| lp.net.next_event_time())) {
+            let end = t + lookahead;
+            let mut inbox: Vec<Vec<Import>> = (0..n).map(|_| Vec::new()).collect();
+            for (i, lp) in lps.iter_mut().enumerate() {
+                for (to, import) in lp.window(i, end) {
+                    inbox[to].push(import);
+                }
+            }
+            stats.windows += 1;
+            deliver(lps.iter_mut(), inbox, &mut stats);
+        }
+        return stats;
+    }
+    // Threads: each owns the LPs `i % threads == k`; two barriers per window (exports written;
+    // imports scheduled and next times published), the window's end agreed from the published
+    // next event times.
+    let barrier = Barrier::new(threads);
+    let next: Vec<Mutex<Option<Timestamp>>> = lps
+        .iter()
+        .map(|lp| Mutex::new(lp.net.next_event_time()))
+        .collect();
+    let inbox: Vec<Mutex<Vec<Import>>> = (0..n).map(|_| Mutex::new(Vec::new())).collect();
+    let totals = Mutex::new(PartitionStats::default());
+    std::thread::scope(|s| {
+        let mut groups: Vec<Vec<(usize, &mut Lp<P>)>> = (0..threads).map(|_| Vec::new()).collect();
+        for (i, lp) in lps.iter_mut().enumerate() {
+            groups[i % threads].push((i, lp));
+        }
+        for mut group in groups {
+            let (barrier, next, inbox, totals) = (&barrier, &next, &inbox, &totals);
+            s.spawn(move || {
+                let mut local = PartitionStats::default();
+                loop {
+                    let times = next
+                        .iter()
+                        .map(|m| *m.lock().unwrap_or_else(PoisonError::into_inner));
+                    let Some(t) = earliest(times) else { break };
+                    // Everyone has read the times before anyone changes them.
+                    barrier.wait();
+                    for (i, lp) in group.iter_mut() {
+                        for (to, import) in lp.window(*i, t + lookahead) {
+                            inbox[to]
+                                .lock()
+                                .unwrap_or_else(PoisonError::into_inner)
+                                .push(import);
+                        }
+                    }
+                    barrier.wait();
+                    for (i, lp) in group.iter_mut() {
+                        let mut imports = std::mem::take(
+                            &mut *inbox[*i].lock().unwrap_or_else(PoisonError::into_inner),
+                        );
+                        imports.sort();
+                        local.boundary_packets += imports.len() as u64;
+                        lp.import(imports);
+                        *next[*i].lock().unwrap_or_else(PoisonError::into_inner) =
+                            lp.net.next_event_time();
+                    }
+                    local.windows += 1;
+                    barrier.wait();
+                }
+                let mut t = totals.lock().unwrap_or_else(PoisonError::into_inner);
+                t.boundary_packets += local.boundary_packets;
+                t.windows = t.windows.max(local.windows);
+            });
+        }
+    });
+    totals.into_inner().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The earliest of some next-event times.
+fn earliest(times: impl Iterator<Item = Option<Timestamp>>) -> Option<Timestamp> {
+    times.flatten().min()
+}
+
+/// Hands each LP its imports in canonical order.
+fn deliver<'a, P: Process + 'a>(
+    lps: impl Iterator<Item = &'a mut Lp<P>>,
+    inbox: Vec<Vec<Import>>,
+    stats: &mut PartitionStats,
+) {
+    for (lp, mut imports) in lps.zip(inbox) {
+        imports.sort();
+        stats.boundary_packets += imports.len() as u64;
+        lp.import(imports);
+    }
+}
