@@ -134,9 +134,8 @@ pub(crate) fn live(args: &LiveArgs) -> Result<ExitCode> {
         let extras = report::html::extras(&scored_sc, &output, &findings);
         let page = report::html::render_html(&report, &extras);
         write_file_atomic(&dir.join("report.html"), page.as_bytes())?;
-        write_outputs(dir, &report, &output)?;
-        // report.json with the live section (write_outputs wrote the report alone).
-        write_file_atomic(&dir.join("report.json"), &serde_json::to_vec_pretty(&json)?)?;
+        // report.json: the report with the live section, as on stdout with --json.
+        write_outputs(dir, &json, &output)?;
     }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

@@ -651,9 +651,13 @@ pub(crate) fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     write_atomic(path, |w| w.write_all(bytes))
 }
 
+/// Writes the files of `--out` into `dir`: one pcap per packet vantage point, the call records
+/// and record exports with their schemas, and last `report.json`, which holds `report_json`:
+/// the report (`run`), or the report with the live run's section (`live`). Each file is
+/// written once.
 pub(crate) fn write_outputs(
     dir: &Path,
-    report: &report::Report,
+    report_json: &impl serde::Serialize,
     output: &carrier::RunOutput,
 ) -> Result<()> {
     fs::create_dir_all(dir).with_context(|| unwritable(dir))?;
@@ -677,7 +681,7 @@ pub(crate) fn write_outputs(
     }
     write_record_exports(dir, output)?;
     // Last: a directory with report.json holds every file of the run.
-    let json = serde_json::to_vec_pretty(report)?;
+    let json = serde_json::to_vec_pretty(report_json)?;
     write_file_atomic(&dir.join("report.json"), &json)
 }
 
@@ -957,4 +961,37 @@ fn write_sweep_files(dir: &Path, files: &sweep::Files) -> Result<()> {
         write_file_atomic(&path, text.as_bytes())?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `write_outputs` writes the JSON it is given as report.json (what `live` relies on to
+    /// write its report with the `live` section once), beside the run's other files.
+    #[test]
+    fn write_outputs_writes_the_given_json_as_report_json() {
+        let dir =
+            std::env::temp_dir().join(format!("wiretap-write-outputs-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let output = carrier::RunOutput {
+            captures: Default::default(),
+            truth: Default::default(),
+            warrants: Vec::new(),
+            records: Vec::new(),
+            intercepts: Vec::new(),
+            stats: Default::default(),
+            capabilities: Default::default(),
+            costs: Default::default(),
+        };
+        let given = serde_json::json!({"scenario": "x", "live": {"wall_ms": 3000}});
+        write_outputs(&dir, &given, &output).expect("writes");
+        let written: serde_json::Value =
+            serde_json::from_slice(&fs::read(dir.join("report.json")).expect("report.json"))
+                .expect("JSON");
+        assert_eq!(written, given);
+        assert!(dir.join("records.csv").is_file());
+        assert!(dir.join("truth_calls.csv").is_file());
+        let _ = fs::remove_dir_all(&dir);
+    }
 }
