@@ -88,8 +88,8 @@ struct Workload {
 impl Workload {
     /// `rate` is messages per contact per day: the generator draws one Poisson stream per
     /// contact pair at that rate (`carrier/src/traffic.rs`), so `rate / 86,400,000` messages
-    /// per millisecond. (`wiretap validate` estimates twice that: it counts `subscribers ×
-    /// mean_degree` contacts, each pair once from each end.)
+    /// per millisecond, which is also what `wiretap validate` estimates (one pair: each of the two
+    /// subscribers draws the other).
     fn new(name: &'static str, duration: &str, rate: f64, length: u32, seed: u64) -> Self {
         let text = TOPOLOGY
             .replace("{duration}", duration)

@@ -2,12 +2,13 @@
 //! scored as `wiretap run` does, with the live run's own counters and real timings added.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-use crate::{load, unwritable, write_file_atomic, write_outputs, BadInput, INTERRUPTED, WATCH};
+use crate::{
+    load, unwritable, write_file_atomic, write_outputs, BadInput, OutputArgs, INTERRUPTED, WATCH,
+};
 
 /// The longest traffic a live run accepts: it runs in real time.
 const MAX_LIVE_SECONDS: f64 = 600.0;
@@ -27,20 +28,8 @@ pub(crate) struct LiveArgs {
     /// After the traffic, seconds to wait at most for messages still in flight.
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
     drain: f64,
-    /// Seed of the run; default: the scenario's own seed.
-    #[arg(long)]
-    seed: Option<u64>,
-    /// Print one JSON object on stdout: the report, as `run --json` prints it, plus `live`
-    /// (the live run's counters and real timings).
-    #[arg(long)]
-    json: bool,
-    /// Also write report.json, report.html, one pcap per packet vantage point and the call
-    /// records here, as `run --out` does.
-    #[arg(long, value_name = "DIR")]
-    out: Option<PathBuf>,
-    /// No progress line and no summary line on stderr.
-    #[arg(long, short)]
-    quiet: bool,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
 }
 
 fn seconds(flag: &str, s: f64, max: f64) -> Result<std::time::Duration> {
@@ -88,8 +77,8 @@ pub(crate) fn live(args: &LiveArgs) -> Result<ExitCode> {
              `subscribers` in a copy of the scenario"
         ))));
     }
-    let seed = args.seed.unwrap_or(sc.seed);
-    if !args.quiet {
+    let seed = args.output.seed.unwrap_or(sc.seed);
+    if !args.output.quiet {
         eprintln!(
             "wiretap live: {} (seed {seed}), {} of traffic in real time on 127.0.0.1 \
              (Ctrl-C stops it)",
@@ -129,18 +118,17 @@ pub(crate) fn live(args: &LiveArgs) -> Result<ExitCode> {
         report: &report,
         live: &stats,
     };
-    if let Some(dir) = &args.out {
+    if let Some(dir) = &args.output.out {
         std::fs::create_dir_all(dir).with_context(|| unwritable(dir))?;
         let extras = report::html::extras(&scored_sc, &output, &findings);
         let page = report::html::render_html(&report, &extras);
         write_file_atomic(&dir.join("report.html"), page.as_bytes())?;
-        write_outputs(dir, &report, &output)?;
-        // report.json with the live section (write_outputs wrote the report alone).
-        write_file_atomic(&dir.join("report.json"), &serde_json::to_vec_pretty(&json)?)?;
+        // report.json: the report with the live section, as on stdout with --json.
+        write_outputs(dir, &json, &output)?;
     }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    if args.json {
+    if args.output.json {
         serde_json::to_writer(&mut out, &json)?;
         writeln!(out)?;
     } else {
@@ -168,7 +156,7 @@ pub(crate) fn live(args: &LiveArgs) -> Result<ExitCode> {
             "  message latency (due to on screen, real time): median {:.1} ms, 95th percentile {:.1} ms; {} still in flight at the end",
             stats.message_latency_p50_ms, stats.message_latency_p95_ms, stats.open_at_end
         )?;
-        if let Some(dir) = &args.out {
+        if let Some(dir) = &args.output.out {
             writeln!(
                 out,
                 "\nWrote report.json, report.html, captures and call records to {}",
@@ -176,7 +164,7 @@ pub(crate) fn live(args: &LiveArgs) -> Result<ExitCode> {
             )?;
         }
     }
-    if !args.quiet {
+    if !args.output.quiet {
         let messages: usize = report.protocols.iter().map(|p| p.messages).sum();
         eprintln!(
             "wiretap: ran {} live (seed {seed}) in {:.1} s: {messages} messages, {} read by the adversary",

@@ -174,19 +174,32 @@ struct MatrixArgs {
     json: bool,
 }
 
+/// The flags `run` and `live` share (`#[command(flatten)]` in both): the seed, and what the
+/// command prints and writes. Each means the same in both commands.
+#[derive(clap::Args, Debug, Default)]
+pub(crate) struct OutputArgs {
+    /// Seed of the run; default: the scenario's own seed.
+    #[arg(long)]
+    pub(crate) seed: Option<u64>,
+    /// Print one JSON object on stdout instead of the summary: the report (`live` adds `live`,
+    /// the live run's counters and real timings).
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Also write report.json (as `--json` prints it), report.html, one pcap per packet vantage
+    /// point and the call records here.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: Option<PathBuf>,
+    /// No progress and no summary line on stderr.
+    #[arg(long, short)]
+    pub(crate) quiet: bool,
+}
+
 #[derive(clap::Args, Debug)]
 struct RunArgs {
     /// A scenario file (`sim/*.toml`) or a built-in name; default `salt-typhoon`.
     scenario: Option<String>,
-    /// Seed of the run; default: the scenario's own seed.
-    #[arg(long)]
-    seed: Option<u64>,
-    /// Print one JSON object (the report) on stdout instead of the summary.
-    #[arg(long)]
-    json: bool,
-    /// Also write report.json, one pcap per packet vantage point and call records as CSV here.
-    #[arg(long, value_name = "DIR")]
-    out: Option<PathBuf>,
+    #[command(flatten)]
+    output: OutputArgs,
     /// Work budget: estimated messages plus voice media frames allowed (docs/scenario.md).
     #[arg(long, value_name = "N", default_value_t = scenario::DEFAULT_MAX_WORK)]
     max_work: u64,
@@ -198,9 +211,6 @@ struct RunArgs {
     /// `report.html` too).
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
-    /// No progress bar and no summary line on stderr.
-    #[arg(long, short)]
-    quiet: bool,
 }
 
 /// `wiretap` with no subcommand: `wiretap run` with every flag at clap's default (written out:
@@ -209,13 +219,10 @@ impl Default for RunArgs {
     fn default() -> Self {
         RunArgs {
             scenario: None,
-            seed: None,
-            json: false,
-            out: None,
+            output: OutputArgs::default(),
             max_work: scenario::DEFAULT_MAX_WORK,
             scale: None,
             html: None,
-            quiet: false,
         }
     }
 }
@@ -599,13 +606,13 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    let seed = args.seed.unwrap_or(sc.seed);
+    let seed = args.output.seed.unwrap_or(sc.seed);
     tracing::info!(scenario = %sc.name, seed, "run starts");
     let activity = progress::Activity::simulation(
         format!("simulating {} (seed {seed})", sc.name),
         sc.duration,
         &WATCH,
-        args.quiet,
+        args.output.quiet,
     );
     let pipeline::Run {
         output,
@@ -625,11 +632,11 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
     };
     tracing::info!(events = output.stats.events, "run ends");
 
-    let html = (args.html.is_some() || args.out.is_some()).then(|| {
+    let html = (args.html.is_some() || args.output.out.is_some()).then(|| {
         let extras = report::html::extras(&sc, &output, &findings);
         report::html::render_html(&report, &extras)
     });
-    if let Some(dir) = &args.out {
+    if let Some(dir) = &args.output.out {
         fs::create_dir_all(dir).with_context(|| unwritable(dir))?;
         if let Some(page) = &html {
             write_file_atomic(&dir.join("report.html"), page.as_bytes())?;
@@ -641,12 +648,12 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
     }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    if args.json {
+    if args.output.json {
         serde_json::to_writer(&mut out, &report)?;
         writeln!(out)?;
     } else {
         write!(out, "{}", report::render_terminal(&report))?;
-        if let Some(dir) = &args.out {
+        if let Some(dir) = &args.output.out {
             writeln!(
                 out,
                 "\nWrote report.json, report.html, captures and call records to {}",
@@ -692,9 +699,13 @@ pub(crate) fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     write_atomic(path, |w| w.write_all(bytes))
 }
 
+/// Writes the files of `--out` into `dir`: one pcap per packet vantage point, the call records
+/// and record exports with their schemas, and last `report.json`, which holds `report_json`:
+/// the report (`run`), or the report with the live run's section (`live`). Each file is
+/// written once.
 pub(crate) fn write_outputs(
     dir: &Path,
-    report: &report::Report,
+    report_json: &impl serde::Serialize,
     output: &carrier::RunOutput,
 ) -> Result<()> {
     fs::create_dir_all(dir).with_context(|| unwritable(dir))?;
@@ -718,7 +729,7 @@ pub(crate) fn write_outputs(
     }
     write_record_exports(dir, output)?;
     // Last: a directory with report.json holds every file of the run.
-    let json = serde_json::to_vec_pretty(report)?;
+    let json = serde_json::to_vec_pretty(report_json)?;
     write_file_atomic(&dir.join("report.json"), &json)
 }
 
@@ -998,4 +1009,70 @@ fn write_sweep_files(dir: &Path, files: &sweep::Files) -> Result<()> {
         write_file_atomic(&path, text.as_bytes())?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `run` and `live` take the same output flags, with the same help (both `--help`s list
+    /// them), and parse them into the same values.
+    #[test]
+    fn run_and_live_share_their_output_flags() {
+        use clap::CommandFactory;
+        let cli = Cli::command();
+        cli.clone().debug_assert();
+        let help = |sub: &str, flag: &str| {
+            cli.find_subcommand(sub)
+                .and_then(|c| c.get_arguments().find(|a| a.get_id() == flag))
+                .and_then(|a| a.get_help())
+                .map(|h| h.to_string())
+        };
+        for flag in ["seed", "json", "out", "quiet"] {
+            let run = help("run", flag);
+            assert!(run.is_some(), "run --{flag}");
+            assert_eq!(run, help("live", flag), "--{flag}");
+        }
+        let flags = ["--seed", "3", "--json", "-q", "--out", "dir"];
+        for sub in ["run", "live"] {
+            let cli = Cli::try_parse_from(["wiretap", sub].into_iter().chain(flags))
+                .unwrap_or_else(|e| panic!("{sub}: {e}"));
+            let output = match cli.command {
+                Some(Command::Run(a)) => a.output,
+                Some(Command::Live(a)) => a.output,
+                other => panic!("{other:?}"),
+            };
+            assert_eq!(output.seed, Some(3), "{sub}");
+            assert!(output.json && output.quiet, "{sub}");
+            assert_eq!(output.out, Some(PathBuf::from("dir")), "{sub}");
+        }
+    }
+
+    /// `write_outputs` writes the JSON it is given as report.json (what `live` relies on to
+    /// write its report with the `live` section once), beside the run's other files.
+    #[test]
+    fn write_outputs_writes_the_given_json_as_report_json() {
+        let dir =
+            std::env::temp_dir().join(format!("wiretap-write-outputs-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let output = carrier::RunOutput {
+            captures: Default::default(),
+            truth: Default::default(),
+            warrants: Vec::new(),
+            records: Vec::new(),
+            intercepts: Vec::new(),
+            stats: Default::default(),
+            capabilities: Default::default(),
+            costs: Default::default(),
+        };
+        let given = serde_json::json!({"scenario": "x", "live": {"wall_ms": 3000}});
+        write_outputs(&dir, &given, &output).expect("writes");
+        let written: serde_json::Value =
+            serde_json::from_slice(&fs::read(dir.join("report.json")).expect("report.json"))
+                .expect("JSON");
+        assert_eq!(written, given);
+        assert!(dir.join("records.csv").is_file());
+        assert!(dir.join("truth_calls.csv").is_file());
+        let _ = fs::remove_dir_all(&dir);
+    }
 }

@@ -123,6 +123,11 @@ fn a_partition_outlasting_the_budget_fails_messages_with_a_reason() {
     let sc = crate::support::parse(&text);
     let work = sc.estimated_work();
     let retransmissions = r.report.network.stats.links.retransmissions;
+    // The figures docs/scenario.md#work-budget quotes (`-- --nocapture` shows them).
+    eprintln!(
+        "{retransmissions} retransmissions, estimated at most {:.0}",
+        work.retries
+    );
     assert!(retransmissions > 0);
     assert!(
         (retransmissions as f64) <= work.retries,

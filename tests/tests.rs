@@ -51,6 +51,8 @@
 //! - `ott_server`      — the messaging provider's server as a vantage: its log holds only its own
 //!   traffic with the tunnel removed; contacts read without sealed sender, disclosure with it
 //!   above chance and growing with duration; nothing end-to-end read; a bad vantage located.
+//! - `estimate`        — `validate`'s message estimate against every shipped run at seed 1,
+//!   within three standard deviations of the planner's randomness.
 //! - `dataframes`      — every CSV of `--out` loads in pandas and polars the documented way with
 //!   identifiers intact, and joins across files match (`tests/dataframes.py`).
 //! - `addressing`      — a carrier past 65,535 subscribers: the rest numbered in 100.64.0.0/10,
@@ -66,6 +68,7 @@ mod dataframes;
 mod delivery;
 mod determinism;
 mod early_data;
+mod estimate;
 mod explain;
 mod faults;
 mod golden;

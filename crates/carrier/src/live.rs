@@ -488,20 +488,13 @@ impl<'s> Plant<'s> {
                 *slot = n.logic;
             }
         }
-        let shared = match Rc::try_unwrap(self.shared) {
-            Ok(s) => s,
-            // Some node is still alive elsewhere: take copies of what can be copied.
-            Err(rc) => Shared {
-                dir: rc.dir.clone(),
-                sc: rc.sc.clone(),
-                seeds: rc.seeds.clone(),
-                keys: rc.keys.clone(),
-                key_server: RefCell::new(rc.key_server.take()),
-                caps: RefCell::new(rc.caps.take()),
-            },
-        };
-        self.w.key_server = shared.key_server.into_inner();
-        self.w.caps = shared.caps.into_inner();
+        // What the nodes changed in place goes back to the world. Taken out of its cell, not out
+        // of the `Rc`: whoever may still hold the `Rc` (a node not handed back, which counts as
+        // a router) is left an empty key server and no capabilities, and the rest of `Shared`
+        // is the world's own, copied at the start. No borrow is alive here (nodes borrow only
+        // while they handle an input, on this thread), so `take` cannot fail.
+        self.w.key_server = self.shared.key_server.take();
+        self.w.caps = self.shared.caps.take();
         // A live run ends on the wall clock, not on the simulator's retry budget: what is still
         // open failed for that reason, said as such.
         self.w.truth.fail_open(
@@ -547,6 +540,27 @@ mod tests {
                 "{m:?}"
             );
         }
+    }
+
+    /// A node not handed back while something still holds it (its task's state kept
+    /// elsewhere) counts as a router; the key server and the capabilities the nodes shared still
+    /// come back whole, as when every node is handed back.
+    #[test]
+    fn finishing_with_a_node_held_elsewhere_keeps_the_shared_state() {
+        let sc = small();
+        let (plant, nodes) = Plant::new(&sc, 1, &capture::active::Unarmed).expect("builds");
+        let full = plant.finish(nodes);
+        let (plant, mut nodes) = Plant::new(&sc, 1, &capture::active::Unarmed).expect("builds");
+        let held = nodes.pop().expect("a node");
+        let partial = plant.finish(nodes);
+        assert!(!full.capabilities.directory.is_empty());
+        assert_eq!(
+            partial.capabilities.directory.len(),
+            full.capabilities.directory.len()
+        );
+        assert_eq!(partial.truth.messages.len(), full.truth.messages.len());
+        // The held node outlived `finish` (its `Rc` was never the only one).
+        assert!(!held.name().is_empty());
     }
 
     /// Pumping the halves by hand, without sockets, in virtual time: every message arrives, as

@@ -25,6 +25,9 @@
 use std::collections::BTreeSet;
 
 use rand_core::RngCore;
+use scenario::planner::{
+    contacts_drawn, DegreeDistribution, MAX_CONVERSATION_MESSAGES, MIN_REPLY_GAP_SECS,
+};
 use simcore::{Duration, SeedTree, SimRng, Timestamp, Watch};
 
 use crate::text::TextGen;
@@ -118,14 +121,10 @@ pub(crate) fn social_graph(
     if n < 2 {
         return Vec::new();
     }
-    let a = p.degree_exponent.max(2.05);
-    let xm = p.mean_degree * (a - 2.0) / (a - 1.0);
+    // The work estimate takes the expectation of the same draws (`scenario::planner`).
+    let distribution = DegreeDistribution::new(p.mean_degree, p.degree_exponent, n);
     let degrees: Vec<usize> = (0..n)
-        .map(|_| {
-            let u = 1.0 - unit(rng);
-            let d = xm * u.powf(-1.0 / (a - 1.0));
-            (d.round() as usize).clamp(1, n - 1)
-        })
+        .map(|_| distribution.degree(1.0 - unit(rng)))
         .collect();
     // Stub lists per carrier: a subscriber appears once per unit of degree.
     let mut stubs: Vec<Vec<usize>> = vec![Vec::new(); carriers];
@@ -161,7 +160,7 @@ pub(crate) fn social_graph(
     let mut edges = BTreeSet::new();
     for (i, &d) in degrees.iter().enumerate() {
         let own = carrier_of[i];
-        for _ in 0..d.div_ceil(2) {
+        for _ in 0..contacts_drawn(d) {
             let c = if carriers > 1 && unit(rng) < p.cross_carrier {
                 let k = (rng.next_u32() as usize) % (carriers - 1);
                 if k >= own {
@@ -245,10 +244,10 @@ pub(crate) fn plan(
                     text,
                 });
                 depth += 1;
-                if depth > 4 || unit(&mut rng) >= p.reply_probability {
+                if depth >= MAX_CONVERSATION_MESSAGES || unit(&mut rng) >= p.reply_probability {
                     break;
                 }
-                at += exp(&mut rng, p.reply_delay.as_secs_f64()).max(1.0);
+                at += exp(&mut rng, p.reply_delay.as_secs_f64()).max(MIN_REPLY_GAP_SECS);
                 if at >= horizon {
                     break;
                 }

@@ -110,7 +110,7 @@ pub(crate) fn plan_calls(
             let radio_loss = unit(&mut rng) < c.drop;
             let outcome = if u < c.busy {
                 Outcome::Busy
-            } else if u < c.busy + (1.0 - c.busy) * c.answer {
+            } else if u < c.busy + scenario::planner::answered_share(c.busy, c.answer) {
                 Outcome::Answered {
                     ring: Duration::from_millis((ring * 1000.0) as u64),
                     talk: Duration::from_millis((talk * 1000.0) as u64),

@@ -18,6 +18,7 @@ pub mod html;
 pub mod metadata;
 mod protocols;
 pub mod ratchet;
+mod rows;
 mod score;
 pub mod server;
 pub mod svg;

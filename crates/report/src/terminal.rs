@@ -3,15 +3,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use crate::rows;
 use crate::score::Report;
-
-fn pct(n: usize, d: usize) -> String {
-    if d == 0 {
-        "-".into()
-    } else {
-        format!("{:.1}%", 100.0 * n as f64 / d as f64)
-    }
-}
 
 fn clip(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
@@ -47,17 +40,17 @@ pub fn render_terminal(r: &Report) -> String {
         "protocol", "sessions", "messages", "delivered", "exposed", "read", "read %"
     );
     let _ = writeln!(o, "{}", "-".repeat(82));
-    for p in &r.protocols {
+    for p in rows::messages(r) {
         let _ = writeln!(
             o,
             "{:<22} {:>9} {:>9} {:>10} {:>9} {:>9} {:>8}",
             p.row,
             p.sessions,
             p.messages,
-            p.messages_delivered,
-            p.messages_exposed_to_vantage,
-            p.messages_read_by_adversary,
-            pct(p.messages_read_by_adversary, p.messages)
+            p.delivered,
+            p.exposed,
+            p.read,
+            p.read_percent.as_deref().unwrap_or("-")
         );
     }
     let server = if r.metadata.server.held {
@@ -102,12 +95,7 @@ pub fn render_terminal(r: &Report) -> String {
     let _ = writeln!(o);
     if !a.examples.is_empty() {
         let _ = writeln!(o, "Messages the adversary read (examples)");
-        let mut shown = std::collections::BTreeSet::new();
-        for e in a
-            .examples
-            .iter()
-            .filter(|e| shown.insert(e.protocol.clone()))
-        {
+        for e in rows::examples(r) {
             let _ = writeln!(
                 o,
                 "  [{}] {} -> {}: \"{}\"",
@@ -121,10 +109,8 @@ pub fn render_terminal(r: &Report) -> String {
         let _ = writeln!(o);
     }
     let _ = writeln!(o, "Why the rest stayed unreadable");
-    for p in &r.protocols {
-        for w in &p.why_unreadable {
-            let _ = writeln!(o, "  [{}] {} messages: {}", p.row, w.messages, w.reason);
-        }
+    for w in rows::sealed(r) {
+        let _ = writeln!(o, "  [{}] {} messages: {}", w.row, w.messages, w.reason);
     }
     let mut reasons: Vec<_> = a.unreadable.iter().collect();
     reasons.sort_by_key(|u| std::cmp::Reverse(u.count));
@@ -210,28 +196,19 @@ fn render_on_path(o: &mut String, r: &Report) {
         "app", "protocol", "mode", "attempted", "silent", "detected", "failed", "read"
     );
     let _ = writeln!(o, "{}", "-".repeat(100));
-    for a in &r.on_path {
-        let by: Vec<String> = a
-            .detected_by
-            .iter()
-            .map(|(k, n)| format!("{k} {n}"))
-            .collect();
+    for a in rows::on_path(r) {
         let _ = writeln!(
             o,
             "{:<14} {:<10} {:<11} {:>9} {:>7} {:>9} {:>7} {:>6}  {}",
-            clip(&a.app, 14),
-            clip(&a.protocol, 10),
+            clip(a.app, 14),
+            clip(a.protocol, 10),
             a.mode,
             a.attempted,
-            a.succeeded_silently,
+            a.silent,
             a.detected,
-            a.failed_undetected,
-            a.messages_read,
-            if by.is_empty() {
-                "-".into()
-            } else {
-                by.join(", ")
-            }
+            a.failed,
+            a.read,
+            a.detected_by.as_deref().unwrap_or("-")
         );
     }
     let _ = writeln!(

@@ -262,7 +262,8 @@ pub struct Traffic {
     pub degree_exponent: f64,
     /// Probability a contact is on another carrier (ignored with one carrier).
     pub cross_carrier: f64,
-    /// Messages each subscriber sends per contact per simulated day, >= 0.
+    /// Conversations each contact pair starts per simulated day (either side starts one, at
+    /// random; replies come on top, `reply_probability`), >= 0.
     pub messages_per_contact_per_day: f64,
     /// Probability a received message is answered.
     pub reply_probability: f64,
@@ -271,7 +272,8 @@ pub struct Traffic {
     pub reply_delay: Duration,
     /// Message length bounds in characters.
     pub message_length: MessageLength,
-    /// Voice calls each subscriber makes per contact per simulated day, >= 0 (0: no calls).
+    /// Voice calls each contact pair makes per simulated day (either side calls, at random),
+    /// >= 0 (0: no calls).
     pub calls_per_contact_per_day: f64,
     /// Mean call duration from answer to hang-up (exponential, clamped to
     /// `[1 s, 10 × mean]`), > 0.

@@ -173,22 +173,23 @@ fn early_data(
     }
 }
 
-/// The work a scenario asks for, estimated from its traffic parameters and faults: messages
-/// (with replies), voice media frames (both directions of every answered call), and the
-/// retransmissions its partitions cause ([`partition_retries`]).
+/// The work a scenario asks for, estimated from its traffic parameters and faults with the
+/// planner's own arithmetic ([`crate::planner::expect`]): messages (with replies), voice media
+/// frames (both directions of every answered call), and the retransmissions its partitions
+/// cause ([`partition_retries`]).
 pub(crate) fn estimate(
     traffic: &Traffic,
     subscribers: u64,
     duration: Duration,
     faults: &Faults,
 ) -> Work {
-    let days = duration.as_secs_f64() / 86_400.0;
-    let n = subscribers as f64 * traffic.mean_degree * days;
-    let messages = n * traffic.messages_per_contact_per_day * (1.0 + traffic.reply_probability);
+    let expected = crate::planner::expect(traffic, subscribers, duration);
+    let messages = expected.messages();
     let interval = traffic.media_interval.as_secs_f64().max(1e-3);
     let frames_per_call = 2.0 * traffic.call_duration.as_secs_f64() / interval;
-    let frames =
-        n * traffic.calls_per_contact_per_day * traffic.answer_probability * frames_per_call;
+    let answered =
+        crate::planner::answered_share(traffic.busy_probability, traffic.answer_probability);
+    let frames = expected.calls() * answered * frames_per_call;
     let retries = faults
         .partitions
         .iter()
@@ -282,7 +283,7 @@ fn budget(
         span,
         format!(
             "this scenario asks for about {:.3e} messages and {:.3e} voice media frames{retries}, \
-             above the work budget of {} (the default allows runs of about 4-5 minutes on 2 cores)",
+             above the work budget of {} (the default allows runs of about five minutes on 2 cores)",
             work.messages, work.frames, ctx.limits.max_work
         ),
         Some(hint),

@@ -2,10 +2,10 @@
 //! captured but sealed and never exposed, the table of counts, why the rest stayed sealed, and
 //! one example of a message the adversary read per protocol.
 
-use std::collections::BTreeSet;
 use std::fmt::Write;
 
-use super::{escape, pct};
+use super::escape;
+use crate::rows;
 use crate::score::Report;
 use crate::svg::{palette, svg_open, text};
 
@@ -114,42 +114,35 @@ pub(super) fn section_messages(o: &mut String, r: &Report) {
          <th scope=\"col\" class=\"num\">delivered</th><th scope=\"col\" class=\"num\">exposed</th>\
          <th scope=\"col\" class=\"num\">read</th><th scope=\"col\" class=\"num\">read %</th></tr></thead>\n<tbody>\n",
     );
-    for p in &r.protocols {
+    for p in rows::messages(r) {
         let _ = writeln!(
             o,
             "<tr><th scope=\"row\">{}</th><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-            escape(&p.protocol),
+            escape(p.protocol),
             p.sessions,
             p.messages,
-            p.messages_delivered,
-            p.messages_exposed_to_vantage,
-            p.messages_read_by_adversary,
-            pct(p.messages_read_by_adversary, p.messages)
+            p.delivered,
+            p.exposed,
+            p.read,
+            p.read_percent.as_deref().unwrap_or("–")
         );
     }
     o.push_str("</tbody>\n</table>\n");
     o.push_str("<h3>Why the rest stayed sealed</h3>\n<table>\n<thead><tr><th scope=\"col\">protocol</th><th scope=\"col\" class=\"num\">messages</th><th scope=\"col\">reason</th></tr></thead>\n<tbody>\n");
-    for p in &r.protocols {
-        for w in &p.why_unreadable {
-            let _ = writeln!(
-                o,
-                "<tr><th scope=\"row\">{}</th><td class=\"num\">{}</td><td>{}</td></tr>",
-                escape(&p.protocol),
-                w.messages,
-                escape(&w.reason)
-            );
-        }
+    for w in rows::sealed(r) {
+        let _ = writeln!(
+            o,
+            "<tr><th scope=\"row\">{}</th><td class=\"num\">{}</td><td>{}</td></tr>",
+            escape(w.protocol),
+            w.messages,
+            escape(w.reason)
+        );
     }
     o.push_str("</tbody>\n</table>\n");
     let a = &r.adversary;
     if !a.examples.is_empty() {
         o.push_str("<h3>Messages the adversary read (examples)</h3>\n");
-        let mut shown = BTreeSet::new();
-        for e in a
-            .examples
-            .iter()
-            .filter(|e| shown.insert(e.protocol.clone()))
-        {
+        for e in rows::examples(r) {
             let _ = writeln!(
                 o,
                 "<p><strong>{}</strong> {} → {}, read by {} at {}:</p>\n<blockquote>{}</blockquote>",

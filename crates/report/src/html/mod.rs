@@ -41,11 +41,7 @@ pub use extras::{
 
 /// `n / d` as a percentage with one decimal (`–` when `d` is 0).
 fn pct(n: usize, d: usize) -> String {
-    if d == 0 {
-        "–".into()
-    } else {
-        format!("{:.1}%", 100.0 * n as f64 / d as f64)
-    }
+    crate::rows::percent(n, d).unwrap_or_else(|| "–".into())
 }
 
 /// Renders the whole page.

@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use super::escape;
+use crate::rows;
 use crate::score::Report;
 
 pub(super) fn section_on_path(o: &mut String, r: &Report) {
@@ -19,24 +20,19 @@ pub(super) fn section_on_path(o: &mut String, r: &Report) {
                 <th scope=\"col\" class=\"num\">attempted</th><th scope=\"col\" class=\"num\">silent</th>\
                 <th scope=\"col\" class=\"num\">detected</th><th scope=\"col\" class=\"num\">failed</th>\
                 <th scope=\"col\" class=\"num\">messages read</th><th scope=\"col\">detected by</th></tr></thead>\n<tbody>\n");
-    for a in &r.on_path {
-        let by: Vec<String> = a
-            .detected_by
-            .iter()
-            .map(|(k, n)| format!("{k} {n}"))
-            .collect();
+    for a in rows::on_path(r) {
         let _ = writeln!(
             o,
             "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
-            escape(&a.app),
-            escape(&a.protocol),
-            escape(&a.mode),
+            escape(a.app),
+            escape(a.protocol),
+            escape(a.mode),
             a.attempted,
-            a.succeeded_silently,
+            a.silent,
             a.detected,
-            a.failed_undetected,
-            a.messages_read,
-            if by.is_empty() { "–".into() } else { escape(&by.join(", ")) }
+            a.failed,
+            a.read,
+            a.detected_by.as_deref().map_or_else(|| "–".into(), escape)
         );
     }
     o.push_str("</tbody>\n</table>\n</section>\n");
