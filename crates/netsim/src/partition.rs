@@ -208,7 +208,7 @@ pub fn run<P: Process>(lps: &mut [Lp<P>], lookahead: Duration, threads: usize) -
     }
     // Threads: each owns the LPs `i % threads == k`; two barriers per window (exports written;
     // imports scheduled and next times published), the window's end agreed from the published
-    // next event times.
+    // next event times, which every thread reads alike.
     let barrier = Barrier::new(threads);
     let next: Vec<Mutex<Option<Timestamp>>> = lps
         .iter()
@@ -230,8 +230,8 @@ pub fn run<P: Process>(lps: &mut [Lp<P>], lookahead: Duration, threads: usize) -
                         .iter()
                         .map(|m| *m.lock().unwrap_or_else(PoisonError::into_inner));
                     let Some(t) = earliest(times) else { break };
-                    // Everyone has read the times before anyone changes them.
-                    barrier.wait();
+                    // No one publishes new times before everyone has read these: publishing
+                    // comes after the barrier below, which every thread reaches after reading.
                     for (i, lp) in group.iter_mut() {
                         for (to, import) in lp.window(*i, t + lookahead) {
                             inbox[to]
