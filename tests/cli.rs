@@ -532,6 +532,10 @@ fn scale_resizes_every_carrier_and_bad_factors_are_refused() {
         err.contains("sim/carrier-scale.toml:") && err.contains("--max-work"),
         "{err}"
     );
+    assert!(
+        err.contains("hint: lower `subscribers` (or run every carrier smaller with --scale F)"),
+        "{err}"
+    );
     let whole = stdout(&["validate", "carrier-scale", "--max-work", "100000000"]);
     assert!(whole.contains("3 carriers, 1000000 subscribers"), "{whole}");
     let small = stdout(&["validate", "carrier-scale", "--scale", "0.002"]);

@@ -266,9 +266,15 @@ fn budget(
         ),
         _ => (
             span,
-            format!(
-                "lower `{key}`, or raise the budget with --max-work N (docs/scenario.md#work-budget)"
-            ),
+            if key == "subscribers" {
+                "lower `subscribers` (or run every carrier smaller with --scale F), or raise the \
+                 budget with --max-work N (docs/scenario.md#work-budget)"
+                    .to_owned()
+            } else {
+                format!(
+                    "lower `{key}`, or raise the budget with --max-work N (docs/scenario.md#work-budget)"
+                )
+            },
         ),
     };
     let retries = if work.retries > 0.0 {
