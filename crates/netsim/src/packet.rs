@@ -228,13 +228,26 @@ fn be16(b: &[u8], off: usize) -> u16 {
 
 /// Folded 16-bit one's-complement sum of `data` (odd length padded with a zero byte) plus
 /// `initial`.
+/// The 16-bit ones' complement sum of `data` (RFC 1071) starting from `initial`, in [0, 0xffff]
+/// (0 only when everything summed is 0).
+///
+/// Eight bytes at a time: two big-endian 32-bit words added into a 64-bit accumulator, folded
+/// at the end. That is the same sum as adding 16-bit words, since 2^16 and 2^32 are both 1
+/// modulo 0xffff and neither way reaches 0 from anything nonzero (RFC 1071 § 2(B)); a property
+/// test checks it against the word-by-word sum. The per-packet checksums were a quarter of
+/// netsim's time on the peer workload.
 fn ones_complement_sum(data: &[u8], initial: u32) -> u16 {
     let mut sum = u64::from(initial);
-    let mut chunks = data.chunks_exact(2);
+    let mut chunks = data.chunks_exact(8);
     for c in &mut chunks {
+        let w = u64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        sum += (w >> 32) + (w & 0xffff_ffff);
+    }
+    let mut words = chunks.remainder().chunks_exact(2);
+    for c in &mut words {
         sum += u64::from(u16::from_be_bytes([c[0], c[1]]));
     }
-    if let [last] = chunks.remainder() {
+    if let [last] = words.remainder() {
         sum += u64::from(*last) << 8;
     }
     while sum > 0xffff {
@@ -272,6 +285,45 @@ fn udp_checksum(src: Ipv4Addr, dst: Ipv4Addr, udp: &[u8]) -> u16 {
 
 #[cfg(test)]
 mod tests {
+    /// The ones' complement sum word by word, as RFC 1071 defines it.
+    fn sum_by_words(data: &[u8], initial: u32) -> u16 {
+        let mut sum = u64::from(initial);
+        let mut chunks = data.chunks_exact(2);
+        for c in &mut chunks {
+            sum += u64::from(u16::from_be_bytes([c[0], c[1]]));
+        }
+        if let [last] = chunks.remainder() {
+            sum += u64::from(*last) << 8;
+        }
+        while sum > 0xffff {
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+        sum as u16
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_eight_byte_sum_is_the_word_sum(
+            data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+            initial in 0u32..0x4_0000,
+        ) {
+            proptest::prop_assert_eq!(
+                super::ones_complement_sum(&data, initial),
+                sum_by_words(&data, initial)
+            );
+        }
+    }
+
+    #[test]
+    fn sums_of_all_ones_and_all_zeros_keep_their_representation() {
+        for len in 0..40 {
+            let ones = vec![0xffu8; len];
+            let zeros = vec![0u8; len];
+            assert_eq!(super::ones_complement_sum(&ones, 0), sum_by_words(&ones, 0), "{len}");
+            assert_eq!(super::ones_complement_sum(&zeros, 0), 0, "{len}");
+        }
+    }
+
     use super::*;
 
     fn sa(a: [u8; 4], port: u16) -> SocketAddrV4 {
