@@ -15,6 +15,7 @@ use tracing_subscriber::prelude::*;
 
 mod explain;
 mod live_cmd;
+mod memory;
 mod progress;
 
 /// An error caused by the user's input (a scenario or sweep file, a flag, a pattern, an output
@@ -142,6 +143,16 @@ fn parse_scale(s: &str) -> Result<f64, String> {
     }
 }
 
+/// `--max-memory-gb GB`: a finite number of gigabytes above 0.
+fn parse_gb(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(g) if g.is_finite() && g > 0.0 => Ok(g),
+        _ => Err(format!(
+            "the memory limit must be a number of gigabytes above 0, not `{s}`\n  hint: e.g. --max-memory-gb 16"
+        )),
+    }
+}
+
 /// The scenario text at `--scale`, if given.
 fn scaled(text: String, scale: Option<f64>) -> String {
     match scale {
@@ -207,6 +218,10 @@ struct RunArgs {
     /// at another size (`--scale 0.002` runs `carrier-scale` at 2,000 subscribers).
     #[arg(long, value_name = "F", value_parser = parse_scale)]
     scale: Option<f64>,
+    /// Memory limit in GB: a run whose estimated peak is above it is refused before it starts;
+    /// default: the memory this machine has available (BENCHMARKING.md § Memory a run needs).
+    #[arg(long, value_name = "GB", value_parser = parse_gb)]
+    max_memory_gb: Option<f64>,
     /// Also write the report as one self-contained HTML page here (`--out` writes
     /// `report.html` too).
     #[arg(long, value_name = "FILE")]
@@ -222,6 +237,7 @@ impl Default for RunArgs {
             output: OutputArgs::default(),
             max_work: scenario::DEFAULT_MAX_WORK,
             scale: None,
+            max_memory_gb: None,
             html: None,
         }
     }
@@ -606,6 +622,10 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
+    if let Err(e) = memory::check(&name, &sc, args.max_memory_gb) {
+        eprintln!("error: {e}");
+        return Ok(ExitCode::from(2));
+    }
     let seed = args.output.seed.unwrap_or(sc.seed);
     tracing::info!(scenario = %sc.name, seed, "run starts");
     let activity = progress::Activity::simulation(

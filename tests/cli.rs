@@ -578,3 +578,53 @@ fn scale_resizes_every_carrier_and_bad_factors_are_refused() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--scale applies to scenarios"));
 }
+
+/// A run whose estimated peak memory is above the limit (default: what the machine has
+/// available) is refused before it starts, with a `--scale` that fits, instead of being killed
+/// by the kernel later; the suggested scale then runs.
+#[test]
+fn a_run_that_cannot_fit_in_memory_is_refused_with_a_scale_that_fits() {
+    let out = wiretap([
+        "run",
+        "carrier-scale",
+        "--max-work",
+        "100000000",
+        "--max-memory-gb",
+        "24",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("sim/carrier-scale.toml: this run needs about")
+            && err.contains("above the limit given with --max-memory-gb (24.0 GB)")
+            && err.contains("hint: run it smaller with --scale 0.4"),
+        "{err}"
+    );
+
+    let refused = wiretap(["run", "salt-typhoon", "-q", "--max-memory-gb", "0.06"]);
+    assert_eq!(refused.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    let scale = err
+        .split("--scale ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no --scale in {err}"));
+    let fits = wiretap([
+        "run",
+        "salt-typhoon",
+        "-q",
+        "--max-memory-gb",
+        "0.06",
+        "--scale",
+        scale,
+    ]);
+    assert!(
+        fits.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fits.stderr)
+    );
+    for bad in ["0", "-2", "nan", "lots"] {
+        let out = wiretap(["run", "small-lab", &format!("--max-memory-gb={bad}")]);
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+    }
+}

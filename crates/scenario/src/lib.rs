@@ -231,4 +231,23 @@ impl Work {
     pub fn total(&self) -> f64 {
         self.messages + self.frames + self.retries
     }
+
+    /// The peak memory a run of this much work needs, in bytes: a fixed part and a share per
+    /// message and per voice frame, since the run keeps what happened (captures, records,
+    /// ground truth) until the end (BENCHMARKING.md § "Memory a run needs" has the
+    /// measurements, max RSS against this estimate for shipped and scaled scenarios). A
+    /// little above the measured peaks, so a run it lets through fits.
+    pub fn peak_memory_bytes(&self) -> f64 {
+        PEAK_MEMORY_BASE
+            + PEAK_MEMORY_PER_MESSAGE * self.messages
+            + PEAK_MEMORY_PER_FRAME * self.frames
+    }
 }
+
+/// [`Work::peak_memory_bytes`]: the fixed part (the program, the world's infrastructure).
+const PEAK_MEMORY_BASE: f64 = 32e6;
+/// [`Work::peak_memory_bytes`]: per estimated message (3.36–3.8 KB measured from 19,000 to
+/// 294,000 messages).
+const PEAK_MEMORY_PER_MESSAGE: f64 = 3_500.0;
+/// [`Work::peak_memory_bytes`]: per estimated voice frame (0.86 KB measured on `metadata`).
+const PEAK_MEMORY_PER_FRAME: f64 = 900.0;
