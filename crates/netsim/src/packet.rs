@@ -319,7 +319,11 @@ mod tests {
         for len in 0..40 {
             let ones = vec![0xffu8; len];
             let zeros = vec![0u8; len];
-            assert_eq!(super::ones_complement_sum(&ones, 0), sum_by_words(&ones, 0), "{len}");
+            assert_eq!(
+                super::ones_complement_sum(&ones, 0),
+                sum_by_words(&ones, 0),
+                "{len}"
+            );
             assert_eq!(super::ones_complement_sum(&zeros, 0), 0, "{len}");
         }
     }
