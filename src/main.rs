@@ -588,13 +588,14 @@ fn validate(
             };
             writeln!(
                 std::io::stdout(),
-                "{name}: ok — {} carriers, {} subscribers, {} apps, {} vantage points; about {:.0} messages and {:.0} voice media frames{retries} (budget {max_work})",
+                "{name}: ok — {} carriers, {} subscribers, {} apps, {} vantage points; about {:.0} messages and {:.0} voice media frames{retries} (budget {max_work}); peak memory about {:.2} GB",
                 s.carriers.len(),
                 s.total_subscribers(),
                 s.apps.len(),
                 s.adversary.vantage.len(),
                 work.messages,
-                work.frames
+                work.frames,
+                work.peak_memory_bytes() / 1e9
             )?;
             Ok(ExitCode::SUCCESS)
         }
