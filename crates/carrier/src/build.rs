@@ -23,7 +23,7 @@ use crate::directory::{AppInfo, Directory};
 use crate::endpoint::Endpoint;
 use crate::error::CarrierError;
 use crate::handset::{self, Handset};
-use crate::ids::{digits, imei, Subscriber};
+use crate::ids::{digits, imei, Identity, Subscriber};
 use crate::io::Io;
 use crate::li::{Charged, Charging, Poi, PoiHook, RecordStore, Target};
 use crate::mediation::{LeaNode, MediationNode};
@@ -170,6 +170,7 @@ impl<'s> World<'s> {
         }
         let mut net = b.build(&seeds.child("net"))?;
         let by_msisdn = subs.iter().map(|s| (s.msisdn.clone(), s.index)).collect();
+        let ids: Vec<Identity> = subs.iter().map(Identity::of).collect();
 
         // Static keys from the seed for every E2EE user (published in the key directory).
         let statics: Vec<Option<StaticKeypair>> = subs
@@ -269,9 +270,7 @@ impl<'s> World<'s> {
                             s.ip,
                             Charged {
                                 index: s.index,
-                                imsi: s.imsi.clone(),
-                                imei: s.imei.clone(),
-                                msisdn: s.msisdn.clone(),
+                                id: ids[s.index].clone(),
                             },
                         )
                     })
@@ -395,6 +394,7 @@ impl<'s> World<'s> {
             logic: Vec::new(),
             dir: Directory {
                 subs,
+                ids,
                 by_msisdn,
                 apps,
                 mobility: mobility.clone(),
