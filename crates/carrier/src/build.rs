@@ -550,8 +550,9 @@ impl World<'_> {
         for i in 0..self.dir.subs.len() {
             self.with_handset(i, |h, env, io| h.start(env, io));
         }
+        // The plan is not read after this: each message moves to its sender's handset.
         let planned = std::mem::take(&mut self.planned);
-        for (id, p) in planned.iter().enumerate() {
+        for (id, p) in planned.into_iter().enumerate() {
             let (from, to) = (&self.dir.subs[p.from], &self.dir.subs[p.to]);
             let fa = &self.dir.apps[from.app];
             // End-to-end only when both use the same app; otherwise the sender's carrier
@@ -581,14 +582,13 @@ impl World<'_> {
             });
             let message = Outgoing {
                 to: p.to,
-                text: p.text.clone(),
+                text: p.text,
                 via,
             };
             if let Some(Logic::Sub(h)) = self.logic.get_mut(self.sub_node[p.from].0 as usize) {
                 h.plan_message(&mut self.io, id, p.at, message);
             }
         }
-        self.planned = planned;
     }
 
     /// Sets up every planned call: a truth entry, a leg at each party, and the start timer.
