@@ -5,12 +5,19 @@ memory goes").
     heaptrack -o /tmp/ht target/release/examples/memprofile FILE
     heaptrack_print -f /tmp/ht.zst --flamegraph-cost-type peak -F /tmp/ht.folded
     python3 benches/heap_groups.py /tmp/ht.folded [N]
+    python3 benches/heap_groups.py --adversary /tmp/ht.folded
+
 
 heaptrack's folded stacks (one line per allocation stack: frames `function (file.rs)` joined by
 `;`, root first, then the bytes that stack held at the heap's peak) are assigned to the first
 group whose rule matches a frame; the rules name the wiretap source files and functions that
 allocate each kind of state. With N, also prints the N largest stacks no rule matched.
+
+With --adversary, only the stacks under `analyze` (the adversary's analysis), grouped by their
+innermost frame in a file of crates/adversary/src (function and file), largest first.
 """
+
+import os
 
 import sys
 
@@ -79,5 +86,31 @@ def main():
         print(f"{cost / 1e6:8.2f} MB  {s[-300:]}")
 
 
+def adversary(path):
+    here = os.path.dirname(os.path.abspath(__file__))
+    src = os.path.join(here, "..", "crates", "adversary", "src")
+    files = {f for _, _, fs in os.walk(src) for f in fs if f.endswith(".rs")} - {"mod.rs"}
+    totals, total = {}, 0
+    with open(path) as fh:
+        for line in fh:
+            stack, cost = line.rstrip("\n").rsplit(" ", 1)
+            if "analyze" not in stack:
+                continue
+            cost = int(cost)
+            total += cost
+            key = "?"
+            for f in frames(stack).split(";"):
+                if f.endswith(")") and f.rsplit("(", 1)[-1][:-1] in files:
+                    key = f
+            totals[key] = totals.get(key, 0) + cost
+    for name, v in sorted(totals.items(), key=lambda x: -x[1]):
+        if v >= 50_000:
+            print(f"{v / 1e6:9.1f} MB  {name}")
+    print(f"{total / 1e6:9.1f} MB under analyze at the peak")
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1] == "--adversary":
+        adversary(sys.argv[2])
+    else:
+        main()

@@ -70,15 +70,15 @@ fn every_call_has_one_record_per_leg_with_the_parties_the_carrier_sees() {
         );
         let (mo, mt) = (mo[0].1, mt[0].1);
         assert_eq!(
-            (mo.msisdn.as_str(), mo.other_party.as_str()),
+            (&*mo.msisdn, &*mo.other_party),
             (caller.msisdn.as_str(), callee.msisdn.as_str())
         );
         assert_eq!(
-            (mt.msisdn.as_str(), mt.other_party.as_str()),
+            (&*mt.msisdn, &*mt.other_party),
             (callee.msisdn.as_str(), caller.msisdn.as_str())
         );
-        assert_eq!(mo.imsi, caller.imsi);
-        assert_eq!(mt.imei, callee.imei);
+        assert_eq!(&*mo.imsi, caller.imsi);
+        assert_eq!(&*mt.imei, callee.imei);
         // The MSC sees the INVITE after the radio hop, within a second of the handset.
         assert!(
             mo.start >= call.start && mo.start.saturating_duration_since(call.start).as_secs() < 1
@@ -114,6 +114,39 @@ fn every_call_has_one_record_per_leg_with_the_parties_the_carrier_sees() {
 }
 
 #[test]
+fn records_share_one_copy_of_each_identity_string() {
+    // A record holds pointers to its subscriber's identities, made once per subscriber (the
+    // other party of SMS and calls is that subscriber's MSISDN) and once per remote address
+    // in each carrier's store: as many allocations as distinct texts, not one per record.
+    let r = metadata_run();
+    let mut texts: BTreeSet<(&str, &str)> = BTreeSet::new();
+    let mut ptrs: BTreeSet<(&str, *const u8)> = BTreeSet::new();
+    let mut records = 0;
+    for (carrier, recs) in &r.output.records {
+        for rec in recs.iter() {
+            records += 1;
+            let other = if rec.kind == RecordKind::Data {
+                carrier.as_str() // one text per remote address in each carrier's store
+            } else {
+                "msisdn"
+            };
+            for (field, s) in [
+                ("imsi", &rec.imsi),
+                ("imei", &rec.imei),
+                ("msisdn", &rec.msisdn),
+                (other, &rec.other_party),
+            ] {
+                texts.insert((field, s));
+                ptrs.insert((field, s.as_ptr()));
+            }
+        }
+    }
+    assert!(records > 1000, "{records} records");
+    assert!(texts.len() < records, "{} texts", texts.len());
+    assert_eq!(ptrs.len(), texts.len(), "one allocation per distinct text");
+}
+
+#[test]
 fn sms_records_name_both_parties_and_ott_records_name_only_the_server() {
     let r = metadata_run();
     let t = &r.output.truth;
@@ -123,8 +156,8 @@ fn sms_records_name_both_parties_and_ott_records_name_only_the_server() {
         for rec in recs.iter() {
             match rec.kind {
                 RecordKind::SmsMo => {
-                    assert!(msisdn.contains(rec.other_party.as_str()), "{rec:?}");
-                    mo.insert((rec.msisdn.clone(), rec.other_party.clone()));
+                    assert!(msisdn.contains(&*rec.other_party), "{rec:?}");
+                    mo.insert((rec.msisdn.to_string(), rec.other_party.to_string()));
                 }
                 RecordKind::Data => {
                     // The carrier sees the OTT server (or a peer for p2p calls), never an MSISDN.

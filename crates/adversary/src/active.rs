@@ -48,34 +48,29 @@ fn sessions<'t>(obs: &'t Observations<'_>) -> BTreeMap<u64, SessionInfo<'t>> {
 /// Adds every plaintext the on-path components read to `findings.recovered` (unique by text,
 /// the earliest sighting kept, sorted by first sighting then text, like the passive analysis).
 /// Plaintexts that are not UTF-8 are not messages of this simulation and are skipped.
+///
+/// Of equal texts already in `findings.recovered` the last is kept, and a plaintext whose text
+/// is already there adds nothing (but its contact pair); the texts are looked up in place, not
+/// copied into a map of their own.
 pub(crate) fn merge(findings: &mut Findings, obs: &Observations<'_>, active: &[ActiveRecord]) {
     let info = sessions(obs);
-    let mut by_text: BTreeMap<String, Recovered> = findings
-        .recovered
-        .drain(..)
-        .map(|r| (r.text.clone(), r))
-        .collect();
-    for rec in active {
-        let s = rec.session.and_then(|id| info.get(&id));
-        for p in &rec.plaintexts {
-            let Ok(text) = String::from_utf8(p.clone()) else {
-                continue;
-            };
-            let r = Recovered {
-                text: text.clone(),
-                from: None,
-                to: None,
-                channel: Channel::Ott {
-                    protocol: s.map_or("unknown", |s| s.protocol).to_owned(),
-                },
-                first_seen: rec.at,
-                seen_at: vec![rec.node.clone()],
-                method: format!("mitm at {}", rec.node),
-            };
-            let r = match s {
-                // The direction of each plaintext is not recorded: name both accounts only
-                // through the pair, as a contact.
-                Some(s) => {
+    let mut v = core::mem::take(&mut findings.recovered);
+    let mut fresh: BTreeMap<String, Recovered> = BTreeMap::new();
+    {
+        // Where each text last occurs.
+        let mut last: BTreeMap<&str, usize> = BTreeMap::new();
+        for (i, r) in v.iter().enumerate() {
+            last.insert(&r.text, i);
+        }
+        for rec in active {
+            let s = rec.session.and_then(|id| info.get(&id));
+            for p in &rec.plaintexts {
+                let Ok(text) = String::from_utf8(p.clone()) else {
+                    continue;
+                };
+                if let Some(s) = s {
+                    // The direction of each plaintext is not recorded: name both accounts only
+                    // through the pair, as a contact.
                     let pair = if s.initiator <= s.responder {
                         (s.initiator.to_owned(), s.responder.to_owned())
                     } else {
@@ -84,14 +79,84 @@ pub(crate) fn merge(findings: &mut Findings, obs: &Observations<'_>, active: &[A
                     if let Err(i) = findings.contact_pairs.binary_search(&pair) {
                         findings.contact_pairs.insert(i, pair);
                     }
-                    r
                 }
-                None => r,
-            };
-            by_text.entry(text).or_insert(r);
+                if last.contains_key(text.as_str()) || fresh.contains_key(&text) {
+                    continue;
+                }
+                let r = Recovered {
+                    text: text.clone(),
+                    from: None,
+                    to: None,
+                    channel: Channel::Ott {
+                        protocol: s.map_or("unknown", |s| s.protocol).to_owned(),
+                    },
+                    first_seen: rec.at,
+                    seen_at: vec![rec.node.clone()],
+                    method: format!("mitm at {}", rec.node),
+                };
+                fresh.insert(text, r);
+            }
+        }
+        if last.len() < v.len() {
+            let keep: Vec<bool> = v
+                .iter()
+                .enumerate()
+                .map(|(i, r)| last.get(r.text.as_str()) == Some(&i))
+                .collect();
+            drop(last);
+            let mut keep = keep.into_iter();
+            v.retain(|_| keep.next().unwrap_or(false));
         }
     }
-    let mut v: Vec<Recovered> = by_text.into_values().collect();
+    v.extend(fresh.into_values());
     v.sort_by(|a, b| a.first_seen.cmp(&b.first_seen).then(a.text.cmp(&b.text)));
     findings.recovered = v;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use simcore::Timestamp;
+
+    fn rec(text: &str, at: u64, method: &str) -> Recovered {
+        Recovered {
+            text: text.into(),
+            from: None,
+            to: None,
+            channel: Channel::Sms,
+            first_seen: Timestamp::from_nanos(at),
+            seen_at: vec!["east.core".into()],
+            method: method.into(),
+        }
+    }
+
+    #[test]
+    fn merge_keeps_the_last_of_equal_texts_and_adds_only_new_plaintexts() {
+        let captures = capture::Captures::default();
+        let obs = Observations::decode(&captures);
+        let (mut findings, _) = crate::passive::analyze("a", &obs);
+        findings.recovered = vec![rec("a", 5, "first"), rec("b", 1, "b"), rec("a", 9, "last")];
+        let active = [ActiveRecord {
+            at: Timestamp::from_nanos(3),
+            mode: "mitm".into(),
+            node: "west.core".into(),
+            session: None,
+            plaintexts: vec![b"a".to_vec(), b"c".to_vec(), b"c".to_vec(), vec![0xff]],
+            outcome: "completed both handshakes".into(),
+        }];
+        merge(&mut findings, &obs, &active);
+        let got: Vec<(&str, u64, &str)> = findings
+            .recovered
+            .iter()
+            .map(|r| (r.text.as_str(), r.first_seen.as_nanos(), r.method.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("b", 1, "b"),
+                ("c", 3, "mitm at west.core"),
+                ("a", 9, "last")
+            ]
+        );
+    }
 }

@@ -747,6 +747,9 @@ impl<'c> Observations<'c> {
                 }
             }
         }
+        // Packets found inside CC records come on top of the captured ones the table was
+        // sized for, and the vector doubled for them: give the untouched half back.
+        d.packets.shrink_to_fit();
         let roles = Roles::learn(&d.packets, &d.content, captures);
         Observations {
             captures,

@@ -46,12 +46,15 @@ struct FlowAcc {
     last: Timestamp,
 }
 
-struct RecoveredAcc {
-    from: Option<String>,
-    to: Option<String>,
+/// A recovered text as the reading accumulates it: its strings borrowed from the observation
+/// table and the captures (copied once, into [`Recovered`], at the end).
+struct RecoveredAcc<'t> {
+    from: Option<&'t str>,
+    to: Option<&'t str>,
     channel: Channel,
     first_seen: Timestamp,
-    seen_at: BTreeSet<String>,
+    /// Vantage names, sorted, each once (a text is seen at one or a few).
+    seen_at: Vec<&'t str>,
     method: String,
 }
 
@@ -65,7 +68,7 @@ struct DataAcc {
 /// What the reading accumulates.
 #[derive(Default)]
 struct Reader<'t> {
-    recovered: BTreeMap<String, RecoveredAcc>,
+    recovered: BTreeMap<&'t str, RecoveredAcc<'t>>,
     unreadable: Sealed<'t>,
     contacts: BTreeSet<(String, String)>,
     flows: BTreeMap<(usize, Ipv4Addr, Ipv4Addr, Channel), FlowAcc>,
@@ -101,32 +104,36 @@ impl<'t> Reader<'t> {
         self.contacts.insert(pair(a.to_owned(), b.to_owned()));
     }
 
+    /// A sighting of `text`; `method` says how it was read (made only for the first sighting
+    /// and for an earlier one found later).
     #[allow(clippy::too_many_arguments)]
     fn recover(
         &mut self,
-        text: &str,
-        from: Option<&str>,
-        to: Option<&str>,
+        text: &'t str,
+        from: Option<&'t str>,
+        to: Option<&'t str>,
         channel: Channel,
         time: Timestamp,
-        vantage: &str,
-        method: String,
+        vantage: &'t str,
+        method: impl Fn() -> String,
     ) {
         let fresh = || RecoveredAcc {
-            from: from.map(str::to_owned),
-            to: to.map(str::to_owned),
+            from,
+            to,
             channel: channel.clone(),
             first_seen: time,
-            seen_at: BTreeSet::new(),
-            method: method.clone(),
+            seen_at: Vec::new(),
+            method: method(),
         };
-        let acc = self.recovered.entry(text.to_owned()).or_insert_with(fresh);
+        let acc = self.recovered.entry(text).or_insert_with(fresh);
         if time < acc.first_seen {
             let seen_at = core::mem::take(&mut acc.seen_at);
             *acc = fresh();
             acc.seen_at = seen_at;
         }
-        acc.seen_at.insert(vantage.to_owned());
+        if let Err(i) = acc.seen_at.binary_search(&vantage) {
+            acc.seen_at.insert(i, vantage);
+        }
     }
 
     fn unreadable(
@@ -200,7 +207,7 @@ impl<'t> Reader<'t> {
         self.flow(o, roles, channel);
     }
 
-    fn ott(&mut self, o: &At, env: &'t OttEnvelope, roles: &Roles, vantage: &str) {
+    fn ott(&mut self, o: &At, env: &'t OttEnvelope, roles: &Roles, vantage: &'t str) {
         if env.is_signal() {
             return self.signal(o, env, roles);
         }
@@ -242,11 +249,13 @@ impl<'t> Reader<'t> {
                             channel,
                             o.time,
                             vantage,
-                            format!(
-                                "Noise {} handshake message {index}: payload sent before any DH, \
-                                 in the clear",
-                                protocol.pattern.name
-                            ),
+                            || {
+                                format!(
+                                    "Noise {} handshake message {index}: payload sent before any \
+                                     DH, in the clear",
+                                    protocol.pattern.name
+                                )
+                            },
                         ),
                         Err(_) => {
                             let reason = format!(
@@ -354,7 +363,7 @@ pub(crate) fn analyze<'t>(adversary: &str, obs: &'t Observations<'_>) -> (Findin
                         Channel::Sms,
                         o.time,
                         vantage,
-                        "plaintext SMS PDU".to_owned(),
+                        || "plaintext SMS PDU".to_owned(),
                     );
                 }
                 AppPdu::Tunnel(t) => {
@@ -437,12 +446,12 @@ pub(crate) fn analyze<'t>(adversary: &str, obs: &'t Observations<'_>) -> (Findin
         .recovered
         .into_iter()
         .map(|(text, a)| Recovered {
-            text,
-            from: a.from,
-            to: a.to,
+            text: text.to_owned(),
+            from: a.from.map(str::to_owned),
+            to: a.to.map(str::to_owned),
             channel: a.channel,
             first_seen: a.first_seen,
-            seen_at: a.seen_at.into_iter().collect(),
+            seen_at: a.seen_at.into_iter().map(str::to_owned).collect(),
             method: a.method,
         })
         .collect();

@@ -10,7 +10,7 @@
 //! this table last ([`Sealed::summaries`]), so its reasons are those of the messages left
 //! unread, not those of the passive reading.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use simcore::Timestamp;
 
@@ -20,11 +20,18 @@ use crate::findings::{Channel, UnreadableSummary};
 type Group = (Channel, String);
 
 /// Every sealed ciphertext by group, with its first sighting; ciphertexts are borrowed from
-/// the observation table.
+/// the observation table. Each group is stored once and named by its number (in the order
+/// groups were first filed), so a ciphertext's entry holds numbers, not copies of its groups.
 #[derive(Default)]
 pub(crate) struct Sealed<'t> {
-    groups: BTreeMap<Group, BTreeMap<&'t [u8], Timestamp>>,
-    of: BTreeMap<&'t [u8], BTreeSet<Group>>,
+    /// Group number by group: iterated for the summaries, in (channel, reason) order.
+    ids: BTreeMap<Group, usize>,
+    /// The groups by number.
+    names: Vec<Group>,
+    /// The members of each group by number, with their first sightings.
+    members: Vec<BTreeMap<&'t [u8], Timestamp>>,
+    /// The groups (numbers, each once) each ciphertext is filed under.
+    of: BTreeMap<&'t [u8], Vec<u32>>,
 }
 
 impl<'t> Sealed<'t> {
@@ -37,36 +44,49 @@ impl<'t> Sealed<'t> {
         time: Timestamp,
     ) {
         let group = (channel, reason);
-        let first = self
-            .groups
-            .entry(group.clone())
-            .or_default()
-            .entry(ciphertext)
-            .or_insert(time);
+        let id = match self.ids.get(&group) {
+            Some(&id) => id,
+            None => {
+                let id = self.names.len();
+                self.ids.insert(group.clone(), id);
+                self.names.push(group);
+                self.members.push(BTreeMap::new());
+                id
+            }
+        };
+        let first = self.members[id].entry(ciphertext).or_insert(time);
         *first = (*first).min(time);
-        self.of.entry(ciphertext).or_default().insert(group);
+        let n = u32::try_from(id).unwrap_or(u32::MAX);
+        let of = self.of.entry(ciphertext).or_default();
+        if !of.contains(&n) {
+            of.push(n);
+        }
     }
 
     /// Takes `ciphertext` out of every group; returns its channel and first sighting if it
     /// was filed.
     fn take(&mut self, ciphertext: &[u8]) -> Option<(Channel, Timestamp)> {
-        let groups = self.of.remove(ciphertext)?;
+        let mut groups = self.of.remove(ciphertext)?;
+        // In (channel, reason) order: the channel returned is the first group's.
+        groups.sort_by(|a, b| self.group(*a).cmp(&self.group(*b)));
         let mut out: Option<(Channel, Timestamp)> = None;
         for g in groups {
-            let Some(members) = self.groups.get_mut(&g) else {
+            let Some(members) = self.members.get_mut(g as usize) else {
                 continue;
             };
             if let Some(t) = members.remove(ciphertext) {
                 out = Some(match out {
                     Some((c, first)) => (c, first.min(t)),
-                    None => (g.0.clone(), t),
+                    None => (self.names[g as usize].0.clone(), t),
                 });
-            }
-            if members.is_empty() {
-                self.groups.remove(&g);
             }
         }
         out
+    }
+
+    /// Group number `g` (`None` for a number never given out).
+    fn group(&self, g: u32) -> Option<&Group> {
+        self.names.get(g as usize)
     }
 
     /// A reader with capabilities opened `ciphertext`: it is no longer sealed.
@@ -85,9 +105,10 @@ impl<'t> Sealed<'t> {
 
     /// The table as [`UnreadableSummary`]s, in (channel, reason) order.
     pub(crate) fn summaries(&self) -> Vec<UnreadableSummary> {
-        self.groups
+        self.ids
             .iter()
-            .filter_map(|((channel, reason), members)| {
+            .filter_map(|((channel, reason), &id)| {
+                let members = self.members.get(id)?;
                 Some(UnreadableSummary {
                     channel: channel.clone(),
                     reason: reason.clone(),
@@ -128,5 +149,30 @@ mod tests {
         s.opened(a);
         s.opened(c);
         assert!(s.summaries().is_empty());
+    }
+
+    #[test]
+    fn a_refiled_ciphertext_keeps_the_channel_of_its_first_group_in_order() {
+        // Filed under the later group first: the group order, not the filing order, decides.
+        let x = &b"x"[..];
+        let mut s = Sealed::default();
+        s.add(Channel::OttTunnel, "r".into(), x, Timestamp::from_nanos(5));
+        s.add(Channel::Sms, "r".into(), x, Timestamp::from_nanos(7));
+        s.add(
+            Channel::Sms,
+            "r".into(),
+            &b"y"[..],
+            Timestamp::from_nanos(1),
+        );
+        s.refile(x, "later".into());
+        let v = s.summaries();
+        assert_eq!(v.len(), 2, "{v:?}");
+        assert_eq!(
+            (&v[0].channel, v[0].reason.as_str()),
+            (&Channel::Sms, "later")
+        );
+        assert_eq!((v[0].count, v[0].first_seen), (1, Timestamp::from_nanos(5)));
+        assert_eq!((&v[1].channel, v[1].reason.as_str()), (&Channel::Sms, "r"));
+        assert_eq!(v[1].count, 1);
     }
 }

@@ -24,6 +24,7 @@ use core::fmt;
 
 use serde::{Deserialize, Serialize};
 pub use simcore::Timestamp;
+use std::sync::Arc;
 
 pub mod active;
 pub mod capability;
@@ -201,6 +202,11 @@ impl fmt::Display for Cause {
 /// A call-detail record as the carrier's billing store keeps it: one per SMS (sent or
 /// received), per voice call leg, and per data session. `docs/records.md` documents every field
 /// and how the carrier fills it.
+///
+/// The identity fields are shared strings: a carrier makes each subscriber's IMSI, IMEI and
+/// MSISDN once and every record of that subscriber (and every record naming it as the other
+/// party) points at the same text, so a record holds no heap memory of its own. They serialize
+/// as plain strings.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallRecord {
     /// The store's record number.
@@ -208,13 +214,13 @@ pub struct CallRecord {
     /// SMS sent, SMS received, or data session.
     pub kind: RecordKind,
     /// The subscriber's IMSI.
-    pub imsi: String,
+    pub imsi: Arc<str>,
     /// The subscriber's handset IMEI.
-    pub imei: String,
+    pub imei: Arc<str>,
     /// The subscriber's MSISDN.
-    pub msisdn: String,
-    /// The other party: an MSISDN for SMS, an IPv4 address for data.
-    pub other_party: String,
+    pub msisdn: Arc<str>,
+    /// The other party: an MSISDN for SMS and calls, an IPv4 address for data.
+    pub other_party: Arc<str>,
     /// Start of the communication.
     pub start: Timestamp,
     /// End of the communication (equal to `start` for an SMS).
@@ -378,7 +384,7 @@ pub struct VantagePoint {
     pub warrants: Vec<Warrant>,
     /// Call-detail records, if it can read them: the carrier's own store, shared (the run's
     /// output holds the same records for `records.csv`; one copy in memory, not two).
-    pub call_records: std::sync::Arc<Vec<CallRecord>>,
+    pub call_records: Arc<Vec<CallRecord>>,
 }
 
 /// Everything the adversary captured, from all its vantage points, in the order they were

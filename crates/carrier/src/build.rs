@@ -23,7 +23,7 @@ use crate::directory::{AppInfo, Directory};
 use crate::endpoint::Endpoint;
 use crate::error::CarrierError;
 use crate::handset::{self, Handset};
-use crate::ids::{digits, imei, Subscriber};
+use crate::ids::{digits, imei, Identity, Subscriber};
 use crate::io::Io;
 use crate::li::{Charged, Charging, Poi, PoiHook, RecordStore, Target};
 use crate::mediation::{LeaNode, MediationNode};
@@ -181,6 +181,7 @@ impl<'s> World<'s> {
         }
         let mut net = b.build(&seeds.child("net"))?;
         let by_msisdn = subs.iter().map(|s| (s.msisdn.clone(), s.index)).collect();
+        let ids: Vec<Identity> = subs.iter().map(Identity::of).collect();
 
         // Static keys from the seed for every E2EE user (published in the key directory).
         let statics: Vec<Option<StaticKeypair>> = subs
@@ -280,9 +281,7 @@ impl<'s> World<'s> {
                             s.ip,
                             Charged {
                                 index: s.index,
-                                imsi: s.imsi.clone(),
-                                imei: s.imei.clone(),
-                                msisdn: s.msisdn.clone(),
+                                id: ids[s.index].clone(),
                             },
                         )
                     })
@@ -407,6 +406,7 @@ impl<'s> World<'s> {
             logic: Vec::new(),
             dir: Directory {
                 subs,
+                ids,
                 by_msisdn,
                 apps,
                 mobility: mobility.clone(),
@@ -562,8 +562,9 @@ impl World<'_> {
         for i in 0..self.dir.subs.len() {
             self.with_handset(i, |h, env, io| h.start(env, io));
         }
+        // The plan is not read after this: each message moves to its sender's handset.
         let planned = std::mem::take(&mut self.planned);
-        for (id, p) in planned.iter().enumerate() {
+        for (id, p) in planned.into_iter().enumerate() {
             let (from, to) = (&self.dir.subs[p.from], &self.dir.subs[p.to]);
             let fa = &self.dir.apps[from.app];
             // End-to-end only when both use the same app; otherwise the sender's carrier
@@ -593,14 +594,13 @@ impl World<'_> {
             });
             let message = Outgoing {
                 to: p.to,
-                text: p.text.clone(),
+                text: p.text,
                 via,
             };
             if let Some(Logic::Sub(h)) = self.logic.get_mut(self.sub_node[p.from].0 as usize) {
                 h.plan_message(&mut self.io, id, p.at, message);
             }
         }
-        self.planned = planned;
     }
 
     /// Sets up every planned call: a truth entry, a leg at each party, and the start timer.

@@ -117,16 +117,17 @@ impl World<'_> {
 
         // The stores are not read after this: their records move out, once, into one shared
         // vector per carrier that the output (`records.csv`) and a call-records vantage point
-        // both hold.
+        // both hold, without the spare capacity the store grew into.
         let shared_records: Vec<std::sync::Arc<Vec<capture::CallRecord>>> = self
             .stores
             .iter()
             .map(|st| {
-                std::sync::Arc::new(
-                    st.lock()
-                        .map(|mut s| std::mem::take(&mut s.records))
-                        .unwrap_or_default(),
-                )
+                let mut records = st
+                    .lock()
+                    .map(|mut s| std::mem::take(&mut s.records))
+                    .unwrap_or_default();
+                records.shrink_to_fit();
+                std::sync::Arc::new(records)
             })
             .collect();
         let mut vantages = Vec::new();

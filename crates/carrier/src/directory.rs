@@ -10,7 +10,7 @@ use scenario::AppKind;
 use simcore::{Duration, Timestamp};
 
 use crate::error::CarrierError;
-use crate::ids::Subscriber;
+use crate::ids::{Identity, Subscriber};
 use crate::mobility::Mobility;
 
 /// The read-only directory of a run.
@@ -18,6 +18,8 @@ use crate::mobility::Mobility;
 pub(crate) struct Directory {
     /// Every subscriber, by index.
     pub subs: Vec<Subscriber>,
+    /// Every subscriber's identities as shared strings, by index: what its call records hold.
+    pub ids: Vec<Identity>,
     /// Subscriber index by MSISDN (the numbering plan / home location register).
     pub by_msisdn: BTreeMap<String, usize>,
     /// Every app, in scenario order.

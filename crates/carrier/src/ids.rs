@@ -4,6 +4,7 @@ use rand_core::RngCore;
 use serde::Serialize;
 use simcore::SimRng;
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 
 /// One subscriber as the carrier knows it (the ground truth's view of who is who).
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -24,6 +25,29 @@ pub struct Subscriber {
     pub app: usize,
     /// The address the carrier gave the handset.
     pub ip: Ipv4Addr,
+}
+
+/// A subscriber's identities as its carrier's call records name it: made once per subscriber
+/// (by [`Identity::of`]) and shared by every record, which holds only pointers to them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Identity {
+    /// The IMSI.
+    pub imsi: Arc<str>,
+    /// The handset's IMEI.
+    pub imei: Arc<str>,
+    /// The MSISDN (also the other party of the records of whoever texts or calls it).
+    pub msisdn: Arc<str>,
+}
+
+impl Identity {
+    /// The shared identities of `s`.
+    pub(crate) fn of(s: &Subscriber) -> Self {
+        Identity {
+            imsi: s.imsi.as_str().into(),
+            imei: s.imei.as_str().into(),
+            msisdn: s.msisdn.as_str().into(),
+        }
+    }
 }
 
 /// Appends `n` random decimal digits.

@@ -23,6 +23,7 @@ use proto::wire::{
 };
 use simcore::{Duration, Timestamp};
 
+use crate::ids::Identity;
 use crate::mobility::Mobility;
 
 use crate::topology::{is_infra_of, is_subscriber};
@@ -570,9 +571,8 @@ impl OnPathHook for PoiHook {
 pub(crate) struct Charged {
     /// Subscriber index (for its location).
     pub index: usize,
-    pub imsi: String,
-    pub imei: String,
-    pub msisdn: String,
+    /// Its identities, shared with its other records.
+    pub id: Identity,
 }
 
 struct OpenSession {
@@ -587,6 +587,8 @@ struct OpenSession {
 pub(crate) struct RecordStore {
     pub records: Vec<CallRecord>,
     open: BTreeMap<(Ipv4Addr, Ipv4Addr), OpenSession>,
+    /// The remote address of data records as text, made once per address and shared.
+    remotes: BTreeMap<Ipv4Addr, Arc<str>>,
     /// Where subscribers are, for the cells of data records.
     pub mobility: Arc<Mobility>,
     charging_ids: u64,
@@ -603,6 +605,7 @@ impl RecordStore {
         RecordStore {
             records: Vec::new(),
             open: BTreeMap::new(),
+            remotes: BTreeMap::new(),
             mobility,
             charging_ids: 0,
         }
@@ -615,13 +618,18 @@ impl RecordStore {
         who: &Charged,
         cause: capture::Cause,
     ) {
+        let other_party = self
+            .remotes
+            .entry(key.1)
+            .or_insert_with(|| key.1.to_string().into())
+            .clone();
         self.push(CallRecord {
             record_id: 0,
             kind: RecordKind::Data,
-            imsi: who.imsi.clone(),
-            imei: who.imei.clone(),
-            msisdn: who.msisdn.clone(),
-            other_party: key.1.to_string(),
+            imsi: who.id.imsi.clone(),
+            imei: who.id.imei.clone(),
+            msisdn: who.id.msisdn.clone(),
+            other_party,
             start: s.start,
             end: s.last,
             cell: self.mobility.cell_at(who.index, s.start),

@@ -241,7 +241,7 @@ fn sms_record(
     size: usize,
 ) {
     let now = io.now();
-    let s = &dir.subs[who];
+    let s = &dir.ids[who];
     let cell = dir.mobility.cell_at(who, now);
     let record = CallRecord {
         record_id: 0,
@@ -249,7 +249,7 @@ fn sms_record(
         imsi: s.imsi.clone(),
         imei: s.imei.clone(),
         msisdn: s.msisdn.clone(),
-        other_party: dir.subs[other].msisdn.clone(),
+        other_party: dir.ids[other].msisdn.clone(),
         start: now,
         end: now,
         cell,
@@ -283,7 +283,7 @@ fn voice_record(
     cause: capture::Cause,
 ) {
     let end = io.now();
-    let s = &dir.subs[l.sub];
+    let s = &dir.ids[l.sub];
     let record = CallRecord {
         record_id: 0,
         kind: if l.caller_side {
@@ -294,7 +294,7 @@ fn voice_record(
         imsi: s.imsi.clone(),
         imei: s.imei.clone(),
         msisdn: s.msisdn.clone(),
-        other_party: dir.subs[other].msisdn.clone(),
+        other_party: dir.ids[other].msisdn.clone(),
         start: l.start,
         end,
         cell: dir.mobility.cell_at(l.sub, l.start),
@@ -356,6 +356,7 @@ mod tests {
             })
             .collect();
         Directory {
+            ids: subs.iter().map(crate::ids::Identity::of).collect(),
             subs,
             by_msisdn,
             apps: vec![AppInfo {
@@ -431,7 +432,7 @@ mod tests {
         io.take_events()
             .filter_map(|e| match e {
                 NodeEvent::Record { carrier, record } => {
-                    Some((carrier, record.kind, record.msisdn))
+                    Some((carrier, record.kind, record.msisdn.to_string()))
                 }
                 _ => None,
             })
@@ -455,6 +456,33 @@ mod tests {
                 (0, RecordKind::SmsMt, "+12025550002".to_string()),
             ]
         );
+    }
+
+    #[test]
+    fn records_point_at_the_directorys_identities_instead_of_copying_them() {
+        let (dir, mut s, mut io) = (directory(), smsc(), Io::default());
+        io.begin(Timestamp::ZERO);
+        s.handle_datagram(&dir, &mut io, &submit("+12025550002", "one"));
+        let recs: Vec<CallRecord> = io
+            .take_events()
+            .filter_map(|e| match e {
+                NodeEvent::Record { record, .. } => Some(record),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(recs.len(), 2, "{recs:?}");
+        let (alice, bob) = (&dir.ids[0], &dir.ids[1]);
+        for r in &recs {
+            let (me, other) = if r.kind == RecordKind::SmsMo {
+                (alice, bob)
+            } else {
+                (bob, alice)
+            };
+            assert!(Arc::ptr_eq(&r.imsi, &me.imsi), "{r:?}");
+            assert!(Arc::ptr_eq(&r.imei, &me.imei), "{r:?}");
+            assert!(Arc::ptr_eq(&r.msisdn, &me.msisdn), "{r:?}");
+            assert!(Arc::ptr_eq(&r.other_party, &other.msisdn), "{r:?}");
+        }
     }
 
     #[test]

@@ -131,6 +131,7 @@ pub(crate) struct World<'s> {
     /// The adversary's on-path components ([`crate::attack`]).
     pub(crate) attackers: Vec<Attacker>,
     pub(crate) truth: GroundTruth,
+    /// The planned messages, until [`World::start`] hands them to their senders.
     pub(crate) planned: Vec<Planned>,
     /// The planned calls, until [`World::start`] sets them up.
     pub(crate) planned_calls: Vec<crate::voice::PlannedCall>,
@@ -587,6 +588,27 @@ mod tests {
                 "{name}: the network is not a forest"
             );
         }
+    }
+
+    #[test]
+    fn the_plan_moves_to_the_handsets_at_the_start_and_is_not_kept() {
+        let sc = small();
+        let mut w = World::build(
+            &sc,
+            SeedTree::new(7),
+            &capture::active::Unarmed,
+            &Watch::new(),
+        )
+        .expect("builds");
+        let n = w.planned.len();
+        assert!(n > 10, "{n} planned messages");
+        w.start();
+        assert!(w.planned.is_empty(), "{} kept", w.planned.len());
+        assert_eq!(
+            w.truth.messages.len(),
+            n,
+            "every planned message is in the truth"
+        );
     }
 
     #[test]

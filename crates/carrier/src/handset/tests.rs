@@ -59,6 +59,7 @@ fn directory() -> Directory {
         })
         .collect();
     Directory {
+        ids: subs.iter().map(crate::ids::Identity::of).collect(),
         subs,
         by_msisdn,
         apps: vec![AppInfo {
