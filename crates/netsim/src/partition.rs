@@ -128,6 +128,11 @@ impl<P: Process> Lp<P> {
         &self.process
     }
 
+    /// This LP's process, the LP taken apart at the end of a run.
+    pub fn into_process(self) -> P {
+        self.process
+    }
+
     /// Handles every event before `end` (exclusive); returns the packets that left through
     /// the cut, numbered in export order.
     fn window(&mut self, me: usize, end: Timestamp) -> Vec<(usize, Import)> {

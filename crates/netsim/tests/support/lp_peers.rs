@@ -194,8 +194,8 @@ pub fn partitioned(
         .collect();
     let stats = partition::run(&mut lps, CUT, threads);
     let mut d: Vec<_> = lps
-        .iter()
-        .flat_map(|lp| lp.process().deliveries.iter().cloned())
+        .into_iter()
+        .flat_map(|lp| lp.into_process().deliveries)
         .collect();
     d.sort();
     (d, stats)
