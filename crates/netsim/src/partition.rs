@@ -25,7 +25,8 @@
 //! other LPs' prefixes to the portal instead; docs/distributed.md.)
 
 use std::net::Ipv4Addr;
-use std::sync::{Arc, Barrier, Mutex, PoisonError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use simcore::{Duration, Timestamp};
 
@@ -214,7 +215,7 @@ pub fn run<P: Process>(lps: &mut [Lp<P>], lookahead: Duration, threads: usize) -
     // Threads: each owns the LPs `i % threads == k`; two barriers per window (exports written;
     // imports scheduled and next times published), the window's end agreed from the published
     // next event times, which every thread reads alike.
-    let barrier = Barrier::new(threads);
+    let barrier = SpinBarrier::new(threads);
     let next: Vec<Mutex<Option<Timestamp>>> = lps
         .iter()
         .map(|lp| Mutex::new(lp.net.next_event_time()))
@@ -266,6 +267,45 @@ pub fn run<P: Process>(lps: &mut [Lp<P>], lookahead: Duration, threads: usize) -
         }
     });
     totals.into_inner().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A barrier that spins, then yields, instead of sleeping: a window's work is a few hundred
+/// microseconds, about what waking a sleeping thread costs, so `std::sync::Barrier` (a mutex
+/// and a condition variable) took as long as the work and two threads gained nothing. Yielding
+/// after a short spin keeps an oversubscribed machine (more threads than cores) moving.
+struct SpinBarrier {
+    parties: usize,
+    arrived: AtomicUsize,
+    generation: AtomicUsize,
+}
+
+impl SpinBarrier {
+    fn new(parties: usize) -> SpinBarrier {
+        SpinBarrier {
+            parties,
+            arrived: AtomicUsize::new(0),
+            generation: AtomicUsize::new(0),
+        }
+    }
+
+    /// Waits until all parties have called `wait` for this generation.
+    fn wait(&self) {
+        let generation = self.generation.load(Ordering::Acquire);
+        if self.arrived.fetch_add(1, Ordering::AcqRel) + 1 == self.parties {
+            self.arrived.store(0, Ordering::Relaxed);
+            self.generation.fetch_add(1, Ordering::AcqRel);
+            return;
+        }
+        let mut spins = 0u32;
+        while self.generation.load(Ordering::Acquire) == generation {
+            if spins < 20_000 {
+                spins += 1;
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+    }
 }
 
 /// The earliest of some next-event times.
