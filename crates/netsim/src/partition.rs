@@ -24,6 +24,7 @@
 //! hook takes the packet before it reaches the stub. (A carrier-sized version would route the
 //! other LPs' prefixes to the portal instead; docs/distributed.md.)
 
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -71,8 +72,11 @@ pub struct Lp<P> {
     portal: NodeId,
     process: P,
     outbox: Arc<Mutex<Vec<Export>>>,
-    /// Imported packets waiting for their arrival timer, by token offset.
-    pending: Vec<Option<Vec<u8>>>,
+    /// Imported packets waiting for their arrival timer, by token (removed when it fires, so
+    /// this holds only the packets in flight across the cut).
+    pending: BTreeMap<u64, Vec<u8>>,
+    /// Packets imported so far (the token of the next one, above [`IMPORT_TOKEN_BASE`]).
+    imported: u64,
     /// Packets exported so far (the sequence of the next one).
     exported: u64,
 }
@@ -114,7 +118,8 @@ impl<P: Process> Lp<P> {
             portal,
             process,
             outbox,
-            pending: Vec::new(),
+            pending: BTreeMap::new(),
+            imported: 0,
             exported: 0,
         }
     }
@@ -141,8 +146,7 @@ impl<P: Process> Lp<P> {
         while let Some(ev) = self.net.poll_until_or_idle(last) {
             match ev {
                 Event::Timer { node, token } if token >= IMPORT_TOKEN_BASE => {
-                    let slot = (token - IMPORT_TOKEN_BASE) as usize;
-                    let bytes = self.pending.get_mut(slot).and_then(Option::take);
+                    let bytes = self.pending.remove(&token);
                     if let Some(packet) = bytes.and_then(|b| Packet::from_bytes(b).ok()) {
                         debug_assert_eq!(node, self.portal);
                         self.net.send(self.portal, packet);
@@ -168,13 +172,18 @@ impl<P: Process> Lp<P> {
             .collect()
     }
 
-    /// Schedules imported packets (already in their canonical order) at their arrival.
-    fn import(&mut self, imports: Vec<Import>) {
+    /// Puts imported packets in their canonical order and schedules each at its arrival;
+    /// returns how many there were.
+    fn import(&mut self, mut imports: Vec<Import>) -> u64 {
+        imports.sort();
+        let n = imports.len() as u64;
         for i in imports {
-            let token = IMPORT_TOKEN_BASE + self.pending.len() as u64;
-            self.pending.push(Some(i.bytes));
+            let token = IMPORT_TOKEN_BASE + self.imported;
+            self.imported += 1;
+            self.pending.insert(token, i.bytes);
             self.net.set_timer(self.portal, i.at, token);
         }
+        n
     }
 }
 
@@ -208,7 +217,9 @@ pub fn run<P: Process>(lps: &mut [Lp<P>], lookahead: Duration, threads: usize) -
                 }
             }
             stats.windows += 1;
-            deliver(lps.iter_mut(), inbox, &mut stats);
+            for (lp, imports) in lps.iter_mut().zip(inbox) {
+                stats.boundary_packets += lp.import(imports);
+            }
         }
         return stats;
     }
@@ -248,12 +259,10 @@ pub fn run<P: Process>(lps: &mut [Lp<P>], lookahead: Duration, threads: usize) -
                     }
                     barrier.wait();
                     for (i, lp) in group.iter_mut() {
-                        let mut imports = std::mem::take(
+                        let imports = std::mem::take(
                             &mut *inbox[*i].lock().unwrap_or_else(PoisonError::into_inner),
                         );
-                        imports.sort();
-                        local.boundary_packets += imports.len() as u64;
-                        lp.import(imports);
+                        local.boundary_packets += lp.import(imports);
                         *next[*i].lock().unwrap_or_else(PoisonError::into_inner) =
                             lp.net.next_event_time();
                     }
@@ -311,17 +320,4 @@ impl SpinBarrier {
 /// The earliest of some next-event times.
 fn earliest(times: impl Iterator<Item = Option<Timestamp>>) -> Option<Timestamp> {
     times.flatten().min()
-}
-
-/// Hands each LP its imports in canonical order.
-fn deliver<'a, P: Process + 'a>(
-    lps: impl Iterator<Item = &'a mut Lp<P>>,
-    inbox: Vec<Vec<Import>>,
-    stats: &mut PartitionStats,
-) {
-    for (lp, mut imports) in lps.zip(inbox) {
-        imports.sort();
-        stats.boundary_packets += imports.len() as u64;
-        lp.import(imports);
-    }
 }
