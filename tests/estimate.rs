@@ -27,9 +27,9 @@ fn the_message_estimate_is_within_three_standard_deviations_of_every_shipped_run
         )
         .expect("scenario");
         // At the size the run had (`carrier-scale` runs at `--scale 0.002`).
-        let text = match crate::support::test_flags(name) {
-            ["--scale", f] => sweep::scale_subscribers(&text, f.parse().expect("a factor")),
-            _ => text,
+        let text = match crate::support::test_scale(name) {
+            Some(f) => sweep::scale_subscribers(&text, f),
+            None => text,
         };
         let sc = parse(&text);
         let report: serde_json::Value =

@@ -245,6 +245,14 @@ pub fn test_flags(name: &str) -> &'static [&'static str] {
     }
 }
 
+/// The `--scale` of [`test_flags`], for tests that parse the scenario at the size it ran.
+pub fn test_scale(name: &str) -> Option<f64> {
+    match test_flags(name) {
+        ["--scale", f] => f.parse().ok(),
+        _ => None,
+    }
+}
+
 /// `wiretap run SCENARIO --seed 1 --out DIR` for every shipped scenario, once per test process
 /// (the tests that read these files share them): (scenario name, DIR), sorted by name.
 pub fn shipped_outputs() -> &'static [(String, PathBuf)] {
