@@ -8,10 +8,12 @@
 //! changing what it computes.
 #![warn(missing_docs)]
 
+pub mod hash;
 mod rng;
 mod time;
 mod watch;
 
+pub use hash::{FixedMap, FixedSet, FixedState};
 pub use rng::{SeedTree, SimRng};
 pub use time::Timestamp;
 pub use watch::{Stage, Watch};
