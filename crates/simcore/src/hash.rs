@@ -6,8 +6,11 @@
 //! system, which sans-IO code may not read, so these maps use SipHash-1-3 with fixed keys
 //! (`std::hash::DefaultHasher::new()`): the same table layout on every run.
 //!
-//! Use them for lookups only. Iteration order is a property of the hasher, not of the keys:
-//! never iterate one into an output; keep a `BTreeMap` (or sort) where order is seen.
+//! Use them for lookups only. Iteration order is the same on every run (fixed keys) but a
+//! property of the hasher and the insertion history, not of the keys: never iterate one into
+//! an output; keep a `BTreeMap` (or sort) where order is seen. This module is the one place
+//! the workspace's `clippy.toml` lets name `HashMap` and `HashSet`.
+#![allow(clippy::disallowed_types)]
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, DefaultHasher};
