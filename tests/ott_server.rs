@@ -61,7 +61,10 @@ fn the_server_vantage_captures_the_servers_view_only() {
     }
     assert!(sealed > 0, "sealed-sender envelopes are logged");
     // Times are in order.
-    assert!(packets.windows(2).all(|w| w[0].time <= w[1].time));
+    assert!(packets
+        .iter()
+        .zip(packets.iter().skip(1))
+        .all(|(a, b)| a.time <= b.time));
 }
 
 #[test]

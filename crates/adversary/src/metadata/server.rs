@@ -276,7 +276,7 @@ mod tests {
                 kind: VantageKind::OttServer,
                 packets: Some(PacketCapture {
                     name: "ott.server".to_owned(),
-                    packets,
+                    packets: packets.into_iter().collect(),
                 }),
                 warrants: Vec::new(),
                 call_records: Default::default(),
