@@ -278,7 +278,7 @@ fn edge_routers_see_only_their_subscribers() {
     assert!(!pkts.is_empty());
     let mut seen = BTreeSet::new();
     for p in pkts {
-        let u = capture::ip::parse_udp(&p.bytes).expect("IPv4/UDP");
+        let u = capture::ip::parse_udp(p.bytes).expect("IPv4/UDP");
         let (src, dst) = (u.src, u.dst);
         let ends: Vec<Ipv4Addr> = [*src.ip(), *dst.ip()]
             .into_iter()
