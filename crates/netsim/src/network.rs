@@ -17,10 +17,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::Ipv4Addr;
 
-use simcore::{FixedMap, SeedTree, Timestamp};
+use simcore::{FixedMap, PacketLog, SeedTree, Timestamp};
 
 use crate::error::NetError;
-use crate::hook::{HookCtx, OnPathHook, TapId, TapPoint, TappedPacket, Verdict};
+use crate::hook::{HookCtx, OnPathHook, TapId, TapPoint, Verdict};
 use crate::link::{nanos, Direction, Fate, LinkModel, LinkParams};
 use crate::packet::Packet;
 use crate::queue::EventQueue;
@@ -299,7 +299,8 @@ pub struct Network {
     links: Vec<Link>,
     routes: Routes,
     queue: EventQueue<Job>,
-    taps: Vec<Vec<TappedPacket>>,
+    /// Per tap, what it recorded: one arena each.
+    taps: Vec<PacketLog>,
     node_taps: Vec<Vec<u32>>,
     link_taps: Vec<Vec<u32>>,
     hooks: Vec<Vec<Box<dyn OnPathHook>>>,
@@ -464,21 +465,26 @@ impl Network {
                 slot.push(id);
             }
         }
-        self.taps.push(Vec::new());
+        self.taps.push(PacketLog::new());
         TapId(id)
     }
 
     /// What a tap has recorded so far (empty for an unknown id).
-    pub fn tap(&self, id: TapId) -> &[TappedPacket] {
-        self.taps.get(id.0 as usize).map_or(&[], |t| t.as_slice())
+    pub fn tap(&self, id: TapId) -> &PacketLog {
+        const EMPTY: &PacketLog = &PacketLog::new();
+        self.taps.get(id.0 as usize).unwrap_or(EMPTY)
     }
 
-    /// Takes what a tap has recorded so far, leaving it recording into an empty buffer.
-    pub fn take_tap(&mut self, id: TapId) -> Vec<TappedPacket> {
-        self.taps
+    /// Takes what a tap has recorded so far (without the room it had reserved ahead), leaving
+    /// it recording into an empty log.
+    pub fn take_tap(&mut self, id: TapId) -> PacketLog {
+        let mut log = self
+            .taps
             .get_mut(id.0 as usize)
             .map(std::mem::take)
-            .unwrap_or_default()
+            .unwrap_or_default();
+        log.shrink_to_fit();
+        log
     }
 
     /// Attaches an on-path hook at `node`. Several hooks at one node run in insertion order;
@@ -522,12 +528,9 @@ impl Network {
         }
     }
 
-    fn record(taps: &mut [Vec<TappedPacket>], ids: &[u32], now: u64, packet: &Packet) {
+    fn record(taps: &mut [PacketLog], ids: &[u32], now: u64, packet: &Packet) {
         for &t in ids {
-            taps[t as usize].push(TappedPacket {
-                time: Timestamp::from_nanos(now),
-                bytes: packet.bytes().to_vec(),
-            });
+            taps[t as usize].push(Timestamp::from_nanos(now), packet.bytes());
         }
     }
 
