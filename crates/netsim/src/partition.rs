@@ -25,6 +25,7 @@
 //! other LPs' prefixes to the portal instead; docs/distributed.md.)
 
 use std::collections::BTreeMap;
+use std::io::{Read, Write};
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -278,6 +279,174 @@ pub fn run<P: Process>(lps: &mut [Lp<P>], lookahead: Duration, threads: usize) -
     totals.into_inner().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Runs this operating-system process's share of a partitioned run to the end, exchanging
+/// boundary packets with the other processes over byte streams (pipes, sockets): the part of
+/// docs/distributed.md that runs on one machine, as ns-3's MPI simulator does over MPI.
+///
+/// `lps` are this process's LPs and `indices` their numbers in the whole run (as given to
+/// [`Lp::new`]); `process_of[i]` is the process that runs LP `i`, and `me` is this one;
+/// `links` holds one stream to every other process, with its number. Each window every process
+/// sends every other its earliest pending time, so all agree on the window `[T, T +
+/// lookahead)`; after it, each sends each the packets its LPs exported to that process's LPs.
+/// Pairs exchange in the order of their numbers (the lower one writes first), so two processes
+/// never both wait to write. Imports are ordered as in [`run`], so the deliveries are those of
+/// [`run`] on any number of threads (tested with two processes in
+/// `crates/netsim/tests/partition.rs`); the stats count this process's windows and imports.
+///
+/// # Errors
+/// An I/O error of a stream, or [`std::io::ErrorKind::InvalidData`] if a peer sends bytes that
+/// are not this exchange (a packet for an LP this process does not run, a length past the end).
+pub fn run_linked<P: Process, S: Read + Write>(
+    lps: &mut [Lp<P>],
+    indices: &[usize],
+    process_of: &[usize],
+    me: usize,
+    links: &mut [(usize, S)],
+    lookahead: Duration,
+) -> std::io::Result<PartitionStats> {
+    assert!(
+        lookahead.as_nanos() > 0,
+        "a partitioned run needs a positive lookahead"
+    );
+    assert_eq!(lps.len(), indices.len(), "one index per LP");
+    links.sort_by_key(|(peer, _)| *peer);
+    let local = |lp: usize| indices.iter().position(|&i| i == lp);
+    let mut stats = PartitionStats::default();
+    loop {
+        // Agree on the window.
+        let mine = earliest(lps.iter().map(|lp| lp.net.next_event_time()));
+        let mut t = mine;
+        for (peer, stream) in links.iter_mut() {
+            let theirs = exchange(*peer, me, stream, &encode_time(mine), read_time)?;
+            t = earliest([t, theirs].into_iter());
+        }
+        let Some(t) = t else { break };
+        // Run it; keep what stays here, send the rest.
+        let mut inbox: Vec<Vec<Import>> = (0..lps.len()).map(|_| Vec::new()).collect();
+        let mut out: BTreeMap<usize, Vec<(usize, Import)>> = BTreeMap::new();
+        for (k, lp) in lps.iter_mut().enumerate() {
+            for (to, import) in lp.window(indices[k], t + lookahead) {
+                match local(to) {
+                    Some(j) => inbox[j].push(import),
+                    None => {
+                        let p = *process_of
+                            .get(to)
+                            .ok_or_else(|| invalid("an LP no process runs"))?;
+                        out.entry(p).or_default().push((to, import));
+                    }
+                }
+            }
+        }
+        for (peer, stream) in links.iter_mut() {
+            let bytes = encode_exports(out.remove(peer).unwrap_or_default());
+            let received = exchange(*peer, me, stream, &bytes, read_exports)?;
+            for (to, import) in received {
+                let j = local(to)
+                    .ok_or_else(|| invalid("a packet for an LP this process does not run"))?;
+                inbox[j].push(import);
+            }
+        }
+        stats.windows += 1;
+        for (lp, imports) in lps.iter_mut().zip(inbox) {
+            stats.boundary_packets += lp.import(imports);
+        }
+    }
+    Ok(stats)
+}
+
+fn invalid(what: &str) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        format!("partition exchange: {what}"),
+    )
+}
+
+/// Sends `bytes` to `peer` and reads its answer with `read`: the lower-numbered process of the
+/// pair writes first.
+fn exchange<S: Read + Write, T>(
+    peer: usize,
+    me: usize,
+    stream: &mut S,
+    bytes: &[u8],
+    read: fn(&mut S) -> std::io::Result<T>,
+) -> std::io::Result<T> {
+    if me < peer {
+        stream.write_all(bytes)?;
+        stream.flush()?;
+        read(stream)
+    } else {
+        let theirs = read(stream)?;
+        stream.write_all(bytes)?;
+        stream.flush()?;
+        Ok(theirs)
+    }
+}
+
+fn encode_time(t: Option<Timestamp>) -> [u8; 8] {
+    t.map_or(u64::MAX, Timestamp::as_nanos).to_be_bytes()
+}
+
+fn read_u64<S: Read>(s: &mut S) -> std::io::Result<u64> {
+    let mut b = [0u8; 8];
+    s.read_exact(&mut b)?;
+    Ok(u64::from_be_bytes(b))
+}
+
+fn read_time<S: Read>(s: &mut S) -> std::io::Result<Option<Timestamp>> {
+    let t = read_u64(s)?;
+    Ok((t != u64::MAX).then(|| Timestamp::from_nanos(t)))
+}
+
+/// `count`, then per packet `to`, `at`, `from`, `seq`, `len` (u64 each, big-endian) and the
+/// bytes.
+fn encode_exports(exports: Vec<(usize, Import)>) -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend_from_slice(&(exports.len() as u64).to_be_bytes());
+    for (to, i) in exports {
+        for x in [
+            to as u64,
+            i.at.as_nanos(),
+            i.from as u64,
+            i.seq,
+            i.bytes.len() as u64,
+        ] {
+            b.extend_from_slice(&x.to_be_bytes());
+        }
+        b.extend_from_slice(&i.bytes);
+    }
+    b
+}
+
+/// The largest packet a peer may announce (an IPv4 datagram).
+const MAX_EXCHANGED_PACKET: u64 = 65_535;
+
+fn read_exports<S: Read>(s: &mut S) -> std::io::Result<Vec<(usize, Import)>> {
+    let n = read_u64(s)?;
+    let mut out = Vec::new();
+    for _ in 0..n {
+        let to = usize::try_from(read_u64(s)?).map_err(|_| invalid("an LP number past usize"))?;
+        let at = Timestamp::from_nanos(read_u64(s)?);
+        let from = usize::try_from(read_u64(s)?).map_err(|_| invalid("an LP number past usize"))?;
+        let seq = read_u64(s)?;
+        let len = read_u64(s)?;
+        if len > MAX_EXCHANGED_PACKET {
+            return Err(invalid("a packet longer than an IPv4 datagram"));
+        }
+        let mut bytes = vec![0u8; len as usize];
+        s.read_exact(&mut bytes)?;
+        out.push((
+            to,
+            Import {
+                at,
+                from,
+                seq,
+                bytes,
+            },
+        ));
+    }
+    Ok(out)
+}
+
 /// A barrier that spins, then yields, instead of sleeping: a window's work is a few hundred
 /// microseconds, about what waking a sleeping thread costs, so `std::sync::Barrier` (a mutex
 /// and a condition variable) took as long as the work and two threads gained nothing. Yielding
@@ -320,4 +489,51 @@ impl SpinBarrier {
 /// The earliest of some next-event times.
 fn earliest(times: impl Iterator<Item = Option<Timestamp>>) -> Option<Timestamp> {
     times.flatten().min()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn import(seq: u64, len: usize) -> (usize, Import) {
+        (
+            3,
+            Import {
+                at: Timestamp::from_nanos(7 + seq),
+                from: 1,
+                seq,
+                bytes: vec![0xab; len],
+            },
+        )
+    }
+
+    #[test]
+    fn exports_round_trip_through_the_exchange_encoding() {
+        let sent = vec![import(0, 28), import(1, 0), import(2, 1500)];
+        let bytes = encode_exports(vec![import(0, 28), import(1, 0), import(2, 1500)]);
+        let got = read_exports(&mut &bytes[..]).expect("well formed");
+        assert_eq!(got, sent);
+        let none = encode_time(None);
+        assert_eq!(read_time(&mut &none[..]).expect("8 bytes"), None);
+        let t = encode_time(Some(Timestamp::from_nanos(42)));
+        assert_eq!(
+            read_time(&mut &t[..]).expect("8 bytes"),
+            Some(Timestamp::from_nanos(42))
+        );
+    }
+
+    #[test]
+    fn damaged_exchanges_are_errors_not_panics() {
+        let bytes = encode_exports(vec![import(0, 28)]);
+        // Cut anywhere: an unexpected end.
+        for cut in 0..bytes.len() {
+            let err = read_exports(&mut &bytes[..cut]).expect_err("truncated");
+            assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof, "cut at {cut}");
+        }
+        // A length past an IPv4 datagram is refused before anything is allocated for it.
+        let mut long = bytes.clone();
+        long[40..48].copy_from_slice(&u64::MAX.to_be_bytes());
+        let err = read_exports(&mut &long[..]).expect_err("too long");
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+    }
 }

@@ -16,7 +16,7 @@ use netsim::{
 
 const TICK_MS: u64 = 10;
 pub const TICKS: u64 = 100;
-const CUT: Duration = Duration::from_millis(10);
+pub const CUT: Duration = Duration::from_millis(10);
 
 fn host_addr(p: usize, j: usize) -> Ipv4Addr {
     let n = j + 1;
@@ -43,7 +43,7 @@ fn destination(src: usize, tick: u64, hosts: usize) -> usize {
 }
 
 /// Sends on every host's ticks; records every delivery as (time, receiver, payload).
-struct Peers {
+pub struct Peers {
     /// (node, address, global index) of the hosts this process drives.
     hosts: Vec<(NodeId, Ipv4Addr, usize)>,
     /// Every host of the whole network, by global index.
@@ -156,6 +156,15 @@ pub fn partitioned(
     threads: usize,
     faults: bool,
 ) -> (Vec<(u64, Ipv4Addr, Vec<u8>)>, partition::PartitionStats) {
+    let mut lps: Vec<Lp<Peers>> = (0..k).map(|p| lp(p, k, h, faults)).collect();
+    let stats = partition::run(&mut lps, CUT, threads);
+    let mut d: Vec<_> = lps.into_iter().flat_map(deliveries).collect();
+    d.sort();
+    (d, stats)
+}
+
+/// LP `p` of the `k`-LP network of `partitioned`, ready to run.
+pub fn lp(p: usize, k: usize, h: usize, faults: bool) -> Lp<Peers> {
     let all: Vec<Ipv4Addr> = (0..k)
         .flat_map(|p| (0..h).map(move |j| host_addr(p, j)))
         .collect();
@@ -163,40 +172,34 @@ pub fn partitioned(
         let o = a.octets();
         (o[0] == 10).then_some(usize::from(o[1]))
     });
-    let mut lps: Vec<Lp<Peers>> = (0..k)
-        .map(|p| {
-            let mut b = NetworkBuilder::new();
-            let portal = b.add_node(&format!("r{p}"), router_addr(p));
-            let mut hosts = Vec::new();
-            for j in 0..h {
-                let n = b.add_node(&format!("h{p}.{j}"), host_addr(p, j));
-                b.add_link(n, portal, host_link(faults));
-                hosts.push((n, host_addr(p, j), p * h + j));
-            }
-            // Stubs for the other LPs' hosts, so packets for them route to the portal.
-            for q in (0..k).filter(|&q| q != p) {
-                for j in 0..h {
-                    let s = b.add_node(&format!("stub{q}.{j}"), host_addr(q, j));
-                    b.add_link(s, portal, LinkParams::default());
-                }
-            }
-            let mut net = b
-                .build(&SeedTree::new(16).child(&format!("lp{p}")))
-                .expect("a valid network");
-            let peers = Peers {
-                hosts,
-                all: all.clone(),
-                deliveries: Vec::new(),
-            };
-            peers.start(&mut net);
-            Lp::new(p, net, portal, peers, Arc::clone(&owner), CUT)
-        })
-        .collect();
-    let stats = partition::run(&mut lps, CUT, threads);
-    let mut d: Vec<_> = lps
-        .into_iter()
-        .flat_map(|lp| lp.into_process().deliveries)
-        .collect();
-    d.sort();
-    (d, stats)
+    let mut b = NetworkBuilder::new();
+    let portal = b.add_node(&format!("r{p}"), router_addr(p));
+    let mut hosts = Vec::new();
+    for j in 0..h {
+        let n = b.add_node(&format!("h{p}.{j}"), host_addr(p, j));
+        b.add_link(n, portal, host_link(faults));
+        hosts.push((n, host_addr(p, j), p * h + j));
+    }
+    // Stubs for the other LPs' hosts, so packets for them route to the portal.
+    for q in (0..k).filter(|&q| q != p) {
+        for j in 0..h {
+            let s = b.add_node(&format!("stub{q}.{j}"), host_addr(q, j));
+            b.add_link(s, portal, LinkParams::default());
+        }
+    }
+    let mut net = b
+        .build(&SeedTree::new(16).child(&format!("lp{p}")))
+        .expect("a valid network");
+    let peers = Peers {
+        hosts,
+        all: all.clone(),
+        deliveries: Vec::new(),
+    };
+    peers.start(&mut net);
+    Lp::new(p, net, portal, peers, Arc::clone(&owner), CUT)
+}
+
+/// What LP `lp`'s hosts received: (time, host, payload).
+pub fn deliveries(lp: Lp<Peers>) -> Vec<(u64, Ipv4Addr, Vec<u8>)> {
+    lp.into_process().deliveries
 }
