@@ -66,7 +66,10 @@ pub(crate) enum NodeEvent {
     /// Subscriber `sub`'s Signal device rejected an envelope, with the failure kind.
     SignalRejected { sub: usize, kind: String },
     /// A handset handed `text` to its end-to-end session `session`.
-    SessionText { session: u64, text: String },
+    SessionText {
+        session: u64,
+        text: crate::shared::SharedStr,
+    },
     /// The key server handed out subscriber `sub`'s prekeys: its device may top them up.
     PrekeysTaken { sub: usize },
     /// What happened to call `call` (its index in the plan).

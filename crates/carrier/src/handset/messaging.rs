@@ -30,7 +30,7 @@ impl Handset {
         if via == Via::App {
             if self.app.is_none() {
                 io.emit(NodeEvent::Failed {
-                    text,
+                    text: text.to_string(),
                     why: "no end-to-end app on the handset".into(),
                 });
                 return;
@@ -46,7 +46,7 @@ impl Handset {
             from: env.dir.subs[self.sub].msisdn.clone(),
             to: env.dir.subs[to].msisdn.clone(),
             sent_at: io.now(),
-            text,
+            text: text.to_string(),
         });
         match pdu.to_bytes() {
             Ok(b) => self.radio_send(io, b),
@@ -55,7 +55,7 @@ impl Handset {
     }
 
     /// The text of planned message `id`, if it is in the outbox.
-    pub(super) fn outgoing(&self, id: usize) -> Option<&Outgoing> {
+    pub(crate) fn outgoing(&self, id: usize) -> Option<&Outgoing> {
         self.outbox.get(&id)
     }
 

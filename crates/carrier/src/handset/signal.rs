@@ -83,7 +83,7 @@ impl E2eApp for Client {
                 .and_then(|bundle| dev.start_session(&bundle));
             if let Err(e) = started {
                 io.emit(NodeEvent::Failed {
-                    text,
+                    text: text.to_string(),
                     why: format!("signal session setup: {e}"),
                 });
                 return;
@@ -107,7 +107,7 @@ impl E2eApp for Client {
                 learn(env, &snap);
             }
             Err(e) => io.emit(NodeEvent::Failed {
-                text,
+                text: text.to_string(),
                 why: format!("signal send: {e}"),
             }),
         }
