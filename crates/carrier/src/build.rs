@@ -573,6 +573,8 @@ impl World<'_> {
             .map(|a| SharedStr::from(a.name.as_str()))
             .collect();
         let fallback = SharedStr::from("sms (fallback)");
+        // Every message of the run is pushed here, once: no doubling slack kept all day.
+        self.truth.messages.reserve_exact(planned.len());
         for (id, p) in planned.into_iter().enumerate() {
             let (from, to) = (&self.dir.subs[p.from], &self.dir.subs[p.to]);
             let fa = &self.dir.apps[from.app];

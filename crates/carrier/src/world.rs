@@ -610,6 +610,7 @@ mod tests {
             n,
             "every planned message is in the truth"
         );
+        assert_eq!(w.truth.messages.capacity(), n, "no spare capacity");
         // One copy of each text (the sender's outbox and the truth point at it) and of each
         // app's name (every truth message of the app points at it).
         let mut apps: BTreeMap<&str, &SharedStr> = BTreeMap::new();
