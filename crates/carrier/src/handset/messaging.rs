@@ -17,7 +17,9 @@ use crate::topology::*;
 impl Handset {
     /// The user's planned message `id` is due.
     pub(super) fn send_planned(&mut self, env: &mut Env<'_>, io: &mut Io, id: usize) {
-        let Some(Outgoing { to, text, via }) = self.outbox.get(&id).cloned() else {
+        // Out of the outbox: a sent message is the truth's and the session's business now (an
+        // app that holds it back puts it back with `keep_outgoing`).
+        let Some(Outgoing { to, text, via }) = self.outbox.remove(&id) else {
             return;
         };
         tracing::debug!(
@@ -54,9 +56,20 @@ impl Handset {
         }
     }
 
-    /// The text of planned message `id`, if it is in the outbox.
+    /// Planned message `id`, if it is in the outbox (planned and not sent yet).
+    #[cfg(test)]
     pub(crate) fn outgoing(&self, id: usize) -> Option<&Outgoing> {
         self.outbox.get(&id)
+    }
+
+    /// Takes planned message `id` out of the outbox to send it.
+    pub(super) fn take_outgoing(&mut self, id: usize) -> Option<Outgoing> {
+        self.outbox.remove(&id)
+    }
+
+    /// Puts message `id` back in the outbox: the app holds it back and sends it later.
+    pub(super) fn keep_outgoing(&mut self, id: usize, m: Outgoing) {
+        self.outbox.insert(id, m);
     }
 
     fn radio_send(&mut self, io: &mut Io, pdu: Vec<u8>) {
