@@ -139,4 +139,18 @@ impl Io {
     pub(crate) fn take(&mut self) -> std::vec::Drain<'_, Output> {
         self.out.drain(..)
     }
+
+    /// Gives back the buffers' spare capacity (once taken, they are empty): the start asks
+    /// for every planned message's timer at once, and a buffer keeps the largest size it ever
+    /// had.
+    pub(crate) fn shrink(&mut self) {
+        self.out.shrink_to_fit();
+        self.events.shrink_to_fit();
+    }
+
+    /// The capacity of the buffers, in outputs and events.
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
+        self.out.capacity() + self.events.capacity()
+    }
 }

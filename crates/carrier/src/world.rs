@@ -336,6 +336,8 @@ impl<'s> World<'s> {
         self.schedule_calls();
         self.start_nodes();
         self.apply_io();
+        // The day's timers went out at once: do not keep room for them all day.
+        self.io.shrink();
     }
 
     /// Carries out what the handled node asked for, in order, and turns what it reported into
@@ -611,6 +613,11 @@ mod tests {
             "every planned message is in the truth"
         );
         assert_eq!(w.truth.messages.capacity(), n, "no spare capacity");
+        assert_eq!(
+            w.io.capacity(),
+            0,
+            "the start's timers are not kept room for"
+        );
         // One copy of each text (the sender's outbox and the truth point at it) and of each
         // app's name (every truth message of the app points at it).
         let mut apps: BTreeMap<&str, &SharedStr> = BTreeMap::new();
