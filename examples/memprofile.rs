@@ -13,7 +13,8 @@
 //! millisecond and, when the stage changes (build/plan → simulate → analyse → score), notes the
 //! wall time and the phase's heap peak. After the run it drops the output one part at a time
 //! (captured packets, call records, ground truth, ...) and prints how many heap bytes each
-//! freed, with the counts to divide by. Last, a netsim micro-measurement: the heap held per
+//! freed, with the counts to divide by, and the analysis' working memory (the analyse stage's
+//! peak less the output it read). Last, a netsim micro-measurement: the heap held per
 //! 200-byte datagram in flight (100,000 in flight on a 1 s link).
 //!
 //! The allocator's counters cost a few percent of the run's time; the figures are for
@@ -176,11 +177,15 @@ fn main() {
         run.output.stats.events
     );
     println!("phase          wall s    heap peak");
+    let mut analyse_peak = None;
     for (i, (stage, start, _)) in marks.iter().enumerate() {
         let (end, peak) = match marks.get(i + 1) {
             Some((_, next, peak)) => (*next, *peak),
             None => (total, last_peak),
         };
+        if *stage == Stage::Analysing {
+            analyse_peak = Some(peak);
+        }
         println!(
             "{:<12} {:>8.2} {:>12}",
             stage_name(*stage),
@@ -223,6 +228,17 @@ fn main() {
     row("report", freed(report), 0, "");
     row("findings (analysis)", freed(findings), 0, "");
     let n_packets = output.captures.packet_count();
+    // The analysis' working memory: its stage's peak less the output it reads (what is held
+    // now, without the report and the findings it wrote).
+    if let Some(peak) = analyse_peak {
+        let working = peak.saturating_sub(live());
+        println!(
+            "  (analysis' working memory: {} = the analyse peak less the {} of output it read; {:.0} per captured packet)",
+            mb(working),
+            mb(live()),
+            working as f64 / n_packets.max(1) as f64
+        );
+    }
     let payload: usize = output
         .captures
         .vantages

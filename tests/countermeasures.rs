@@ -25,7 +25,7 @@ fn transport_bodies(r: &crate::support::Run) -> Vec<(u64, usize)> {
     let mut out = Vec::new();
     for v in &r.output.captures.vantages {
         for p in v.packets.iter().flat_map(|c| &c.packets) {
-            let Ok(d) = ip::parse_udp(&p.bytes) else {
+            let Ok(d) = ip::parse_udp(p.bytes) else {
                 continue;
             };
             let Ok(Frame::Data { payload, .. }) = Frame::decode(d.payload) else {

@@ -193,7 +193,7 @@ fn relay_captures(n: usize, per_pair: u64, mix_ms: u64) -> (Captures, Truth) {
             kind: VantageKind::CoreTap,
             packets: Some(PacketCapture {
                 name: "c.core".into(),
-                packets: pkts,
+                packets: pkts.into_iter().collect(),
             }),
             warrants: Vec::new(),
             call_records: Default::default(),

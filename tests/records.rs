@@ -232,7 +232,7 @@ fn carrier_voice_is_readable_in_captures_and_e2ee_voice_is_not() {
         .vantages
         .iter()
         .filter_map(|v| v.packets.as_ref())
-        .flat_map(|p| p.packets.iter().map(|c| c.bytes.as_slice()))
+        .flat_map(|p| p.packets.iter().map(|c| c.bytes))
         .collect();
     let seen = |frame: &[u8]| all.iter().any(|p| contains(p, frame));
     let (mut clear, mut e2ee) = (0, 0);
@@ -278,7 +278,7 @@ fn edge_routers_see_only_their_subscribers() {
     assert!(!pkts.is_empty());
     let mut seen = BTreeSet::new();
     for p in pkts {
-        let u = capture::ip::parse_udp(&p.bytes).expect("IPv4/UDP");
+        let u = capture::ip::parse_udp(p.bytes).expect("IPv4/UDP");
         let (src, dst) = (u.src, u.dst);
         let ends: Vec<Ipv4Addr> = [*src.ip(), *dst.ip()]
             .into_iter()
@@ -298,7 +298,10 @@ fn edge_routers_see_only_their_subscribers() {
         seen.len()
     );
     // Deterministic, in capture order.
-    assert!(pkts.windows(2).all(|w| w[0].time <= w[1].time));
+    assert!(pkts
+        .iter()
+        .zip(pkts.iter().skip(1))
+        .all(|(a, b)| a.time <= b.time));
 }
 
 #[test]

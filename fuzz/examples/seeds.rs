@@ -181,7 +181,8 @@ fn pcap_read() {
         },
     ];
     let mut out = Vec::new();
-    pcap::write_pcap(&mut out, &packets).expect("writes to a Vec");
+    pcap::write_pcap(&mut out, packets.iter().map(CapturedPacket::as_ref))
+        .expect("writes to a Vec");
     write("pcap_read", "two-udp-packets", &out);
     write("pcap_read", "udp-datagram", &packets[0].bytes);
 }

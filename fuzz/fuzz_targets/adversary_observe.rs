@@ -12,7 +12,7 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let captures = wiretap_fuzz::captures(data, 64);
     let obs = adversary::observe::Observations::decode(&captures);
-    let captured = obs.packets().iter().filter(|o| o.depth == 0).count();
+    let captured = obs.packets().iter().filter(|o| o.depth() == 0).count();
     assert_eq!(captured, captures.packet_count(), "the table lost packets");
     drop(obs);
     let findings = adversary::Adversary::new("f").analyze(&captures);

@@ -5,8 +5,8 @@
 //! same addresses and payload whose checksums verify.
 #![no_main]
 
-use capture::ip;
 use capture::pcap;
+use capture::{ip, CapturedPacket};
 use libfuzzer_sys::fuzz_target;
 
 fn udp(bytes: &[u8]) {
@@ -51,7 +51,7 @@ fuzz_target!(|data: &[u8]| {
         udp(&p.bytes);
     }
     let mut out = Vec::new();
-    if pcap::write_pcap(&mut out, &packets).is_ok() {
+    if pcap::write_pcap(&mut out, packets.iter().map(CapturedPacket::as_ref)).is_ok() {
         match pcap::parse_pcap(&out) {
             Ok(again) => assert_eq!(again, packets, "write then read changed the packets"),
             Err(e) => panic!("a written pcap does not read: {e}"),

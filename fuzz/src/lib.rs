@@ -5,9 +5,7 @@
 //! Everything here is deterministic: the generator builds seeds against the same device and
 //! the same framing the targets use, so a seed is a valid input for its target.
 
-use capture::{
-    CapturedPacket, Captures, PacketCapture, VantageKind, VantagePoint, Warrant, WarrantKind,
-};
+use capture::{Captures, PacketCapture, VantageKind, VantagePoint, Warrant, WarrantKind};
 use proto::wire::{LiKind, LiRecord};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -113,7 +111,7 @@ pub fn captures(data: &[u8], max_packets: usize) -> Captures {
                 kind,
                 packets: Some(PacketCapture {
                     name: format!("f.{kind}"),
-                    packets: Vec::new(),
+                    packets: Default::default(),
                 }),
                 warrants: if mediation {
                     vec![Warrant {
@@ -143,10 +141,7 @@ pub fn captures(data: &[u8], max_packets: usize) -> Captures {
             repair(&mut bytes, 0);
         }
         if let Some(pc) = vantages.get_mut(v).and_then(|v| v.packets.as_mut()) {
-            pc.packets.push(CapturedPacket {
-                time: Timestamp::from_millis(clocks[v]),
-                bytes,
-            });
+            pc.packets.push(Timestamp::from_millis(clocks[v]), &bytes);
         }
     }
     Captures { vantages }

@@ -29,7 +29,7 @@ struct SessionInfo<'t> {
 fn sessions<'t>(obs: &'t Observations<'_>) -> BTreeMap<u64, SessionInfo<'t>> {
     let mut out = BTreeMap::new();
     for f in obs.data_frames() {
-        if f.obs.depth != 0 || f.dst.port() != FRAME_PORT {
+        if f.obs.depth() != 0 || f.dst.port() != FRAME_PORT {
             continue;
         }
         if let AppPdu::Ott(env) = f.pdu {

@@ -89,7 +89,7 @@ fn transcripts<'t>(obs: &'t Observations<'_>) -> Vec<Transcript<'t>> {
     let mut seen: BTreeSet<(&str, u64, u8, &[u8])> = BTreeSet::new();
     // Signal-style envelopes are `crate::signal_read`'s.
     for (o, env) in obs.ott_envelopes().filter(|(_, e)| !e.is_signal()) {
-        let (time, vantage) = (o.time, obs.vantage_name(o.vantage));
+        let (time, vantage) = (o.time, obs.vantage_name(o.vantage()));
         let parties = if env.from <= env.to {
             (env.from.clone(), env.to.clone())
         } else {

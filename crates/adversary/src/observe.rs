@@ -2,8 +2,9 @@
 //!
 //! Like a protocol analyser's dissectors, [`Observations::decode`] walks the captures once and
 //! turns each captured packet, and each packet found inside a CC record, into one
-//! [`Observation`]: vantage, time, depth of CC nesting, its bytes (borrowed from the captures; a
-//! packet from a CC record owns the bytes the record carried) and its layers:
+//! [`Observation`]: vantage, time, depth of CC nesting, its bytes (borrowed from the captures'
+//! arenas; a packet from a CC record borrows the record's payload inside the captured datagram,
+//! so the table copies no packet) and its layers:
 //!
 //! - **IPv4/UDP** ([`capture::ip`]): source and destination ([`Datagram`]);
 //! - on `FRAME_PORT` (either port): the **reliable-layer frame**, an ACK or a DATA frame with its
@@ -37,7 +38,6 @@
 //! indexed ([`Observations::with_content`]) so that analyses do not walk the (often far more
 //! numerous) ACK and media packets.
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{Ipv4Addr, SocketAddrV4};
 
@@ -167,22 +167,34 @@ pub enum Layer {
     Udp(Datagram),
 }
 
-/// One packet, captured or found inside a CC record, dissected.
+/// One packet, captured or found inside a CC record, dissected. One per packet, so kept small
+/// (64 bytes besides its decoded PDU): vantage and depth are narrow, the bytes are borrowed.
 #[derive(Debug)]
 pub struct Observation<'c> {
-    /// Index of the vantage in [`Captures::vantages`].
-    pub vantage: usize,
     /// When the tap saw it; for a packet inside a CC record, the record's timestamp.
     pub time: Timestamp,
-    /// 0 for a captured packet, n for a packet inside n nested CC records.
-    pub depth: usize,
-    /// The IPv4 datagram: borrowed from the captures, or owned when it came out of a CC record.
-    pub bytes: Cow<'c, [u8]>,
+    /// The IPv4 datagram, borrowed from the captures (for a packet inside a CC record: the
+    /// record's payload, inside the captured datagram that carried it).
+    pub bytes: &'c [u8],
     /// Its layers.
     pub layer: Layer,
+    /// Index of the vantage in [`Captures::vantages`] (see [`Observation::vantage`]).
+    vantage: u32,
+    /// CC nesting depth (see [`Observation::depth`]).
+    depth: u8,
 }
 
 impl Observation<'_> {
+    /// Index of the vantage in [`Captures::vantages`].
+    pub fn vantage(&self) -> usize {
+        self.vantage as usize
+    }
+
+    /// 0 for a captured packet, n for a packet inside n nested CC records.
+    pub fn depth(&self) -> usize {
+        usize::from(self.depth)
+    }
+
     /// Bytes of the IPv4 datagram.
     pub fn len(&self) -> usize {
         self.bytes.len()
@@ -199,7 +211,7 @@ impl Observation<'_> {
         if !matches!(self.datagram()?.payload, Payload::Media) {
             return None;
         }
-        Some(match ip::parse_udp(&self.bytes) {
+        Some(match ip::parse_udp(self.bytes) {
             Ok(udp) => MediaPdu::decode(udp.payload).map_err(Damage::Media),
             Err(e) => Err(Damage::Ip(e)),
         })
@@ -444,7 +456,7 @@ impl Roles {
                     // A data packet copied by address: its target side is the target's handset.
                     let record = &li.record;
                     let target = liids
-                        .get(o.vantage)
+                        .get(o.vantage())
                         .and_then(|l| l.get(record.liid.as_str()));
                     let copied = packets.get(inner);
                     if let (Some(&target), Some(c)) = (target, copied) {
@@ -614,15 +626,16 @@ impl<'c> Dissector<'c> {
         vantage: usize,
         time: Timestamp,
         depth: usize,
-        bytes: Cow<'c, [u8]>,
+        bytes: &'c [u8],
         layer: Layer,
     ) {
         let o = Observation {
-            vantage,
             time,
-            depth,
             bytes,
             layer,
+            // Vantages are counted in the scenario, nesting stops at MAX_CC_DEPTH + 1.
+            vantage: u32::try_from(vantage).unwrap_or(u32::MAX),
+            depth: u8::try_from(depth).unwrap_or(u8::MAX),
         };
         if let Some(err) = o.damage() {
             let name = self
@@ -644,15 +657,13 @@ impl<'c> Dissector<'c> {
         vantage: usize,
         mediation: bool,
         time: Timestamp,
-        bytes: Cow<'c, [u8]>,
+        bytes: &'c [u8],
         depth: usize,
     ) {
-        let (layer, cc) = match ip::parse_udp(&bytes) {
+        let (layer, cc) = match ip::parse_udp(bytes) {
             // Read only what a receiving host would accept: a damaged packet is counted, never
             // read (it would make false recoveries of flipped texts).
-            Ok(_) if !ip::checksums_ok(&bytes) => {
-                (Layer::Damaged(Box::new(Damage::Checksum)), None)
-            }
+            Ok(_) if !ip::checksums_ok(bytes) => (Layer::Damaged(Box::new(Damage::Checksum)), None),
             Ok(udp) => {
                 let (payload, cc) = self.payload(&udp, mediation);
                 let datagram = Datagram {
@@ -666,7 +677,6 @@ impl<'c> Dissector<'c> {
         };
         self.push(vantage, time, depth, bytes, layer);
         if let Some((at, inner)) = cc {
-            let inner = Cow::Owned(inner);
             if depth >= MAX_CC_DEPTH {
                 let layer = Layer::Damaged(Box::new(Damage::TooDeep));
                 self.push(vantage, at, depth + 1, inner, layer);
@@ -680,9 +690,9 @@ impl<'c> Dissector<'c> {
     /// the record's timestamp and the packet it wraps.
     fn payload(
         &self,
-        udp: &ip::UdpView<'_>,
+        udp: &ip::UdpView<'c>,
         mediation: bool,
-    ) -> (Payload, Option<(Timestamp, Vec<u8>)>) {
+    ) -> (Payload, Option<(Timestamp, &'c [u8])>) {
         let ports = [udp.src.port(), udp.dst.port()];
         if ports.contains(&FRAME_PORT) {
             let payload = match Frame::decode(udp.payload) {
@@ -713,12 +723,19 @@ impl<'c> Dissector<'c> {
                     Ok(iri) => (LiContent::Iri(iri), None),
                     Err(e) => (LiContent::Damaged(Damage::Iri(e)), None),
                 },
-                LiKind::Cc => (
-                    LiContent::Cc {
-                        inner: self.packets.len() + 1,
-                    },
-                    Some((rec.timestamp, rec.payload)),
-                ),
+                LiKind::Cc => {
+                    // The record ends with its payload (a decoded record has no trailing
+                    // bytes): the wrapped packet is borrowed there, not copied.
+                    let start = udp.payload.len().saturating_sub(rec.payload.len());
+                    let inner = &udp.payload[start..];
+                    debug_assert_eq!(inner, rec.payload.as_slice());
+                    (
+                        LiContent::Cc {
+                            inner: self.packets.len() + 1,
+                        },
+                        Some((rec.timestamp, inner)),
+                    )
+                }
             };
             (Payload::Li(Box::new(LiLayer { record, content })), cc)
         } else if ports.contains(&MEDIA_PORT) {
@@ -743,7 +760,7 @@ impl<'c> Observations<'c> {
             let mediation = v.kind == VantageKind::Mediation;
             if let Some(pc) = &v.packets {
                 for p in &pc.packets {
-                    d.packet(i, mediation, p.time, Cow::Borrowed(&p.bytes), 0);
+                    d.packet(i, mediation, p.time, p.bytes, 0);
                 }
             }
         }
@@ -929,13 +946,14 @@ mod tests {
             panic!("one observation: {:?}", obs.packets())
         };
         assert_eq!(
-            (o.vantage, o.time, o.depth),
+            (o.vantage(), o.time, o.depth()),
             (0, Timestamp::from_millis(5), 0)
         );
-        let captured = &caps.vantages[0].packets.as_ref().unwrap().packets[0].bytes;
+        let captured = caps.vantages[0].packets.as_ref().unwrap().packets.get(0);
+        let captured = captured.expect("one packet").bytes;
         assert_eq!(o.len(), captured.len());
         assert!(
-            matches!(o.bytes, Cow::Borrowed(b) if core::ptr::eq(b, captured.as_slice())),
+            core::ptr::eq(o.bytes, captured),
             "a captured packet's bytes are borrowed, not copied"
         );
         assert_eq!(o.addrs(), Some((SUB_A, SMSC)));
@@ -951,8 +969,14 @@ mod tests {
                 ..Counts::default()
             }
         );
-        assert_eq!(obs.vantage_name(o.vantage), "core");
+        assert_eq!(obs.vantage_name(o.vantage()), "core");
         assert_eq!(obs.data_frames().count(), 1);
+    }
+
+    #[test]
+    fn an_observation_stays_small() {
+        // One per captured packet: 80 bytes when it held a `Cow` and two `usize`s.
+        assert!(core::mem::size_of::<Observation<'_>>() <= 64);
     }
 
     #[test]
@@ -981,16 +1005,19 @@ mod tests {
         assert_eq!(record.liid, "LI-1");
         assert_eq!(record.timestamp, Timestamp::from_millis(90));
         assert_eq!(outer.time, Timestamp::from_millis(100));
-        assert_eq!(copied.depth, 1);
+        assert_eq!(copied.depth(), 1);
         assert_eq!(
             copied.time,
             Timestamp::from_millis(90),
             "the record's timestamp"
         );
         assert_eq!(copied.len(), inner_len);
-        assert!(
-            matches!(copied.bytes, Cow::Owned(_)),
-            "the CC record's bytes"
+        let record = caps.vantages[0].packets.as_ref().unwrap().packets.get(0);
+        let record = record.expect("one packet").bytes;
+        assert_eq!(
+            copied.bytes.as_ptr_range().end,
+            record.as_ptr_range().end,
+            "the wrapped packet is borrowed at the end of the captured record, not copied"
         );
         assert_eq!(copied.addrs(), Some((SUB_A, OTT)));
         assert!(matches!(copied.data(), Some((0, AppPdu::Tunnel(_)))));
@@ -1011,7 +1038,7 @@ mod tests {
         ));
         let obs = Observations::decode(&caps);
         let last = obs.packets().last().expect("observations");
-        assert_eq!(last.depth, MAX_CC_DEPTH + 1);
+        assert_eq!(last.depth(), MAX_CC_DEPTH + 1);
         assert!(matches!(last.damage(), Some(Damage::TooDeep)));
         assert_eq!(
             obs.data_frames().count(),

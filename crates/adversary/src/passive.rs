@@ -344,9 +344,9 @@ pub(crate) fn analyze<'t>(adversary: &str, obs: &'t Observations<'_>) -> (Findin
     let mut r = Reader::default();
     for o in obs.with_content() {
         let Some(d) = o.datagram() else { continue };
-        let vantage = obs.vantage_name(o.vantage);
+        let vantage = obs.vantage_name(o.vantage());
         let at = At {
-            vantage: o.vantage,
+            vantage: o.vantage(),
             time: o.time,
             src: *d.src.ip(),
             dst: *d.dst.ip(),

@@ -513,7 +513,7 @@ pub(crate) fn analyze<'t>(
         .ott_envelopes()
         .enumerate()
         .filter(|(_, (_, e))| e.is_signal())
-        .map(|(i, (o, e))| (o.time, i, obs.vantage_name(o.vantage), e))
+        .map(|(i, (o, e))| (o.time, i, obs.vantage_name(o.vantage()), e))
         .collect();
     envs.sort_by_key(|(t, i, _, _)| (*t, *i));
     let mut seen: BTreeSet<&[u8]> = BTreeSet::new();

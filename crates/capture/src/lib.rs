@@ -23,7 +23,7 @@
 use core::fmt;
 
 use serde::{Deserialize, Serialize};
-pub use simcore::Timestamp;
+pub use simcore::{PacketLog, PacketRef, Timestamp};
 use std::sync::Arc;
 
 pub mod active;
@@ -43,7 +43,8 @@ pub use capability::{
 pub use error::CaptureError;
 pub use protocol::{Family, ProtocolId};
 
-/// One packet as a tap saw it.
+/// One packet as a tap saw it, owning its bytes: what [`pcap::read_pcap`] returns, and a
+/// convenient way to build a [`PacketLog`] (`collect()` a vector of them into one).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CapturedPacket {
     /// When the tap saw it, in virtual time.
@@ -52,13 +53,38 @@ pub struct CapturedPacket {
     pub bytes: Vec<u8>,
 }
 
+impl CapturedPacket {
+    /// The packet as a [`PacketRef`], borrowing its bytes.
+    pub fn as_ref(&self) -> PacketRef<'_> {
+        PacketRef {
+            time: self.time,
+            bytes: &self.bytes,
+        }
+    }
+}
+
+impl FromIterator<CapturedPacket> for PacketLog {
+    fn from_iter<I: IntoIterator<Item = CapturedPacket>>(iter: I) -> PacketLog {
+        let mut log = PacketLog::new();
+        for p in iter {
+            log.push(p.time, &p.bytes);
+        }
+        log
+    }
+}
+
 /// The packets recorded at one tap, in the order they were seen.
+///
+/// The packets are one [`PacketLog`]: every datagram's bytes back to back in one arena with a
+/// `(time, end)` index, read as [`PacketRef`]s (`for p in &capture.packets { p.time, p.bytes }`);
+/// no allocation per packet. It serializes as the sequence of `{time, bytes}` objects a vector
+/// of [`CapturedPacket`]s gives.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PacketCapture {
     /// The tap's name, e.g. `"atlantic.core"`.
     pub name: String,
     /// The packets, in capture order (non-decreasing time).
-    pub packets: Vec<CapturedPacket>,
+    pub packets: PacketLog,
 }
 
 /// What a warrant lets the agency receive.
@@ -438,5 +464,69 @@ mod tests {
             r#""ott-server""#
         );
         assert_eq!(VantageKind::OttServer.to_string(), "ott-server");
+    }
+
+    #[test]
+    fn a_capture_serializes_as_the_vector_of_packets_it_replaced() {
+        let owned = vec![
+            CapturedPacket {
+                time: Timestamp::from_nanos(7),
+                bytes: vec![0x45, 0, 1],
+            },
+            CapturedPacket {
+                time: Timestamp::from_nanos(9),
+                bytes: vec![],
+            },
+        ];
+        let capture = PacketCapture {
+            name: "x.core".into(),
+            packets: owned.iter().cloned().collect(),
+        };
+        let json = serde_json::to_string(&capture).expect("serializes");
+        // The type it replaced: a vector of owned packets.
+        #[derive(Serialize)]
+        struct VecCapture {
+            name: String,
+            packets: Vec<CapturedPacket>,
+        }
+        let vec_form = serde_json::to_string(&VecCapture {
+            name: "x.core".into(),
+            packets: owned.clone(),
+        })
+        .expect("serializes");
+        assert_eq!(json, vec_form);
+        assert_eq!(
+            json,
+            r#"{"name":"x.core","packets":[{"time":7,"bytes":[69,0,1]},{"time":9,"bytes":[]}]}"#
+        );
+        let back: PacketCapture = serde_json::from_str(&json).expect("deserializes");
+        assert_eq!(back, capture);
+        let read: Vec<CapturedPacket> = back
+            .packets
+            .iter()
+            .map(|p| CapturedPacket {
+                time: p.time,
+                bytes: p.bytes.to_vec(),
+            })
+            .collect();
+        assert_eq!(read, owned);
+    }
+
+    #[test]
+    fn a_capture_holds_its_packets_in_one_arena() {
+        // 1,000 datagrams of 91 bytes: the bytes and a 16-byte index entry each, plus at most
+        // a block of each reserved ahead; a vector per packet would cost 24 bytes more each,
+        // and an allocation.
+        let mut packets: PacketLog = (0..1000u64)
+            .map(|t| CapturedPacket {
+                time: Timestamp::from_nanos(t),
+                bytes: vec![0x45; 91],
+            })
+            .collect();
+        assert_eq!(packets.len(), 1000);
+        assert_eq!(packets.total_bytes(), 91_000);
+        assert!(packets.heap_bytes() <= 1000 * (91 + 16) + 64 * 1024);
+        packets.shrink_to_fit();
+        assert!(packets.heap_bytes() <= 1000 * (91 + 16) + 1024);
     }
 }

@@ -10,7 +10,7 @@
 
 use std::io::{self, Read, Write};
 
-use crate::{CaptureError, CapturedPacket, Timestamp};
+use crate::{CaptureError, CapturedPacket, PacketRef, Timestamp};
 
 /// The Unix time that virtual time zero is written as: 2024-10-01T00:00:00Z.
 pub const EPOCH_UNIX_SECS: u32 = 1_727_740_800;
@@ -33,12 +33,17 @@ fn invalid(msg: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, msg)
 }
 
-/// Writes `packets` as a nanosecond pcap file to `w`.
+/// Writes `packets` as a nanosecond pcap file to `w`: a capture's [`crate::PacketLog`]
+/// (`&capture.packets`), or owned packets through [`CapturedPacket::as_ref`].
 ///
 /// # Errors
 /// Any error of `w`; `InvalidInput` for a packet longer than 65535 bytes or a time past the
 /// year 2106 (where the 32-bit seconds field ends).
-pub fn write_pcap<W: Write>(mut w: W, packets: &[CapturedPacket]) -> io::Result<()> {
+pub fn write_pcap<'a, W, I>(mut w: W, packets: I) -> io::Result<()>
+where
+    W: Write,
+    I: IntoIterator<Item = PacketRef<'a>>,
+{
     let mut header = Vec::with_capacity(FILE_HEADER_LEN);
     header.extend_from_slice(&MAGIC_NANOS.to_le_bytes());
     header.extend_from_slice(&2u16.to_le_bytes());
@@ -49,7 +54,7 @@ pub fn write_pcap<W: Write>(mut w: W, packets: &[CapturedPacket]) -> io::Result<
     header.extend_from_slice(&LINKTYPE_IPV4.to_le_bytes());
     w.write_all(&header)?;
 
-    for (i, p) in packets.iter().enumerate() {
+    for (i, p) in packets.into_iter().enumerate() {
         let nanos = p.time.saturating_duration_since(Timestamp::ZERO).as_nanos();
         let secs = u64::try_from(nanos / u128::from(NANOS_PER_SEC))
             .ok()
@@ -72,7 +77,7 @@ pub fn write_pcap<W: Write>(mut w: W, packets: &[CapturedPacket]) -> io::Result<
         rec[8..12].copy_from_slice(&len.to_le_bytes());
         rec[12..16].copy_from_slice(&len.to_le_bytes());
         w.write_all(&rec)?;
-        w.write_all(&p.bytes)?;
+        w.write_all(p.bytes)?;
     }
     w.flush()
 }
@@ -232,7 +237,8 @@ mod tests {
 
     fn written(packets: &[CapturedPacket]) -> Vec<u8> {
         let mut out = Vec::new();
-        write_pcap(&mut out, packets).expect("writing to a Vec cannot fail");
+        write_pcap(&mut out, packets.iter().map(CapturedPacket::as_ref))
+            .expect("writing to a Vec cannot fail");
         out
     }
 
@@ -355,11 +361,11 @@ mod tests {
             bytes: vec![],
         };
         let mut out = Vec::new();
-        assert!(write_pcap(&mut out, &[late]).is_err());
+        assert!(write_pcap(&mut out, [late.as_ref()]).is_err());
         let huge = CapturedPacket {
             time: Timestamp::ZERO,
             bytes: vec![0; 65_536],
         };
-        assert!(write_pcap(Vec::new(), &[huge]).is_err());
+        assert!(write_pcap(Vec::new(), [huge.as_ref()]).is_err());
     }
 }

@@ -42,7 +42,7 @@ proptest! {
             bytes: t.to_be_bytes().to_vec(),
         }).collect();
         let mut f = Vec::new();
-        pcap::write_pcap(&mut f, &packets).expect("writes");
+        pcap::write_pcap(&mut f, packets.iter().map(CapturedPacket::as_ref)).expect("writes");
         prop_assert_eq!(pcap::read_pcap(&f[..]).expect("round trip"), packets);
         for (i, x) in flips {
             if let Some(byte) = f.get_mut(i) { *byte ^= x; }

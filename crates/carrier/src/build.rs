@@ -16,7 +16,7 @@ use proto::keys::StaticKeypair;
 use proto::tunnel::NkTunnel;
 use rand_core::RngCore;
 use scenario::{AppKind, Scenario, VantageKind};
-use simcore::{SeedTree, Timestamp, Watch};
+use simcore::{FixedMap, SeedTree, Timestamp, Watch};
 
 use crate::capability::Capable;
 use crate::directory::{AppInfo, Directory};
@@ -274,7 +274,7 @@ impl<'s> World<'s> {
             net.add_hook(infra[c].core, Box::new(PoiHook(poi.clone())));
             pois.push(poi);
             li_counts.push(count);
-            let charged: Arc<BTreeMap<Ipv4Addr, Charged>> = Arc::new(
+            let charged: Arc<FixedMap<Ipv4Addr, Charged>> = Arc::new(
                 local
                     .iter()
                     .map(|s| {

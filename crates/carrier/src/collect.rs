@@ -1,7 +1,10 @@
 //! The end of a run: the counters, the captures of every vantage point, the ground truth of
 //! on-path attacks (from the components' facts and the endpoints' reports), and the records.
 
-use capture::{Captures, PacketCapture, VantagePoint};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use capture::{Captures, PacketCapture, PacketLog, VantagePoint};
 use scenario::{AppKind, VantageKind};
 
 use crate::countermeasures::{AppCosts, Costs};
@@ -11,6 +14,29 @@ use crate::nodes::Logic;
 use crate::topology::OTT_ADDR;
 use crate::truth::AttackTruth;
 use crate::world::{RunOutput, World};
+
+/// The packets of `logs` (each in non-decreasing time) in one log, in time order; ties go to
+/// the earlier log, then to capture order. A k-way merge: it holds one head per log beside the
+/// merged copy, not an index of every packet.
+fn merge_in_time_order(logs: &[PacketLog]) -> PacketLog {
+    let mut merged = PacketLog::with_capacity(
+        logs.iter().map(PacketLog::len).sum(),
+        logs.iter().map(PacketLog::total_bytes).sum(),
+    );
+    let mut heads: BinaryHeap<Reverse<(capture::Timestamp, usize, usize)>> = logs
+        .iter()
+        .enumerate()
+        .filter_map(|(r, log)| log.get(0).map(|p| Reverse((p.time, r, 0))))
+        .collect();
+    while let Some(Reverse((_, r, k))) = heads.pop() {
+        let Some(p) = logs[r].get(k) else { continue };
+        merged.push(p.time, p.bytes);
+        if let Some(next) = logs[r].get(k + 1) {
+            heads.push(Reverse((next.time, r, k + 1)));
+        }
+    }
+    merged
+}
 
 impl World<'_> {
     /// The compromised OTT server's log as a packet vantage point (`ott.server`).
@@ -151,32 +177,20 @@ impl World<'_> {
             };
             let mut packets = tap.map(|t| PacketCapture {
                 name: name.clone(),
-                packets: self
-                    .net
-                    .take_tap(t)
-                    .into_iter()
-                    .map(|p| capture::CapturedPacket {
-                        time: p.time,
-                        bytes: p.bytes,
-                    })
-                    .collect(),
+                packets: self.net.take_tap(t),
             });
             if v.kind == VantageKind::EdgeRouter {
                 // All compromised routers' captures, merged in time order (ties: router
                 // order, then capture order).
-                let mut all = Vec::new();
-                for (r, t) in edge_taps.next().unwrap_or_default().into_iter().enumerate() {
-                    for (k, p) in self.net.take_tap(t).into_iter().enumerate() {
-                        all.push((p.time, r, k, p.bytes));
-                    }
-                }
-                all.sort_by_key(|a| (a.0, a.1, a.2));
+                let logs: Vec<PacketLog> = edge_taps
+                    .next()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|t| self.net.take_tap(t))
+                    .collect();
                 packets = Some(PacketCapture {
                     name: name.clone(),
-                    packets: all
-                        .into_iter()
-                        .map(|(time, _, _, bytes)| capture::CapturedPacket { time, bytes })
-                        .collect(),
+                    packets: merge_in_time_order(&logs),
                 });
             } else {
                 edge_taps.next();
@@ -406,5 +420,40 @@ impl World<'_> {
             settings,
             baseline: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use capture::Timestamp;
+
+    fn log(packets: &[(u64, u8)]) -> PacketLog {
+        let mut l = PacketLog::new();
+        for &(t, b) in packets {
+            l.push(Timestamp::from_nanos(t), &[b; 3]);
+        }
+        l
+    }
+
+    #[test]
+    fn edge_logs_merge_by_time_then_router_then_capture_order() {
+        let logs = [
+            log(&[(1, 10), (5, 11), (5, 12)]),
+            log(&[]),
+            log(&[(0, 20), (5, 21), (9, 22)]),
+        ];
+        let merged = merge_in_time_order(&logs);
+        let got: Vec<(u64, u8)> = merged
+            .iter()
+            .map(|p| (p.time.as_nanos(), p.bytes[0]))
+            .collect();
+        assert_eq!(
+            got,
+            vec![(0, 20), (1, 10), (5, 11), (5, 12), (5, 21), (9, 22)]
+        );
+        // Sized once: the merged log is exactly the packets' bytes and index entries (and its
+        // two one-block lists).
+        assert_eq!(merged.heap_bytes(), 6 * (3 + 16) + 2 * 24);
     }
 }

@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use scenario::AppKind;
-use simcore::{Duration, Timestamp};
+use simcore::{Duration, FixedMap, Timestamp};
 
 use crate::error::CarrierError;
 use crate::ids::{Identity, Subscriber};
@@ -20,8 +20,8 @@ pub(crate) struct Directory {
     pub subs: Vec<Subscriber>,
     /// Every subscriber's identities as shared strings, by index: what its call records hold.
     pub ids: Vec<Identity>,
-    /// Subscriber index by MSISDN (the numbering plan / home location register).
-    pub by_msisdn: BTreeMap<String, usize>,
+    /// Subscriber index by MSISDN (the numbering plan / home location register); lookups only.
+    pub by_msisdn: FixedMap<String, usize>,
     /// Every app, in scenario order.
     pub apps: Vec<AppInfo>,
     /// Where every subscriber is over time (the location register).

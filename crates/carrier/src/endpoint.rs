@@ -1,14 +1,13 @@
 //! The reliable-transport half of every endpoint node: one [`proto::reliable::ReliableLink`]
 //! per remote address, driven by the network's timers.
 
-use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 use netsim::{NodeId, Packet};
 use proto::reliable::{ReliableConfig, ReliableLink, ReliableStats};
 use proto::tunnel::NkTunnel;
 use proto::wire::{AppPdu, FRAME_PORT};
-use simcore::Timestamp;
+use simcore::{FixedMap, Timestamp};
 
 use crate::io::Io;
 use crate::timer::Timer;
@@ -25,8 +24,9 @@ struct Peer {
 pub(crate) struct Endpoint {
     node: NodeId,
     addr: Ipv4Addr,
-    /// Peer by address, keyed as a `u32` (integer comparisons; same order as the address).
-    index: BTreeMap<u32, usize>,
+    /// Peer by address, keyed as a `u32`; lookups only (a server has a peer per subscriber,
+    /// and a B-tree of them costs a cache miss per level).
+    index: FixedMap<u32, usize>,
     peers: Vec<Peer>,
     /// Datagrams that were not valid frames (corruption that slipped past checksums, bugs), and
     /// PDUs that could not be framed.
@@ -38,7 +38,7 @@ impl Endpoint {
         Endpoint {
             node,
             addr,
-            index: BTreeMap::new(),
+            index: FixedMap::default(),
             peers: Vec::new(),
             bad_frames: 0,
         }

@@ -21,7 +21,7 @@ use proto::wire::{
     AppPdu, CallKind, CallNetwork, CallPdu, Frame, Iri, IriEvent, IriService, LiDirection, LiKind,
     LiRecord, MediaPdu, FRAME_PORT, LI_PORT, MEDIA_PORT,
 };
-use simcore::{Duration, Timestamp};
+use simcore::{Duration, FixedMap, Timestamp};
 
 use crate::ids::Identity;
 use crate::mobility::Mobility;
@@ -648,14 +648,14 @@ impl RecordStore {
 /// outside the carrier, closed after [`IDLE`].
 pub(crate) struct Charging {
     carrier: usize,
-    subscribers: Arc<BTreeMap<Ipv4Addr, Charged>>,
+    subscribers: Arc<FixedMap<Ipv4Addr, Charged>>,
     store: Arc<Mutex<RecordStore>>,
 }
 
 impl Charging {
     pub(crate) fn new(
         carrier: usize,
-        subscribers: Arc<BTreeMap<Ipv4Addr, Charged>>,
+        subscribers: Arc<FixedMap<Ipv4Addr, Charged>>,
         store: Arc<Mutex<RecordStore>>,
     ) -> Self {
         Charging {
@@ -667,7 +667,7 @@ impl Charging {
 }
 
 /// Closes every open data session (at the end of a run), in key order.
-pub(crate) fn close_all(store: &Mutex<RecordStore>, subscribers: &BTreeMap<Ipv4Addr, Charged>) {
+pub(crate) fn close_all(store: &Mutex<RecordStore>, subscribers: &FixedMap<Ipv4Addr, Charged>) {
     if let Ok(mut s) = store.lock() {
         let open = std::mem::take(&mut s.open);
         for (key, sess) in open {

@@ -1,7 +1,7 @@
 //! What runs at each node ([`Logic`]), and state shared by several node kinds: the handset's
 //! radio path and OTT client, its outbox entries, and the responder side of NK tunnels.
 
-use std::collections::BTreeMap;
+use simcore::FixedMap;
 use std::net::Ipv4Addr;
 
 use proto::keys::StaticKeypair;
@@ -49,18 +49,18 @@ pub(crate) struct Outgoing {
 /// The responder side of NK tunnels: a packet gateway's or the OTT server's.
 pub(crate) struct TunnelServer {
     pub key: StaticKeypair,
-    /// Tunnels by client address as a `u32` (integer comparisons, the address's order).
-    tunnels: BTreeMap<u32, NkTunnel>,
-    /// PDUs waiting for a handset's tunnel to come up.
-    pending: BTreeMap<u32, Vec<Vec<u8>>>,
+    /// Tunnels by client address as a `u32`; lookups only (one per subscriber at a gateway).
+    tunnels: FixedMap<u32, NkTunnel>,
+    /// PDUs waiting for a handset's tunnel to come up; lookups only.
+    pending: FixedMap<u32, Vec<Vec<u8>>>,
 }
 
 impl TunnelServer {
     pub(crate) fn new(key: StaticKeypair) -> Self {
         TunnelServer {
             key,
-            tunnels: BTreeMap::new(),
-            pending: BTreeMap::new(),
+            tunnels: FixedMap::default(),
+            pending: FixedMap::default(),
         }
     }
 

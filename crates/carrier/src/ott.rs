@@ -40,7 +40,7 @@ use crate::traffic::exp;
 #[derive(Default)]
 pub(crate) struct ServerLog {
     /// The records.
-    pub packets: Vec<capture::CapturedPacket>,
+    pub packets: capture::PacketLog,
     /// Next frame number per (source, destination).
     seq: BTreeMap<(Ipv4Addr, Ipv4Addr), u32>,
 }
@@ -64,17 +64,13 @@ impl ServerLog {
         });
         // Only a PDU over 64 KiB could fail to frame; the server never accepts one.
         if let Some(bytes) = bytes {
-            self.packets
-                .push(capture::CapturedPacket { time: now, bytes });
+            self.packets.push(now, &bytes);
         }
     }
 
     /// Records a datagram as it is.
     fn raw(&mut self, now: Timestamp, bytes: &[u8]) {
-        self.packets.push(capture::CapturedPacket {
-            time: now,
-            bytes: bytes.to_vec(),
-        });
+        self.packets.push(now, bytes);
     }
 }
 

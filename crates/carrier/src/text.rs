@@ -4,10 +4,8 @@
 //! seed. Uniqueness is enforced at generation: a text already used gets more words until it is
 //! new, so "the adversary produced this exact text" identifies one message.
 
-use std::collections::BTreeSet;
-
 use rand_core::RngCore;
-use simcore::SimRng;
+use simcore::{FixedSet, SimRng};
 
 const OPENERS: &[&str] = &[
     "hey",
@@ -122,9 +120,11 @@ fn pick<'a>(rng: &mut SimRng, list: &[&'a str]) -> &'a str {
 /// Generates unique message texts.
 #[derive(Debug, Default)]
 pub(crate) struct TextGen {
-    /// Every text returned, keyed first by [`fnv1a`] so that a lookup compares 64-bit numbers
-    /// and reaches the (exact) text comparison only on a hash match.
-    used: BTreeSet<(u64, String)>,
+    /// The [`fnv1a`] hash of every text returned. A new text must have a hash not seen before,
+    /// which implies it is a text not returned before; holding hashes instead of the texts
+    /// keeps the plan's memory and lookups small (a 64-bit collision between two different
+    /// texts only makes the generator extend the second one, as for a repeat).
+    used: FixedSet<u64>,
 }
 
 /// FNV-1a, 64 bits: a fixed hash, so the set's order (never iterated into an output) and its
@@ -139,7 +139,6 @@ impl TextGen {
     /// A new message of `min..=max` characters (ASCII), never returned before by this generator.
     pub(crate) fn message(&mut self, rng: &mut SimRng, min: usize, max: usize) -> String {
         let mut s = self.sentence(rng);
-        let mut key;
         loop {
             while s.len() < min {
                 s.push(' ');
@@ -153,11 +152,11 @@ impl TextGen {
                     .unwrap_or(max);
                 s.truncate(cut);
             }
-            key = (fnv1a(&s), s);
-            if !self.used.contains(&key) {
-                break;
+            if self.used.insert(fnv1a(&s)) {
+                // The text lives all run (outbox, truth): give back what building it reserved.
+                s.shrink_to_fit();
+                return s;
             }
-            s = key.1;
             // Already used: extend with another word and try again (bounded by the number of
             // possible texts, which vastly exceeds any run's message count).
             if s.len() + 12 > max {
@@ -168,9 +167,6 @@ impl TextGen {
                 s.push_str(pick(rng, FILLERS));
             }
         }
-        let text = key.1.clone();
-        self.used.insert(key);
-        text
     }
 
     fn sentence(&self, rng: &mut SimRng) -> String {
@@ -219,6 +215,7 @@ impl TextGen {
 mod tests {
     use super::*;
     use simcore::SeedTree;
+    use std::collections::BTreeSet;
 
     #[test]
     fn messages_are_unique_and_within_bounds() {
@@ -228,6 +225,7 @@ mod tests {
         for _ in 0..20_000 {
             let m = g.message(&mut rng, 20, 160);
             assert!((20..=160).contains(&m.len()), "{} {m:?}", m.len());
+            assert_eq!(m.capacity(), m.len(), "no spare capacity kept all run");
             assert!(seen.insert(m));
         }
     }

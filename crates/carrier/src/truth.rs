@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use simcore::Timestamp;
+use simcore::{FixedMap, Timestamp};
 
 use crate::ids::Subscriber;
 use crate::shared::SharedStr;
@@ -128,7 +128,7 @@ pub struct GroundTruth {
     /// Every message by the FNV-1a hash of its text (the latest message with that text): a
     /// lookup compares numbers, then the one text it points at, and no text is stored twice.
     #[serde(skip)]
-    by_text: BTreeMap<u64, usize>,
+    by_text: FixedMap<u64, usize>,
     /// Texts whose hash another text already holds in `by_text` (a 64-bit collision: kept
     /// exact, never expected in practice).
     #[serde(skip)]

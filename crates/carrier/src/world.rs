@@ -17,7 +17,7 @@ use netsim::{Event, Network, NodeId, TapId};
 use proto::keys::StaticKeypair;
 use scenario::Scenario;
 use serde::Serialize;
-use simcore::{Duration, SeedTree, Timestamp, Watch};
+use simcore::{Duration, FixedMap, SeedTree, Timestamp, Watch};
 
 use crate::attack::Attacker;
 use crate::capability::Capable;
@@ -124,7 +124,7 @@ pub(crate) struct World<'s> {
     pub(crate) public_keys: Vec<Option<[u8; 32]>>,
     pub(crate) infra: Vec<Infra>,
     pub(crate) stores: Vec<Arc<Mutex<RecordStore>>>,
-    pub(crate) charged: Vec<Arc<BTreeMap<Ipv4Addr, Charged>>>,
+    pub(crate) charged: Vec<Arc<FixedMap<Ipv4Addr, Charged>>>,
     pub(crate) li_counts: Vec<Arc<Mutex<u64>>>,
     pub(crate) warrants: Vec<Warrant>,
     pub(crate) taps: Vec<Option<TapId>>,

@@ -4,7 +4,8 @@
 //! originating there ([`Network::send`](crate::Network::send) or a hook's injection). A tap on
 //! a link records every packet the link accepts into its transmit queue, in both directions,
 //! as it was handed over (before any loss or corruption on the wire). Recording is a copy of
-//! the bytes with the virtual time.
+//! the bytes with the virtual time, appended to the tap's [`PacketLog`](simcore::PacketLog): one
+//! arena of bytes and a `(time, end)` index, no allocation per packet.
 //!
 //! An [`OnPathHook`] sits at a node and sees every packet arriving there, at intermediate hops
 //! and at the destination alike. It returns a [`Verdict`] and may inject packets through the
@@ -27,15 +28,6 @@ pub enum TapPoint {
 /// Names a tap returned by [`Network::add_tap`](crate::Network::add_tap).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TapId(pub u32);
-
-/// One packet as a tap saw it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TappedPacket {
-    /// The virtual time it passed the tap.
-    pub time: Timestamp,
-    /// The full IPv4 datagram.
-    pub bytes: Vec<u8>,
-}
 
 /// What an on-path hook decides for a packet.
 #[derive(Clone, Debug, PartialEq, Eq)]

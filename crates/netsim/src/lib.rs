@@ -59,10 +59,11 @@ mod queue;
 mod route;
 
 pub use error::NetError;
-pub use hook::{HookCtx, OnPathHook, TapId, TapPoint, TappedPacket, Verdict};
+pub use hook::{HookCtx, OnPathHook, TapId, TapPoint, Verdict};
 pub use link::LinkParams;
 pub use network::{Event, LinkId, NetStats, Network, NetworkBuilder, NodeId};
 pub use packet::{Packet, IPV4_HEADER_LEN, MAX_UDP_PAYLOAD, UDP_HEADER_LEN};
+pub use simcore::{PacketLog, PacketRef};
 
 #[doc(no_inline)]
 pub use simcore::{Duration, SeedTree, Timestamp};

@@ -17,10 +17,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::Ipv4Addr;
 
-use simcore::{SeedTree, Timestamp};
+use simcore::{FixedMap, PacketLog, SeedTree, Timestamp};
 
 use crate::error::NetError;
-use crate::hook::{HookCtx, OnPathHook, TapId, TapPoint, TappedPacket, Verdict};
+use crate::hook::{HookCtx, OnPathHook, TapId, TapPoint, Verdict};
 use crate::link::{nanos, Direction, Fate, LinkModel, LinkParams};
 use crate::packet::Packet;
 use crate::queue::EventQueue;
@@ -293,12 +293,14 @@ pub struct Network {
     /// Per link, its scheduled outages `[from, until)` in ns, sorted (usually empty).
     outages: Vec<Vec<(u64, u64)>>,
     nodes: Vec<(String, Ipv4Addr)>,
-    /// `(address, node)` sorted by address.
-    by_addr: Vec<(u32, u32)>,
+    /// Node by address (as a `u32`); lookups only. A sorted vector's binary search cost a cache
+    /// miss per level once it held tens of thousands of handsets.
+    by_addr: FixedMap<u32, u32>,
     links: Vec<Link>,
     routes: Routes,
     queue: EventQueue<Job>,
-    taps: Vec<Vec<TappedPacket>>,
+    /// Per tap, what it recorded: one arena each.
+    taps: Vec<PacketLog>,
     node_taps: Vec<Vec<u32>>,
     link_taps: Vec<Vec<u32>>,
     hooks: Vec<Vec<Box<dyn OnPathHook>>>,
@@ -463,21 +465,26 @@ impl Network {
                 slot.push(id);
             }
         }
-        self.taps.push(Vec::new());
+        self.taps.push(PacketLog::new());
         TapId(id)
     }
 
     /// What a tap has recorded so far (empty for an unknown id).
-    pub fn tap(&self, id: TapId) -> &[TappedPacket] {
-        self.taps.get(id.0 as usize).map_or(&[], |t| t.as_slice())
+    pub fn tap(&self, id: TapId) -> &PacketLog {
+        const EMPTY: &PacketLog = &PacketLog::new();
+        self.taps.get(id.0 as usize).unwrap_or(EMPTY)
     }
 
-    /// Takes what a tap has recorded so far, leaving it recording into an empty buffer.
-    pub fn take_tap(&mut self, id: TapId) -> Vec<TappedPacket> {
-        self.taps
+    /// Takes what a tap has recorded so far (without the room it had reserved ahead), leaving
+    /// it recording into an empty log.
+    pub fn take_tap(&mut self, id: TapId) -> PacketLog {
+        let mut log = self
+            .taps
             .get_mut(id.0 as usize)
             .map(std::mem::take)
-            .unwrap_or_default()
+            .unwrap_or_default();
+        log.shrink_to_fit();
+        log
     }
 
     /// Attaches an on-path hook at `node`. Several hooks at one node run in insertion order;
@@ -503,10 +510,7 @@ impl Network {
 
     fn lookup(&self, addr: Ipv4Addr) -> Option<u32> {
         let key = u32::from(addr);
-        self.by_addr
-            .binary_search_by_key(&key, |&(a, _)| a)
-            .ok()
-            .map(|i| self.by_addr[i].1)
+        self.by_addr.get(&key).copied()
     }
 
     fn step(&mut self, job: Job) -> Option<Event> {
@@ -524,12 +528,9 @@ impl Network {
         }
     }
 
-    fn record(taps: &mut [Vec<TappedPacket>], ids: &[u32], now: u64, packet: &Packet) {
+    fn record(taps: &mut [PacketLog], ids: &[u32], now: u64, packet: &Packet) {
         for &t in ids {
-            taps[t as usize].push(TappedPacket {
-                time: Timestamp::from_nanos(now),
-                bytes: packet.bytes().to_vec(),
-            });
+            taps[t as usize].push(Timestamp::from_nanos(now), packet.bytes());
         }
     }
 

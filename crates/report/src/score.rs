@@ -73,6 +73,41 @@ impl RowKey {
     }
 }
 
+/// The row index of each (protocol, app) met so far, in first-met order: a scan of a few
+/// entries comparing an enum and a short string, instead of a label built per message.
+#[derive(Default)]
+struct RowCache<'a> {
+    seen: Vec<(&'a capture::ProtocolId, &'a str, usize)>,
+    /// Each row's label, by row index (two apps of a protocol without per-app rows share one).
+    labels: Vec<String>,
+}
+
+impl<'a> RowCache<'a> {
+    /// The row of `m`: an index below the number of rows met so far, or that number for a
+    /// row met for the first time.
+    fn row(&mut self, m: &'a carrier::TruthMessage) -> usize {
+        if let Some(&(_, _, i)) = self
+            .seen
+            .iter()
+            .find(|(p, a, _)| **p == m.protocol && *a == m.app)
+        {
+            return i;
+        }
+        // A new (protocol, app): its row may be one met already (a protocol whose rows are not
+        // per app), found by label.
+        let label = RowKey::of(m).label();
+        let i = match self.labels.iter().position(|l| *l == label) {
+            Some(i) => i,
+            None => {
+                self.labels.push(label);
+                self.labels.len() - 1
+            }
+        };
+        self.seen.push((&m.protocol, &m.app, i));
+        i
+    }
+}
+
 /// One row of the protocol table: one protocol, or one Signal-style app ([`RowKey`]).
 #[derive(Clone, Debug, Serialize)]
 pub struct ProtocolScore {
@@ -364,51 +399,63 @@ pub fn score(sc: &Scenario, seed: u64, run: &RunOutput, findings: &Findings) -> 
     }
 
     let verdicts = verdicts(sc, run, findings);
-    let mut by_proto: BTreeMap<String, (RowKey, ProtocolScore)> = BTreeMap::new();
-    let mut convs: BTreeMap<String, BTreeSet<(usize, usize)>> = BTreeMap::new();
-    let mut why: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    // One accumulator per row, found through a small cache instead of a label built and looked
+    // up per message; turned into the label-ordered map below.
+    let mut rows = RowCache::default();
+    let mut acc: Vec<(RowKey, ProtocolScore)> = Vec::new();
+    let mut convs: Vec<BTreeSet<(usize, usize)>> = Vec::new();
+    let mut why: Vec<BTreeMap<&str, usize>> = Vec::new();
     for m in &truth.messages {
-        let row = RowKey::of(m);
-        let label = row.label();
-        let (_, p) = by_proto.entry(label.clone()).or_insert_with(|| {
-            let p = ProtocolScore {
-                row: label.clone(),
-                protocol: m.protocol.label(),
-                app: row.app.clone(),
-                sessions: 0,
-                messages: 0,
-                messages_delivered: 0,
-                messages_read_by_adversary: 0,
-                messages_exposed_to_vantage: 0,
-                failures: BTreeMap::new(),
-                why_unreadable: Vec::new(),
-            };
-            (row, p)
-        });
+        let i = rows.row(m);
+        if i == acc.len() {
+            let row = RowKey::of(m);
+            let label = row.label();
+            acc.push((
+                row.clone(),
+                ProtocolScore {
+                    row: label,
+                    protocol: m.protocol.label(),
+                    app: row.app,
+                    sessions: 0,
+                    messages: 0,
+                    messages_delivered: 0,
+                    messages_read_by_adversary: 0,
+                    messages_exposed_to_vantage: 0,
+                    failures: BTreeMap::new(),
+                    why_unreadable: Vec::new(),
+                },
+            ));
+            convs.push(BTreeSet::new());
+            why.push(BTreeMap::new());
+        }
+        let p = &mut acc[i].1;
         p.messages += 1;
         if m.delivered_at.is_some() {
             p.messages_delivered += 1;
         } else if let Some(f) = &m.failure {
             *p.failures.entry(f.clone()).or_default() += 1;
         }
-        convs
-            .entry(label.clone())
-            .or_default()
-            .insert((m.from.min(m.to), m.from.max(m.to)));
+        convs[i].insert((m.from.min(m.to), m.from.max(m.to)));
         let v = &verdicts[m.id];
         if v.exposed {
             p.messages_exposed_to_vantage += 1;
         }
         match &v.why_unread {
             None => p.messages_read_by_adversary += 1,
-            Some(reason) => {
-                *why.entry(label)
-                    .or_default()
-                    .entry(reason.clone())
-                    .or_default() += 1
-            }
+            Some(reason) => *why[i].entry(reason.as_str()).or_default() += 1,
         }
     }
+    let mut by_proto: BTreeMap<String, (RowKey, ProtocolScore)> = BTreeMap::new();
+    let mut convs_by: BTreeMap<String, BTreeSet<(usize, usize)>> = BTreeMap::new();
+    let mut why_by: BTreeMap<String, BTreeMap<&str, usize>> = BTreeMap::new();
+    for (((row, p), c), w) in acc.into_iter().zip(convs).zip(why) {
+        convs_by.insert(p.row.clone(), c);
+        if !w.is_empty() {
+            why_by.insert(p.row.clone(), w);
+        }
+        by_proto.insert(p.row.clone(), (row, p));
+    }
+    let (convs, mut why) = (convs_by, why_by);
     for (label, (row, p)) in &mut by_proto {
         p.sessions = if crate::protocols::scorer(&row.protocol).sessions_are_handshakes() {
             truth
@@ -422,7 +469,10 @@ pub fn score(sc: &Scenario, seed: u64, run: &RunOutput, findings: &Findings) -> 
         if let Some(w) = why.remove(label) {
             let mut v: Vec<UnreadableReason> = w
                 .into_iter()
-                .map(|(reason, messages)| UnreadableReason { reason, messages })
+                .map(|(reason, messages)| UnreadableReason {
+                    reason: reason.to_owned(),
+                    messages,
+                })
                 .collect();
             v.sort_by(|a, b| b.messages.cmp(&a.messages).then(a.reason.cmp(&b.reason)));
             p.why_unreadable = v;

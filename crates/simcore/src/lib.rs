@@ -5,13 +5,18 @@
 //! [`SeedTree`], which splits one scenario seed into independent, named per-component streams so
 //! that adding a consumer of randomness in one component never shifts the numbers another sees.
 //! A [`Watch`] lets a long run publish its progress and be asked to stop, without either
-//! changing what it computes.
+//! changing what it computes. A [`PacketLog`] holds what a tap records: timestamped packets in
+//! one arena.
 #![warn(missing_docs)]
 
+pub mod hash;
+pub mod packets;
 mod rng;
 mod time;
 mod watch;
 
+pub use hash::{FixedMap, FixedSet, FixedState};
+pub use packets::{Iter as PacketIter, PacketLog, PacketRef};
 pub use rng::{SeedTree, SimRng};
 pub use time::Timestamp;
 pub use watch::{Stage, Watch};

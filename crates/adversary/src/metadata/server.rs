@@ -98,7 +98,7 @@ pub fn analyze(obs: &Observations<'_>, config: &MetadataConfig) -> ServerFinding
     // The server's own address: it is an end of every datagram it logged.
     let mut seen: BTreeMap<Ipv4Addr, usize> = BTreeMap::new();
     for o in obs.packets() {
-        if let (true, Some((s, d))) = (server_vantages.contains(&o.vantage), o.addrs()) {
+        if let (true, Some((s, d))) = (server_vantages.contains(&o.vantage()), o.addrs()) {
             *seen.entry(s).or_default() += 1;
             *seen.entry(d).or_default() += 1;
         }
@@ -111,7 +111,7 @@ pub fn analyze(obs: &Observations<'_>, config: &MetadataConfig) -> ServerFinding
         return out;
     };
     for o in obs.packets() {
-        if server_vantages.contains(&o.vantage) && o.media().is_some() {
+        if server_vantages.contains(&o.vantage()) && o.media().is_some() {
             out.media_packets += 1;
         }
     }
@@ -121,7 +121,7 @@ pub fn analyze(obs: &Observations<'_>, config: &MetadataConfig) -> ServerFinding
     let mut calls: BTreeSet<(&str, &str)> = BTreeSet::new();
     let mut clients: BTreeSet<Ipv4Addr> = BTreeSet::new();
     for f in obs.data_frames() {
-        if !server_vantages.contains(&f.obs.vantage) {
+        if !server_vantages.contains(&f.obs.vantage()) {
             continue;
         }
         let inbound = *f.dst.ip() == server;
@@ -276,7 +276,7 @@ mod tests {
                 kind: VantageKind::OttServer,
                 packets: Some(PacketCapture {
                     name: "ott.server".to_owned(),
-                    packets,
+                    packets: packets.into_iter().collect(),
                 }),
                 warrants: Vec::new(),
                 call_records: Default::default(),

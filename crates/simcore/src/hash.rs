@@ -1,0 +1,53 @@
+//! Hash maps for lookups only, with a fixed hasher.
+//!
+//! A B-tree keyed by a number or a short string costs a cache miss per level once it holds
+//! hundreds of thousands of entries (BENCHMARKING.md § "Where the memory and the time go"); a
+//! hash map costs about one. std's default `RandomState` seeds SipHash from the operating
+//! system, which sans-IO code may not read, so these maps use SipHash-1-3 with fixed keys
+//! (`std::hash::DefaultHasher::new()`): the same table layout on every run.
+//!
+//! Use them for lookups only. Iteration order is the same on every run (fixed keys) but a
+//! property of the hasher and the insertion history, not of the keys: never iterate one into
+//! an output; keep a `BTreeMap` (or sort) where order is seen. This module is the one place
+//! the workspace's `clippy.toml` lets name `HashMap` and `HashSet`.
+#![allow(clippy::disallowed_types)]
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, DefaultHasher};
+
+/// The fixed-key SipHash-1-3 builder of [`FixedMap`] and [`FixedSet`].
+pub type FixedState = BuildHasherDefault<DefaultHasher>;
+
+/// A `HashMap` with a fixed hasher, for lookups only (module documentation).
+pub type FixedMap<K, V> = HashMap<K, V, FixedState>;
+
+/// A `HashSet` with a fixed hasher, for membership only (module documentation).
+pub type FixedSet<T> = HashSet<T, FixedState>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::hash::BuildHasher;
+
+    #[test]
+    fn the_hasher_is_the_same_on_every_build() {
+        // Two independently built states hash alike (RandomState would not).
+        let (a, b) = (FixedState::default(), FixedState::default());
+        assert_eq!(a.hash_one(42u64), b.hash_one(42u64));
+        assert_ne!(a.hash_one(42u64), a.hash_one(43u64));
+    }
+
+    #[test]
+    fn maps_find_what_was_inserted() {
+        let mut m: FixedMap<u32, usize> = FixedMap::default();
+        for i in 0..10_000u32 {
+            m.insert(i.wrapping_mul(2_654_435_761), i as usize);
+        }
+        for i in 0..10_000u32 {
+            assert_eq!(m.get(&i.wrapping_mul(2_654_435_761)), Some(&(i as usize)));
+        }
+        let mut s: FixedSet<u64> = FixedSet::default();
+        assert!(s.insert(7));
+        assert!(!s.insert(7));
+    }
+}
