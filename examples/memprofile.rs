@@ -2,8 +2,11 @@
 //! phase, and the heap each part of the run's output holds, for `BENCHMARKING.md`.
 //!
 //! ```text
-//! cargo run --release --example memprofile -- FILE [SEED]
+//! cargo run --release --example memprofile -- FILE [SEED] [--simulate-only]
 //! ```
+//! With `--simulate-only` it runs the simulation alone (`carrier::run_watched`, as the pipeline
+//! calls it) and stops, so that under `heaptrack` the peak by allocation site is the end of the
+//! simulation's even when the analysis peaks higher.
 //! Runs `FILE` (a scenario; the work limit is raised to 10^9) through `pipeline::run_watched`
 //! with a counting global allocator (the system allocator, plus two atomic counters: bytes live
 //! now and the highest since the last reset). A second thread reads the run's `Watch` every
@@ -109,7 +112,7 @@ fn stage_name(s: Stage) -> &'static str {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let Some(path) = args.get(1) else {
-        eprintln!("usage: memprofile FILE [SEED]");
+        eprintln!("usage: memprofile FILE [SEED] [--simulate-only]");
         std::process::exit(2);
     };
     let seed: u64 = args
@@ -125,6 +128,20 @@ fn main() {
     )
     .unwrap_or_else(|e| panic!("{e}"));
 
+    if args.get(3).map(String::as_str) == Some("--simulate-only") {
+        let t0 = Instant::now();
+        PEAK.store(live(), Ordering::Relaxed);
+        let out = carrier::run_watched(&sc, seed, &onpath::Armory, &Watch::new())
+            .expect("the simulation completes");
+        println!(
+            "simulation only: subscribers {}, events {}, {:.2} s, heap peak {}",
+            out.truth.subscribers.len(),
+            out.stats.events,
+            t0.elapsed().as_secs_f64(),
+            mb(PEAK.load(Ordering::Relaxed))
+        );
+        return;
+    }
     let watch = Arc::new(Watch::new());
     let done = Arc::new(AtomicBool::new(false));
     let t0 = Instant::now();

@@ -417,7 +417,7 @@ fn read_after(run: &Run, at: simcore::Timestamp) -> BTreeSet<String> {
         .messages
         .iter()
         .filter(|m| m.sent_at >= at && read.contains(m.text.as_str()))
-        .map(|m| m.text.clone())
+        .map(|m| m.text.to_string())
         .collect()
 }
 
@@ -442,7 +442,7 @@ fn device_state_theft_reads_through_header_encryption() {
             .truth
             .messages
             .iter()
-            .map(|m| m.text.clone())
+            .map(|m| m.text.to_string())
             .collect()
     };
     assert_eq!(texts(&clear), texts(&he));

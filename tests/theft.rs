@@ -57,7 +57,7 @@ fn harvest_now_decrypt_later_matches_the_physics() {
             if m.protocol.label() != "noise:IK" {
                 assert_eq!(
                     after,
-                    before.contains(&m.text),
+                    before.contains(m.text.as_str()),
                     "{}: {}",
                     m.protocol,
                     m.text
@@ -192,7 +192,7 @@ fn weak_rng_makes_nn_readable() {
         .messages
         .iter()
         .filter(|m| m.protocol.family() == capture::Family::Noise)
-        .all(|m| !before.contains(&m.text)));
+        .all(|m| !before.contains(m.text.as_str())));
 }
 
 #[test]

@@ -30,6 +30,7 @@ use crate::mediation::{LeaNode, MediationNode};
 use crate::mobility::Mobility;
 use crate::nodes::{Logic, OttClient, Outgoing, RadioPath, TunnelServer, Via};
 use crate::ott::OttNode;
+use crate::shared::SharedStr;
 use crate::signal_app::KeyServer;
 use crate::timer::Timer;
 use crate::topology::*;
@@ -564,6 +565,16 @@ impl World<'_> {
         }
         // The plan is not read after this: each message moves to its sender's handset.
         let planned = std::mem::take(&mut self.planned);
+        // One copy of each app's name, pointed at by every truth message it carried.
+        let app_names: Vec<SharedStr> = self
+            .dir
+            .apps
+            .iter()
+            .map(|a| SharedStr::from(a.name.as_str()))
+            .collect();
+        let fallback = SharedStr::from("sms (fallback)");
+        // Every message of the run is pushed here, once: no doubling slack kept all day.
+        self.truth.messages.reserve_exact(planned.len());
         for (id, p) in planned.into_iter().enumerate() {
             let (from, to) = (&self.dir.subs[p.from], &self.dir.subs[p.to]);
             let fa = &self.dir.apps[from.app];
@@ -572,14 +583,16 @@ impl World<'_> {
             let signal = matches!(fa.kind, AppKind::Signal(_));
             let e2e = (fa.protocol().is_some() || signal) && from.app == to.app;
             let (protocol, app) = if e2e {
-                (fa.kind.protocol_id(), fa.name.clone())
+                (fa.kind.protocol_id(), app_names[from.app].clone())
             } else if matches!(fa.kind, AppKind::CarrierEncrypted) {
-                (ProtocolId::CarrierEncrypted, fa.name.clone())
+                (ProtocolId::CarrierEncrypted, app_names[from.app].clone())
             } else if matches!(fa.kind, AppKind::Sms) {
-                (ProtocolId::Sms, fa.name.clone())
+                (ProtocolId::Sms, app_names[from.app].clone())
             } else {
-                (ProtocolId::Sms, "sms (fallback)".to_string())
+                (ProtocolId::Sms, fallback.clone())
             };
+            // One copy of the text, shared by the truth and the sender's outbox.
+            let text = SharedStr::from(p.text);
             let via = if e2e { Via::App } else { Via::Carrier };
             self.truth.push(TruthMessage {
                 id,
@@ -587,14 +600,14 @@ impl World<'_> {
                 to: p.to,
                 protocol,
                 app,
-                text: p.text.clone(),
+                text: text.clone(),
                 sent_at: p.at,
                 delivered_at: None,
                 failure: None,
             });
             let message = Outgoing {
                 to: p.to,
-                text: p.text,
+                text,
                 via,
             };
             if let Some(Logic::Sub(h)) = self.logic.get_mut(self.sub_node[p.from].0 as usize) {

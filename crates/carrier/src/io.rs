@@ -66,7 +66,10 @@ pub(crate) enum NodeEvent {
     /// Subscriber `sub`'s Signal device rejected an envelope, with the failure kind.
     SignalRejected { sub: usize, kind: String },
     /// A handset handed `text` to its end-to-end session `session`.
-    SessionText { session: u64, text: String },
+    SessionText {
+        session: u64,
+        text: crate::shared::SharedStr,
+    },
     /// The key server handed out subscriber `sub`'s prekeys: its device may top them up.
     PrekeysTaken { sub: usize },
     /// What happened to call `call` (its index in the plan).
@@ -135,5 +138,19 @@ impl Io {
     /// The outputs, in the order they were asked for.
     pub(crate) fn take(&mut self) -> std::vec::Drain<'_, Output> {
         self.out.drain(..)
+    }
+
+    /// Gives back the buffers' spare capacity (once taken, they are empty): the start asks
+    /// for every planned message's timer at once, and a buffer keeps the largest size it ever
+    /// had.
+    pub(crate) fn shrink(&mut self) {
+        self.out.shrink_to_fit();
+        self.events.shrink_to_fit();
+    }
+
+    /// The capacity of the buffers, in outputs and events.
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
+        self.out.capacity() + self.events.capacity()
     }
 }

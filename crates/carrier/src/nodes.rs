@@ -41,7 +41,8 @@ pub(crate) enum Via {
 #[derive(Clone, Debug)]
 pub(crate) struct Outgoing {
     pub to: usize,
-    pub text: String,
+    /// The text, shared with the ground truth's record of the message.
+    pub text: crate::shared::SharedStr,
     pub via: Via,
 }
 

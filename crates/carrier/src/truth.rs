@@ -7,6 +7,7 @@ use serde::Serialize;
 use simcore::{FixedMap, Timestamp};
 
 use crate::ids::Subscriber;
+use crate::shared::SharedStr;
 
 /// One application message as it really was.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -20,10 +21,11 @@ pub struct TruthMessage {
     /// The protocol that carried it (serialized as its label: `sms`, `carrier-encrypted`,
     /// `noise:<pattern>`, `signal`, `signal+pq`).
     pub protocol: capture::ProtocolId,
-    /// The scenario app that carried it (for SMS fallback, the sender's carrier messaging).
-    pub app: String,
-    /// The exact plaintext.
-    pub text: String,
+    /// The scenario app that carried it (for SMS fallback, the sender's carrier messaging):
+    /// one copy per app, shared by its messages.
+    pub app: SharedStr,
+    /// The exact plaintext: the same copy the sender's outbox holds.
+    pub text: SharedStr,
     /// When the sender's app submitted it.
     pub sent_at: Timestamp,
     /// When the recipient's app received exactly this text, if it did.
@@ -152,7 +154,7 @@ impl GroundTruth {
         m.id = id;
         match self.by_text.get(&h) {
             Some(&other) if self.messages[other].text != m.text => {
-                self.collided.insert(m.text.clone(), id);
+                self.collided.insert(m.text.to_string(), id);
             }
             _ => {
                 self.by_text.insert(h, id);

@@ -141,7 +141,7 @@ pub(crate) struct World<'s> {
     /// The OTT server's Signal key server ([`crate::signal_app`]).
     pub(crate) key_server: KeyServer,
     /// The texts handed to each end-to-end session (for the truth of attacks on it).
-    pub(crate) session_texts: BTreeMap<u64, Vec<String>>,
+    pub(crate) session_texts: BTreeMap<u64, Vec<crate::shared::SharedStr>>,
     /// Every envelope a Signal device rejected: (subscriber, when, failure kind).
     pub(crate) signal_failures: Vec<(usize, Timestamp, String)>,
     /// Where every subscriber is over time.
@@ -336,6 +336,8 @@ impl<'s> World<'s> {
         self.schedule_calls();
         self.start_nodes();
         self.apply_io();
+        // The day's timers went out at once: do not keep room for them all day.
+        self.io.shrink();
     }
 
     /// Carries out what the handled node asked for, in order, and turns what it reported into
@@ -561,6 +563,7 @@ fn short_reason(why: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shared::SharedStr;
 
     fn small() -> Scenario {
         let text = scenario::builtin("small-lab").expect("small-lab is built in");
@@ -609,6 +612,25 @@ mod tests {
             n,
             "every planned message is in the truth"
         );
+        assert_eq!(w.truth.messages.capacity(), n, "no spare capacity");
+        assert_eq!(
+            w.io.capacity(),
+            0,
+            "the start's timers are not kept room for"
+        );
+        // One copy of each text (the sender's outbox and the truth point at it) and of each
+        // app's name (every truth message of the app points at it).
+        let mut apps: BTreeMap<&str, &SharedStr> = BTreeMap::new();
+        for m in &w.truth.messages {
+            let Some(Logic::Sub(h)) = w.logic.get(w.sub_node[m.from].0 as usize) else {
+                panic!("message {} from a subscriber without a handset", m.id);
+            };
+            let out = h.outgoing(m.id).expect("in its sender's outbox");
+            assert!(SharedStr::ptr_eq(&out.text, &m.text), "{m:?}");
+            let first = apps.entry(m.app.as_str()).or_insert(&m.app);
+            assert!(SharedStr::ptr_eq(first, &m.app), "{m:?}");
+        }
+        assert!(apps.len() >= 2, "{apps:?}");
     }
 
     #[test]

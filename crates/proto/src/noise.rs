@@ -314,6 +314,31 @@ const REPLAY_MEMORY: usize = 256;
 /// How many trailing bytes of an accepted message are remembered (the AEAD tag and more).
 const REPLAY_TAIL: usize = 32;
 
+/// The trailing bytes (up to [`REPLAY_TAIL`]) of one accepted message, held inline: remembering
+/// a message allocates nothing of its own.
+#[derive(Clone, Copy)]
+struct Tail {
+    len: u8,
+    bytes: [u8; REPLAY_TAIL],
+}
+
+impl Tail {
+    fn of(message: &[u8]) -> Self {
+        let t = NoiseSession::tail(message);
+        let mut bytes = [0; REPLAY_TAIL];
+        bytes[..t.len()].copy_from_slice(t);
+        // `t` is at most REPLAY_TAIL (32) bytes long.
+        Tail {
+            len: t.len() as u8,
+            bytes,
+        }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
+
 enum Phase {
     Handshake(Box<HandshakeState>),
     Transport(Box<TransportState>),
@@ -341,7 +366,7 @@ pub struct NoiseSession {
     transport_keys: Option<Box<TransportKeys>>,
     /// Trailing bytes of the last [`REPLAY_MEMORY`] messages accepted from the peer (ciphertext,
     /// public), to tell a replay from other authentication failures.
-    accepted: VecDeque<Vec<u8>>,
+    accepted: VecDeque<Tail>,
 }
 
 impl fmt::Debug for NoiseSession {
@@ -678,7 +703,7 @@ impl NoiseSession {
         if self.accepted.len() == REPLAY_MEMORY {
             self.accepted.pop_front();
         }
-        self.accepted.push_back(Self::tail(bytes).to_vec());
+        self.accepted.push_back(Tail::of(bytes));
     }
 
     fn already_accepted(&self, bytes: &[u8]) -> bool {
@@ -907,6 +932,17 @@ mod tests {
         let err = r.handle_message(t, &data).expect_err("flipped");
         assert_eq!(err.failure_kind(), FailureKind::BadTag);
         assert!(r.is_dead());
+    }
+
+    #[test]
+    fn remembered_tails_are_inline_and_short_messages_keep_their_length() {
+        // A remembered message costs its tail and a length byte in the ring, no allocation.
+        assert!(!core::mem::needs_drop::<Tail>());
+        assert_eq!(core::mem::size_of::<Tail>(), REPLAY_TAIL + 1);
+        let long: Vec<u8> = (0..100).collect();
+        assert_eq!(Tail::of(&long).as_slice(), &long[100 - REPLAY_TAIL..]);
+        assert_eq!(Tail::of(b"abc").as_slice(), b"abc");
+        assert!(Tail::of(b"").as_slice().is_empty());
     }
 
     #[test]

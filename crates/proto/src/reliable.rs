@@ -77,22 +77,48 @@ struct Unacked {
 }
 
 /// One end of a reliable hop. See the [module documentation](self) for the calling order.
+///
+/// An idle link (nothing unacknowledged, queued, buffered or waiting to be acknowledged)
+/// holds no heap memory: its buffers live in one box that is dropped when the last of them
+/// empties and made again by the next send or datagram. Only the sequence numbers, the
+/// configuration and the counters stay, so behaviour does not depend on when that happens.
 #[derive(Debug)]
 pub struct ReliableLink {
     config: ReliableConfig,
-    // Sender side.
+    /// The sequence number of the next PDU sent.
     next_seq: u32,
+    /// The sequence number the receiver delivers next.
+    next_expected: u32,
+    stats: ReliableStats,
+    /// Everything in flight or waiting; `None` while idle.
+    busy: Option<Box<Buffers>>,
+}
+
+/// The buffers of a link that is not idle.
+#[derive(Debug, Default)]
+struct Buffers {
+    // Sender side.
     unacked: BTreeMap<u32, Unacked>,
     /// Sequence numbers queued for (re)transmission, sent lowest first.
     to_send: BTreeSet<u32>,
     /// Armed retransmission timers.
     timers: BTreeSet<(Timestamp, u32)>,
     // Receiver side.
-    next_expected: u32,
     early: BTreeMap<u32, Vec<u8>>,
     delivered: VecDeque<Vec<u8>>,
-    acks: VecDeque<Frame>,
-    stats: ReliableStats,
+    /// ACKs to transmit, as `(next_expected, seq)`.
+    acks: VecDeque<(u32, u32)>,
+}
+
+impl Buffers {
+    fn is_empty(&self) -> bool {
+        self.unacked.is_empty()
+            && self.to_send.is_empty()
+            && self.timers.is_empty()
+            && self.early.is_empty()
+            && self.delivered.is_empty()
+            && self.acks.is_empty()
+    }
 }
 
 impl ReliableLink {
@@ -101,15 +127,28 @@ impl ReliableLink {
         ReliableLink {
             config,
             next_seq: 0,
-            unacked: BTreeMap::new(),
-            to_send: BTreeSet::new(),
-            timers: BTreeSet::new(),
             next_expected: 0,
-            early: BTreeMap::new(),
-            delivered: VecDeque::new(),
-            acks: VecDeque::new(),
             stats: ReliableStats::default(),
+            busy: None,
         }
+    }
+
+    /// The buffers, made if the link was idle.
+    fn buffers(&mut self) -> &mut Buffers {
+        self.busy.get_or_insert_with(Box::default)
+    }
+
+    /// Drops the buffers once nothing is left in them.
+    fn release_if_empty(&mut self) {
+        if self.busy.as_ref().is_some_and(|b| b.is_empty()) {
+            self.busy = None;
+        }
+    }
+
+    /// Whether the link holds any heap memory (it does exactly while it is not idle or holds
+    /// PDUs not yet polled).
+    pub fn holds_buffers(&self) -> bool {
+        self.busy.is_some()
     }
 
     /// Queues `pdu` for reliable delivery; it goes out at the next
@@ -133,16 +172,18 @@ impl ReliableLink {
         ))?;
         let frame = Frame::Data { seq, payload: pdu }.to_bytes()?;
         self.next_seq = next;
-        self.unacked.insert(
+        let rto = self.config.initial_rto;
+        let b = self.buffers();
+        b.unacked.insert(
             seq,
             Unacked {
                 frame,
-                rto: self.config.initial_rto,
+                rto,
                 deadline: None,
                 sent: false,
             },
         );
-        self.to_send.insert(seq);
+        b.to_send.insert(seq);
         Ok(())
     }
 
@@ -160,6 +201,7 @@ impl ReliableLink {
             Frame::Data { seq, payload } => self.on_data(seq, payload),
             Frame::Ack { next_expected, seq } => self.on_ack(next_expected, seq),
         }
+        self.release_if_empty();
         Ok(())
     }
 
@@ -175,37 +217,42 @@ impl ReliableLink {
             );
             return;
         }
-        if seq < self.next_expected || self.early.contains_key(&seq) {
-            self.stats.duplicates_received += 1;
-        } else if seq == self.next_expected {
-            self.delivered.push_back(payload);
-            self.next_expected += 1;
-            while let Some(p) = self.early.remove(&self.next_expected) {
-                self.delivered.push_back(p);
-                self.next_expected += 1;
+        let next_expected = self.next_expected;
+        let b = self.buffers();
+        let mut next = next_expected;
+        let mut duplicate = false;
+        let mut buffered = false;
+        if seq < next || b.early.contains_key(&seq) {
+            duplicate = true;
+        } else if seq == next {
+            b.delivered.push_back(payload);
+            next += 1;
+            while let Some(p) = b.early.remove(&next) {
+                b.delivered.push_back(p);
+                next += 1;
             }
         } else {
-            self.stats.out_of_order_buffered += 1;
-            self.early.insert(seq, payload);
+            buffered = true;
+            b.early.insert(seq, payload);
         }
-        self.acks.push_back(Frame::Ack {
-            next_expected: self.next_expected,
-            seq,
-        });
+        b.acks.push_back((next, seq));
+        self.next_expected = next;
+        self.stats.duplicates_received += u64::from(duplicate);
+        self.stats.out_of_order_buffered += u64::from(buffered);
     }
 
     fn on_ack(&mut self, next_expected: u32, seq: u32) {
-        let cumulative: Vec<u32> = self
-            .unacked
-            .range(..next_expected)
-            .map(|(s, _)| *s)
-            .collect();
+        let Some(b) = self.busy.as_deref_mut() else {
+            // Nothing is unacknowledged: a late or duplicated ACK.
+            return;
+        };
+        let cumulative: Vec<u32> = b.unacked.range(..next_expected).map(|(s, _)| *s).collect();
         for s in cumulative.into_iter().chain(core::iter::once(seq)) {
-            if let Some(u) = self.unacked.remove(&s) {
+            if let Some(u) = b.unacked.remove(&s) {
                 if let Some(d) = u.deadline {
-                    self.timers.remove(&(d, s));
+                    b.timers.remove(&(d, s));
                 }
-                self.to_send.remove(&s);
+                b.to_send.remove(&s);
             }
         }
     }
@@ -214,13 +261,22 @@ impl ReliableLink {
     /// (re)transmission, lowest sequence number first. Arms each DATA frame's timer at
     /// `now + rto`.
     pub fn poll_transmit(&mut self, now: Timestamp) -> Option<Vec<u8>> {
-        if let Some(ack) = self.acks.pop_front() {
+        let out = self.next_transmit(now);
+        if out.is_none() {
+            self.release_if_empty();
+        }
+        out
+    }
+
+    fn next_transmit(&mut self, now: Timestamp) -> Option<Vec<u8>> {
+        let b = self.busy.as_deref_mut()?;
+        if let Some((next_expected, seq)) = b.acks.pop_front() {
             self.stats.acks_sent += 1;
             // An ACK has no variable-length field: encoding cannot fail.
-            return ack.to_bytes().ok();
+            return Frame::Ack { next_expected, seq }.to_bytes().ok();
         }
-        let seq = self.to_send.pop_first()?;
-        let u = self.unacked.get_mut(&seq)?;
+        let seq = b.to_send.pop_first()?;
+        let u = b.unacked.get_mut(&seq)?;
         if u.sent {
             self.stats.retransmissions += 1;
         } else {
@@ -229,35 +285,44 @@ impl ReliableLink {
         }
         let deadline = now + u.rto;
         u.deadline = Some(deadline);
-        self.timers.insert((deadline, seq));
-        Some(u.frame.clone())
+        let frame = u.frame.clone();
+        b.timers.insert((deadline, seq));
+        Some(frame)
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) should next be called, if any frame is
     /// awaiting acknowledgement.
     pub fn poll_timeout(&self) -> Option<Timestamp> {
-        self.timers.first().map(|(t, _)| *t)
+        self.busy.as_ref()?.timers.first().map(|(t, _)| *t)
     }
 
     /// Queues for retransmission every frame whose RTO expired at or before `now`, doubling its
     /// RTO (up to the cap). A spurious call changes nothing.
     pub fn handle_timeout(&mut self, now: Timestamp) {
-        while let Some(&(deadline, seq)) = self.timers.first() {
+        let max_rto = self.config.max_rto;
+        let Some(b) = self.busy.as_deref_mut() else {
+            return;
+        };
+        while let Some(&(deadline, seq)) = b.timers.first() {
             if deadline > now {
                 break;
             }
-            self.timers.pop_first();
-            if let Some(u) = self.unacked.get_mut(&seq) {
+            b.timers.pop_first();
+            if let Some(u) = b.unacked.get_mut(&seq) {
                 u.deadline = None;
-                u.rto = (u.rto * 2).min(self.config.max_rto);
-                self.to_send.insert(seq);
+                u.rto = (u.rto * 2).min(max_rto);
+                b.to_send.insert(seq);
             }
         }
     }
 
     /// The next PDU received from the peer, in order, each exactly once.
     pub fn poll_delivered(&mut self) -> Option<Vec<u8>> {
-        self.delivered.pop_front()
+        let out = self.busy.as_deref_mut()?.delivered.pop_front();
+        if out.is_none() {
+            self.release_if_empty();
+        }
+        out
     }
 
     /// Counters since creation.
@@ -267,7 +332,9 @@ impl ReliableLink {
 
     /// True when every PDU sent has been acknowledged and no ACK is waiting to be transmitted.
     pub fn is_idle(&self) -> bool {
-        self.unacked.is_empty() && self.acks.is_empty()
+        self.busy
+            .as_ref()
+            .is_none_or(|b| b.unacked.is_empty() && b.acks.is_empty())
     }
 }
 
@@ -395,7 +462,48 @@ mod tests {
         assert_eq!(h.received[1], a, "A→B delivered exactly once, in order");
         assert_eq!(h.received[0], b, "B→A delivered exactly once, in order");
         assert!(h.ends.iter().all(ReliableLink::is_idle));
+        assert!(
+            !h.ends.iter().any(ReliableLink::holds_buffers),
+            "an idle link holds no buffers"
+        );
         h
+    }
+
+    #[test]
+    fn an_idle_link_is_small_and_holds_no_heap_memory() {
+        // The buffers live behind one pointer: the link itself is its counters, config and
+        // sequence numbers.
+        assert!(
+            core::mem::size_of::<ReliableLink>() <= 96,
+            "{} bytes",
+            core::mem::size_of::<ReliableLink>()
+        );
+        let (mut a, mut b) = (
+            ReliableLink::new(ReliableConfig::default()),
+            ReliableLink::new(ReliableConfig::default()),
+        );
+        assert!(!a.holds_buffers());
+        for round in 0..3u8 {
+            let now = Timestamp::from_secs(u64::from(round));
+            a.send(now, vec![round; 100]).unwrap();
+            assert!(a.holds_buffers());
+            let data = a.poll_transmit(now).unwrap();
+            assert_eq!(a.poll_transmit(now), None);
+            assert!(a.holds_buffers(), "unacknowledged: kept");
+            b.handle_datagram(now, &data).unwrap();
+            assert_eq!(b.poll_delivered(), Some(vec![round; 100]));
+            assert!(b.holds_buffers(), "the ACK is still to go");
+            let ack = b.poll_transmit(now).unwrap();
+            assert_eq!(b.poll_transmit(now), None);
+            assert!(!b.holds_buffers(), "receiver idle: released");
+            a.handle_datagram(now, &ack).unwrap();
+            assert!(!a.holds_buffers(), "sender acknowledged: released");
+            assert_eq!(a.poll_timeout(), None);
+        }
+        // The sequence numbers survived the releases: three PDUs, delivered once each.
+        assert_eq!(a.stats().data_sent, 3);
+        assert_eq!(b.stats().duplicates_received, 0);
+        assert_eq!(b.stats().acks_sent, 3);
     }
 
     #[test]

@@ -17,7 +17,9 @@ use crate::topology::*;
 impl Handset {
     /// The user's planned message `id` is due.
     pub(super) fn send_planned(&mut self, env: &mut Env<'_>, io: &mut Io, id: usize) {
-        let Some(Outgoing { to, text, via }) = self.outbox.get(&id).cloned() else {
+        // Out of the outbox: a sent message is the truth's and the session's business now (an
+        // app that holds it back puts it back with `keep_outgoing`).
+        let Some(Outgoing { to, text, via }) = self.outbox.remove(&id) else {
             return;
         };
         tracing::debug!(
@@ -30,7 +32,7 @@ impl Handset {
         if via == Via::App {
             if self.app.is_none() {
                 io.emit(NodeEvent::Failed {
-                    text,
+                    text: text.to_string(),
                     why: "no end-to-end app on the handset".into(),
                 });
                 return;
@@ -46,7 +48,7 @@ impl Handset {
             from: env.dir.subs[self.sub].msisdn.clone(),
             to: env.dir.subs[to].msisdn.clone(),
             sent_at: io.now(),
-            text,
+            text: text.to_string(),
         });
         match pdu.to_bytes() {
             Ok(b) => self.radio_send(io, b),
@@ -54,9 +56,20 @@ impl Handset {
         }
     }
 
-    /// The text of planned message `id`, if it is in the outbox.
-    pub(super) fn outgoing(&self, id: usize) -> Option<&Outgoing> {
+    /// Planned message `id`, if it is in the outbox (planned and not sent yet).
+    #[cfg(test)]
+    pub(crate) fn outgoing(&self, id: usize) -> Option<&Outgoing> {
         self.outbox.get(&id)
+    }
+
+    /// Takes planned message `id` out of the outbox to send it.
+    pub(super) fn take_outgoing(&mut self, id: usize) -> Option<Outgoing> {
+        self.outbox.remove(&id)
+    }
+
+    /// Puts message `id` back in the outbox: the app holds it back and sends it later.
+    pub(super) fn keep_outgoing(&mut self, id: usize, m: Outgoing) {
+        self.outbox.insert(id, m);
     }
 
     fn radio_send(&mut self, io: &mut Io, pdu: Vec<u8>) {

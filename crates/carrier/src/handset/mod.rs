@@ -83,7 +83,8 @@ pub(crate) struct Handset {
     static_key: Option<StaticKeypair>,
     /// The SMS message reference counter.
     msg_ref: u32,
-    /// What the user will send, by message id (the [`Timer::Send`] payload).
+    /// What the user will send and has not sent yet, by message id (the [`Timer::Send`]
+    /// payload); a message leaves it when it is sent.
     outbox: BTreeMap<usize, Outgoing>,
     /// The end-to-end app, for subscribers of one.
     pub(crate) app: Option<Box<dyn app::E2eApp>>,

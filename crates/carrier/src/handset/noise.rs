@@ -21,7 +21,7 @@ pub(crate) struct E2e {
     peer: usize,
     session: NoiseSession,
     /// Texts handed to this session, for failure accounting.
-    texts: Vec<String>,
+    texts: Vec<crate::shared::SharedStr>,
     /// Set once the session died and its texts were accounted for.
     failed: bool,
 }
@@ -69,7 +69,7 @@ impl E2eApp for NoiseApp {
                     }
                     Err(e) => {
                         io.emit(NodeEvent::Failed {
-                            text: text.clone(),
+                            text: text.to_string(),
                             why: format!("session setup: {e}"),
                         });
                         return;
@@ -87,7 +87,7 @@ impl E2eApp for NoiseApp {
             });
             if let Err(err) = e.session.send(now, plain) {
                 io.emit(NodeEvent::Failed {
-                    text: text.clone(),
+                    text: text.to_string(),
                     why: format!("send: {err}"),
                 });
             }
@@ -256,7 +256,7 @@ impl NoiseApp {
                 let why = failed.clone().unwrap_or_else(|| "session died".into());
                 for t in &e.texts {
                     io.emit(NodeEvent::Failed {
-                        text: t.clone(),
+                        text: t.to_string(),
                         why: why.clone(),
                     });
                 }

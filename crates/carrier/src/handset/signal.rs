@@ -62,10 +62,11 @@ impl E2eApp for Client {
                 until_ns = at.as_nanos(),
                 "held: device offline"
             );
+            h.keep_outgoing(id, m);
             io.set_timer(h.ep.node(), at, Timer::Send(id));
             return;
         }
-        let Outgoing { to, text, .. } = m;
+        let to = m.to;
         let peer = address(&env.dir.subs[to].msisdn);
         let dev = &mut self.device;
         let my_address = dev.address();
@@ -74,8 +75,10 @@ impl E2eApp for Client {
         let peer_started = env.key_server.fetched(peer, my_address);
         if !dev.has_session(peer) && peer_started {
             self.waiting.entry(to).or_default().push(id);
+            h.keep_outgoing(id, m);
             return;
         }
+        let Outgoing { text, .. } = m;
         if !dev.has_session(peer) {
             let started = env
                 .key_server
@@ -83,7 +86,7 @@ impl E2eApp for Client {
                 .and_then(|bundle| dev.start_session(&bundle));
             if let Err(e) = started {
                 io.emit(NodeEvent::Failed {
-                    text,
+                    text: text.to_string(),
                     why: format!("signal session setup: {e}"),
                 });
                 return;
@@ -107,7 +110,7 @@ impl E2eApp for Client {
                 learn(env, &snap);
             }
             Err(e) => io.emit(NodeEvent::Failed {
-                text,
+                text: text.to_string(),
                 why: format!("signal send: {e}"),
             }),
         }
@@ -159,7 +162,7 @@ impl E2eApp for Client {
             ids.extend(self.waiting.remove(&k).unwrap_or_default());
         }
         for id in ids {
-            if let Some(m) = h.outgoing(id).cloned() {
+            if let Some(m) = h.take_outgoing(id) {
                 self.send(h, env, io, id, m);
             }
         }

@@ -208,6 +208,10 @@ fn a_planned_sms_goes_to_the_sms_centre_when_due() {
     );
     assert_eq!(sms.text, "meet at noon");
     assert_eq!(io.take_events().count(), 0, "sending is not a delivery");
+    assert!(
+        alice.outgoing(3).is_none(),
+        "a sent message leaves the outbox"
+    );
 }
 
 #[test]
