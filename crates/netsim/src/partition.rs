@@ -528,7 +528,11 @@ mod tests {
         // Cut anywhere: an unexpected end.
         for cut in 0..bytes.len() {
             let err = read_exports(&mut &bytes[..cut]).expect_err("truncated");
-            assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof, "cut at {cut}");
+            assert_eq!(
+                err.kind(),
+                std::io::ErrorKind::UnexpectedEof,
+                "cut at {cut}"
+            );
         }
         // A length past an IPv4 datagram is refused before anything is allocated for it.
         let mut long = bytes.clone();
