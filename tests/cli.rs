@@ -538,7 +538,7 @@ fn scale_resizes_every_carrier_and_bad_factors_are_refused() {
     );
     let whole = stdout(&["validate", "carrier-scale", "--max-work", "100000000"]);
     assert!(whole.contains("3 carriers, 1000000 subscribers"), "{whole}");
-    assert!(whole.contains("; peak memory about 44."), "{whole}");
+    assert!(whole.contains("; peak memory about 38."), "{whole}");
     let small = stdout(&["validate", "carrier-scale", "--scale", "0.002"]);
     assert!(small.contains("3 carriers, 2000 subscribers"), "{small}");
     let doubled = stdout(&["validate", "small-lab", "--scale", "2"]);
@@ -598,7 +598,7 @@ fn a_run_that_cannot_fit_in_memory_is_refused_with_a_scale_that_fits() {
     assert!(
         err.contains("sim/carrier-scale.toml: this run needs about")
             && err.contains("above the limit given with --max-memory-gb (24.0 GB)")
-            && err.contains("hint: run it smaller with --scale 0.4"),
+            && err.contains("hint: run it smaller with --scale 0.56"),
         "{err}"
     );
 
