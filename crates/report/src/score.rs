@@ -73,38 +73,64 @@ impl RowKey {
     }
 }
 
-/// The row index of each (protocol, app) met so far, in first-met order: a scan of a few
-/// entries comparing an enum and a short string, instead of a label built per message.
-#[derive(Default)]
-struct RowCache<'a> {
-    seen: Vec<(&'a capture::ProtocolId, &'a str, usize)>,
-    /// Each row's label, by row index (two apps of a protocol without per-app rows share one).
-    labels: Vec<String>,
+/// One row's accumulators while the messages are counted.
+struct RowAcc<'a> {
+    key: RowKey,
+    score: ProtocolScore,
+    /// The row's conversations: unordered pairs of subscribers.
+    convs: BTreeSet<(usize, usize)>,
+    /// Unread messages by reason.
+    why: BTreeMap<&'a str, usize>,
 }
 
-impl<'a> RowCache<'a> {
-    /// The row of `m`: an index below the number of rows met so far, or that number for a
-    /// row met for the first time.
-    fn row(&mut self, m: &'a carrier::TruthMessage) -> usize {
-        if let Some(&(_, _, i)) = self
+/// The rows met so far, and the row of each (protocol, app) met so far: a scan of a few
+/// entries comparing an enum and a short string, instead of a label built per message.
+#[derive(Default)]
+struct Rows<'a> {
+    seen: Vec<(&'a capture::ProtocolId, &'a str, usize)>,
+    rows: Vec<RowAcc<'a>>,
+}
+
+impl<'a> Rows<'a> {
+    /// The accumulators of `m`'s row, made when the row is met for the first time.
+    fn row(&mut self, m: &'a carrier::TruthMessage) -> &mut RowAcc<'a> {
+        let found = self
             .seen
             .iter()
             .find(|(p, a, _)| **p == m.protocol && *a == m.app)
-        {
-            return i;
-        }
-        // A new (protocol, app): its row may be one met already (a protocol whose rows are not
-        // per app), found by label.
-        let label = RowKey::of(m).label();
-        let i = match self.labels.iter().position(|l| *l == label) {
-            Some(i) => i,
-            None => {
-                self.labels.push(label);
-                self.labels.len() - 1
-            }
-        };
-        self.seen.push((&m.protocol, &m.app, i));
-        i
+            .map(|&(_, _, i)| i);
+        let i = found.unwrap_or_else(|| {
+            // A new (protocol, app): its row may be one met already (a protocol whose rows
+            // are not per app), found by label.
+            let key = RowKey::of(m);
+            let label = key.label();
+            let i = match self.rows.iter().position(|r| r.score.row == label) {
+                Some(i) => i,
+                None => {
+                    self.rows.push(RowAcc {
+                        score: ProtocolScore {
+                            row: label,
+                            protocol: m.protocol.label(),
+                            app: key.app.clone(),
+                            sessions: 0,
+                            messages: 0,
+                            messages_delivered: 0,
+                            messages_read_by_adversary: 0,
+                            messages_exposed_to_vantage: 0,
+                            failures: BTreeMap::new(),
+                            why_unreadable: Vec::new(),
+                        },
+                        key,
+                        convs: BTreeSet::new(),
+                        why: BTreeMap::new(),
+                    });
+                    self.rows.len() - 1
+                }
+            };
+            self.seen.push((&m.protocol, &m.app, i));
+            i
+        });
+        &mut self.rows[i]
     }
 }
 
@@ -399,84 +425,52 @@ pub fn score(sc: &Scenario, seed: u64, run: &RunOutput, findings: &Findings) -> 
     }
 
     let verdicts = verdicts(sc, run, findings);
-    // One accumulator per row, found through a small cache instead of a label built and looked
-    // up per message; turned into the label-ordered map below.
-    let mut rows = RowCache::default();
-    let mut acc: Vec<(RowKey, ProtocolScore)> = Vec::new();
-    let mut convs: Vec<BTreeSet<(usize, usize)>> = Vec::new();
-    let mut why: Vec<BTreeMap<&str, usize>> = Vec::new();
+    let mut rows = Rows::default();
     for m in &truth.messages {
-        let i = rows.row(m);
-        if i == acc.len() {
-            let row = RowKey::of(m);
-            let label = row.label();
-            acc.push((
-                row.clone(),
-                ProtocolScore {
-                    row: label,
-                    protocol: m.protocol.label(),
-                    app: row.app,
-                    sessions: 0,
-                    messages: 0,
-                    messages_delivered: 0,
-                    messages_read_by_adversary: 0,
-                    messages_exposed_to_vantage: 0,
-                    failures: BTreeMap::new(),
-                    why_unreadable: Vec::new(),
-                },
-            ));
-            convs.push(BTreeSet::new());
-            why.push(BTreeMap::new());
-        }
-        let p = &mut acc[i].1;
+        let r = rows.row(m);
+        let p = &mut r.score;
         p.messages += 1;
         if m.delivered_at.is_some() {
             p.messages_delivered += 1;
         } else if let Some(f) = &m.failure {
             *p.failures.entry(f.clone()).or_default() += 1;
         }
-        convs[i].insert((m.from.min(m.to), m.from.max(m.to)));
+        r.convs.insert((m.from.min(m.to), m.from.max(m.to)));
         let v = &verdicts[m.id];
         if v.exposed {
             p.messages_exposed_to_vantage += 1;
         }
         match &v.why_unread {
             None => p.messages_read_by_adversary += 1,
-            Some(reason) => *why[i].entry(reason.as_str()).or_default() += 1,
+            Some(reason) => *r.why.entry(reason.as_str()).or_default() += 1,
         }
     }
-    let mut by_proto: BTreeMap<String, (RowKey, ProtocolScore)> = BTreeMap::new();
-    let mut convs_by: BTreeMap<String, BTreeSet<(usize, usize)>> = BTreeMap::new();
-    let mut why_by: BTreeMap<String, BTreeMap<&str, usize>> = BTreeMap::new();
-    for (((row, p), c), w) in acc.into_iter().zip(convs).zip(why) {
-        convs_by.insert(p.row.clone(), c);
-        if !w.is_empty() {
-            why_by.insert(p.row.clone(), w);
-        }
-        by_proto.insert(p.row.clone(), (row, p));
-    }
-    let (convs, mut why) = (convs_by, why_by);
-    for (label, (row, p)) in &mut by_proto {
-        p.sessions = if crate::protocols::scorer(&row.protocol).sessions_are_handshakes() {
+    // The report lists the rows by label (labels are unique).
+    let mut rows = rows.rows;
+    rows.sort_by(|a, b| a.score.row.cmp(&b.score.row));
+    let mut by_proto = Vec::with_capacity(rows.len());
+    for r in rows {
+        let mut p = r.score;
+        p.sessions = if crate::protocols::scorer(&r.key.protocol).sessions_are_handshakes() {
             truth
                 .sessions
-                .get(&row.protocol.label())
+                .get(&r.key.protocol.label())
                 .copied()
                 .unwrap_or(0)
         } else {
-            convs.get(label).map_or(0, BTreeSet::len)
+            r.convs.len()
         };
-        if let Some(w) = why.remove(label) {
-            let mut v: Vec<UnreadableReason> = w
-                .into_iter()
-                .map(|(reason, messages)| UnreadableReason {
-                    reason: reason.to_owned(),
-                    messages,
-                })
-                .collect();
-            v.sort_by(|a, b| b.messages.cmp(&a.messages).then(a.reason.cmp(&b.reason)));
-            p.why_unreadable = v;
-        }
+        let mut v: Vec<UnreadableReason> = r
+            .why
+            .into_iter()
+            .map(|(reason, messages)| UnreadableReason {
+                reason: reason.to_owned(),
+                messages,
+            })
+            .collect();
+        v.sort_by(|a, b| b.messages.cmp(&a.messages).then(a.reason.cmp(&b.reason)));
+        p.why_unreadable = v;
+        by_proto.push(p);
     }
 
     // Contacts: who exchanged messages or calls (the same true graph as the metadata
@@ -533,7 +527,7 @@ pub fn score(sc: &Scenario, seed: u64, run: &RunOutput, findings: &Findings) -> 
         description: sc.description.clone(),
         seed,
         duration: scenario::format_duration(sc.duration),
-        protocols: by_proto.into_values().map(|(_, p)| p).collect(),
+        protocols: by_proto,
         adversary: AdversarySummary {
             name: sc.adversary.name.clone(),
             vantage_points: findings.vantage_points.clone(),
