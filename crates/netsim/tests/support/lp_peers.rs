@@ -192,11 +192,11 @@ pub fn lp(p: usize, k: usize, h: usize, faults: bool) -> Lp<Peers> {
         .expect("a valid network");
     let peers = Peers {
         hosts,
-        all: all.clone(),
+        all,
         deliveries: Vec::new(),
     };
     peers.start(&mut net);
-    Lp::new(p, net, portal, peers, Arc::clone(&owner), CUT)
+    Lp::new(p, net, portal, peers, owner, CUT)
 }
 
 /// What LP `lp`'s hosts received: (time, host, payload).
