@@ -112,6 +112,24 @@ impl LinkModel {
     }
 }
 
+impl LinkModel {
+    /// The latency, if this is an ideal link: no bandwidth limit (so no queue state), no jitter
+    /// and no fault, so [`Direction::carry`] makes no random draw and every packet arrives
+    /// exactly `latency` later. The network's forwarding takes a short way over such links.
+    pub(crate) fn fixed_latency(&self) -> Option<u64> {
+        let faultless = [
+            self.loss,
+            self.corrupt,
+            self.undetected_corrupt,
+            self.duplicate,
+            self.reorder,
+        ]
+        .iter()
+        .all(|&p| p == 0.0);
+        (self.bps.is_none() && self.jitter == 0 && faultless).then_some(self.latency)
+    }
+}
+
 /// One direction of a link: its transmit queue and its random stream.
 #[derive(Debug)]
 pub(crate) struct Direction {
@@ -255,6 +273,70 @@ mod tests {
             d.carry(&m, 100_000_000, 100),
             Fate::Arrives { .. }
         ));
+    }
+
+    /// An ideal link's fixed latency is what `carry` gives, with no draw; any parameter that
+    /// makes `carry` draw or queue makes the latency not fixed.
+    #[test]
+    fn only_ideal_links_have_a_fixed_latency() {
+        let ideal = LinkParams {
+            latency: Duration::from_micros(2_500),
+            ..LinkParams::default()
+        };
+        let m = model(ideal.clone());
+        assert_eq!(m.fixed_latency(), Some(2_500_000));
+        let mut d = Direction::new(SeedTree::new(0).rng());
+        let mut untouched = Direction::new(SeedTree::new(0).rng());
+        for now in [0, 7, 1_000_000] {
+            let f = d.carry(&m, now, 228);
+            assert!(
+                matches!(f, Fate::Arrives { at, corrupt_bit: None, dup_at: None, reordered: 0 } if at == now + 2_500_000)
+            );
+        }
+        assert_eq!(
+            d.rng.next_u64(),
+            untouched.rng.next_u64(),
+            "no draw was made"
+        );
+        let variants = [
+            LinkParams {
+                jitter: Duration::from_nanos(1),
+                ..ideal.clone()
+            },
+            LinkParams {
+                bandwidth_bps: Some(1_000_000),
+                ..ideal.clone()
+            },
+            LinkParams {
+                loss: 0.1,
+                ..ideal.clone()
+            },
+            LinkParams {
+                corrupt: 0.1,
+                ..ideal.clone()
+            },
+            LinkParams {
+                undetected_corrupt: 0.1,
+                ..ideal.clone()
+            },
+            LinkParams {
+                duplicate: 0.1,
+                ..ideal.clone()
+            },
+            LinkParams {
+                reorder: 0.1,
+                ..ideal.clone()
+            },
+        ];
+        for v in variants {
+            assert_eq!(model(v.clone()).fixed_latency(), None, "{v:?}");
+        }
+        // A reorder delay without a reorder probability changes nothing.
+        let delay_only = LinkParams {
+            reorder_delay: Duration::from_millis(1),
+            ..ideal
+        };
+        assert_eq!(model(delay_only).fixed_latency(), Some(2_500_000));
     }
 
     #[test]

@@ -203,8 +203,6 @@ impl NetworkBuilder {
             }
             let model = LinkModel::new(id, params)?;
             links.push(Link {
-                a: a.0,
-                b: b.0,
                 model,
                 dirs: [
                     Direction::new(link_seeds.stream(&format!("{i}/ab"))),
@@ -235,6 +233,19 @@ impl NetworkBuilder {
         for o in &mut outages {
             o.sort_unstable();
         }
+        let link_ends = ends
+            .iter()
+            .zip(&links)
+            .zip(&outages)
+            .map(|((&(a, b), link), down)| LinkEnds {
+                a,
+                b,
+                fixed: match link.model.fixed_latency() {
+                    Some(latency) if down.is_empty() => latency,
+                    _ => NOT_FIXED,
+                },
+            })
+            .collect();
         let n = self.nodes.len();
         Ok(Network {
             outages,
@@ -245,6 +256,7 @@ impl NetworkBuilder {
                 .collect(),
             nodes: self.nodes,
             routes: Routes::new(n, &ends),
+            link_ends,
             links,
             queue: EventQueue::new(),
             taps: Vec::new(),
@@ -257,10 +269,24 @@ impl NetworkBuilder {
     }
 }
 
-#[derive(Debug)]
-struct Link {
+/// What forwarding reads of a link for every packet, kept apart from the link's model and
+/// random streams (hundreds of bytes) so that a packet over an ideal link touches 16 bytes.
+#[derive(Clone, Copy, Debug)]
+struct LinkEnds {
     a: u32,
     b: u32,
+    /// The latency when every packet arrives exactly that much later: an ideal link (see
+    /// `LinkModel::fixed_latency`) with no scheduled outage. [`NOT_FIXED`] otherwise: the
+    /// link's model decides each packet's fate.
+    fixed: u64,
+}
+
+/// [`LinkEnds::fixed`] of a link whose model decides.
+const NOT_FIXED: u64 = u64::MAX;
+
+/// A link's model and per-direction state (its ends are in [`LinkEnds`]).
+#[derive(Debug)]
+struct Link {
     model: LinkModel,
     /// `[a -> b, b -> a]`.
     dirs: [Direction; 2],
@@ -296,6 +322,8 @@ pub struct Network {
     /// Node by address (as a `u32`); lookups only. A sorted vector's binary search cost a cache
     /// miss per level once it held tens of thousands of handsets.
     by_addr: FixedMap<u32, u32>,
+    /// Per link, its ends and whether it is ideal (read for every packet).
+    link_ends: Vec<LinkEnds>,
     links: Vec<Link>,
     routes: Routes,
     queue: EventQueue<Job>,
@@ -367,7 +395,7 @@ impl Network {
 
     /// The two ends of a link, in the order given to [`NetworkBuilder::add_link`].
     pub fn link_ends(&self, id: LinkId) -> Option<(NodeId, NodeId)> {
-        self.links
+        self.link_ends
             .get(id.0 as usize)
             .map(|l| (NodeId(l.a), NodeId(l.b)))
     }
@@ -665,6 +693,30 @@ impl Network {
             self.stats.unroutable += 1;
             return;
         };
+        let ends = self.link_ends[l as usize];
+        let (dir, to) = if ends.a == at {
+            (0, ends.b)
+        } else {
+            (1, ends.a)
+        };
+        if ends.fixed != NOT_FIXED {
+            // An ideal link that is never down: what `carry` would decide, without its work.
+            Self::record(
+                &mut self.taps,
+                &self.link_taps[l as usize],
+                self.now,
+                &packet,
+            );
+            self.queue.push(
+                self.now.saturating_add(ends.fixed),
+                Job::Arrive {
+                    node: to,
+                    dst,
+                    packet,
+                },
+            );
+            return;
+        }
         let down = |outages: &[(u64, u64)], t: u64| outages.iter().any(|&(f, u)| f <= t && t < u);
         let outages = &self.outages[l as usize];
         if down(outages, self.now) {
@@ -672,11 +724,6 @@ impl Network {
             return;
         }
         let link = &mut self.links[l as usize];
-        let (dir, to) = if link.a == at {
-            (0, link.b)
-        } else {
-            (1, link.a)
-        };
         let fate = link.dirs[dir].carry(&link.model, self.now, packet.len());
         if fate != Fate::QueueFull {
             Self::record(
