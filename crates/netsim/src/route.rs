@@ -7,7 +7,9 @@
 //! each tree is numbered in depth-first order, every node's subtree is an interval of those
 //! numbers, and a node forwards a packet for `d` to the child whose interval holds `d` (a binary
 //! search over its children) or else to its parent. That needs a few `u32` per node and no
-//! per-destination state at all.
+//! per-destination state at all. The last hop down, where the search would run over the most
+//! children (a cell's handsets), is found without it: when `d`'s parent is the node itself, the
+//! link is `d`'s link up.
 //!
 //! Any other graph keeps the general rule: for a destination `d`, a breadth-first search from
 //! `d` gives every node's distance; a node's next hop is its neighbour one step closer with the
@@ -46,6 +48,8 @@ struct Forest {
     tree: Vec<u32>,
     /// The link to each node's parent ([`NO_ROUTE`] at a root).
     up: Vec<u32>,
+    /// Each node's parent (`u32::MAX` at a root).
+    parent: Vec<u32>,
     /// `kids[kstart[v]..kstart[v + 1]]` are `(tin of child, link to it)` of node `v`, by `tin`.
     kstart: Vec<u32>,
     kids: Vec<(u32, u32)>,
@@ -179,6 +183,7 @@ impl Routes {
             tout,
             tree,
             up,
+            parent,
             kstart,
             kids,
         })
@@ -190,6 +195,10 @@ impl Forest {
         let (f, d) = (from as usize, dst as usize);
         if from == dst || self.tree.get(f)? != self.tree.get(d)? {
             return None;
+        }
+        if self.parent[d] == from {
+            // The last hop, down to a child (a cell to its handset, a router to its host).
+            return Some(self.up[d]);
         }
         let t = self.tin[d];
         if self.tin[f] < t && t < self.tout[f] {
