@@ -55,6 +55,7 @@ mod link;
 mod network;
 mod packet;
 pub mod partition;
+mod pool;
 mod queue;
 mod route;
 

@@ -783,3 +783,71 @@ impl Network {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddrV4;
+
+    use super::*;
+    use crate::pool;
+
+    /// A star of hosts round a router: once a round of datagrams has been built, carried two
+    /// hops and delivered, the next rounds take every packet buffer from the thread's pool.
+    #[test]
+    fn a_forwarded_datagram_allocates_no_buffer_once_warm() {
+        let mut b = NetworkBuilder::new();
+        let router = b.add_node("router", Ipv4Addr::new(192, 168, 0, 1));
+        let latency = simcore::Duration::from_millis(1);
+        let hosts: Vec<_> = (0..8u8)
+            .map(|i| {
+                let h = b.add_node(&format!("h{i}"), Ipv4Addr::new(10, 0, 0, i));
+                b.add_link(
+                    h,
+                    router,
+                    LinkParams {
+                        latency,
+                        ..LinkParams::default()
+                    },
+                );
+                h
+            })
+            .collect();
+        let mut net = b.build(&SeedTree::new(1)).expect("a star builds");
+        let round = |net: &mut Network| {
+            for (i, &h) in hosts.iter().enumerate() {
+                let to = (i + 1) % hosts.len();
+                let p = Packet::udp(
+                    SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, i as u8), 9),
+                    SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, to as u8), 9),
+                    &[0x5a; 200],
+                )
+                .expect("fits");
+                net.send(h, p);
+            }
+            let mut delivered = 0;
+            while let Some(ev) = net.poll() {
+                assert!(
+                    matches!(ev, Event::Deliver { ref packet, .. } if packet.udp_payload().len() == 200)
+                );
+                delivered += 1;
+            }
+            assert_eq!(delivered, hosts.len());
+        };
+        let cold = pool::fresh();
+        round(&mut net);
+        assert!(
+            pool::fresh() > cold,
+            "the first round allocates its buffers"
+        );
+        let warm = pool::fresh();
+        for _ in 0..10 {
+            round(&mut net);
+        }
+        assert_eq!(
+            pool::fresh(),
+            warm,
+            "no buffer allocated per datagram once warm"
+        );
+        assert_eq!(net.stats().packets_delivered, 11 * hosts.len() as u64);
+    }
+}

@@ -4,6 +4,7 @@
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 use crate::error::NetError;
+use crate::pool;
 
 /// Length of the IPv4 header this crate emits (IHL 5, no options).
 pub const IPV4_HEADER_LEN: usize = 20;
@@ -29,16 +30,38 @@ const FLAG_DF: u16 = 0x4000;
 /// it is flipped in flight, so [`Packet::checksums_ok`] answers it without summing the bytes
 /// again at the destination (the answer is the same: the bytes are the ones it summed). Packets
 /// from [`Packet::from_bytes`] are always summed. Equality and hashing are on the bytes alone.
-#[derive(Clone)]
+///
+/// The bytes live at the start of a buffer from the thread's pool (the `pool` module), which
+/// takes the buffer back when the packet is dropped.
 pub struct Packet {
-    bytes: Box<[u8]>,
+    /// `buf[..len]` are the datagram's bytes; the rest is unused.
+    buf: Box<[u8]>,
+    len: u32,
     /// The bytes are exactly as [`Packet::udp_with_id`] built them, checksums included.
     intact: bool,
 }
 
+impl Drop for Packet {
+    fn drop(&mut self) {
+        pool::give(std::mem::take(&mut self.buf));
+    }
+}
+
+impl Clone for Packet {
+    fn clone(&self) -> Self {
+        let mut buf = pool::take(self.len());
+        buf[..self.len()].copy_from_slice(self.bytes());
+        Packet {
+            buf,
+            len: self.len,
+            intact: self.intact,
+        }
+    }
+}
+
 impl PartialEq for Packet {
     fn eq(&self, other: &Self) -> bool {
-        self.bytes == other.bytes
+        self.bytes() == other.bytes()
     }
 }
 
@@ -46,14 +69,14 @@ impl Eq for Packet {}
 
 impl std::hash::Hash for Packet {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.bytes.hash(state);
+        self.bytes().hash(state);
     }
 }
 
 impl std::fmt::Debug for Packet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Packet")
-            .field("bytes", &self.bytes)
+            .field("bytes", &self.bytes())
             .finish()
     }
 }
@@ -98,13 +121,15 @@ impl Packet {
         h[20..22].copy_from_slice(&src.port().to_be_bytes());
         h[22..24].copy_from_slice(&dst.port().to_be_bytes());
         h[24..26].copy_from_slice(&(udp_len as u16).to_be_bytes());
-        let mut b = Vec::with_capacity(total);
-        b.extend_from_slice(&h);
-        b.extend_from_slice(payload);
+        let mut buf = pool::take(total);
+        let b = &mut buf[..total];
+        b[..h.len()].copy_from_slice(&h);
+        b[h.len()..].copy_from_slice(payload);
         let uc = udp_checksum(*src.ip(), *dst.ip(), &b[IPV4_HEADER_LEN..]);
         b[IPV4_HEADER_LEN + 6..IPV4_HEADER_LEN + 8].copy_from_slice(&uc.to_be_bytes());
         Ok(Packet {
-            bytes: b.into_boxed_slice(),
+            buf,
+            len: total as u32,
             intact: true,
         })
     }
@@ -167,51 +192,54 @@ impl Packet {
             });
         }
         Ok(Packet {
-            bytes: bytes.into_boxed_slice(),
+            len: len as u32,
+            buf: bytes.into_boxed_slice(),
             intact: false,
         })
     }
 
     /// The full datagram, IPv4 header first.
     pub fn bytes(&self) -> &[u8] {
-        &self.bytes
+        &self.buf[..self.len as usize]
     }
 
     /// The full datagram, by value.
-    pub fn into_bytes(self) -> Vec<u8> {
-        self.bytes.into_vec()
+    pub fn into_bytes(mut self) -> Vec<u8> {
+        let mut v = std::mem::take(&mut self.buf).into_vec();
+        v.truncate(self.len as usize);
+        v
     }
 
     /// Length of the datagram in bytes (what a link serialises).
     #[allow(clippy::len_without_is_empty)] // a datagram is never empty
     pub fn len(&self) -> usize {
-        self.bytes.len()
+        self.len as usize
     }
 
     /// Source address and port.
     pub fn src(&self) -> SocketAddrV4 {
         let h = self.header_len();
-        SocketAddrV4::new(self.ip_at(12), be16(&self.bytes, h))
+        SocketAddrV4::new(self.ip_at(12), be16(self.bytes(), h))
     }
 
     /// Destination address and port.
     pub fn dst(&self) -> SocketAddrV4 {
         let h = self.header_len();
-        SocketAddrV4::new(self.ip_at(16), be16(&self.bytes, h + 2))
+        SocketAddrV4::new(self.ip_at(16), be16(self.bytes(), h + 2))
     }
 
     /// The IPv4 identification field.
     pub fn ip_id(&self) -> u16 {
-        be16(&self.bytes, 4)
+        be16(self.bytes(), 4)
     }
 
     /// The UDP payload (clamped to the bytes present if a length field was corrupted).
     pub fn udp_payload(&self) -> &[u8] {
         let h = self.header_len();
         let start = h + UDP_HEADER_LEN;
-        let udp_len = usize::from(be16(&self.bytes, h + 4)).max(UDP_HEADER_LEN);
-        let end = (h + udp_len).min(self.bytes.len());
-        &self.bytes[start..end]
+        let udp_len = usize::from(be16(self.bytes(), h + 4)).max(UDP_HEADER_LEN);
+        let end = (h + udp_len).min(self.bytes().len());
+        &self.bytes()[start..end]
     }
 
     /// Whether the IPv4 header checksum and the UDP checksum both verify, as a receiving host
@@ -233,14 +261,14 @@ impl Packet {
     /// [`Packet::checksums_ok`] by summing the bytes.
     fn sums_verify(&self) -> bool {
         let h = self.header_len();
-        if ones_complement_sum(&self.bytes[..h], 0) != 0xffff {
+        if ones_complement_sum(&self.bytes()[..h], 0) != 0xffff {
             return false;
         }
-        if be16(&self.bytes, h + 6) == 0 {
+        if be16(self.bytes(), h + 6) == 0 {
             return false;
         }
-        let udp = &self.bytes[h..];
-        let udp_len = usize::from(be16(&self.bytes, h + 4));
+        let udp = &self.bytes()[h..];
+        let udp_len = usize::from(be16(self.bytes(), h + 4));
         if udp_len != udp.len() {
             return false;
         }
@@ -250,23 +278,23 @@ impl Packet {
 
     /// Flips bit `bit` (counted from the first byte's most significant bit), modulo the length.
     pub(crate) fn flip_bit(&mut self, bit: u64) {
-        let nbits = self.bytes.len() as u64 * 8;
+        let nbits = u64::from(self.len) * 8;
         if nbits == 0 {
             return;
         }
         let bit = bit % nbits;
-        self.bytes[(bit / 8) as usize] ^= 0x80 >> (bit % 8);
+        self.buf[(bit / 8) as usize] ^= 0x80 >> (bit % 8);
         self.intact = false;
     }
 
     /// The IPv4 header length, clamped so that a UDP header always fits after it.
     fn header_len(&self) -> usize {
-        let ihl = usize::from(self.bytes[0] & 0x0f) * 4;
-        ihl.clamp(IPV4_HEADER_LEN, self.bytes.len() - UDP_HEADER_LEN)
+        let ihl = usize::from(self.buf[0] & 0x0f) * 4;
+        ihl.clamp(IPV4_HEADER_LEN, self.len() - UDP_HEADER_LEN)
     }
 
     fn ip_at(&self, off: usize) -> Ipv4Addr {
-        let b = &self.bytes;
+        let b = self.bytes();
         Ipv4Addr::new(b[off], b[off + 1], b[off + 2], b[off + 3])
     }
 }
