@@ -537,10 +537,14 @@ impl Network {
     }
 
     fn lookup(&self, addr: Ipv4Addr) -> Option<u32> {
-        let key = u32::from(addr);
+        self.lookup_key(u32::from(addr))
+    }
+
+    fn lookup_key(&self, key: u32) -> Option<u32> {
         self.by_addr.get(&key).copied()
     }
 
+    #[inline]
     fn step(&mut self, job: Job) -> Option<Event> {
         self.stats.events += 1;
         match job {
@@ -570,7 +574,7 @@ impl Network {
             self.now,
             &packet,
         );
-        let Some(dst) = self.lookup(*packet.dst().ip()) else {
+        let Some(dst) = self.lookup_key(packet.dst_addr()) else {
             self.stats.unroutable += 1;
             return;
         };
@@ -589,13 +593,20 @@ impl Network {
     }
 
     /// A packet arrives at `node` over a link.
+    #[inline]
     fn arrive(&mut self, node: u32, dst: u32, packet: Packet) -> Option<Event> {
         let n = node as usize;
         Self::record(&mut self.taps, &self.node_taps[n], self.now, &packet);
         if self.hooks[n].is_empty() {
             return self.proceed(node, dst, packet);
         }
+        self.arrive_hooked(node, dst, packet)
+    }
 
+    /// The rest of [`Network::arrive`] at a node with hooks: they run, then their verdict.
+    #[inline(never)]
+    fn arrive_hooked(&mut self, node: u32, dst: u32, packet: Packet) -> Option<Event> {
+        let n = node as usize;
         let mut current = packet;
         let mut replaced = false;
         let mut bad_replace = false;
@@ -642,7 +653,7 @@ impl Network {
             return None;
         }
         let dst = if replaced {
-            match self.lookup(*current.dst().ip()) {
+            match self.lookup_key(current.dst_addr()) {
                 Some(d) => d,
                 None => {
                     self.stats.unroutable += 1;
@@ -669,6 +680,7 @@ impl Network {
     }
 
     /// Delivers the packet if `node` is its destination, else forwards it.
+    #[inline]
     fn proceed(&mut self, node: u32, dst: u32, packet: Packet) -> Option<Event> {
         if node == dst {
             if packet.checksums_ok() {
@@ -688,7 +700,8 @@ impl Network {
     }
 
     /// Puts the packet on the next link from `at` towards `dst`.
-    fn forward(&mut self, at: u32, dst: u32, mut packet: Packet) {
+    #[inline]
+    fn forward(&mut self, at: u32, dst: u32, packet: Packet) {
         let Some(l) = self.routes.next_link(at, dst) else {
             self.stats.unroutable += 1;
             return;
@@ -700,7 +713,7 @@ impl Network {
             (1, ends.a)
         };
         if ends.fixed != NOT_FIXED {
-            // An ideal link that is never down: what `carry` would decide, without its work.
+            // An ideal link that is never down: what `Direction::carry` would decide, without its work.
             Self::record(
                 &mut self.taps,
                 &self.link_taps[l as usize],
@@ -717,6 +730,12 @@ impl Network {
             );
             return;
         }
+        self.forward_modelled(l, dir, to, dst, packet);
+    }
+
+    /// Puts the packet on link `l` in direction `dir` (towards `to`), whose model decides.
+    #[inline(never)]
+    fn forward_modelled(&mut self, l: u32, dir: usize, to: u32, dst: u32, mut packet: Packet) {
         let down = |outages: &[(u64, u64)], t: u64| outages.iter().any(|&(f, u)| f <= t && t < u);
         let outages = &self.outages[l as usize];
         if down(outages, self.now) {

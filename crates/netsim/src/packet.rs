@@ -293,6 +293,12 @@ impl Packet {
         ihl.clamp(IPV4_HEADER_LEN, self.len() - UDP_HEADER_LEN)
     }
 
+    /// The destination address as a number, what forwarding looks up.
+    pub(crate) fn dst_addr(&self) -> u32 {
+        let b = self.bytes();
+        u32::from_be_bytes([b[16], b[17], b[18], b[19]])
+    }
+
     fn ip_at(&self, off: usize) -> Ipv4Addr {
         let b = self.bytes();
         Ipv4Addr::new(b[off], b[off + 1], b[off + 2], b[off + 3])
