@@ -51,6 +51,9 @@ pub(crate) struct EventQueue<T> {
     current: VecDeque<Entry<T>>,
     /// `slots[level * SLOTS + digit]`.
     slots: Vec<Vec<Entry<T>>>,
+    /// Emptied slots' vectors, most recently emptied last: a slot that fills again takes one,
+    /// so the few vectors in use stay in the cache instead of one per slot ever used.
+    spare: Vec<Vec<Entry<T>>>,
     /// Per level, bit `d` set when slot `d` is non-empty.
     occupied: [u64; LEVELS],
     /// Bit `j` set when level `j` has a non-empty slot.
@@ -71,6 +74,7 @@ impl<T> EventQueue<T> {
         EventQueue {
             current: VecDeque::new(),
             slots: (0..LEVELS * SLOTS).map(|_| Vec::new()).collect(),
+            spare: Vec::new(),
             occupied: [0; LEVELS],
             levels: 0,
             last: 0,
@@ -98,7 +102,13 @@ impl<T> EventQueue<T> {
         match Self::place(self.last, e.time) {
             None => self.current.push_back(e),
             Some((level, digit)) => {
-                self.slots[level * SLOTS + digit].push(e);
+                let slot = &mut self.slots[level * SLOTS + digit];
+                if slot.capacity() == 0 {
+                    if let Some(v) = self.spare.pop() {
+                        *slot = v;
+                    }
+                }
+                slot.push(e);
                 self.occupied[level] |= 1 << digit;
                 self.levels |= 1 << level;
             }
@@ -175,8 +185,8 @@ impl<T> EventQueue<T> {
             }
         }
         debug_assert!(self.slots[at].is_empty(), "entries only move down");
-        // Hand the (empty) allocation back for reuse.
-        self.slots[at] = moving;
+        // Keep the (empty) allocation for the next slot to fill.
+        self.spare.push(moving);
         let cur = self.current.make_contiguous();
         if !cur.is_sorted_by_key(|e| e.seq) {
             cur.sort_unstable_by_key(|e| e.seq);
