@@ -218,14 +218,14 @@ impl Packet {
 
     /// Source address and port.
     pub fn src(&self) -> SocketAddrV4 {
-        let h = self.header_len();
-        SocketAddrV4::new(self.ip_at(12), be16(self.bytes(), h))
+        let b = self.bytes();
+        SocketAddrV4::new(ip_at(b, 12), be16(b, header_len(b)))
     }
 
     /// Destination address and port.
     pub fn dst(&self) -> SocketAddrV4 {
-        let h = self.header_len();
-        SocketAddrV4::new(self.ip_at(16), be16(self.bytes(), h + 2))
+        let b = self.bytes();
+        SocketAddrV4::new(ip_at(b, 16), be16(b, header_len(b) + 2))
     }
 
     /// The IPv4 identification field.
@@ -235,11 +235,12 @@ impl Packet {
 
     /// The UDP payload (clamped to the bytes present if a length field was corrupted).
     pub fn udp_payload(&self) -> &[u8] {
-        let h = self.header_len();
+        let b = self.bytes();
+        let h = header_len(b);
         let start = h + UDP_HEADER_LEN;
-        let udp_len = usize::from(be16(self.bytes(), h + 4)).max(UDP_HEADER_LEN);
-        let end = (h + udp_len).min(self.bytes().len());
-        &self.bytes()[start..end]
+        let udp_len = usize::from(be16(b, h + 4)).max(UDP_HEADER_LEN);
+        let end = (h + udp_len).min(b.len());
+        &b[start..end]
     }
 
     /// Whether the IPv4 header checksum and the UDP checksum both verify, as a receiving host
@@ -260,19 +261,20 @@ impl Packet {
 
     /// [`Packet::checksums_ok`] by summing the bytes.
     fn sums_verify(&self) -> bool {
-        let h = self.header_len();
-        if ones_complement_sum(&self.bytes()[..h], 0) != 0xffff {
+        let b = self.bytes();
+        let h = header_len(b);
+        if ones_complement_sum(&b[..h], 0) != 0xffff {
             return false;
         }
-        if be16(self.bytes(), h + 6) == 0 {
+        if be16(b, h + 6) == 0 {
             return false;
         }
-        let udp = &self.bytes()[h..];
-        let udp_len = usize::from(be16(self.bytes(), h + 4));
+        let udp = &b[h..];
+        let udp_len = usize::from(be16(b, h + 4));
         if udp_len != udp.len() {
             return false;
         }
-        let pseudo = pseudo_header_sum(self.ip_at(12), self.ip_at(16), udp_len);
+        let pseudo = pseudo_header_sum(ip_at(b, 12), ip_at(b, 16), udp_len);
         ones_complement_sum(udp, pseudo) == 0xffff
     }
 
@@ -287,22 +289,22 @@ impl Packet {
         self.intact = false;
     }
 
-    /// The IPv4 header length, clamped so that a UDP header always fits after it.
-    fn header_len(&self) -> usize {
-        let ihl = usize::from(self.buf[0] & 0x0f) * 4;
-        ihl.clamp(IPV4_HEADER_LEN, self.len() - UDP_HEADER_LEN)
-    }
-
     /// The destination address as a number, what forwarding looks up.
     pub(crate) fn dst_addr(&self) -> u32 {
         let b = self.bytes();
         u32::from_be_bytes([b[16], b[17], b[18], b[19]])
     }
+}
 
-    fn ip_at(&self, off: usize) -> Ipv4Addr {
-        let b = self.bytes();
-        Ipv4Addr::new(b[off], b[off + 1], b[off + 2], b[off + 3])
-    }
+/// The IPv4 header length of a datagram's bytes (at least 28 of them), clamped so that a UDP
+/// header always fits after it.
+fn header_len(b: &[u8]) -> usize {
+    let ihl = usize::from(b[0] & 0x0f) * 4;
+    ihl.clamp(IPV4_HEADER_LEN, b.len() - UDP_HEADER_LEN)
+}
+
+fn ip_at(b: &[u8], off: usize) -> Ipv4Addr {
+    Ipv4Addr::new(b[off], b[off + 1], b[off + 2], b[off + 3])
 }
 
 fn be16(b: &[u8], off: usize) -> u16 {
