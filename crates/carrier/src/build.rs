@@ -30,7 +30,6 @@ use crate::mediation::{LeaNode, MediationNode};
 use crate::mobility::Mobility;
 use crate::nodes::{Logic, OttClient, Outgoing, RadioPath, TunnelServer, Via};
 use crate::ott::OttNode;
-use crate::shared::SharedStr;
 use crate::signal_app::KeyServer;
 use crate::timer::Timer;
 use crate::topology::*;
@@ -566,13 +565,13 @@ impl World<'_> {
         // The plan is not read after this: each message moves to its sender's handset.
         let planned = std::mem::take(&mut self.planned);
         // One copy of each app's name, pointed at by every truth message it carried.
-        let app_names: Vec<SharedStr> = self
+        let app_names: Vec<Arc<str>> = self
             .dir
             .apps
             .iter()
-            .map(|a| SharedStr::from(a.name.as_str()))
+            .map(|a| Arc::<str>::from(a.name.as_str()))
             .collect();
-        let fallback = SharedStr::from("sms (fallback)");
+        let fallback = Arc::<str>::from("sms (fallback)");
         // Every message of the run is pushed here, once: no doubling slack kept all day.
         self.truth.messages.reserve_exact(planned.len());
         for (id, p) in planned.into_iter().enumerate() {
@@ -592,7 +591,7 @@ impl World<'_> {
                 (ProtocolId::Sms, fallback.clone())
             };
             // One copy of the text, shared by the truth and the sender's outbox.
-            let text = SharedStr::from(p.text);
+            let text = Arc::<str>::from(p.text);
             let via = if e2e { Via::App } else { Via::Carrier };
             self.truth.push(TruthMessage {
                 id,
