@@ -31,20 +31,24 @@
 //! [`crate::metadata`], `keys`, `signal_read`, `active`) reads this table, so they agree on who
 //! is who, and none parses captured bytes again.
 //!
-//! Cost: one decode per packet, O(p log p) for p packets (ordered maps keyed by address).
-//! Decoded PDUs own their fields (that is what `proto::wire` decoders return); the table keeps
-//! them instead of re-decoding, and analyses borrow from it. It stays small per packet (large or
-//! rare layers are boxed), and the observations that carry a DATA frame or an LI record are
-//! indexed ([`Observations::with_content`]) so that analyses do not walk the (often far more
-//! numerous) ACK and media packets.
+//! Cost: one decode per packet, O(p log p) for p packets (ordered maps keyed by address). A DATA
+//! frame's application PDU is checked whole when the table is built, and the table keeps only
+//! where it starts and its kind ([`PduAt`], inside the observation's 64 bytes); an analysis
+//! reading it gets a [`AppPduRef`] decoded again from the captured bytes, which allocates
+//! nothing, and whose strings and byte fields point into the captures, so what an analysis
+//! borrows from a PDU lives as long as the captures, not the table. (An owned, boxed `AppPdu`
+//! per DATA frame held about 190 bytes of heap each.) The table stays small per packet (rare
+//! layers are boxed), and the observations that carry a DATA frame or an LI record are indexed
+//! ([`Observations::with_content`]) so that analyses do not walk the (often far more numerous)
+//! ACK and media packets.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 use capture::{ip, CaptureError, Captures, VantageKind};
 use proto::wire::{
-    AppPdu, Frame, Iri, LiDirection, LiKind, LiRecord, MediaPdu, NoiseKind, OttEnvelope, SmsKind,
-    WireError, FRAME_PORT, LI_PORT, MEDIA_PORT,
+    AppPduRef, FrameRef, Iri, LiDirection, LiKind, LiRecordRef, MediaPdu, NoiseKind,
+    OttEnvelopeRef, SmsKind, WireError, FRAME_PORT, LI_PORT, MEDIA_PORT,
 };
 use simcore::Timestamp;
 
@@ -120,6 +124,47 @@ pub struct LiLayer {
     pub content: LiContent,
 }
 
+/// Which application PDU a DATA frame carries (its tag).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PduKind {
+    /// An SMS in clear.
+    Sms,
+    /// A carrier or server tunnel message.
+    Tunnel,
+    /// An end-to-end app envelope.
+    Ott,
+    /// Call signalling.
+    Call,
+}
+
+impl PduKind {
+    fn of(pdu: &AppPduRef<'_>) -> PduKind {
+        match pdu {
+            AppPduRef::Sms(_) => PduKind::Sms,
+            AppPduRef::Tunnel(_) => PduKind::Tunnel,
+            AppPduRef::Ott(_) => PduKind::Ott,
+            AppPduRef::Call(_) => PduKind::Call,
+        }
+    }
+}
+
+/// Where a DATA frame's application PDU is in its observation's bytes, and which kind it is:
+/// the PDU runs from `start` to the end of the datagram (a UDP payload ends the datagram, and
+/// a DATA frame's payload ends the frame). It decoded when the table was built; read it with
+/// [`Observation::data`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PduAt {
+    start: u16,
+    kind: PduKind,
+}
+
+impl PduAt {
+    /// The PDU's kind.
+    pub fn kind(self) -> PduKind {
+        self.kind
+    }
+}
+
 /// What a UDP datagram carries.
 #[derive(Debug)]
 pub enum Payload {
@@ -130,12 +175,12 @@ pub enum Payload {
         /// The DATA frame this ACK answers.
         seq: u32,
     },
-    /// A DATA frame and the application PDU it carries.
+    /// A DATA frame and the application PDU it carries (see [`Observation::data`]).
     Data {
         /// The frame's sequence number.
         seq: u32,
-        /// The PDU.
-        pdu: Box<AppPdu>,
+        /// Where the PDU is, and its kind.
+        pdu: PduAt,
     },
     /// An LI record (mediation vantages only).
     Li(Box<LiLayer>),
@@ -168,7 +213,8 @@ pub enum Layer {
 }
 
 /// One packet, captured or found inside a CC record, dissected. One per packet, so kept small
-/// (64 bytes besides its decoded PDU): vantage and depth are narrow, the bytes are borrowed.
+/// (64 bytes, and no heap unless an LI record or damage): vantage and depth are narrow, the
+/// bytes are borrowed, and a DATA frame's PDU is decoded from them when read.
 #[derive(Debug)]
 pub struct Observation<'c> {
     /// When the tap saw it; for a packet inside a CC record, the record's timestamp.
@@ -184,7 +230,7 @@ pub struct Observation<'c> {
     depth: u8,
 }
 
-impl Observation<'_> {
+impl<'c> Observation<'c> {
     /// Index of the vantage in [`Captures::vantages`].
     pub fn vantage(&self) -> usize {
         self.vantage as usize
@@ -230,10 +276,20 @@ impl Observation<'_> {
         self.datagram().map(|d| (*d.src.ip(), *d.dst.ip()))
     }
 
-    /// The DATA frame's sequence number and application PDU, if this is one.
-    pub fn data(&self) -> Option<(u32, &AppPdu)> {
+    /// The DATA frame's sequence number and application PDU, if this is one. The PDU is decoded
+    /// now from the captured bytes (nothing is allocated; it decoded when the table was built,
+    /// and decoding is pure), its fields pointing into the captures.
+    pub fn data(&self) -> Option<(u32, AppPduRef<'c>)> {
+        let (seq, at) = self.data_at()?;
+        let pdu = AppPduRef::decode(self.bytes.get(usize::from(at.start)..)?);
+        debug_assert!(pdu.is_ok(), "a PDU that decoded once decodes again");
+        Some((seq, pdu.ok()?))
+    }
+
+    /// The DATA frame's sequence number and where its PDU is, if this is one (nothing decoded).
+    pub fn data_at(&self) -> Option<(u32, PduAt)> {
         match self.datagram()?.payload {
-            Payload::Data { seq, ref pdu } => Some((seq, pdu)),
+            Payload::Data { seq, pdu } => Some((seq, pdu)),
             _ => None,
         }
     }
@@ -388,7 +444,7 @@ impl<'a> Bindings<'a> {
 /// Whether `o` is an SMS DATA frame sent to `FRAME_PORT`.
 fn is_sms_to_frame_port(o: &Observation<'_>) -> bool {
     o.datagram().is_some_and(|d| d.dst.port() == FRAME_PORT)
-        && matches!(o.data(), Some((_, AppPdu::Sms(_))))
+        && o.data_at().is_some_and(|(_, at)| at.kind() == PduKind::Sms)
 }
 
 impl Roles {
@@ -414,31 +470,31 @@ impl Roles {
             let Some(d) = o.datagram() else { continue };
             let (src, dst) = (*d.src.ip(), *d.dst.ip());
             match &d.payload {
-                Payload::Data { pdu, .. } => match &**pdu {
-                    AppPdu::Sms(s) => {
+                Payload::Data { .. } => match o.data().map(|(_, pdu)| pdu) {
+                    Some(AppPduRef::Sms(s)) => {
                         r.sms_speakers.insert(src);
                         r.sms_speakers.insert(dst);
                         let (a, m) = match s.kind {
-                            SmsKind::Submit => (src, s.from.as_str()),
-                            SmsKind::Deliver => (dst, s.to.as_str()),
+                            SmsKind::Submit => (src, s.from),
+                            SmsKind::Deliver => (dst, s.to),
                         };
                         bind.add(a, m);
                     }
-                    AppPdu::Ott(env) => {
-                        ott_from.entry(src).or_default().insert(&env.from);
-                        ott_to.entry(dst).or_default().insert(&env.to);
+                    Some(AppPduRef::Ott(env)) => {
+                        ott_from.entry(src).or_default().insert(env.from);
+                        ott_to.entry(dst).or_default().insert(env.to);
                         if env.kind == NoiseKind::Handshake {
-                            let (lo, hi) = pair(&env.from, &env.to);
+                            let (lo, hi) = pair(env.from, env.to);
                             r.sessions
-                                .entry(lo.clone())
+                                .entry(lo.to_owned())
                                 .or_default()
-                                .entry(hi.clone())
+                                .entry(hi.to_owned())
                                 .or_default()
                                 .entry(env.session)
-                                .or_insert_with(|| env.protocol.clone());
+                                .or_insert_with(|| env.protocol.to_owned());
                         }
                     }
-                    AppPdu::Tunnel(t) if t.kind == NoiseKind::Handshake => {
+                    Some(AppPduRef::Tunnel(t)) if t.kind == NoiseKind::Handshake => {
                         let e = r
                             .tunnel_initiators
                             .entry(pair(src, dst))
@@ -447,7 +503,7 @@ impl Roles {
                             *e = (o.time, src);
                         }
                     }
-                    AppPdu::Tunnel(_) | AppPdu::Call(_) => {}
+                    Some(AppPduRef::Tunnel(_) | AppPduRef::Call(_)) | None => {}
                 },
                 Payload::Li(li) => {
                     let LiContent::Cc { inner } = li.content else {
@@ -596,8 +652,8 @@ pub struct DataFrame<'a, 'c> {
     pub dst: SocketAddrV4,
     /// The frame's sequence number.
     pub seq: u32,
-    /// The application PDU.
-    pub pdu: &'a AppPdu,
+    /// The application PDU, its fields pointing into the captures.
+    pub pdu: AppPduRef<'c>,
 }
 
 /// Every captured packet dissected once, what the dissection counted, and the roles learned
@@ -665,7 +721,7 @@ impl<'c> Dissector<'c> {
             // read (it would make false recoveries of flipped texts).
             Ok(_) if !ip::checksums_ok(bytes) => (Layer::Damaged(Box::new(Damage::Checksum)), None),
             Ok(udp) => {
-                let (payload, cc) = self.payload(&udp, mediation);
+                let (payload, cc) = self.payload(bytes, &udp, mediation);
                 let datagram = Datagram {
                     src: udp.src,
                     dst: udp.dst,
@@ -690,52 +746,56 @@ impl<'c> Dissector<'c> {
     /// the record's timestamp and the packet it wraps.
     fn payload(
         &self,
+        bytes: &'c [u8],
         udp: &ip::UdpView<'c>,
         mediation: bool,
     ) -> (Payload, Option<(Timestamp, &'c [u8])>) {
         let ports = [udp.src.port(), udp.dst.port()];
         if ports.contains(&FRAME_PORT) {
-            let payload = match Frame::decode(udp.payload) {
-                Ok(Frame::Ack { next_expected, seq }) => Payload::Ack { next_expected, seq },
-                Ok(Frame::Data { seq, payload }) => match AppPdu::decode(&payload) {
-                    Ok(pdu) => Payload::Data {
-                        seq,
-                        pdu: Box::new(pdu),
-                    },
+            let payload = match FrameRef::decode(udp.payload) {
+                Ok(FrameRef::Ack { next_expected, seq }) => Payload::Ack { next_expected, seq },
+                Ok(FrameRef::Data { seq, payload }) => match AppPduRef::decode(payload) {
+                    Ok(pdu) => {
+                        // The frame's payload ends the frame, which ends the datagram
+                        // (`ip::parse_udp` checked both lengths), whose length is a u16.
+                        let start = bytes.len().saturating_sub(payload.len());
+                        debug_assert_eq!(bytes.get(start..), Some(payload));
+                        Payload::Data {
+                            seq,
+                            pdu: PduAt {
+                                start: u16::try_from(start).unwrap_or(u16::MAX),
+                                kind: PduKind::of(&pdu),
+                            },
+                        }
+                    }
                     Err(e) => Payload::Damaged(Box::new(Damage::AppPdu(e))),
                 },
                 Err(e) => Payload::Damaged(Box::new(Damage::Frame(e))),
             };
             (payload, None)
         } else if mediation && ports.contains(&LI_PORT) {
-            let rec = match LiRecord::decode(udp.payload) {
+            let rec = match LiRecordRef::decode(udp.payload) {
                 Ok(rec) => rec,
                 Err(e) => return (Payload::Damaged(Box::new(Damage::LiRecord(e))), None),
             };
             let record = LiHeader {
-                liid: rec.liid,
+                liid: rec.liid.to_owned(),
                 correlation: rec.correlation,
                 timestamp: rec.timestamp,
                 direction: rec.direction,
             };
             let (content, cc) = match rec.kind {
-                LiKind::Iri => match Iri::decode(&rec.payload) {
+                LiKind::Iri => match Iri::decode(rec.payload) {
                     Ok(iri) => (LiContent::Iri(iri), None),
                     Err(e) => (LiContent::Damaged(Damage::Iri(e)), None),
                 },
-                LiKind::Cc => {
-                    // The record ends with its payload (a decoded record has no trailing
-                    // bytes): the wrapped packet is borrowed there, not copied.
-                    let start = udp.payload.len().saturating_sub(rec.payload.len());
-                    let inner = &udp.payload[start..];
-                    debug_assert_eq!(inner, rec.payload.as_slice());
-                    (
-                        LiContent::Cc {
-                            inner: self.packets.len() + 1,
-                        },
-                        Some((rec.timestamp, inner)),
-                    )
-                }
+                // The wrapped packet is borrowed where the record carries it, not copied.
+                LiKind::Cc => (
+                    LiContent::Cc {
+                        inner: self.packets.len() + 1,
+                    },
+                    Some((rec.timestamp, rec.payload)),
+                ),
             };
             (Payload::Li(Box::new(LiLayer { record, content })), cc)
         } else if ports.contains(&MEDIA_PORT) {
@@ -813,8 +873,19 @@ impl<'c> Observations<'c> {
 
     /// Every DATA frame with its application PDU, in table order.
     pub fn data_frames(&self) -> impl Iterator<Item = DataFrame<'_, 'c>> {
-        self.with_content().filter_map(|obs| {
+        self.data_frames_of(|_| true)
+    }
+
+    /// The DATA frames whose PDU is of a kind `want` accepts (the others are not decoded).
+    pub fn data_frames_of(
+        &self,
+        want: impl Fn(PduKind) -> bool,
+    ) -> impl Iterator<Item = DataFrame<'_, 'c>> {
+        self.with_content().filter_map(move |obs| {
             let d = obs.datagram()?;
+            if !want(obs.data_at()?.1.kind()) {
+                return None;
+            }
             let (seq, pdu) = obs.data()?;
             Some(DataFrame {
                 obs,
@@ -827,11 +898,12 @@ impl<'c> Observations<'c> {
     }
 
     /// Every OTT envelope seen in clear (copies included), with its packet, in table order.
-    pub fn ott_envelopes(&self) -> impl Iterator<Item = (&Observation<'c>, &OttEnvelope)> {
-        self.data_frames().filter_map(|f| match f.pdu {
-            AppPdu::Ott(env) => Some((f.obs, env)),
-            _ => None,
-        })
+    pub fn ott_envelopes(&self) -> impl Iterator<Item = (&Observation<'c>, OttEnvelopeRef<'c>)> {
+        self.data_frames_of(|k| k == PduKind::Ott)
+            .filter_map(|f| match f.pdu {
+                AppPduRef::Ott(env) => Some((f.obs, env)),
+                _ => None,
+            })
     }
 
     /// Every IRI record with its LI header and packet, in table order.
@@ -847,7 +919,7 @@ impl<'c> Observations<'c> {
 mod tests {
     use super::*;
     use capture::{CapturedPacket, PacketCapture, VantagePoint, Warrant, WarrantKind};
-    use proto::wire::{SmsPdu, TunnelPdu};
+    use proto::wire::{AppPdu, Frame, LiRecord, SmsPdu, TunnelPdu};
 
     const SUB_A: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
     const SUB_B: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
@@ -957,10 +1029,19 @@ mod tests {
             "a captured packet's bytes are borrowed, not copied"
         );
         assert_eq!(o.addrs(), Some((SUB_A, SMSC)));
-        let Some((3, AppPdu::Sms(s))) = o.data() else {
+        let Some((3, AppPduRef::Sms(s))) = o.data() else {
             panic!("an SMS DATA frame: {o:?}")
         };
         assert_eq!(s.text, text);
+        let inside = |field: &str| {
+            let (f, c) = (field.as_bytes().as_ptr_range(), captured.as_ptr_range());
+            c.start <= f.start && f.end <= c.end
+        };
+        assert!(
+            [s.from, s.to, s.text].into_iter().all(inside),
+            "the PDU's strings point into the captured packet, not into copies"
+        );
+        assert_eq!(o.data_at().map(|(_, at)| at.kind()), Some(PduKind::Sms));
         assert!(o.damage().is_none());
         assert_eq!(
             obs.counts(),
@@ -977,6 +1058,8 @@ mod tests {
     fn an_observation_stays_small() {
         // One per captured packet: 80 bytes when it held a `Cow` and two `usize`s.
         assert!(core::mem::size_of::<Observation<'_>>() <= 64);
+        // A DATA frame's PDU is a position in the packet, not a pointer to a decoded copy.
+        assert!(core::mem::size_of::<PduAt>() <= 4);
     }
 
     #[test]
@@ -1020,7 +1103,14 @@ mod tests {
             "the wrapped packet is borrowed at the end of the captured record, not copied"
         );
         assert_eq!(copied.addrs(), Some((SUB_A, OTT)));
-        assert!(matches!(copied.data(), Some((0, AppPdu::Tunnel(_)))));
+        let Some((0, AppPduRef::Tunnel(t))) = copied.data() else {
+            panic!("a tunnel DATA frame: {copied:?}")
+        };
+        assert_eq!(
+            t.noise.as_ptr_range().end,
+            record.as_ptr_range().end,
+            "the wrapped PDU is read from the captured record"
+        );
         let c = obs.counts();
         assert_eq!((c.packets_parsed, c.cc_packets, c.parse_errors), (2, 1, 0));
     }
