@@ -450,7 +450,7 @@ fn is_sms_to_frame_port(o: &Observation<'_>) -> bool {
 impl Roles {
     /// Learns the roles from the observations of `packets` listed in `content` (those with a
     /// DATA frame or an LI record, in table order).
-    fn learn(packets: &[Observation<'_>], content: &[usize], captures: &Captures) -> Roles {
+    fn learn(packets: &[Observation<'_>], content: &[u32], captures: &Captures) -> Roles {
         // Warrant list of each vantage: LIID → target MSISDN.
         let liids: Vec<BTreeMap<&str, &str>> = captures
             .vantages
@@ -466,7 +466,7 @@ impl Roles {
         let mut ott_from: BTreeMap<Ipv4Addr, BTreeSet<&str>> = BTreeMap::new();
         let mut ott_to: BTreeMap<Ipv4Addr, BTreeSet<&str>> = BTreeMap::new();
         let mut bind = Bindings::default();
-        for o in content.iter().filter_map(|&i| packets.get(i)) {
+        for o in content.iter().filter_map(|&i| packets.get(i as usize)) {
             let Some(d) = o.datagram() else { continue };
             let (src, dst) = (*d.src.ip(), *d.dst.ip());
             match &d.payload {
@@ -662,8 +662,9 @@ pub struct DataFrame<'a, 'c> {
 pub struct Observations<'c> {
     captures: &'c Captures,
     packets: Vec<Observation<'c>>,
-    /// Indices of the observations with a DATA frame or an LI record, ascending.
-    content: Vec<usize>,
+    /// Indices of the observations with a DATA frame or an LI record, ascending (`u32`, and
+    /// sized exactly: one per DATA frame, half the table).
+    content: Vec<u32>,
     counts: Counts,
     roles: Roles,
 }
@@ -672,7 +673,7 @@ pub struct Observations<'c> {
 struct Dissector<'c> {
     captures: &'c Captures,
     packets: Vec<Observation<'c>>,
-    content: Vec<usize>,
+    content: Vec<u32>,
     counts: Counts,
 }
 
@@ -703,7 +704,9 @@ impl<'c> Dissector<'c> {
         }
         self.counts.add(&o);
         if o.has_content() {
-            self.content.push(self.packets.len());
+            // 2^32 observations would be a table of 256 GiB: out of any run's reach.
+            self.content
+                .push(u32::try_from(self.packets.len()).unwrap_or(u32::MAX));
         }
         self.packets.push(o);
     }
@@ -827,6 +830,7 @@ impl<'c> Observations<'c> {
         // Packets found inside CC records come on top of the captured ones the table was
         // sized for, and the vector doubled for them: give the untouched half back.
         d.packets.shrink_to_fit();
+        d.content.shrink_to_fit();
         let roles = Roles::learn(&d.packets, &d.content, captures);
         Observations {
             captures,
@@ -868,7 +872,9 @@ impl<'c> Observations<'c> {
     /// The observations that carry a DATA frame or an LI record, in table order: everything
     /// an analysis reads (ACKs, media, other ports and damaged packets are only counted).
     pub fn with_content(&self) -> impl Iterator<Item = &Observation<'c>> {
-        self.content.iter().filter_map(|&i| self.packets.get(i))
+        self.content
+            .iter()
+            .filter_map(|&i| self.packets.get(i as usize))
     }
 
     /// Every DATA frame with its application PDU, in table order.
@@ -1060,6 +1066,21 @@ mod tests {
         assert!(core::mem::size_of::<Observation<'_>>() <= 64);
         // A DATA frame's PDU is a position in the packet, not a pointer to a decoded copy.
         assert!(core::mem::size_of::<PduAt>() <= 4);
+    }
+
+    #[test]
+    fn the_content_index_is_four_bytes_an_entry_without_spare_capacity() {
+        let packet = |n: u32| data(SUB_A, SMSC, n, &sms(SmsKind::Submit, "+1", "+2", "hi"));
+        let caps = one(vantage(
+            "core",
+            VantageKind::CoreTap,
+            (0..1000).map(|n| (u64::from(n), packet(n))).collect(),
+        ));
+        let obs = Observations::decode(&caps);
+        assert_eq!(obs.content.len(), 1000);
+        assert_eq!(obs.content.capacity(), obs.content.len());
+        assert_eq!(core::mem::size_of_val(&obs.content[0]), 4);
+        assert_eq!(obs.packets.capacity(), obs.packets.len());
     }
 
     #[test]
