@@ -343,13 +343,15 @@ pub(crate) fn analyze<'t>(adversary: &str, obs: &'t Observations<'_>) -> (Findin
     // damaged packets carry nothing to read).
     let mut r = Reader::default();
     for o in obs.with_content() {
-        let Some(d) = o.datagram() else { continue };
+        let Some((src, dst)) = o.addrs() else {
+            continue;
+        };
         let vantage = obs.vantage_name(o.vantage());
         let at = At {
             vantage: o.vantage(),
             time: o.time,
-            src: *d.src.ip(),
-            dst: *d.dst.ip(),
+            src,
+            dst,
             len: o.len(),
         };
         if let Some((_, pdu)) = o.data() {
@@ -376,7 +378,7 @@ pub(crate) fn analyze<'t>(adversary: &str, obs: &'t Observations<'_>) -> (Findin
                 // Call signalling is read by the metadata analyses.
                 AppPduRef::Call(_) => {}
             }
-        } else if let Some((record, iri)) = o.iri() {
+        } else if let Some((record, iri)) = obs.iri_of(o) {
             match iri.service {
                 IriService::Sms | IriService::Voice => {
                     if looks_like_msisdn(&iri.other) {
