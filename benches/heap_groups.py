@@ -15,6 +15,9 @@ allocate each kind of state. With N, also prints the N largest stacks no rule ma
 
 With --adversary, only the stacks under `analyze` (the adversary's analysis), grouped by their
 innermost frame in a file of crates/adversary/src (function and file), largest first.
+heaptrack's peak is the whole run's: when the simulation peaks higher than the analysis, run
+`memprofile FILE 1 --ballast MB` (MB above the difference) so that the analysis' peak is the one
+recorded; the ballast is allocated outside `analyze` and left out here.
 """
 
 import os

@@ -2,11 +2,15 @@
 //! phase, and the heap each part of the run's output holds, for `BENCHMARKING.md`.
 //!
 //! ```text
-//! cargo run --release --example memprofile -- FILE [SEED] [--simulate-only]
+//! cargo run --release --example memprofile -- FILE [SEED] [--simulate-only | --ballast MB]
 //! ```
 //! With `--simulate-only` it runs the simulation alone (`carrier::run_watched`, as the pipeline
 //! calls it) and stops, so that under `heaptrack` the peak by allocation site is the end of the
-//! simulation's even when the analysis peaks higher.
+//! simulation's even when the analysis peaks higher. With `--ballast MB` the observer thread
+//! holds MB megabytes (zeroed on demand, so no resident pages) while the analysis runs, so that
+//! under `heaptrack` the peak is the analysis' even when the simulation peaks higher; the
+//! ballast is one stack outside `analyze` (`heap_groups.py --adversary` leaves it out), and the
+//! stage peaks printed include it.
 //! Runs `FILE` (a scenario; the work limit is raised to 10^9) through `pipeline::run_watched`
 //! with a counting global allocator (the system allocator, plus two atomic counters: bytes live
 //! now and the highest since the last reset). A second thread reads the run's `Watch` every
@@ -112,12 +116,17 @@ fn stage_name(s: Stage) -> &'static str {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let Some(path) = args.get(1) else {
-        eprintln!("usage: memprofile FILE [SEED] [--simulate-only]");
+        eprintln!("usage: memprofile FILE [SEED] [--simulate-only | --ballast MB]");
         std::process::exit(2);
     };
     let seed: u64 = args
         .get(2)
+        .filter(|s| !s.starts_with("--"))
         .map_or(1, |s| s.parse().expect("SEED is a number"));
+    let ballast_mb: usize = args.iter().position(|a| a == "--ballast").map_or(0, |i| {
+        let mb = args.get(i + 1).and_then(|s| s.parse().ok());
+        mb.expect("--ballast MB: a number of megabytes")
+    });
     let text = std::fs::read_to_string(path).expect("scenario readable");
     let sc = scenario::parse_with(
         path,
@@ -128,7 +137,7 @@ fn main() {
     )
     .unwrap_or_else(|e| panic!("{e}"));
 
-    if args.get(3).map(String::as_str) == Some("--simulate-only") {
+    if args.iter().any(|a| a == "--simulate-only") {
         let t0 = Instant::now();
         PEAK.store(live(), Ordering::Relaxed);
         let out = carrier::run_watched(&sc, seed, &onpath::Armory, &Watch::new())
@@ -152,11 +161,18 @@ fn main() {
         std::thread::spawn(move || {
             let mut marks = vec![(Stage::Building, 0.0f64, 0usize)];
             let mut cur = Stage::Building;
+            let mut ballast: Option<Vec<u8>> = None;
             while !done.load(Ordering::Relaxed) {
                 let s = watch.stage();
                 if s != cur {
+                    if s != Stage::Analysing {
+                        drop(ballast.take());
+                    }
                     let peak = PEAK.swap(live(), Ordering::Relaxed);
                     marks.push((s, t0.elapsed().as_secs_f64(), peak));
+                    if s == Stage::Analysing && ballast_mb > 0 {
+                        ballast = Some(vec![0u8; ballast_mb * 1_000_000]);
+                    }
                     cur = s;
                 }
                 std::thread::sleep(std::time::Duration::from_millis(1));
@@ -229,9 +245,9 @@ fn main() {
     row("findings (analysis)", freed(findings), 0, "");
     let n_packets = output.captures.packet_count();
     // The analysis' working memory: its stage's peak less the output it reads (what is held
-    // now, without the report and the findings it wrote).
+    // now, without the report and the findings it wrote) and any ballast.
     if let Some(peak) = analyse_peak {
-        let working = peak.saturating_sub(live());
+        let working = peak.saturating_sub(live() + ballast_mb * 1_000_000);
         println!(
             "  (analysis' working memory: {} = the analyse peak less the {} of output it read; {:.0} per captured packet)",
             mb(working),

@@ -57,7 +57,7 @@ fn a_partition_healing_inside_the_budget_delivers_everything() {
         .truth
         .messages
         .iter()
-        .filter(|m| m.app == "sms" && m.sent_at >= min(10) && m.sent_at < min(60))
+        .filter(|m| &*m.app == "sms" && m.sent_at >= min(10) && m.sent_at < min(60))
         .filter(|m| m.delivered_at.is_some_and(|d| d >= min(70)))
         .count();
     assert!(held_sms > 0, "no SMS was held by the SMS centre's outage");
@@ -109,7 +109,7 @@ fn a_partition_outlasting_the_budget_fails_messages_with_a_reason() {
         "SMS and carrier-encrypted messages do not need the OTT server"
     );
     for m in &failed {
-        assert_ne!(m.app, "sms", "{m:?}");
+        assert_ne!(&*m.app, "sms", "{m:?}");
         let why = m.failure.as_deref().unwrap_or_default();
         assert!(
             why.starts_with("partition outlasted the retry budget: node ott still down"),

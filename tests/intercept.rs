@@ -81,13 +81,13 @@ fn every_sms_of_a_content_warrant_target_is_read_at_the_mediation_node() {
         if involves_target {
             target_msgs += 1;
             assert!(
-                recovered.contains(m.text.as_str()),
+                recovered.contains(&*m.text),
                 "target message not read: {m:?}"
             );
         } else {
             // Only targets' traffic reaches the mediation node.
             assert!(
-                !recovered.contains(m.text.as_str()),
+                !recovered.contains(&*m.text),
                 "non-target message read: {m:?}"
             );
         }

@@ -101,7 +101,7 @@ fn device_state_theft_reads_exactly_until_the_victims_next_ratchet_key() {
     let mut peer_later: BTreeMap<(Pair, u64), BTreeSet<Key>> = BTreeMap::new();
     for m in &t.messages {
         let pair = (addr(m.from).min(addr(m.to)), addr(m.from).max(addr(m.to)));
-        let was_read = read.contains(m.text.as_str());
+        let was_read = read.contains(&*m.text);
         let Some((at, exact, victims)) = open.get(&pair) else {
             assert!(!was_read, "read without a theft: {m:?}");
             continue;
@@ -154,7 +154,7 @@ fn one_time_prekeys_keep_sessions_closed_to_a_later_identity_theft() {
     let by_app = |app: &str| {
         t.messages
             .iter()
-            .filter(|m| m.app == app && read.contains(m.text.as_str()))
+            .filter(|m| *m.app == *app && read.contains(&*m.text))
             .count()
     };
     assert_eq!(by_app("signal-opk"), 0);
@@ -175,7 +175,7 @@ fn quantum_opens_x3dh_but_not_pqxdh() {
     let t = &run.output.truth;
     let (mut classic, mut pq) = ((0, 0), (0, 0));
     for m in &t.messages {
-        let r = usize::from(read.contains(m.text.as_str()));
+        let r = usize::from(read.contains(&*m.text));
         match m.protocol.label().as_str() {
             "signal" => classic = (classic.0 + 1, classic.1 + r),
             "signal+pq" => pq = (pq.0 + 1, pq.1 + r),
@@ -300,7 +300,7 @@ fn skipped_keys_used_counts_messages_not_receipts() {
     let bound = t
         .messages
         .iter()
-        .filter(|m| m.sent_at < at && read.contains(m.text.as_str()))
+        .filter(|m| m.sent_at < at && read.contains(&*m.text))
         .filter(|m| {
             t.signal_ratchet_keys
                 .get(&m.id)
@@ -338,12 +338,9 @@ fn each_signal_app_has_its_own_row() {
             .unwrap_or_else(|| panic!("no row for {app}"));
         assert_eq!(row.row, format!("signal:{app}"));
         assert_eq!(row.protocol, "signal");
-        let of_app: Vec<_> = t.messages.iter().filter(|m| m.app == app).collect();
+        let of_app: Vec<_> = t.messages.iter().filter(|m| *m.app == *app).collect();
         assert_eq!(row.messages, of_app.len(), "{app}");
-        let read_of_app = of_app
-            .iter()
-            .filter(|m| read.contains(m.text.as_str()))
-            .count();
+        let read_of_app = of_app.iter().filter(|m| read.contains(&*m.text)).count();
         assert_eq!(row.messages_read_by_adversary, read_of_app, "{app}");
         let unread: usize = row.why_unreadable.iter().map(|w| w.messages).sum();
         assert_eq!(unread, of_app.len() - read_of_app, "{app}");
@@ -416,7 +413,7 @@ fn read_after(run: &Run, at: simcore::Timestamp) -> BTreeSet<String> {
         .truth
         .messages
         .iter()
-        .filter(|m| m.sent_at >= at && read.contains(m.text.as_str()))
+        .filter(|m| m.sent_at >= at && read.contains(&*m.text))
         .map(|m| m.text.to_string())
         .collect()
 }

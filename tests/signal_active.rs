@@ -111,7 +111,7 @@ fn the_takeover_reads_past_healing_until_the_end_and_no_endpoint_notices() {
     assert!(healed.len() > 5, "{} past the healing point", healed.len());
     let (active_read, mitm) = reads(&active);
     let (passive_read, _) = reads(&passive);
-    let text = |id: usize| t.messages[id].text.as_str();
+    let text = |id: usize| &*t.messages[id].text;
     // Active: every message of the stolen sessions after the theft, to the last one (the
     // first few also passively: the merged findings keep the earliest method).
     for &id in &all {

@@ -20,7 +20,7 @@ fn per_protocol(run: &Run) -> BTreeMap<String, (usize, usize)> {
         }
         let e = out.entry(m.protocol.label()).or_default();
         e.0 += 1;
-        e.1 += usize::from(read.contains(m.text.as_str()));
+        e.1 += usize::from(read.contains(&*m.text));
     }
     out
 }
@@ -53,11 +53,11 @@ fn harvest_now_decrypt_later_matches_the_physics() {
     let before = passive(&run);
     for m in &run.output.truth.messages {
         if ["noise:XX", "noise:NK", "noise:NN", "noise:IK"].contains(&m.protocol.label().as_str()) {
-            let after = run.findings.recovered.iter().any(|r| r.text == m.text);
+            let after = run.findings.recovered.iter().any(|r| *r.text == *m.text);
             if m.protocol.label() != "noise:IK" {
                 assert_eq!(
                     after,
-                    before.contains(m.text.as_str()),
+                    before.contains(&*m.text),
                     "{}: {}",
                     m.protocol,
                     m.text
@@ -192,7 +192,7 @@ fn weak_rng_makes_nn_readable() {
         .messages
         .iter()
         .filter(|m| m.protocol.family() == capture::Family::Noise)
-        .all(|m| !before.contains(m.text.as_str())));
+        .all(|m| !before.contains(&*m.text)));
 }
 
 #[test]

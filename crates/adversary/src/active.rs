@@ -11,10 +11,10 @@
 use std::collections::BTreeMap;
 
 use capture::ActiveRecord;
-use proto::wire::{AppPdu, NoiseKind, FRAME_PORT};
+use proto::wire::{AppPduRef, NoiseKind, FRAME_PORT};
 
 use crate::findings::{Channel, Findings, Recovered};
-use crate::observe::Observations;
+use crate::observe::{Observations, PduKind};
 
 /// Accounts and protocol of one end-to-end session, from its first handshake message.
 struct SessionInfo<'t> {
@@ -28,16 +28,16 @@ struct SessionInfo<'t> {
 /// (packets inside CC records are not consulted).
 fn sessions<'t>(obs: &'t Observations<'_>) -> BTreeMap<u64, SessionInfo<'t>> {
     let mut out = BTreeMap::new();
-    for f in obs.data_frames() {
+    for f in obs.data_frames_of(|k| k == PduKind::Ott) {
         if f.obs.depth() != 0 || f.dst.port() != FRAME_PORT {
             continue;
         }
-        if let AppPdu::Ott(env) = f.pdu {
+        if let AppPduRef::Ott(env) = f.pdu {
             if env.kind == NoiseKind::Handshake && env.index == 1 {
                 out.entry(env.session).or_insert(SessionInfo {
-                    initiator: &env.from,
-                    responder: &env.to,
-                    protocol: &env.protocol,
+                    initiator: env.from,
+                    responder: env.to,
+                    protocol: env.protocol,
                 });
             }
         }

@@ -91,9 +91,9 @@ fn transcripts<'t>(obs: &'t Observations<'_>) -> Vec<Transcript<'t>> {
     for (o, env) in obs.ott_envelopes().filter(|(_, e)| !e.is_signal()) {
         let (time, vantage) = (o.time, obs.vantage_name(o.vantage()));
         let parties = if env.from <= env.to {
-            (env.from.clone(), env.to.clone())
+            (env.from.to_owned(), env.to.to_owned())
         } else {
-            (env.to.clone(), env.from.clone())
+            (env.to.to_owned(), env.from.to_owned())
         };
         let t = map
             .entry((parties.clone(), env.session))
@@ -105,26 +105,26 @@ fn transcripts<'t>(obs: &'t Observations<'_>) -> Vec<Transcript<'t>> {
                 handshake: BTreeMap::new(),
                 transport: BTreeMap::new(),
             });
-        if !seen.insert((&env.from, env.session, env.index, &env.body)) {
+        if !seen.insert((env.from, env.session, env.index, env.body)) {
             continue;
         }
         match env.kind {
             NoiseKind::Handshake => {
                 if env.index == 1 {
-                    t.initiator = Some(env.from.clone());
+                    t.initiator = Some(env.from.to_owned());
                 }
                 if t.protocol.is_none() && !env.protocol.is_empty() {
-                    t.protocol = Some(env.protocol.clone());
+                    t.protocol = Some(env.protocol.to_owned());
                 }
                 t.handshake
                     .entry(env.index)
-                    .or_insert(((time, vantage), &env.body));
+                    .or_insert(((time, vantage), env.body));
             }
             NoiseKind::Transport => t
                 .transport
-                .entry(env.from.clone())
+                .entry(env.from.to_owned())
                 .or_default()
-                .push(((time, vantage), &env.body)),
+                .push(((time, vantage), env.body)),
         }
     }
     map.into_values().collect()

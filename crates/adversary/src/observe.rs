@@ -6,20 +6,22 @@
 //! arenas; a packet from a CC record borrows the record's payload inside the captured datagram,
 //! so the table copies no packet) and its layers:
 //!
-//! - **IPv4/UDP** ([`capture::ip`]): source and destination ([`Datagram`]);
+//! - **IPv4/UDP** ([`capture::ip`]): source and destination ([`Observation::sockets`]);
 //! - on `FRAME_PORT` (either port): the **reliable-layer frame**, an ACK or a DATA frame with its
-//!   **application PDU** (SMS, tunnel, OTT envelope or call signalling), see [`Payload`];
-//! - at a mediation vantage, on `LI_PORT`: the **LI record** ([`LiHeader`]) with its **IRI**, or
+//!   **application PDU** (SMS, tunnel, OTT envelope or call signalling), see
+//!   [`Observation::data`];
+//! - at a mediation vantage, on `LI_PORT`: the **LI record** ([`Observations::li`],
+//!   [`LiHeader`]) with its **IRI**, or
 //!   the **CC**-wrapped packet: that packet is the next observation of the table, dissected the
 //!   same way (at most [`MAX_CC_DEPTH`] records deep) and dated by the record's timestamp, the
 //!   time at the point of interception;
 //! - on `MEDIA_PORT`: a **media** packet, recognised by its port and decoded only on demand
 //!   ([`Observation::media`]): no analysis reads media, and voice calls make it the bulk of a
 //!   capture;
-//! - any other UDP payload (including LI delivery outside a mediation vantage):
-//!   [`Payload::Other`].
+//! - any other UDP payload (including LI delivery outside a mediation vantage): not dissected.
 //!
-//! Bytes that do not dissect at some layer are marked [`Damage`]d at that layer: they are counted
+//! Bytes that do not dissect at some layer are marked [`Damage`]d at that layer
+//! ([`Observations::damage`]): they are counted
 //! ([`Counts`], the same counts the passive analysis always reported) and no analysis reads
 //! them. Observations are in capture order, vantage by vantage, a CC record immediately followed
 //! by the packet it wraps (depth first); analyses that keep "the first" of something rely on that
@@ -31,20 +33,26 @@
 //! [`crate::metadata`], `keys`, `signal_read`, `active`) reads this table, so they agree on who
 //! is who, and none parses captured bytes again.
 //!
-//! Cost: one decode per packet, O(p log p) for p packets (ordered maps keyed by address).
-//! Decoded PDUs own their fields (that is what `proto::wire` decoders return); the table keeps
-//! them instead of re-decoding, and analyses borrow from it. It stays small per packet (large or
-//! rare layers are boxed), and the observations that carry a DATA frame or an LI record are
-//! indexed ([`Observations::with_content`]) so that analyses do not walk the (often far more
-//! numerous) ACK and media packets.
+//! Cost: one decode per packet, O(p log p) for p packets (ordered maps keyed by address). The
+//! table keeps 40 bytes per packet and nothing else for all but LI records and damaged
+//! packets: what can be read again from the captured bytes is read there when asked for. A
+//! DATA frame's application PDU is checked whole when the table is built, and the table keeps
+//! only where it starts and its kind ([`PduAt`]); an analysis reading it gets an [`AppPduRef`]
+//! decoded again from the captured bytes, which allocates nothing, and whose strings and byte
+//! fields point into the captures, so what an analysis borrows from a PDU lives as long as the
+//! captures, not the table. (An owned, boxed `AppPdu` per DATA frame held about 190 bytes of
+//! heap each.) The addresses are read from the headers the same way. LI records and damage go
+//! to side lists, numbered from the observation. The observations that carry a DATA frame or
+//! an LI record are indexed ([`Observations::with_content`]) so that analyses do not walk the
+//! (often far more numerous) ACK and media packets.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 use capture::{ip, CaptureError, Captures, VantageKind};
 use proto::wire::{
-    AppPdu, Frame, Iri, LiDirection, LiKind, LiRecord, MediaPdu, NoiseKind, OttEnvelope, SmsKind,
-    WireError, FRAME_PORT, LI_PORT, MEDIA_PORT,
+    AppPduRef, FrameRef, Iri, LiDirection, LiKind, LiRecordRef, MediaPdu, NoiseKind,
+    OttEnvelopeRef, SmsKind, WireError, FRAME_PORT, LI_PORT, MEDIA_PORT,
 };
 use simcore::Timestamp;
 
@@ -120,55 +128,105 @@ pub struct LiLayer {
     pub content: LiContent,
 }
 
-/// What a UDP datagram carries.
+/// Which application PDU a DATA frame carries (its tag).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PduKind {
+    /// An SMS in clear.
+    Sms,
+    /// A carrier or server tunnel message.
+    Tunnel,
+    /// An end-to-end app envelope.
+    Ott,
+    /// Call signalling.
+    Call,
+}
+
+impl PduKind {
+    fn of(pdu: &AppPduRef<'_>) -> PduKind {
+        match pdu {
+            AppPduRef::Sms(_) => PduKind::Sms,
+            AppPduRef::Tunnel(_) => PduKind::Tunnel,
+            AppPduRef::Ott(_) => PduKind::Ott,
+            AppPduRef::Call(_) => PduKind::Call,
+        }
+    }
+}
+
+/// Where a DATA frame's application PDU is in its observation's bytes, and which kind it is:
+/// the PDU runs from `start` to the end of the datagram (a UDP payload ends the datagram, and
+/// a DATA frame's payload ends the frame). It decoded when the table was built; read it with
+/// [`Observation::data`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PduAt {
+    start: u16,
+    kind: PduKind,
+}
+
+impl PduAt {
+    /// The PDU's kind.
+    pub fn kind(self) -> PduKind {
+        self.kind
+    }
+}
+
+/// What a UDP datagram carried, as the dissector found it (kept in the table as a [`Layer`],
+/// its rare large parts in the table's side lists).
 #[derive(Debug)]
-pub enum Payload {
-    /// A reliable-layer acknowledgement (sequence numbers only).
-    Ack {
-        /// Cumulative: every `seq < next_expected` was received.
-        next_expected: u32,
-        /// The DATA frame this ACK answers.
-        seq: u32,
-    },
-    /// A DATA frame and the application PDU it carries.
+enum Found {
+    /// Not dissected: the IPv4/UDP headers did not parse, or CC records nest too deep.
+    NotUdp(Damage),
+    Ack,
     Data {
-        /// The frame's sequence number.
         seq: u32,
-        /// The PDU.
-        pdu: Box<AppPdu>,
+        pdu: PduAt,
     },
-    /// An LI record (mediation vantages only).
-    Li(Box<LiLayer>),
+    Li(LiLayer),
+    Media,
+    Other,
+    /// The UDP payload did not decode.
+    Damaged(Damage),
+}
+
+impl Found {
+    fn damage(&self) -> Option<&Damage> {
+        match self {
+            Found::NotUdp(d) | Found::Damaged(d) => Some(d),
+            Found::Li(LiLayer {
+                content: LiContent::Damaged(d),
+                ..
+            }) => Some(d),
+            _ => None,
+        }
+    }
+}
+
+/// The layers of an observation, in 8 bytes: what a packet carries, with an LI record or a
+/// damage as its number in the table's side lists ([`Observations::li`],
+/// [`Observations::damage`]).
+#[derive(Clone, Copy, Debug)]
+enum Layer {
+    /// Not a UDP datagram (damage number).
+    NotUdp(u32),
+    /// A reliable-layer acknowledgement (its sequence numbers are in the bytes; no analysis
+    /// reads them).
+    Ack,
+    /// A DATA frame: its sequence number and where its PDU is.
+    Data { seq: u32, pdu: PduAt },
+    /// An LI record (mediation vantages only): its number in the LI list.
+    Li(u32),
     /// A voice media packet: see [`Observation::media`].
     Media,
     /// A port this adversary does not dissect (or LI delivery outside a mediation vantage).
     Other,
-    /// The UDP payload did not decode.
-    Damaged(Box<Damage>),
+    /// The UDP payload did not decode (damage number).
+    Damaged(u32),
 }
 
-/// A packet whose IPv4/UDP headers parsed.
-#[derive(Debug)]
-pub struct Datagram {
-    /// Source address and port.
-    pub src: SocketAddrV4,
-    /// Destination address and port.
-    pub dst: SocketAddrV4,
-    /// What the UDP payload is.
-    pub payload: Payload,
-}
-
-/// The outermost layer of an observation.
-#[derive(Debug)]
-pub enum Layer {
-    /// Not dissected: the IPv4/UDP headers did not parse, or CC records nest too deep.
-    Damaged(Box<Damage>),
-    /// A UDP datagram.
-    Udp(Datagram),
-}
-
-/// One packet, captured or found inside a CC record, dissected. One per packet, so kept small
-/// (64 bytes besides its decoded PDU): vantage and depth are narrow, the bytes are borrowed.
+/// One packet, captured or found inside a CC record, dissected. One per packet, so kept small:
+/// 40 bytes and no heap of its own. Vantage and depth are narrow, the bytes are borrowed, the
+/// addresses are read from the bytes' headers when asked for, a DATA frame's PDU is decoded
+/// from the bytes when read, and the rare large layers (LI records, damage) are kept in the
+/// table's side lists ([`Observations::li`], [`Observations::damage`]).
 #[derive(Debug)]
 pub struct Observation<'c> {
     /// When the tap saw it; for a packet inside a CC record, the record's timestamp.
@@ -177,14 +235,14 @@ pub struct Observation<'c> {
     /// record's payload, inside the captured datagram that carried it).
     pub bytes: &'c [u8],
     /// Its layers.
-    pub layer: Layer,
+    layer: Layer,
     /// Index of the vantage in [`Captures::vantages`] (see [`Observation::vantage`]).
     vantage: u32,
     /// CC nesting depth (see [`Observation::depth`]).
     depth: u8,
 }
 
-impl Observation<'_> {
+impl<'c> Observation<'c> {
     /// Index of the vantage in [`Captures::vantages`].
     pub fn vantage(&self) -> usize {
         self.vantage as usize
@@ -205,10 +263,43 @@ impl Observation<'_> {
         self.bytes.is_empty()
     }
 
+    /// Whether the IPv4/UDP headers parsed (and verified), so that the addresses can be read.
+    pub fn is_udp(&self) -> bool {
+        !matches!(self.layer, Layer::NotUdp(_))
+    }
+
+    /// Source and destination, read from the headers, if they parsed (they were checked when
+    /// the table was built: the bytes are an IPv4 datagram with a UDP header after its IPv4
+    /// header).
+    pub fn sockets(&self) -> Option<(SocketAddrV4, SocketAddrV4)> {
+        if !self.is_udp() {
+            return None;
+        }
+        let b = self.bytes;
+        let ip = |at: usize| -> Option<Ipv4Addr> {
+            let a: [u8; 4] = b.get(at..at + 4)?.try_into().ok()?;
+            Some(Ipv4Addr::from(a))
+        };
+        let udp = usize::from(b.first()? & 0x0f) * 4;
+        let port = |at: usize| -> Option<u16> {
+            let p: [u8; 2] = b.get(at..at + 2)?.try_into().ok()?;
+            Some(u16::from_be_bytes(p))
+        };
+        Some((
+            SocketAddrV4::new(ip(12)?, port(udp)?),
+            SocketAddrV4::new(ip(16)?, port(udp + 2)?),
+        ))
+    }
+
+    /// Source and destination addresses, if the headers parsed.
+    pub fn addrs(&self) -> Option<(Ipv4Addr, Ipv4Addr)> {
+        self.sockets().map(|(s, d)| (*s.ip(), *d.ip()))
+    }
+
     /// The media PDU of a media packet, decoded now (media is not decoded with the table: no
     /// analysis reads it). `None` if this is not a media packet.
     pub fn media(&self) -> Option<Result<MediaPdu, Damage>> {
-        if !matches!(self.datagram()?.payload, Payload::Media) {
+        if !matches!(self.layer, Layer::Media) {
             return None;
         }
         Some(match ip::parse_udp(self.bytes) {
@@ -217,66 +308,27 @@ impl Observation<'_> {
         })
     }
 
-    /// The UDP datagram, if the headers parsed.
-    pub fn datagram(&self) -> Option<&Datagram> {
-        match &self.layer {
-            Layer::Udp(d) => Some(d),
-            Layer::Damaged(_) => None,
-        }
+    /// The DATA frame's sequence number and application PDU, if this is one. The PDU is decoded
+    /// now from the captured bytes (nothing is allocated; it decoded when the table was built,
+    /// and decoding is pure), its fields pointing into the captures.
+    pub fn data(&self) -> Option<(u32, AppPduRef<'c>)> {
+        let (seq, at) = self.data_at()?;
+        let pdu = AppPduRef::decode(self.bytes.get(usize::from(at.start)..)?);
+        debug_assert!(pdu.is_ok(), "a PDU that decoded once decodes again");
+        Some((seq, pdu.ok()?))
     }
 
-    /// Source and destination addresses, if the headers parsed.
-    pub fn addrs(&self) -> Option<(Ipv4Addr, Ipv4Addr)> {
-        self.datagram().map(|d| (*d.src.ip(), *d.dst.ip()))
-    }
-
-    /// The DATA frame's sequence number and application PDU, if this is one.
-    pub fn data(&self) -> Option<(u32, &AppPdu)> {
-        match self.datagram()?.payload {
-            Payload::Data { seq, ref pdu } => Some((seq, pdu)),
-            _ => None,
-        }
-    }
-
-    /// The LI record, if this is one.
-    pub fn li(&self) -> Option<&LiLayer> {
-        match &self.datagram()?.payload {
-            Payload::Li(li) => Some(li),
-            _ => None,
-        }
-    }
-
-    /// The IRI record's header and IRI, if this is one.
-    pub fn iri(&self) -> Option<(&LiHeader, &Iri)> {
-        let li = self.li()?;
-        match &li.content {
-            LiContent::Iri(iri) => Some((&li.record, iri)),
-            _ => None,
-        }
-    }
-
-    /// The damage that stopped dissection, at whichever layer.
-    pub fn damage(&self) -> Option<&Damage> {
-        let d = match &self.layer {
-            Layer::Damaged(d) => return Some(d),
-            Layer::Udp(d) => d,
-        };
-        match &d.payload {
-            Payload::Damaged(d) => Some(d),
-            Payload::Li(li) => match &li.content {
-                LiContent::Damaged(d) => Some(d),
-                _ => None,
-            },
+    /// The DATA frame's sequence number and where its PDU is, if this is one (nothing decoded).
+    pub fn data_at(&self) -> Option<(u32, PduAt)> {
+        match self.layer {
+            Layer::Data { seq, pdu } => Some((seq, pdu)),
             _ => None,
         }
     }
 
     /// Whether this observation carries a DATA frame or an LI record.
     fn has_content(&self) -> bool {
-        matches!(
-            self.datagram().map(|d| &d.payload),
-            Some(Payload::Data { .. } | Payload::Li(_))
-        )
+        matches!(self.layer, Layer::Data { .. } | Layer::Li(_))
     }
 }
 
@@ -300,17 +352,11 @@ pub struct Counts {
 }
 
 impl Counts {
-    fn add(&mut self, o: &Observation<'_>) {
-        let d = match &o.layer {
-            Layer::Damaged(_) => {
-                self.parse_errors += 1;
-                return;
-            }
-            Layer::Udp(d) => d,
-        };
-        match &d.payload {
-            Payload::Ack { .. } | Payload::Data { .. } => self.packets_parsed += 1,
-            Payload::Li(li) => {
+    fn add(&mut self, found: &Found) {
+        match found {
+            Found::NotUdp(_) => self.parse_errors += 1,
+            Found::Ack | Found::Data { .. } => self.packets_parsed += 1,
+            Found::Li(li) => {
                 self.packets_parsed += 1;
                 match li.content {
                     LiContent::Iri(_) => self.iri_events += 1,
@@ -318,14 +364,13 @@ impl Counts {
                     LiContent::Damaged(_) => self.parse_errors += 1,
                 }
             }
-            Payload::Media | Payload::Other => self.packets_ignored += 1,
-            Payload::Damaged(d) => match **d {
-                Damage::Frame(_) => {
-                    self.parse_errors += 1;
+            Found::Media | Found::Other => self.packets_ignored += 1,
+            Found::Damaged(d) => {
+                self.parse_errors += 1;
+                if matches!(d, Damage::Frame(_)) {
                     self.frames_damaged += 1;
                 }
-                _ => self.parse_errors += 1,
-            },
+            }
         }
     }
 }
@@ -387,14 +432,19 @@ impl<'a> Bindings<'a> {
 
 /// Whether `o` is an SMS DATA frame sent to `FRAME_PORT`.
 fn is_sms_to_frame_port(o: &Observation<'_>) -> bool {
-    o.datagram().is_some_and(|d| d.dst.port() == FRAME_PORT)
-        && matches!(o.data(), Some((_, AppPdu::Sms(_))))
+    o.sockets().is_some_and(|(_, dst)| dst.port() == FRAME_PORT)
+        && o.data_at().is_some_and(|(_, at)| at.kind() == PduKind::Sms)
 }
 
 impl Roles {
     /// Learns the roles from the observations of `packets` listed in `content` (those with a
-    /// DATA frame or an LI record, in table order).
-    fn learn(packets: &[Observation<'_>], content: &[usize], captures: &Captures) -> Roles {
+    /// DATA frame or an LI record, in table order); `lis` is the table's LI list.
+    fn learn(
+        packets: &[Observation<'_>],
+        content: &[u32],
+        lis: &[LiLayer],
+        captures: &Captures,
+    ) -> Roles {
         // Warrant list of each vantage: LIID → target MSISDN.
         let liids: Vec<BTreeMap<&str, &str>> = captures
             .vantages
@@ -410,35 +460,36 @@ impl Roles {
         let mut ott_from: BTreeMap<Ipv4Addr, BTreeSet<&str>> = BTreeMap::new();
         let mut ott_to: BTreeMap<Ipv4Addr, BTreeSet<&str>> = BTreeMap::new();
         let mut bind = Bindings::default();
-        for o in content.iter().filter_map(|&i| packets.get(i)) {
-            let Some(d) = o.datagram() else { continue };
-            let (src, dst) = (*d.src.ip(), *d.dst.ip());
-            match &d.payload {
-                Payload::Data { pdu, .. } => match &**pdu {
-                    AppPdu::Sms(s) => {
+        for o in content.iter().filter_map(|&i| packets.get(i as usize)) {
+            let Some((src, dst)) = o.addrs() else {
+                continue;
+            };
+            match o.layer {
+                Layer::Data { .. } => match o.data().map(|(_, pdu)| pdu) {
+                    Some(AppPduRef::Sms(s)) => {
                         r.sms_speakers.insert(src);
                         r.sms_speakers.insert(dst);
                         let (a, m) = match s.kind {
-                            SmsKind::Submit => (src, s.from.as_str()),
-                            SmsKind::Deliver => (dst, s.to.as_str()),
+                            SmsKind::Submit => (src, s.from),
+                            SmsKind::Deliver => (dst, s.to),
                         };
                         bind.add(a, m);
                     }
-                    AppPdu::Ott(env) => {
-                        ott_from.entry(src).or_default().insert(&env.from);
-                        ott_to.entry(dst).or_default().insert(&env.to);
+                    Some(AppPduRef::Ott(env)) => {
+                        ott_from.entry(src).or_default().insert(env.from);
+                        ott_to.entry(dst).or_default().insert(env.to);
                         if env.kind == NoiseKind::Handshake {
-                            let (lo, hi) = pair(&env.from, &env.to);
+                            let (lo, hi) = pair(env.from, env.to);
                             r.sessions
-                                .entry(lo.clone())
+                                .entry(lo.to_owned())
                                 .or_default()
-                                .entry(hi.clone())
+                                .entry(hi.to_owned())
                                 .or_default()
                                 .entry(env.session)
-                                .or_insert_with(|| env.protocol.clone());
+                                .or_insert_with(|| env.protocol.to_owned());
                         }
                     }
-                    AppPdu::Tunnel(t) if t.kind == NoiseKind::Handshake => {
+                    Some(AppPduRef::Tunnel(t)) if t.kind == NoiseKind::Handshake => {
                         let e = r
                             .tunnel_initiators
                             .entry(pair(src, dst))
@@ -447,23 +498,26 @@ impl Roles {
                             *e = (o.time, src);
                         }
                     }
-                    AppPdu::Tunnel(_) | AppPdu::Call(_) => {}
+                    Some(AppPduRef::Tunnel(_) | AppPduRef::Call(_)) | None => {}
                 },
-                Payload::Li(li) => {
-                    let LiContent::Cc { inner } = li.content else {
+                Layer::Li(n) => {
+                    let Some(LiLayer {
+                        record,
+                        content: LiContent::Cc { inner },
+                    }) = lis.get(n as usize)
+                    else {
                         continue;
                     };
                     // A data packet copied by address: its target side is the target's handset.
-                    let record = &li.record;
                     let target = liids
                         .get(o.vantage())
                         .and_then(|l| l.get(record.liid.as_str()));
-                    let copied = packets.get(inner);
+                    let copied = packets.get(*inner);
                     if let (Some(&target), Some(c)) = (target, copied) {
-                        if let Some(cd) = c.datagram().filter(|_| !is_sms_to_frame_port(c)) {
+                        if let Some((src, dst)) = c.addrs().filter(|_| !is_sms_to_frame_port(c)) {
                             let a = match record.direction {
-                                LiDirection::FromTarget => *cd.src.ip(),
-                                LiDirection::ToTarget => *cd.dst.ip(),
+                                LiDirection::FromTarget => src,
+                                LiDirection::ToTarget => dst,
                             };
                             bind.add(a, target);
                         }
@@ -596,8 +650,8 @@ pub struct DataFrame<'a, 'c> {
     pub dst: SocketAddrV4,
     /// The frame's sequence number.
     pub seq: u32,
-    /// The application PDU.
-    pub pdu: &'a AppPdu,
+    /// The application PDU, its fields pointing into the captures.
+    pub pdu: AppPduRef<'c>,
 }
 
 /// Every captured packet dissected once, what the dissection counted, and the roles learned
@@ -606,8 +660,14 @@ pub struct DataFrame<'a, 'c> {
 pub struct Observations<'c> {
     captures: &'c Captures,
     packets: Vec<Observation<'c>>,
-    /// Indices of the observations with a DATA frame or an LI record, ascending.
-    content: Vec<usize>,
+    /// Indices of the observations with a DATA frame or an LI record, ascending (`u32`, and
+    /// sized exactly: one per DATA frame, half the table).
+    content: Vec<u32>,
+    /// The LI records, in table order ([`Layer::Li`] numbers).
+    lis: Vec<LiLayer>,
+    /// The damage of every damaged observation, in table order ([`Layer::NotUdp`] and
+    /// [`Layer::Damaged`] numbers).
+    damages: Vec<Damage>,
     counts: Counts,
     roles: Roles,
 }
@@ -616,8 +676,16 @@ pub struct Observations<'c> {
 struct Dissector<'c> {
     captures: &'c Captures,
     packets: Vec<Observation<'c>>,
-    content: Vec<usize>,
+    content: Vec<u32>,
+    lis: Vec<LiLayer>,
+    damages: Vec<Damage>,
     counts: Counts,
+}
+
+/// A position in one of the table's lists. 2^32 entries would be a table of 160 GiB: out of
+/// any run's reach.
+fn number(len: usize) -> u32 {
+    u32::try_from(len).unwrap_or(u32::MAX)
 }
 
 impl<'c> Dissector<'c> {
@@ -627,8 +695,35 @@ impl<'c> Dissector<'c> {
         time: Timestamp,
         depth: usize,
         bytes: &'c [u8],
-        layer: Layer,
+        found: Found,
     ) {
+        if let Some(err) = found.damage() {
+            let name = self
+                .captures
+                .vantages
+                .get(vantage)
+                .map_or("", |v| v.name.as_str());
+            tracing::debug!(vantage = name, %time, %err, "unparseable capture");
+        }
+        self.counts.add(&found);
+        let layer = match found {
+            Found::NotUdp(d) => {
+                self.damages.push(d);
+                Layer::NotUdp(number(self.damages.len() - 1))
+            }
+            Found::Ack => Layer::Ack,
+            Found::Data { seq, pdu } => Layer::Data { seq, pdu },
+            Found::Li(li) => {
+                self.lis.push(li);
+                Layer::Li(number(self.lis.len() - 1))
+            }
+            Found::Media => Layer::Media,
+            Found::Other => Layer::Other,
+            Found::Damaged(d) => {
+                self.damages.push(d);
+                Layer::Damaged(number(self.damages.len() - 1))
+            }
+        };
         let o = Observation {
             time,
             bytes,
@@ -637,17 +732,8 @@ impl<'c> Dissector<'c> {
             vantage: u32::try_from(vantage).unwrap_or(u32::MAX),
             depth: u8::try_from(depth).unwrap_or(u8::MAX),
         };
-        if let Some(err) = o.damage() {
-            let name = self
-                .captures
-                .vantages
-                .get(vantage)
-                .map_or("", |v| v.name.as_str());
-            tracing::debug!(vantage = name, %time, %err, "unparseable capture");
-        }
-        self.counts.add(&o);
         if o.has_content() {
-            self.content.push(self.packets.len());
+            self.content.push(number(self.packets.len()));
         }
         self.packets.push(o);
     }
@@ -660,26 +746,37 @@ impl<'c> Dissector<'c> {
         bytes: &'c [u8],
         depth: usize,
     ) {
-        let (layer, cc) = match ip::parse_udp(bytes) {
+        let (found, cc) = match ip::parse_udp(bytes) {
             // Read only what a receiving host would accept: a damaged packet is counted, never
             // read (it would make false recoveries of flipped texts).
-            Ok(_) if !ip::checksums_ok(bytes) => (Layer::Damaged(Box::new(Damage::Checksum)), None),
+            Ok(_) if !ip::checksums_ok(bytes) => (Found::NotUdp(Damage::Checksum), None),
             Ok(udp) => {
-                let (payload, cc) = self.payload(&udp, mediation);
-                let datagram = Datagram {
-                    src: udp.src,
-                    dst: udp.dst,
-                    payload,
-                };
-                (Layer::Udp(datagram), cc)
+                debug_assert_eq!(
+                    Observation {
+                        time,
+                        bytes,
+                        layer: Layer::Other,
+                        vantage: 0,
+                        depth: 0
+                    }
+                    .sockets(),
+                    Some((udp.src, udp.dst)),
+                    "the addresses are read back from the headers"
+                );
+                self.payload(bytes, &udp, mediation)
             }
-            Err(e) => (Layer::Damaged(Box::new(Damage::Ip(e))), None),
+            Err(e) => (Found::NotUdp(Damage::Ip(e)), None),
         };
-        self.push(vantage, time, depth, bytes, layer);
+        self.push(vantage, time, depth, bytes, found);
         if let Some((at, inner)) = cc {
             if depth >= MAX_CC_DEPTH {
-                let layer = Layer::Damaged(Box::new(Damage::TooDeep));
-                self.push(vantage, at, depth + 1, inner, layer);
+                self.push(
+                    vantage,
+                    at,
+                    depth + 1,
+                    inner,
+                    Found::NotUdp(Damage::TooDeep),
+                );
             } else {
                 self.packet(vantage, mediation, at, inner, depth + 1);
             }
@@ -690,58 +787,62 @@ impl<'c> Dissector<'c> {
     /// the record's timestamp and the packet it wraps.
     fn payload(
         &self,
+        bytes: &'c [u8],
         udp: &ip::UdpView<'c>,
         mediation: bool,
-    ) -> (Payload, Option<(Timestamp, &'c [u8])>) {
+    ) -> (Found, Option<(Timestamp, &'c [u8])>) {
         let ports = [udp.src.port(), udp.dst.port()];
         if ports.contains(&FRAME_PORT) {
-            let payload = match Frame::decode(udp.payload) {
-                Ok(Frame::Ack { next_expected, seq }) => Payload::Ack { next_expected, seq },
-                Ok(Frame::Data { seq, payload }) => match AppPdu::decode(&payload) {
-                    Ok(pdu) => Payload::Data {
-                        seq,
-                        pdu: Box::new(pdu),
-                    },
-                    Err(e) => Payload::Damaged(Box::new(Damage::AppPdu(e))),
+            let payload = match FrameRef::decode(udp.payload) {
+                Ok(FrameRef::Ack { .. }) => Found::Ack,
+                Ok(FrameRef::Data { seq, payload }) => match AppPduRef::decode(payload) {
+                    Ok(pdu) => {
+                        // The frame's payload ends the frame, which ends the datagram
+                        // (`ip::parse_udp` checked both lengths), whose length is a u16.
+                        let start = bytes.len().saturating_sub(payload.len());
+                        debug_assert_eq!(bytes.get(start..), Some(payload));
+                        Found::Data {
+                            seq,
+                            pdu: PduAt {
+                                start: u16::try_from(start).unwrap_or(u16::MAX),
+                                kind: PduKind::of(&pdu),
+                            },
+                        }
+                    }
+                    Err(e) => Found::Damaged(Damage::AppPdu(e)),
                 },
-                Err(e) => Payload::Damaged(Box::new(Damage::Frame(e))),
+                Err(e) => Found::Damaged(Damage::Frame(e)),
             };
             (payload, None)
         } else if mediation && ports.contains(&LI_PORT) {
-            let rec = match LiRecord::decode(udp.payload) {
+            let rec = match LiRecordRef::decode(udp.payload) {
                 Ok(rec) => rec,
-                Err(e) => return (Payload::Damaged(Box::new(Damage::LiRecord(e))), None),
+                Err(e) => return (Found::Damaged(Damage::LiRecord(e)), None),
             };
             let record = LiHeader {
-                liid: rec.liid,
+                liid: rec.liid.to_owned(),
                 correlation: rec.correlation,
                 timestamp: rec.timestamp,
                 direction: rec.direction,
             };
             let (content, cc) = match rec.kind {
-                LiKind::Iri => match Iri::decode(&rec.payload) {
+                LiKind::Iri => match Iri::decode(rec.payload) {
                     Ok(iri) => (LiContent::Iri(iri), None),
                     Err(e) => (LiContent::Damaged(Damage::Iri(e)), None),
                 },
-                LiKind::Cc => {
-                    // The record ends with its payload (a decoded record has no trailing
-                    // bytes): the wrapped packet is borrowed there, not copied.
-                    let start = udp.payload.len().saturating_sub(rec.payload.len());
-                    let inner = &udp.payload[start..];
-                    debug_assert_eq!(inner, rec.payload.as_slice());
-                    (
-                        LiContent::Cc {
-                            inner: self.packets.len() + 1,
-                        },
-                        Some((rec.timestamp, inner)),
-                    )
-                }
+                // The wrapped packet is borrowed where the record carries it, not copied.
+                LiKind::Cc => (
+                    LiContent::Cc {
+                        inner: self.packets.len() + 1,
+                    },
+                    Some((rec.timestamp, rec.payload)),
+                ),
             };
-            (Payload::Li(Box::new(LiLayer { record, content })), cc)
+            (Found::Li(LiLayer { record, content }), cc)
         } else if ports.contains(&MEDIA_PORT) {
-            (Payload::Media, None)
+            (Found::Media, None)
         } else {
-            (Payload::Other, None)
+            (Found::Other, None)
         }
     }
 }
@@ -754,6 +855,8 @@ impl<'c> Observations<'c> {
             captures,
             packets: Vec::with_capacity(captures.packet_count()),
             content: Vec::new(),
+            lis: Vec::new(),
+            damages: Vec::new(),
             counts: Counts::default(),
         };
         for (i, v) in captures.vantages.iter().enumerate() {
@@ -767,11 +870,14 @@ impl<'c> Observations<'c> {
         // Packets found inside CC records come on top of the captured ones the table was
         // sized for, and the vector doubled for them: give the untouched half back.
         d.packets.shrink_to_fit();
-        let roles = Roles::learn(&d.packets, &d.content, captures);
+        d.content.shrink_to_fit();
+        let roles = Roles::learn(&d.packets, &d.content, &d.lis, captures);
         Observations {
             captures,
             packets: d.packets,
             content: d.content,
+            lis: d.lis,
+            damages: d.damages,
             counts: d.counts,
             roles,
         }
@@ -808,18 +914,31 @@ impl<'c> Observations<'c> {
     /// The observations that carry a DATA frame or an LI record, in table order: everything
     /// an analysis reads (ACKs, media, other ports and damaged packets are only counted).
     pub fn with_content(&self) -> impl Iterator<Item = &Observation<'c>> {
-        self.content.iter().filter_map(|&i| self.packets.get(i))
+        self.content
+            .iter()
+            .filter_map(|&i| self.packets.get(i as usize))
     }
 
     /// Every DATA frame with its application PDU, in table order.
     pub fn data_frames(&self) -> impl Iterator<Item = DataFrame<'_, 'c>> {
-        self.with_content().filter_map(|obs| {
-            let d = obs.datagram()?;
+        self.data_frames_of(|_| true)
+    }
+
+    /// The DATA frames whose PDU is of a kind `want` accepts (the others are not decoded).
+    pub fn data_frames_of(
+        &self,
+        want: impl Fn(PduKind) -> bool,
+    ) -> impl Iterator<Item = DataFrame<'_, 'c>> {
+        self.with_content().filter_map(move |obs| {
+            if !want(obs.data_at()?.1.kind()) {
+                return None;
+            }
+            let (src, dst) = obs.sockets()?;
             let (seq, pdu) = obs.data()?;
             Some(DataFrame {
                 obs,
-                src: d.src,
-                dst: d.dst,
+                src,
+                dst,
                 seq,
                 pdu,
             })
@@ -827,19 +946,49 @@ impl<'c> Observations<'c> {
     }
 
     /// Every OTT envelope seen in clear (copies included), with its packet, in table order.
-    pub fn ott_envelopes(&self) -> impl Iterator<Item = (&Observation<'c>, &OttEnvelope)> {
-        self.data_frames().filter_map(|f| match f.pdu {
-            AppPdu::Ott(env) => Some((f.obs, env)),
-            _ => None,
-        })
+    pub fn ott_envelopes(&self) -> impl Iterator<Item = (&Observation<'c>, OttEnvelopeRef<'c>)> {
+        self.data_frames_of(|k| k == PduKind::Ott)
+            .filter_map(|f| match f.pdu {
+                AppPduRef::Ott(env) => Some((f.obs, env)),
+                _ => None,
+            })
     }
 
     /// Every IRI record with its LI header and packet, in table order.
     pub fn iri(&self) -> impl Iterator<Item = (&Observation<'c>, &LiHeader, &Iri)> {
         self.with_content().filter_map(|o| {
-            let (record, iri) = o.iri()?;
+            let (record, iri) = self.iri_of(o)?;
             Some((o, record, iri))
         })
+    }
+
+    /// The LI record observation `o` carries, if it is one.
+    pub fn li(&self, o: &Observation<'_>) -> Option<&LiLayer> {
+        match o.layer {
+            Layer::Li(n) => self.lis.get(n as usize),
+            _ => None,
+        }
+    }
+
+    /// The header and IRI of the IRI record observation `o` carries, if it is one.
+    pub fn iri_of(&self, o: &Observation<'_>) -> Option<(&LiHeader, &Iri)> {
+        let li = self.li(o)?;
+        match &li.content {
+            LiContent::Iri(iri) => Some((&li.record, iri)),
+            _ => None,
+        }
+    }
+
+    /// The damage that stopped the dissection of `o`, at whichever layer.
+    pub fn damage(&self, o: &Observation<'_>) -> Option<&Damage> {
+        match o.layer {
+            Layer::NotUdp(n) | Layer::Damaged(n) => self.damages.get(n as usize),
+            Layer::Li(_) => match &self.li(o)?.content {
+                LiContent::Damaged(d) => Some(d),
+                _ => None,
+            },
+            _ => None,
+        }
     }
 }
 
@@ -847,7 +996,7 @@ impl<'c> Observations<'c> {
 mod tests {
     use super::*;
     use capture::{CapturedPacket, PacketCapture, VantagePoint, Warrant, WarrantKind};
-    use proto::wire::{SmsPdu, TunnelPdu};
+    use proto::wire::{AppPdu, Frame, LiRecord, SmsPdu, TunnelPdu};
 
     const SUB_A: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
     const SUB_B: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
@@ -957,11 +1106,20 @@ mod tests {
             "a captured packet's bytes are borrowed, not copied"
         );
         assert_eq!(o.addrs(), Some((SUB_A, SMSC)));
-        let Some((3, AppPdu::Sms(s))) = o.data() else {
+        let Some((3, AppPduRef::Sms(s))) = o.data() else {
             panic!("an SMS DATA frame: {o:?}")
         };
         assert_eq!(s.text, text);
-        assert!(o.damage().is_none());
+        let inside = |field: &str| {
+            let (f, c) = (field.as_bytes().as_ptr_range(), captured.as_ptr_range());
+            c.start <= f.start && f.end <= c.end
+        };
+        assert!(
+            [s.from, s.to, s.text].into_iter().all(inside),
+            "the PDU's strings point into the captured packet, not into copies"
+        );
+        assert_eq!(o.data_at().map(|(_, at)| at.kind()), Some(PduKind::Sms));
+        assert!(obs.damage(o).is_none());
         assert_eq!(
             obs.counts(),
             Counts {
@@ -975,8 +1133,26 @@ mod tests {
 
     #[test]
     fn an_observation_stays_small() {
-        // One per captured packet: 80 bytes when it held a `Cow` and two `usize`s.
-        assert!(core::mem::size_of::<Observation<'_>>() <= 64);
+        // One per captured packet: 80 bytes when it held a `Cow` and two `usize`s, 64 with its
+        // addresses and a boxed owned PDU.
+        assert!(core::mem::size_of::<Observation<'_>>() <= 40);
+        // A DATA frame's PDU is a position in the packet, not a pointer to a decoded copy.
+        assert!(core::mem::size_of::<PduAt>() <= 4);
+    }
+
+    #[test]
+    fn the_content_index_is_four_bytes_an_entry_without_spare_capacity() {
+        let packet = |n: u32| data(SUB_A, SMSC, n, &sms(SmsKind::Submit, "+1", "+2", "hi"));
+        let caps = one(vantage(
+            "core",
+            VantageKind::CoreTap,
+            (0..1000).map(|n| (u64::from(n), packet(n))).collect(),
+        ));
+        let obs = Observations::decode(&caps);
+        assert_eq!(obs.content.len(), 1000);
+        assert_eq!(obs.content.capacity(), obs.content.len());
+        assert_eq!(core::mem::size_of_val(&obs.content[0]), 4);
+        assert_eq!(obs.packets.capacity(), obs.packets.len());
     }
 
     #[test]
@@ -998,7 +1174,7 @@ mod tests {
         let Some(LiLayer {
             record,
             content: LiContent::Cc { inner: 1 },
-        }) = outer.li()
+        }) = obs.li(outer)
         else {
             panic!("a CC record pointing at the next observation: {outer:?}")
         };
@@ -1020,7 +1196,14 @@ mod tests {
             "the wrapped packet is borrowed at the end of the captured record, not copied"
         );
         assert_eq!(copied.addrs(), Some((SUB_A, OTT)));
-        assert!(matches!(copied.data(), Some((0, AppPdu::Tunnel(_)))));
+        let Some((0, AppPduRef::Tunnel(t))) = copied.data() else {
+            panic!("a tunnel DATA frame: {copied:?}")
+        };
+        assert_eq!(
+            t.noise.as_ptr_range().end,
+            record.as_ptr_range().end,
+            "the wrapped PDU is read from the captured record"
+        );
         let c = obs.counts();
         assert_eq!((c.packets_parsed, c.cc_packets, c.parse_errors), (2, 1, 0));
     }
@@ -1039,7 +1222,7 @@ mod tests {
         let obs = Observations::decode(&caps);
         let last = obs.packets().last().expect("observations");
         assert_eq!(last.depth(), MAX_CC_DEPTH + 1);
-        assert!(matches!(last.damage(), Some(Damage::TooDeep)));
+        assert!(matches!(obs.damage(last), Some(Damage::TooDeep)));
         assert_eq!(
             obs.data_frames().count(),
             0,
@@ -1096,7 +1279,7 @@ mod tests {
         let layers: Vec<&str> = obs
             .packets()
             .iter()
-            .map(|o| match o.damage() {
+            .map(|o| match obs.damage(o) {
                 Some(Damage::Ip(_)) => "ip",
                 Some(Damage::Checksum) => "checksum",
                 Some(Damage::Frame(_)) => "frame",
@@ -1160,10 +1343,8 @@ mod tests {
         let [o] = obs.packets() else {
             panic!("one observation")
         };
-        assert!(matches!(
-            o.datagram().map(|d| &d.payload),
-            Some(Payload::Media)
-        ));
+        assert!(matches!(o.layer, Layer::Media));
+        assert_eq!(o.addrs(), Some((SUB_A, SUB_B)));
         let Some(Ok(m)) = o.media() else {
             panic!("a media PDU: {o:?}")
         };
@@ -1184,10 +1365,14 @@ mod tests {
         let [o] = obs.packets() else {
             panic!("one observation")
         };
-        assert!(matches!(
-            o.datagram().map(|d| &d.payload),
-            Some(Payload::Other)
-        ));
+        assert!(matches!(o.layer, Layer::Other));
+        assert_eq!(
+            o.sockets(),
+            Some((
+                SocketAddrV4::new(POI, LI_PORT),
+                SocketAddrV4::new(MEDIATION, LI_PORT)
+            ))
+        );
         assert_eq!(obs.counts().packets_ignored, 1);
     }
 

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
 use capture::RecordKind;
-use proto::wire::{AppPdu, IriService, NoiseKind, OttEnvelope};
+use proto::wire::{AppPduRef, IriService, NoiseKind, OttEnvelopeRef};
 use simcore::Timestamp;
 
 use crate::findings::{
@@ -190,12 +190,12 @@ impl<'t> Reader<'t> {
     /// A Signal-style envelope (`protocol` = the app's label): the recipient is always
     /// visible, the sender only without sealed sender (empty `from`); the content is a Double
     /// Ratchet message, unreadable without device state (`crate::signal_read`).
-    fn signal(&mut self, o: &At, env: &'t OttEnvelope, roles: &Roles) {
+    fn signal(&mut self, o: &At, env: OttEnvelopeRef<'t>, roles: &Roles) {
         if !env.from.is_empty() {
-            self.contact(&env.from, &env.to);
+            self.contact(env.from, env.to);
         }
         let channel = Channel::Ott {
-            protocol: env.protocol.clone(),
+            protocol: env.protocol.to_owned(),
         };
         let reason = if env.from.is_empty() {
             "Signal envelope with sealed sender: Double Ratchet message, sender hidden; no \
@@ -203,38 +203,38 @@ impl<'t> Reader<'t> {
         } else {
             "Signal envelope: Double Ratchet message; no device state held"
         };
-        self.unreadable(channel.clone(), reason.to_owned(), &env.body, o.time);
+        self.unreadable(channel.clone(), reason.to_owned(), env.body, o.time);
         self.flow(o, roles, channel);
     }
 
-    fn ott(&mut self, o: &At, env: &'t OttEnvelope, roles: &Roles, vantage: &'t str) {
+    fn ott(&mut self, o: &At, env: OttEnvelopeRef<'t>, roles: &Roles, vantage: &'t str) {
         if env.is_signal() {
             return self.signal(o, env, roles);
         }
-        self.contact(&env.from, &env.to);
+        self.contact(env.from, env.to);
         match env.kind {
             NoiseKind::Handshake => {
                 let channel = Channel::Ott {
-                    protocol: env.protocol.clone(),
+                    protocol: env.protocol.to_owned(),
                 };
-                let protocol = match Protocol::parse(&env.protocol) {
+                let protocol = match Protocol::parse(env.protocol) {
                     Ok(p) => p,
                     Err(e) => {
-                        self.unreadable(channel.clone(), e.to_string(), &env.body, o.time);
+                        self.unreadable(channel.clone(), e.to_string(), env.body, o.time);
                         return self.flow(o, roles, channel);
                     }
                 };
                 let index = usize::from(env.index);
-                let reading = match protocol.read_message(index, &env.body) {
+                let reading = match protocol.read_message(index, env.body) {
                     Ok(r) => r,
                     Err(e) => {
-                        self.unreadable(channel.clone(), e.to_string(), &env.body, o.time);
+                        self.unreadable(channel.clone(), e.to_string(), env.body, o.time);
                         return self.flow(o, roles, channel);
                     }
                 };
                 for s in reading.clear_statics {
                     self.statics.insert(StaticKeySighting {
-                        account: env.from.clone(),
+                        account: env.from.to_owned(),
                         public_hex: hex(s),
                         vantage: vantage.to_owned(),
                     });
@@ -244,8 +244,8 @@ impl<'t> Reader<'t> {
                     Reveals::Clear(b) => match core::str::from_utf8(b) {
                         Ok(text) => self.recover(
                             text,
-                            Some(&env.from),
-                            Some(&env.to),
+                            Some(env.from),
+                            Some(env.to),
                             channel,
                             o.time,
                             vantage,
@@ -261,7 +261,7 @@ impl<'t> Reader<'t> {
                             let reason = format!(
                                 "handshake message {index}: payload in the clear but not UTF-8 text"
                             );
-                            self.unreadable(channel.clone(), reason, &env.body, o.time);
+                            self.unreadable(channel.clone(), reason, env.body, o.time);
                             self.flow(o, roles, channel);
                         }
                     },
@@ -271,13 +271,13 @@ impl<'t> Reader<'t> {
                              holds none of the private keys (or PSK) involved",
                             mixed_list(&after, protocol.pattern.psk_mode)
                         );
-                        self.unreadable(channel.clone(), reason, &env.body, o.time);
+                        self.unreadable(channel.clone(), reason, env.body, o.time);
                         self.flow(o, roles, channel);
                     }
                 }
             }
             NoiseKind::Transport => {
-                let known = roles.session_protocol(&env.from, &env.to, env.session);
+                let known = roles.session_protocol(env.from, env.to, env.session);
                 let (channel, reason) = match known.map(|name| (name, Protocol::parse(name))) {
                     Some((name, Ok(p))) => {
                         let deps = p.transport_dependencies();
@@ -313,7 +313,7 @@ impl<'t> Reader<'t> {
                             .to_owned(),
                     ),
                 };
-                self.unreadable(channel.clone(), reason, &env.body, o.time);
+                self.unreadable(channel.clone(), reason, env.body, o.time);
                 self.flow(o, roles, channel);
             }
         }
@@ -343,40 +343,42 @@ pub(crate) fn analyze<'t>(adversary: &str, obs: &'t Observations<'_>) -> (Findin
     // damaged packets carry nothing to read).
     let mut r = Reader::default();
     for o in obs.with_content() {
-        let Some(d) = o.datagram() else { continue };
+        let Some((src, dst)) = o.addrs() else {
+            continue;
+        };
         let vantage = obs.vantage_name(o.vantage());
         let at = At {
             vantage: o.vantage(),
             time: o.time,
-            src: *d.src.ip(),
-            dst: *d.dst.ip(),
+            src,
+            dst,
             len: o.len(),
         };
         if let Some((_, pdu)) = o.data() {
             match pdu {
-                AppPdu::Sms(s) => {
-                    r.contact(&s.from, &s.to);
+                AppPduRef::Sms(s) => {
+                    r.contact(s.from, s.to);
                     r.recover(
-                        &s.text,
-                        Some(&s.from),
-                        Some(&s.to),
+                        s.text,
+                        Some(s.from),
+                        Some(s.to),
                         Channel::Sms,
                         o.time,
                         vantage,
                         || "plaintext SMS PDU".to_owned(),
                     );
                 }
-                AppPdu::Tunnel(t) => {
+                AppPduRef::Tunnel(t) => {
                     let (_, server) = roles.orient(at.src, at.dst);
                     let channel = roles.tunnel_channel(server);
-                    r.unreadable(channel.clone(), TUNNEL_REASON.to_owned(), &t.noise, o.time);
+                    r.unreadable(channel.clone(), TUNNEL_REASON.to_owned(), t.noise, o.time);
                     r.flow(&at, roles, channel);
                 }
-                AppPdu::Ott(env) => r.ott(&at, env, roles, vantage),
+                AppPduRef::Ott(env) => r.ott(&at, env, roles, vantage),
                 // Call signalling is read by the metadata analyses.
-                AppPdu::Call(_) => {}
+                AppPduRef::Call(_) => {}
             }
-        } else if let Some((record, iri)) = o.iri() {
+        } else if let Some((record, iri)) = obs.iri_of(o) {
             match iri.service {
                 IriService::Sms | IriService::Voice => {
                     if looks_like_msisdn(&iri.other) {

@@ -509,7 +509,7 @@ pub(crate) fn analyze<'t>(
     }
     // Signal envelopes in capture time order (table order among equal times), first copy of
     // each body only.
-    let mut envs: Vec<(Timestamp, usize, &str, &proto::wire::OttEnvelope)> = obs
+    let mut envs: Vec<(Timestamp, usize, &str, proto::wire::OttEnvelopeRef<'_>)> = obs
         .ott_envelopes()
         .enumerate()
         .filter(|(_, (_, e))| e.is_signal())
@@ -519,12 +519,12 @@ pub(crate) fn analyze<'t>(
     let mut seen: BTreeSet<&[u8]> = BTreeSet::new();
     let all: Vec<Captured<'_>> = envs
         .into_iter()
-        .filter(|(_, _, _, e)| seen.insert(&e.body))
+        .filter(|(_, _, _, e)| seen.insert(e.body))
         .map(|(time, _, vantage, e)| Captured {
             time,
             vantage,
-            protocol: &e.protocol,
-            body: &e.body,
+            protocol: e.protocol,
+            body: e.body,
         })
         .collect();
     if all.is_empty() {

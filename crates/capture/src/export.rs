@@ -334,7 +334,13 @@ fn warrant_values(w: &CarrierWarrant<'_>) -> Vec<Value> {
     ]
 }
 
-fn write_csv<W: Write>(mut w: W, columns: &[&str], rows: &[Vec<Value>]) -> io::Result<()> {
+/// Rows are made one at a time as they are written (a run's records as owned values all at
+/// once would take more memory than the records themselves).
+fn write_csv<W: Write>(
+    mut w: W,
+    columns: &[&str],
+    rows: impl Iterator<Item = Vec<Value>>,
+) -> io::Result<()> {
     row(&mut w, columns)?;
     for r in rows {
         let fields: Vec<String> = r.iter().map(Value::csv).collect();
@@ -344,11 +350,15 @@ fn write_csv<W: Write>(mut w: W, columns: &[&str], rows: &[Vec<Value>]) -> io::R
     w.flush()
 }
 
-fn write_jsonl<W: Write>(mut w: W, columns: &[&str], rows: &[Vec<Value>]) -> io::Result<()> {
+fn write_jsonl<W: Write>(
+    mut w: W,
+    columns: &[&str],
+    rows: impl Iterator<Item = Vec<Value>>,
+) -> io::Result<()> {
     // Written key by key: a serde_json map would sort the keys, and the columns' order matters.
     for r in rows {
         w.write_all(b"{")?;
-        for (i, (k, v)) in columns.iter().zip(r).enumerate() {
+        for (i, (k, v)) in columns.iter().zip(&r).enumerate() {
             if i > 0 {
                 w.write_all(b",")?;
             }
@@ -384,8 +394,7 @@ pub fn write_csv_rows<W: Write>(
 /// # Errors
 /// Any error of `w`.
 pub fn write_records_csv<W: Write>(w: W, records: &[CarrierRecord<'_>]) -> io::Result<()> {
-    let rows: Vec<_> = records.iter().map(record_values).collect();
-    write_csv(w, &RECORD_COLUMNS, &rows)
+    write_csv(w, &RECORD_COLUMNS, records.iter().map(record_values))
 }
 
 /// Writes `records.jsonl`: one object per record with the keys of [`RECORD_COLUMNS`].
@@ -393,8 +402,7 @@ pub fn write_records_csv<W: Write>(w: W, records: &[CarrierRecord<'_>]) -> io::R
 /// # Errors
 /// Any error of `w`.
 pub fn write_records_jsonl<W: Write>(w: W, records: &[CarrierRecord<'_>]) -> io::Result<()> {
-    let rows: Vec<_> = records.iter().map(record_values).collect();
-    write_jsonl(w, &RECORD_COLUMNS, &rows)
+    write_jsonl(w, &RECORD_COLUMNS, records.iter().map(record_values))
 }
 
 /// Writes `iri.csv`: a header of [`INTERCEPT_COLUMNS`], then one row per IRI or CC record.
@@ -402,8 +410,7 @@ pub fn write_records_jsonl<W: Write>(w: W, records: &[CarrierRecord<'_>]) -> io:
 /// # Errors
 /// Any error of `w`.
 pub fn write_intercepts_csv<W: Write>(w: W, records: &[InterceptRecord]) -> io::Result<()> {
-    let rows: Vec<_> = records.iter().map(intercept_values).collect();
-    write_csv(w, &INTERCEPT_COLUMNS, &rows)
+    write_csv(w, &INTERCEPT_COLUMNS, records.iter().map(intercept_values))
 }
 
 /// Writes `iri.jsonl`: one object per IRI or CC record with the keys of [`INTERCEPT_COLUMNS`].
@@ -411,8 +418,7 @@ pub fn write_intercepts_csv<W: Write>(w: W, records: &[InterceptRecord]) -> io::
 /// # Errors
 /// Any error of `w`.
 pub fn write_intercepts_jsonl<W: Write>(w: W, records: &[InterceptRecord]) -> io::Result<()> {
-    let rows: Vec<_> = records.iter().map(intercept_values).collect();
-    write_jsonl(w, &INTERCEPT_COLUMNS, &rows)
+    write_jsonl(w, &INTERCEPT_COLUMNS, records.iter().map(intercept_values))
 }
 
 /// Writes `warrants.csv`: a header of [`WARRANT_COLUMNS`], then one row per warrant.
@@ -420,14 +426,49 @@ pub fn write_intercepts_jsonl<W: Write>(w: W, records: &[InterceptRecord]) -> io
 /// # Errors
 /// Any error of `w`.
 pub fn write_warrants_csv<W: Write>(w: W, warrants: &[CarrierWarrant<'_>]) -> io::Result<()> {
-    let rows: Vec<_> = warrants.iter().map(warrant_values).collect();
-    write_csv(w, &WARRANT_COLUMNS, &rows)
+    write_csv(w, &WARRANT_COLUMNS, warrants.iter().map(warrant_values))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::{Cause, IriEventKind, IriServiceKind, RecordKind, Timestamp, WarrantKind};
+    use std::cell::Cell;
+
+    /// Counts the lines written so far into `lines`.
+    struct Lines<'a> {
+        lines: &'a Cell<usize>,
+    }
+
+    impl Write for Lines<'_> {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let n = buf.iter().filter(|&&b| b == b'\n').count();
+            self.lines.set(self.lines.get() + n);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn rows_are_made_one_at_a_time_as_they_are_written() {
+        // Row k is asked for only once the k rows before it (and the CSV header) are out: the
+        // writers never hold a whole table of owned values.
+        let lines = Cell::new(0);
+        let rows = |header: usize| {
+            let lines = &lines;
+            (0..100u64).map(move |k| {
+                assert_eq!(lines.get(), k as usize + header, "row {k} made early");
+                vec![Value::Int(k), Value::Text(format!("r{k}"))]
+            })
+        };
+        write_csv(Lines { lines: &lines }, &["n", "t"], rows(1)).unwrap();
+        assert_eq!(lines.get(), 101);
+        lines.set(0);
+        write_jsonl(Lines { lines: &lines }, &["n", "t"], rows(0)).unwrap();
+        assert_eq!(lines.get(), 100);
+    }
 
     fn rec() -> CallRecord {
         CallRecord {

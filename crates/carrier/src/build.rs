@@ -30,7 +30,6 @@ use crate::mediation::{LeaNode, MediationNode};
 use crate::mobility::Mobility;
 use crate::nodes::{Logic, OttClient, Outgoing, RadioPath, TunnelServer, Via};
 use crate::ott::OttNode;
-use crate::shared::SharedStr;
 use crate::signal_app::KeyServer;
 use crate::timer::Timer;
 use crate::topology::*;
@@ -39,6 +38,21 @@ use crate::truth::{GroundTruth, TruthMessage};
 use crate::voice::{self, CallParams, TruthCall};
 
 use crate::world::{RunStats, World, DRAIN};
+
+/// What the nodes' logic is made from: the built world's read-only parts.
+struct Makings<'a> {
+    sc: &'a Scenario,
+    seeds: &'a SeedTree,
+    /// Nodes in the network.
+    nodes: usize,
+    /// The OTT server's node index, if the network has one.
+    ott_node: Option<usize>,
+    infra: &'a [Infra],
+    apps: &'a [AppInfo],
+    subs: &'a [Subscriber],
+    sub_node: &'a [NodeId],
+    statics: &'a [Option<StaticKeypair>],
+}
 
 impl<'s> World<'s> {
     /// Builds the world: network, subscribers, keys, traffic plan, nodes. Stops with
@@ -185,13 +199,12 @@ impl<'s> World<'s> {
         let ids: Vec<Identity> = subs.iter().map(Identity::of).collect();
 
         // Static keys from the seed for every E2EE user (published in the key directory).
-        let statics: Vec<Option<StaticKeypair>> = subs
-            .iter()
-            .map(|s| {
-                matches!(apps[s.app].kind, AppKind::Noise { .. })
-                    .then(|| StaticKeypair::generate(seeds.child("static").child(&s.msisdn).key()))
-            })
-            .collect();
+        // Each from its own seed stream, so they are made on every core (`simcore::par`).
+        let static_seeds = seeds.child("static");
+        let statics: Vec<Option<StaticKeypair>> = simcore::par::map(&subs, |s| {
+            matches!(apps[s.app].kind, AppKind::Noise { .. })
+                .then(|| StaticKeypair::generate(static_seeds.child(&s.msisdn).key()))
+        });
 
         // Where everyone is over time.
         let home: Vec<u32> = subs.iter().map(|s| s.cell).collect();
@@ -369,32 +382,7 @@ impl<'s> World<'s> {
             diurnal: traffic.diurnal.clone(),
         };
         let carrier_of: Vec<usize> = subs.iter().map(|s| s.carrier).collect();
-        let planned = plan(
-            &carrier_of,
-            sc.carriers.len(),
-            &params,
-            &seeds.child("traffic"),
-            watch,
-        )
-        .ok_or(CarrierError::Interrupted {
-            at: Timestamp::ZERO,
-        })?;
-
-        let planned_calls = voice::plan_calls(
-            &carrier_of,
-            sc.carriers.len(),
-            &params,
-            &CallParams {
-                calls_per_contact_per_day: traffic.calls_per_contact_per_day,
-                mean: traffic.call_duration,
-                answer: traffic.answer_probability,
-                busy: traffic.busy_probability,
-                drop: traffic.call_drop_probability,
-            },
-            &seeds.child("traffic"),
-        );
-        let contacts: Vec<(usize, usize)> = planned.iter().map(|p| (p.from, p.to)).collect();
-        let caps = Capable::new(sc, &seeds, &subs, &statics, &contacts);
+        let traffic_seeds = seeds.child("traffic");
         let public_keys = statics
             .iter()
             .map(|k| k.as_ref().map(|k| k.public))
@@ -424,10 +412,10 @@ impl<'s> World<'s> {
             taps,
             attackers,
             truth: GroundTruth::default(),
-            planned,
-            planned_calls,
+            planned: Vec::new(),
+            planned_calls: Vec::new(),
             stats: RunStats::default(),
-            caps,
+            caps: Capable::default(),
             key_server: KeyServer::default(),
             session_texts: BTreeMap::new(),
             signal_failures: Vec::new(),
@@ -438,31 +426,81 @@ impl<'s> World<'s> {
             io: Io::default(),
         };
         w.ott_node = w.net.node_by_addr(OTT_ADDR).unwrap_or(NodeId(0));
-        w.make_logic()?;
+        // The nodes' logic and the traffic plan read nothing of each other, so the traffic is
+        // planned on a second core while this thread makes the nodes. The nodes stay in this
+        // thread's allocator arena, where the run frees and grows their buffers (made on
+        // another thread, glibc would return those frees to that thread's arena, where this
+        // one never allocates again: BENCHMARKING.md § "Both cores"); the plan's texts are
+        // made once there and live to the end of the run.
+        let makings = Makings {
+            sc,
+            seeds: &w.seeds,
+            nodes: w.net.node_count(),
+            ott_node: w.net.node_by_addr(OTT_ADDR).map(|n| n.0 as usize),
+            infra: &w.infra,
+            apps: &w.dir.apps,
+            subs: &w.dir.subs,
+            sub_node: &w.sub_node,
+            statics: &w.statics,
+        };
+        let (plans, logic) = std::thread::scope(|s| {
+            let planner = s.spawn(|| {
+                let planned = plan(
+                    &carrier_of,
+                    sc.carriers.len(),
+                    &params,
+                    &traffic_seeds,
+                    watch,
+                )?;
+                let calls = voice::plan_calls(
+                    &carrier_of,
+                    sc.carriers.len(),
+                    &params,
+                    &CallParams {
+                        calls_per_contact_per_day: traffic.calls_per_contact_per_day,
+                        mean: traffic.call_duration,
+                        answer: traffic.answer_probability,
+                        busy: traffic.busy_probability,
+                        drop: traffic.call_drop_probability,
+                    },
+                    &traffic_seeds,
+                );
+                Some((planned, calls))
+            });
+            let logic = World::make_logic(&makings);
+            let plans = planner
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (plans, logic)
+        });
+        let (planned, planned_calls) = plans.ok_or(CarrierError::Interrupted {
+            at: Timestamp::ZERO,
+        })?;
+        w.logic = logic?;
+        let contacts: Vec<(usize, usize)> = planned.iter().map(|p| (p.from, p.to)).collect();
+        w.caps = Capable::new(sc, &w.seeds, &w.dir.subs, &w.statics, &contacts);
+        w.planned = planned;
+        w.planned_calls = planned_calls;
         Ok(w)
     }
 
-    pub(crate) fn make_logic(&mut self) -> Result<(), CarrierError> {
-        let nodes = self.net.node_count();
-        let mut logic: Vec<Logic> = (0..nodes).map(|_| Logic::Router).collect();
-        let ott_node = self.net.node_by_addr(OTT_ADDR).map(|n| n.0 as usize);
+    /// Every node's logic, by node index. Reads only what it is given.
+    fn make_logic(m: &Makings<'_>) -> Result<Vec<Logic>, CarrierError> {
+        let mut logic: Vec<Logic> = (0..m.nodes).map(|_| Logic::Router).collect();
+        let ott_node = m.ott_node;
         if let Some(i) = ott_node {
             logic[i] = Logic::Ott(Box::new(OttNode::new(
                 NodeId(i as u32),
-                TunnelServer::new(StaticKeypair::generate(
-                    self.seeds.child("ott-static").key(),
-                )),
-                self.seeds.child("ott-server-tunnel"),
-                self.sc
-                    .apps
+                TunnelServer::new(StaticKeypair::generate(m.seeds.child("ott-static").key())),
+                m.seeds.child("ott-server-tunnel"),
+                m.sc.apps
                     .iter()
                     .map(|a| a.countermeasures.mixing_delay.as_secs_f64())
                     .collect(),
-                self.seeds.child("countermeasures").stream("mix"),
+                m.seeds.child("countermeasures").stream("mix"),
             )));
             if let Logic::Ott(o) = &mut logic[i] {
-                if self
-                    .sc
+                if m.sc
                     .adversary
                     .vantage
                     .iter()
@@ -472,14 +510,14 @@ impl<'s> World<'s> {
                 }
             }
         }
-        for (c, inf) in self.infra.iter().enumerate() {
+        for (c, inf) in m.infra.iter().enumerate() {
             logic[inf.pgw.0 as usize] = Logic::Pgw(Box::new(crate::gateway::PgwNode {
                 carrier: c,
                 ep: Endpoint::new(inf.pgw, pgw_addr(c)),
                 server: TunnelServer::new(StaticKeypair::generate(
-                    self.seeds.child("pgw-static").child(&inf.name).key(),
+                    m.seeds.child("pgw-static").child(&inf.name).key(),
                 )),
-                seeds: self.seeds.child("pgw-tunnel"),
+                seeds: m.seeds.child("pgw-tunnel"),
             }));
             logic[inf.smsc.0 as usize] = Logic::Smsc(Box::new(crate::smsc::SmscNode {
                 carrier: c,
@@ -496,20 +534,27 @@ impl<'s> World<'s> {
             Some(Logic::Ott(o)) => o.server.key.public,
             _ => [0; 32],
         };
-        let cm_seeds = self.seeds.child("countermeasures");
-        for s in &self.dir.subs {
-            let node = self.sub_node[s.index];
-            let app = &self.dir.apps[s.app];
+        let cm_seeds = m.seeds.child("countermeasures");
+        let pgw_public: Vec<[u8; 32]> = m
+            .infra
+            .iter()
+            .map(|inf| match &logic[inf.pgw.0 as usize] {
+                Logic::Pgw(p) => p.server.key.public,
+                _ => [0; 32],
+            })
+            .collect();
+        let (radio_seeds, ott_seeds) = (m.seeds.child("radio-tunnel"), m.seeds.child("ott-tunnel"));
+        let (cover_seeds, receipt_seeds) = (cm_seeds.child("cover"), cm_seeds.child("receipts"));
+        // The fields the closure reads (the world as a whole is not `Sync`).
+        let (sc, apps, sub_node, statics) = (m.sc, &m.apps, &m.sub_node, &m.statics);
+        let handset = |s: &Subscriber| -> Result<Box<Handset>, CarrierError> {
+            let app = &apps[s.app];
             let radio = if matches!(app.kind, AppKind::CarrierEncrypted) {
-                let pgw_public = match &logic[self.infra[s.carrier].pgw.0 as usize] {
-                    Logic::Pgw(p) => p.server.key.public,
-                    _ => [0; 32],
-                };
                 RadioPath::Tunnel {
                     pgw: pgw_addr(s.carrier),
                     tunnel: NkTunnel::initiator(
-                        pgw_public,
-                        self.seeds.child("radio-tunnel").child(&s.msisdn).key(),
+                        pgw_public[s.carrier],
+                        radio_seeds.child(&s.msisdn).key(),
                     )?,
                 }
             } else {
@@ -522,7 +567,7 @@ impl<'s> World<'s> {
                     tunnel: if app.server_tunnel() {
                         Some(NkTunnel::initiator(
                             ott_public,
-                            self.seeds.child("ott-tunnel").child(&s.msisdn).key(),
+                            ott_seeds.child(&s.msisdn).key(),
                         )?)
                     } else {
                         None
@@ -532,16 +577,16 @@ impl<'s> World<'s> {
             };
             let mut handset = Handset::new(
                 s.index,
-                Endpoint::new(node, s.ip),
+                Endpoint::new(sub_node[s.index], s.ip),
                 radio,
                 ott,
-                self.statics[s.index].clone(),
+                statics[s.index].clone(),
                 handset::cm::State::new(
-                    self.sc,
+                    sc,
                     s.app,
                     handset::cm::Streams {
-                        cover: cm_seeds.child("cover").stream(&s.msisdn),
-                        receipts: cm_seeds.child("receipts").stream(&s.msisdn),
+                        cover: cover_seeds.stream(&s.msisdn),
+                        receipts: receipt_seeds.stream(&s.msisdn),
                     },
                 ),
             );
@@ -550,10 +595,12 @@ impl<'s> World<'s> {
             if matches!(app.kind, AppKind::Noise { .. }) {
                 handset.app = Some(Box::new(crate::handset::noise::NoiseApp::default()));
             }
-            logic[node.0 as usize] = Logic::Sub(Box::new(handset));
+            Ok(Box::new(handset))
+        };
+        for s in m.subs {
+            logic[m.sub_node[s.index].0 as usize] = Logic::Sub(handset(s)?);
         }
-        self.logic = logic;
-        Ok(())
+        Ok(logic)
     }
 }
 
@@ -566,13 +613,13 @@ impl World<'_> {
         // The plan is not read after this: each message moves to its sender's handset.
         let planned = std::mem::take(&mut self.planned);
         // One copy of each app's name, pointed at by every truth message it carried.
-        let app_names: Vec<SharedStr> = self
+        let app_names: Vec<Arc<str>> = self
             .dir
             .apps
             .iter()
-            .map(|a| SharedStr::from(a.name.as_str()))
+            .map(|a| Arc::<str>::from(a.name.as_str()))
             .collect();
-        let fallback = SharedStr::from("sms (fallback)");
+        let fallback = Arc::<str>::from("sms (fallback)");
         // Every message of the run is pushed here, once: no doubling slack kept all day.
         self.truth.messages.reserve_exact(planned.len());
         for (id, p) in planned.into_iter().enumerate() {
@@ -592,7 +639,7 @@ impl World<'_> {
                 (ProtocolId::Sms, fallback.clone())
             };
             // One copy of the text, shared by the truth and the sender's outbox.
-            let text = SharedStr::from(p.text);
+            let text = p.text;
             let via = if e2e { Via::App } else { Via::Carrier };
             self.truth.push(TruthMessage {
                 id,

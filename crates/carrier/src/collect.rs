@@ -406,7 +406,7 @@ impl World<'_> {
                     c.receipts += h.cm.receipts_sent;
                 }
             }
-            for m in self.truth.messages.iter().filter(|m| m.app == app.name) {
+            for m in self.truth.messages.iter().filter(|m| *m.app == *app.name) {
                 if m.protocol.label() == c.protocol {
                     c.payload_bytes += m.text.len() as u64;
                     c.messages += 1;

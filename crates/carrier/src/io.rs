@@ -68,7 +68,7 @@ pub(crate) enum NodeEvent {
     /// A handset handed `text` to its end-to-end session `session`.
     SessionText {
         session: u64,
-        text: crate::shared::SharedStr,
+        text: std::sync::Arc<str>,
     },
     /// The key server handed out subscriber `sub`'s prekeys: its device may top them up.
     PrekeysTaken { sub: usize },

@@ -30,7 +30,6 @@ mod mediation;
 mod mobility;
 mod nodes;
 mod ott;
-mod shared;
 mod signal_app;
 mod smsc;
 mod text;
@@ -47,7 +46,6 @@ pub use countermeasures::{
 pub use error::CarrierError;
 pub use ids::Subscriber;
 pub use mobility::LocationTrace;
-pub use shared::SharedStr;
 pub use truth::{AttackTruth, GroundTruth, SessionFailure, TruthChain, TruthMessage};
 pub use voice::{clear_frame, TruthCall, FRAME_MARKER};
 pub use world::{run, run_watched, RunOutput, RunStats, MAX_DRAIN};

@@ -42,7 +42,7 @@ pub(crate) enum Via {
 pub(crate) struct Outgoing {
     pub to: usize,
     /// The text, shared with the ground truth's record of the message.
-    pub text: crate::shared::SharedStr,
+    pub text: std::sync::Arc<str>,
     pub via: Via,
 }
 

@@ -38,7 +38,8 @@ pub(crate) struct Planned {
     pub at: Timestamp,
     pub from: usize,
     pub to: usize,
-    pub text: String,
+    /// Made once here and handed on: the outbox and the truth point at this copy.
+    pub text: std::sync::Arc<str>,
 }
 
 /// The knobs of the generator, taken from the scenario.
@@ -236,7 +237,7 @@ pub(crate) fn plan(
             let mut at = t;
             let mut depth = 0;
             loop {
-                let text = text(&mut texts, &mut text_rng, p);
+                let text = text(&mut texts, &mut text_rng, p).into();
                 out.push(Planned {
                     at: Timestamp::from_nanos((at * 1e9) as u64),
                     from,

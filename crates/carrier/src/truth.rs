@@ -7,7 +7,7 @@ use serde::Serialize;
 use simcore::{FixedMap, Timestamp};
 
 use crate::ids::Subscriber;
-use crate::shared::SharedStr;
+use std::sync::Arc;
 
 /// One application message as it really was.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -23,9 +23,9 @@ pub struct TruthMessage {
     pub protocol: capture::ProtocolId,
     /// The scenario app that carried it (for SMS fallback, the sender's carrier messaging):
     /// one copy per app, shared by its messages.
-    pub app: SharedStr,
+    pub app: Arc<str>,
     /// The exact plaintext: the same copy the sender's outbox holds.
-    pub text: SharedStr,
+    pub text: Arc<str>,
     /// When the sender's app submitted it.
     pub sent_at: Timestamp,
     /// When the recipient's app received exactly this text, if it did.
@@ -245,7 +245,7 @@ impl GroundTruth {
     /// [`GroundTruth::id_by_text`] with the text's hash `h` given.
     fn id_by_hash(&self, text: &str, h: u64) -> Option<usize> {
         match self.by_text.get(&h) {
-            Some(&id) if self.messages[id].text == text => Some(id),
+            Some(&id) if *self.messages[id].text == *text => Some(id),
             Some(_) => self.collided.get(text).copied(),
             None => None,
         }
@@ -264,6 +264,16 @@ impl GroundTruth {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shared_texts_serialize_as_plain_strings() {
+        let m = message("meet at noon", 1);
+        let copy = m.clone();
+        assert!(Arc::ptr_eq(&m.text, &copy.text), "a clone shares the text");
+        let json = serde_json::to_value(&m).expect("serializes");
+        assert_eq!(json["text"], "meet at noon");
+        assert_eq!(json["app"], "sms");
+    }
 
     fn message(text: &str, to: usize) -> TruthMessage {
         TruthMessage {

@@ -141,7 +141,7 @@ pub(crate) struct World<'s> {
     /// The OTT server's Signal key server ([`crate::signal_app`]).
     pub(crate) key_server: KeyServer,
     /// The texts handed to each end-to-end session (for the truth of attacks on it).
-    pub(crate) session_texts: BTreeMap<u64, Vec<crate::shared::SharedStr>>,
+    pub(crate) session_texts: BTreeMap<u64, Vec<std::sync::Arc<str>>>,
     /// Every envelope a Signal device rejected: (subscriber, when, failure kind).
     pub(crate) signal_failures: Vec<(usize, Timestamp, String)>,
     /// Where every subscriber is over time.
@@ -563,7 +563,7 @@ fn short_reason(why: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::shared::SharedStr;
+    use std::sync::Arc;
 
     fn small() -> Scenario {
         let text = scenario::builtin("small-lab").expect("small-lab is built in");
@@ -620,15 +620,15 @@ mod tests {
         );
         // One copy of each text (the sender's outbox and the truth point at it) and of each
         // app's name (every truth message of the app points at it).
-        let mut apps: BTreeMap<&str, &SharedStr> = BTreeMap::new();
+        let mut apps: BTreeMap<&str, &Arc<str>> = BTreeMap::new();
         for m in &w.truth.messages {
             let Some(Logic::Sub(h)) = w.logic.get(w.sub_node[m.from].0 as usize) else {
                 panic!("message {} from a subscriber without a handset", m.id);
             };
             let out = h.outgoing(m.id).expect("in its sender's outbox");
-            assert!(SharedStr::ptr_eq(&out.text, &m.text), "{m:?}");
-            let first = apps.entry(m.app.as_str()).or_insert(&m.app);
-            assert!(SharedStr::ptr_eq(first, &m.app), "{m:?}");
+            assert!(Arc::ptr_eq(&out.text, &m.text), "{m:?}");
+            let first = apps.entry(&*m.app).or_insert(&m.app);
+            assert!(Arc::ptr_eq(first, &m.app), "{m:?}");
         }
         assert!(apps.len() >= 2, "{apps:?}");
     }

@@ -12,6 +12,15 @@
 //!   [`WireError`] naming the byte offset, the field and what was expected. It never panics.
 //!
 //! All integers are big-endian. Decoding is pure: the same bytes always give the same value.
+//!
+//! **Borrowed views.** [`Frame`], [`AppPdu`] (and the four PDUs it wraps) and [`LiRecord`] also
+//! have a borrowing twin ([`FrameRef`], [`AppPduRef`], [`SmsPduRef`], [`TunnelPduRef`],
+//! [`OttEnvelopeRef`], [`CallPduRef`], [`LiRecordRef`]) whose strings are `&str` and whose byte
+//! fields are `&[u8]` pointing into the decoded buffer: `XRef::decode(bytes)` allocates nothing,
+//! for readers that keep the buffer anyway (the adversary's observation table keeps captured
+//! packets, not copies of their fields). There is one decoder per format: the owned `decode` is
+//! the borrowed one followed by `into_owned`, so both accept exactly the same bytes, with the
+//! same errors, and give equal values. `X::borrowed()` views an owned value the same way.
 
 use core::fmt;
 
@@ -167,8 +176,12 @@ impl OttEnvelope {
     /// name starting with `signal` on every message (Noise envelopes name their protocol only
     /// in handshake messages). The one place that convention is read.
     pub fn is_signal(&self) -> bool {
-        self.protocol.starts_with("signal")
+        is_signal_protocol(&self.protocol)
     }
+}
+
+fn is_signal_protocol(protocol: &str) -> bool {
+    protocol.starts_with("signal")
 }
 
 /// A call-signalling message (SIP-like, much simplified).
@@ -254,6 +267,131 @@ pub enum AppPdu {
     Ott(OttEnvelope),
     /// Call signalling (tag 0x40).
     Call(CallPdu),
+}
+
+// ---------------------------------------------------------------------------------------------
+// Borrowed views: the same values, their strings and byte fields pointing into the decoded buffer
+// ---------------------------------------------------------------------------------------------
+
+/// A [`Frame`] whose DATA payload points into the bytes it was decoded from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrameRef<'a> {
+    /// A numbered application PDU (an encoded [`AppPdu`]).
+    Data {
+        /// Per-peer sequence number, from 0.
+        seq: u32,
+        /// The PDU carried.
+        payload: &'a [u8],
+    },
+    /// An acknowledgement of one DATA frame.
+    Ack {
+        /// Cumulative: every `seq < next_expected` was received.
+        next_expected: u32,
+        /// Selective: the DATA frame this ACK answers.
+        seq: u32,
+    },
+}
+
+/// An [`SmsPdu`] borrowed from the bytes it was decoded from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SmsPduRef<'a> {
+    /// Submit or deliver.
+    pub kind: SmsKind,
+    /// Message reference chosen by the sender.
+    pub msg_ref: u32,
+    /// Sender MSISDN.
+    pub from: &'a str,
+    /// Recipient MSISDN.
+    pub to: &'a str,
+    /// Virtual time at the sender when it was sent.
+    pub sent_at: Timestamp,
+    /// The message text.
+    pub text: &'a str,
+}
+
+/// A [`TunnelPdu`] borrowed from the bytes it was decoded from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TunnelPduRef<'a> {
+    /// Handshake or transport.
+    pub kind: NoiseKind,
+    /// The Noise message exactly as snow wrote it.
+    pub noise: &'a [u8],
+}
+
+/// An [`OttEnvelope`] borrowed from the bytes it was decoded from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OttEnvelopeRef<'a> {
+    /// Sender account (empty with sealed sender).
+    pub from: &'a str,
+    /// Recipient account.
+    pub to: &'a str,
+    /// End-to-end session id, chosen by the initiator.
+    pub session: u64,
+    /// Handshake or transport.
+    pub kind: NoiseKind,
+    /// Handshake: message number from 1; transport: 0.
+    pub index: u8,
+    /// Handshake: the full Noise protocol name; transport: empty.
+    pub protocol: &'a str,
+    /// The Noise message exactly as snow wrote it.
+    pub body: &'a [u8],
+}
+
+impl OttEnvelopeRef<'_> {
+    /// Whether this envelope belongs to a Signal-style session ([`OttEnvelope::is_signal`]).
+    pub fn is_signal(&self) -> bool {
+        is_signal_protocol(self.protocol)
+    }
+}
+
+/// A [`CallPdu`] borrowed from the bytes it was decoded from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CallPduRef<'a> {
+    /// The message.
+    pub kind: CallKind,
+    /// Carrier voice or OTT call.
+    pub network: CallNetwork,
+    /// The call id.
+    pub call_id: u64,
+    /// Caller MSISDN.
+    pub from: &'a str,
+    /// Callee MSISDN.
+    pub to: &'a str,
+    /// BYE: why; otherwise [`ByeCause::Normal`].
+    pub cause: ByeCause,
+    /// OTT calls: a Noise handshake message; otherwise empty.
+    pub body: &'a [u8],
+}
+
+/// An [`AppPdu`] borrowed from the bytes it was decoded from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppPduRef<'a> {
+    /// An SMS in clear (tag 0x10).
+    Sms(SmsPduRef<'a>),
+    /// A carrier or server tunnel message (tag 0x20).
+    Tunnel(TunnelPduRef<'a>),
+    /// An end-to-end app envelope (tag 0x30).
+    Ott(OttEnvelopeRef<'a>),
+    /// Call signalling (tag 0x40).
+    Call(CallPduRef<'a>),
+}
+
+/// An [`LiRecord`] borrowed from the bytes it was decoded from: a CC record's intercepted
+/// packet is the end of those bytes (a record has no trailing bytes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LiRecordRef<'a> {
+    /// IRI or CC.
+    pub kind: LiKind,
+    /// Lawful-interception identifier of the warrant.
+    pub liid: &'a str,
+    /// Links CC to the IRI of the same communication.
+    pub correlation: u64,
+    /// Virtual time at the point of interception.
+    pub timestamp: Timestamp,
+    /// From or to the target.
+    pub direction: LiDirection,
+    /// IRI: an encoded [`Iri`]; CC: the intercepted IPv4 packet.
+    pub payload: &'a [u8],
 }
 
 /// Intercept-related information or content of communication.
@@ -497,7 +635,7 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    fn str8(&mut self, field: &'static str) -> Result<String, WireError> {
+    fn str8(&mut self, field: &'static str) -> Result<&'a str, WireError> {
         const EXPECTED: &str = "a length-prefixed UTF-8 string";
         let at = self.pos;
         let len = self.array::<1>(field, EXPECTED)?[0];
@@ -514,7 +652,7 @@ impl<'a> Reader<'a> {
         self.take(usize::from(len), field, expected)
     }
 
-    fn text16(&mut self, field: &'static str) -> Result<String, WireError> {
+    fn text16(&mut self, field: &'static str) -> Result<&'a str, WireError> {
         const EXPECTED: &str = "length-prefixed (u16) UTF-8 text";
         let at = self.pos;
         let bytes = self.bytes16(field, EXPECTED)?;
@@ -535,20 +673,18 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn utf8(
-    bytes: &[u8],
+fn utf8<'a>(
+    bytes: &'a [u8],
     at: usize,
     field: &'static str,
     expected: &'static str,
-) -> Result<String, WireError> {
-    core::str::from_utf8(bytes)
-        .map(str::to_owned)
-        .map_err(|_| WireError::Malformed {
-            offset: at,
-            field,
-            expected,
-            found: "invalid UTF-8".to_owned(),
-        })
+) -> Result<&'a str, WireError> {
+    core::str::from_utf8(bytes).map_err(|_| WireError::Malformed {
+        offset: at,
+        field,
+        expected,
+        found: "invalid UTF-8".to_owned(),
+    })
 }
 
 /// Implements `to_bytes` and `decode` on top of `encode_into` / `decode_from` for a type.
@@ -588,6 +724,33 @@ macro_rules! wire_type {
     };
 }
 
+/// Implements `decode` for a borrowed view on top of its `decode_from`.
+macro_rules! borrowed_wire_type {
+    ($t:ident, $owned:ident) => {
+        impl<'a> $t<'a> {
+            /// Parses exactly one value from all of `bytes`, its strings and byte fields
+            /// pointing into `bytes` (nothing is allocated).
+            ///
+            /// # Errors
+            #[doc = concat!("Exactly those of [`", stringify!($owned), "::decode`] on the same bytes.")]
+            pub fn decode(bytes: &'a [u8]) -> Result<Self, WireError> {
+                let mut r = Reader::new(bytes);
+                let v = Self::decode_from(&mut r)?;
+                r.finish()?;
+                Ok(v)
+            }
+        }
+    };
+}
+
+borrowed_wire_type!(FrameRef, Frame);
+borrowed_wire_type!(AppPduRef, AppPdu);
+borrowed_wire_type!(SmsPduRef, SmsPdu);
+borrowed_wire_type!(TunnelPduRef, TunnelPdu);
+borrowed_wire_type!(OttEnvelopeRef, OttEnvelope);
+borrowed_wire_type!(CallPduRef, CallPdu);
+borrowed_wire_type!(LiRecordRef, LiRecord);
+
 wire_type!(Frame);
 wire_type!(AppPdu);
 wire_type!(SmsPdu);
@@ -618,6 +781,34 @@ impl Frame {
     }
 
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, WireError> {
+        Ok(FrameRef::decode_from(r)?.into_owned())
+    }
+
+    /// A view of `self` borrowing its payload.
+    pub fn borrowed(&self) -> FrameRef<'_> {
+        match self {
+            Frame::Data { seq, payload } => FrameRef::Data { seq: *seq, payload },
+            Frame::Ack { next_expected, seq } => FrameRef::Ack {
+                next_expected: *next_expected,
+                seq: *seq,
+            },
+        }
+    }
+}
+
+impl<'a> FrameRef<'a> {
+    /// The owned [`Frame`] with the same fields.
+    pub fn into_owned(self) -> Frame {
+        match self {
+            FrameRef::Data { seq, payload } => Frame::Data {
+                seq,
+                payload: payload.to_vec(),
+            },
+            FrameRef::Ack { next_expected, seq } => Frame::Ack { next_expected, seq },
+        }
+    }
+
+    fn decode_from(r: &mut Reader<'a>) -> Result<Self, WireError> {
         r.magic(FRAME_MAGIC, "the frame magic \"WT\"")?;
         r.code("version", "frame version 1", |v| {
             (v == FRAME_VERSION).then_some(())
@@ -632,14 +823,12 @@ impl Frame {
         )?;
         if ty == FRAME_DATA {
             let seq = r.u32("seq")?;
-            let payload = r
-                .bytes16("payload", "a length-prefixed (u16) payload")?
-                .to_vec();
-            Ok(Frame::Data { seq, payload })
+            let payload = r.bytes16("payload", "a length-prefixed (u16) payload")?;
+            Ok(FrameRef::Data { seq, payload })
         } else {
             let next_expected = r.u32("next_expected")?;
             let seq = r.u32("seq")?;
-            Ok(Frame::Ack { next_expected, seq })
+            Ok(FrameRef::Ack { next_expected, seq })
         }
     }
 }
@@ -698,7 +887,37 @@ impl SmsPdu {
     }
 
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, WireError> {
-        Ok(SmsPdu {
+        Ok(SmsPduRef::decode_from(r)?.into_owned())
+    }
+
+    /// A view of `self` borrowing its strings.
+    pub fn borrowed(&self) -> SmsPduRef<'_> {
+        SmsPduRef {
+            kind: self.kind,
+            msg_ref: self.msg_ref,
+            from: &self.from,
+            to: &self.to,
+            sent_at: self.sent_at,
+            text: &self.text,
+        }
+    }
+}
+
+impl<'a> SmsPduRef<'a> {
+    /// The owned [`SmsPdu`] with the same fields.
+    pub fn into_owned(self) -> SmsPdu {
+        SmsPdu {
+            kind: self.kind,
+            msg_ref: self.msg_ref,
+            from: self.from.to_owned(),
+            to: self.to.to_owned(),
+            sent_at: self.sent_at,
+            text: self.text.to_owned(),
+        }
+    }
+
+    fn decode_from(r: &mut Reader<'a>) -> Result<Self, WireError> {
+        Ok(SmsPduRef {
             kind: r.code("kind", "0 (submit) or 1 (deliver)", SmsKind::from_code)?,
             msg_ref: r.u32("msg_ref")?,
             from: r.str8("from")?,
@@ -716,11 +935,31 @@ impl TunnelPdu {
     }
 
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, WireError> {
-        Ok(TunnelPdu {
+        Ok(TunnelPduRef::decode_from(r)?.into_owned())
+    }
+
+    /// A view of `self` borrowing its Noise message.
+    pub fn borrowed(&self) -> TunnelPduRef<'_> {
+        TunnelPduRef {
+            kind: self.kind,
+            noise: &self.noise,
+        }
+    }
+}
+
+impl<'a> TunnelPduRef<'a> {
+    /// The owned [`TunnelPdu`] with the same fields.
+    pub fn into_owned(self) -> TunnelPdu {
+        TunnelPdu {
+            kind: self.kind,
+            noise: self.noise.to_vec(),
+        }
+    }
+
+    fn decode_from(r: &mut Reader<'a>) -> Result<Self, WireError> {
+        Ok(TunnelPduRef {
             kind: r.code("kind", NOISE_KIND, NoiseKind::from_code)?,
-            noise: r
-                .bytes16("noise", "a length-prefixed (u16) Noise message")?
-                .to_vec(),
+            noise: r.bytes16("noise", "a length-prefixed (u16) Noise message")?,
         })
     }
 }
@@ -737,16 +976,46 @@ impl OttEnvelope {
     }
 
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, WireError> {
-        Ok(OttEnvelope {
+        Ok(OttEnvelopeRef::decode_from(r)?.into_owned())
+    }
+
+    /// A view of `self` borrowing its strings and body.
+    pub fn borrowed(&self) -> OttEnvelopeRef<'_> {
+        OttEnvelopeRef {
+            from: &self.from,
+            to: &self.to,
+            session: self.session,
+            kind: self.kind,
+            index: self.index,
+            protocol: &self.protocol,
+            body: &self.body,
+        }
+    }
+}
+
+impl<'a> OttEnvelopeRef<'a> {
+    /// The owned [`OttEnvelope`] with the same fields.
+    pub fn into_owned(self) -> OttEnvelope {
+        OttEnvelope {
+            from: self.from.to_owned(),
+            to: self.to.to_owned(),
+            session: self.session,
+            kind: self.kind,
+            index: self.index,
+            protocol: self.protocol.to_owned(),
+            body: self.body.to_vec(),
+        }
+    }
+
+    fn decode_from(r: &mut Reader<'a>) -> Result<Self, WireError> {
+        Ok(OttEnvelopeRef {
             from: r.str8("from")?,
             to: r.str8("to")?,
             session: r.u64("session")?,
             kind: r.code("kind", NOISE_KIND, NoiseKind::from_code)?,
             index: r.u8("index")?,
             protocol: r.str8("protocol")?,
-            body: r
-                .bytes16("body", "a length-prefixed (u16) Noise message")?
-                .to_vec(),
+            body: r.bytes16("body", "a length-prefixed (u16) Noise message")?,
         })
     }
 }
@@ -774,16 +1043,42 @@ impl AppPdu {
     }
 
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, WireError> {
+        Ok(AppPduRef::decode_from(r)?.into_owned())
+    }
+
+    /// A view of `self` borrowing its strings and byte fields.
+    pub fn borrowed(&self) -> AppPduRef<'_> {
+        match self {
+            AppPdu::Sms(p) => AppPduRef::Sms(p.borrowed()),
+            AppPdu::Tunnel(p) => AppPduRef::Tunnel(p.borrowed()),
+            AppPdu::Ott(p) => AppPduRef::Ott(p.borrowed()),
+            AppPdu::Call(p) => AppPduRef::Call(p.borrowed()),
+        }
+    }
+}
+
+impl<'a> AppPduRef<'a> {
+    /// The owned [`AppPdu`] with the same fields.
+    pub fn into_owned(self) -> AppPdu {
+        match self {
+            AppPduRef::Sms(p) => AppPdu::Sms(p.into_owned()),
+            AppPduRef::Tunnel(p) => AppPdu::Tunnel(p.into_owned()),
+            AppPduRef::Ott(p) => AppPdu::Ott(p.into_owned()),
+            AppPduRef::Call(p) => AppPdu::Call(p.into_owned()),
+        }
+    }
+
+    fn decode_from(r: &mut Reader<'a>) -> Result<Self, WireError> {
         let tag = r.code(
             "tag",
             "PDU tag 0x10 (SMS), 0x20 (tunnel), 0x30 (OTT) or 0x40 (call)",
             |v| matches!(v, PDU_SMS | PDU_TUNNEL | PDU_OTT | PDU_CALL).then_some(v),
         )?;
         Ok(match tag {
-            PDU_SMS => AppPdu::Sms(SmsPdu::decode_from(r)?),
-            PDU_TUNNEL => AppPdu::Tunnel(TunnelPdu::decode_from(r)?),
-            PDU_CALL => AppPdu::Call(CallPdu::decode_from(r)?),
-            _ => AppPdu::Ott(OttEnvelope::decode_from(r)?),
+            PDU_SMS => AppPduRef::Sms(SmsPduRef::decode_from(r)?),
+            PDU_TUNNEL => AppPduRef::Tunnel(TunnelPduRef::decode_from(r)?),
+            PDU_CALL => AppPduRef::Call(CallPduRef::decode_from(r)?),
+            _ => AppPduRef::Ott(OttEnvelopeRef::decode_from(r)?),
         })
     }
 }
@@ -845,7 +1140,39 @@ impl CallPdu {
     }
 
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, WireError> {
-        Ok(CallPdu {
+        Ok(CallPduRef::decode_from(r)?.into_owned())
+    }
+
+    /// A view of `self` borrowing its strings and body.
+    pub fn borrowed(&self) -> CallPduRef<'_> {
+        CallPduRef {
+            kind: self.kind,
+            network: self.network,
+            call_id: self.call_id,
+            from: &self.from,
+            to: &self.to,
+            cause: self.cause,
+            body: &self.body,
+        }
+    }
+}
+
+impl<'a> CallPduRef<'a> {
+    /// The owned [`CallPdu`] with the same fields.
+    pub fn into_owned(self) -> CallPdu {
+        CallPdu {
+            kind: self.kind,
+            network: self.network,
+            call_id: self.call_id,
+            from: self.from.to_owned(),
+            to: self.to.to_owned(),
+            cause: self.cause,
+            body: self.body.to_vec(),
+        }
+    }
+
+    fn decode_from(r: &mut Reader<'a>) -> Result<Self, WireError> {
+        Ok(CallPduRef {
             kind: r.code(
                 "kind",
                 "a call message 1 (INVITE) to 7 (KEY)",
@@ -864,9 +1191,7 @@ impl CallPdu {
                 1 => Some(ByeCause::RadioLoss),
                 _ => None,
             })?,
-            body: r
-                .bytes16("body", "a length-prefixed (u16) Noise message")?
-                .to_vec(),
+            body: r.bytes16("body", "a length-prefixed (u16) Noise message")?,
         })
     }
 }
@@ -919,8 +1244,38 @@ impl LiRecord {
     }
 
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, WireError> {
+        Ok(LiRecordRef::decode_from(r)?.into_owned())
+    }
+
+    /// A view of `self` borrowing its LIID and payload.
+    pub fn borrowed(&self) -> LiRecordRef<'_> {
+        LiRecordRef {
+            kind: self.kind,
+            liid: &self.liid,
+            correlation: self.correlation,
+            timestamp: self.timestamp,
+            direction: self.direction,
+            payload: &self.payload,
+        }
+    }
+}
+
+impl<'a> LiRecordRef<'a> {
+    /// The owned [`LiRecord`] with the same fields.
+    pub fn into_owned(self) -> LiRecord {
+        LiRecord {
+            kind: self.kind,
+            liid: self.liid.to_owned(),
+            correlation: self.correlation,
+            timestamp: self.timestamp,
+            direction: self.direction,
+            payload: self.payload.to_vec(),
+        }
+    }
+
+    fn decode_from(r: &mut Reader<'a>) -> Result<Self, WireError> {
         r.magic(LI_MAGIC, "the LI record magic \"X3\"")?;
-        Ok(LiRecord {
+        Ok(LiRecordRef {
             kind: r.code("kind", "1 (IRI) or 2 (CC)", |v| match v {
                 1 => Some(LiKind::Iri),
                 2 => Some(LiKind::Cc),
@@ -938,9 +1293,7 @@ impl LiRecord {
                     _ => None,
                 },
             )?,
-            payload: r
-                .bytes16("payload", "a length-prefixed (u16) payload")?
-                .to_vec(),
+            payload: r.bytes16("payload", "a length-prefixed (u16) payload")?,
         })
     }
 }
@@ -978,8 +1331,8 @@ impl Iri {
                     _ => None,
                 },
             )?,
-            target: r.str8("target")?,
-            other: r.str8("other")?,
+            target: r.str8("target")?.to_owned(),
+            other: r.str8("other")?.to_owned(),
             service: r.code("service", "1 (SMS), 2 (data) or 3 (voice)", |v| match v {
                 1 => Some(IriService::Sms),
                 2 => Some(IriService::Data),
@@ -1384,7 +1737,163 @@ mod tests {
         Ok(())
     }
 
+    /// The borrowed decoder of a type and its owned one agree on `bytes`: both accept (with
+    /// equal values, and the borrowed value viewed from the owned one) or both refuse with the
+    /// same error.
+    fn same_as_owned<'a, R, O>(
+        bytes: &'a [u8],
+        borrowed: impl Fn(&'a [u8]) -> Result<R, WireError>,
+        owned: impl Fn(&[u8]) -> Result<O, WireError>,
+        into_owned: impl Fn(R) -> O,
+    ) -> Result<(), TestCaseError>
+    where
+        R: Copy + fmt::Debug,
+        O: PartialEq + fmt::Debug,
+    {
+        match (borrowed(bytes), owned(bytes)) {
+            (Ok(r), Ok(o)) => prop_assert_eq!(into_owned(r), o),
+            (Err(a), Err(b)) => prop_assert_eq!(a, b),
+            (r, o) => prop_assert!(false, "borrowed {:?}, owned {:?}", r, o),
+        }
+        Ok(())
+    }
+
+    /// Every borrowed decoder against its owned twin on `bytes`.
+    fn all_same_as_owned(bytes: &[u8]) -> Result<(), TestCaseError> {
+        same_as_owned(bytes, FrameRef::decode, Frame::decode, FrameRef::into_owned)?;
+        same_as_owned(
+            bytes,
+            AppPduRef::decode,
+            AppPdu::decode,
+            AppPduRef::into_owned,
+        )?;
+        same_as_owned(
+            bytes,
+            SmsPduRef::decode,
+            SmsPdu::decode,
+            SmsPduRef::into_owned,
+        )?;
+        same_as_owned(
+            bytes,
+            TunnelPduRef::decode,
+            TunnelPdu::decode,
+            TunnelPduRef::into_owned,
+        )?;
+        same_as_owned(
+            bytes,
+            OttEnvelopeRef::decode,
+            OttEnvelope::decode,
+            OttEnvelopeRef::into_owned,
+        )?;
+        same_as_owned(
+            bytes,
+            CallPduRef::decode,
+            CallPdu::decode,
+            CallPduRef::into_owned,
+        )?;
+        same_as_owned(
+            bytes,
+            LiRecordRef::decode,
+            LiRecord::decode,
+            LiRecordRef::into_owned,
+        )?;
+        Ok(())
+    }
+
+    /// Whether `part` lies inside `whole` (a view into it, not a copy).
+    fn inside(part: &[u8], whole: &[u8]) -> bool {
+        let (p, w) = (part.as_ptr_range(), whole.as_ptr_range());
+        w.start <= p.start && p.end <= w.end
+    }
+
+    #[test]
+    fn a_borrowed_pdu_points_into_the_bytes_it_was_decoded_from() {
+        let bytes = AppPdu::Sms(sms()).to_bytes().unwrap();
+        let AppPduRef::Sms(s) = AppPduRef::decode(&bytes).unwrap() else {
+            panic!("an SMS")
+        };
+        for field in [s.from, s.to, s.text] {
+            assert!(inside(field.as_bytes(), &bytes), "{field:?} is a copy");
+        }
+        assert_eq!(s.text, "meet at noon ☕");
+        // The text is the end of the PDU (the frame's payload ends there too).
+        assert_eq!(
+            s.text.as_bytes().as_ptr_range().end,
+            bytes.as_ptr_range().end
+        );
+        let env = OttEnvelope {
+            from: "+1".into(),
+            to: "+2".into(),
+            session: 3,
+            kind: NoiseKind::Handshake,
+            index: 1,
+            protocol: "Noise_NN_25519_ChaChaPoly_BLAKE2s".into(),
+            body: vec![9; 40],
+        };
+        let bytes = AppPdu::Ott(env.clone()).to_bytes().unwrap();
+        let AppPduRef::Ott(e) = AppPduRef::decode(&bytes).unwrap() else {
+            panic!("an envelope")
+        };
+        assert!(inside(e.body, &bytes) && inside(e.protocol.as_bytes(), &bytes));
+        assert_eq!(e, env.borrowed());
+        assert_eq!(e.into_owned(), env);
+        let frame = Frame::Data {
+            seq: 1,
+            payload: bytes.clone(),
+        }
+        .to_bytes()
+        .unwrap();
+        let Ok(FrameRef::Data { payload, .. }) = FrameRef::decode(&frame) else {
+            panic!("a DATA frame")
+        };
+        assert!(inside(payload, &frame) && payload == bytes.as_slice());
+        let rec = LiRecord {
+            kind: LiKind::Cc,
+            liid: "LI-1".into(),
+            correlation: 1,
+            timestamp: Timestamp::from_nanos(2),
+            direction: LiDirection::ToTarget,
+            payload: frame.clone(),
+        };
+        let bytes = rec.to_bytes().unwrap();
+        let r = LiRecordRef::decode(&bytes).unwrap();
+        assert!(inside(r.payload, &bytes) && inside(r.liid.as_bytes(), &bytes));
+        assert_eq!(r.payload.as_ptr_range().end, bytes.as_ptr_range().end);
+        assert_eq!(r, rec.borrowed());
+    }
+
     proptest! {
+        #[test]
+        fn borrowed_decoders_agree_with_owned_ones_on_arbitrary_bytes(
+            bytes in prop::collection::vec(any::<u8>(), 0..200)
+        ) {
+            all_same_as_owned(&bytes)?;
+        }
+
+        #[test]
+        fn borrowed_decoders_agree_with_owned_ones_on_encodings(
+            pdu in any_app(), li in any_li(), frame in any_frame(), cut in any::<usize>(),
+            pos in any::<usize>(), val in any::<u8>()
+        ) {
+            let encoded = pdu.to_bytes().unwrap();
+            prop_assert_eq!(AppPduRef::decode(&encoded).unwrap(), pdu.borrowed());
+            prop_assert_eq!(AppPduRef::decode(&encoded).unwrap().into_owned(), pdu.clone());
+            let framed = Frame::Data { seq: 7, payload: encoded.clone() }.to_bytes().unwrap();
+            for bytes in [encoded, li.to_bytes().unwrap(), frame.to_bytes().unwrap(), framed] {
+                // Whole, without its first byte (a PDU without its tag), cut short, and with one
+                // byte changed.
+                all_same_as_owned(&bytes)?;
+                all_same_as_owned(bytes.get(1..).unwrap_or_default())?;
+                all_same_as_owned(&bytes[..cut % (bytes.len() + 1)])?;
+                let mut mutated = bytes.clone();
+                if !mutated.is_empty() {
+                    let i = pos % mutated.len();
+                    mutated[i] = val;
+                }
+                all_same_as_owned(&mutated)?;
+            }
+        }
+
         #[test]
         fn decoders_never_panic_on_arbitrary_bytes(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
             let _ = Frame::decode(&bytes);

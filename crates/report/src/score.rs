@@ -97,7 +97,7 @@ impl<'a> Rows<'a> {
         let found = self
             .seen
             .iter()
-            .find(|(p, a, _)| **p == m.protocol && *a == m.app)
+            .find(|(p, a, _)| **p == m.protocol && *a == &*m.app)
             .map(|&(_, _, i)| i);
         let i = found.unwrap_or_else(|| {
             // A new (protocol, app): its row may be one met already (a protocol whose rows

@@ -6,11 +6,12 @@
 //! that adding a consumer of randomness in one component never shifts the numbers another sees.
 //! A [`Watch`] lets a long run publish its progress and be asked to stop, without either
 //! changing what it computes. A [`PacketLog`] holds what a tap records: timestamped packets in
-//! one arena.
+//! one arena. [`par::map`] spreads independent work over the cores with results in input order.
 #![warn(missing_docs)]
 
 pub mod hash;
 pub mod packets;
+pub mod par;
 mod rng;
 mod time;
 mod watch;

@@ -24,7 +24,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
-use proto::wire::{AppPdu, CallKind, IriService, NoiseKind};
+use proto::wire::{AppPduRef, CallKind, IriService, NoiseKind};
 use simcore::Timestamp;
 
 use crate::observe::Observations;
@@ -114,7 +114,7 @@ impl Traffic {
         let mut clear: BTreeMap<(Ipv4Addr, Ipv4Addr, u32, u32), (Timestamp, _)> = BTreeMap::new();
         for f in obs.data_frames() {
             match f.pdu {
-                AppPdu::Ott(env) => {
+                AppPduRef::Ott(env) => {
                     let (src, dst) = (*f.src.ip(), *f.dst.ip());
                     let up = relays.contains(&dst) && !relays.contains(&src);
                     let down = relays.contains(&src) && !relays.contains(&dst);
@@ -124,10 +124,10 @@ impl Traffic {
                     let len = u32::try_from(f.obs.len()).unwrap_or(u32::MAX);
                     let e = clear
                         .entry((src, dst, f.seq, len))
-                        .or_insert_with(|| (f.obs.time, super::sizes::clear_payload(env)));
+                        .or_insert_with(|| (f.obs.time, super::sizes::clear_payload(&env)));
                     e.0 = e.0.min(f.obs.time);
                 }
-                AppPdu::Tunnel(t) if t.kind == NoiseKind::Transport => {
+                AppPduRef::Tunnel(t) if t.kind == NoiseKind::Transport => {
                     let (src, dst) = (*f.src.ip(), *f.dst.ip());
                     let up = relays.contains(&dst) && !relays.contains(&src);
                     let down = relays.contains(&src) && !relays.contains(&dst);
@@ -138,8 +138,8 @@ impl Traffic {
                     let e = seen.entry((src, dst, f.seq, len)).or_insert(f.obs.time);
                     *e = (*e).min(f.obs.time);
                 }
-                AppPdu::Call(c) if c.kind == CallKind::Invite => {
-                    calls.insert((&c.from, &c.to));
+                AppPduRef::Call(c) if c.kind == CallKind::Invite => {
+                    calls.insert((c.from, c.to));
                 }
                 _ => {}
             }

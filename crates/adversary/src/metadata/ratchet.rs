@@ -129,7 +129,7 @@ pub fn analyze(obs: &Observations<'_>) -> RatchetFindings {
         .ott_envelopes()
         .enumerate()
         .filter(|(_, (_, e))| e.is_signal())
-        .map(|(i, (o, e))| (o.time, i, e.body.as_slice()))
+        .map(|(i, (o, e))| (o.time, i, e.body))
         .collect();
     envs.sort_by_key(|(t, i, _)| (*t, *i));
     let mut seen_bodies: BTreeSet<&[u8]> = BTreeSet::new();

@@ -37,7 +37,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
 use capture::VantageKind;
-use proto::wire::{AppPdu, CallKind};
+use proto::wire::{AppPduRef, CallKind};
 use serde::Serialize;
 
 use super::disclosure::{self, DisclosureTarget};
@@ -128,13 +128,13 @@ pub fn analyze(obs: &Observations<'_>, config: &MetadataConfig) -> ServerFinding
         let client = if inbound { *f.src.ip() } else { *f.dst.ip() };
         clients.insert(client);
         match f.pdu {
-            AppPdu::Ott(env) => {
-                envelopes.push((f.obs.time.as_nanos(), client, inbound, &env.to, &env.from));
+            AppPduRef::Ott(env) => {
+                envelopes.push((f.obs.time.as_nanos(), client, inbound, env.to, env.from));
             }
-            AppPdu::Call(c) => {
+            AppPduRef::Call(c) => {
                 out.call_pdus += 1;
                 if c.kind == CallKind::Invite {
-                    calls.insert((&c.from, &c.to));
+                    calls.insert((c.from, c.to));
                 }
             }
             _ => {}
@@ -236,7 +236,7 @@ fn sealed_disclosure(
 mod tests {
     use super::*;
     use capture::{CapturedPacket, Captures, PacketCapture, VantagePoint};
-    use proto::wire::{Frame, NoiseKind, OttEnvelope, FRAME_PORT};
+    use proto::wire::{AppPdu, Frame, NoiseKind, OttEnvelope, FRAME_PORT};
     use std::net::SocketAddrV4;
 
     const SERVER: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 1);

@@ -46,7 +46,7 @@
 
 use std::collections::BTreeMap;
 
-use proto::wire::{AppPdu, Frame, NoiseKind, OttEnvelope, TunnelPdu};
+use proto::wire::{AppPdu, Frame, NoiseKind, OttEnvelope, OttEnvelopeRef, TunnelPdu};
 use serde::Serialize;
 use simcore::Timestamp;
 
@@ -288,7 +288,7 @@ pub fn recurring(candidates: &[u32], sizes: &[u32]) -> Vec<u32> {
 }
 
 /// Reads a clear envelope with the public formats. Never panics.
-pub fn clear_payload(env: &OttEnvelope) -> ClearPayload {
+pub fn clear_payload(env: &OttEnvelopeRef<'_>) -> ClearPayload {
     if !env.is_signal() {
         return match env.kind {
             NoiseKind::Handshake => ClearPayload::Handshake,
@@ -296,7 +296,7 @@ pub fn clear_payload(env: &OttEnvelope) -> ClearPayload {
                 .map_or(ClearPayload::Other, |q| ClearPayload::Noise { q }),
         };
     }
-    signal_ciphertext(&env.body)
+    signal_ciphertext(env.body)
         .and_then(|ct| ct.checked_sub(TAG + SIGNAL_FRAME))
         // An empty frame body is a receipt's length (`2 | id`): not a text.
         .filter(|&q| q > 0)
@@ -905,6 +905,9 @@ mod tests {
             protocol: "signal".into(),
             body,
         };
-        assert_eq!(clear_payload(&env), ClearPayload::Signal { q: 37 });
+        assert_eq!(
+            clear_payload(&env.borrowed()),
+            ClearPayload::Signal { q: 37 }
+        );
     }
 }

@@ -21,7 +21,7 @@ pub(crate) struct E2e {
     peer: usize,
     session: NoiseSession,
     /// Texts handed to this session, for failure accounting.
-    texts: Vec<crate::shared::SharedStr>,
+    texts: Vec<std::sync::Arc<str>>,
     /// Set once the session died and its texts were accounted for.
     failed: bool,
 }
