@@ -3,8 +3,13 @@
 //! A B-tree keyed by a number or a short string costs a cache miss per level once it holds
 //! hundreds of thousands of entries (BENCHMARKING.md § "Where the memory and the time go"); a
 //! hash map costs about one. std's default `RandomState` seeds SipHash from the operating
-//! system, which sans-IO code may not read, so these maps use SipHash-1-3 with fixed keys
-//! (`std::hash::DefaultHasher::new()`): the same table layout on every run.
+//! system, which sans-IO code may not read, so these maps use foldhash with its fixed seed
+//! (`foldhash::fast::FixedState`, the family hashbrown itself defaults to): the same table
+//! layout on every run. (SipHash-1-3 with fixed keys until session 9: foldhash takes 2.9 % of
+//! the instructions off netsim's peer workload and 0.9 % off the default scenario, whose
+//! lookups hash addresses, numbers and MSISDNs; BENCHMARKING.md § "netsim's cost per
+//! datagram".) Keys here are addresses, indices and hashes the simulation made, not chosen by
+//! an attacker of the program, so a non-cryptographic hash is enough.
 //!
 //! Use them for lookups only. Iteration order is the same on every run (fixed keys) but a
 //! property of the hasher and the insertion history, not of the keys: never iterate one into
@@ -13,10 +18,9 @@
 #![allow(clippy::disallowed_types)]
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, DefaultHasher};
 
-/// The fixed-key SipHash-1-3 builder of [`FixedMap`] and [`FixedSet`].
-pub type FixedState = BuildHasherDefault<DefaultHasher>;
+/// The fixed-seed foldhash builder of [`FixedMap`] and [`FixedSet`].
+pub type FixedState = foldhash::fast::FixedState;
 
 /// A `HashMap` with a fixed hasher, for lookups only (module documentation).
 pub type FixedMap<K, V> = HashMap<K, V, FixedState>;
