@@ -545,10 +545,8 @@ impl<'s> World<'s> {
             .collect();
         let (radio_seeds, ott_seeds) = (m.seeds.child("radio-tunnel"), m.seeds.child("ott-tunnel"));
         let (cover_seeds, receipt_seeds) = (cm_seeds.child("cover"), cm_seeds.child("receipts"));
-        // The fields the closure reads (the world as a whole is not `Sync`).
-        let (sc, apps, sub_node, statics) = (m.sc, &m.apps, &m.sub_node, &m.statics);
         let handset = |s: &Subscriber| -> Result<Box<Handset>, CarrierError> {
-            let app = &apps[s.app];
+            let app = &m.apps[s.app];
             let radio = if matches!(app.kind, AppKind::CarrierEncrypted) {
                 RadioPath::Tunnel {
                     pgw: pgw_addr(s.carrier),
@@ -577,12 +575,12 @@ impl<'s> World<'s> {
             };
             let mut handset = Handset::new(
                 s.index,
-                Endpoint::new(sub_node[s.index], s.ip),
+                Endpoint::new(m.sub_node[s.index], s.ip),
                 radio,
                 ott,
-                statics[s.index].clone(),
+                m.statics[s.index].clone(),
                 handset::cm::State::new(
-                    sc,
+                    m.sc,
                     s.app,
                     handset::cm::Streams {
                         cover: cover_seeds.stream(&s.msisdn),
