@@ -39,21 +39,6 @@ use crate::voice::{self, CallParams, TruthCall};
 
 use crate::world::{RunStats, World, DRAIN};
 
-/// What the nodes' logic is made from: the built world's read-only parts.
-struct Makings<'a> {
-    sc: &'a Scenario,
-    seeds: &'a SeedTree,
-    /// Nodes in the network.
-    nodes: usize,
-    /// The OTT server's node index, if the network has one.
-    ott_node: Option<usize>,
-    infra: &'a [Infra],
-    apps: &'a [AppInfo],
-    subs: &'a [Subscriber],
-    sub_node: &'a [NodeId],
-    statics: &'a [Option<StaticKeypair>],
-}
-
 impl<'s> World<'s> {
     /// Builds the world: network, subscribers, keys, traffic plan, nodes. Stops with
     /// [`CarrierError::Interrupted`] when `watch` asks (planning a large scenario's traffic takes
@@ -432,17 +417,6 @@ impl<'s> World<'s> {
         // another thread, glibc would return those frees to that thread's arena, where this
         // one never allocates again: BENCHMARKING.md § "Both cores"); the plan's texts are
         // made once there and live to the end of the run.
-        let makings = Makings {
-            sc,
-            seeds: &w.seeds,
-            nodes: w.net.node_count(),
-            ott_node: w.net.node_by_addr(OTT_ADDR).map(|n| n.0 as usize),
-            infra: &w.infra,
-            apps: &w.dir.apps,
-            subs: &w.dir.subs,
-            sub_node: &w.sub_node,
-            statics: &w.statics,
-        };
         let (plans, logic) = std::thread::scope(|s| {
             let planner = s.spawn(|| {
                 let planned = plan(
@@ -467,7 +441,7 @@ impl<'s> World<'s> {
                 );
                 Some((planned, calls))
             });
-            let logic = World::make_logic(&makings);
+            let logic = w.make_logic();
             let plans = planner
                 .join()
                 .unwrap_or_else(|p| std::panic::resume_unwind(p));
@@ -484,23 +458,27 @@ impl<'s> World<'s> {
         Ok(w)
     }
 
-    /// Every node's logic, by node index. Reads only what it is given.
-    fn make_logic(m: &Makings<'_>) -> Result<Vec<Logic>, CarrierError> {
-        let mut logic: Vec<Logic> = (0..m.nodes).map(|_| Logic::Router).collect();
-        let ott_node = m.ott_node;
+    /// Every node's logic, by node index.
+    fn make_logic(&self) -> Result<Vec<Logic>, CarrierError> {
+        let mut logic: Vec<Logic> = (0..self.net.node_count()).map(|_| Logic::Router).collect();
+        let ott_node = self.net.node_by_addr(OTT_ADDR).map(|n| n.0 as usize);
         if let Some(i) = ott_node {
             logic[i] = Logic::Ott(Box::new(OttNode::new(
                 NodeId(i as u32),
-                TunnelServer::new(StaticKeypair::generate(m.seeds.child("ott-static").key())),
-                m.seeds.child("ott-server-tunnel"),
-                m.sc.apps
+                TunnelServer::new(StaticKeypair::generate(
+                    self.seeds.child("ott-static").key(),
+                )),
+                self.seeds.child("ott-server-tunnel"),
+                self.sc
+                    .apps
                     .iter()
                     .map(|a| a.countermeasures.mixing_delay.as_secs_f64())
                     .collect(),
-                m.seeds.child("countermeasures").stream("mix"),
+                self.seeds.child("countermeasures").stream("mix"),
             )));
             if let Logic::Ott(o) = &mut logic[i] {
-                if m.sc
+                if self
+                    .sc
                     .adversary
                     .vantage
                     .iter()
@@ -510,14 +488,14 @@ impl<'s> World<'s> {
                 }
             }
         }
-        for (c, inf) in m.infra.iter().enumerate() {
+        for (c, inf) in self.infra.iter().enumerate() {
             logic[inf.pgw.0 as usize] = Logic::Pgw(Box::new(crate::gateway::PgwNode {
                 carrier: c,
                 ep: Endpoint::new(inf.pgw, pgw_addr(c)),
                 server: TunnelServer::new(StaticKeypair::generate(
-                    m.seeds.child("pgw-static").child(&inf.name).key(),
+                    self.seeds.child("pgw-static").child(&inf.name).key(),
                 )),
-                seeds: m.seeds.child("pgw-tunnel"),
+                seeds: self.seeds.child("pgw-tunnel"),
             }));
             logic[inf.smsc.0 as usize] = Logic::Smsc(Box::new(crate::smsc::SmscNode {
                 carrier: c,
@@ -534,8 +512,8 @@ impl<'s> World<'s> {
             Some(Logic::Ott(o)) => o.server.key.public,
             _ => [0; 32],
         };
-        let cm_seeds = m.seeds.child("countermeasures");
-        let pgw_public: Vec<[u8; 32]> = m
+        let cm_seeds = self.seeds.child("countermeasures");
+        let pgw_public: Vec<[u8; 32]> = self
             .infra
             .iter()
             .map(|inf| match &logic[inf.pgw.0 as usize] {
@@ -543,10 +521,13 @@ impl<'s> World<'s> {
                 _ => [0; 32],
             })
             .collect();
-        let (radio_seeds, ott_seeds) = (m.seeds.child("radio-tunnel"), m.seeds.child("ott-tunnel"));
+        let (radio_seeds, ott_seeds) = (
+            self.seeds.child("radio-tunnel"),
+            self.seeds.child("ott-tunnel"),
+        );
         let (cover_seeds, receipt_seeds) = (cm_seeds.child("cover"), cm_seeds.child("receipts"));
         let handset = |s: &Subscriber| -> Result<Box<Handset>, CarrierError> {
-            let app = &m.apps[s.app];
+            let app = &self.dir.apps[s.app];
             let radio = if matches!(app.kind, AppKind::CarrierEncrypted) {
                 RadioPath::Tunnel {
                     pgw: pgw_addr(s.carrier),
@@ -575,12 +556,12 @@ impl<'s> World<'s> {
             };
             let mut handset = Handset::new(
                 s.index,
-                Endpoint::new(m.sub_node[s.index], s.ip),
+                Endpoint::new(self.sub_node[s.index], s.ip),
                 radio,
                 ott,
-                m.statics[s.index].clone(),
+                self.statics[s.index].clone(),
                 handset::cm::State::new(
-                    m.sc,
+                    self.sc,
                     s.app,
                     handset::cm::Streams {
                         cover: cover_seeds.stream(&s.msisdn),
@@ -595,8 +576,8 @@ impl<'s> World<'s> {
             }
             Ok(Box::new(handset))
         };
-        for s in m.subs {
-            logic[m.sub_node[s.index].0 as usize] = Logic::Sub(handset(s)?);
+        for s in &self.dir.subs {
+            logic[self.sub_node[s.index].0 as usize] = Logic::Sub(handset(s)?);
         }
         Ok(logic)
     }
