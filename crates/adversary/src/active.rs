@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 
 use capture::ActiveRecord;
 use proto::wire::{AppPduRef, NoiseKind, FRAME_PORT};
+use simcore::FixedMap;
 
 use crate::findings::{Channel, Findings, Recovered};
 use crate::observe::{Observations, PduKind};
@@ -55,10 +56,11 @@ fn sessions<'t>(obs: &'t Observations<'_>) -> BTreeMap<u64, SessionInfo<'t>> {
 pub(crate) fn merge(findings: &mut Findings, obs: &Observations<'_>, active: &[ActiveRecord]) {
     let info = sessions(obs);
     let mut v = core::mem::take(&mut findings.recovered);
-    let mut fresh: BTreeMap<String, Recovered> = BTreeMap::new();
+    // By hash: both are read by lookup, and the texts (unique) are sorted at the end.
+    let mut fresh: FixedMap<String, Recovered> = FixedMap::default();
     {
         // Where each text last occurs.
-        let mut last: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut last: FixedMap<&str, usize> = FixedMap::default();
         for (i, r) in v.iter().enumerate() {
             last.insert(&r.text, i);
         }

@@ -14,7 +14,7 @@ use std::net::Ipv4Addr;
 
 use capture::RecordKind;
 use proto::wire::{AppPduRef, IriService, NoiseKind, OttEnvelopeRef};
-use simcore::Timestamp;
+use simcore::{FixedMap, FixedSet, Timestamp};
 
 use crate::findings::{
     Channel, DataSessionObservation, Findings, FlowObservation, LearnedWarrant, Recovered,
@@ -67,12 +67,15 @@ struct DataAcc {
 
 /// What the reading accumulates.
 #[derive(Default)]
+///
+/// The large tables are found by hash and borrow their keys from the observation table; each is
+/// sorted by its (unique) key when the findings are written, so no hash order reaches them.
 struct Reader<'t> {
-    recovered: BTreeMap<&'t str, RecoveredAcc<'t>>,
+    recovered: FixedMap<&'t str, RecoveredAcc<'t>>,
     unreadable: Sealed<'t>,
-    contacts: BTreeSet<(String, String)>,
-    flows: BTreeMap<(usize, Ipv4Addr, Ipv4Addr, Channel), FlowAcc>,
-    data: BTreeMap<(String, String, String, String), DataAcc>,
+    contacts: FixedSet<(&'t str, &'t str)>,
+    flows: FixedMap<(usize, Ipv4Addr, Ipv4Addr, Channel), FlowAcc>,
+    data: FixedMap<DataKey<'t>, DataAcc>,
     statics: BTreeSet<StaticKeySighting>,
 }
 
@@ -80,6 +83,20 @@ struct Reader<'t> {
 pub fn looks_like_msisdn(s: &str) -> bool {
     let digits = s.strip_prefix('+').unwrap_or(s);
     (3..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The items in order (a hash table's contents, made deterministic).
+fn sorted<T: Ord>(items: impl IntoIterator<Item = T>) -> Vec<T> {
+    let mut v: Vec<T> = items.into_iter().collect();
+    v.sort_unstable();
+    v
+}
+
+/// A map's entries in key order (a hash map's contents, made deterministic; keys are unique).
+fn by_key<K: Ord, V>(entries: impl IntoIterator<Item = (K, V)>) -> Vec<(K, V)> {
+    let mut v: Vec<(K, V)> = entries.into_iter().collect();
+    v.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    v
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -100,8 +117,8 @@ fn mixed_list(after: &[Token], psk_mode: bool) -> String {
 }
 
 impl<'t> Reader<'t> {
-    fn contact(&mut self, a: &str, b: &str) {
-        self.contacts.insert(pair(a.to_owned(), b.to_owned()));
+    fn contact(&mut self, a: &'t str, b: &'t str) {
+        self.contacts.insert(pair(a, b));
     }
 
     /// A sighting of `text`; `method` says how it was read (made only for the first sighting
@@ -161,20 +178,15 @@ impl<'t> Reader<'t> {
     #[allow(clippy::too_many_arguments)]
     fn data_session(
         &mut self,
-        vantage: &str,
-        source: &str,
-        msisdn: &str,
-        server: &str,
+        vantage: &'t str,
+        source: &'static str,
+        msisdn: &'t str,
+        server: &'t str,
         bytes: u64,
         start: Timestamp,
         end: Timestamp,
     ) {
-        let key = (
-            vantage.to_owned(),
-            source.to_owned(),
-            msisdn.to_owned(),
-            server.to_owned(),
-        );
+        let key = (vantage, source, msisdn, server);
         let acc = self.data.entry(key).or_insert(DataAcc {
             records: 0,
             bytes: 0,
@@ -319,6 +331,9 @@ impl<'t> Reader<'t> {
         }
     }
 }
+
+/// A data session's (vantage, source, MSISDN, server), in [`DataSessionObservation`] order.
+type DataKey<'t> = (&'t str, &'static str, &'t str, &'t str);
 
 /// A warrant's fields in [`LearnedWarrant`] order, for deduplication across vantages.
 type WarrantKey = (
@@ -482,9 +497,12 @@ pub(crate) fn analyze<'t>(adversary: &str, obs: &'t Observations<'_>) -> (Findin
                 },
             )
             .collect(),
-        contact_pairs: r.contacts.into_iter().collect(),
-        flows: r
-            .flows
+        contact_pairs: sorted(
+            r.contacts
+                .into_iter()
+                .map(|(a, b)| (a.to_owned(), b.to_owned())),
+        ),
+        flows: by_key(r.flows)
             .into_iter()
             .map(|((v, subscriber, server, channel), f)| FlowObservation {
                 vantage: names.get(v).cloned().unwrap_or_default(),
@@ -497,15 +515,14 @@ pub(crate) fn analyze<'t>(adversary: &str, obs: &'t Observations<'_>) -> (Findin
                 last_seen: f.last,
             })
             .collect(),
-        data_sessions: r
-            .data
+        data_sessions: by_key(r.data)
             .into_iter()
             .map(
                 |((vantage, source, msisdn, server), a)| DataSessionObservation {
-                    vantage,
-                    source,
-                    msisdn,
-                    server,
+                    vantage: vantage.to_owned(),
+                    source: source.to_owned(),
+                    msisdn: msisdn.to_owned(),
+                    server: server.to_owned(),
                     records: a.records,
                     bytes: a.bytes,
                     first_seen: a.first,

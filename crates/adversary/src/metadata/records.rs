@@ -28,7 +28,7 @@ use std::collections::BTreeMap;
 use capture::{Captures, RecordKind};
 use proto::wire::IriService;
 use serde::Serialize;
-use simcore::Timestamp;
+use simcore::{FixedMap, Timestamp};
 
 use super::packets::Traffic;
 use super::{hour_of_day, HOUR_NS};
@@ -85,13 +85,14 @@ pub struct CompactRecord {
 pub struct RecordTable {
     /// Interned names (MSISDNs and addresses), by id.
     pub names: Vec<String>,
-    ids: BTreeMap<String, u32>,
+    /// Lookups only (never iterated).
+    ids: FixedMap<String, u32>,
     /// The records, in input order.
     pub records: Vec<CompactRecord>,
 }
 
 impl RecordTable {
-    /// The id of `name`, interning it. O(log u).
+    /// The id of `name`, interning it: one hash lookup.
     pub fn intern(&mut self, name: &str) -> u32 {
         if let Some(&id) = self.ids.get(name) {
             return id;
@@ -106,7 +107,7 @@ impl RecordTable {
     pub fn from_ids(names: usize, records: Vec<CompactRecord>) -> RecordTable {
         RecordTable {
             names: (0..names).map(|i| format!("n{i}")).collect(),
-            ids: BTreeMap::new(),
+            ids: FixedMap::default(),
             records,
         }
     }
