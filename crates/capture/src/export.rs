@@ -372,14 +372,15 @@ fn write_jsonl<W: Write>(
 }
 
 /// Writes any table as CSV with the conventions above: a header of `columns`, then `rows`
-/// (each as many fields as columns; empty text for an absent value).
+/// (each as many fields as columns; empty text for an absent value). The rows are taken one at
+/// a time, so a caller that makes each as it goes holds one row, not the table.
 ///
 /// # Errors
 /// Any error of `w`.
 pub fn write_csv_rows<W: Write>(
     mut w: W,
     columns: &[&str],
-    rows: &[Vec<String>],
+    rows: impl IntoIterator<Item = Vec<String>>,
 ) -> io::Result<()> {
     row(&mut w, columns)?;
     for r in rows {
