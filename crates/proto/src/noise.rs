@@ -309,33 +309,25 @@ impl ProtoError {
     }
 }
 
-/// How many accepted messages a session remembers (their last bytes) to recognise a replay.
+/// How many accepted messages a session remembers (a fingerprint of their last bytes) to
+/// recognise a replay.
 const REPLAY_MEMORY: usize = 256;
-/// How many trailing bytes of an accepted message are remembered (the AEAD tag and more).
+/// How many trailing bytes of an accepted message are fingerprinted (the AEAD tag and more).
 const REPLAY_TAIL: usize = 32;
 
-/// The trailing bytes (up to [`REPLAY_TAIL`]) of one accepted message, held inline: remembering
-/// a message allocates nothing of its own.
-#[derive(Clone, Copy)]
-struct Tail {
-    len: u8,
-    bytes: [u8; REPLAY_TAIL],
-}
+/// A fingerprint of the trailing bytes (up to [`REPLAY_TAIL`]) of one accepted message: a
+/// 64-bit hash of them and their length, held inline. Eight bytes where the bytes themselves
+/// took 33: a session remembers up to [`REPLAY_MEMORY`] of them, and at scale the sessions' rings
+/// were a large share of the run's memory (BENCHMARKING.md § "Replay memory"). Two different
+/// tails share a fingerprint with probability 2^-64, and the fingerprint only ever names the
+/// failure of a message that already failed to authenticate (a replay, or a bad tag).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Tail(u64);
 
 impl Tail {
     fn of(message: &[u8]) -> Self {
-        let t = NoiseSession::tail(message);
-        let mut bytes = [0; REPLAY_TAIL];
-        bytes[..t.len()].copy_from_slice(t);
-        // `t` is at most REPLAY_TAIL (32) bytes long.
-        Tail {
-            len: t.len() as u8,
-            bytes,
-        }
-    }
-
-    fn as_slice(&self) -> &[u8] {
-        &self.bytes[..usize::from(self.len)]
+        use core::hash::BuildHasher;
+        Tail(simcore::FixedState::default().hash_one(NoiseSession::tail(message)))
     }
 }
 
@@ -364,8 +356,8 @@ pub struct NoiseSession {
     events: VecDeque<SessionEvent>,
     /// The split keys, kept from handshake completion for [`NoiseSession::transport_keys`].
     transport_keys: Option<Box<TransportKeys>>,
-    /// Trailing bytes of the last [`REPLAY_MEMORY`] messages accepted from the peer (ciphertext,
-    /// public), to tell a replay from other authentication failures.
+    /// Fingerprints of the trailing bytes of the last [`REPLAY_MEMORY`] messages accepted from
+    /// the peer (ciphertext, public), to tell a replay from other authentication failures.
     accepted: VecDeque<Tail>,
 }
 
@@ -708,7 +700,7 @@ impl NoiseSession {
 
     fn already_accepted(&self, bytes: &[u8]) -> bool {
         let t = Self::tail(bytes);
-        !t.is_empty() && self.accepted.iter().any(|a| a.as_slice() == t)
+        !t.is_empty() && self.accepted.contains(&Tail::of(bytes))
     }
 
     fn pump_or_die(&mut self) -> Result<(), ProtoError> {
@@ -935,14 +927,24 @@ mod tests {
     }
 
     #[test]
-    fn remembered_tails_are_inline_and_short_messages_keep_their_length() {
-        // A remembered message costs its tail and a length byte in the ring, no allocation.
+    fn remembered_tails_are_eight_bytes_of_the_last_bytes_and_their_length() {
+        // A remembered message costs 8 bytes in the ring, no allocation.
         assert!(!core::mem::needs_drop::<Tail>());
-        assert_eq!(core::mem::size_of::<Tail>(), REPLAY_TAIL + 1);
+        assert_eq!(core::mem::size_of::<Tail>(), 8);
         let long: Vec<u8> = (0..100).collect();
-        assert_eq!(Tail::of(&long).as_slice(), &long[100 - REPLAY_TAIL..]);
-        assert_eq!(Tail::of(b"abc").as_slice(), b"abc");
-        assert!(Tail::of(b"").as_slice().is_empty());
+        // Only the last REPLAY_TAIL bytes count...
+        assert!(Tail::of(&long) == Tail::of(&long[100 - REPLAY_TAIL..]));
+        let mut head = long.clone();
+        head[0] ^= 1;
+        assert!(Tail::of(&head) == Tail::of(&long));
+        // ...every one of them does, and so does a short message's length.
+        for i in 100 - REPLAY_TAIL..100 {
+            let mut other = long.clone();
+            other[i] ^= 1;
+            assert!(Tail::of(&other) != Tail::of(&long), "byte {i}");
+        }
+        assert!(Tail::of(b"abc") != Tail::of(b"abc\0"));
+        assert!(Tail::of(b"abc") != Tail::of(b"bc"));
     }
 
     #[test]
