@@ -65,6 +65,85 @@ impl Random for SeededRng {
     }
 }
 
+/// ChaCha20-Poly1305 as Noise uses it (a 64-bit counter nonce, little-endian after four zero
+/// bytes; the tag after the ciphertext), computed by ring like snow's ring resolver, but holding
+/// only the 32-byte key (wiped on drop) and making ring's key for each message. That costs a
+/// copy of the key per message, where snow's keeps a ring `LessSafeKey` for the session's
+/// life: over 500 bytes, as it is sized for an expanded AES key.
+#[derive(Default)]
+struct ChaChaPoly {
+    key: Zeroizing<[u8; 32]>,
+}
+
+impl ChaChaPoly {
+    fn key(&self) -> ring::aead::LessSafeKey {
+        // A 32-byte key is always a valid ChaCha20-Poly1305 key; ring's only error here is a
+        // wrong length, which the array type excludes.
+        let unbound = ring::aead::UnboundKey::new(&ring::aead::CHACHA20_POLY1305, &self.key[..])
+            .unwrap_or_else(|_| unreachable!("a 32-byte ChaCha20-Poly1305 key"));
+        ring::aead::LessSafeKey::new(unbound)
+    }
+
+    fn nonce(n: u64) -> ring::aead::Nonce {
+        let mut bytes = [0u8; 12];
+        bytes[4..].copy_from_slice(&n.to_le_bytes());
+        ring::aead::Nonce::assume_unique_for_key(bytes)
+    }
+}
+
+impl Cipher for ChaChaPoly {
+    fn name(&self) -> &'static str {
+        "ChaChaPoly"
+    }
+
+    fn set(&mut self, key: &[u8; 32]) {
+        self.key.copy_from_slice(key);
+    }
+
+    fn encrypt(&self, nonce: u64, authtext: &[u8], plaintext: &[u8], out: &mut [u8]) -> usize {
+        let n = plaintext.len();
+        out[..n].copy_from_slice(plaintext);
+        let tag = self
+            .key()
+            .seal_in_place_separate_tag(
+                Self::nonce(nonce),
+                ring::aead::Aad::from(authtext),
+                &mut out[..n],
+            )
+            .unwrap_or_else(|_| unreachable!("ring seals any message snow's bound allows"));
+        out[n..n + TAG_LEN].copy_from_slice(tag.as_ref());
+        n + TAG_LEN
+    }
+
+    fn decrypt(
+        &self,
+        nonce: u64,
+        authtext: &[u8],
+        ciphertext: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, snow::Error> {
+        let key = self.key();
+        let open = |in_out: &mut [u8]| -> Result<usize, snow::Error> {
+            key.open_in_place(Self::nonce(nonce), ring::aead::Aad::from(authtext), in_out)
+                .map(|p| p.len())
+                .map_err(|_| snow::Error::Decrypt)
+        };
+        if out.len() >= ciphertext.len() {
+            let in_out = &mut out[..ciphertext.len()];
+            in_out.copy_from_slice(ciphertext);
+            open(in_out)
+        } else {
+            let mut in_out = Zeroizing::new(ciphertext.to_vec());
+            let len = open(&mut in_out)?;
+            out[..len].copy_from_slice(&in_out[..len]);
+            Ok(len)
+        }
+    }
+}
+
+/// Bytes of a ChaCha20-Poly1305 tag.
+const TAG_LEN: usize = 16;
+
 impl CryptoResolver for SeededResolver {
     fn resolve_rng(&self) -> Option<Box<dyn Random>> {
         Some(Box::new(SeededRng(ChaCha20Rng::from_seed(*self.seed))))
@@ -83,9 +162,16 @@ impl CryptoResolver for SeededResolver {
     }
 
     fn resolve_cipher(&self, choice: &CipherChoice) -> Option<Box<dyn Cipher>> {
-        RingResolver
-            .resolve_cipher(choice)
-            .or_else(|| DefaultResolver.resolve_cipher(choice))
+        match choice {
+            // ring's ChaCha20-Poly1305, holding only the key: snow's ring cipher keeps a
+            // `LessSafeKey`, sized for an expanded AES key whichever algorithm it holds, and
+            // every session keeps two or three of them for its whole life (BENCHMARKING.md §
+            // "Smaller cipher states").
+            CipherChoice::ChaChaPoly => Some(Box::new(ChaChaPoly::default())),
+            _ => RingResolver
+                .resolve_cipher(choice)
+                .or_else(|| DefaultResolver.resolve_cipher(choice)),
+        }
     }
 
     fn resolve_kem(&self, choice: &KemChoice) -> Option<Box<dyn Kem>> {
@@ -268,6 +354,59 @@ pub fn resolver(rng_seed: [u8; 32]) -> BoxedCryptoResolver {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The key-only cipher seals and opens exactly as snow's ring and RustCrypto ciphers
+        /// do: the same ciphertext and tag for any key, nonce, associated data and message.
+        #[test]
+        fn chachapoly_agrees_with_snow_ring_and_rustcrypto(
+            key in proptest::array::uniform32(proptest::num::u8::ANY),
+            nonce in proptest::num::u64::ANY,
+            ad in proptest::collection::vec(proptest::num::u8::ANY, 0..64),
+            msg in proptest::collection::vec(proptest::num::u8::ANY, 0..300),
+        ) {
+            let mut ours = ChaChaPoly::default();
+            ours.set(&key);
+            let mut ring = RingResolver.resolve_cipher(&CipherChoice::ChaChaPoly).unwrap();
+            ring.set(&key);
+            let mut rc = DefaultResolver.resolve_cipher(&CipherChoice::ChaChaPoly).unwrap();
+            rc.set(&key);
+            let seal = |c: &dyn Cipher| {
+                let mut out = vec![0u8; msg.len() + TAG_LEN];
+                let n = c.encrypt(nonce, &ad, &msg, &mut out);
+                out.truncate(n);
+                out
+            };
+            let sealed = seal(&ours);
+            proptest::prop_assert_eq!(&sealed, &seal(ring.as_ref()));
+            proptest::prop_assert_eq!(&sealed, &seal(rc.as_ref()));
+            // Opened into a buffer as long as the ciphertext, and into one just long enough.
+            for room in [sealed.len(), msg.len()] {
+                let mut out = vec![0u8; room];
+                let n = ours.decrypt(nonce, &ad, &sealed, &mut out).unwrap();
+                proptest::prop_assert_eq!(&out[..n], &msg[..]);
+            }
+            // Any flipped bit, a wrong nonce or wrong associated data fails.
+            let mut bad = sealed.clone();
+            let i = (nonce as usize) % bad.len();
+            bad[i] ^= 1;
+            let mut out = vec![0u8; bad.len()];
+            proptest::prop_assert!(ours.decrypt(nonce, &ad, &bad, &mut out).is_err());
+            proptest::prop_assert!(ours.decrypt(nonce ^ 1, &ad, &sealed, &mut out).is_err());
+            let mut ad2 = ad.clone();
+            ad2.push(0);
+            proptest::prop_assert!(ours.decrypt(nonce, &ad2, &sealed, &mut out).is_err());
+        }
+    }
+
+    #[test]
+    fn the_chachapoly_cipher_holds_only_its_key() {
+        assert_eq!(core::mem::size_of::<ChaChaPoly>(), 32);
+        let mut c = ChaChaPoly::default();
+        c.set(&[7; 32]);
+        c.rekey();
+        assert_ne!(*c.key, [7; 32], "rekey replaced the key");
+    }
 
     #[test]
     fn rng_is_a_pure_function_of_the_seed() {
