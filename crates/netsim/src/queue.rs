@@ -35,6 +35,9 @@ const SLOTS: usize = 1 << DIGIT_BITS;
 /// Levels: digits in a 64-bit time.
 const LEVELS: usize = 64_usize.div_ceil(DIGIT_BITS as usize);
 
+/// The largest emptied slot vector (in entries) kept for reuse; larger ones are freed.
+const SPARE_MAX: usize = 4096;
+
 /// A queue entry.
 #[derive(Debug)]
 struct Entry<T> {
@@ -185,8 +188,13 @@ impl<T> EventQueue<T> {
             }
         }
         debug_assert!(self.slots[at].is_empty(), "entries only move down");
-        // Keep the (empty) allocation for the next slot to fill.
-        self.spare.push(moving);
+        // Keep the (empty) allocation for the next slot to fill, unless it is one of the few
+        // large ones a burst left (e.g. a whole day's timers filed at the start): kept, those
+        // would hold their size to the end of the run (BENCHMARKING.md § "The queue gives back
+        // a burst's memory").
+        if moving.capacity() <= SPARE_MAX {
+            self.spare.push(moving);
+        }
         let cur = self.current.make_contiguous();
         if !cur.is_sorted_by_key(|e| e.seq) {
             cur.sort_unstable_by_key(|e| e.seq);
