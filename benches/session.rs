@@ -10,6 +10,10 @@
 //! - `session/reliable_200B`: `ReliableLink` send of a 200-byte PDU, delivery at the peer, and
 //!   the ACK back until the sender is idle.
 //!
+//! - `x25519/{dh,public}/{aws-lc,dalek}`: one X25519 Diffie-Hellman, and one public key from a
+//!   private key, through snow's `Dh` as `proto::crypto`'s resolver gives it (AWS-LC) and as
+//!   snow's default resolver does (curve25519-dalek's portable ladder).
+//!
 //! Every iteration checks its result (bytes delivered, sender idle), so the throughput figures
 //! count work actually done.
 //!
@@ -167,5 +171,46 @@ fn transport(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, handshake, transport);
+fn x25519(c: &mut Criterion) {
+    use proto::crypto::SeededResolver;
+    use proto::snow::params::DHChoice;
+    use proto::snow::resolvers::{CryptoResolver, DefaultResolver};
+    let mut g = c.benchmark_group("x25519");
+    let peer = StaticKeypair::generate([2; 32]).public;
+    let providers: [(&str, Box<dyn proto::snow::types::Dh>); 2] = [
+        (
+            "aws-lc",
+            SeededResolver::new([1; 32])
+                .resolve_dh(&DHChoice::Curve25519)
+                .expect("X25519"),
+        ),
+        (
+            "dalek",
+            DefaultResolver
+                .resolve_dh(&DHChoice::Curve25519)
+                .expect("X25519"),
+        ),
+    ];
+    for (name, mut dh) in providers {
+        dh.set(&[7; 32]);
+        g.bench_function(format!("dh/{name}"), |bench| {
+            let mut out = [0u8; 32];
+            bench.iter(|| {
+                dh.dh(black_box(&peer), &mut out).expect("dh");
+                assert_ne!(out, [0; 32]);
+            });
+        });
+        let mut key = [7u8; 32];
+        g.bench_function(format!("public/{name}"), |bench| {
+            bench.iter(|| {
+                key[0] = key[0].wrapping_add(1);
+                dh.set(black_box(&key));
+                assert_ne!(dh.pubkey(), &[0; 32]);
+            });
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, handshake, transport, x25519);
 criterion_main!(benches);
