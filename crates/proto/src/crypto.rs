@@ -143,7 +143,7 @@ impl Cipher for ChaChaPoly {
 
 /// X25519 (RFC 7748) for snow, computed by AWS-LC (`aws-lc-rs`): its x86-64 assembly takes
 /// 16 µs per Diffie-Hellman and 4.7 µs per public key here, where snow's default provider
-/// (curve25519-dalek's portable ladder) takes 36 and 11.6 µs, and X25519 was over a third of
+/// (curve25519-dalek's portable ladder) takes 36 and 11.8 µs, and X25519 was over a third of
 /// a large run's simulation. Outputs are those of snow's default provider: the key is drawn
 /// from the session's seeded stream in the same way (32 bytes, clamped by the function), and a
 /// low-order peer key, for which AWS-LC refuses to agree, gives the all-zero secret the
