@@ -113,7 +113,7 @@ fn live_and_simulated_runs_give_every_message_the_same_verdict() {
         .findings
         .recovered
         .iter()
-        .map(|r| r.method.as_str())
+        .map(|r| &*r.method)
         .collect();
     assert!(
         live.findings

@@ -35,7 +35,7 @@ fn nn_mitm_reads_every_message_silently() {
         .findings
         .recovered
         .iter()
-        .any(|x| x.method == "mitm at metro.core"));
+        .any(|x| &*x.method == "mitm at metro.core"));
     assert_eq!(r.report.adversary.false_recoveries, 0);
 }
 

@@ -9,6 +9,7 @@
 //! are what the component itself decrypted.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use capture::ActiveRecord;
 use proto::wire::{AppPduRef, NoiseKind, FRAME_PORT};
@@ -93,8 +94,8 @@ pub(crate) fn merge(findings: &mut Findings, obs: &Observations<'_>, active: &[A
                         protocol: s.map_or("unknown", |s| s.protocol).to_owned(),
                     },
                     first_seen: rec.at,
-                    seen_at: vec![rec.node.clone()],
-                    method: format!("mitm at {}", rec.node),
+                    seen_at: Arc::from([Arc::from(rec.node.as_str())]),
+                    method: Arc::from(format!("mitm at {}", rec.node)),
                 };
                 fresh.insert(text, r);
             }
@@ -127,8 +128,8 @@ mod tests {
             to: None,
             channel: Channel::Sms,
             first_seen: Timestamp::from_nanos(at),
-            seen_at: vec!["east.core".into()],
-            method: method.into(),
+            seen_at: Arc::from([Arc::from("east.core")]),
+            method: Arc::from(method),
         }
     }
 
@@ -150,7 +151,7 @@ mod tests {
         let got: Vec<(&str, u64, &str)> = findings
             .recovered
             .iter()
-            .map(|r| (r.text.as_str(), r.first_seen.as_nanos(), r.method.as_str()))
+            .map(|r| (r.text.as_str(), r.first_seen.as_nanos(), &*r.method))
             .collect();
         assert_eq!(
             got,

@@ -10,7 +10,8 @@ use std::net::Ipv4Addr;
 
 use capture::WarrantKind;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use simcore::Timestamp;
+use simcore::{FixedMap, Timestamp};
+use std::sync::Arc;
 
 /// The kind of channel a message travelled on, as the adversary could tell from the bytes.
 ///
@@ -83,22 +84,60 @@ impl<'de> Deserialize<'de> for Channel {
 }
 
 /// A message whose exact plaintext the adversary extracted from captured bytes.
+///
+/// A large run reads millions of these, so everything but the text is shared: an account, a
+/// list of vantage points or a method is made once and pointed at by every message that names
+/// it ([`Names`]). The shared fields serialize as the plain strings and lists they hold.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Recovered {
     /// The plaintext.
     pub text: String,
     /// Sender as the bytes named it (MSISDN or account), if they did.
-    pub from: Option<String>,
+    pub from: Option<Arc<str>>,
     /// Recipient as the bytes named it, if they did.
-    pub to: Option<String>,
+    pub to: Option<Arc<str>>,
     /// The channel of its earliest sighting.
     pub channel: Channel,
     /// Earliest capture time over all sightings.
     pub first_seen: Timestamp,
     /// Vantage points where it was seen, sorted.
-    pub seen_at: Vec<String>,
+    pub seen_at: Arc<[Arc<str>]>,
     /// How it was read, e.g. `"plaintext SMS PDU"`.
-    pub method: String,
+    pub method: Arc<str>,
+}
+
+/// One shared copy of each name and each list of names the findings hold (accounts, vantage
+/// points, methods): [`Recovered`] points at them instead of owning copies. Lookups only.
+#[derive(Default)]
+pub(crate) struct Names {
+    names: FixedMap<Box<str>, Arc<str>>,
+    lists: FixedMap<Box<[Arc<str>]>, NameList>,
+}
+
+/// A shared list of shared names.
+type NameList = Arc<[Arc<str>]>;
+
+impl Names {
+    /// The shared copy of `name`.
+    pub(crate) fn name(&mut self, name: &str) -> Arc<str> {
+        if let Some(n) = self.names.get(name) {
+            return n.clone();
+        }
+        let n: Arc<str> = Arc::from(name);
+        self.names.insert(Box::from(name), n.clone());
+        n
+    }
+
+    /// The shared copy of the list of `names`, in the order given.
+    pub(crate) fn list<'a>(&mut self, names: impl IntoIterator<Item = &'a str>) -> NameList {
+        let list: Vec<Arc<str>> = names.into_iter().map(|n| self.name(n)).collect();
+        if let Some(l) = self.lists.get(list.as_slice()) {
+            return l.clone();
+        }
+        let l: NameList = Arc::from(list.as_slice());
+        self.lists.insert(list.into_boxed_slice(), l.clone());
+        l
+    }
 }
 
 /// Messages the adversary saw but could not read, aggregated by channel and reason.

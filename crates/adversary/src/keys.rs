@@ -341,14 +341,14 @@ impl Timeline {
             {
                 self.recovered.push(Recovered {
                     text,
-                    from,
-                    to,
+                    from: from.map(Arc::from),
+                    to: to.map(Arc::from),
                     channel: Channel::Ott {
                         protocol: t.protocol().to_owned(),
                     },
                     first_seen: time,
-                    seen_at: vec![vantage.to_owned()],
-                    method: method.to_owned(),
+                    seen_at: Arc::from([Arc::from(vantage)]),
+                    method: Arc::from(method),
                 });
             }
         }

@@ -16,6 +16,7 @@ use capture::RecordKind;
 use proto::wire::{AppPduRef, IriService, NoiseKind, OttEnvelopeRef};
 use simcore::{FixedMap, FixedSet, Timestamp};
 
+use crate::findings::Names;
 use crate::findings::{
     Channel, DataSessionObservation, Findings, FlowObservation, LearnedWarrant, Recovered,
     StaticKeySighting,
@@ -459,17 +460,18 @@ pub(crate) fn analyze<'t>(adversary: &str, obs: &'t Observations<'_>) -> (Findin
         }
     }
 
+    let mut shared = Names::default();
     let mut recovered: Vec<Recovered> = r
         .recovered
         .into_iter()
         .map(|(text, a)| Recovered {
             text: text.to_owned(),
-            from: a.from.map(str::to_owned),
-            to: a.to.map(str::to_owned),
+            from: a.from.map(|n| shared.name(n)),
+            to: a.to.map(|n| shared.name(n)),
             channel: a.channel,
             first_seen: a.first_seen,
-            seen_at: a.seen_at.into_iter().map(str::to_owned).collect(),
-            method: a.method,
+            seen_at: shared.list(a.seen_at),
+            method: shared.name(&a.method),
         })
         .collect();
     recovered.sort_by(|a, b| (a.first_seen, &a.text).cmp(&(b.first_seen, &b.text)));

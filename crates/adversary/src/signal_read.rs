@@ -35,6 +35,7 @@
 //! to [`Findings::key_theft`] (merged with the entry of the same time, kind and owner).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use capture::{Capabilities, Owner, Secret, SignalState};
 use serde::Serialize;
@@ -191,14 +192,14 @@ impl<'t> Credits<'t> {
         e.1.insert((c.protocol.to_owned(), text.clone()));
         self.recovered.push(Recovered {
             text,
-            from: Some(account(from)),
-            to: Some(account(to)),
+            from: Some(account(from).into()),
+            to: Some(account(to).into()),
             channel: Channel::Ott {
                 protocol: c.protocol.to_owned(),
             },
             first_seen: c.time,
-            seen_at: vec![c.vantage.to_owned()],
-            method: method.to_owned(),
+            seen_at: Arc::from([Arc::from(c.vantage)]),
+            method: Arc::from(method),
         });
     }
 

@@ -402,10 +402,10 @@ pub fn score(sc: &Scenario, seed: u64, run: &RunOutput, findings: &Findings) -> 
                     ex.push(Example {
                         protocol: row,
                         text: r.text.clone(),
-                        from: r.from.clone(),
-                        to: r.to.clone(),
-                        seen_at: r.seen_at.clone(),
-                        method: r.method.clone(),
+                        from: r.from.as_deref().map(str::to_owned),
+                        to: r.to.as_deref().map(str::to_owned),
+                        seen_at: r.seen_at.iter().map(|v| v.to_string()).collect(),
+                        method: r.method.to_string(),
                     });
                 }
             }
