@@ -109,12 +109,7 @@ fn live_and_simulated_runs_give_every_message_the_same_verdict() {
     // What works live: the passive tap and the mediation node's content copies (SMS), stolen
     // session state (Noise XX), stolen device state (Signal: X3DH through the server's prekey
     // store, the ratchet, sealed sender).
-    let methods: BTreeSet<&str> = live
-        .findings
-        .recovered
-        .iter()
-        .map(|r| &*r.method)
-        .collect();
+    let methods: BTreeSet<&str> = live.findings.recovered.iter().map(|r| &*r.method).collect();
     assert!(
         live.findings
             .recovered

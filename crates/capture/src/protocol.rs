@@ -8,6 +8,7 @@ use core::cmp::Ordering;
 use core::fmt;
 
 use serde::{Serialize, Serializer};
+use std::sync::Arc;
 
 /// The protocol of a messaging app.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -18,8 +19,9 @@ pub enum ProtocolId {
     CarrierEncrypted,
     /// An end-to-end Noise app with this handshake pattern (e.g. `XX`, `NNpsk0`).
     Noise {
-        /// The pattern as the scenario names it.
-        pattern: String,
+        /// The pattern as the scenario names it (shared: every ground-truth message of an app
+        /// points at one copy).
+        pattern: Arc<str>,
     },
     /// A Signal-style app: X3DH, or PQXDH when `post_quantum`.
     Signal {
@@ -66,7 +68,7 @@ impl ProtocolId {
             _ => {
                 let pattern = label.strip_prefix("noise:").filter(|p| !p.is_empty())?;
                 ProtocolId::Noise {
-                    pattern: pattern.to_owned(),
+                    pattern: pattern.into(),
                 }
             }
         })

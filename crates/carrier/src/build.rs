@@ -599,6 +599,9 @@ impl World<'_> {
             .map(|a| Arc::<str>::from(a.name.as_str()))
             .collect();
         let fallback = Arc::<str>::from("sms (fallback)");
+        // And of each app's protocol id (a Noise pattern is a shared string).
+        let protocol_ids: Vec<ProtocolId> =
+            self.dir.apps.iter().map(|a| a.kind.protocol_id()).collect();
         // Every message of the run is pushed here, once: no doubling slack kept all day.
         self.truth.messages.reserve_exact(planned.len());
         for (id, p) in planned.into_iter().enumerate() {
@@ -609,7 +612,7 @@ impl World<'_> {
             let signal = matches!(fa.kind, AppKind::Signal(_));
             let e2e = (fa.protocol().is_some() || signal) && from.app == to.app;
             let (protocol, app) = if e2e {
-                (fa.kind.protocol_id(), app_names[from.app].clone())
+                (protocol_ids[from.app].clone(), app_names[from.app].clone())
             } else if matches!(fa.kind, AppKind::CarrierEncrypted) {
                 (ProtocolId::CarrierEncrypted, app_names[from.app].clone())
             } else if matches!(fa.kind, AppKind::Sms) {

@@ -194,7 +194,7 @@ impl AppKind {
             AppKind::Sms => capture::ProtocolId::Sms,
             AppKind::CarrierEncrypted => capture::ProtocolId::CarrierEncrypted,
             AppKind::Noise { pattern, .. } => capture::ProtocolId::Noise {
-                pattern: pattern.clone(),
+                pattern: pattern.as_str().into(),
             },
             AppKind::Signal(o) => capture::ProtocolId::Signal {
                 post_quantum: o.post_quantum,
