@@ -32,7 +32,7 @@ use std::sync::Arc;
 
 use capture::{Capabilities, Owner, Secret, StolenSecret, X25519Oracle};
 use proto::wire::NoiseKind;
-use simcore::Timestamp;
+use simcore::{FixedSet, Timestamp};
 use zeroize::Zeroizing;
 
 use crate::engine::{transport_decrypt, Blocked, DhOracle, Engine, Keyring, Premessages};
@@ -294,16 +294,19 @@ type Opened = (BTreeSet<(String, u64)>, BTreeSet<(String, String)>);
 
 /// Accumulates what each capability opened.
 #[derive(Default)]
-struct Timeline {
+struct Timeline<'p> {
     entries: BTreeMap<ExposureKey, Opened>,
     /// Messages already read, by (parties, session, message id).
     read: BTreeSet<((String, String), u64, MessageId)>,
-    /// Texts known before (passive) or read so far.
-    texts: BTreeSet<String>,
+    /// Texts the passive reading recovered, borrowed from its findings (lookups only: a large
+    /// run recovers millions, which this set copied and sorted before).
+    known: FixedSet<&'p str>,
+    /// Texts read here so far.
+    texts: FixedSet<String>,
     recovered: Vec<Recovered>,
 }
 
-impl Timeline {
+impl Timeline<'_> {
     fn entry(&mut self, key: ExposureKey) {
         self.entries.entry(key).or_default();
     }
@@ -319,7 +322,7 @@ impl Timeline {
             if !self.read.insert((t.parties.clone(), t.session, id.clone())) {
                 continue;
             }
-            if !self.texts.insert(text.clone()) {
+            if self.known.contains(text.as_str()) || !self.texts.insert(text.clone()) {
                 // Already read (in clear, or by an earlier capability): not this one's doing.
                 continue;
             }
@@ -576,8 +579,11 @@ pub(crate) fn analyze<'t>(
         .iter()
         .filter_map(|d| owner_msisdn(&d.owner).map(|m| (m.to_owned(), d.public)))
         .collect();
+    // The passive reading's recoveries, sorted by (first seen, text); put back with the new
+    // ones at the end.
+    let known = std::mem::take(&mut findings.recovered);
     let mut tl = Timeline {
-        texts: findings.recovered.iter().map(|r| r.text.clone()).collect(),
+        known: known.iter().map(|r| r.text.as_str()).collect(),
         ..Timeline::default()
     };
 
@@ -764,12 +770,17 @@ pub(crate) fn analyze<'t>(
         .sort_by(|a, b| (a.first_seen, &a.from, &a.to).cmp(&(b.first_seen, &b.from, &b.to)));
     findings.sealed_messages = sealed_messages;
 
-    findings.recovered.extend(tl.recovered);
-    findings
-        .recovered
-        .sort_by(|a, b| (a.first_seen, &a.text).cmp(&(b.first_seen, &b.text)));
-    findings.key_theft = tl
-        .entries
+    let Timeline {
+        entries, recovered, ..
+    } = tl;
+    findings.recovered = known;
+    if !recovered.is_empty() {
+        findings.recovered.extend(recovered);
+        findings
+            .recovered
+            .sort_by(|a, b| (a.first_seen, &a.text).cmp(&(b.first_seen, &b.text)));
+    }
+    findings.key_theft = entries
         .into_iter()
         .map(|((at, kind, owner), (sessions, messages))| TheftExposure {
             at,

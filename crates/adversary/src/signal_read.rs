@@ -39,7 +39,7 @@ use std::sync::Arc;
 
 use capture::{Capabilities, Owner, Secret, SignalState};
 use serde::Serialize;
-use simcore::Timestamp;
+use simcore::{FixedSet, Timestamp};
 
 use crate::findings::{Channel, Findings, Recovered, SealedMessage, TheftExposure};
 use crate::observe::Observations;
@@ -136,8 +136,11 @@ type Opened = (
 );
 
 #[derive(Default)]
-struct Credits<'t> {
-    texts: BTreeSet<String>,
+struct Credits<'t, 'k> {
+    /// Texts read before this reader ran, borrowed from the findings (lookups only).
+    known: FixedSet<&'k str>,
+    /// Texts read here so far.
+    texts: FixedSet<String>,
     entries: BTreeMap<Key, Opened>,
     recovered: Vec<Recovered>,
     /// Envelopes some reader decrypted (messages and receipts).
@@ -173,7 +176,7 @@ fn sealed_reason(reason: &str) -> String {
     }
 }
 
-impl<'t> Credits<'t> {
+impl<'t> Credits<'t, '_> {
     /// Credits `text` (sent by `from` to `to`) to `key`, unless it was read before.
     fn credit(
         &mut self,
@@ -185,7 +188,7 @@ impl<'t> Credits<'t> {
         text: String,
     ) {
         let e = self.entries.entry(key.clone()).or_default();
-        if !self.texts.insert(text.clone()) {
+        if self.known.contains(text.as_str()) || !self.texts.insert(text.clone()) {
             return;
         }
         e.0.insert((from.min(to), from.max(to)));
@@ -231,7 +234,7 @@ fn follow<'t>(
     since: Timestamp,
     key: &Key,
     method: &str,
-    credits: &mut Credits<'t>,
+    credits: &mut Credits<'t, '_>,
 ) -> Followed {
     let mut f = Followed::default();
     for c in all {
@@ -414,7 +417,7 @@ fn read_initials<'t>(
     oracle: Option<DhOracle<'_>>,
     key: &Key,
     method: &str,
-    credits: &mut Credits<'t>,
+    credits: &mut Credits<'t, '_>,
 ) {
     for i in inits {
         let Some(dir) = caps
@@ -532,7 +535,7 @@ pub(crate) fn analyze<'t>(
         return;
     }
     let mut credits = Credits {
-        texts: findings.recovered.iter().map(|r| r.text.clone()).collect(),
+        known: findings.recovered.iter().map(|r| r.text.as_str()).collect(),
         ..Credits::default()
     };
 
@@ -686,11 +689,16 @@ pub(crate) fn analyze<'t>(
     }
 
     // Merge into the findings.
-    findings.recovered.extend(credits.recovered);
-    findings
-        .recovered
-        .sort_by(|a, b| (a.first_seen, &a.text).cmp(&(b.first_seen, &b.text)));
-    for ((at, kind, owner), (sessions, messages, signal)) in credits.entries {
+    let Credits {
+        entries, recovered, ..
+    } = credits;
+    if !recovered.is_empty() {
+        findings.recovered.extend(recovered);
+        findings
+            .recovered
+            .sort_by(|a, b| (a.first_seen, &a.text).cmp(&(b.first_seen, &b.text)));
+    }
+    for ((at, kind, owner), (sessions, messages, signal)) in entries {
         let pos = findings
             .key_theft
             .iter()
