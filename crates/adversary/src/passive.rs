@@ -72,7 +72,7 @@ struct DataAcc {
 /// The large tables are found by hash and borrow their keys from the observation table; each is
 /// sorted by its (unique) key when the findings are written, so no hash order reaches them.
 struct Reader<'t> {
-    recovered: FixedMap<&'t str, RecoveredAcc<'t>>,
+    recovered: FixedMap<Text<'t>, RecoveredAcc<'t>>,
     unreadable: Sealed<'t>,
     contacts: FixedSet<(&'t str, &'t str)>,
     flows: FixedMap<(usize, Ipv4Addr, Ipv4Addr, Channel), FlowAcc>,
@@ -84,6 +84,31 @@ struct Reader<'t> {
 pub fn looks_like_msisdn(s: &str) -> bool {
     let digits = s.strip_prefix('+').unwrap_or(s);
     (3..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A recovered text as a hash-table key that carries its hash: growing the table re-files
+/// every key by the hash it holds instead of reading its text again (at 100,000 subscribers
+/// re-reading a million texts scattered over the captures was a tenth of the analysis).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Text<'t> {
+    hash: u64,
+    text: &'t str,
+}
+
+impl<'t> Text<'t> {
+    fn new(text: &'t str) -> Self {
+        use core::hash::BuildHasher;
+        Text {
+            hash: simcore::FixedState::default().hash_one(text),
+            text,
+        }
+    }
+}
+
+impl core::hash::Hash for Text<'_> {
+    fn hash<H: core::hash::Hasher>(&self, h: &mut H) {
+        h.write_u64(self.hash);
+    }
 }
 
 /// The items in order (a hash table's contents, made deterministic).
@@ -143,7 +168,7 @@ impl<'t> Reader<'t> {
             seen_at: Vec::new(),
             method: method(),
         };
-        let acc = self.recovered.entry(text).or_insert_with(fresh);
+        let acc = self.recovered.entry(Text::new(text)).or_insert_with(fresh);
         if time < acc.first_seen {
             let seen_at = core::mem::take(&mut acc.seen_at);
             *acc = fresh();
@@ -465,7 +490,7 @@ pub(crate) fn analyze<'t>(adversary: &str, obs: &'t Observations<'_>) -> (Findin
         .recovered
         .into_iter()
         .map(|(text, a)| Recovered {
-            text: text.to_owned(),
+            text: text.text.to_owned(),
             from: a.from.map(|n| shared.name(n)),
             to: a.to.map(|n| shared.name(n)),
             channel: a.channel,
