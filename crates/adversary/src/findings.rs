@@ -10,7 +10,7 @@ use std::net::Ipv4Addr;
 
 use capture::WarrantKind;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use simcore::{FixedMap, Timestamp};
+use simcore::{FixedMap, FixedSet, Timestamp};
 use std::sync::Arc;
 
 /// The kind of channel a message travelled on, as the adversary could tell from the bytes.
@@ -104,6 +104,43 @@ pub struct Recovered {
     pub seen_at: Arc<[Arc<str>]>,
     /// How it was read, e.g. `"plaintext SMS PDU"`.
     pub method: Arc<str>,
+}
+
+impl Findings {
+    /// Adds `more` recovered messages, keeping [`Findings::recovered`] in (first seen, text)
+    /// order; sorts only when there is something to add.
+    pub(crate) fn add_recovered(&mut self, more: Vec<Recovered>) {
+        if more.is_empty() {
+            return;
+        }
+        self.recovered.extend(more);
+        self.recovered
+            .sort_by(|a, b| (a.first_seen, &a.text).cmp(&(b.first_seen, &b.text)));
+    }
+}
+
+/// The texts a reader with capabilities must not credit again: those recovered before it ran,
+/// borrowed from the findings (a large run recovers millions; copying and sorting them was a
+/// tenth of the analysis), and those it read itself so far. Lookups only.
+#[derive(Default)]
+pub(crate) struct TextsRead<'k> {
+    known: FixedSet<&'k str>,
+    read: FixedSet<String>,
+}
+
+impl<'k> TextsRead<'k> {
+    /// The texts of `before`, already read.
+    pub(crate) fn new(before: &'k [Recovered]) -> Self {
+        TextsRead {
+            known: before.iter().map(|r| r.text.as_str()).collect(),
+            read: FixedSet::default(),
+        }
+    }
+
+    /// Notes `text` as read; `false` if it was read before.
+    pub(crate) fn first_read(&mut self, text: &str) -> bool {
+        !self.known.contains(text) && self.read.insert(text.to_owned())
+    }
 }
 
 /// One shared copy of each name and each list of names the findings hold (accounts, vantage

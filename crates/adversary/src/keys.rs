@@ -32,10 +32,11 @@ use std::sync::Arc;
 
 use capture::{Capabilities, Owner, Secret, StolenSecret, X25519Oracle};
 use proto::wire::NoiseKind;
-use simcore::{FixedSet, Timestamp};
+use simcore::Timestamp;
 use zeroize::Zeroizing;
 
 use crate::engine::{transport_decrypt, Blocked, DhOracle, Engine, Keyring, Premessages};
+use crate::findings::TextsRead;
 use crate::findings::{Channel, Findings, Recovered, SealedMessage, TheftExposure};
 use crate::noise::Protocol;
 use crate::observe::Observations;
@@ -298,11 +299,8 @@ struct Timeline<'p> {
     entries: BTreeMap<ExposureKey, Opened>,
     /// Messages already read, by (parties, session, message id).
     read: BTreeSet<((String, String), u64, MessageId)>,
-    /// Texts the passive reading recovered, borrowed from its findings (lookups only: a large
-    /// run recovers millions, which this set copied and sorted before).
-    known: FixedSet<&'p str>,
-    /// Texts read here so far.
-    texts: FixedSet<String>,
+    /// Texts known before (passive) or read so far.
+    texts: TextsRead<'p>,
     recovered: Vec<Recovered>,
 }
 
@@ -322,7 +320,7 @@ impl Timeline<'_> {
             if !self.read.insert((t.parties.clone(), t.session, id.clone())) {
                 continue;
             }
-            if self.known.contains(text.as_str()) || !self.texts.insert(text.clone()) {
+            if !self.texts.first_read(&text) {
                 // Already read (in clear, or by an earlier capability): not this one's doing.
                 continue;
             }
@@ -579,11 +577,8 @@ pub(crate) fn analyze<'t>(
         .iter()
         .filter_map(|d| owner_msisdn(&d.owner).map(|m| (m.to_owned(), d.public)))
         .collect();
-    // The passive reading's recoveries, sorted by (first seen, text); put back with the new
-    // ones at the end.
-    let known = std::mem::take(&mut findings.recovered);
     let mut tl = Timeline {
-        known: known.iter().map(|r| r.text.as_str()).collect(),
+        texts: TextsRead::new(&findings.recovered),
         ..Timeline::default()
     };
 
@@ -773,13 +768,7 @@ pub(crate) fn analyze<'t>(
     let Timeline {
         entries, recovered, ..
     } = tl;
-    findings.recovered = known;
-    if !recovered.is_empty() {
-        findings.recovered.extend(recovered);
-        findings
-            .recovered
-            .sort_by(|a, b| (a.first_seen, &a.text).cmp(&(b.first_seen, &b.text)));
-    }
+    findings.add_recovered(recovered);
     findings.key_theft = entries
         .into_iter()
         .map(|((at, kind, owner), (sessions, messages))| TheftExposure {

@@ -97,9 +97,8 @@ struct Text<'t> {
 
 impl<'t> Text<'t> {
     fn new(text: &'t str) -> Self {
-        use core::hash::BuildHasher;
         Text {
-            hash: simcore::FixedState::default().hash_one(text),
+            hash: simcore::fixed_hash(text),
             text,
         }
     }

@@ -39,8 +39,9 @@ use std::sync::Arc;
 
 use capture::{Capabilities, Owner, Secret, SignalState};
 use serde::Serialize;
-use simcore::{FixedSet, Timestamp};
+use simcore::Timestamp;
 
+use crate::findings::TextsRead;
 use crate::findings::{Channel, Findings, Recovered, SealedMessage, TheftExposure};
 use crate::observe::Observations;
 use crate::ratchet::{
@@ -137,10 +138,8 @@ type Opened = (
 
 #[derive(Default)]
 struct Credits<'t, 'k> {
-    /// Texts read before this reader ran, borrowed from the findings (lookups only).
-    known: FixedSet<&'k str>,
-    /// Texts read here so far.
-    texts: FixedSet<String>,
+    /// Texts read before this reader ran or by it so far.
+    texts: TextsRead<'k>,
     entries: BTreeMap<Key, Opened>,
     recovered: Vec<Recovered>,
     /// Envelopes some reader decrypted (messages and receipts).
@@ -188,7 +187,7 @@ impl<'t> Credits<'t, '_> {
         text: String,
     ) {
         let e = self.entries.entry(key.clone()).or_default();
-        if self.known.contains(text.as_str()) || !self.texts.insert(text.clone()) {
+        if !self.texts.first_read(&text) {
             return;
         }
         e.0.insert((from.min(to), from.max(to)));
@@ -535,7 +534,7 @@ pub(crate) fn analyze<'t>(
         return;
     }
     let mut credits = Credits {
-        known: findings.recovered.iter().map(|r| r.text.as_str()).collect(),
+        texts: TextsRead::new(&findings.recovered),
         ..Credits::default()
     };
 
@@ -692,12 +691,7 @@ pub(crate) fn analyze<'t>(
     let Credits {
         entries, recovered, ..
     } = credits;
-    if !recovered.is_empty() {
-        findings.recovered.extend(recovered);
-        findings
-            .recovered
-            .sort_by(|a, b| (a.first_seen, &a.text).cmp(&(b.first_seen, &b.text)));
-    }
+    findings.add_recovered(recovered);
     for ((at, kind, owner), (sessions, messages, signal)) in entries {
         let pos = findings
             .key_theft

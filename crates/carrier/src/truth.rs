@@ -147,8 +147,7 @@ pub struct GroundTruth {
 /// bytes a step (every delivery and every scored recovery looks a text up; FNV-1a, a byte a
 /// step, was 2 % of a large run's simulation).
 fn text_hash(text: &str) -> u64 {
-    use core::hash::BuildHasher;
-    simcore::FixedState::default().hash_one(text)
+    simcore::fixed_hash(text)
 }
 
 impl GroundTruth {

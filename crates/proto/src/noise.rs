@@ -326,8 +326,7 @@ struct Tail(u64);
 
 impl Tail {
     fn of(message: &[u8]) -> Self {
-        use core::hash::BuildHasher;
-        Tail(simcore::FixedState::default().hash_one(NoiseSession::tail(message)))
+        Tail(simcore::fixed_hash(NoiseSession::tail(message)))
     }
 }
 

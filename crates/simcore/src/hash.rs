@@ -28,6 +28,13 @@ pub type FixedMap<K, V> = HashMap<K, V, FixedState>;
 /// A `HashSet` with a fixed hasher, for membership only (module documentation).
 pub type FixedSet<T> = HashSet<T, FixedState>;
 
+/// The fixed-seed hash of `value`, the one [`FixedMap`] files it under: for a key that keeps
+/// its hash, or a fingerprint, without a map.
+pub fn fixed_hash<T: std::hash::Hash + ?Sized>(value: &T) -> u64 {
+    use std::hash::BuildHasher;
+    FixedState::default().hash_one(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

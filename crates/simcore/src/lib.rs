@@ -16,7 +16,7 @@ mod rng;
 mod time;
 mod watch;
 
-pub use hash::{FixedMap, FixedSet, FixedState};
+pub use hash::{fixed_hash, FixedMap, FixedSet, FixedState};
 pub use packets::{Iter as PacketIter, PacketLog, PacketRef};
 pub use rng::{SeedTree, SimRng};
 pub use time::Timestamp;
