@@ -54,15 +54,27 @@ work=$(mktemp -d /tmp/wiretap-slurm.XXXXXX)
 started_pids=()
 cleanup() {
     local rc=$?
+    local pids=("${started_pids[@]}")
     for pidfile in "$work/slurmctld.pid" "$work/slurmd.pid"; do
-        if [ -s "$pidfile" ]; then kill "$(cat "$pidfile")" 2>/dev/null || true; fi
+        if [ -s "$pidfile" ]; then pids+=("$(cat "$pidfile")"); fi
     done
-    for pid in "${started_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    # slurmctld saves its state into $work/ctld as it shuts down: wait for the daemons to exit
+    # (at most 15 s) before removing the directory, or rm races the save ("Directory not empty").
+    for pid in "${pids[@]}"; do
+        for _ in $(seq 1 30); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.5
+        done
+    done
     if [ "$rc" -ne 0 ] || [ "${SLURM_CHECK_KEEP:-}" = 1 ]; then
         echo "slurm-check: scratch directory kept: $work (slurmctld.log, slurmd.log, job outputs)" >&2
     else
-        rm -rf "$work"
+        # Removing scratch space is housekeeping: it never turns a passed check into a failure.
+        rm -rf "$work" 2>/dev/null || { sleep 2; rm -rf "$work" 2>/dev/null; } ||
+            echo "slurm-check: could not remove $work (a daemon still writing?)" >&2
     fi
+    return "$rc"
 }
 trap cleanup EXIT
 
