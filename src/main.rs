@@ -13,6 +13,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use tracing_subscriber::prelude::*;
 
+mod alloc;
 mod explain;
 mod live_cmd;
 mod memory;
@@ -267,6 +268,7 @@ fn interrupt_on_ctrl_c() {
 }
 
 fn main() -> ExitCode {
+    alloc::tune();
     let cli = Cli::parse();
     let trace = match init_tracing(cli.trace.as_deref()) {
         Ok(t) => t,
