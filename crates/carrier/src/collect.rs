@@ -143,16 +143,12 @@ impl World<'_> {
 
         // The stores are not read after this: their records move out, once, into one shared
         // vector per carrier that the output (`records.csv`) and a call-records vantage point
-        // both hold, without the spare capacity the store grew into.
+        // both hold, of exactly their number (the store keeps them in blocks).
         let shared_records: Vec<std::sync::Arc<Vec<capture::CallRecord>>> = self
             .stores
             .iter()
             .map(|st| {
-                let mut records = st
-                    .lock()
-                    .map(|mut s| std::mem::take(&mut s.records))
-                    .unwrap_or_default();
-                records.shrink_to_fit();
+                let records = st.lock().map(|mut s| s.take_records()).unwrap_or_default();
                 std::sync::Arc::new(records)
             })
             .collect();

@@ -583,9 +583,18 @@ struct OpenSession {
     down: u64,
 }
 
+/// Records per block of a [`RecordStore`]: 16,384 records of about 150 bytes, 2.4 MB.
+const RECORD_BLOCK: usize = 16_384;
+
 /// The carrier's call-record store, shared by its SMS centre and its charging function.
 pub(crate) struct RecordStore {
-    pub records: Vec<CallRecord>,
+    /// The records in blocks of [`RECORD_BLOCK`], so that the store never grows by copying into
+    /// twice its size (one vector of a carrier's day held up to half its capacity spare at the
+    /// end of the simulation, and `shrink_to_fit` then copied it once more): `take_records`
+    /// moves them out block by block into one vector of exactly their number.
+    blocks: Vec<Vec<CallRecord>>,
+    /// How many records, in all blocks.
+    len: usize,
     open: BTreeMap<(Ipv4Addr, Ipv4Addr), OpenSession>,
     /// The remote address of data records as text, made once per address and shared.
     remotes: BTreeMap<Ipv4Addr, Arc<str>>,
@@ -597,13 +606,39 @@ pub(crate) struct RecordStore {
 impl RecordStore {
     /// Appends a record, numbering it.
     pub(crate) fn push(&mut self, mut r: CallRecord) {
-        r.record_id = self.records.len() as u64 + 1;
-        self.records.push(r);
+        self.len += 1;
+        r.record_id = self.len as u64;
+        match self.blocks.last_mut() {
+            Some(b) if b.len() < RECORD_BLOCK => b.push(r),
+            _ => {
+                let mut b = Vec::with_capacity(RECORD_BLOCK);
+                b.push(r);
+                self.blocks.push(b);
+            }
+        }
+    }
+
+    /// How many records the store holds.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Moves every record out, in order, into one vector with no spare capacity, freeing each
+    /// block as soon as it is copied: at most one block more than the records is ever held.
+    pub(crate) fn take_records(&mut self) -> Vec<CallRecord> {
+        let mut out = Vec::with_capacity(self.len);
+        for block in std::mem::take(&mut self.blocks) {
+            out.extend(block);
+        }
+        self.len = 0;
+        out
     }
 
     pub(crate) fn new(mobility: Arc<Mobility>) -> Self {
         RecordStore {
-            records: Vec::new(),
+            blocks: Vec::new(),
+            len: 0,
             open: BTreeMap::new(),
             remotes: BTreeMap::new(),
             mobility,
@@ -725,5 +760,57 @@ impl OnPathHook for Charging {
             s.down += size;
         }
         Verdict::Pass
+    }
+}
+
+#[cfg(test)]
+mod store_tests {
+    use super::*;
+
+    fn record(n: u64) -> CallRecord {
+        let id: Arc<str> = Arc::from(format!("{n}").as_str());
+        CallRecord {
+            record_id: 0,
+            kind: RecordKind::SmsMo,
+            imsi: id.clone(),
+            imei: id.clone(),
+            msisdn: id.clone(),
+            other_party: id,
+            start: Timestamp::from_nanos(n),
+            end: Timestamp::from_nanos(n),
+            cell: 0,
+            bytes_up: n,
+            bytes_down: 0,
+            end_cell: 0,
+            answer: None,
+            duration_ns: 0,
+            cause: capture::Cause::default(),
+            call_ref: 0,
+        }
+    }
+
+    #[test]
+    fn the_store_numbers_records_across_blocks_and_hands_them_out_in_order_without_spare_room() {
+        let mut store =
+            RecordStore::new(Arc::new(crate::mobility::Mobility { traces: Vec::new() }));
+        let n = 2 * RECORD_BLOCK + 5;
+        for i in 0..n as u64 {
+            store.push(record(i));
+        }
+        assert_eq!(store.len(), n);
+        assert_eq!(store.blocks.len(), 3, "two full blocks and one of 5");
+        let records = store.take_records();
+        assert_eq!(records.len(), n);
+        assert_eq!(records.capacity(), n, "exactly their number");
+        for (i, r) in records.iter().enumerate() {
+            assert_eq!(
+                r.record_id,
+                i as u64 + 1,
+                "numbered 1, 2, ... in push order"
+            );
+            assert_eq!(r.bytes_up, i as u64, "in push order");
+        }
+        assert_eq!(store.len(), 0);
+        assert!(store.take_records().is_empty(), "taken once");
     }
 }
