@@ -2,6 +2,7 @@
 //! through its end-to-end app), receiving PDUs and handing the app's envelopes to it, the link
 //! to the OTT server, and the configuration of Noise sessions (the app's and the calls').
 
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use proto::keys::Psk;
@@ -19,7 +20,7 @@ impl Handset {
     pub(super) fn send_planned(&mut self, env: &mut Env<'_>, io: &mut Io, id: usize) {
         // Out of the outbox: a sent message is the truth's and the session's business now (an
         // app that holds it back puts it back with `keep_outgoing`).
-        let Some(Outgoing { to, text, via }) = self.outbox.remove(&id) else {
+        let Some(Outgoing { to, text, via }) = self.take_outgoing(id) else {
             return;
         };
         tracing::debug!(
@@ -64,7 +65,13 @@ impl Handset {
 
     /// Takes planned message `id` out of the outbox to send it.
     pub(super) fn take_outgoing(&mut self, id: usize) -> Option<Outgoing> {
-        self.outbox.remove(&id)
+        let m = self.outbox.remove(&id);
+        if self.outbox.is_empty() {
+            // A B-tree keeps its last, empty leaf (about 500 bytes): a handset whose day's
+            // messages are sent holds none (0.4 GB at a million subscribers).
+            self.outbox = BTreeMap::new();
+        }
+        m
     }
 
     /// Puts message `id` back in the outbox: the app holds it back and sends it later.
