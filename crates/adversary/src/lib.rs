@@ -135,8 +135,10 @@ impl Adversary {
         }
         // What stayed sealed, with the reasons of the messages left unread after every reader.
         findings.unreadable = sealed.summaries();
+        drop(sealed);
         active::merge(&mut findings, &obs, &caps.active);
-        findings.metadata = metadata::analyze_with(&obs, &findings, &self.metadata);
+        // The metadata analyses free the table as soon as they no longer read it.
+        findings.metadata = metadata::analyze_consuming(obs, &findings, &self.metadata);
         findings
     }
 }

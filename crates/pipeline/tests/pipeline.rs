@@ -40,3 +40,34 @@ fn an_active_scenario_is_refused_without_an_arm() {
     let err = carrier::run(&active(), 1, &capture::active::Unarmed).expect_err("refused");
     assert!(matches!(err, carrier::CarrierError::Unarmed), "{err}");
 }
+
+/// The adversary's metadata analyses give the same findings whether they borrow the observation
+/// table or consume it (and free it early, `metadata::analyze_consuming`, which
+/// `Adversary::analyze` uses): on the default scenario, which exercises every analysis.
+#[test]
+fn the_metadata_analyses_agree_borrowing_or_consuming_the_table() {
+    let text = include_str!("../../../sim/salt-typhoon.toml");
+    let sc = scenario::parse("sim/salt-typhoon.toml", text).expect("parses");
+    let run = pipeline::run(&sc, 1).expect("runs");
+    let captures = &run.output.captures;
+    let config = adversary::metadata::MetadataConfig::default();
+    let borrowed = adversary::metadata::analyze_with(
+        &adversary::observe::Observations::decode(captures),
+        &run.findings,
+        &config,
+    );
+    let consumed = adversary::metadata::analyze_consuming(
+        adversary::observe::Observations::decode(captures),
+        &run.findings,
+        &config,
+    );
+    let (a, b) = (
+        serde_json::to_string(&borrowed).expect("serializes"),
+        serde_json::to_string(&consumed).expect("serializes"),
+    );
+    assert!(
+        a.len() > 1_000,
+        "the default scenario has metadata findings: {a}"
+    );
+    assert_eq!(a, b);
+}
