@@ -598,7 +598,7 @@ fn a_run_that_cannot_fit_in_memory_is_refused_with_a_scale_that_fits() {
     assert!(
         err.contains("sim/carrier-scale.toml: this run needs about")
             && err.contains("above the limit given with --max-memory-gb (24.0 GB)")
-            && err.contains("hint: run it smaller with --scale 0.56"),
+            && err.contains("hint: run it smaller with --scale 0.85"),
         "{err}"
     );
 

@@ -244,10 +244,11 @@ impl Work {
     }
 }
 
-/// [`Work::peak_memory_bytes`]: the fixed part (the program, the world's infrastructure).
-const PEAK_MEMORY_BASE: f64 = 32e6;
-/// [`Work::peak_memory_bytes`]: per estimated message (1.3–2.4 KB measured from 19,000 to
-/// 7.4 million messages, 2026-12-07; 2.0–2.8 KB before the session-8 memory changes).
-const PEAK_MEMORY_PER_MESSAGE: f64 = 2_600.0;
+/// [`Work::peak_memory_bytes`]: the fixed part (the program, the world's infrastructure, and
+/// the allocator's first arena: 72 → 82 MB for the default scenario with mimalloc, session 11).
+const PEAK_MEMORY_BASE: f64 = 48e6;
+/// [`Work::peak_memory_bytes`]: per estimated message (1.5–1.6 KB measured from 146,000 to
+/// 14.8 million messages with mimalloc, session 11; 1.3–2.4 KB with glibc's malloc before).
+const PEAK_MEMORY_PER_MESSAGE: f64 = 1_700.0;
 /// [`Work::peak_memory_bytes`]: per estimated voice frame (0.86 KB measured on `metadata`).
 const PEAK_MEMORY_PER_FRAME: f64 = 900.0;
