@@ -538,7 +538,7 @@ fn scale_resizes_every_carrier_and_bad_factors_are_refused() {
     );
     let whole = stdout(&["validate", "carrier-scale", "--max-work", "100000000"]);
     assert!(whole.contains("3 carriers, 1000000 subscribers"), "{whole}");
-    assert!(whole.contains("; peak memory about 38."), "{whole}");
+    assert!(whole.contains("; peak memory about 25."), "{whole}");
     let small = stdout(&["validate", "carrier-scale", "--scale", "0.002"]);
     assert!(small.contains("3 carriers, 2000 subscribers"), "{small}");
     let doubled = stdout(&["validate", "small-lab", "--scale", "2"]);
