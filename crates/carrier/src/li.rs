@@ -89,6 +89,9 @@ pub(crate) struct Poi {
     to: SocketAddrV4,
     correlation: u64,
     flows: BTreeMap<(usize, Ipv4Addr), Flow>,
+    /// No open flow was last active before this (a lower bound, exact after each scan of
+    /// `flows`): until `now` is [`IDLE`] past it, no flow can be idle and none is scanned.
+    flows_since: Timestamp,
     /// SMS already reported, by (sender, msg_ref): retransmissions are copied but not re-reported.
     reported: BTreeSet<(String, u32)>,
     /// Calls of targets, by (target, call id).
@@ -130,6 +133,7 @@ impl Poi {
             to: SocketAddrV4::new(mediation, LI_PORT),
             correlation: 0,
             flows: BTreeMap::new(),
+            flows_since: Timestamp::ZERO,
             reported: BTreeSet::new(),
             calls: BTreeMap::new(),
             call_seen: BTreeSet::new(),
@@ -148,9 +152,9 @@ impl Poi {
         self.correlation
     }
 
-    /// Encodes `rec` as a datagram to the mediation node and logs it.
-    fn emit(&mut self, rec: LiRecord, out: &mut Vec<Packet>) {
-        let t = self.by_liid(&rec.liid);
+    /// Encodes `rec`, a record about target `t`, as a datagram to the mediation node and logs
+    /// it.
+    fn emit(&mut self, rec: LiRecord, t: usize, out: &mut Vec<Packet>) {
         let iri = (rec.kind == LiKind::Iri)
             .then(|| Iri::decode(&rec.payload).ok())
             .flatten();
@@ -176,9 +180,7 @@ impl Poi {
             correlation: rec.correlation,
             timestamp: rec.timestamp,
             from_target: rec.direction == LiDirection::FromTarget,
-            target: t
-                .map(|t| self.targets[t].msisdn.clone())
-                .unwrap_or_default(),
+            target: self.targets[t].msisdn.clone(),
             event: iri.as_ref().map(|i| match i.event {
                 IriEvent::Begin => IriEventKind::Begin,
                 IriEvent::Continue => IriEventKind::Continue,
@@ -196,10 +198,6 @@ impl Poi {
                 .as_ref()
                 .map_or(rec.payload.len() as u64, |i| u64::from(i.size)),
         });
-    }
-
-    fn by_liid(&self, liid: &str) -> Option<usize> {
-        self.targets.iter().position(|t| t.liid == liid)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -235,7 +233,7 @@ impl Poi {
             direction: dir,
             payload,
         };
-        self.emit(rec, out);
+        self.emit(rec, t, out);
     }
 
     fn cc(
@@ -258,11 +256,14 @@ impl Poi {
             direction: dir,
             payload: packet.bytes().to_vec(),
         };
-        self.emit(rec, out);
+        self.emit(rec, t, out);
     }
 
     /// Ends the data sessions idle for [`IDLE`] at `now` (all of them with `all`).
     fn close_flows(&mut self, now: Timestamp, all: bool, out: &mut Vec<Packet>) {
+        if !all && now.saturating_duration_since(self.flows_since) < IDLE {
+            return;
+        }
         let idle: Vec<(usize, Ipv4Addr)> = self
             .flows
             .iter()
@@ -284,6 +285,7 @@ impl Poi {
                 );
             }
         }
+        self.flows_since = self.flows.values().map(|f| f.last).min().unwrap_or(now);
     }
 
     /// The END records of every session still open at the end of the run.
