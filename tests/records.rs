@@ -213,6 +213,28 @@ fn iri_sequences_and_cc_correlation_are_consistent() {
         }
     }
     assert!(begun > 0);
+    // A data session ends after 60 s without a packet of it (the POI's IDLE), so every END
+    // before the last record of the run comes at least 60 s after the session's previous
+    // record; and the metadata run has such mid-run ends.
+    let last = iri.iter().map(|x| x.timestamp).max().expect("records");
+    let mut previous: BTreeMap<(String, u64), simcore::Timestamp> = BTreeMap::new();
+    let mut idle_ends = 0;
+    for rec in iri {
+        let key = (rec.carrier.clone(), rec.correlation);
+        let data_end = rec.event == Some(IriEventKind::End)
+            && rec.service == Some(capture::IriServiceKind::Data);
+        if data_end && rec.timestamp < last {
+            let before = previous[&key];
+            assert!(
+                rec.timestamp.saturating_duration_since(before) >= simcore::Duration::from_secs(60),
+                "data session {key:?} ended {:?} after its last record",
+                rec.timestamp.saturating_duration_since(before)
+            );
+            idle_ends += 1;
+        }
+        previous.insert(key, rec.timestamp);
+    }
+    assert!(idle_ends > 0, "no data session ended for idleness");
     for cc in iri.iter().filter(|x| x.kind == InterceptKind::Cc) {
         assert!(
             iri_ids.contains(&(cc.carrier.clone(), cc.correlation)),
