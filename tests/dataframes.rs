@@ -74,9 +74,9 @@ fn expectations(name: &str, dir: &Path, out: &carrier::RunOutput) -> Value {
         json!({
             "rows": iri.len(),
             "columns": {
-                "liid": texts(iri.iter().map(|r| r.liid.as_str())),
-                "target": texts(iri.iter().map(|r| r.target.as_str())),
-                "other": texts(iri.iter().map(|r| r.other.as_str())),
+                "liid": texts(iri.iter().map(|r| &*r.liid)),
+                "target": texts(iri.iter().map(|r| &*r.target)),
+                "other": texts(iri.iter().map(|r| &*r.other)),
                 "cell": iri.iter().map(|r| r.cell).collect::<Vec<_>>(),
             }
         }),
@@ -135,7 +135,7 @@ fn expectations(name: &str, dir: &Path, out: &carrier::RunOutput) -> Value {
         {
             "left": "iri.csv", "right": "warrants.csv",
             "left_on": ["liid", "target"], "right_on": ["liid", "target_msisdn"],
-            "rows": join_size(iri.iter().map(|r| (r.liid.as_str(), r.target.as_str())), w.iter().map(|w| (w.liid.as_str(), w.target_msisdn.as_str()))),
+            "rows": join_size(iri.iter().map(|r| (&*r.liid, &*r.target)), w.iter().map(|w| (w.liid.as_str(), w.target_msisdn.as_str()))),
         },
         {
             "left": "records.csv", "right": "truth_calls.csv",
@@ -147,7 +147,7 @@ fn expectations(name: &str, dir: &Path, out: &carrier::RunOutput) -> Value {
             "left_on": ["msisdn", "other_party"], "right_on": ["target", "other"],
             "rows": join_size(
                 records.iter().map(|(_, r)| (&*r.msisdn, &*r.other_party)),
-                iri.iter().filter(|r| !r.other.is_empty()).map(|r| (r.target.as_str(), r.other.as_str())),
+                iri.iter().filter(|r| !r.other.is_empty()).map(|r| (&*r.target, &*r.other)),
             ),
         },
     ]);

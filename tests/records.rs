@@ -186,7 +186,7 @@ fn iri_sequences_and_cc_correlation_are_consistent() {
     let r = metadata_run();
     let iri = &r.output.intercepts;
     assert!(!iri.is_empty());
-    let mut seqs: BTreeMap<(String, u64), Vec<Option<IriEventKind>>> = BTreeMap::new();
+    let mut seqs: BTreeMap<(std::sync::Arc<str>, u64), Vec<Option<IriEventKind>>> = BTreeMap::new();
     let mut iri_ids = BTreeSet::new();
     for rec in iri.iter().filter(|x| x.kind == InterceptKind::Iri) {
         seqs.entry((rec.carrier.clone(), rec.correlation))
@@ -217,7 +217,7 @@ fn iri_sequences_and_cc_correlation_are_consistent() {
     // before the last record of the run comes at least 60 s after the session's previous
     // record; and the metadata run has such mid-run ends.
     let last = iri.iter().map(|x| x.timestamp).max().expect("records");
-    let mut previous: BTreeMap<(String, u64), simcore::Timestamp> = BTreeMap::new();
+    let mut previous: BTreeMap<(std::sync::Arc<str>, u64), simcore::Timestamp> = BTreeMap::new();
     let mut idle_ends = 0;
     for rec in iri {
         let key = (rec.carrier.clone(), rec.correlation);

@@ -559,7 +559,7 @@ mod tests {
             kind: InterceptKind::Cc,
             event: None,
             service: None,
-            other: String::new(),
+            other: "".into(),
             cell: None,
             size: 92,
             from_target: false,

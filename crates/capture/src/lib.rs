@@ -366,12 +366,14 @@ pub enum IriServiceKind {
 
 /// One lawful-intercept record a point of interception delivered to a mediation node, decoded
 /// into a flat row: the carrier's own log of its intercept output (exported as `iri.csv`).
+/// Its strings are shared: the carrier's name, a warrant's LIID and target and each other
+/// party are one copy each however many records name them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InterceptRecord {
     /// The carrier whose point of interception produced it.
-    pub carrier: String,
+    pub carrier: Arc<str>,
     /// Lawful-interception identifier of the warrant.
-    pub liid: String,
+    pub liid: Arc<str>,
     /// IRI or CC.
     pub kind: InterceptKind,
     /// Links CC records to the IRI of the same communication.
@@ -381,13 +383,13 @@ pub struct InterceptRecord {
     /// Whether the communication (or copied packet) went from the target (`true`) or to it.
     pub from_target: bool,
     /// The warrant target's MSISDN.
-    pub target: String,
+    pub target: Arc<str>,
     /// IRI: the event; CC: `None`.
     pub event: Option<IriEventKind>,
     /// IRI: the service; CC: `None`.
     pub service: Option<IriServiceKind>,
     /// IRI: the other party as the carrier sees it (MSISDN or IPv4 address); CC: empty.
-    pub other: String,
+    pub other: Arc<str>,
     /// IRI: the target's serving cell; CC: `None`.
     pub cell: Option<u32>,
     /// IRI: bytes of the communication (BEGIN: the first packet; END: the whole communication;

@@ -231,11 +231,16 @@ impl World<'_> {
             .map(|car| car.name.clone())
             .zip(shared_records)
             .collect();
-        let intercepts = self
+        // Moved out of each carrier's log, not copied, into one vector of exactly their number.
+        let mut logs: Vec<_> = self
             .pois
             .iter()
-            .flat_map(|p| p.lock().map(|p| p.log.clone()).unwrap_or_default())
+            .filter_map(|p| p.lock().ok().map(|mut p| std::mem::take(&mut p.log)))
             .collect();
+        let mut intercepts = Vec::with_capacity(logs.iter().map(|l| l.len()).sum());
+        for log in &mut logs {
+            log.drain_into(&mut intercepts);
+        }
         RunOutput {
             records,
             intercepts,

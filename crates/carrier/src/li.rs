@@ -21,7 +21,7 @@ use proto::wire::{
     AppPdu, CallKind, CallNetwork, CallPdu, Frame, Iri, IriEvent, IriService, LiDirection, LiKind,
     LiRecord, MediaPdu, FRAME_PORT, LI_PORT, MEDIA_PORT,
 };
-use simcore::{Duration, FixedMap, Timestamp};
+use simcore::{Blocks, Duration, FixedMap, FixedSet, Timestamp};
 
 use crate::ids::Identity;
 use crate::mobility::Mobility;
@@ -80,8 +80,12 @@ struct VoiceTap {
 /// answer) → REPORT. Content warrants also get a CC copy of every target packet, correlated
 /// with the IRI of its communication.
 pub(crate) struct Poi {
-    carrier: String,
+    carrier: Arc<str>,
     targets: Vec<Target>,
+    /// Each target's (LIID, MSISDN), one copy shared by all its records in `log`.
+    names: Vec<(Arc<str>, Arc<str>)>,
+    /// Every other party `log` names, one copy each.
+    others: FixedSet<Arc<str>>,
     /// Target by address, keyed as a `u32` (integer comparisons on every packet).
     by_ip: BTreeMap<u32, usize>,
     by_msisdn: BTreeMap<String, usize>,
@@ -101,8 +105,9 @@ pub(crate) struct Poi {
     mobility: Arc<Mobility>,
     /// Records sent to the mediation node.
     pub records: Arc<Mutex<u64>>,
-    /// Every record produced, decoded, in order: the carrier's own log.
-    pub log: Vec<InterceptRecord>,
+    /// Every record produced, decoded, in order: the carrier's own log (in blocks: it grows
+    /// all day without copying).
+    pub log: Blocks<InterceptRecord>,
 }
 
 impl Poi {
@@ -124,9 +129,15 @@ impl Poi {
             .enumerate()
             .map(|(i, t)| (t.msisdn.clone(), i))
             .collect();
+        let names = targets
+            .iter()
+            .map(|t| (Arc::from(t.liid.as_str()), Arc::from(t.msisdn.as_str())))
+            .collect();
         Poi {
-            carrier,
+            carrier: carrier.into(),
             targets,
+            names,
+            others: FixedSet::default(),
             by_ip,
             by_msisdn,
             from: SocketAddrV4::new(core, LI_PORT),
@@ -139,7 +150,7 @@ impl Poi {
             call_seen: BTreeSet::new(),
             mobility,
             records,
-            log: Vec::new(),
+            log: Blocks::new(),
         }
     }
 
@@ -170,9 +181,10 @@ impl Poi {
                 return;
             }
         }
+        let other = self.other(iri.as_ref().map_or("", |i| i.other.as_str()));
         self.log.push(InterceptRecord {
             carrier: self.carrier.clone(),
-            liid: rec.liid.clone(),
+            liid: self.names[t].0.clone(),
             kind: match rec.kind {
                 LiKind::Iri => InterceptKind::Iri,
                 LiKind::Cc => InterceptKind::Cc,
@@ -180,7 +192,7 @@ impl Poi {
             correlation: rec.correlation,
             timestamp: rec.timestamp,
             from_target: rec.direction == LiDirection::FromTarget,
-            target: self.targets[t].msisdn.clone(),
+            target: self.names[t].1.clone(),
             event: iri.as_ref().map(|i| match i.event {
                 IriEvent::Begin => IriEventKind::Begin,
                 IriEvent::Continue => IriEventKind::Continue,
@@ -192,12 +204,22 @@ impl Poi {
                 IriService::Data => IriServiceKind::Data,
                 IriService::Voice => IriServiceKind::Voice,
             }),
-            other: iri.as_ref().map(|i| i.other.clone()).unwrap_or_default(),
+            other,
             cell: iri.as_ref().map(|i| i.cell),
             size: iri
                 .as_ref()
                 .map_or(rec.payload.len() as u64, |i| u64::from(i.size)),
         });
+    }
+
+    /// The shared copy of `other`.
+    fn other(&mut self, other: &str) -> Arc<str> {
+        if let Some(o) = self.others.get(other) {
+            return o.clone();
+        }
+        let o: Arc<str> = other.into();
+        self.others.insert(o.clone());
+        o
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -585,18 +607,13 @@ struct OpenSession {
     down: u64,
 }
 
-/// Records per block of a [`RecordStore`]: 16,384 records of about 150 bytes, 2.4 MB.
-const RECORD_BLOCK: usize = 16_384;
-
 /// The carrier's call-record store, shared by its SMS centre and its charging function.
 pub(crate) struct RecordStore {
-    /// The records in blocks of [`RECORD_BLOCK`], so that the store never grows by copying into
-    /// twice its size (one vector of a carrier's day held up to half its capacity spare at the
-    /// end of the simulation, and `shrink_to_fit` then copied it once more): `take_records`
-    /// moves them out block by block into one vector of exactly their number.
-    blocks: Vec<Vec<CallRecord>>,
-    /// How many records, in all blocks.
-    len: usize,
+    /// The records in blocks, so that the store never grows by copying into twice its size (one
+    /// vector of a carrier's day held up to half its capacity spare at the end of the
+    /// simulation, and `shrink_to_fit` then copied it once more): `take_records` moves them out
+    /// block by block into one vector of exactly their number.
+    records: Blocks<CallRecord>,
     open: BTreeMap<(Ipv4Addr, Ipv4Addr), OpenSession>,
     /// The remote address of data records as text, made once per address and shared.
     remotes: BTreeMap<Ipv4Addr, Arc<str>>,
@@ -608,39 +625,25 @@ pub(crate) struct RecordStore {
 impl RecordStore {
     /// Appends a record, numbering it.
     pub(crate) fn push(&mut self, mut r: CallRecord) {
-        self.len += 1;
-        r.record_id = self.len as u64;
-        match self.blocks.last_mut() {
-            Some(b) if b.len() < RECORD_BLOCK => b.push(r),
-            _ => {
-                let mut b = Vec::with_capacity(RECORD_BLOCK);
-                b.push(r);
-                self.blocks.push(b);
-            }
-        }
+        r.record_id = self.records.len() as u64 + 1;
+        self.records.push(r);
     }
 
     /// How many records the store holds.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.len
+        self.records.len()
     }
 
     /// Moves every record out, in order, into one vector with no spare capacity, freeing each
     /// block as soon as it is copied: at most one block more than the records is ever held.
     pub(crate) fn take_records(&mut self) -> Vec<CallRecord> {
-        let mut out = Vec::with_capacity(self.len);
-        for block in std::mem::take(&mut self.blocks) {
-            out.extend(block);
-        }
-        self.len = 0;
-        out
+        std::mem::take(&mut self.records).into_vec()
     }
 
     pub(crate) fn new(mobility: Arc<Mobility>) -> Self {
         RecordStore {
-            blocks: Vec::new(),
-            len: 0,
+            records: Blocks::new(),
             open: BTreeMap::new(),
             remotes: BTreeMap::new(),
             mobility,
@@ -792,15 +795,14 @@ mod store_tests {
     }
 
     #[test]
-    fn the_store_numbers_records_across_blocks_and_hands_them_out_in_order_without_spare_room() {
+    fn the_store_numbers_records_and_hands_them_out_in_order_without_spare_room() {
         let mut store =
             RecordStore::new(Arc::new(crate::mobility::Mobility { traces: Vec::new() }));
-        let n = 2 * RECORD_BLOCK + 5;
+        let n = 2 * 16_384 + 5;
         for i in 0..n as u64 {
             store.push(record(i));
         }
         assert_eq!(store.len(), n);
-        assert_eq!(store.blocks.len(), 3, "two full blocks and one of 5");
         let records = store.take_records();
         assert_eq!(records.len(), n);
         assert_eq!(records.capacity(), n, "exactly their number");

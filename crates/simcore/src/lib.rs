@@ -9,6 +9,7 @@
 //! one arena. [`par::map`] spreads independent work over the cores with results in input order.
 #![warn(missing_docs)]
 
+pub mod blocks;
 pub mod hash;
 pub mod packets;
 pub mod par;
@@ -16,6 +17,7 @@ mod rng;
 mod time;
 mod watch;
 
+pub use blocks::Blocks;
 pub use hash::{fixed_hash, FixedMap, FixedSet, FixedState};
 pub use packets::{Iter as PacketIter, PacketLog, PacketRef};
 pub use rng::{SeedTree, SimRng};
