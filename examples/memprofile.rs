@@ -242,7 +242,64 @@ fn main() {
     let subscribers = output.truth.subscribers.len();
     let sessions: usize = output.truth.sessions.values().sum();
     row("report", freed(report), 0, "");
-    row("findings (analysis)", freed(findings), 0, "");
+    // The findings field by field (the largest first), then the rest.
+    let mut findings = findings;
+    let n_rec = findings.recovered.len();
+    row(
+        "findings: recovered",
+        freed(std::mem::take(&mut findings.recovered)),
+        n_rec,
+        "message",
+    );
+    let n_flows = findings.flows.len();
+    row(
+        "findings: flows",
+        freed(std::mem::take(&mut findings.flows)),
+        n_flows,
+        "flow",
+    );
+    let n_ds = findings.data_sessions.len();
+    row(
+        "findings: data sessions",
+        freed(std::mem::take(&mut findings.data_sessions)),
+        n_ds,
+        "session",
+    );
+    let n_pairs = findings.contact_pairs.len();
+    row(
+        "findings: contact pairs",
+        freed(std::mem::take(&mut findings.contact_pairs)),
+        n_pairs,
+        "pair",
+    );
+    let n_sealed = findings.sealed_messages.len();
+    row(
+        "findings: sealed",
+        freed(std::mem::take(&mut findings.sealed_messages)),
+        n_sealed,
+        "message",
+    );
+    let n_edges = findings.metadata.contacts.len();
+    row(
+        "findings: contact edges",
+        freed(std::mem::take(&mut findings.metadata.contacts)),
+        n_edges,
+        "edge",
+    );
+    let n_loc = findings.metadata.locations.len();
+    row(
+        "findings: locations",
+        freed(std::mem::take(&mut findings.metadata.locations)),
+        n_loc,
+        "trace",
+    );
+    row(
+        "findings: correlation",
+        freed(std::mem::take(&mut findings.metadata.correlation)),
+        0,
+        "",
+    );
+    row("findings: the rest", freed(findings), 0, "");
     let n_packets = output.captures.packet_count();
     // The analysis' working memory: its stage's peak less the output it reads (what is held
     // now, without the report and the findings it wrote) and any ballast.
