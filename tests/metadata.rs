@@ -272,7 +272,7 @@ fn record_edges_include_voice_calls_and_traces_follow_mobility() {
         .metadata
         .contacts
         .iter()
-        .filter(|e| e.kinds.iter().any(|k| k == "voice"))
+        .filter(|e| e.kinds.contains(&"voice"))
         .count();
     assert!(voice_edges > 0);
     assert!(m.contacts.records_exact, "{:?}", m.contacts);

@@ -24,6 +24,7 @@
 //!   O(r log r).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use capture::{Captures, RecordKind};
 use proto::wire::IriService;
@@ -236,28 +237,30 @@ pub fn contact_graph(t: &RecordTable) -> Vec<IdEdge> {
     out
 }
 
-/// An edge of the consolidated contact graph.
+/// An edge of the consolidated contact graph. One per pair of parties, so kept small: the
+/// names are shared (one copy per party however many edges it has) and the labels are
+/// static.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ContactEdge {
     /// One end (MSISDN or address), the lower.
-    pub a: String,
+    pub a: Arc<str>,
     /// The other end.
-    pub b: String,
+    pub b: Arc<str>,
     /// Evidence: `"call-records"`, `"iri"`, `"clear"`, `"timing"`.
-    pub sources: Vec<String>,
+    pub sources: Vec<&'static str>,
     /// What kind of communication: `"sms"`, `"voice"`, `"ott"`, `"clear"`, `"p2p"` (a data
     /// session between two subscribers' addresses: a peer-to-peer end-to-end call).
-    pub kinds: Vec<String>,
+    pub kinds: Vec<&'static str>,
     /// Records or claims supporting it.
     pub evidence: u32,
 }
 
-fn names(bits: u8, table: &[(u8, &str)]) -> Vec<String> {
-    table
-        .iter()
-        .filter(|(b, _)| bits & b != 0)
-        .map(|(_, n)| (*n).to_owned())
-        .collect()
+/// The labels of the bits set in `bits`, in table order, in a vector of exactly their number (a
+/// collected filter starts at four: most edges have one label).
+fn names(bits: u8, table: &[(u8, &'static str)]) -> Vec<&'static str> {
+    let mut out = Vec::with_capacity(table.iter().filter(|(b, _)| bits & b != 0).count());
+    out.extend(table.iter().filter(|(b, _)| bits & b != 0).map(|(_, n)| *n));
+    out
 }
 
 /// Edges given by name, with the evidence bit and the kind bit they all share.
@@ -265,22 +268,19 @@ pub type ExtraEdges<'a> = (&'a [(String, String)], u8, u8);
 
 /// The consolidated graph: record edges plus `extra` edges given by name, each with its
 /// evidence bit and kind bit. O(e log e).
-pub fn consolidate(
-    t: &RecordTable,
+pub fn consolidate<'t>(
+    t: &'t RecordTable,
     edges: &[IdEdge],
-    extra: &[ExtraEdges<'_>],
+    extra: &[ExtraEdges<'t>],
 ) -> Vec<ContactEdge> {
-    let mut m: BTreeMap<(String, String), (u8, u8, u32)> = BTreeMap::new();
-    let mut add = |a: &str, b: &str, src: u8, kind: u8, n: u32| {
+    // Keyed by the names as borrowed from the table and `extra`: no copy per claim.
+    let mut m: BTreeMap<(&'t str, &'t str), (u8, u8, u32)> = BTreeMap::new();
+    let mut add = |a: &'t str, b: &'t str, src: u8, kind: u8, n: u32| {
         // A sealed-sender envelope names no sender: no edge to an empty name.
         if a == b || a.is_empty() || b.is_empty() {
             return;
         }
-        let key = if a <= b {
-            (a.to_owned(), b.to_owned())
-        } else {
-            (b.to_owned(), a.to_owned())
-        };
+        let key = if a <= b { (a, b) } else { (b, a) };
         let e = m.entry(key).or_insert((0, 0, 0));
         e.0 |= src;
         e.1 |= kind;
@@ -307,10 +307,13 @@ pub fn consolidate(
         (KIND_CLEAR, "clear"),
         (KIND_PEER, "p2p"),
     ];
+    // One shared copy of each name.
+    let mut shared: FixedMap<&'t str, Arc<str>> = FixedMap::default();
+    let mut name = |x: &'t str| -> Arc<str> { shared.entry(x).or_insert_with(|| x.into()).clone() };
     m.into_iter()
         .map(|((a, b), (s, k, n))| ContactEdge {
-            a,
-            b,
+            a: name(a),
+            b: name(b),
             sources: names(s, &SRC),
             kinds: names(k, &KIND),
             evidence: n,
@@ -326,7 +329,7 @@ pub struct ServerEdge {
     /// The server address.
     pub server: String,
     /// Evidence: `"call-records"`, `"iri"`, `"packets"`.
-    pub sources: Vec<String>,
+    pub sources: Vec<&'static str>,
 }
 
 /// Subscriber ↔ server edges from data records, IRI and encrypted flows. O(r log r + f log f).
@@ -554,7 +557,7 @@ mod tests {
         let edges = consolidate(&t, &contact_graph(&t), &[]);
         assert_eq!(edges.len(), 1, "{edges:?}");
         assert_eq!(
-            (edges[0].a.as_str(), edges[0].b.as_str()),
+            (&*edges[0].a, &*edges[0].b),
             ("+15550000001", "+15550000007")
         );
         assert_eq!(edges[0].kinds, vec!["p2p".to_owned()]);

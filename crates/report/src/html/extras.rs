@@ -223,7 +223,7 @@ fn contact_graph(sc: &Scenario, run: &RunOutput, findings: &Findings) -> Contact
         .contacts
         .iter()
         .filter_map(|e| {
-            let (a, b) = (*by_name.get(&e.a)?, *by_name.get(&e.b)?);
+            let (a, b) = (*by_name.get(&*e.a)?, *by_name.get(&*e.b)?);
             (a != b).then(|| ordered(a, b))
         })
         .collect();

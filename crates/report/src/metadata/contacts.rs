@@ -63,8 +63,8 @@ pub(super) fn contacts(t: &Truth, r: &Resolver, m: &MetadataFindings) -> Contact
         .collect();
     let reported: BTreeSet<(usize, usize)> =
         m.contacts.iter().map(|e| r.pair(&e.a, &e.b)).collect();
-    let has = |e: &adversary::metadata::ContactEdge, s: &str| e.sources.iter().any(|x| x == s);
-    let kind = |e: &adversary::metadata::ContactEdge, k: &str| e.kinds.iter().any(|x| x == k);
+    let has = |e: &adversary::metadata::ContactEdge, s: &str| e.sources.contains(&s);
+    let kind = |e: &adversary::metadata::ContactEdge, k: &str| e.kinds.contains(&k);
     // Person-to-person record edges (SMS, carrier voice); peer-to-peer data sessions apart.
     let rec: BTreeSet<(usize, usize)> = m
         .contacts
@@ -161,8 +161,8 @@ mod tests {
             contacts: vec![adversary::metadata::ContactEdge {
                 a: "+10000000000".into(),
                 b: "+10000000003".into(),
-                sources: vec!["call-records".into()],
-                kinds: vec!["p2p".into()],
+                sources: vec!["call-records"],
+                kinds: vec!["p2p"],
                 evidence: 1,
             }],
             ..MetadataFindings::default()

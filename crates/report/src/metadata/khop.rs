@@ -367,8 +367,8 @@ mod tests {
         let edge = |a: &str, b: &str| adversary::metadata::ContactEdge {
             a: a.into(),
             b: b.into(),
-            sources: vec!["call-records".into()],
-            kinds: vec!["voice".into()],
+            sources: vec!["call-records"],
+            kinds: vec!["voice"],
             evidence: 1,
         };
         // Recovered: 2–0 and 0–1, not 1–3.
