@@ -53,7 +53,8 @@ impl Graph {
         let mut arcs: Vec<(u32, u32)> = Vec::new();
         for (a, b) in pairs {
             if a != b && a < n && b < n {
-                // Subscriber indices fit in u32: a run's subscribers are counted in u32 cells.
+                // Subscriber indices fit in u32: every subscriber has an IPv4 address of its own
+                // (scenario validation caps each carrier at 65 /16 blocks).
                 let (a, b) = (a as u32, b as u32);
                 arcs.push((a, b));
                 arcs.push((b, a));
