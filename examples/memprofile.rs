@@ -103,6 +103,12 @@ fn freed<T>(x: T) -> usize {
     before.saturating_sub(live())
 }
 
+/// Prints `row` for the vector `v` (its length as the count) after freeing it.
+fn vec_row<T>(row: &dyn Fn(&str, usize, usize, &str), name: &str, v: &mut Vec<T>, what: &str) {
+    let n = v.len();
+    row(name, freed(std::mem::take(v)), n, what);
+}
+
 fn stage_name(s: Stage) -> &'static str {
     match s {
         Stage::Building => "build/plan",
@@ -244,53 +250,41 @@ fn main() {
     row("report", freed(report), 0, "");
     // The findings field by field (the largest first), then the rest.
     let mut findings = findings;
-    let n_rec = findings.recovered.len();
-    row(
+    vec_row(
+        &row,
         "findings: recovered",
-        freed(std::mem::take(&mut findings.recovered)),
-        n_rec,
+        &mut findings.recovered,
         "message",
     );
-    let n_flows = findings.flows.len();
-    row(
-        "findings: flows",
-        freed(std::mem::take(&mut findings.flows)),
-        n_flows,
-        "flow",
-    );
-    let n_ds = findings.data_sessions.len();
-    row(
+    vec_row(&row, "findings: flows", &mut findings.flows, "flow");
+    vec_row(
+        &row,
         "findings: data sessions",
-        freed(std::mem::take(&mut findings.data_sessions)),
-        n_ds,
+        &mut findings.data_sessions,
         "session",
     );
-    let n_pairs = findings.contact_pairs.len();
-    row(
+    vec_row(
+        &row,
         "findings: contact pairs",
-        freed(std::mem::take(&mut findings.contact_pairs)),
-        n_pairs,
+        &mut findings.contact_pairs,
         "pair",
     );
-    let n_sealed = findings.sealed_messages.len();
-    row(
+    vec_row(
+        &row,
         "findings: sealed",
-        freed(std::mem::take(&mut findings.sealed_messages)),
-        n_sealed,
+        &mut findings.sealed_messages,
         "message",
     );
-    let n_edges = findings.metadata.contacts.len();
-    row(
+    vec_row(
+        &row,
         "findings: contact edges",
-        freed(std::mem::take(&mut findings.metadata.contacts)),
-        n_edges,
+        &mut findings.metadata.contacts,
         "edge",
     );
-    let n_loc = findings.metadata.locations.len();
-    row(
+    vec_row(
+        &row,
         "findings: locations",
-        freed(std::mem::take(&mut findings.metadata.locations)),
-        n_loc,
+        &mut findings.metadata.locations,
         "trace",
     );
     row(
@@ -354,35 +348,16 @@ fn main() {
         n_rec,
         "record",
     );
-    let n_ir = output.intercepts.len();
-    row(
+    vec_row(
+        &row,
         "LI intercept records",
-        freed(std::mem::take(&mut output.intercepts)),
-        n_ir,
+        &mut output.intercepts,
         "record",
     );
     let truth = &mut output.truth;
-    let n_msg = truth.messages.len();
-    row(
-        "truth: messages",
-        freed(std::mem::take(&mut truth.messages)),
-        n_msg,
-        "message",
-    );
-    let n_loc = truth.locations.len();
-    row(
-        "truth: locations",
-        freed(std::mem::take(&mut truth.locations)),
-        n_loc,
-        "trace",
-    );
-    let n_calls = truth.calls.len();
-    row(
-        "truth: calls",
-        freed(std::mem::take(&mut truth.calls)),
-        n_calls,
-        "call",
-    );
+    vec_row(&row, "truth: messages", &mut truth.messages, "message");
+    vec_row(&row, "truth: locations", &mut truth.locations, "trace");
+    vec_row(&row, "truth: calls", &mut truth.calls, "call");
     row(
         "truth: subscribers",
         freed(std::mem::take(&mut truth.subscribers)),
