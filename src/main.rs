@@ -745,7 +745,7 @@ pub(crate) fn write_outputs(
         if v.kind == capture::VantageKind::CallRecords {
             let path = dir.join(format!("{}.csv", v.name));
             write_atomic(&path, |w| {
-                capture::csv::write_call_records_csv(w, &v.call_records)
+                capture::csv::write_call_records_csv(w, v.call_records.iter())
             })?;
             write_schema(
                 dir,

@@ -40,7 +40,7 @@ fn join_size<K: Ord>(left: impl Iterator<Item = K>, right: impl Iterator<Item = 
 
 /// What the files of `dir` must hold, from the run of the same scenario and seed.
 fn expectations(name: &str, dir: &Path, out: &carrier::RunOutput) -> Value {
-    let records: Vec<(&str, &capture::CallRecord)> = out
+    let records: Vec<(&str, capture::CallRecordRef<'_>)> = out
         .records
         .iter()
         .flat_map(|(c, rs)| rs.iter().map(move |r| (c.as_str(), r)))
@@ -59,10 +59,10 @@ fn expectations(name: &str, dir: &Path, out: &carrier::RunOutput) -> Value {
             "rows": records.len(),
             "columns": {
                 "carrier": texts(records.iter().map(|(c, _)| *c)),
-                "imsi": texts(records.iter().map(|(_, r)| &*r.imsi)),
-                "imei": texts(records.iter().map(|(_, r)| &*r.imei)),
-                "msisdn": texts(records.iter().map(|(_, r)| &*r.msisdn)),
-                "other_party": texts(records.iter().map(|(_, r)| &*r.other_party)),
+                "imsi": texts(records.iter().map(|(_, r)| r.imsi)),
+                "imei": texts(records.iter().map(|(_, r)| r.imei)),
+                "msisdn": texts(records.iter().map(|(_, r)| r.msisdn)),
+                "other_party": texts(records.iter().map(|(_, r)| r.other_party)),
                 "call_ref": records.iter().map(|(_, r)| r.call_ref).collect::<Vec<_>>(),
                 "answer_ns": records.iter().map(|(_, r)| r.answer.map(|t| t.as_nanos())).collect::<Vec<_>>(),
             }
@@ -113,9 +113,9 @@ fn expectations(name: &str, dir: &Path, out: &carrier::RunOutput) -> Value {
                 json!({
                     "rows": rs.len(),
                     "columns": {
-                        "imsi": texts(rs.iter().map(|r| &*r.imsi)),
-                        "msisdn": texts(rs.iter().map(|r| &*r.msisdn)),
-                        "other_party": texts(rs.iter().map(|r| &*r.other_party)),
+                        "imsi": texts(rs.iter().map(|r| r.imsi)),
+                        "msisdn": texts(rs.iter().map(|r| r.msisdn)),
+                        "other_party": texts(rs.iter().map(|r| r.other_party)),
                     }
                 }),
             );
@@ -125,12 +125,12 @@ fn expectations(name: &str, dir: &Path, out: &carrier::RunOutput) -> Value {
         {
             "left": "records.csv", "right": "warrants.csv",
             "left_on": ["msisdn"], "right_on": ["target_msisdn"],
-            "rows": join_size(records.iter().map(|(_, r)| &*r.msisdn), w.iter().map(|w| w.target_msisdn.as_str())),
+            "rows": join_size(records.iter().map(|(_, r)| r.msisdn), w.iter().map(|w| w.target_msisdn.as_str())),
         },
         {
             "left": "records.csv", "right": "warrants.csv",
             "left_on": ["imsi"], "right_on": ["target_imsi"],
-            "rows": join_size(records.iter().map(|(_, r)| &*r.imsi), w.iter().map(|w| w.target_imsi.as_str())),
+            "rows": join_size(records.iter().map(|(_, r)| r.imsi), w.iter().map(|w| w.target_imsi.as_str())),
         },
         {
             "left": "iri.csv", "right": "warrants.csv",
@@ -140,13 +140,13 @@ fn expectations(name: &str, dir: &Path, out: &carrier::RunOutput) -> Value {
         {
             "left": "records.csv", "right": "truth_calls.csv",
             "left_on": ["call_ref", "msisdn"], "right_on": ["call_id", "caller_msisdn"],
-            "rows": join_size(records.iter().map(|(_, r)| (r.call_ref, &*r.msisdn)), calls.iter().map(|c| (c.call_id, msisdn(c.caller)))),
+            "rows": join_size(records.iter().map(|(_, r)| (r.call_ref, r.msisdn)), calls.iter().map(|c| (c.call_id, msisdn(c.caller)))),
         },
         {
             "left": "records.csv", "right": "iri.csv",
             "left_on": ["msisdn", "other_party"], "right_on": ["target", "other"],
             "rows": join_size(
-                records.iter().map(|(_, r)| (&*r.msisdn, &*r.other_party)),
+                records.iter().map(|(_, r)| (r.msisdn, r.other_party)),
                 iri.iter().filter(|r| !r.other.is_empty()).map(|r| (&*r.target, &*r.other)),
             ),
         },

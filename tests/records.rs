@@ -28,7 +28,7 @@ fn every_call_has_one_record_per_leg_with_the_parties_the_carrier_sees() {
     let r = metadata_run();
     let t = &r.output.truth;
     assert!(t.calls.len() > 50, "{} calls", t.calls.len());
-    let mut by_ref: BTreeMap<u64, Vec<(&str, &capture::CallRecord)>> = BTreeMap::new();
+    let mut by_ref: BTreeMap<u64, Vec<(&str, capture::CallRecordRef<'_>)>> = BTreeMap::new();
     for (carrier, recs) in &r.output.records {
         for rec in recs.iter() {
             if matches!(rec.kind, RecordKind::VoiceMo | RecordKind::VoiceMt) {
@@ -70,15 +70,15 @@ fn every_call_has_one_record_per_leg_with_the_parties_the_carrier_sees() {
         );
         let (mo, mt) = (mo[0].1, mt[0].1);
         assert_eq!(
-            (&*mo.msisdn, &*mo.other_party),
+            (mo.msisdn, mo.other_party),
             (caller.msisdn.as_str(), callee.msisdn.as_str())
         );
         assert_eq!(
-            (&*mt.msisdn, &*mt.other_party),
+            (mt.msisdn, mt.other_party),
             (callee.msisdn.as_str(), caller.msisdn.as_str())
         );
-        assert_eq!(&*mo.imsi, caller.imsi);
-        assert_eq!(&*mt.imei, callee.imei);
+        assert_eq!(mo.imsi, caller.imsi);
+        assert_eq!(mt.imei, callee.imei);
         // The MSC sees the INVITE after the radio hop, within a second of the handset.
         assert!(
             mo.start >= call.start && mo.start.saturating_duration_since(call.start).as_secs() < 1
@@ -156,7 +156,7 @@ fn sms_records_name_both_parties_and_ott_records_name_only_the_server() {
         for rec in recs.iter() {
             match rec.kind {
                 RecordKind::SmsMo => {
-                    assert!(msisdn.contains(&*rec.other_party), "{rec:?}");
+                    assert!(msisdn.contains(rec.other_party), "{rec:?}");
                     mo.insert((rec.msisdn.to_string(), rec.other_party.to_string()));
                 }
                 RecordKind::Data => {

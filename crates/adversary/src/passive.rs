@@ -467,15 +467,15 @@ pub(crate) fn analyze<'t>(adversary: &str, obs: &'t Observations<'_>) -> (Findin
                 | RecordKind::SmsMt
                 | RecordKind::VoiceMo
                 | RecordKind::VoiceMt => {
-                    if looks_like_msisdn(&c.msisdn) && looks_like_msisdn(&c.other_party) {
-                        r.contact(&c.msisdn, &c.other_party);
+                    if looks_like_msisdn(c.msisdn) && looks_like_msisdn(c.other_party) {
+                        r.contact(c.msisdn, c.other_party);
                     }
                 }
                 RecordKind::Data => r.data_session(
                     &v.name,
                     "call-records",
-                    &c.msisdn,
-                    &c.other_party,
+                    c.msisdn,
+                    c.other_party,
                     c.bytes_up.saturating_add(c.bytes_down),
                     c.start,
                     c.end,

@@ -34,7 +34,9 @@
 
 use std::io::{self, Write};
 
+#[cfg(test)]
 use crate::CallRecord;
+use crate::CallRecordRef;
 
 /// The header row's columns, in order.
 pub const COLUMNS: [&str; 16] = [
@@ -81,10 +83,13 @@ pub(crate) fn row<W: Write>(w: &mut W, fields: &[&str]) -> io::Result<()> {
 ///
 /// # Errors
 /// Any error of `w`.
-pub fn write_call_records_csv<W: Write>(mut w: W, records: &[CallRecord]) -> io::Result<()> {
+pub fn write_call_records_csv<'a, W: Write>(
+    mut w: W,
+    records: impl IntoIterator<Item = CallRecordRef<'a>>,
+) -> io::Result<()> {
     row(&mut w, &COLUMNS)?;
     for r in records {
-        let fields = record_fields(r);
+        let fields = record_fields(&r);
         let refs: Vec<&str> = fields.iter().map(String::as_str).collect();
         row(&mut w, &refs)?;
     }
@@ -92,7 +97,7 @@ pub fn write_call_records_csv<W: Write>(mut w: W, records: &[CallRecord]) -> io:
 }
 
 /// A record's fields in [`COLUMNS`] order, as text.
-pub(crate) fn record_fields(r: &CallRecord) -> Vec<String> {
+pub(crate) fn record_fields(r: &CallRecordRef<'_>) -> Vec<String> {
     vec![
         r.record_id.to_string(),
         r.kind.as_str().to_owned(),
@@ -116,11 +121,12 @@ pub(crate) fn record_fields(r: &CallRecord) -> Vec<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::{RecordKind, Timestamp};
 
-    fn record(other_party: &str) -> CallRecord {
+    /// An SMS record of one subscriber to `other_party` (also the records module's tests').
+    pub(crate) fn record(other_party: &str) -> CallRecord {
         CallRecord {
             record_id: 7,
             kind: RecordKind::SmsMo,
@@ -143,7 +149,8 @@ mod tests {
 
     fn csv(records: &[CallRecord]) -> String {
         let mut out = Vec::new();
-        write_call_records_csv(&mut out, records).expect("writing to a Vec cannot fail");
+        write_call_records_csv(&mut out, records.iter().map(CallRecordRef::from))
+            .expect("writing to a Vec cannot fail");
         String::from_utf8(out).expect("ASCII in, UTF-8 out")
     }
 

@@ -24,7 +24,9 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use crate::csv::{record_fields, row, COLUMNS};
-use crate::{CallRecord, InterceptKind, InterceptRecord, Warrant};
+#[cfg(test)]
+use crate::CallRecord;
+use crate::{CallRecordRef, InterceptKind, InterceptRecord, Warrant};
 
 /// Columns of `records.csv`: `carrier`, then the columns of [`crate::csv::COLUMNS`].
 pub const RECORD_COLUMNS: [&str; 17] = {
@@ -223,7 +225,7 @@ pub struct CarrierRecord<'a> {
     /// The carrier whose store holds it.
     pub carrier: &'a str,
     /// The record.
-    pub record: &'a CallRecord,
+    pub record: CallRecordRef<'a>,
 }
 
 /// A warrant of one carrier.
@@ -269,7 +271,7 @@ fn text(s: &str) -> Value {
 
 fn record_values(r: &CarrierRecord<'_>) -> Vec<Value> {
     let c = r.record;
-    let texts = record_fields(c);
+    let texts = record_fields(&c);
     let mut v = vec![text(r.carrier)];
     for (i, (name, f)) in COLUMNS.iter().zip(texts).enumerate() {
         let numeric = CALL_RECORD_TYPES[i] == ColumnType::Integer;
@@ -503,7 +505,7 @@ mod tests {
         let r = rec();
         let rows = [CarrierRecord {
             carrier: "east",
-            record: &r,
+            record: (&r).into(),
         }];
         let csv = s(|o| write_records_csv(o, &rows));
         assert_eq!(
@@ -532,7 +534,7 @@ mod tests {
         unanswered.answer = None;
         let rows = [CarrierRecord {
             carrier: "east",
-            record: &unanswered,
+            record: (&unanswered).into(),
         }];
         let json = s(|o| write_records_jsonl(o, &rows));
         assert!(json.contains("\"answer_ns\":null"), "{json}");
@@ -634,7 +636,7 @@ mod tests {
             .map(|record| {
                 record_values(&CarrierRecord {
                     carrier: "east",
-                    record,
+                    record: record.into(),
                 })
             })
             .collect();

@@ -17,6 +17,7 @@
 //!   that the simulator drives without depending on the adversary.
 //! - [`protocol`]: the typed id of a messaging protocol ([`ProtocolId`]), shared by simulator,
 //!   adversary and scorer.
+//! - [`records`]: call records held compactly ([`RecordLog`]), read back as [`CallRecordRef`]s.
 //! - [`csv`]: call records as a CSV file that pandas loads without cleanup.
 #![warn(missing_docs)]
 
@@ -34,6 +35,7 @@ pub mod export;
 pub mod ip;
 pub mod pcap;
 pub mod protocol;
+pub mod records;
 
 pub use active::OnPathMode;
 pub use capability::{
@@ -42,6 +44,7 @@ pub use capability::{
 };
 pub use error::CaptureError;
 pub use protocol::{Family, ProtocolId};
+pub use records::{CallRecordRef, RecordLog};
 
 /// One packet as a tap saw it, owning its bytes: what [`pcap::read_pcap`] returns, and a
 /// convenient way to build a [`PacketLog`] (`collect()` a vector of them into one).
@@ -412,7 +415,7 @@ pub struct VantagePoint {
     pub warrants: Vec<Warrant>,
     /// Call-detail records, if it can read them: the carrier's own store, shared (the run's
     /// output holds the same records for `records.csv`; one copy in memory, not two).
-    pub call_records: Arc<Vec<CallRecord>>,
+    pub call_records: Arc<RecordLog>,
 }
 
 /// Everything the adversary captured, from all its vantage points, in the order they were

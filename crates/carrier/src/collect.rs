@@ -141,10 +141,9 @@ impl World<'_> {
         };
         self.truth.fail_open(&why);
 
-        // The stores are not read after this: their records move out, once, into one shared
-        // vector per carrier that the output (`records.csv`) and a call-records vantage point
-        // both hold, of exactly their number (the store keeps them in blocks).
-        let shared_records: Vec<std::sync::Arc<Vec<capture::CallRecord>>> = self
+        // The stores are not read after this: their record logs move out, once, each shared by
+        // the output (`records.csv`) and a call-records vantage point.
+        let shared_records: Vec<std::sync::Arc<capture::RecordLog>> = self
             .stores
             .iter()
             .map(|st| {

@@ -12,7 +12,7 @@ use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
 
 use capture::active::Arm;
-use capture::{CallRecord, Captures, Warrant};
+use capture::{Captures, Warrant};
 use netsim::{Event, Network, NodeId, TapId};
 use proto::keys::StaticKeypair;
 use scenario::Scenario;
@@ -57,7 +57,7 @@ pub struct RunOutput {
     pub warrants: Vec<Warrant>,
     /// Every carrier's call-record store, whether or not the adversary reads it:
     /// `(carrier name, records)` in scenario order (for `records.csv`).
-    pub records: Vec<(String, Arc<Vec<CallRecord>>)>,
+    pub records: Vec<(String, Arc<capture::RecordLog>)>,
     /// Every record every point of interception delivered, decoded, per carrier in scenario
     /// order (for `iri.csv`).
     pub intercepts: Vec<capture::InterceptRecord>,

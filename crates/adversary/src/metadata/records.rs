@@ -123,7 +123,7 @@ impl RecordTable {
         let mut t = RecordTable::default();
         for v in &captures.vantages {
             for c in v.call_records.iter() {
-                let person = looks_like_msisdn(&c.other_party);
+                let person = looks_like_msisdn(c.other_party);
                 let kind = if matches!(c.kind, RecordKind::SmsMo | RecordKind::SmsMt) {
                     KIND_SMS
                 } else if c.kind.is_voice() || person {
@@ -143,7 +143,7 @@ impl RecordTable {
                 if let Some(peer) = peer {
                     let rec = CompactRecord {
                         time: c.start.as_nanos(),
-                        subscriber: t.intern(&c.msisdn),
+                        subscriber: t.intern(c.msisdn),
                         other: t.intern(peer),
                         cell: NO_CELL,
                         kind: KIND_PEER,
@@ -153,8 +153,8 @@ impl RecordTable {
                 }
                 let rec = CompactRecord {
                     time: c.start.as_nanos(),
-                    subscriber: t.intern(&c.msisdn),
-                    other: t.intern(&c.other_party),
+                    subscriber: t.intern(c.msisdn),
+                    other: t.intern(c.other_party),
                     cell: c.cell,
                     kind,
                     source: SRC_RECORDS,
@@ -542,10 +542,13 @@ mod tests {
                 kind: capture::VantageKind::CallRecords,
                 packets: None,
                 warrants: Vec::new(),
-                call_records: std::sync::Arc::new(vec![
-                    record("+15550000001", "10.0.0.7"),
-                    record("+15550000001", "203.0.113.10"),
-                ]),
+                call_records: std::sync::Arc::new(
+                    vec![
+                        record("+15550000001", "10.0.0.7"),
+                        record("+15550000001", "203.0.113.10"),
+                    ]
+                    .into(),
+                ),
             }],
         };
         let mut traffic = Traffic::default();

@@ -160,7 +160,7 @@ pub fn vantage(
                 .collect(),
         }),
         warrants,
-        call_records: std::sync::Arc::new(call_records),
+        call_records: std::sync::Arc::new(call_records.into()),
     }
 }
 
