@@ -637,11 +637,26 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
         &WATCH,
         args.output.quiet,
     );
-    let pipeline::Run {
-        output,
-        report,
-        findings,
-    } = match pipeline::run_watched(&sc, seed, &WATCH) {
+    if let Some(dir) = &args.output.out {
+        fs::create_dir_all(dir).with_context(|| unwritable(dir))?;
+    }
+    // The captures and record exports of `--out` are written on the second core while the
+    // adversary analyses the same output (`pipeline::run_watched_beside`), and put in place
+    // only once the run has succeeded.
+    let stage_out = |output: &carrier::RunOutput| {
+        args.output
+            .out
+            .as_deref()
+            .map(|dir| stage_exports(dir, output))
+    };
+    let (
+        pipeline::Run {
+            output,
+            report,
+            findings,
+        },
+        staged,
+    ) = match pipeline::run_watched_beside(&sc, seed, &WATCH, stage_out) {
         Ok(run) => run,
         Err(e) if e.is_interrupted() => {
             drop(activity);
@@ -659,12 +674,21 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
         let extras = report::html::extras(&sc, &output, &findings);
         report::html::render_html(&report, &extras)
     });
-    if let Some(dir) = &args.output.out {
-        fs::create_dir_all(dir).with_context(|| unwritable(dir))?;
+    if let (Some(dir), Some(staged)) = (&args.output.out, staged.transpose()?) {
+        let Some(staged) = staged else {
+            // Asked to stop while the exports were written: they were removed.
+            drop(activity);
+            eprintln!(
+                "wiretap: interrupted while writing {}; no output written",
+                dir.display()
+            );
+            return Ok(ExitCode::from(INTERRUPTED));
+        };
+        commit_all(staged)?;
         if let Some(page) = &html {
             write_file_atomic(&dir.join("report.html"), page.as_bytes())?;
         }
-        write_outputs(dir, &report, &output)?;
+        write_report_json(dir, &report)?;
     }
     if let (Some(path), Some(page)) = (&args.html, &html) {
         write_file_atomic(path, page.as_bytes())?;
@@ -704,6 +728,42 @@ fn write_atomic(
     path: &Path,
     write: impl FnOnce(&mut std::io::BufWriter<fs::File>) -> std::io::Result<()>,
 ) -> Result<()> {
+    stage(path, write)?.commit()
+}
+
+/// A file written whole under its hidden `.NAME.partial` name beside `path`, not yet in place:
+/// [`Staged::commit`] renames it over `path`; dropped uncommitted (the run failed or was
+/// interrupted), it is removed, so that `path` keeps what it held.
+#[must_use = "a staged file is removed unless committed"]
+pub(crate) struct Staged {
+    tmp: std::path::PathBuf,
+    path: std::path::PathBuf,
+    committed: bool,
+}
+
+impl Staged {
+    /// Puts the file in place.
+    pub(crate) fn commit(mut self) -> Result<()> {
+        fs::rename(&self.tmp, &self.path).with_context(|| unwritable(&self.path))?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Writes what `write` writes to `path`'s hidden `.NAME.partial` file, flushed, and returns it
+/// staged ([`Staged`]).
+fn stage(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<fs::File>) -> std::io::Result<()>,
+) -> Result<Staged> {
     use std::io::Write as _;
     let name = path
         .file_name()
@@ -711,14 +771,16 @@ fn write_atomic(
         .unwrap_or_default();
     let tmp = path.with_file_name(format!(".{name}.partial"));
     let f = fs::File::create(&tmp).with_context(|| unwritable(path))?;
+    let staged = Staged {
+        tmp,
+        path: path.to_path_buf(),
+        committed: false,
+    };
     let mut w = std::io::BufWriter::new(f);
-    let done = write(&mut w).and_then(|()| w.flush());
-    if let Err(e) = done {
-        let _ = fs::remove_file(&tmp);
-        return Err(e).with_context(|| unwritable(path));
-    }
-    drop(w);
-    fs::rename(&tmp, path).with_context(|| unwritable(path))
+    write(&mut w)
+        .and_then(|()| w.flush())
+        .with_context(|| unwritable(path))?;
+    Ok(staged)
 }
 
 /// Writes `bytes` to `path` with [`write_atomic`].
@@ -737,41 +799,72 @@ pub(crate) fn write_outputs(
     output: &carrier::RunOutput,
 ) -> Result<()> {
     fs::create_dir_all(dir).with_context(|| unwritable(dir))?;
-    for v in &output.captures.vantages {
-        if let Some(p) = &v.packets {
-            let path = dir.join(format!("{}.pcap", v.name));
-            write_atomic(&path, |w| capture::pcap::write_pcap(w, &p.packets))?;
-        }
-        if v.kind == capture::VantageKind::CallRecords {
-            let path = dir.join(format!("{}.csv", v.name));
-            write_atomic(&path, |w| {
-                capture::csv::write_call_records_csv(w, v.call_records.iter())
-            })?;
-            write_schema(
-                dir,
-                &format!("{}.csv", v.name),
-                &capture::csv::COLUMNS,
-                &capture::export::CALL_RECORD_TYPES,
-            )?;
-        }
-    }
-    write_record_exports(dir, output)?;
-    // Last: a directory with report.json holds every file of the run.
+    let staged = stage_exports(dir, output)?
+        .with_context(|| format!("interrupted before writing {}", dir.display()))?;
+    commit_all(staged)?;
+    write_report_json(dir, report_json)
+}
+
+/// Last: a directory with report.json holds every file of the run.
+fn write_report_json(dir: &Path, report_json: &impl serde::Serialize) -> Result<()> {
     let json = serde_json::to_vec_pretty(report_json)?;
     write_file_atomic(&dir.join("report.json"), &json)
 }
 
+/// Puts every staged file in place, in order.
+fn commit_all(staged: Vec<Staged>) -> Result<()> {
+    staged.into_iter().try_for_each(Staged::commit)
+}
+
+/// Stages (writes under hidden names, [`Staged`]) the files of `--out` that come from the
+/// simulation's output alone: one pcap per packet vantage point, the call records, the record
+/// exports and their schemas. `wiretap run` stages them on a second thread while the adversary
+/// analyses the same output; the report's files come after. Gives `None`, and removes what
+/// it staged, once the run is asked to stop (checked between files).
+pub(crate) fn stage_exports(
+    dir: &Path,
+    output: &carrier::RunOutput,
+) -> Result<Option<Vec<Staged>>> {
+    let mut staged = Vec::new();
+    for v in &output.captures.vantages {
+        if WATCH.stop_requested() {
+            return Ok(None);
+        }
+        if let Some(p) = &v.packets {
+            let path = dir.join(format!("{}.pcap", v.name));
+            staged.push(stage(&path, |w| capture::pcap::write_pcap(w, &p.packets))?);
+        }
+        if v.kind == capture::VantageKind::CallRecords {
+            let path = dir.join(format!("{}.csv", v.name));
+            staged.push(stage(&path, |w| {
+                capture::csv::write_call_records_csv(w, v.call_records.iter())
+            })?);
+            staged.push(stage_schema(
+                dir,
+                &format!("{}.csv", v.name),
+                &capture::csv::COLUMNS,
+                &capture::export::CALL_RECORD_TYPES,
+            )?);
+        }
+    }
+    stage_record_exports(dir, output, &mut staged)?;
+    Ok((!WATCH.stop_requested()).then_some(staged))
+}
+
 /// `records.csv/.jsonl`, `iri.csv/.jsonl`, `warrants.csv`, `truth_calls.csv` (docs/records.md).
-fn write_record_exports(dir: &Path, output: &carrier::RunOutput) -> Result<()> {
+fn stage_record_exports(
+    dir: &Path,
+    output: &carrier::RunOutput,
+    staged: &mut Vec<Staged>,
+) -> Result<()> {
     use capture::export::{CarrierRecord, CarrierWarrant};
-    let records: Vec<CarrierRecord<'_>> = output
-        .records
-        .iter()
-        .flat_map(|(carrier, rs)| {
+    // Decoded from the stores one at a time as each file is written, never all at once.
+    let records = || {
+        output.records.iter().flat_map(|(carrier, rs)| {
             rs.iter()
                 .map(move |record| CarrierRecord { carrier, record })
         })
-        .collect();
+    };
     let carrier_of = |liid: &str| {
         output
             .records
@@ -788,34 +881,49 @@ fn write_record_exports(dir: &Path, output: &carrier::RunOutput) -> Result<()> {
             warrant,
         })
         .collect();
-    write_atomic(&dir.join("records.csv"), |w| {
-        capture::export::write_records_csv(w, &records)
-    })?;
-    write_atomic(&dir.join("records.jsonl"), |w| {
-        capture::export::write_records_jsonl(w, &records)
-    })?;
-    write_atomic(&dir.join("iri.csv"), |w| {
+    staged.push(stage(&dir.join("records.csv"), |w| {
+        capture::export::write_records_csv(w, records())
+    })?);
+    staged.push(stage(&dir.join("records.jsonl"), |w| {
+        capture::export::write_records_jsonl(w, records())
+    })?);
+    staged.push(stage(&dir.join("iri.csv"), |w| {
         capture::export::write_intercepts_csv(w, &output.intercepts)
-    })?;
-    write_atomic(&dir.join("iri.jsonl"), |w| {
+    })?);
+    staged.push(stage(&dir.join("iri.jsonl"), |w| {
         capture::export::write_intercepts_jsonl(w, &output.intercepts)
-    })?;
-    write_atomic(&dir.join("warrants.csv"), |w| {
+    })?);
+    staged.push(stage(&dir.join("warrants.csv"), |w| {
         capture::export::write_warrants_csv(w, &warrants)
-    })?;
-    write_atomic(&dir.join("truth_calls.csv"), |w| {
+    })?);
+    staged.push(stage(&dir.join("truth_calls.csv"), |w| {
         report::export::write_truth_calls_csv(w, &output.truth.calls, &output.truth.subscribers)
-    })?;
+    })?);
     use capture::export as x;
-    write_schema(dir, "records.csv", &x::RECORD_COLUMNS, &x::RECORD_TYPES)?;
-    write_schema(dir, "iri.csv", &x::INTERCEPT_COLUMNS, &x::INTERCEPT_TYPES)?;
-    write_schema(dir, "warrants.csv", &x::WARRANT_COLUMNS, &x::WARRANT_TYPES)?;
-    write_schema(
+    staged.push(stage_schema(
+        dir,
+        "records.csv",
+        &x::RECORD_COLUMNS,
+        &x::RECORD_TYPES,
+    )?);
+    staged.push(stage_schema(
+        dir,
+        "iri.csv",
+        &x::INTERCEPT_COLUMNS,
+        &x::INTERCEPT_TYPES,
+    )?);
+    staged.push(stage_schema(
+        dir,
+        "warrants.csv",
+        &x::WARRANT_COLUMNS,
+        &x::WARRANT_TYPES,
+    )?);
+    staged.push(stage_schema(
         dir,
         "truth_calls.csv",
         &report::export::TRUTH_CALL_COLUMNS,
         &report::export::TRUTH_CALL_TYPES,
-    )?;
+    )?);
     Ok(())
 }
 
@@ -841,14 +949,14 @@ fn plan_sweep(path: &Path, text: &str) -> std::result::Result<sweep::Plan, ExitC
 
 /// `<name>.schema.json` beside the CSV file `csv` of `dir`: its columns' types, for pandas and
 /// polars (docs/records.md).
-fn write_schema(
+fn stage_schema(
     dir: &Path,
     csv: &str,
     columns: &[&str],
     types: &[capture::export::ColumnType],
-) -> Result<()> {
+) -> Result<Staged> {
     let path = dir.join(capture::export::schema_file_name(csv));
-    write_atomic(&path, |w| {
+    stage(&path, |w| {
         capture::export::write_schema_json(w, csv, columns, types)
     })
 }
@@ -1078,6 +1186,36 @@ mod tests {
 
     /// `write_outputs` writes the JSON it is given as report.json (what `live` relies on to
     /// write its report with the `live` section once), beside the run's other files.
+    #[test]
+    fn a_staged_file_replaces_its_path_only_when_committed() {
+        let dir = std::env::temp_dir().join(format!("wiretap-staged-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).expect("makes the directory");
+        let path = dir.join("a.csv");
+        fs::write(&path, "old").expect("writes");
+        let names = || {
+            let mut n: Vec<String> = fs::read_dir(&dir)
+                .expect("lists")
+                .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+                .collect();
+            n.sort();
+            n
+        };
+        let staged = stage(&path, |w| w.write_all(b"new")).expect("stages");
+        assert_eq!(names(), [".a.csv.partial", "a.csv"]);
+        assert_eq!(fs::read_to_string(&path).expect("reads"), "old", "not yet in place");
+        drop(staged);
+        assert_eq!(names(), ["a.csv"], "dropped: removed, the old file kept");
+        assert_eq!(fs::read_to_string(&path).expect("reads"), "old");
+        stage(&path, |w| w.write_all(b"new"))
+            .expect("stages")
+            .commit()
+            .expect("commits");
+        assert_eq!(names(), ["a.csv"]);
+        assert_eq!(fs::read_to_string(&path).expect("reads"), "new");
+        let _ = fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn write_outputs_writes_the_given_json_as_report_json() {
         let dir =

@@ -392,20 +392,35 @@ pub fn write_csv_rows<W: Write>(
     w.flush()
 }
 
-/// Writes `records.csv`: a header of [`RECORD_COLUMNS`], then one row per record.
+/// Writes `records.csv`: a header of [`RECORD_COLUMNS`], then one row per record, as the
+/// records come (the caller's iterator decodes them from the stores one at a time).
 ///
 /// # Errors
 /// Any error of `w`.
-pub fn write_records_csv<W: Write>(w: W, records: &[CarrierRecord<'_>]) -> io::Result<()> {
-    write_csv(w, &RECORD_COLUMNS, records.iter().map(record_values))
+pub fn write_records_csv<'a, W: Write>(
+    w: W,
+    records: impl IntoIterator<Item = CarrierRecord<'a>>,
+) -> io::Result<()> {
+    write_csv(
+        w,
+        &RECORD_COLUMNS,
+        records.into_iter().map(|r| record_values(&r)),
+    )
 }
 
 /// Writes `records.jsonl`: one object per record with the keys of [`RECORD_COLUMNS`].
 ///
 /// # Errors
 /// Any error of `w`.
-pub fn write_records_jsonl<W: Write>(w: W, records: &[CarrierRecord<'_>]) -> io::Result<()> {
-    write_jsonl(w, &RECORD_COLUMNS, records.iter().map(record_values))
+pub fn write_records_jsonl<'a, W: Write>(
+    w: W,
+    records: impl IntoIterator<Item = CarrierRecord<'a>>,
+) -> io::Result<()> {
+    write_jsonl(
+        w,
+        &RECORD_COLUMNS,
+        records.into_iter().map(|r| record_values(&r)),
+    )
 }
 
 /// Writes `iri.csv`: a header of [`INTERCEPT_COLUMNS`], then one row per IRI or CC record.
@@ -507,7 +522,7 @@ mod tests {
             carrier: "east",
             record: (&r).into(),
         }];
-        let csv = s(|o| write_records_csv(o, &rows));
+        let csv = s(|o| write_records_csv(o, rows));
         assert_eq!(
             csv,
             format!(
@@ -515,7 +530,7 @@ mod tests {
                 RECORD_COLUMNS.join(",")
             )
         );
-        let json = s(|o| write_records_jsonl(o, &rows));
+        let json = s(|o| write_records_jsonl(o, rows));
         assert!(json.ends_with('\n') && json.lines().count() == 1);
         let v: serde_json::Value = serde_json::from_str(json.trim_end()).expect("JSON");
         let obj = v.as_object().expect("an object");
@@ -536,9 +551,9 @@ mod tests {
             carrier: "east",
             record: (&unanswered).into(),
         }];
-        let json = s(|o| write_records_jsonl(o, &rows));
+        let json = s(|o| write_records_jsonl(o, rows));
         assert!(json.contains("\"answer_ns\":null"), "{json}");
-        assert!(s(|o| write_records_csv(o, &rows)).contains(",3,,60,"));
+        assert!(s(|o| write_records_csv(o, rows)).contains(",3,,60,"));
     }
 
     #[test]

@@ -9,7 +9,9 @@
 //!    (stolen secrets, weak RNGs, the quantum oracle, the key directory, its on-path log);
 //! 3. `report::score` compares the findings with the ground truth.
 //!
-//! The stages stay in their crates; this crate only wires them.
+//! The stages stay in their crates; this crate only wires them. [`run_watched_beside`] also
+//! hands the simulation's output to other work on a second thread while stages 2 and 3 read
+//! it (the CLI writes the `--out` exports there).
 
 use adversary::{Adversary, Findings};
 use carrier::RunOutput;
@@ -78,6 +80,24 @@ pub fn run(sc: &Scenario, seed: u64) -> Result<Run, PipelineError> {
 /// # Errors
 /// As [`run`], and [`PipelineError::Interrupted`] when stopped.
 pub fn run_watched(sc: &Scenario, seed: u64, watch: &Watch) -> Result<Run, PipelineError> {
+    run_watched_beside(sc, seed, watch, |_| ()).map(|(run, ())| run)
+}
+
+/// [`run_watched`], with `beside` given the simulation's output on a second thread while the
+/// adversary analyses it and the scorer scores it (the CLI writes the `--out` captures and
+/// record exports there, on the machine's second core). `beside` reads only the output, as the
+/// two stages do, so what they compute does not depend on it; it is joined before this
+/// returns, also when the run is interrupted during the analysis (its result is then
+/// dropped). It does not run when the simulation fails or is interrupted.
+///
+/// # Errors
+/// As [`run_watched`].
+pub fn run_watched_beside<T: Send>(
+    sc: &Scenario,
+    seed: u64,
+    watch: &Watch,
+    beside: impl FnOnce(&RunOutput) -> T + Send,
+) -> Result<(Run, T), PipelineError> {
     let output = carrier::run_watched(sc, seed, &onpath::Armory, watch)?;
     let stopped = || {
         watch.stop_requested().then(|| PipelineError::Interrupted {
@@ -87,18 +107,32 @@ pub fn run_watched(sc: &Scenario, seed: u64, watch: &Watch) -> Result<Run, Pipel
     if let Some(e) = stopped() {
         return Err(e);
     }
-    watch.enter(Stage::Analysing);
-    let findings = analyze(sc, &output);
-    if let Some(e) = stopped() {
-        return Err(e);
-    }
-    watch.enter(Stage::Scoring);
-    let report = report::score(sc, seed, &output, &findings);
-    Ok(Run {
-        output,
-        findings,
-        report,
-    })
+    let (stages, other) = std::thread::scope(|s| {
+        let other = s.spawn(|| beside(&output));
+        let stages = (|| {
+            watch.enter(Stage::Analysing);
+            let findings = analyze(sc, &output);
+            if let Some(e) = stopped() {
+                return Err(e);
+            }
+            watch.enter(Stage::Scoring);
+            let report = report::score(sc, seed, &output, &findings);
+            Ok((findings, report))
+        })();
+        let other = other
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (stages, other)
+    });
+    let (findings, report) = stages?;
+    Ok((
+        Run {
+            output,
+            findings,
+            report,
+        },
+        other,
+    ))
 }
 
 /// The adversary's and the scorer's stages on a run some other driver produced (the live
@@ -128,6 +162,29 @@ pub fn analyze(sc: &Scenario, output: &RunOutput) -> Findings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_work_beside_sees_the_output_the_stages_read_and_changes_nothing() {
+        let text = scenario::builtin("small-lab").expect("built in");
+        let sc = scenario::parse("sim/small-lab.toml", text).expect("parses");
+        let alone = run(&sc, 3).expect("runs");
+        let (beside, seen) = run_watched_beside(&sc, 3, &Watch::new(), |o: &RunOutput| {
+            (o.stats.events, o.captures.vantages.len())
+        })
+        .expect("runs");
+        assert_eq!(
+            seen,
+            (
+                alone.output.stats.events,
+                alone.output.captures.vantages.len()
+            )
+        );
+        assert!(seen.0 > 0);
+        assert_eq!(
+            serde_json::to_string(&beside.report).expect("serializes"),
+            serde_json::to_string(&alone.report).expect("serializes")
+        );
+    }
 
     #[test]
     fn an_interrupted_simulation_is_the_pipelines_interruption() {
