@@ -1203,7 +1203,11 @@ mod tests {
         };
         let staged = stage(&path, |w| w.write_all(b"new")).expect("stages");
         assert_eq!(names(), [".a.csv.partial", "a.csv"]);
-        assert_eq!(fs::read_to_string(&path).expect("reads"), "old", "not yet in place");
+        assert_eq!(
+            fs::read_to_string(&path).expect("reads"),
+            "old",
+            "not yet in place"
+        );
         drop(staged);
         assert_eq!(names(), ["a.csv"], "dropped: removed, the old file kept");
         assert_eq!(fs::read_to_string(&path).expect("reads"), "old");

@@ -228,9 +228,10 @@ impl fmt::Display for Cause {
     }
 }
 
-/// A call-detail record as the carrier's billing store keeps it: one per SMS (sent or
-/// received), per voice call leg, and per data session. `docs/records.md` documents every field
-/// and how the carrier fills it.
+/// A call-detail record as the carrier makes it: one per SMS (sent or received), per voice
+/// call leg, and per data session. `docs/records.md` documents every field and how the carrier
+/// fills it. The store keeps it encoded in a [`RecordLog`], which gives it back as a
+/// [`CallRecordRef`].
 ///
 /// The identity fields are shared strings: a carrier makes each subscriber's IMSI, IMEI and
 /// MSISDN once and every record of that subscriber (and every record naming it as the other
