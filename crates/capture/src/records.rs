@@ -13,7 +13,7 @@
 //! - its kind, cause and whether it has an answer time in one byte.
 //!
 //! Records are read back as [`CallRecordRef`]s, the record's fields with its strings borrowed
-//! from the log, in the order they were pushed; [`CallRecordRef::to_owned`] makes a
+//! from the log, in the order they were pushed; [`CallRecordRef::to_record`] makes a
 //! [`CallRecord`] again. Decoding is exact: a log gives back every field of every record it was
 //! given (a property test checks arbitrary records, extremes included).
 //!
@@ -82,7 +82,7 @@ pub struct CallRecordRef<'a> {
 
 impl CallRecordRef<'_> {
     /// The record as an owned [`CallRecord`] (its strings copied).
-    pub fn to_owned(&self) -> CallRecord {
+    pub fn to_record(&self) -> CallRecord {
         CallRecord {
             record_id: self.record_id,
             kind: self.kind,
@@ -341,7 +341,7 @@ impl RecordLog {
 
     /// The records as owned [`CallRecord`]s (tests and tools).
     pub fn to_vec(&self) -> Vec<CallRecord> {
-        self.iter().map(|r| r.to_owned()).collect()
+        self.iter().map(|r| r.to_record()).collect()
     }
 
     /// Gives back the room reserved and not used: the last block's spare capacity and the
@@ -605,7 +605,7 @@ mod tests {
         for (i, r) in log.iter().enumerate() {
             let i = i as u64 + 1;
             assert_eq!(
-                r.to_owned(),
+                r.to_record(),
                 record(i, &format!("+1555{}", i % 100), i * 1_000_000_000)
             );
         }
